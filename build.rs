@@ -1,0 +1,11 @@
+//! Compiles the Slint UI and bundles the Kazakh and Russian catalogues (English is the source).
+fn main() {
+    let config = slint_build::CompilerConfiguration::new()
+        .with_style("fluent-light".into())
+        .with_bundled_translations("translations")
+        .with_default_translation_context(slint_build::DefaultTranslationContext::None);
+    if let Err(error) = slint_build::compile_with_config("ui/app.slint", config) {
+        eprintln!("{error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,519 @@
+//! The kiosk's one typed configuration: loaded from TOML, every key checked, secrets redacted.
+//!
+//! Unknown keys, wrong types and impossible values are refused at start with the file, the key
+//! and what is expected, so a technician can fix the file without reading code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::devices::scanner::{ScannerOptions, Suffix};
+use crate::flow::{Lang, Mode};
+
+/// What can go wrong while loading the configuration. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source} — check the path given with --config")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: key `{key}`: {message}")]
+    Parse {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: key `{key}`: expected {expected}, found {found}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        expected: String,
+        found: String,
+    },
+}
+
+/// The whole kiosk configuration (`config/kiosk.example.toml` documents every key).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub kiosk: KioskSection,
+    #[serde(default)]
+    pub display: DisplaySection,
+    #[serde(default)]
+    pub session: SessionSection,
+    #[serde(default)]
+    pub callcentre: CallCentreSection,
+    #[serde(default)]
+    pub scanner: ScannerSection,
+    #[serde(default)]
+    pub appeal: AppealSection,
+    #[serde(default)]
+    pub technician: TechnicianSection,
+}
+
+/// Who this kiosk is and how it greets people.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KioskSection {
+    /// Shown as the title of the attract screen, e.g. "Karaganda Regional Hospital".
+    pub site_name: String,
+    /// `hospital` (appeals first) or `front-office` (service guides first).
+    pub mode: Mode,
+    /// The language every session starts in.
+    #[serde(default)]
+    pub default_language: Lang,
+    /// Folder with the service-guide catalogue (one TOML file per service).
+    #[serde(default = "default_catalog_dir")]
+    pub catalog_dir: PathBuf,
+}
+
+fn default_catalog_dir() -> PathBuf {
+    PathBuf::from("config/services")
+}
+
+/// Which renderer Slint uses.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Renderer {
+    /// CPU rendering: fastest first frame and smallest memory on kiosks without a GPU.
+    #[default]
+    Software,
+    /// OpenGL rendering, for kiosks with a working GPU driver.
+    Femtovg,
+}
+
+impl Renderer {
+    pub fn slint_name(self) -> &'static str {
+        match self {
+            Renderer::Software => "software",
+            Renderer::Femtovg => "femtovg",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisplaySection {
+    /// Fullscreen on a kiosk; `--windowed` overrides it for development.
+    pub fullscreen: bool,
+    pub renderer: Renderer,
+    /// Window size when not fullscreen (1920×1080 landscape or 1080×1920 portrait).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for DisplaySection {
+    fn default() -> Self {
+        Self {
+            fullscreen: true,
+            renderer: Renderer::Software,
+            width: 1920,
+            height: 1080,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    /// Quiet seconds before "are you still there?".
+    pub idle_warning_secs: u64,
+    /// Seconds the warning stays before the session is wiped.
+    pub idle_reset_secs: u64,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        Self {
+            idle_warning_secs: 60,
+            idle_reset_secs: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallCentreSection {
+    /// IANA time zone of the call-centre.
+    pub timezone: String,
+    /// Opening and closing time, `HH:MM`.
+    pub opens: String,
+    pub closes: String,
+    /// Working days, `mon` … `sun`.
+    pub working_days: Vec<String>,
+    /// Public holidays, `YYYY-MM-DD`.
+    pub holidays: Vec<String>,
+}
+
+impl Default for CallCentreSection {
+    fn default() -> Self {
+        Self {
+            timezone: "Asia/Almaty".into(),
+            opens: "09:00".into(),
+            closes: "18:00".into(),
+            working_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScannerSection {
+    /// Serial port of the barcode scanner; empty means "no serial scanner fitted".
+    pub port: String,
+    pub baud: u32,
+    pub suffix: Suffix,
+    pub inter_byte_timeout_ms: u64,
+    pub max_line_bytes: usize,
+    pub duplicate_window_ms: u64,
+}
+
+impl Default for ScannerSection {
+    fn default() -> Self {
+        let o = ScannerOptions::default();
+        Self {
+            port: String::new(),
+            baud: o.baud,
+            suffix: o.suffix,
+            inter_byte_timeout_ms: millis(o.inter_byte_timeout),
+            max_line_bytes: o.max_line_bytes,
+            duplicate_window_ms: millis(o.duplicate_window),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl ScannerSection {
+    /// Driver options, or `None` when no serial scanner is configured.
+    pub fn options(&self) -> Option<ScannerOptions> {
+        if self.port.is_empty() {
+            return None;
+        }
+        Some(ScannerOptions {
+            port: self.port.clone(),
+            baud: self.baud,
+            suffix: self.suffix,
+            inter_byte_timeout: Duration::from_millis(self.inter_byte_timeout_ms),
+            max_line_bytes: self.max_line_bytes,
+            duplicate_window: Duration::from_millis(self.duplicate_window_ms),
+            ..ScannerOptions::default()
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppealSection {
+    /// The 3-2-1 countdown before recording starts.
+    pub countdown_secs: u64,
+    /// Maximum length of a video appeal.
+    pub max_recording_secs: u64,
+}
+
+impl Default for AppealSection {
+    fn default() -> Self {
+        Self {
+            countdown_secs: 3,
+            max_recording_secs: 180,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TechnicianSection {
+    /// SHA-256 (hex) of the technician PIN; empty disables PIN entry.
+    pub pin_sha256: String,
+}
+
+impl fmt::Debug for TechnicianSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TechnicianSection")
+            .field(
+                "pin_sha256",
+                &if self.pin_sha256.is_empty() {
+                    "<unset>"
+                } else {
+                    "<redacted>"
+                },
+            )
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let deserializer = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                key: if key == "." { "(top level)".into() } else { key },
+                message: e.inner().message().trim().to_string(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, expected: &str, found: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            expected: expected.to_string(),
+            found,
+        };
+        if self.kiosk.site_name.trim().is_empty() {
+            return Err(invalid(
+                "kiosk.site_name",
+                "the name of the site shown to citizens",
+                "an empty string".into(),
+            ));
+        }
+        if !(10..=3600).contains(&self.session.idle_warning_secs) {
+            return Err(invalid(
+                "session.idle_warning_secs",
+                "between 10 and 3600 seconds",
+                self.session.idle_warning_secs.to_string(),
+            ));
+        }
+        if !(5..=600).contains(&self.session.idle_reset_secs) {
+            return Err(invalid(
+                "session.idle_reset_secs",
+                "between 5 and 600 seconds",
+                self.session.idle_reset_secs.to_string(),
+            ));
+        }
+        if !(1..=10).contains(&self.appeal.countdown_secs) {
+            return Err(invalid(
+                "appeal.countdown_secs",
+                "between 1 and 10 seconds",
+                self.appeal.countdown_secs.to_string(),
+            ));
+        }
+        if !(10..=1800).contains(&self.appeal.max_recording_secs) {
+            return Err(invalid(
+                "appeal.max_recording_secs",
+                "between 10 and 1800 seconds",
+                self.appeal.max_recording_secs.to_string(),
+            ));
+        }
+        if !(self.display.width >= 320 && self.display.height >= 320) {
+            return Err(invalid(
+                "display.width",
+                "a window of at least 320×320 pixels",
+                format!("{}×{}", self.display.width, self.display.height),
+            ));
+        }
+        self.callcentre
+            .schedule()
+            .map_err(|(key, expected, found)| invalid(key, &expected, found))?;
+        const BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
+        if !BAUDS.contains(&self.scanner.baud) {
+            return Err(invalid(
+                "scanner.baud",
+                "one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200",
+                self.scanner.baud.to_string(),
+            ));
+        }
+        if !(16..=4096).contains(&self.scanner.max_line_bytes) {
+            return Err(invalid(
+                "scanner.max_line_bytes",
+                "between 16 and 4096",
+                self.scanner.max_line_bytes.to_string(),
+            ));
+        }
+        if !(5..=2000).contains(&self.scanner.inter_byte_timeout_ms) {
+            return Err(invalid(
+                "scanner.inter_byte_timeout_ms",
+                "between 5 and 2000 milliseconds",
+                self.scanner.inter_byte_timeout_ms.to_string(),
+            ));
+        }
+        if self.scanner.duplicate_window_ms > 10_000 {
+            return Err(invalid(
+                "scanner.duplicate_window_ms",
+                "at most 10000 milliseconds",
+                self.scanner.duplicate_window_ms.to_string(),
+            ));
+        }
+        let pin = &self.technician.pin_sha256;
+        if !pin.is_empty() && !(pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return Err(invalid(
+                "technician.pin_sha256",
+                "64 hexadecimal characters (sha256sum of the PIN) or an empty string",
+                format!("{} characters", pin.len()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl CallCentreSection {
+    /// The working-hours schedule, or the offending key, what is expected and what was found.
+    pub fn schedule(&self) -> Result<crate::flow::hours::Schedule, (&'static str, String, String)> {
+        use crate::flow::hours::Schedule;
+        let tz: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            (
+                "callcentre.timezone",
+                "an IANA time zone such as \"Asia/Almaty\"".to_string(),
+                format!("{:?}", self.timezone),
+            )
+        })?;
+        let time = |key: &'static str, s: &str| {
+            chrono::NaiveTime::parse_from_str(s, "%H:%M")
+                .map_err(|_| (key, "a time as HH:MM, e.g. \"09:00\"".to_string(), format!("{s:?}")))
+        };
+        let opens = time("callcentre.opens", &self.opens)?;
+        let closes = time("callcentre.closes", &self.closes)?;
+        if closes <= opens {
+            return Err((
+                "callcentre.closes",
+                format!("a time after callcentre.opens ({})", self.opens),
+                format!("{:?}", self.closes),
+            ));
+        }
+        let mut days = Vec::new();
+        for day in &self.working_days {
+            let weekday = match day.as_str() {
+                "mon" => chrono::Weekday::Mon,
+                "tue" => chrono::Weekday::Tue,
+                "wed" => chrono::Weekday::Wed,
+                "thu" => chrono::Weekday::Thu,
+                "fri" => chrono::Weekday::Fri,
+                "sat" => chrono::Weekday::Sat,
+                "sun" => chrono::Weekday::Sun,
+                other => {
+                    return Err((
+                        "callcentre.working_days",
+                        "days written mon, tue, wed, thu, fri, sat or sun".to_string(),
+                        format!("{other:?}"),
+                    ))
+                }
+            };
+            days.push(weekday);
+        }
+        if days.is_empty() {
+            return Err((
+                "callcentre.working_days",
+                "at least one working day".to_string(),
+                "an empty list".to_string(),
+            ));
+        }
+        let mut holidays = Vec::new();
+        for h in &self.holidays {
+            let date = chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
+                (
+                    "callcentre.holidays",
+                    "dates written YYYY-MM-DD".to_string(),
+                    format!("{h:?}"),
+                )
+            })?;
+            holidays.push(date);
+        }
+        Ok(Schedule::new(tz, opens, closes, days, holidays))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[kiosk]\nsite_name = \"Test\"\nmode = \"hospital\"\n";
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("kiosk.toml"))
+    }
+
+    #[test]
+    fn shipped_example_and_demo_configs_parse() {
+        for file in ["config/kiosk.example.toml", "config/kiosk.demo.toml"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+            let config = Config::load(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(config.kiosk.default_language, Lang::Kk, "{file}");
+        }
+    }
+
+    #[test]
+    fn minimal_config_takes_documented_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.session.idle_warning_secs, 60);
+        assert_eq!(c.kiosk.default_language, Lang::Kk);
+        assert!(c.scanner.options().is_none(), "no port means no scanner");
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = parse(&format!("{MINIMAL}[session]\nidle_warnig_secs = 5\n")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("kiosk.toml: key `session"), "{msg}");
+        assert!(msg.contains("idle_warnig_secs"), "{msg}");
+        assert!(msg.contains("idle_warning_secs"), "suggests the right key: {msg}");
+    }
+
+    #[test]
+    fn negative_timeout_is_refused_with_key() {
+        let e = parse(&format!("{MINIMAL}[session]\nidle_warning_secs = -5\n")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("session.idle_warning_secs"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_language_lists_the_choices() {
+        let text = MINIMAL.replace("mode", "default_language = \"de\"\nmode");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.contains("kiosk.default_language"), "{msg}");
+        assert!(msg.contains("kk") && msg.contains("ru") && msg.contains("en"), "{msg}");
+    }
+
+    #[test]
+    fn impossible_values_are_refused() {
+        let cases = [
+            ("[session]\nidle_warning_secs = 0\n", "session.idle_warning_secs"),
+            ("[appeal]\nmax_recording_secs = 5\n", "appeal.max_recording_secs"),
+            ("[callcentre]\nopens = \"18:00\"\ncloses = \"09:00\"\n", "callcentre.closes"),
+            ("[callcentre]\ntimezone = \"Mars/Olympus\"\n", "callcentre.timezone"),
+            ("[callcentre]\nholidays = [\"2026-02-30\"]\n", "callcentre.holidays"),
+            ("[scanner]\nbaud = 1234\n", "scanner.baud"),
+            ("[technician]\npin_sha256 = \"1234\"\n", "technician.pin_sha256"),
+        ];
+        for (extra, key) in cases {
+            let msg = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+            assert!(msg.contains(key), "{extra}: {msg}");
+            assert!(msg.contains("expected"), "{extra}: {msg}");
+        }
+    }
+
+    #[test]
+    fn missing_required_key_is_named() {
+        let msg = parse("[kiosk]\nmode = \"hospital\"\n").unwrap_err().to_string();
+        assert!(msg.contains("site_name"), "{msg}");
+    }
+
+    #[test]
+    fn pin_hash_is_redacted_in_debug() {
+        let text = format!("{MINIMAL}[technician]\npin_sha256 = \"{}\"\n", "ab".repeat(32));
+        let c = parse(&text).unwrap();
+        assert!(!format!("{c:?}").contains("abab"));
+    }
+}

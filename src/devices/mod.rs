@@ -1,0 +1,3 @@
+//! Device adapters: each device on its own thread, reporting events and health.
+
+pub mod scanner;

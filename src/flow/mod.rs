@@ -1,0 +1,1005 @@
+//! The citizen's journey as a pure state machine: events in, effects out, no I/O inside.
+//!
+//! Everything the kiosk shows is a [`Screen`] owned by [`Flow`]. Adapters turn touches, scans,
+//! timers and device or sync news into [`Event`]s; `Flow::handle` answers with [`Effect`]s that
+//! the app carries out (record, save, print, send presence). Time is passed in as monotonic
+//! milliseconds, so every timer (idle warning, countdown, maximum recording length, PIN lock-out)
+//! is testable without sleeping. This module imports no Slint, SQL, HTTP or GStreamer.
+
+pub mod hours;
+
+use std::fmt;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::identity::{self, Iin};
+pub use hours::CallCentreStatus;
+
+/// Monotonic milliseconds since the kiosk started.
+pub type Millis = u64;
+
+/// The three languages of the kiosk; Kazakh is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Kk,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
+
+    /// The locale code used by the translation catalogues.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// How a site uses the kiosk; both modes offer both journeys, in a different order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Hospital "trust kiosk": appeals first.
+    Hospital,
+    /// Public service centre: e-government service guides first.
+    FrontOffice,
+}
+
+/// The two journeys a citizen can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journey {
+    Appeal,
+    Guide,
+}
+
+/// What an appeal is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Complaint,
+    Request,
+    Gratitude,
+    BribeReport,
+    Other,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 5] = [
+        Topic::Complaint,
+        Topic::Request,
+        Topic::Gratitude,
+        Topic::BribeReport,
+        Topic::Other,
+    ];
+}
+
+/// The citizen's rating at the end of a guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    Bad,
+    Neutral,
+    Good,
+}
+
+/// Health of a device as the adapters report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Health {
+    /// Not fitted on this kiosk (configuration says so).
+    #[default]
+    Absent,
+    Ok,
+    /// Fitted but not answering (unplugged, broken).
+    Faulty,
+}
+
+/// The devices the journey depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Scanner,
+    Camera,
+    Printer,
+}
+
+/// Every screen of the kiosk. `Debug` hides typed digits (IIN, phone, PIN).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Screen {
+    Attract,
+    Menu,
+    /// Hold the ID card to the scanner, or type the IIN on the keypad.
+    Identify {
+        /// Digits typed so far when the keypad is open.
+        manual: Option<String>,
+        /// Why the last read was refused (a stable code the UI translates).
+        error: Option<&'static str>,
+    },
+    /// The card was read: masked IIN and a greeting.
+    Identified { since: Millis },
+    /// The catalogue; `query` filters it, `keyboard` shows the on-screen keyboard.
+    GuideCatalog { query: String, keyboard: bool },
+    GuideService { service: usize },
+    GuideStep { service: usize, step: usize, consultant_called: bool },
+    GuideRating { service: usize },
+    AppealTopic,
+    AppealConsent,
+    AppealCountdown { until: Millis },
+    AppealRecording { started: Millis },
+    AppealReview,
+    AppealPhone { digits: String, invalid: bool },
+    AppealSaving { failed: bool },
+    AppealReceipt { receipt: Receipt },
+    TechnicianPin { digits: String, wrong: bool },
+    TechnicianHome,
+}
+
+impl fmt::Debug for Screen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let typed = |d: &str| format!("<{} digits>", d.len());
+        match self {
+            Screen::Identify { manual, error } => f
+                .debug_struct("Identify")
+                .field("manual", &manual.as_deref().map(typed))
+                .field("error", error)
+                .finish(),
+            Screen::AppealPhone { digits, invalid } => f
+                .debug_struct("AppealPhone")
+                .field("digits", &typed(digits))
+                .field("invalid", invalid)
+                .finish(),
+            Screen::TechnicianPin { digits, wrong } => f
+                .debug_struct("TechnicianPin")
+                .field("digits", &typed(digits))
+                .field("wrong", wrong)
+                .finish(),
+            Screen::Attract => f.write_str("Attract"),
+            Screen::Menu => f.write_str("Menu"),
+            Screen::Identified { since } => write!(f, "Identified {{ since: {since} }}"),
+            Screen::GuideCatalog { query, keyboard } => f
+                .debug_struct("GuideCatalog")
+                .field("query", query)
+                .field("keyboard", keyboard)
+                .finish(),
+            Screen::GuideService { service } => write!(f, "GuideService {{ service: {service} }}"),
+            Screen::GuideStep {
+                service,
+                step,
+                consultant_called,
+            } => write!(
+                f,
+                "GuideStep {{ service: {service}, step: {step}, consultant_called: {consultant_called} }}"
+            ),
+            Screen::GuideRating { service } => write!(f, "GuideRating {{ service: {service} }}"),
+            Screen::AppealTopic => f.write_str("AppealTopic"),
+            Screen::AppealConsent => f.write_str("AppealConsent"),
+            Screen::AppealCountdown { until } => write!(f, "AppealCountdown {{ until: {until} }}"),
+            Screen::AppealRecording { started } => {
+                write!(f, "AppealRecording {{ started: {started} }}")
+            }
+            Screen::AppealReview => f.write_str("AppealReview"),
+            Screen::AppealSaving { failed } => write!(f, "AppealSaving {{ failed: {failed} }}"),
+            Screen::AppealReceipt { receipt } => write!(f, "AppealReceipt {{ {receipt:?} }}"),
+            Screen::TechnicianHome => f.write_str("TechnicianHome"),
+        }
+    }
+}
+
+/// What the citizen leaves with, once the appeal is durably stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// Short, unambiguous, no personal data.
+    pub number: String,
+    /// `None`: an operator has it now; otherwise when it will be seen (local time).
+    pub seen_at: Option<chrono::NaiveDateTime>,
+    /// The backend could not be reached: "safe on this kiosk, on its way".
+    pub offline: bool,
+}
+
+/// Everything a citizen left in this session; dropped whole on reset.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Session {
+    pub journey: Option<Journey>,
+    pub identity: Option<Iin>,
+    pub topic: Option<Topic>,
+    pub phone: Option<String>,
+    pub recorded_ms: Option<Millis>,
+    pub presence_sent: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("journey", &self.journey)
+            .field("identified", &self.identity.is_some())
+            .field("topic", &self.topic)
+            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .field("recorded_ms", &self.recorded_ms)
+            .finish()
+    }
+}
+
+/// An appeal ready to be committed by the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppealDraft {
+    pub iin: Option<Iin>,
+    pub topic: Topic,
+    pub phone: Option<String>,
+    pub recorded_ms: Millis,
+}
+
+impl fmt::Debug for AppealDraft {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppealDraft")
+            .field("topic", &self.topic)
+            .field("identified", &self.iin.is_some())
+            .field("phone", &self.phone.is_some())
+            .field("recorded_ms", &self.recorded_ms)
+            .finish()
+    }
+}
+
+/// Service-guide usage figures ("citizens trained to use e-services").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuideUsage {
+    Started { service: usize },
+    StepReached { service: usize, step: usize },
+    Completed { service: usize },
+    Abandoned { service: usize, step: usize },
+    ConsultantCalled { service: usize, step: usize },
+    Rated { service: usize, rating: Rating },
+}
+
+/// Inputs to the journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The attract screen was touched.
+    Start,
+    /// Any touch anywhere (keeps the session alive).
+    Touch,
+    SetLanguage(Lang),
+    /// "Finish": leave the session now; everything of it is dropped.
+    EndSession,
+    Back,
+    Choose(Journey),
+    /// A decoded read from the serial scanner or the camera.
+    Scan(identity::Classified),
+    ManualOpen,
+    KeypadDigit(char),
+    KeypadBackspace,
+    KeypadSubmit,
+    Continue,
+    SearchOpen,
+    SearchText(String),
+    SelectService(usize),
+    GuideNext,
+    CallConsultant,
+    Rate(Rating),
+    SelectTopic(Topic),
+    ConsentAccept,
+    StopRecording,
+    ReRecord,
+    Send,
+    SkipPhone,
+    /// The store committed the appeal (app → flow).
+    AppealSaved { number: String },
+    /// The store could not commit it (disk full, I/O error).
+    AppealSaveFailed,
+    StillHere,
+    Tick,
+    DeviceHealth(Device, Health),
+    Sync { online: bool, pending: u32 },
+    CallCentre(CallCentreStatus),
+    /// The hidden gesture on the attract screen.
+    TechnicianGesture,
+    TechnicianExit,
+    Restart,
+}
+
+/// What the app must do for the journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Switch the UI's translation catalogue.
+    SetLanguage(Lang),
+    /// "A person is at this kiosk now" / "has left" (the red lamp).
+    Presence { present: bool },
+    StartPreview,
+    StartRecording,
+    StopRecording,
+    /// Throw away the last take (re-record or session end before sending).
+    DiscardRecording,
+    SaveAppeal(AppealDraft),
+    PrintReceipt(Receipt),
+    Usage(GuideUsage),
+    /// Forget everything of the session in every adapter.
+    ClearSession,
+    Restart,
+}
+
+/// Settings the journey needs, taken from the configuration at start.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FlowConfig {
+    pub mode: Mode,
+    pub default_language: Lang,
+    pub idle_warning_ms: Millis,
+    pub idle_reset_ms: Millis,
+    pub countdown_ms: Millis,
+    pub max_recording_ms: Millis,
+    /// Steps per service of the catalogue, in catalogue order.
+    pub guide_steps: Vec<usize>,
+    /// SHA-256 hex of the technician PIN; empty disables PIN entry.
+    pub pin_sha256: String,
+}
+
+impl fmt::Debug for FlowConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowConfig")
+            .field("mode", &self.mode)
+            .field("default_language", &self.default_language)
+            .field("idle_warning_ms", &self.idle_warning_ms)
+            .field("guides", &self.guide_steps.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long the "identified" greeting stays before the journey moves on by itself.
+pub const IDENTIFIED_MS: Millis = 2_000;
+/// Failed PIN attempts allowed before the lock-out starts.
+pub const PIN_FREE_ATTEMPTS: u32 = 3;
+const PIN_LOCK_BASE_MS: Millis = 30_000;
+const PIN_LOCK_MAX_MS: Millis = 15 * 60_000;
+const KEYPAD_MAX: usize = 12;
+const SEARCH_MAX: usize = 40;
+
+/// The journey state machine.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    config: FlowConfig,
+    lang: Lang,
+    screen: Screen,
+    session: Option<Session>,
+    last_activity: Millis,
+    idle_warning_since: Option<Millis>,
+    scanner: Health,
+    camera: Health,
+    printer: Health,
+    online: bool,
+    pending: u32,
+    callcentre: CallCentreStatus,
+    pin_failures: u32,
+    pin_locked_until: Millis,
+    /// What the identify step leads to once the card is read.
+    after_identify: Journey,
+}
+
+impl Flow {
+    pub fn new(config: FlowConfig) -> Flow {
+        Flow {
+            lang: config.default_language,
+            config,
+            screen: Screen::Attract,
+            session: None,
+            last_activity: 0,
+            idle_warning_since: None,
+            scanner: Health::Absent,
+            camera: Health::Absent,
+            printer: Health::Absent,
+            online: false,
+            pending: 0,
+            callcentre: CallCentreStatus::Open,
+            pin_failures: 0,
+            pin_locked_until: 0,
+            after_identify: Journey::Appeal,
+        }
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+    pub fn callcentre(&self) -> CallCentreStatus {
+        self.callcentre
+    }
+    pub fn online(&self) -> bool {
+        self.online
+    }
+    pub fn pending(&self) -> u32 {
+        self.pending
+    }
+    pub fn health(&self, device: Device) -> Health {
+        match device {
+            Device::Scanner => self.scanner,
+            Device::Camera => self.camera,
+            Device::Printer => self.printer,
+        }
+    }
+    pub fn config(&self) -> &FlowConfig {
+        &self.config
+    }
+
+    /// Seconds left before the session is wiped, while "are you still there?" shows.
+    pub fn idle_warning_remaining(&self, now: Millis) -> Option<u64> {
+        let since = self.idle_warning_since?;
+        let left = (since + self.config.idle_reset_ms).saturating_sub(now);
+        Some(left.div_ceil(1000))
+    }
+
+    /// Whole seconds left on the 3-2-1 countdown.
+    pub fn countdown_remaining(&self, now: Millis) -> Option<u64> {
+        match self.screen {
+            Screen::AppealCountdown { until } => Some(until.saturating_sub(now).div_ceil(1000)),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds recorded so far.
+    pub fn recording_elapsed(&self, now: Millis) -> Option<Millis> {
+        match self.screen {
+            Screen::AppealRecording { started } => Some(now.saturating_sub(started)),
+            _ => None,
+        }
+    }
+
+    /// Seconds until a new PIN attempt is allowed.
+    pub fn pin_locked_for(&self, now: Millis) -> u64 {
+        self.pin_locked_until.saturating_sub(now).div_ceil(1000)
+    }
+
+    /// Whether timers matter right now (the app may stop ticking on the attract screen).
+    pub fn needs_ticks(&self) -> bool {
+        !matches!(self.screen, Screen::Attract)
+    }
+
+    /// Feeds one event; returns what the app must do, in order.
+    pub fn handle(&mut self, now: Millis, event: Event) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let is_user_input = !matches!(
+            event,
+            Event::Tick
+                | Event::DeviceHealth(..)
+                | Event::Sync { .. }
+                | Event::CallCentre(_)
+                | Event::AppealSaved { .. }
+                | Event::AppealSaveFailed
+        );
+        if is_user_input {
+            self.last_activity = now;
+            if self.idle_warning_since.take().is_some() && event == Event::StillHere {
+                return fx;
+            }
+        }
+        match event {
+            Event::Tick => self.tick(now, &mut fx),
+            Event::Touch | Event::StillHere => {}
+            Event::SetLanguage(lang) => {
+                if lang != self.lang {
+                    self.lang = lang;
+                    fx.push(Effect::SetLanguage(lang));
+                }
+            }
+            Event::DeviceHealth(device, health) => match device {
+                Device::Scanner => self.scanner = health,
+                Device::Camera => self.camera = health,
+                Device::Printer => self.printer = health,
+            },
+            Event::Sync { online, pending } => {
+                self.online = online;
+                self.pending = pending;
+            }
+            Event::CallCentre(status) => self.callcentre = status,
+            Event::EndSession => {
+                if self.screen != Screen::Attract {
+                    self.reset(&mut fx);
+                }
+            }
+            Event::Restart => {
+                if self.screen == Screen::TechnicianHome {
+                    fx.push(Effect::Restart);
+                }
+            }
+            Event::Scan(read) => self.scan(now, read),
+            other => self.screen_event(now, other, &mut fx),
+        }
+        fx
+    }
+
+    fn tick(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        match self.screen {
+            Screen::AppealCountdown { until } if now >= until => {
+                self.screen = Screen::AppealRecording { started: now };
+                fx.push(Effect::StartRecording);
+                return;
+            }
+            Screen::AppealRecording { started }
+                if now.saturating_sub(started) >= self.config.max_recording_ms =>
+            {
+                self.stop_recording(now, fx);
+                return;
+            }
+            Screen::Identified { since } if now.saturating_sub(since) >= IDENTIFIED_MS => {
+                self.after_identified(fx);
+                return;
+            }
+            _ => {}
+        }
+        if matches!(
+            self.screen,
+            Screen::Attract
+                | Screen::AppealCountdown { .. }
+                | Screen::AppealRecording { .. }
+                | Screen::AppealSaving { failed: false }
+        ) {
+            // Nobody touches the screen while speaking to the camera; that is not idleness.
+            self.last_activity = now;
+            return;
+        }
+        match self.idle_warning_since {
+            None if now.saturating_sub(self.last_activity) >= self.config.idle_warning_ms => {
+                self.idle_warning_since = Some(now);
+            }
+            Some(since) if now.saturating_sub(since) >= self.config.idle_reset_ms => {
+                self.reset(fx);
+            }
+            _ => {}
+        }
+    }
+
+    /// Drops every trace of the session and returns to attract.
+    fn reset(&mut self, fx: &mut Vec<Effect>) {
+        match self.screen {
+            Screen::GuideStep { service, step, .. } => {
+                fx.push(Effect::Usage(GuideUsage::Abandoned { service, step }));
+            }
+            Screen::GuideService { service } => {
+                fx.push(Effect::Usage(GuideUsage::Abandoned { service, step: 0 }));
+            }
+            Screen::AppealCountdown { .. } | Screen::AppealRecording { .. } => {
+                fx.push(Effect::StopRecording);
+                fx.push(Effect::DiscardRecording);
+            }
+            Screen::AppealReview | Screen::AppealPhone { .. } => {
+                fx.push(Effect::DiscardRecording);
+            }
+            _ => {}
+        }
+        if self.session.as_ref().is_some_and(|s| s.presence_sent) {
+            fx.push(Effect::Presence { present: false });
+        }
+        self.session = None;
+        self.idle_warning_since = None;
+        self.screen = Screen::Attract;
+        if self.lang != self.config.default_language {
+            self.lang = self.config.default_language;
+            fx.push(Effect::SetLanguage(self.lang));
+        }
+        fx.push(Effect::ClearSession);
+    }
+
+    fn begin_session(&mut self) {
+        if self.session.is_none() {
+            self.session = Some(Session::default());
+        }
+    }
+
+    fn session_mut(&mut self) -> &mut Session {
+        self.session.get_or_insert_with(Session::default)
+    }
+
+    /// The red lamp: sent once per session when an appeal starts during working hours.
+    fn start_appeal_journey(&mut self, fx: &mut Vec<Effect>) {
+        let open = self.callcentre == CallCentreStatus::Open;
+        let session = self.session_mut();
+        session.journey = Some(Journey::Appeal);
+        if open && !session.presence_sent {
+            session.presence_sent = true;
+            fx.push(Effect::Presence { present: true });
+        }
+    }
+
+    fn scan(&mut self, now: Millis, read: identity::Classified) {
+        let accepts_scan = matches!(
+            self.screen,
+            Screen::Attract | Screen::Menu | Screen::Identify { .. }
+        );
+        if !accepts_scan {
+            return;
+        }
+        match read.result {
+            Ok(identity::Identity::Citizen { iin, .. }) => {
+                if self.screen == Screen::Attract {
+                    self.begin_session();
+                    self.after_identify = match self.config.mode {
+                        Mode::Hospital => Journey::Appeal,
+                        Mode::FrontOffice => Journey::Guide,
+                    };
+                }
+                self.session_mut().identity = Some(iin);
+                self.screen = Screen::Identified { since: now };
+            }
+            Ok(identity::Identity::Badge(_)) if self.screen == Screen::Attract => {
+                self.screen = Screen::TechnicianPin {
+                    digits: String::new(),
+                    wrong: false,
+                };
+            }
+            Ok(_) => {}
+            Err(rejection) => {
+                if self.screen == Screen::Attract {
+                    self.begin_session();
+                    self.after_identify = match self.config.mode {
+                        Mode::Hospital => Journey::Appeal,
+                        Mode::FrontOffice => Journey::Guide,
+                    };
+                }
+                self.screen = Screen::Identify {
+                    manual: None,
+                    error: Some(rejection.code()),
+                };
+            }
+        }
+    }
+
+    fn after_identified(&mut self, fx: &mut Vec<Effect>) {
+        match self.after_identify {
+            Journey::Appeal => {
+                self.start_appeal_journey(fx);
+                self.screen = Screen::AppealTopic;
+            }
+            Journey::Guide => self.screen = Screen::Menu,
+        }
+    }
+
+    fn stop_recording(&mut self, now: Millis, fx: &mut Vec<Effect>) {
+        if let Screen::AppealRecording { started } = self.screen {
+            self.session_mut().recorded_ms = Some(now.saturating_sub(started));
+            self.screen = Screen::AppealReview;
+            fx.push(Effect::StopRecording);
+        }
+    }
+
+    fn save(&mut self, fx: &mut Vec<Effect>) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let (Some(topic), Some(recorded_ms)) = (session.topic, session.recorded_ms) else {
+            return;
+        };
+        fx.push(Effect::SaveAppeal(AppealDraft {
+            iin: session.identity.clone(),
+            topic,
+            phone: session.phone.clone(),
+            recorded_ms,
+        }));
+        self.screen = Screen::AppealSaving { failed: false };
+    }
+
+    fn guide_steps(&self, service: usize) -> usize {
+        self.config.guide_steps.get(service).copied().unwrap_or(0)
+    }
+
+    fn screen_event(&mut self, now: Millis, event: Event, fx: &mut Vec<Effect>) {
+        let screen = std::mem::replace(&mut self.screen, Screen::Attract);
+        self.screen = match (screen, event) {
+            // Attract.
+            (Screen::Attract, Event::Start) => {
+                self.begin_session();
+                Screen::Menu
+            }
+            (Screen::Attract, Event::TechnicianGesture) => Screen::TechnicianPin {
+                digits: String::new(),
+                wrong: false,
+            },
+            (Screen::Attract, _) => Screen::Attract,
+
+            // Menu.
+            (Screen::Menu, Event::Choose(Journey::Appeal)) => {
+                if self.session.as_ref().is_some_and(|s| s.identity.is_some()) {
+                    self.start_appeal_journey(fx);
+                    Screen::AppealTopic
+                } else {
+                    self.after_identify = Journey::Appeal;
+                    Screen::Identify {
+                        manual: None,
+                        error: None,
+                    }
+                }
+            }
+            (Screen::Menu, Event::Choose(Journey::Guide)) => {
+                self.session_mut().journey = Some(Journey::Guide);
+                Screen::GuideCatalog {
+                    query: String::new(),
+                    keyboard: false,
+                }
+            }
+            (Screen::Menu, Event::Back) => {
+                self.reset(fx);
+                Screen::Attract
+            }
+
+            // Identification.
+            (Screen::Identify { error, .. }, Event::ManualOpen) => Screen::Identify {
+                manual: Some(String::new()),
+                error,
+            },
+            (Screen::Identify { manual: Some(mut d), error }, Event::KeypadDigit(c)) => {
+                if c.is_ascii_digit() && d.len() < KEYPAD_MAX {
+                    d.push(c);
+                }
+                Screen::Identify {
+                    manual: Some(d),
+                    error,
+                }
+            }
+            (Screen::Identify { manual: Some(mut d), error }, Event::KeypadBackspace) => {
+                d.pop();
+                Screen::Identify {
+                    manual: Some(d),
+                    error,
+                }
+            }
+            (Screen::Identify { manual: Some(d), .. }, Event::KeypadSubmit) => {
+                match Iin::parse(&d) {
+                    Ok(iin) => {
+                        self.session_mut().identity = Some(iin);
+                        Screen::Identified { since: now }
+                    }
+                    Err(e) => Screen::Identify {
+                        manual: Some(d),
+                        error: Some(identity::Rejection::from(e).code()),
+                    },
+                }
+            }
+            (Screen::Identify { manual: Some(_), error }, Event::Back) => Screen::Identify {
+                manual: None,
+                error,
+            },
+            (Screen::Identify { manual: None, .. }, Event::Back) => Screen::Menu,
+            (Screen::Identified { .. }, Event::Continue) => {
+                self.after_identified(fx);
+                std::mem::replace(&mut self.screen, Screen::Attract)
+            }
+
+            // Service guides.
+            (Screen::GuideCatalog { query, .. }, Event::SearchOpen) => Screen::GuideCatalog {
+                query,
+                keyboard: true,
+            },
+            (Screen::GuideCatalog { keyboard, .. }, Event::SearchText(text)) => {
+                Screen::GuideCatalog {
+                    query: text.chars().take(SEARCH_MAX).collect(),
+                    keyboard,
+                }
+            }
+            (Screen::GuideCatalog { query, keyboard: true }, Event::Back) => {
+                Screen::GuideCatalog {
+                    query,
+                    keyboard: false,
+                }
+            }
+            (Screen::GuideCatalog { keyboard: false, .. }, Event::Back) => Screen::Menu,
+            (Screen::GuideCatalog { query, keyboard }, Event::SelectService(service)) => {
+                if self.guide_steps(service) > 0 {
+                    Screen::GuideService { service }
+                } else {
+                    Screen::GuideCatalog { query, keyboard }
+                }
+            }
+            (Screen::GuideService { .. }, Event::Back) => Screen::GuideCatalog {
+                query: String::new(),
+                keyboard: false,
+            },
+            (Screen::GuideService { service }, Event::GuideNext) => {
+                fx.push(Effect::Usage(GuideUsage::Started { service }));
+                fx.push(Effect::Usage(GuideUsage::StepReached { service, step: 0 }));
+                Screen::GuideStep {
+                    service,
+                    step: 0,
+                    consultant_called: false,
+                }
+            }
+            (Screen::GuideStep { service, step, consultant_called }, Event::GuideNext) => {
+                if step + 1 >= self.guide_steps(service) {
+                    fx.push(Effect::Usage(GuideUsage::Completed { service }));
+                    Screen::GuideRating { service }
+                } else {
+                    fx.push(Effect::Usage(GuideUsage::StepReached {
+                        service,
+                        step: step + 1,
+                    }));
+                    Screen::GuideStep {
+                        service,
+                        step: step + 1,
+                        consultant_called,
+                    }
+                }
+            }
+            (Screen::GuideStep { service, step, consultant_called }, Event::Back) => {
+                if step == 0 {
+                    Screen::GuideService { service }
+                } else {
+                    Screen::GuideStep {
+                        service,
+                        step: step - 1,
+                        consultant_called,
+                    }
+                }
+            }
+            (Screen::GuideStep { service, step, .. }, Event::CallConsultant) => {
+                fx.push(Effect::Usage(GuideUsage::ConsultantCalled { service, step }));
+                Screen::GuideStep {
+                    service,
+                    step,
+                    consultant_called: true,
+                }
+            }
+            (Screen::GuideRating { service }, Event::Rate(rating)) => {
+                fx.push(Effect::Usage(GuideUsage::Rated { service, rating }));
+                self.reset(fx);
+                Screen::Attract
+            }
+
+            // Appeals.
+            (Screen::AppealTopic, Event::SelectTopic(topic)) => {
+                self.session_mut().topic = Some(topic);
+                Screen::AppealConsent
+            }
+            (Screen::AppealTopic, Event::Back) => Screen::Menu,
+            (Screen::AppealConsent, Event::ConsentAccept) => {
+                fx.push(Effect::StartPreview);
+                Screen::AppealCountdown {
+                    until: now + self.config.countdown_ms,
+                }
+            }
+            (Screen::AppealConsent, Event::Back) => Screen::AppealTopic,
+            (Screen::AppealCountdown { .. }, Event::Back) => {
+                fx.push(Effect::StopRecording);
+                Screen::AppealConsent
+            }
+            (screen @ Screen::AppealRecording { .. }, Event::StopRecording) => {
+                self.screen = screen;
+                self.stop_recording(now, fx);
+                std::mem::replace(&mut self.screen, Screen::Attract)
+            }
+            (Screen::AppealReview, Event::ReRecord) => {
+                fx.push(Effect::DiscardRecording);
+                fx.push(Effect::StartPreview);
+                self.session_mut().recorded_ms = None;
+                Screen::AppealCountdown {
+                    until: now + self.config.countdown_ms,
+                }
+            }
+            (Screen::AppealReview, Event::Send) => Screen::AppealPhone {
+                digits: String::new(),
+                invalid: false,
+            },
+            (Screen::AppealPhone { mut digits, .. }, Event::KeypadDigit(c)) => {
+                if c.is_ascii_digit() && digits.len() < 10 {
+                    digits.push(c);
+                }
+                Screen::AppealPhone {
+                    digits,
+                    invalid: false,
+                }
+            }
+            (Screen::AppealPhone { mut digits, .. }, Event::KeypadBackspace) => {
+                digits.pop();
+                Screen::AppealPhone {
+                    digits,
+                    invalid: false,
+                }
+            }
+            (Screen::AppealPhone { digits, .. }, Event::KeypadSubmit) => {
+                if is_kazakh_mobile(&digits) {
+                    self.session_mut().phone = Some(format!("+7{digits}"));
+                    self.save(fx);
+                    std::mem::replace(&mut self.screen, Screen::Attract)
+                } else {
+                    Screen::AppealPhone {
+                        digits,
+                        invalid: true,
+                    }
+                }
+            }
+            (Screen::AppealPhone { .. }, Event::SkipPhone) => {
+                self.session_mut().phone = None;
+                self.save(fx);
+                std::mem::replace(&mut self.screen, Screen::Attract)
+            }
+            (Screen::AppealPhone { .. }, Event::Back) => Screen::AppealReview,
+            (Screen::AppealSaving { .. }, Event::AppealSaved { number }) => {
+                let receipt = Receipt {
+                    number,
+                    seen_at: match self.callcentre {
+                        CallCentreStatus::Open => None,
+                        CallCentreStatus::Closed { next_open } => Some(next_open),
+                    },
+                    offline: !self.online,
+                };
+                if self.printer == Health::Ok {
+                    fx.push(Effect::PrintReceipt(receipt.clone()));
+                }
+                Screen::AppealReceipt { receipt }
+            }
+            (Screen::AppealSaving { .. }, Event::AppealSaveFailed) => {
+                Screen::AppealSaving { failed: true }
+            }
+            (Screen::AppealSaving { failed: true }, Event::Send) => {
+                self.save(fx);
+                std::mem::replace(&mut self.screen, Screen::Attract)
+            }
+            (Screen::AppealReceipt { .. }, Event::Continue) => {
+                self.reset(fx);
+                Screen::Attract
+            }
+
+            // Technician mode.
+            (Screen::TechnicianPin { mut digits, wrong }, Event::KeypadDigit(c)) => {
+                if c.is_ascii_digit() && digits.len() < KEYPAD_MAX {
+                    digits.push(c);
+                }
+                Screen::TechnicianPin { digits, wrong }
+            }
+            (Screen::TechnicianPin { mut digits, wrong }, Event::KeypadBackspace) => {
+                digits.pop();
+                Screen::TechnicianPin { digits, wrong }
+            }
+            (Screen::TechnicianPin { digits, .. }, Event::KeypadSubmit) => {
+                if now < self.pin_locked_until {
+                    Screen::TechnicianPin {
+                        digits: String::new(),
+                        wrong: false,
+                    }
+                } else if self.pin_matches(&digits) {
+                    self.pin_failures = 0;
+                    Screen::TechnicianHome
+                } else {
+                    self.pin_failures += 1;
+                    if self.pin_failures >= PIN_FREE_ATTEMPTS {
+                        let doublings = (self.pin_failures - PIN_FREE_ATTEMPTS).min(10);
+                        let lock = (PIN_LOCK_BASE_MS << doublings).min(PIN_LOCK_MAX_MS);
+                        self.pin_locked_until = now + lock;
+                    }
+                    Screen::TechnicianPin {
+                        digits: String::new(),
+                        wrong: true,
+                    }
+                }
+            }
+            (Screen::TechnicianPin { .. }, Event::Back | Event::TechnicianExit)
+            | (Screen::TechnicianHome, Event::TechnicianExit) => {
+                self.reset(fx);
+                Screen::Attract
+            }
+
+            (screen, _) => screen,
+        };
+    }
+
+    fn pin_matches(&self, digits: &str) -> bool {
+        if self.config.pin_sha256.is_empty() || digits.is_empty() {
+            return false;
+        }
+        let digest = Sha256::digest(digits.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        hex.eq_ignore_ascii_case(&self.config.pin_sha256)
+    }
+}
+
+/// A Kazakh mobile number after `+7`: ten digits starting with 7 (`7XX XXX XX XX`).
+pub fn is_kazakh_mobile(digits: &str) -> bool {
+    digits.len() == 10 && digits.starts_with('7') && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,547 @@
+//! Journey tests: happy paths, language switches, idle reset, bad scans, PIN lock-out.
+
+use super::*;
+
+const VALID_IIN: &str = "880101300010";
+
+fn config(mode: Mode) -> FlowConfig {
+    FlowConfig {
+        mode,
+        default_language: Lang::Kk,
+        idle_warning_ms: 60_000,
+        idle_reset_ms: 20_000,
+        countdown_ms: 3_000,
+        max_recording_ms: 180_000,
+        guide_steps: vec![3, 5],
+        // sha256("4321")
+        pin_sha256: "fe2592b42a727e977f055947385b709cc82b16b9a87f88c6abf3900d65d0cdc3".into(),
+    }
+}
+
+/// A flow and a clock; each `at` call moves the clock forward.
+struct Kiosk {
+    flow: Flow,
+    now: Millis,
+    effects: Vec<Effect>,
+}
+
+impl Kiosk {
+    fn new(mode: Mode) -> Kiosk {
+        Kiosk {
+            flow: Flow::new(config(mode)),
+            now: 1_000,
+            effects: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, event: Event) -> &mut Self {
+        self.now += 100;
+        let fx = self.flow.handle(self.now, event);
+        self.effects.extend(fx);
+        self
+    }
+
+    fn wait(&mut self, ms: Millis) -> &mut Self {
+        // Tick as the app does, four times a second.
+        let end = self.now + ms;
+        while self.now < end {
+            self.now = (self.now + 250).min(end);
+            let fx = self.flow.handle(self.now, Event::Tick);
+            self.effects.extend(fx);
+        }
+        self
+    }
+
+    fn scan(&mut self, text: &str) -> &mut Self {
+        self.send(Event::Scan(identity::classify(text)))
+    }
+
+    fn screen(&self) -> &Screen {
+        self.flow.screen()
+    }
+
+    fn took(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+}
+
+#[test]
+fn starts_on_attract_in_kazakh() {
+    let k = Kiosk::new(Mode::Hospital);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert_eq!(k.flow.lang(), Lang::Kk);
+    assert!(k.flow.session().is_none());
+    assert!(!k.flow.needs_ticks(), "the attract screen needs no clock");
+}
+
+#[test]
+fn appeal_happy_path_by_scanning_on_attract() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN);
+    assert!(matches!(k.screen(), Screen::Identified { .. }));
+    assert_eq!(
+        k.flow.session().and_then(|s| s.identity.as_ref()).map(Iin::masked),
+        Some("88••••••••10".to_string())
+    );
+    k.wait(IDENTIFIED_MS);
+    assert_eq!(k.screen(), &Screen::AppealTopic);
+    assert!(k.took().contains(&Effect::Presence { present: true }), "red lamp");
+
+    k.send(Event::SelectTopic(Topic::BribeReport));
+    assert_eq!(k.screen(), &Screen::AppealConsent);
+    k.send(Event::ConsentAccept);
+    assert!(matches!(k.screen(), Screen::AppealCountdown { .. }));
+    assert_eq!(k.flow.countdown_remaining(k.now), Some(3));
+    assert_eq!(k.took(), vec![Effect::StartPreview]);
+
+    k.wait(3_000);
+    assert!(matches!(k.screen(), Screen::AppealRecording { .. }));
+    assert_eq!(k.took(), vec![Effect::StartRecording]);
+    k.wait(42_000);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), None, "talking is not idleness");
+    k.send(Event::StopRecording);
+    assert_eq!(k.screen(), &Screen::AppealReview);
+    assert_eq!(k.took(), vec![Effect::StopRecording]);
+
+    k.send(Event::Send);
+    for d in "7011234567".chars() {
+        k.send(Event::KeypadDigit(d));
+    }
+    k.send(Event::KeypadSubmit);
+    assert_eq!(k.screen(), &Screen::AppealSaving { failed: false });
+    let fx = k.took();
+    let Some(Effect::SaveAppeal(draft)) = fx.first() else {
+        panic!("expected a save, got {fx:?}");
+    };
+    assert_eq!(draft.topic, Topic::BribeReport);
+    assert_eq!(draft.phone.as_deref(), Some("+77011234567"));
+    assert_eq!(draft.iin.as_ref().map(Iin::as_str), Some(VALID_IIN));
+    assert!((42_000..43_000).contains(&draft.recorded_ms));
+
+    k.send(Event::AppealSaved {
+        number: "K7-4F9Q".into(),
+    });
+    let Screen::AppealReceipt { receipt } = k.screen().clone() else {
+        panic!("expected the receipt, got {:?}", k.screen());
+    };
+    assert_eq!(receipt.number, "K7-4F9Q");
+    assert_eq!(receipt.seen_at, None, "open now: an operator has it");
+    k.send(Event::Continue);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert!(k.flow.session().is_none());
+    let fx = k.took();
+    assert!(fx.contains(&Effect::Presence { present: false }), "lamp off: {fx:?}");
+    assert!(fx.contains(&Effect::ClearSession));
+}
+
+#[test]
+fn appeal_out_of_hours_sends_no_presence_and_says_when() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .unwrap();
+    k.send(Event::CallCentre(CallCentreStatus::Closed { next_open: monday }));
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Appeal))
+        .send(Event::ManualOpen);
+    for d in VALID_IIN.chars() {
+        k.send(Event::KeypadDigit(d));
+    }
+    k.send(Event::KeypadSubmit).send(Event::Continue);
+    assert_eq!(k.screen(), &Screen::AppealTopic);
+    k.send(Event::SelectTopic(Topic::Gratitude))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .wait(5_000)
+        .send(Event::StopRecording)
+        .send(Event::Send)
+        .send(Event::SkipPhone)
+        .send(Event::AppealSaved { number: "A1".into() });
+    let fx = k.took();
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Presence { .. })), "{fx:?}");
+    let Screen::AppealReceipt { receipt } = k.screen() else {
+        panic!("{:?}", k.screen());
+    };
+    assert_eq!(receipt.seen_at, Some(monday));
+    assert!(receipt.offline, "no sync news yet means offline, said honestly");
+}
+
+#[test]
+fn recording_stops_by_itself_at_the_maximum_length() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Complaint))
+        .send(Event::ConsentAccept)
+        .wait(3_000);
+    k.took();
+    k.wait(180_000);
+    assert_eq!(k.screen(), &Screen::AppealReview);
+    assert_eq!(k.took(), vec![Effect::StopRecording]);
+}
+
+#[test]
+fn re_record_discards_the_take() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Request))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .send(Event::StopRecording);
+    k.took();
+    k.send(Event::ReRecord);
+    assert!(matches!(k.screen(), Screen::AppealCountdown { .. }));
+    assert_eq!(k.took(), vec![Effect::DiscardRecording, Effect::StartPreview]);
+    assert_eq!(k.flow.session().and_then(|s| s.recorded_ms), None);
+}
+
+#[test]
+fn wrong_phone_number_is_refused_and_kept_for_correction() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Request))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .send(Event::StopRecording)
+        .send(Event::Send);
+    for d in "6011234567".chars() {
+        k.send(Event::KeypadDigit(d));
+    }
+    k.took();
+    k.send(Event::KeypadSubmit);
+    assert_eq!(
+        k.screen(),
+        &Screen::AppealPhone {
+            digits: "6011234567".into(),
+            invalid: true
+        }
+    );
+    assert!(k.took().is_empty(), "nothing saved");
+    assert!(!is_kazakh_mobile("701123456"), "nine digits");
+    assert!(is_kazakh_mobile("7771234567"));
+}
+
+#[test]
+fn failed_save_offers_a_retry() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Other))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .send(Event::StopRecording)
+        .send(Event::Send)
+        .send(Event::SkipPhone)
+        .send(Event::AppealSaveFailed);
+    assert_eq!(k.screen(), &Screen::AppealSaving { failed: true });
+    k.took();
+    k.send(Event::Send);
+    assert!(matches!(k.took().as_slice(), [Effect::SaveAppeal(_)]));
+}
+
+#[test]
+fn guide_happy_path_records_usage() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start).send(Event::Choose(Journey::Guide));
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideCatalog {
+            query: String::new(),
+            keyboard: false
+        }
+    );
+    k.send(Event::SelectService(1)).send(Event::GuideNext);
+    for _ in 0..5 {
+        k.send(Event::GuideNext);
+    }
+    assert_eq!(k.screen(), &Screen::GuideRating { service: 1 });
+    k.send(Event::Rate(Rating::Good));
+    assert_eq!(k.screen(), &Screen::Attract);
+    let usage: Vec<GuideUsage> = k
+        .took()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Usage(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(usage.first(), Some(&GuideUsage::Started { service: 1 }));
+    assert!(usage.contains(&GuideUsage::StepReached { service: 1, step: 4 }));
+    assert!(usage.contains(&GuideUsage::Completed { service: 1 }));
+    assert_eq!(
+        usage.last(),
+        Some(&GuideUsage::Rated {
+            service: 1,
+            rating: Rating::Good
+        })
+    );
+    assert!(!usage.iter().any(|u| matches!(u, GuideUsage::Abandoned { .. })));
+}
+
+#[test]
+fn guide_back_and_consultant() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SelectService(0))
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
+    k.send(Event::Back);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 0, .. }));
+    k.took();
+    k.send(Event::CallConsultant);
+    assert_eq!(
+        k.took(),
+        vec![Effect::Usage(GuideUsage::ConsultantCalled { service: 0, step: 0 })]
+    );
+    assert!(matches!(
+        k.screen(),
+        Screen::GuideStep {
+            consultant_called: true,
+            ..
+        }
+    ));
+    k.send(Event::Back).send(Event::Back);
+    assert!(matches!(k.screen(), Screen::GuideCatalog { .. }));
+}
+
+#[test]
+fn unknown_service_index_changes_nothing() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start).send(Event::Choose(Journey::Guide));
+    let before = k.screen().clone();
+    k.send(Event::SelectService(99));
+    assert_eq!(k.screen(), &before);
+}
+
+#[test]
+fn search_keeps_its_text_when_the_keyboard_closes() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SearchOpen)
+        .send(Event::SearchText("анықтама".into()))
+        .send(Event::Back);
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideCatalog {
+            query: "анықтама".into(),
+            keyboard: false
+        }
+    );
+}
+
+#[test]
+fn language_switch_mid_journey_keeps_the_place() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SelectService(0))
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    let before = k.screen().clone();
+    k.took();
+    k.send(Event::SetLanguage(Lang::Ru));
+    assert_eq!(k.flow.lang(), Lang::Ru);
+    assert_eq!(k.screen(), &before);
+    assert_eq!(k.took(), vec![Effect::SetLanguage(Lang::Ru)]);
+    k.send(Event::SetLanguage(Lang::Ru));
+    assert!(k.took().is_empty(), "no switch to the same language");
+}
+
+#[test]
+fn idle_warning_then_reset_drops_everything() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::SetLanguage(Lang::En));
+    k.scan(VALID_IIN).wait(IDENTIFIED_MS);
+    k.send(Event::Choose(Journey::Guide))
+        .send(Event::SearchOpen)
+        .send(Event::SearchText("address".into()))
+        .send(Event::SelectService(0))
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    k.took();
+    k.wait(59_000);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), None);
+    k.wait(1_000);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), Some(20));
+    k.wait(19_000);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), Some(1));
+    k.wait(1_000);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert!(k.flow.session().is_none());
+    assert_eq!(k.flow.lang(), Lang::Kk, "the next citizen starts in Kazakh");
+    assert_eq!(k.flow.idle_warning_remaining(k.now), None);
+    let fx = k.took();
+    assert!(fx.contains(&Effect::Usage(GuideUsage::Abandoned { service: 0, step: 1 })));
+    assert!(fx.contains(&Effect::SetLanguage(Lang::Kk)));
+    assert_eq!(fx.last(), Some(&Effect::ClearSession));
+    // The flow after the reset is indistinguishable from a fresh one on screen.
+    let fresh = Flow::new(config(Mode::FrontOffice));
+    assert_eq!(k.flow.screen(), fresh.screen());
+    assert_eq!(format!("{:?}", k.flow.session()), format!("{:?}", fresh.session()));
+}
+
+#[test]
+fn still_here_dismisses_the_warning_and_keeps_the_session() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::Start).send(Event::Choose(Journey::Appeal));
+    k.wait(61_000);
+    assert!(k.flow.idle_warning_remaining(k.now).is_some());
+    k.send(Event::StillHere);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), None);
+    assert!(matches!(k.screen(), Screen::Identify { .. }));
+    k.wait(59_000);
+    assert!(matches!(k.screen(), Screen::Identify { .. }), "the quiet time starts again");
+}
+
+#[test]
+fn idle_during_recording_discards_nothing_until_review() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Complaint))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .send(Event::StopRecording);
+    k.took();
+    k.wait(80_000);
+    assert_eq!(k.screen(), &Screen::Attract);
+    let fx = k.took();
+    assert!(fx.contains(&Effect::DiscardRecording), "{fx:?}");
+    assert!(fx.contains(&Effect::Presence { present: false }));
+}
+
+#[test]
+fn invalid_scan_shows_the_reason_and_stores_nothing() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan("880101300011");
+    assert_eq!(
+        k.screen(),
+        &Screen::Identify {
+            manual: None,
+            error: Some("check_digit")
+        }
+    );
+    assert!(k.flow.session().is_some_and(|s| s.identity.is_none()));
+    assert!(k.took().is_empty());
+    // A second chance: the right card goes through.
+    k.scan(VALID_IIN);
+    assert!(matches!(k.screen(), Screen::Identified { .. }));
+}
+
+#[test]
+fn manual_entry_refuses_a_wrong_iin() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Appeal))
+        .send(Event::ManualOpen);
+    for d in "880101300011".chars() {
+        k.send(Event::KeypadDigit(d));
+    }
+    k.send(Event::KeypadDigit('9'));
+    k.send(Event::KeypadSubmit);
+    assert_eq!(
+        k.screen(),
+        &Screen::Identify {
+            manual: Some("880101300011".into()),
+            error: Some("check_digit")
+        }
+    );
+    k.send(Event::KeypadBackspace).send(Event::KeypadDigit('0'));
+    k.send(Event::KeypadSubmit);
+    assert!(matches!(k.screen(), Screen::Identified { .. }));
+}
+
+#[test]
+fn scans_during_a_guide_are_ignored() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SelectService(0));
+    let before = k.screen().clone();
+    k.scan(VALID_IIN);
+    assert_eq!(k.screen(), &before);
+    assert!(k.flow.session().is_some_and(|s| s.identity.is_none()));
+}
+
+#[test]
+fn front_office_scan_on_attract_leads_to_the_menu() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.scan(VALID_IIN).wait(IDENTIFIED_MS);
+    assert_eq!(k.screen(), &Screen::Menu);
+    k.send(Event::Choose(Journey::Appeal));
+    assert_eq!(k.screen(), &Screen::AppealTopic, "identified once is enough");
+}
+
+#[test]
+fn finish_ends_the_session_from_anywhere() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN).wait(IDENTIFIED_MS);
+    k.send(Event::EndSession);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert!(k.flow.session().is_none());
+    k.took();
+    k.send(Event::EndSession);
+    assert!(k.took().is_empty(), "nothing to end on the attract screen");
+}
+
+#[test]
+fn technician_pin_with_growing_lock_out() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::TechnicianGesture);
+    assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
+    let try_pin = |k: &mut Kiosk, pin: &str| {
+        for d in pin.chars() {
+            k.send(Event::KeypadDigit(d));
+        }
+        k.send(Event::KeypadSubmit);
+    };
+    for _ in 0..PIN_FREE_ATTEMPTS {
+        try_pin(&mut k, "0000");
+    }
+    assert_eq!(k.flow.pin_locked_for(k.now), 30);
+    // Even the right PIN is refused while locked.
+    try_pin(&mut k, "4321");
+    assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
+    k.wait(30_000);
+    assert_eq!(k.flow.pin_locked_for(k.now), 0);
+    try_pin(&mut k, "1111");
+    assert_eq!(k.flow.pin_locked_for(k.now), 60, "the delay doubles");
+    k.wait(60_000);
+    try_pin(&mut k, "4321");
+    assert_eq!(k.screen(), &Screen::TechnicianHome);
+    k.send(Event::Restart);
+    assert_eq!(k.took().last(), Some(&Effect::Restart));
+    k.send(Event::TechnicianExit);
+    assert_eq!(k.screen(), &Screen::Attract);
+}
+
+#[test]
+fn restart_only_from_technician_mode() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::Start).send(Event::Restart);
+    assert!(!k.took().contains(&Effect::Restart));
+}
+
+#[test]
+fn debug_output_never_shows_personal_data() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Complaint))
+        .send(Event::ConsentAccept)
+        .wait(3_000)
+        .send(Event::StopRecording)
+        .send(Event::Send);
+    for d in "7011234567".chars() {
+        k.send(Event::KeypadDigit(d));
+    }
+    k.send(Event::KeypadSubmit);
+    let text = format!("{:?} {:?}", k.flow, k.took());
+    assert!(!text.contains("300010"), "{text}");
+    assert!(!text.contains("1234567"), "{text}");
+}

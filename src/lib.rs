@@ -1,0 +1,21 @@
+//! Senim kiosk: a fullscreen Slint kiosk for e-government service guides and video appeals.
+//!
+//! Code map (see `ARCHITECTURE.md` for the invariants):
+//! - [`flow`]: the citizen's journey as a pure state machine (screens, events, effects, hours).
+//! - [`identity`]: IIN, ICAO TD1 MRZ, AIM prefixes, classification of scanner reads (pure).
+//! - [`catalog`]: the e-government service-guide catalogue (pure).
+//! - [`config`]: the typed, validated configuration.
+//! - [`devices`]: the serial card scanner (and later camera, printer).
+//! - [`ui`]: adapters between the Slint UI and the flow.
+//! - [`app`]: wiring of it all on the UI thread.
+//! - [`cli`]: the `senim-kiosk` command line.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod devices;
+pub mod flow;
+pub mod identity;
+pub mod logging;
+pub mod ui;

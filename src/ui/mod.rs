@@ -1,0 +1,437 @@
+//! Adapters between the Slint UI and the journey: flow state → adapter globals, callbacks → events.
+//!
+//! Rust talks to the UI only through the `XxxAdapter` globals of `ui/adapters.slint`. Every
+//! property is recomputed from [`Flow`] by [`apply`], so nothing of a session can linger in
+//! the UI once the flow has dropped it.
+
+mod generated {
+    #![allow(clippy::all, clippy::pedantic, unused_qualifications)]
+    slint::include_modules!();
+}
+
+use std::rc::Rc;
+
+use chrono::{Datelike, NaiveDateTime};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+
+pub use generated::*;
+
+use crate::catalog::Catalog;
+use crate::flow::{
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Mode, Rating,
+    Screen as FlowScreen, Topic,
+};
+
+/// Facts about this kiosk shown on the technician screen.
+#[derive(Debug, Clone, Default)]
+pub struct KioskInfo {
+    pub site_name: String,
+    pub kiosk_id: String,
+    pub version: String,
+}
+
+/// Switches the bundled translation catalogue (English is the source language).
+pub fn select_language(lang: Lang) {
+    if let Err(e) = slint::select_bundled_translation(lang.code()) {
+        tracing::error!(language = lang.code(), error = ?e, "translation catalogue missing");
+    }
+}
+
+fn language(lang: Lang) -> Language {
+    match lang {
+        Lang::Kk => Language::Kk,
+        Lang::Ru => Language::Ru,
+        Lang::En => Language::En,
+    }
+}
+
+fn lang(language: Language) -> Lang {
+    match language {
+        Language::Kk => Lang::Kk,
+        Language::Ru => Lang::Ru,
+        Language::En => Lang::En,
+    }
+}
+
+fn screen(s: &FlowScreen) -> Screen {
+    match s {
+        FlowScreen::Attract => Screen::Attract,
+        FlowScreen::Menu => Screen::Menu,
+        FlowScreen::Identify { .. } => Screen::Identify,
+        FlowScreen::Identified { .. } => Screen::Identified,
+        FlowScreen::GuideCatalog { .. } => Screen::GuideCatalog,
+        FlowScreen::GuideService { .. } => Screen::GuideService,
+        FlowScreen::GuideStep { .. } => Screen::GuideStep,
+        FlowScreen::GuideRating { .. } => Screen::GuideRating,
+        FlowScreen::AppealTopic => Screen::AppealTopic,
+        FlowScreen::AppealConsent => Screen::AppealConsent,
+        FlowScreen::AppealCountdown { .. } => Screen::AppealCountdown,
+        FlowScreen::AppealRecording { .. } => Screen::AppealRecording,
+        FlowScreen::AppealReview => Screen::AppealReview,
+        FlowScreen::AppealPhone { .. } => Screen::AppealPhone,
+        FlowScreen::AppealSaving { .. } => Screen::AppealSaving,
+        FlowScreen::AppealReceipt { .. } => Screen::AppealReceipt,
+        FlowScreen::TechnicianPin { .. } => Screen::TechnicianPin,
+        FlowScreen::TechnicianHome => Screen::TechnicianHome,
+    }
+}
+
+/// Screens where the top bar's "Back" makes sense.
+fn can_go_back(s: &FlowScreen) -> bool {
+    matches!(
+        s,
+        FlowScreen::Menu
+            | FlowScreen::Identify { .. }
+            | FlowScreen::GuideCatalog { .. }
+            | FlowScreen::GuideService { .. }
+            | FlowScreen::GuideStep { .. }
+            | FlowScreen::AppealTopic
+            | FlowScreen::AppealConsent
+            | FlowScreen::AppealCountdown { .. }
+            | FlowScreen::AppealPhone { .. }
+            | FlowScreen::TechnicianPin { .. }
+    )
+}
+
+fn when(at: NaiveDateTime) -> When {
+    When {
+        weekday: i32::try_from(at.weekday().num_days_from_monday()).unwrap_or(0),
+        day: i32::try_from(at.day()).unwrap_or(1),
+        month: i32::try_from(at.month()).unwrap_or(1),
+        time: at.format("%H:%M").to_string().into(),
+    }
+}
+
+fn health(h: Health) -> i32 {
+    match h {
+        Health::Absent => 0,
+        Health::Ok => 1,
+        Health::Faulty => 2,
+    }
+}
+
+fn secs(ms: Millis) -> i32 {
+    i32::try_from(ms / 1000).unwrap_or(i32::MAX)
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The catalogue tiles matching a search, in the citizen's language.
+pub fn service_tiles(catalog: &Catalog, lang: Lang, query: &str) -> Vec<ServiceTile> {
+    let needle = query.trim().to_lowercase();
+    catalog
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            needle.is_empty()
+                || Lang::ALL.iter().any(|l| {
+                    s.title.get(*l).to_lowercase().contains(&needle)
+                        || s.summary.get(*l).to_lowercase().contains(&needle)
+                })
+        })
+        .map(|(i, s)| ServiceTile {
+            index: count(i),
+            title: s.title.get(lang).into(),
+            summary: s.summary.get(lang).into(),
+            free: s.free,
+            steps: count(s.steps.len()),
+        })
+        .collect()
+}
+
+/// The twelve IIN boxes: one digit each, "" when not typed yet.
+fn digit_boxes(digits: &str) -> Vec<SharedString> {
+    let mut chars = digits.chars();
+    (0..12)
+        .map(|_| chars.next().map(|c| c.to_string()).unwrap_or_default().into())
+        .collect()
+}
+
+/// "+7 701 123 __ __": the callback number as typed so far.
+pub fn phone_shown(digits: &str) -> String {
+    let mut chars = digits.chars();
+    let mut group = |n: usize| -> String {
+        (0..n).map(|_| chars.next().unwrap_or('_')).collect()
+    };
+    format!("+7 {} {} {} {}", group(3), group(3), group(2), group(2))
+}
+
+/// Sets every adapter property from the journey state.
+pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInfo, now: Millis) {
+    let current = flow.screen();
+    let session = flow.session();
+
+    let shell = window.global::<ShellAdapter>();
+    shell.set_screen(screen(current));
+    shell.set_language(language(flow.lang()));
+    shell.set_site_name(info.site_name.as_str().into());
+    shell.set_hospital(flow.mode() == Mode::Hospital);
+    shell.set_can_go_back(can_go_back(current));
+    let idle = flow.idle_warning_remaining(now);
+    shell.set_idle_warning(idle.is_some());
+    shell.set_idle_seconds_left(i32::try_from(idle.unwrap_or(0)).unwrap_or(0));
+    shell.set_online(flow.online());
+    shell.set_pending(i32::try_from(flow.pending()).unwrap_or(i32::MAX));
+
+    let attract = window.global::<AttractAdapter>();
+    match flow.callcentre() {
+        CallCentreStatus::Open => attract.set_callcentre_open(true),
+        CallCentreStatus::Closed { next_open } => {
+            attract.set_callcentre_open(false);
+            attract.set_next_open(when(next_open));
+        }
+    }
+
+    let identify = window.global::<IdentifyAdapter>();
+    let (manual, digits, error) = match current {
+        FlowScreen::Identify { manual, error } => (
+            manual.is_some(),
+            manual.clone().unwrap_or_default(),
+            error.unwrap_or(""),
+        ),
+        _ => (false, String::new(), ""),
+    };
+    identify.set_manual(manual);
+    identify.set_digit_boxes(ModelRc::new(VecModel::from(digit_boxes(&digits))));
+    identify.set_digits(digits.into());
+    identify.set_error(error.into());
+    identify.set_scanner_faulty(flow.health(Device::Scanner) == Health::Faulty);
+    identify.set_masked_iin(
+        session
+            .and_then(|s| s.identity.as_ref())
+            .map(|iin| iin.masked())
+            .unwrap_or_default()
+            .into(),
+    );
+
+    apply_guide(window, flow, catalog);
+    apply_appeal(window, flow, now);
+
+    let tech = window.global::<TechnicianAdapter>();
+    let (pin_length, wrong) = match current {
+        FlowScreen::TechnicianPin { digits, wrong } => (digits.len(), *wrong),
+        _ => (0, false),
+    };
+    tech.set_pin_length(count(pin_length));
+    tech.set_wrong(wrong);
+    tech.set_locked_seconds(i32::try_from(flow.pin_locked_for(now)).unwrap_or(i32::MAX));
+    tech.set_kiosk_id(info.kiosk_id.as_str().into());
+    tech.set_version(info.version.as_str().into());
+    tech.set_scanner(health(flow.health(Device::Scanner)));
+    tech.set_camera(health(flow.health(Device::Camera)));
+    tech.set_printer(health(flow.health(Device::Printer)));
+}
+
+fn apply_guide(window: &AppWindow, flow: &Flow, catalog: &Catalog) {
+    let guide = window.global::<GuideAdapter>();
+    let lang = flow.lang();
+    let (query, keyboard) = match flow.screen() {
+        FlowScreen::GuideCatalog { query, keyboard } => (query.as_str(), *keyboard),
+        _ => ("", false),
+    };
+    let tiles = service_tiles(catalog, lang, query);
+    let old = guide.get_services();
+    if old.row_count() != tiles.len() || old.iter().zip(&tiles).any(|(a, b)| &a != b) {
+        guide.set_services(ModelRc::new(VecModel::from(tiles)));
+    }
+    guide.set_keyboard(keyboard);
+    guide.set_search_text(query.into());
+
+    let (service, step, consultant) = match flow.screen() {
+        FlowScreen::GuideService { service } | FlowScreen::GuideRating { service } => {
+            (Some(*service), 0, false)
+        }
+        FlowScreen::GuideStep {
+            service,
+            step,
+            consultant_called,
+        } => (Some(*service), *step, *consultant_called),
+        _ => (None, 0, false),
+    };
+    let s = service.and_then(|i| catalog.services.get(i));
+    let text = |f: &dyn Fn(&crate::catalog::Service) -> String| -> SharedString {
+        s.map(f).unwrap_or_default().into()
+    };
+    guide.set_title(text(&|s| s.title.get(lang).to_string()));
+    guide.set_summary(text(&|s| s.summary.get(lang).to_string()));
+    guide.set_documents(text(&|s| s.documents.get(lang).to_string()));
+    guide.set_portal_url(text(&|s| s.portal_url.clone()));
+    guide.set_free(s.is_none_or(|s| s.free));
+    guide.set_step(count(step));
+    guide.set_step_count(count(s.map_or(0, |s| s.steps.len())));
+    guide.set_step_text(text(&|s| {
+        s.steps
+            .get(step)
+            .map(|st| st.text.get(lang).to_string())
+            .unwrap_or_default()
+    }));
+    guide.set_consultant_called(consultant);
+}
+
+fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
+    let appeal = window.global::<AppealAdapter>();
+    let session = flow.session();
+    appeal.set_countdown(i32::try_from(flow.countdown_remaining(now).unwrap_or(0)).unwrap_or(0));
+    let elapsed = flow
+        .recording_elapsed(now)
+        .or_else(|| session.and_then(|s| s.recorded_ms))
+        .unwrap_or(0);
+    appeal.set_elapsed_seconds(secs(elapsed));
+    appeal.set_max_seconds(secs(flow.config().max_recording_ms));
+    appeal.set_camera_ok(flow.health(Device::Camera) != Health::Faulty);
+    let (phone, invalid) = match flow.screen() {
+        FlowScreen::AppealPhone { digits, invalid } => (digits.clone(), *invalid),
+        _ => (String::new(), false),
+    };
+    appeal.set_phone_shown(phone_shown(&phone).into());
+    appeal.set_phone_digits(phone.into());
+    appeal.set_phone_invalid(invalid);
+    appeal.set_save_failed(matches!(flow.screen(), FlowScreen::AppealSaving { failed: true }));
+    match flow.screen() {
+        FlowScreen::AppealReceipt { receipt } => {
+            appeal.set_receipt_number(receipt.number.as_str().into());
+            appeal.set_seen_now(receipt.seen_at.is_none());
+            if let Some(at) = receipt.seen_at {
+                appeal.set_seen_at(when(at));
+            }
+            appeal.set_offline(receipt.offline);
+        }
+        _ => {
+            appeal.set_receipt_number(SharedString::new());
+            appeal.set_seen_now(true);
+            appeal.set_offline(false);
+        }
+    }
+}
+
+fn topic(i: i32) -> Option<Topic> {
+    usize::try_from(i).ok().and_then(|i| Topic::ALL.get(i).copied())
+}
+
+fn digit(s: &str) -> Option<char> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_digit() => Some(c),
+        _ => None,
+    }
+}
+
+/// Wires every adapter callback to `send`, which feeds the event to the journey.
+pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
+    let on = |event: Event| {
+        let send = send.clone();
+        move || send(event.clone())
+    };
+
+    let shell = window.global::<ShellAdapter>();
+    {
+        let send = send.clone();
+        shell.on_set_language(move |l| send(Event::SetLanguage(lang(l))));
+    }
+    shell.on_back(on(Event::Back));
+    shell.on_finish(on(Event::EndSession));
+    shell.on_still_here(on(Event::StillHere));
+    shell.on_touched(on(Event::Touch));
+
+    let attract = window.global::<AttractAdapter>();
+    attract.on_start(on(Event::Start));
+    attract.on_technician_gesture(on(Event::TechnicianGesture));
+
+    let menu = window.global::<MenuAdapter>();
+    menu.on_choose_appeal(on(Event::Choose(Journey::Appeal)));
+    menu.on_choose_guide(on(Event::Choose(Journey::Guide)));
+
+    let keypad_digit = |send: Rc<dyn Fn(Event)>| {
+        move |d: SharedString| {
+            if let Some(c) = digit(&d) {
+                send(Event::KeypadDigit(c));
+            }
+        }
+    };
+
+    let identify = window.global::<IdentifyAdapter>();
+    identify.on_open_manual(on(Event::ManualOpen));
+    identify.on_digit(keypad_digit(send.clone()));
+    identify.on_backspace(on(Event::KeypadBackspace));
+    identify.on_submit(on(Event::KeypadSubmit));
+    identify.on_continue(on(Event::Continue));
+
+    let guide = window.global::<GuideAdapter>();
+    guide.on_open_search(on(Event::SearchOpen));
+    {
+        let send = send.clone();
+        let weak = window.as_weak();
+        guide.on_search_key(move |key| {
+            if let Some(w) = weak.upgrade() {
+                let text = w.global::<GuideAdapter>().get_search_text();
+                send(Event::SearchText(format!("{text}{key}")));
+            }
+        });
+    }
+    {
+        let send = send.clone();
+        let weak = window.as_weak();
+        guide.on_search_backspace(move || {
+            if let Some(w) = weak.upgrade() {
+                let mut text = w.global::<GuideAdapter>().get_search_text().to_string();
+                text.pop();
+                send(Event::SearchText(text));
+            }
+        });
+    }
+    {
+        let send = send.clone();
+        guide.on_select(move |i| {
+            if let Ok(i) = usize::try_from(i) {
+                send(Event::SelectService(i));
+            }
+        });
+    }
+    guide.on_next(on(Event::GuideNext));
+    guide.on_call_consultant(on(Event::CallConsultant));
+    {
+        let send = send.clone();
+        guide.on_rate(move |mood| {
+            let rating = match mood.signum() {
+                -1 => Rating::Bad,
+                0 => Rating::Neutral,
+                _ => Rating::Good,
+            };
+            send(Event::Rate(rating));
+        });
+    }
+
+    let appeal = window.global::<AppealAdapter>();
+    {
+        let send = send.clone();
+        appeal.on_select_topic(move |i| {
+            if let Some(t) = topic(i) {
+                send(Event::SelectTopic(t));
+            }
+        });
+    }
+    appeal.on_accept(on(Event::ConsentAccept));
+    appeal.on_stop(on(Event::StopRecording));
+    appeal.on_rerecord(on(Event::ReRecord));
+    appeal.on_send(on(Event::Send));
+    appeal.on_digit(keypad_digit(send.clone()));
+    appeal.on_backspace(on(Event::KeypadBackspace));
+    appeal.on_submit_phone(on(Event::KeypadSubmit));
+    appeal.on_skip_phone(on(Event::SkipPhone));
+    appeal.on_done(on(Event::Continue));
+
+    let tech = window.global::<TechnicianAdapter>();
+    tech.on_digit(keypad_digit(send.clone()));
+    tech.on_backspace(on(Event::KeypadBackspace));
+    tech.on_submit(on(Event::KeypadSubmit));
+    tech.on_leave(on(Event::TechnicianExit));
+    tech.on_restart(on(Event::Restart));
+}
+
+/// For tests: the flow's screens as the UI names them.
+pub fn screen_of(flow: &Flow) -> Screen {
+    screen(flow.screen())
+}
