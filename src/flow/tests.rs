@@ -541,7 +541,8 @@ fn debug_output_never_shows_personal_data() {
         k.send(Event::KeypadDigit(d));
     }
     k.send(Event::KeypadSubmit);
-    let text = format!("{:?} {:?}", k.flow, k.took());
+    let effects = k.took();
+    let text = format!("{:?} {:?}", k.flow, effects);
     assert!(!text.contains("300010"), "{text}");
     assert!(!text.contains("1234567"), "{text}");
 }
