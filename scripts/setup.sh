@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   pkg-config libfontconfig1-dev libxkbcommon-dev libudev-dev
-  xvfb xauth x11-utils xdotool imagemagick socat procps
+  xvfb xauth x11-utils xdotool imagemagick socat procps python3 python3-xlib
 )
 
 missing=()

@@ -75,7 +75,12 @@ impl App {
 
     fn dispatch(&self, event: Event) {
         let now = self.now();
+        let before = self.flow.borrow().screen().name();
         let effects = self.flow.borrow_mut().handle(now, event);
+        let after = self.flow.borrow().screen().name();
+        if before != after {
+            tracing::info!(from = before, to = after, "screen");
+        }
         for effect in effects {
             self.run_effect(effect);
         }
@@ -200,9 +205,11 @@ fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {
     let sink = |event: ScannerEvent| match event {
         ScannerEvent::Read(read) => dispatch_from_thread(Event::Scan(read.classified)),
         ScannerEvent::Health(ScannerHealth::Connected) => {
+            tracing::info!("card scanner connected");
             dispatch_from_thread(Event::DeviceHealth(Device::Scanner, Health::Ok));
         }
-        ScannerEvent::Health(ScannerHealth::Disconnected { .. }) => {
+        ScannerEvent::Health(ScannerHealth::Disconnected { reason }) => {
+            tracing::warn!(%reason, "card scanner disconnected");
             dispatch_from_thread(Event::DeviceHealth(Device::Scanner, Health::Faulty));
         }
         ScannerEvent::FramingError(_) => {}

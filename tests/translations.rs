@@ -77,11 +77,11 @@ fn placeholders(s: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn every_ui_string_is_translated_into_kazakh_and_russian() {
+fn every_ui_string_is_translated_into_kazakh_russian_and_english() {
     let ui = ui_strings();
     assert!(ui.len() > 50, "found only {} strings: is the extractor broken?", ui.len());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for lang in ["kk", "ru"] {
+    for lang in ["kk", "ru", "en"] {
         let path = root.join(format!("translations/{lang}/LC_MESSAGES/senim-kiosk.po"));
         let po = rspolib::pofile(path.to_str().expect("utf-8 path"))
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

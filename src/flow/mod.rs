@@ -137,6 +137,35 @@ pub enum Screen {
     TechnicianHome,
 }
 
+impl Screen {
+    /// A stable name for logs and tests; never carries what the citizen typed or scanned.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Screen::Attract => "attract",
+            Screen::Menu => "menu",
+            Screen::Identify { manual: None, error: None } => "identify",
+            Screen::Identify { manual: None, error: Some(_) } => "identify-refused",
+            Screen::Identify { manual: Some(_), .. } => "identify-keypad",
+            Screen::Identified { .. } => "identified",
+            Screen::GuideCatalog { .. } => "guide-catalog",
+            Screen::GuideService { .. } => "guide-service",
+            Screen::GuideStep { .. } => "guide-step",
+            Screen::GuideRating { .. } => "guide-rating",
+            Screen::AppealTopic => "appeal-topic",
+            Screen::AppealConsent => "appeal-consent",
+            Screen::AppealCountdown { .. } => "appeal-countdown",
+            Screen::AppealRecording { .. } => "appeal-recording",
+            Screen::AppealReview => "appeal-review",
+            Screen::AppealPhone { .. } => "appeal-phone",
+            Screen::AppealSaving { failed: false } => "appeal-saving",
+            Screen::AppealSaving { failed: true } => "appeal-save-failed",
+            Screen::AppealReceipt { .. } => "appeal-receipt",
+            Screen::TechnicianPin { .. } => "technician-pin",
+            Screen::TechnicianHome => "technician-home",
+        }
+    }
+}
+
 impl fmt::Debug for Screen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let typed = |d: &str| format!("<{} digits>", d.len());
@@ -161,7 +190,7 @@ impl fmt::Debug for Screen {
             Screen::Identified { since } => write!(f, "Identified {{ since: {since} }}"),
             Screen::GuideCatalog { query, keyboard } => f
                 .debug_struct("GuideCatalog")
-                .field("query", query)
+                .field("query", &format_args!("<{} chars>", query.chars().count()))
                 .field("keyboard", keyboard)
                 .finish(),
             Screen::GuideService { service } => write!(f, "GuideService {{ service: {service} }}"),

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""`make bench`: measures the release kiosk under Xvfb and prints a table of medians.
+
+Rows: process start -> first screen drawn (the first moment the attract screen's pixels are on
+the X server, seen by polling one pixel from outside), memory (PSS of the process tree, from
+/proc/PID/smaps_rollup) and idle CPU on the attract screen (utime+stime over a quiet window).
+One warm-up run, then the median of RUNS runs.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from Xlib import X, display as xdisplay
+
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "5"))
+BINARY = os.environ.get("BENCH_BINARY", "target/release/senim-kiosk")
+CONFIG = os.environ.get("BENCH_CONFIG", "config/kiosk.demo.toml")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# A point on the attract screen far from any text: the primary-blue background.
+PROBE = (960, 700)
+
+
+def pixel(root):
+    raw = root.get_image(PROBE[0], PROBE[1], 1, 1, X.ZPixmap, 0xFFFFFFFF).data
+    return bytes(raw[:3])
+
+
+def tree(pid):
+    """The process and its descendants."""
+    pids, frontier = [pid], [pid]
+    while frontier:
+        p = frontier.pop()
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            kids = []
+        pids += kids
+        frontier += kids
+    return pids
+
+
+def pss_kib(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def cpu_ticks(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            pass
+    return total
+
+
+def one_run(root):
+    blank = pixel(root)
+    env = dict(os.environ, SENIM_LOG="warn")
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [BINARY, "run", "--config", CONFIG, "--windowed"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = t0 + 20
+        while pixel(root) == blank:
+            if proc.poll() is not None:
+                sys.exit(f"bench: the kiosk exited early with status {proc.returncode}")
+            if time.monotonic() > deadline:
+                sys.exit("bench: no screen drawn within 20 s")
+            time.sleep(0.0005)
+        first_frame_ms = (time.monotonic() - t0) * 1000
+        time.sleep(2)  # let start-up work settle before measuring idle
+        c0, w0 = cpu_ticks(proc.pid), time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        c1, w1 = cpu_ticks(proc.pid), time.monotonic()
+        idle_cpu = (c1 - c0) / CLK_TCK / (w1 - w0) * 100
+        pss = pss_kib(proc.pid) / 1024
+        return first_frame_ms, pss, idle_cpu
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        # wait for the window to disappear so the next run starts from a blank screen
+        end = time.monotonic() + 5
+        while pixel(root) != blank and time.monotonic() < end:
+            time.sleep(0.01)
+
+
+def main():
+    d = xdisplay.Display()
+    root = d.screen().root
+    print(f"bench: warm-up run, then {RUNS} measured runs ({BINARY}, {CONFIG})", file=sys.stderr)
+    one_run(root)
+    results = [one_run(root) for _ in range(RUNS)]
+    ff = statistics.median(r[0] for r in results)
+    pss = statistics.median(r[1] for r in results)
+    cpu = statistics.median(r[2] for r in results)
+    rows = [
+        ("start to first screen drawn", f"{ff:.0f} ms", "60 ms", ff <= 60),
+        ("memory, PSS of process tree", f"{pss:.1f} MB", "40 MB", pss <= 40),
+        ("idle CPU on attract screen", f"{cpu:.2f} % of a core", "0.5 %", cpu <= 0.5),
+    ]
+    print()
+    print(f"| {'measure (median of ' + str(RUNS) + ')':<32} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 34}|{'-' * 18}|{'-' * 10}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<32} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+
+
+if __name__ == "__main__":
+    main()

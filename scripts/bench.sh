@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: release build, then scripts/bench.py on a private Xvfb screen.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --bin senim-kiosk
+mkdir -p demo-data
+# The demo config opens the simulated scanner; give it one so the kiosk is in its normal state.
+rm -f demo-data/scanner demo-data/scanner-kiosk
+socat pty,raw,echo=0,link=demo-data/scanner-kiosk pty,raw,echo=0,link=demo-data/scanner &
+socat_pid=$!
+trap 'kill $socat_pid 2>/dev/null || true' EXIT
+xvfb-run -a -s '-screen 0 1920x1080x24 -nolisten tcp' python3 scripts/bench.py

@@ -1,0 +1,195 @@
+//! End to end on a real window: the release-like kiosk binary on an Xvfb screen, fed by the
+//! simulated scanner (a socat pseudo-terminal pair, the same fake `make demo` uses), driven by
+//! touch through xdotool. Screenshots land in `target/screenshots/window-*.png`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// Only a guard against a hung test; every wait ends as soon as its condition holds.
+const GUARD: Duration = Duration::from_secs(30);
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_xvfb() -> (Killed, String) {
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb is installed by scripts/setup.sh");
+    let mut out = xvfb.stdout.take().expect("stdout");
+    let mut number = String::new();
+    let mut byte = [0u8; 1];
+    while out.read(&mut byte).expect("read display number") == 1 && byte[0] != b'\n' {
+        number.push(byte[0] as char);
+    }
+    assert!(!number.is_empty(), "Xvfb did not report a display");
+    (Killed(xvfb), format!(":{number}"))
+}
+
+fn wait_for_path(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < GUARD, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Collects the kiosk's log lines; `expect` waits for a line containing a text.
+struct Log {
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Log {
+    fn expect(&mut self, needle: &str) {
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        let deadline = Instant::now() + GUARD;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "the kiosk never logged {needle:?}; its log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+    fn drain(&mut self) -> String {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.join("\n")
+    }
+}
+
+fn screenshot(display: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("window-{name}.png"));
+    let status = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(&path)
+        .status()
+        .expect("imagemagick's import is installed by scripts/setup.sh");
+    assert!(status.success(), "screenshot failed");
+    path
+}
+
+/// Distinct colours in a screenshot: a drawn kiosk screen has many, a blank one has one.
+fn colours(path: &Path) -> usize {
+    let out = Command::new("identify")
+        .args(["-format", "%k"])
+        .arg(path)
+        .output()
+        .expect("identify");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+}
+
+fn tap(display: &str, x: u32, y: u32) {
+    let status = Command::new("xdotool")
+        .env("DISPLAY", display)
+        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+        .status()
+        .expect("xdotool is installed by scripts/setup.sh");
+    assert!(status.success());
+}
+
+#[test]
+fn real_window_scans_a_card_and_resets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (_xvfb, display) = start_xvfb();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kiosk_end = dir.path().join("scanner-kiosk");
+    let scanner_end = dir.path().join("scanner");
+    let _socat = Killed(
+        Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", kiosk_end.display()))
+            .arg(format!("pty,raw,echo=0,link={}", scanner_end.display()))
+            .spawn()
+            .expect("socat is installed by scripts/setup.sh"),
+    );
+    wait_for_path(&kiosk_end);
+    wait_for_path(&scanner_end);
+
+    let config = std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
+        .expect("demo config")
+        .replace(
+            "port = \"demo-data/scanner-kiosk\"",
+            &format!("port = {:?}", kiosk_end.display().to_string()),
+        )
+        .replace(
+            "catalog_dir = \"config/services\"",
+            &format!("catalog_dir = {:?}", root.join("config/services")),
+        );
+    let config_path = dir.path().join("kiosk.toml");
+    std::fs::write(&config_path, config).expect("config");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_senim-kiosk"))
+        .args(["run", "--windowed", "--config"])
+        .arg(&config_path)
+        .env("DISPLAY", &display)
+        .env("SENIM_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the kiosk");
+    let stderr = child.stderr.take().expect("stderr");
+    let _kiosk = Killed(child);
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Log { lines, seen: Vec::new() };
+
+    log.expect("kiosk started");
+    log.expect("card scanner connected");
+    let attract = screenshot(&display, "attract");
+    assert!(colours(&attract) > 20, "the attract screen looks blank");
+
+    // A citizen holds a valid ID card to the scanner.
+    let mut scanner = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&scanner_end)
+        .expect("open the simulated scanner");
+    scanner.write_all(b"880101300010\n").expect("scan");
+    log.expect("to=\"identified\"");
+    screenshot(&display, "identified");
+    log.expect("to=\"appeal-topic\"");
+
+    // "Finish" in the top bar ends the session at once.
+    tap(&display, 1620, 66);
+    log.expect("to=\"attract\"");
+
+    // A mistyped card number is refused with a reason, and the kiosk stays usable.
+    scanner.write_all(b"880101300011\n").expect("scan");
+    log.expect("to=\"identify-refused\"");
+    let refused = screenshot(&display, "identify-refused");
+    assert!(colours(&refused) > 20);
+
+    let all = log.drain();
+    for secret in ["880101300010", "880101300011", "300010", "300011"] {
+        assert!(!all.contains(secret), "the log shows an IIN:\n{all}");
+    }
+}
