@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
 use crate::flow::{Device, Effect, Event, Flow, FlowConfig, Health, Millis};
+use crate::identity;
 use crate::ui::{self, AppWindow, KioskInfo};
 
 /// How often timers are checked while a session runs (countdown, recording clock, idle).
@@ -117,9 +118,7 @@ impl App {
                     ?draft,
                     "no appeal store on this build yet; the citizen is told it was not saved"
                 );
-                let _ = slint::Timer::single_shot(Duration::ZERO, || {
-                    dispatch(Event::AppealSaveFailed)
-                });
+                slint::Timer::single_shot(Duration::ZERO, || dispatch(Event::AppealSaveFailed));
             }
             Effect::PrintReceipt(_) => tracing::debug!("no printer configured"),
             Effect::Usage(usage) => tracing::info!(?usage, "service-guide usage"),
@@ -139,7 +138,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let schedule = config
         .callcentre
         .schedule()
-        .map_err(|(key, expected, found)| anyhow::anyhow!("{key}: expected {expected}, found {found}"))?;
+        .map_err(|(key, expected, found)| {
+            anyhow::anyhow!("{key}: expected {expected}, found {found}")
+        })?;
 
     slint::BackendSelector::new()
         .backend_name("winit".into())
@@ -212,7 +213,13 @@ fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {
             tracing::warn!(%reason, "card scanner disconnected");
             dispatch_from_thread(Event::DeviceHealth(Device::Scanner, Health::Faulty));
         }
-        ScannerEvent::FramingError(_) => {}
+        ScannerEvent::FramingError(error) => {
+            tracing::info!(error = error.code(), "unreadable scan");
+            dispatch_from_thread(Event::Scan(identity::Classified {
+                result: Err(identity::Rejection::Unreadable),
+                kind: identity::Kind::Unknown,
+            }));
+        }
     };
     match scanner::spawn(options, sink) {
         Ok(handle) => Some(handle),

@@ -6,6 +6,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::devices::scanner::{
+    self, ScanJson, ScannerEvent, ScannerHealth, ScannerOptions, Suffix,
+};
 
 /// Senim self-service kiosk.
 #[derive(Debug, Parser)]
@@ -31,6 +34,39 @@ pub enum Command {
         #[arg(long, default_value = "/etc/senim/kiosk.toml")]
         config: PathBuf,
     },
+    /// Read a barcode scanner with the kiosk's own driver and print one JSON object per read
+    /// (kind, valid, iin, symbology, error) until interrupted. A technician's tool: the full
+    /// IIN is printed to this terminal and nowhere else.
+    Scan {
+        /// Serial port, preferably a stable /dev/serial/by-id/... path.
+        #[arg(long)]
+        port: String,
+        #[arg(long, default_value_t = 9600)]
+        baud: u32,
+        /// What ends a read: cr, lf, crlf, or none (a pause ends it).
+        #[arg(long, value_enum, default_value_t = SuffixArg::Crlf)]
+        suffix: SuffixArg,
+    },
+}
+
+/// `--suffix` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SuffixArg {
+    Cr,
+    Lf,
+    Crlf,
+    None,
+}
+
+impl From<SuffixArg> for Suffix {
+    fn from(s: SuffixArg) -> Suffix {
+        match s {
+            SuffixArg::Cr => Suffix::Cr,
+            SuffixArg::Lf => Suffix::Lf,
+            SuffixArg::Crlf => Suffix::CrLf,
+            SuffixArg::None => Suffix::None,
+        }
+    }
 }
 
 /// Parses the arguments and runs the chosen command; returns the exit status.
@@ -48,5 +84,42 @@ pub fn main() -> anyhow::Result<i32> {
             println!("{}: ok", config.display());
             Ok(0)
         }
+        Command::Scan { port, baud, suffix } => scan(ScannerOptions {
+            port,
+            baud,
+            suffix: suffix.into(),
+            ..ScannerOptions::default()
+        }),
     }
+}
+
+/// `senim-kiosk scan`: JSON lines on stdout, flushed one by one; health news on stderr.
+fn scan(options: ScannerOptions) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let port = options.port.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _handle = scanner::spawn(options, move |event| {
+        let _ = tx.send(event);
+    })
+    .with_context(|| format!("cannot read the scanner on {port}"))?;
+    let stdout = std::io::stdout();
+    for event in rx {
+        match &event {
+            ScannerEvent::Health(ScannerHealth::Connected) => eprintln!("scan: {port} connected"),
+            ScannerEvent::Health(ScannerHealth::Disconnected { reason }) => {
+                eprintln!("scan: {port} disconnected ({reason}); retrying")
+            }
+            ScannerEvent::Read(_) | ScannerEvent::FramingError(_) => {}
+        }
+        if let Some(json) = ScanJson::from_event(&event) {
+            let line = serde_json::to_string(&json).context("encoding a read as JSON")?;
+            let mut out = stdout.lock();
+            // A closed stdout (e.g. `| head -1`) ends the tool quietly.
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return Ok(0);
+            }
+        }
+    }
+    // The driver thread only ends when the handle is dropped, so this is not reached in use.
+    Ok(0)
 }

@@ -15,7 +15,9 @@ use crate::flow::{Lang, Mode};
 /// What can go wrong while loading the configuration. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source} — check the path given with --config")]
+    #[error(
+        "cannot read the configuration file {path}: {source} — check the path given with --config"
+    )]
     Read {
         path: PathBuf,
         #[source]
@@ -268,7 +270,11 @@ impl Config {
             let key = e.path().to_string();
             ConfigError::Parse {
                 path: path.to_path_buf(),
-                key: if key == "." { "(top level)".into() } else { key },
+                key: if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
                 message: e.inner().message().trim().to_string(),
             }
         })?;
@@ -358,7 +364,8 @@ impl Config {
             ));
         }
         let pin = &self.technician.pin_sha256;
-        if !pin.is_empty() && !(pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit())) {
+        let well_formed = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+        if !pin.is_empty() && !well_formed {
             return Err(invalid(
                 "technician.pin_sha256",
                 "64 hexadecimal characters (sha256sum of the PIN) or an empty string",
@@ -381,8 +388,13 @@ impl CallCentreSection {
             )
         })?;
         let time = |key: &'static str, s: &str| {
-            chrono::NaiveTime::parse_from_str(s, "%H:%M")
-                .map_err(|_| (key, "a time as HH:MM, e.g. \"09:00\"".to_string(), format!("{s:?}")))
+            chrono::NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| {
+                (
+                    key,
+                    "a time as HH:MM, e.g. \"09:00\"".to_string(),
+                    format!("{s:?}"),
+                )
+            })
         };
         let opens = time("callcentre.opens", &self.opens)?;
         let closes = time("callcentre.closes", &self.closes)?;
@@ -468,7 +480,10 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.starts_with("kiosk.toml: key `session"), "{msg}");
         assert!(msg.contains("idle_warnig_secs"), "{msg}");
-        assert!(msg.contains("idle_warning_secs"), "suggests the right key: {msg}");
+        assert!(
+            msg.contains("idle_warning_secs"),
+            "suggests the right key: {msg}"
+        );
     }
 
     #[test]
@@ -483,19 +498,40 @@ mod tests {
         let text = MINIMAL.replace("mode", "default_language = \"de\"\nmode");
         let msg = parse(&text).unwrap_err().to_string();
         assert!(msg.contains("kiosk.default_language"), "{msg}");
-        assert!(msg.contains("kk") && msg.contains("ru") && msg.contains("en"), "{msg}");
+        assert!(
+            msg.contains("kk") && msg.contains("ru") && msg.contains("en"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn impossible_values_are_refused() {
         let cases = [
-            ("[session]\nidle_warning_secs = 0\n", "session.idle_warning_secs"),
-            ("[appeal]\nmax_recording_secs = 5\n", "appeal.max_recording_secs"),
-            ("[callcentre]\nopens = \"18:00\"\ncloses = \"09:00\"\n", "callcentre.closes"),
-            ("[callcentre]\ntimezone = \"Mars/Olympus\"\n", "callcentre.timezone"),
-            ("[callcentre]\nholidays = [\"2026-02-30\"]\n", "callcentre.holidays"),
+            (
+                "[session]\nidle_warning_secs = 0\n",
+                "session.idle_warning_secs",
+            ),
+            (
+                "[appeal]\nmax_recording_secs = 5\n",
+                "appeal.max_recording_secs",
+            ),
+            (
+                "[callcentre]\nopens = \"18:00\"\ncloses = \"09:00\"\n",
+                "callcentre.closes",
+            ),
+            (
+                "[callcentre]\ntimezone = \"Mars/Olympus\"\n",
+                "callcentre.timezone",
+            ),
+            (
+                "[callcentre]\nholidays = [\"2026-02-30\"]\n",
+                "callcentre.holidays",
+            ),
             ("[scanner]\nbaud = 1234\n", "scanner.baud"),
-            ("[technician]\npin_sha256 = \"1234\"\n", "technician.pin_sha256"),
+            (
+                "[technician]\npin_sha256 = \"1234\"\n",
+                "technician.pin_sha256",
+            ),
         ];
         for (extra, key) in cases {
             let msg = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
@@ -506,13 +542,18 @@ mod tests {
 
     #[test]
     fn missing_required_key_is_named() {
-        let msg = parse("[kiosk]\nmode = \"hospital\"\n").unwrap_err().to_string();
+        let msg = parse("[kiosk]\nmode = \"hospital\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("site_name"), "{msg}");
     }
 
     #[test]
     fn pin_hash_is_redacted_in_debug() {
-        let text = format!("{MINIMAL}[technician]\npin_sha256 = \"{}\"\n", "ab".repeat(32));
+        let text = format!(
+            "{MINIMAL}[technician]\npin_sha256 = \"{}\"\n",
+            "ab".repeat(32)
+        );
         let c = parse(&text).unwrap();
         assert!(!format!("{c:?}").contains("abab"));
     }

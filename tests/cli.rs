@@ -46,23 +46,41 @@ fn unknown_key_is_refused_with_file_and_key() {
     assert!(!ok);
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
     assert!(stderr.contains("idle_warnin_secs"), "{stderr}");
-    assert!(!stderr.contains("display"), "must stop before opening a window: {stderr}");
+    assert!(
+        !stderr.contains("display"),
+        "must stop before opening a window: {stderr}"
+    );
 }
 
 #[test]
 fn impossible_values_are_refused_naming_the_key() {
     for (from, to, key) in [
-        ("idle_warning_secs = 60", "idle_warning_secs = -5", "session.idle_warning_secs"),
-        ("default_language = \"kk\"", "default_language = \"de\"", "kiosk.default_language"),
+        (
+            "idle_warning_secs = 60",
+            "idle_warning_secs = -5",
+            "session.idle_warning_secs",
+        ),
+        (
+            "default_language = \"kk\"",
+            "default_language = \"de\"",
+            "kiosk.default_language",
+        ),
         ("mode = \"hospital\"", "mode = \"hospitall\"", "kiosk.mode"),
         ("suffix = \"lf\"", "suffix = \"tab\"", "scanner.suffix"),
     ] {
         let config = demo_config().replace(from, to);
-        assert_ne!(config, demo_config(), "pattern {from:?} not in the demo config");
+        assert_ne!(
+            config,
+            demo_config(),
+            "pattern {from:?} not in the demo config"
+        );
         let (ok, stderr, path, _dir) = run_with(&config);
         assert!(!ok, "{to} was accepted");
         assert!(stderr.contains(&path.display().to_string()), "{stderr}");
-        assert!(stderr.contains(key), "{to}: expected the key {key} in: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{to}: expected the key {key} in: {stderr}"
+        );
     }
 }
 
@@ -80,17 +98,16 @@ fn missing_file_says_which() {
 #[test]
 fn check_config_accepts_the_demo_config() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["kiosk.demo.toml"] {
-        let out = kiosk()
-            .current_dir(root)
-            .args(["check-config", "--config"])
-            .arg(root.join("config").join(name))
-            .output()
-            .expect("run");
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let out = kiosk()
+        .current_dir(root)
+        .args(["check-config", "--config"])
+        .arg(root.join("config/kiosk.demo.toml"))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 }

@@ -51,7 +51,13 @@ impl Driver {
     fn new(config: &Config, catalog: &Catalog) -> Driver {
         let mut flow = Flow::new(senim_kiosk::app::flow_config(config, catalog));
         flow.handle(0, Event::DeviceHealth(Device::Scanner, Health::Ok));
-        flow.handle(0, Event::Sync { online: true, pending: 0 });
+        flow.handle(
+            0,
+            Event::Sync {
+                online: true,
+                pending: 0,
+            },
+        );
         Driver { flow, now: 1_000 }
     }
     fn send(mut self, event: Event) -> Driver {
@@ -104,14 +110,14 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .wait(42_000)
             .send(Event::StopRecording)
     };
-    let guide = || {
-        d().send(Event::Start)
-            .send(Event::Choose(Journey::Guide))
-    };
+    let guide = || d().send(Event::Start).send(Event::Choose(Journey::Guide));
     vec![
         d().shot("attract"),
         d().send(Event::CallCentre(closed_until_monday()))
-            .send(Event::Sync { online: false, pending: 3 })
+            .send(Event::Sync {
+                online: false,
+                pending: 3,
+            })
             .shot("attract-closed-offline"),
         d().send(Event::Start).shot("menu"),
         d().send(Event::Start)
@@ -149,7 +155,10 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .shot("guide-rating"),
         d().send(scan(VALID_IIN)).wait(2_000).shot("appeal-topic"),
         appeal().shot("appeal-consent"),
-        appeal().send(Event::ConsentAccept).wait(900).shot("appeal-countdown"),
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(900)
+            .shot("appeal-countdown"),
         appeal()
             .send(Event::ConsentAccept)
             .wait(3_000)
@@ -168,10 +177,15 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .shot("appeal-save-failed"),
         recorded()
             .send(Event::CallCentre(closed_until_monday()))
-            .send(Event::Sync { online: false, pending: 1 })
+            .send(Event::Sync {
+                online: false,
+                pending: 1,
+            })
             .send(Event::Send)
             .send(Event::SkipPhone)
-            .send(Event::AppealSaved { number: "K7F-42Q".into() })
+            .send(Event::AppealSaved {
+                number: "K7F-42Q".into(),
+            })
             .shot("appeal-receipt"),
         guide()
             .send(Event::SelectService(0))
@@ -290,11 +304,23 @@ fn every_screen_in_every_language_and_orientation() {
         }
     }
     let all = [
-        Screen::Attract, Screen::Menu, Screen::Identify, Screen::Identified,
-        Screen::GuideCatalog, Screen::GuideService, Screen::GuideStep, Screen::GuideRating,
-        Screen::AppealTopic, Screen::AppealConsent, Screen::AppealCountdown,
-        Screen::AppealRecording, Screen::AppealReview, Screen::AppealPhone,
-        Screen::AppealSaving, Screen::AppealReceipt, Screen::TechnicianPin,
+        Screen::Attract,
+        Screen::Menu,
+        Screen::Identify,
+        Screen::Identified,
+        Screen::GuideCatalog,
+        Screen::GuideService,
+        Screen::GuideStep,
+        Screen::GuideRating,
+        Screen::AppealTopic,
+        Screen::AppealConsent,
+        Screen::AppealCountdown,
+        Screen::AppealRecording,
+        Screen::AppealReview,
+        Screen::AppealPhone,
+        Screen::AppealSaving,
+        Screen::AppealReceipt,
+        Screen::TechnicianPin,
         Screen::TechnicianHome,
     ];
     for s in all {
@@ -333,7 +359,10 @@ fn idle_reset_leaves_nothing_in_the_ui() {
     }
     let t = send(&mut flow, Event::KeypadSubmit);
     ui::apply(&app, &flow, &catalog, &info, t);
-    assert_eq!(app.global::<ui::IdentifyAdapter>().get_masked_iin(), "88••••••••10");
+    assert_eq!(
+        app.global::<ui::IdentifyAdapter>().get_masked_iin(),
+        "88••••••••10"
+    );
 
     let mut t = t;
     for _ in 0..400 {

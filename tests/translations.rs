@@ -40,7 +40,10 @@ fn literal(s: &str) -> Option<(String, &str)> {
 
 fn ui_strings() -> BTreeMap<Key, String> {
     let mut files = Vec::new();
-    slint_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"), &mut files);
+    slint_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ui"),
+        &mut files,
+    );
     let mut keys = BTreeMap::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read .slint");
@@ -58,7 +61,11 @@ fn ui_strings() -> BTreeMap<Key, String> {
                 rest = after;
                 (None, first)
             };
-            assert!(!key.1.trim().is_empty(), "{}: empty @tr string", file.display());
+            assert!(
+                !key.1.trim().is_empty(),
+                "{}: empty @tr string",
+                file.display()
+            );
             keys.insert(key, file.display().to_string());
         }
     }
@@ -69,7 +76,9 @@ fn placeholders(s: &str) -> BTreeSet<String> {
     let mut set = BTreeSet::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         set.insert(rest[open..open + close + 1].to_string());
         rest = &rest[open + close + 1..];
     }
@@ -79,7 +88,11 @@ fn placeholders(s: &str) -> BTreeSet<String> {
 #[test]
 fn every_ui_string_is_translated_into_kazakh_russian_and_english() {
     let ui = ui_strings();
-    assert!(ui.len() > 50, "found only {} strings: is the extractor broken?", ui.len());
+    assert!(
+        ui.len() > 50,
+        "found only {} strings: is the extractor broken?",
+        ui.len()
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for lang in ["kk", "ru", "en"] {
         let path = root.join(format!("translations/{lang}/LC_MESSAGES/senim-kiosk.po"));
@@ -87,26 +100,43 @@ fn every_ui_string_is_translated_into_kazakh_russian_and_english() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut catalogue = BTreeMap::new();
         for e in po.entries.iter().filter(|e| !e.obsolete) {
-            assert!(!e.flags.iter().any(|f| f == "fuzzy"), "{lang}: fuzzy entry {:?}", e.msgid);
-            catalogue.insert((e.msgctxt.clone(), e.msgid.clone()), e.msgstr.clone().unwrap_or_default());
+            assert!(
+                !e.flags.iter().any(|f| f == "fuzzy"),
+                "{lang}: fuzzy entry {:?}",
+                e.msgid
+            );
+            catalogue.insert(
+                (e.msgctxt.clone(), e.msgid.clone()),
+                e.msgstr.clone().unwrap_or_default(),
+            );
         }
         let mut problems = Vec::new();
         for ((ctx, msgid), file) in &ui {
             match catalogue.get(&(ctx.clone(), msgid.clone())) {
-                None => problems.push(format!("{lang}: missing {msgid:?} (context {ctx:?}) from {file}")),
-                Some(t) if t.trim().is_empty() => problems.push(format!("{lang}: empty translation of {msgid:?}")),
-                Some(t) if placeholders(t) != placeholders(msgid) => {
-                    problems.push(format!("{lang}: {msgid:?} → {t:?} changes the placeholders"))
+                None => problems.push(format!(
+                    "{lang}: missing {msgid:?} (context {ctx:?}) from {file}"
+                )),
+                Some(t) if t.trim().is_empty() => {
+                    problems.push(format!("{lang}: empty translation of {msgid:?}"))
                 }
+                Some(t) if placeholders(t) != placeholders(msgid) => problems.push(format!(
+                    "{lang}: {msgid:?} → {t:?} changes the placeholders"
+                )),
                 Some(_) => {}
             }
         }
         for key in catalogue.keys() {
             if !ui.contains_key(key) {
-                problems.push(format!("{lang}: {key:?} is no longer used by the UI; remove it"));
+                problems.push(format!(
+                    "{lang}: {key:?} is no longer used by the UI; remove it"
+                ));
             }
         }
-        assert!(problems.is_empty(), "translation problems:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "translation problems:\n{}",
+            problems.join("\n")
+        );
     }
 }
 

@@ -21,7 +21,15 @@ impl Drop for Killed {
 
 fn start_xvfb() -> (Killed, String) {
     let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1920x1080x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -101,7 +109,35 @@ fn colours(path: &Path) -> usize {
         .arg(path)
         .output()
         .expect("identify");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Takes screenshots until one is drawn and differs from `previous` (the screen is repainted
+/// a moment after the flow changes); returns it with its colour count.
+fn screenshot_changed(display: &str, name: &str, previous: Option<&[u8]>) -> (Vec<u8>, usize) {
+    let start = Instant::now();
+    loop {
+        let path = screenshot(display, name);
+        let n = colours(&path);
+        let bytes = pixels(&path);
+        if n > 20 && previous.is_none_or(|p| p != bytes.as_slice()) {
+            return (bytes, n);
+        }
+        assert!(start.elapsed() < GUARD, "the screen {name} was never drawn");
+    }
+}
+
+/// The raw RGB pixels of a screenshot.
+fn pixels(path: &Path) -> Vec<u8> {
+    Command::new("convert")
+        .arg(path)
+        .arg("rgb:-")
+        .output()
+        .expect("imagemagick's convert")
+        .stdout
 }
 
 fn tap(display: &str, x: u32, y: u32) {
@@ -161,12 +197,14 @@ fn real_window_scans_a_card_and_resets() {
             }
         }
     });
-    let mut log = Log { lines, seen: Vec::new() };
+    let mut log = Log {
+        lines,
+        seen: Vec::new(),
+    };
 
     log.expect("kiosk started");
     log.expect("card scanner connected");
-    let attract = screenshot(&display, "attract");
-    assert!(colours(&attract) > 20, "the attract screen looks blank");
+    let (attract, _) = screenshot_changed(&display, "attract", None);
 
     // A citizen holds a valid ID card to the scanner.
     let mut scanner = std::fs::OpenOptions::new()
@@ -175,18 +213,18 @@ fn real_window_scans_a_card_and_resets() {
         .expect("open the simulated scanner");
     scanner.write_all(b"880101300010\n").expect("scan");
     log.expect("to=\"identified\"");
-    screenshot(&display, "identified");
+    let (identified, _) = screenshot_changed(&display, "identified", Some(&attract));
     log.expect("to=\"appeal-topic\"");
 
     // "Finish" in the top bar ends the session at once.
     tap(&display, 1620, 66);
     log.expect("to=\"attract\"");
+    let (after, _) = screenshot_changed(&display, "attract-again", Some(&identified));
 
     // A mistyped card number is refused with a reason, and the kiosk stays usable.
     scanner.write_all(b"880101300011\n").expect("scan");
     log.expect("to=\"identify-refused\"");
-    let refused = screenshot(&display, "identify-refused");
-    assert!(colours(&refused) > 20);
+    screenshot_changed(&display, "identify-refused", Some(&after));
 
     let all = log.drain();
     for secret in ["880101300010", "880101300011", "300010", "300011"] {

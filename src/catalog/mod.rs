@@ -160,23 +160,40 @@ impl Catalog {
 fn validate(s: &Service) -> Vec<String> {
     let mut problems = Vec::new();
     let id = &s.id;
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit()) {
-        problems.push(format!("service `{id}`: id must be lowercase letters, digits and '-'"));
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+    {
+        problems.push(format!(
+            "service `{id}`: id must be lowercase letters, digits and '-'"
+        ));
     }
-    for (name, text) in [("title", &s.title), ("summary", &s.summary), ("documents", &s.documents)] {
+    for (name, text) in [
+        ("title", &s.title),
+        ("summary", &s.summary),
+        ("documents", &s.documents),
+    ] {
         for lang in text.missing() {
-            problems.push(format!("service `{id}`: {name} has no `{lang}` translation"));
+            problems.push(format!(
+                "service `{id}`: {name} has no `{lang}` translation"
+            ));
         }
     }
     if !s.portal_url.starts_with("https://") || s.portal_url.contains(char::is_whitespace) {
-        problems.push(format!("service `{id}`: portal_url must be an https:// link"));
+        problems.push(format!(
+            "service `{id}`: portal_url must be an https:// link"
+        ));
     }
     if s.steps.is_empty() {
         problems.push(format!("service `{id}`: the step list is empty"));
     }
     for (i, step) in s.steps.iter().enumerate() {
         for lang in step.text.missing() {
-            problems.push(format!("service `{id}`: step {} has no `{lang}` translation", i + 1));
+            problems.push(format!(
+                "service `{id}`: step {} has no `{lang}` translation",
+                i + 1
+            ));
         }
     }
     problems
@@ -211,7 +228,13 @@ steps = []
         )
         .unwrap();
         let err = Catalog::load_dir(dir.path()).unwrap_err().to_string();
-        for needle in ["a.toml", "id must be", "title has no `kk`", "https://", "step list is empty"] {
+        for needle in [
+            "a.toml",
+            "id must be",
+            "title has no `kk`",
+            "https://",
+            "step list is empty",
+        ] {
             assert!(err.contains(needle), "{needle}: {err}");
         }
     }

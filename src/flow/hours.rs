@@ -1,6 +1,8 @@
 //! Call-centre working hours: open now, or when it opens next (pure, time zone aware).
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// Working days, hours and public holidays of the call-centre, in its own time zone.
@@ -83,7 +85,13 @@ mod tests {
             chrono_tz::Asia::Almaty,
             NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             NaiveTime::from_hms_opt(18, 0, 0).unwrap(),
-            vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
             holidays
                 .iter()
                 .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap())
@@ -111,7 +119,9 @@ mod tests {
         assert_eq!(s.status(at("2026-11-20 17:59")), CallCentreStatus::Open);
         assert_eq!(
             s.status(at("2026-11-20 18:00")),
-            CallCentreStatus::Closed { next_open: next("2026-11-23 09:00") }
+            CallCentreStatus::Closed {
+                next_open: next("2026-11-23 09:00")
+            }
         );
     }
 
@@ -120,7 +130,9 @@ mod tests {
         let s = almaty(&[]);
         assert_eq!(
             s.status(at("2026-11-21 11:00")),
-            CallCentreStatus::Closed { next_open: next("2026-11-23 09:00") }
+            CallCentreStatus::Closed {
+                next_open: next("2026-11-23 09:00")
+            }
         );
     }
 
@@ -129,7 +141,9 @@ mod tests {
         let s = almaty(&[]);
         assert_eq!(
             s.status(at("2026-11-24 07:30")),
-            CallCentreStatus::Closed { next_open: next("2026-11-24 09:00") }
+            CallCentreStatus::Closed {
+                next_open: next("2026-11-24 09:00")
+            }
         );
     }
 
@@ -139,7 +153,9 @@ mod tests {
         let s = almaty(&["2026-12-16"]);
         assert_eq!(
             s.status(at("2026-12-16 10:00")),
-            CallCentreStatus::Closed { next_open: next("2026-12-17 09:00") }
+            CallCentreStatus::Closed {
+                next_open: next("2026-12-17 09:00")
+            }
         );
     }
 
@@ -149,7 +165,9 @@ mod tests {
         let s = almaty(&["2027-03-22", "2027-03-23", "2027-03-24"]);
         assert_eq!(
             s.status(at("2027-03-19 18:30")),
-            CallCentreStatus::Closed { next_open: next("2027-03-25 09:00") }
+            CallCentreStatus::Closed {
+                next_open: next("2027-03-25 09:00")
+            }
         );
     }
 

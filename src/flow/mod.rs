@@ -119,21 +119,48 @@ pub enum Screen {
         error: Option<&'static str>,
     },
     /// The card was read: masked IIN and a greeting.
-    Identified { since: Millis },
+    Identified {
+        since: Millis,
+    },
     /// The catalogue; `query` filters it, `keyboard` shows the on-screen keyboard.
-    GuideCatalog { query: String, keyboard: bool },
-    GuideService { service: usize },
-    GuideStep { service: usize, step: usize, consultant_called: bool },
-    GuideRating { service: usize },
+    GuideCatalog {
+        query: String,
+        keyboard: bool,
+    },
+    GuideService {
+        service: usize,
+    },
+    GuideStep {
+        service: usize,
+        step: usize,
+        consultant_called: bool,
+    },
+    GuideRating {
+        service: usize,
+    },
     AppealTopic,
     AppealConsent,
-    AppealCountdown { until: Millis },
-    AppealRecording { started: Millis },
+    AppealCountdown {
+        until: Millis,
+    },
+    AppealRecording {
+        started: Millis,
+    },
     AppealReview,
-    AppealPhone { digits: String, invalid: bool },
-    AppealSaving { failed: bool },
-    AppealReceipt { receipt: Receipt },
-    TechnicianPin { digits: String, wrong: bool },
+    AppealPhone {
+        digits: String,
+        invalid: bool,
+    },
+    AppealSaving {
+        failed: bool,
+    },
+    AppealReceipt {
+        receipt: Receipt,
+    },
+    TechnicianPin {
+        digits: String,
+        wrong: bool,
+    },
     TechnicianHome,
 }
 
@@ -143,9 +170,17 @@ impl Screen {
         match self {
             Screen::Attract => "attract",
             Screen::Menu => "menu",
-            Screen::Identify { manual: None, error: None } => "identify",
-            Screen::Identify { manual: None, error: Some(_) } => "identify-refused",
-            Screen::Identify { manual: Some(_), .. } => "identify-keypad",
+            Screen::Identify {
+                manual: None,
+                error: None,
+            } => "identify",
+            Screen::Identify {
+                manual: None,
+                error: Some(_),
+            } => "identify-refused",
+            Screen::Identify {
+                manual: Some(_), ..
+            } => "identify-keypad",
             Screen::Identified { .. } => "identified",
             Screen::GuideCatalog { .. } => "guide-catalog",
             Screen::GuideService { .. } => "guide-service",
@@ -314,13 +349,18 @@ pub enum Event {
     Send,
     SkipPhone,
     /// The store committed the appeal (app → flow).
-    AppealSaved { number: String },
+    AppealSaved {
+        number: String,
+    },
     /// The store could not commit it (disk full, I/O error).
     AppealSaveFailed,
     StillHere,
     Tick,
     DeviceHealth(Device, Health),
-    Sync { online: bool, pending: u32 },
+    Sync {
+        online: bool,
+        pending: u32,
+    },
     CallCentre(CallCentreStatus),
     /// The hidden gesture on the attract screen.
     TechnicianGesture,
@@ -334,7 +374,9 @@ pub enum Effect {
     /// Switch the UI's translation catalogue.
     SetLanguage(Lang),
     /// "A person is at this kiosk now" / "has left" (the red lamp).
-    Presence { present: bool },
+    Presence {
+        present: bool,
+    },
     StartPreview,
     StartRecording,
     StopRecording,
@@ -761,7 +803,13 @@ impl Flow {
                 manual: Some(String::new()),
                 error,
             },
-            (Screen::Identify { manual: Some(mut d), error }, Event::KeypadDigit(c)) => {
+            (
+                Screen::Identify {
+                    manual: Some(mut d),
+                    error,
+                },
+                Event::KeypadDigit(c),
+            ) => {
                 if c.is_ascii_digit() && d.len() < KEYPAD_MAX {
                     d.push(c);
                 }
@@ -770,26 +818,41 @@ impl Flow {
                     error,
                 }
             }
-            (Screen::Identify { manual: Some(mut d), error }, Event::KeypadBackspace) => {
+            (
+                Screen::Identify {
+                    manual: Some(mut d),
+                    error,
+                },
+                Event::KeypadBackspace,
+            ) => {
                 d.pop();
                 Screen::Identify {
                     manual: Some(d),
                     error,
                 }
             }
-            (Screen::Identify { manual: Some(d), .. }, Event::KeypadSubmit) => {
-                match Iin::parse(&d) {
-                    Ok(iin) => {
-                        self.session_mut().identity = Some(iin);
-                        Screen::Identified { since: now }
-                    }
-                    Err(e) => Screen::Identify {
-                        manual: Some(d),
-                        error: Some(identity::Rejection::from(e).code()),
-                    },
+            (
+                Screen::Identify {
+                    manual: Some(d), ..
+                },
+                Event::KeypadSubmit,
+            ) => match Iin::parse(&d) {
+                Ok(iin) => {
+                    self.session_mut().identity = Some(iin);
+                    Screen::Identified { since: now }
                 }
-            }
-            (Screen::Identify { manual: Some(_), error }, Event::Back) => Screen::Identify {
+                Err(e) => Screen::Identify {
+                    manual: Some(d),
+                    error: Some(identity::Rejection::Iin(e).code()),
+                },
+            },
+            (
+                Screen::Identify {
+                    manual: Some(_),
+                    error,
+                },
+                Event::Back,
+            ) => Screen::Identify {
                 manual: None,
                 error,
             },
@@ -810,13 +873,22 @@ impl Flow {
                     keyboard,
                 }
             }
-            (Screen::GuideCatalog { query, keyboard: true }, Event::Back) => {
+            (
                 Screen::GuideCatalog {
                     query,
-                    keyboard: false,
-                }
-            }
-            (Screen::GuideCatalog { keyboard: false, .. }, Event::Back) => Screen::Menu,
+                    keyboard: true,
+                },
+                Event::Back,
+            ) => Screen::GuideCatalog {
+                query,
+                keyboard: false,
+            },
+            (
+                Screen::GuideCatalog {
+                    keyboard: false, ..
+                },
+                Event::Back,
+            ) => Screen::Menu,
             (Screen::GuideCatalog { query, keyboard }, Event::SelectService(service)) => {
                 if self.guide_steps(service) > 0 {
                     Screen::GuideService { service }
@@ -837,7 +909,14 @@ impl Flow {
                     consultant_called: false,
                 }
             }
-            (Screen::GuideStep { service, step, consultant_called }, Event::GuideNext) => {
+            (
+                Screen::GuideStep {
+                    service,
+                    step,
+                    consultant_called,
+                },
+                Event::GuideNext,
+            ) => {
                 if step + 1 >= self.guide_steps(service) {
                     fx.push(Effect::Usage(GuideUsage::Completed { service }));
                     Screen::GuideRating { service }
@@ -853,7 +932,14 @@ impl Flow {
                     }
                 }
             }
-            (Screen::GuideStep { service, step, consultant_called }, Event::Back) => {
+            (
+                Screen::GuideStep {
+                    service,
+                    step,
+                    consultant_called,
+                },
+                Event::Back,
+            ) => {
                 if step == 0 {
                     Screen::GuideService { service }
                 } else {
@@ -865,7 +951,10 @@ impl Flow {
                 }
             }
             (Screen::GuideStep { service, step, .. }, Event::CallConsultant) => {
-                fx.push(Effect::Usage(GuideUsage::ConsultantCalled { service, step }));
+                fx.push(Effect::Usage(GuideUsage::ConsultantCalled {
+                    service,
+                    step,
+                }));
                 Screen::GuideStep {
                     service,
                     step,

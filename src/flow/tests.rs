@@ -80,12 +80,18 @@ fn appeal_happy_path_by_scanning_on_attract() {
     k.scan(VALID_IIN);
     assert!(matches!(k.screen(), Screen::Identified { .. }));
     assert_eq!(
-        k.flow.session().and_then(|s| s.identity.as_ref()).map(Iin::masked),
+        k.flow
+            .session()
+            .and_then(|s| s.identity.as_ref())
+            .map(Iin::masked),
         Some("88••••••••10".to_string())
     );
     k.wait(IDENTIFIED_MS);
     assert_eq!(k.screen(), &Screen::AppealTopic);
-    assert!(k.took().contains(&Effect::Presence { present: true }), "red lamp");
+    assert!(
+        k.took().contains(&Effect::Presence { present: true }),
+        "red lamp"
+    );
 
     k.send(Event::SelectTopic(Topic::BribeReport));
     assert_eq!(k.screen(), &Screen::AppealConsent);
@@ -98,7 +104,11 @@ fn appeal_happy_path_by_scanning_on_attract() {
     assert!(matches!(k.screen(), Screen::AppealRecording { .. }));
     assert_eq!(k.took(), vec![Effect::StartRecording]);
     k.wait(42_000);
-    assert_eq!(k.flow.idle_warning_remaining(k.now), None, "talking is not idleness");
+    assert_eq!(
+        k.flow.idle_warning_remaining(k.now),
+        None,
+        "talking is not idleness"
+    );
     k.send(Event::StopRecording);
     assert_eq!(k.screen(), &Screen::AppealReview);
     assert_eq!(k.took(), vec![Effect::StopRecording]);
@@ -130,7 +140,10 @@ fn appeal_happy_path_by_scanning_on_attract() {
     assert_eq!(k.screen(), &Screen::Attract);
     assert!(k.flow.session().is_none());
     let fx = k.took();
-    assert!(fx.contains(&Effect::Presence { present: false }), "lamp off: {fx:?}");
+    assert!(
+        fx.contains(&Effect::Presence { present: false }),
+        "lamp off: {fx:?}"
+    );
     assert!(fx.contains(&Effect::ClearSession));
 }
 
@@ -140,7 +153,9 @@ fn appeal_out_of_hours_sends_no_presence_and_says_when() {
     let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
         .and_then(|d| d.and_hms_opt(9, 0, 0))
         .unwrap();
-    k.send(Event::CallCentre(CallCentreStatus::Closed { next_open: monday }));
+    k.send(Event::CallCentre(CallCentreStatus::Closed {
+        next_open: monday,
+    }));
     k.send(Event::Start)
         .send(Event::Choose(Journey::Appeal))
         .send(Event::ManualOpen);
@@ -156,14 +171,22 @@ fn appeal_out_of_hours_sends_no_presence_and_says_when() {
         .send(Event::StopRecording)
         .send(Event::Send)
         .send(Event::SkipPhone)
-        .send(Event::AppealSaved { number: "A1".into() });
+        .send(Event::AppealSaved {
+            number: "A1".into(),
+        });
     let fx = k.took();
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Presence { .. })), "{fx:?}");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Presence { .. })),
+        "{fx:?}"
+    );
     let Screen::AppealReceipt { receipt } = k.screen() else {
         panic!("{:?}", k.screen());
     };
     assert_eq!(receipt.seen_at, Some(monday));
-    assert!(receipt.offline, "no sync news yet means offline, said honestly");
+    assert!(
+        receipt.offline,
+        "no sync news yet means offline, said honestly"
+    );
 }
 
 #[test]
@@ -192,7 +215,10 @@ fn re_record_discards_the_take() {
     k.took();
     k.send(Event::ReRecord);
     assert!(matches!(k.screen(), Screen::AppealCountdown { .. }));
-    assert_eq!(k.took(), vec![Effect::DiscardRecording, Effect::StartPreview]);
+    assert_eq!(
+        k.took(),
+        vec![Effect::DiscardRecording, Effect::StartPreview]
+    );
     assert_eq!(k.flow.session().and_then(|s| s.recorded_ms), None);
 }
 
@@ -268,7 +294,10 @@ fn guide_happy_path_records_usage() {
         })
         .collect();
     assert_eq!(usage.first(), Some(&GuideUsage::Started { service: 1 }));
-    assert!(usage.contains(&GuideUsage::StepReached { service: 1, step: 4 }));
+    assert!(usage.contains(&GuideUsage::StepReached {
+        service: 1,
+        step: 4
+    }));
     assert!(usage.contains(&GuideUsage::Completed { service: 1 }));
     assert_eq!(
         usage.last(),
@@ -277,7 +306,9 @@ fn guide_happy_path_records_usage() {
             rating: Rating::Good
         })
     );
-    assert!(!usage.iter().any(|u| matches!(u, GuideUsage::Abandoned { .. })));
+    assert!(!usage
+        .iter()
+        .any(|u| matches!(u, GuideUsage::Abandoned { .. })));
 }
 
 #[test]
@@ -295,7 +326,10 @@ fn guide_back_and_consultant() {
     k.send(Event::CallConsultant);
     assert_eq!(
         k.took(),
-        vec![Effect::Usage(GuideUsage::ConsultantCalled { service: 0, step: 0 })]
+        vec![Effect::Usage(GuideUsage::ConsultantCalled {
+            service: 0,
+            step: 0
+        })]
     );
     assert!(matches!(
         k.screen(),
@@ -376,13 +410,19 @@ fn idle_warning_then_reset_drops_everything() {
     assert_eq!(k.flow.lang(), Lang::Kk, "the next citizen starts in Kazakh");
     assert_eq!(k.flow.idle_warning_remaining(k.now), None);
     let fx = k.took();
-    assert!(fx.contains(&Effect::Usage(GuideUsage::Abandoned { service: 0, step: 1 })));
+    assert!(fx.contains(&Effect::Usage(GuideUsage::Abandoned {
+        service: 0,
+        step: 1
+    })));
     assert!(fx.contains(&Effect::SetLanguage(Lang::Kk)));
     assert_eq!(fx.last(), Some(&Effect::ClearSession));
     // The flow after the reset is indistinguishable from a fresh one on screen.
     let fresh = Flow::new(config(Mode::FrontOffice));
     assert_eq!(k.flow.screen(), fresh.screen());
-    assert_eq!(format!("{:?}", k.flow.session()), format!("{:?}", fresh.session()));
+    assert_eq!(
+        format!("{:?}", k.flow.session()),
+        format!("{:?}", fresh.session())
+    );
 }
 
 #[test]
@@ -395,7 +435,10 @@ fn still_here_dismisses_the_warning_and_keeps_the_session() {
     assert_eq!(k.flow.idle_warning_remaining(k.now), None);
     assert!(matches!(k.screen(), Screen::Identify { .. }));
     k.wait(59_000);
-    assert!(matches!(k.screen(), Screen::Identify { .. }), "the quiet time starts again");
+    assert!(
+        matches!(k.screen(), Screen::Identify { .. }),
+        "the quiet time starts again"
+    );
 }
 
 #[test]
@@ -474,7 +517,11 @@ fn front_office_scan_on_attract_leads_to_the_menu() {
     k.scan(VALID_IIN).wait(IDENTIFIED_MS);
     assert_eq!(k.screen(), &Screen::Menu);
     k.send(Event::Choose(Journey::Appeal));
-    assert_eq!(k.screen(), &Screen::AppealTopic, "identified once is enough");
+    assert_eq!(
+        k.screen(),
+        &Screen::AppealTopic,
+        "identified once is enough"
+    );
 }
 
 #[test]

@@ -146,16 +146,20 @@ pub fn service_tiles(catalog: &Catalog, lang: Lang, query: &str) -> Vec<ServiceT
 fn digit_boxes(digits: &str) -> Vec<SharedString> {
     let mut chars = digits.chars();
     (0..12)
-        .map(|_| chars.next().map(|c| c.to_string()).unwrap_or_default().into())
+        .map(|_| {
+            chars
+                .next()
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+                .into()
+        })
         .collect()
 }
 
 /// "+7 701 123 __ __": the callback number as typed so far.
 pub fn phone_shown(digits: &str) -> String {
     let mut chars = digits.chars();
-    let mut group = |n: usize| -> String {
-        (0..n).map(|_| chars.next().unwrap_or('_')).collect()
-    };
+    let mut group = |n: usize| -> String { (0..n).map(|_| chars.next().unwrap_or('_')).collect() };
     format!("+7 {} {} {} {}", group(3), group(3), group(2), group(2))
 }
 
@@ -289,7 +293,10 @@ fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
     appeal.set_phone_shown(phone_shown(&phone).into());
     appeal.set_phone_digits(phone.into());
     appeal.set_phone_invalid(invalid);
-    appeal.set_save_failed(matches!(flow.screen(), FlowScreen::AppealSaving { failed: true }));
+    appeal.set_save_failed(matches!(
+        flow.screen(),
+        FlowScreen::AppealSaving { failed: true }
+    ));
     match flow.screen() {
         FlowScreen::AppealReceipt { receipt } => {
             appeal.set_receipt_number(receipt.number.as_str().into());
@@ -308,7 +315,9 @@ fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
 }
 
 fn topic(i: i32) -> Option<Topic> {
-    usize::try_from(i).ok().and_then(|i| Topic::ALL.get(i).copied())
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| Topic::ALL.get(i).copied())
 }
 
 fn digit(s: &str) -> Option<char> {
