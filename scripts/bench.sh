@@ -9,4 +9,5 @@ rm -f demo-data/scanner demo-data/scanner-kiosk
 socat pty,raw,echo=0,link=demo-data/scanner-kiosk pty,raw,echo=0,link=demo-data/scanner &
 socat_pid=$!
 trap 'kill $socat_pid 2>/dev/null || true' EXIT
-xvfb-run -a -s '-screen 0 1920x1080x24 -nolisten tcp' python3 scripts/bench.py
+export FONTCONFIG_FILE="${FONTCONFIG_FILE:-$PWD/assets/fonts/kiosk-fonts.conf}"  # as on a kiosk
+xvfb-run -a -s '-screen 0 1920x1080x24 -nolisten tcp' /usr/bin/python3 scripts/bench.py  # Debian's python, which has python3-xlib

@@ -44,4 +44,5 @@ cat <<MSG
 
 MSG
 
+export FONTCONFIG_FILE="${FONTCONFIG_FILE:-$PWD/assets/fonts/kiosk-fonts.conf}"  # as on a kiosk
 SENIM_LOG="${SENIM_LOG:-info}" target/debug/senim-kiosk run --config config/kiosk.demo.toml --windowed

@@ -153,7 +153,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
                 config.display.renderer.slint_name()
             )
         })?;
+    let t = Instant::now();
     let window = AppWindow::new().context("cannot create the kiosk window")?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "window built");
     if windowed || !config.display.fullscreen {
         window.window().set_size(slint::PhysicalSize::new(
             config.display.width,
@@ -162,7 +164,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     } else {
         window.window().set_fullscreen(true);
     }
+    let t = Instant::now();
     ui::select_language(config.kiosk.default_language);
+    tracing::debug!(ms = t.elapsed().as_millis(), "language selected");
 
     let info = KioskInfo {
         site_name: config.kiosk.site_name.clone(),
