@@ -92,6 +92,8 @@ pub struct ScanRead {
     pub symbology: Option<String>,
     /// Bytes received for this read, terminators excluded.
     pub raw_len: usize,
+    /// When the read's last byte (or the silence that ended it) was seen.
+    pub received: std::time::Instant,
 }
 
 /// Connection state of the scanner.
@@ -329,6 +331,7 @@ mod tests {
             classified: classify(text),
             symbology: symbology.map(String::from),
             raw_len: text.len(),
+            received: std::time::Instant::now(),
         }
     }
 

@@ -125,7 +125,8 @@ fn read_loop(
             Ok(0) => return Err(disconnected("end of file".into())),
             Ok(n) => {
                 let bytes = buf.get(..n).unwrap_or(&[]);
-                deliver(framer.push(bytes, Instant::now()), sink);
+                let now = Instant::now();
+                deliver(framer.push(bytes, now), now, sink);
             }
             Err(e)
                 if matches!(
@@ -135,7 +136,8 @@ fn read_loop(
                         | io::ErrorKind::Interrupted
                 ) =>
             {
-                deliver(framer.poll(Instant::now()), sink);
+                let now = Instant::now();
+                deliver(framer.poll(now), now, sink);
             }
             Err(e) => return Err(disconnected(describe(&e))),
         }
@@ -158,7 +160,8 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
-fn deliver(frames: Vec<Frame>, sink: Sink<'_>) {
+/// Classifies and hands on frames completed at `received`.
+fn deliver(frames: Vec<Frame>, received: Instant, sink: Sink<'_>) {
     for frame in frames {
         match frame {
             Frame::Text(ft) => {
@@ -175,6 +178,7 @@ fn deliver(frames: Vec<Frame>, sink: Sink<'_>) {
                     classified,
                     symbology: ft.symbology,
                     raw_len: ft.raw_len,
+                    received,
                 }));
             }
             Frame::Error(e) => {
@@ -309,6 +313,23 @@ mod tests {
         assert_eq!(r.classified.kind, Kind::Iin);
         assert_eq!(r.symbology, None);
         assert_eq!(r.raw_len, 12);
+    }
+
+    #[test]
+    fn several_lines_in_one_write_and_one_line_over_several_writes() {
+        let mut pty = open_pty();
+        let (_h, rx) = start(&pty.path);
+        expect_connected(&rx);
+        pty.master
+            .write_all(b"880101300010\r\n900502400122\r\n")
+            .unwrap();
+        expect_citizen(&rx, "880101300010", Source::Iin);
+        expect_citizen(&rx, "900502400122", Source::Iin);
+        for part in [&b"8512"[..], b"3140", b"0031\r", b"\n"] {
+            pty.master.write_all(part).unwrap();
+            pty.master.flush().unwrap();
+        }
+        expect_citizen(&rx, "851231400031", Source::Iin);
     }
 
     #[test]
