@@ -8,9 +8,9 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   cat >&2 <<'MSG'
 make demo: there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set).
 Run the demo on a virtual screen instead:
-    xvfb-run -a -s '-screen 0 1920x1080x24' make demo
-and look at it with e.g. `DISPLAY=:99 import -window root shot.png` (the display number is
-the one xvfb-run chose; `-n 99` fixes it).
+    xvfb-run -n 99 -f /tmp/senim-xauth -s '-screen 0 1920x1080x24' make demo
+and look at it from another terminal with
+    XAUTHORITY=/tmp/senim-xauth DISPLAY=:99 import -window root shot.png
 MSG
   exit 2
 fi

@@ -111,3 +111,144 @@ fn check_config_accepts_the_demo_config() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
 }
+
+/// ICAO 9303 check digit (weights 7, 3, 1; A=10 … Z=35, `<`=0).
+fn check_digit(s: &str) -> char {
+    let sum: u32 = s
+        .chars()
+        .zip([7, 3, 1].iter().cycle())
+        .map(|(c, w)| {
+            let v = match c {
+                '0'..='9' => c as u32 - '0' as u32,
+                'A'..='Z' => c as u32 - 'A' as u32 + 10,
+                _ => 0,
+            };
+            v * w
+        })
+        .sum();
+    char::from_digit(sum % 10, 10).expect("digit")
+}
+
+/// A Kazakh ID card's TD1 MRZ carrying `iin`, as three lines.
+fn td1(iin: &str) -> [String; 3] {
+    let doc = "N01234567";
+    let line1 = format!("IDKAZ{doc}{}{iin}<<<", check_digit(doc));
+    let birth = &iin[..6];
+    let expiry = "340101";
+    let mut line2 = format!(
+        "{birth}{}M{expiry}{}KAZ<<<<<<<<<<<",
+        check_digit(birth),
+        check_digit(expiry)
+    );
+    let composite = format!(
+        "{}{}{}{}",
+        &line1[5..30],
+        &line2[0..7],
+        &line2[8..15],
+        &line2[18..29]
+    );
+    line2.push(check_digit(&composite));
+    let line3 = format!("{:<<30}", "ZHANSERIKOVA<<AIGERIM");
+    [line1, line2, line3]
+}
+
+#[test]
+fn scan_prints_one_json_object_per_read() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kiosk_end = dir.path().join("scanner-kiosk");
+    let scanner_end = dir.path().join("scanner");
+    let mut socat = Command::new("socat")
+        .arg(format!("pty,raw,echo=0,link={}", kiosk_end.display()))
+        .arg(format!("pty,raw,echo=0,link={}", scanner_end.display()))
+        .spawn()
+        .expect("socat is installed by scripts/setup.sh");
+    let start = std::time::Instant::now();
+    while !(kiosk_end.exists() && scanner_end.exists()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "socat made no pty pair"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut scan = kiosk()
+        .args(["scan", "--suffix", "lf", "--port"])
+        .arg(&kiosk_end)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start senim-kiosk scan");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = scan.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (tx_err, rx_err) = std::sync::mpsc::channel();
+    let stderr = scan.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx_err.send(line);
+        }
+    });
+    let connected = rx_err
+        .recv_timeout(Duration::from_secs(30))
+        .expect("scan reports the connection");
+    assert!(connected.contains("connected"), "{connected}");
+
+    let mut scanner = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&scanner_end)
+        .expect("open the simulated scanner");
+    let mut next = |input: &str| -> serde_json::Value {
+        scanner.write_all(input.as_bytes()).expect("write");
+        scanner.flush().expect("flush");
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no JSON line for {input:?}"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?} is not JSON: {e}"))
+    };
+    let null = serde_json::Value::Null;
+
+    let v = next("880101300010\n");
+    assert_eq!(
+        v,
+        serde_json::json!({"kind": "iin", "valid": true, "iin": "880101300010", "symbology": null, "error": null})
+    );
+    let v = next("]C0880101300011\n");
+    assert_eq!(v["kind"], "iin");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["iin"], null);
+    assert_eq!(v["symbology"], "]C0");
+    assert_eq!(v["error"], "check_digit");
+    assert_eq!(next("8801013000\n")["error"], "wrong_length");
+
+    let [l1, l2, l3] = td1("900502400122");
+    let v = next(&format!("{l1}\n{l2}\n{l3}\n"));
+    assert_eq!(v["kind"], "mrz", "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["iin"], "900502400122");
+
+    // One character of the birth date misread by the scanner's OCR.
+    let [l1, l2, l3] = td1("851231400031");
+    let misread = format!("851281{}", &l2[6..]);
+    let v = next(&format!("{l1}\n{misread}\n{l3}\n"));
+    assert_eq!(v["kind"], "mrz", "{v}");
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["error"], "mrz_check_digit_birth_date");
+
+    let v = next("hello world\n");
+    assert_eq!(
+        (&v["kind"], &v["valid"]),
+        (&"unknown".into(), &false.into())
+    );
+
+    let _ = scan.kill();
+    let _ = scan.wait();
+    let _ = socat.kill();
+    let _ = socat.wait();
+}

@@ -577,4 +577,33 @@ mod tests {
         let dbg = format!("{out:?} {f:?}");
         assert!(!dbg.contains("0101300"), "{dbg}");
     }
+
+    proptest::proptest! {
+        /// Whatever bytes arrive, in whatever pieces: no panic, no frame over the limit, and
+        /// the same bytes framed in one piece or many give the same reads (Suffix::Lf).
+        #[test]
+        fn any_bytes_any_chunking(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            chunk in 1usize..40,
+        ) {
+            let options = ScannerOptions { max_line_bytes: 64, ..opts(Suffix::Lf) };
+            let t0 = Instant::now();
+            let mut whole = Framer::new(&options);
+            let mut all = whole.push(&bytes, t0);
+            all.extend(whole.poll(t0 + Duration::from_secs(60)));
+            let mut pieces = Framer::new(&options);
+            let mut parts = Vec::new();
+            for part in bytes.chunks(chunk) {
+                parts.extend(pieces.push(part, t0));
+            }
+            parts.extend(pieces.poll(t0 + Duration::from_secs(60)));
+            proptest::prop_assert_eq!(texts(&all), texts(&parts));
+            for frame in &all {
+                if let Frame::Text(t) = frame {
+                    proptest::prop_assert!(t.raw_len <= 64 * 3 + 2);
+                    let _ = classify(&t.text);
+                }
+            }
+        }
+    }
 }
