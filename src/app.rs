@@ -142,6 +142,12 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
             anyhow::anyhow!("{key}: expected {expected}, found {found}")
         })?;
 
+    // A kiosk is touched, not typed on: the X11 Compose tables (dead keys for physical
+    // keyboards) are parsed twice at start-up for nothing, ~16 ms of the first frame here.
+    // A technician who wants them sets XCOMPOSEFILE. Still single-threaded at this point.
+    if std::env::var_os("XCOMPOSEFILE").is_none() {
+        std::env::set_var("XCOMPOSEFILE", "/dev/null");
+    }
     slint::BackendSelector::new()
         .backend_name("winit".into())
         .renderer_name(config.display.renderer.slint_name().into())
