@@ -146,6 +146,25 @@ pub fn check_digit(first_eleven: &[u8; 11]) -> Option<u8> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use chrono::{Datelike, NaiveDate};
+    use proptest::prelude::*;
+
+    /// Any valid IIN (1800-2099, either sex, any serial) with its birth date.
+    pub(crate) fn arb_valid_iin() -> impl Strategy<Value = (String, NaiveDate)> {
+        (
+            1800i32..=2099,
+            1u32..=12,
+            1u32..=31,
+            any::<bool>(),
+            0u16..10_000,
+        )
+            .prop_filter_map(
+                "impossible date or undefined check digit",
+                |(y, m, d, f, s)| {
+                    let date = NaiveDate::from_ymd_opt(y, m, d)?;
+                    Some((build_iin(date, f, s)?, date))
+                },
+            )
+    }
 
     /// Builds an IIN for `date` with the given sex flag and serial, computing the check
     /// digit. `None` when the check digit is undefined for these digits.
@@ -303,33 +322,16 @@ mod tests {
         assert!(!format!("{iin:#?}").contains("0101300"));
     }
 
-    fn arb_valid_iin() -> impl Strategy<Value = (String, NaiveDate)> {
-        (
-            1800i32..=2099,
-            1u32..=12,
-            1u32..=31,
-            any::<bool>(),
-            0u16..10_000,
-        )
-            .prop_filter_map(
-                "impossible date or undefined check digit",
-                |(y, m, d, f, s)| {
-                    let date = NaiveDate::from_ymd_opt(y, m, d)?;
-                    Some((test_support::build_iin(date, f, s)?, date))
-                },
-            )
-    }
-
     proptest! {
         #[test]
-        fn generated_iins_are_valid((s, date) in arb_valid_iin()) {
+        fn generated_iins_are_valid((s, date) in test_support::arb_valid_iin()) {
             let iin = Iin::parse(&s).unwrap();
             prop_assert_eq!(iin.birth_date(), date);
             prop_assert_eq!(iin.as_str(), s.as_str());
         }
 
         #[test]
-        fn changed_check_digit_is_rejected((s, _) in arb_valid_iin(), delta in 1u8..10) {
+        fn changed_check_digit_is_rejected((s, _) in test_support::arb_valid_iin(), delta in 1u8..10) {
             let mut b = s.into_bytes();
             b[11] = b'0' + (b[11] - b'0' + delta) % 10;
             let t = String::from_utf8(b).unwrap();
@@ -337,7 +339,7 @@ mod tests {
         }
 
         #[test]
-        fn masked_hides_digits_3_to_10((s, _) in arb_valid_iin()) {
+        fn masked_hides_digits_3_to_10((s, _) in test_support::arb_valid_iin()) {
             let iin = Iin::parse(&s).unwrap();
             let m: Vec<char> = iin.masked().chars().collect();
             prop_assert_eq!(m.len(), 12);

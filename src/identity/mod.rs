@@ -364,20 +364,7 @@ mod tests {
     }
 
     fn arb_iin() -> impl Strategy<Value = String> {
-        (
-            1800i32..=2099,
-            1u32..=12,
-            1u32..=31,
-            any::<bool>(),
-            0u16..10_000,
-        )
-            .prop_filter_map(
-                "impossible date or undefined check digit",
-                |(y, m, d, f, s)| {
-                    let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
-                    iin::test_support::build_iin(date, f, s)
-                },
-            )
+        iin::test_support::arb_valid_iin().prop_map(|(s, _)| s)
     }
 
     proptest! {
