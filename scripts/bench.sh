@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# `make bench`: release build, then scripts/bench.py on a private Xvfb screen.
+# `make bench`: release build, the call-centre load benchmark, then scripts/bench.py on a
+# private Xvfb screen (kiosk rows, then the call-centre's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin senim-kiosk
+# The call-centre under 10,000 simulated kiosks (about a minute); bench.py prints its rows.
+callcentre_json=$(mktemp)
+trap 'rm -f "$callcentre_json"' EXIT
+SENIM_BENCH_JSON="$callcentre_json" cargo bench -p senim-callcentre --bench load
+export BENCH_CALLCENTRE_JSON="$callcentre_json"
 mkdir -p demo-data
 # The demo config opens the simulated scanner; give it one so the kiosk is in its normal state.
 rm -f demo-data/scanner demo-data/scanner-kiosk
 socat pty,raw,echo=0,link=demo-data/scanner-kiosk pty,raw,echo=0,link=demo-data/scanner &
 socat_pid=$!
-trap 'kill $socat_pid 2>/dev/null || true' EXIT
+trap 'kill $socat_pid 2>/dev/null || true; rm -f "$callcentre_json"' EXIT
 export FONTCONFIG_FILE="${FONTCONFIG_FILE:-$PWD/assets/fonts/kiosk-fonts.conf}"  # as on a kiosk
 xvfb-run -a -s '-screen 0 1920x1080x24 -nolisten tcp' /usr/bin/python3 scripts/bench.py  # Debian's python, which has python3-xlib

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: builds the kiosk and runs it in a window with the demo configuration and a
-# simulated barcode scanner (a pseudo-terminal pair made by socat — a test fake, named as such).
+# `make demo`: builds the kiosk and the call-centre, starts the call-centre backend on
+# localhost (console URL and a demo operator login printed), and runs the kiosk in a window with
+# the demo configuration and a simulated barcode scanner (a pseudo-terminal pair made by socat —
+# a test fake, named as such).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,9 @@ MSG
   exit 2
 fi
 
+# Two invocations, so each binary keeps the feature set it is built with elsewhere.
 cargo build --bin senim-kiosk
+cargo build -p senim-callcentre --bin senim-callcentre
 
 data="$PWD/demo-data"
 mkdir -p "$data"
@@ -25,8 +29,43 @@ rm -f "$data/scanner" "$data/scanner-kiosk"
 # to the other end arrives as a scan.
 socat "pty,raw,echo=0,link=$data/scanner-kiosk" "pty,raw,echo=0,link=$data/scanner" &
 socat_pid=$!
-cleanup() { kill "$socat_pid" 2>/dev/null || true; }
+cc_pid=""
+cleanup() {
+  kill "$socat_pid" 2>/dev/null || true
+  if [ -n "$cc_pid" ]; then kill "$cc_pid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT INT TERM
+
+# The call-centre backend and operator console, with a demo operator (made once).
+cc=(target/debug/senim-callcentre --config config/callcentre.demo.toml)
+mkdir -p "$data/callcentre"
+demo_password="senim-demo-2026"
+if [ ! -e "$data/callcentre/.demo-operator" ]; then
+  printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" >/dev/null
+  touch "$data/callcentre/.demo-operator"
+fi
+"${cc[@]}" serve >"$data/callcentre.out" 2>"$data/callcentre.log" &
+cc_pid=$!
+console=""
+for _ in $(seq 200); do
+  console=$(head -n1 "$data/callcentre.out" 2>/dev/null | awk '{print $4}')
+  [ -n "$console" ] && break
+  if ! kill -0 "$cc_pid" 2>/dev/null; then
+    echo "make demo: the call-centre did not start:" >&2
+    cat "$data/callcentre.log" >&2
+    exit 1
+  fi
+  sleep 0.05
+done
+# A stand-in kiosk enrolled once, so the red lamp can be lit by hand until the kiosk syncs
+# by itself (the offline-first issue).
+if [ ! -s "$data/callcentre/demo-kiosk-token" ]; then
+  code=$("${cc[@]}" enrol-code --site "Demo hospital" | sed -n 1p)
+  curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"code\":\"$code\"}" \
+    "$console/api/v1/enrol" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' \
+    >"$data/callcentre/demo-kiosk-token"
+fi
+token=$(cat "$data/callcentre/demo-kiosk-token")
 
 for _ in $(seq 100); do
   [ -e "$data/scanner" ] && [ -e "$data/scanner-kiosk" ] && break
@@ -41,6 +80,12 @@ cat <<MSG
   Scan an ID card:         echo 880101300010 > $data/scanner
   Scan an invalid number:  echo 880101300011 > $data/scanner
   Technician mode:         five taps in the top-left corner, PIN 4321
+
+  Call-centre console:     $console/console
+  Demo operator login:     demo / $demo_password
+  Light the red lamp (a stand-in kiosk says a patient is there):
+    curl -X POST -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' -d '{"present":true,"journey":"appeal","at":"2026-01-01T00:00:00Z"}' $console/api/v1/presence
+  (and "present":false to put it out; the call-centre log is $data/callcentre.log)
 
 MSG
 

@@ -6,6 +6,10 @@ set -euo pipefail
 packages=(
   pkg-config libfontconfig1-dev libxkbcommon-dev libudev-dev
   xvfb xauth x11-utils xdotool imagemagick socat procps python3 python3-xlib
+  # The operator console's browser tests and the demo's calls to the call-centre.
+  chromium chromium-driver curl ca-certificates
+  # A private Python for third-party protocol clients the tests run against the backend.
+  python3-venv
 )
 
 missing=()
@@ -24,3 +28,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "setup: all packages present"
+
+# tuspy, the reference Python tus client, proves the backend's uploads interoperate
+# (callcentre/tests/tus_interop.rs). Pinned, in a venv under target/ so it never touches the
+# system's Python; rebuilt only when the pin changes.
+venv=target/tools-venv
+tuspy_pin="tuspy==1.1.0"
+cd "$(dirname "$0")/.."
+if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$tuspy_pin" ]; then
+  echo "setup: creating $venv with $tuspy_pin"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$tuspy_pin"
+  echo "$tuspy_pin" > "$venv/.pins"
+fi
+echo "setup: $venv has $tuspy_pin"

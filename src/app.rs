@@ -138,9 +138,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let schedule = config
         .callcentre
         .schedule()
-        .map_err(|(key, expected, found)| {
-            anyhow::anyhow!("{key}: expected {expected}, found {found}")
-        })?;
+        .map_err(|e| anyhow::anyhow!("callcentre.{e}"))?;
 
     // A kiosk is touched, not typed on: the X11 Compose tables (dead keys for physical
     // keyboards) are parsed twice at start-up for nothing, ~16 ms of the first frame here.

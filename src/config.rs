@@ -32,7 +32,7 @@ pub enum ConfigError {
     #[error("{path}: key `{key}`: expected {expected}, found {found}")]
     Invalid {
         path: PathBuf,
-        key: &'static str,
+        key: String,
         expected: String,
         found: String,
     },
@@ -137,33 +137,8 @@ impl Default for SessionSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct CallCentreSection {
-    /// IANA time zone of the call-centre.
-    pub timezone: String,
-    /// Opening and closing time, `HH:MM`.
-    pub opens: String,
-    pub closes: String,
-    /// Working days, `mon` … `sun`.
-    pub working_days: Vec<String>,
-    /// Public holidays, `YYYY-MM-DD`.
-    pub holidays: Vec<String>,
-}
-
-impl Default for CallCentreSection {
-    fn default() -> Self {
-        Self {
-            timezone: "Asia/Almaty".into(),
-            opens: "09:00".into(),
-            closes: "18:00".into(),
-            working_days: ["mon", "tue", "wed", "thu", "fri"]
-                .map(String::from)
-                .to_vec(),
-            holidays: Vec::new(),
-        }
-    }
-}
+/// The `[callcentre]` section: working hours, shared with the backend (`senim_protocol::hours`).
+pub type CallCentreSection = senim_protocol::hours::HoursConfig;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -283,9 +258,9 @@ impl Config {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |key: &'static str, expected: &str, found: String| ConfigError::Invalid {
+        let invalid = |key: &str, expected: &str, found: String| ConfigError::Invalid {
             path: path.to_path_buf(),
-            key,
+            key: key.to_string(),
             expected: expected.to_string(),
             found,
         };
@@ -333,7 +308,7 @@ impl Config {
         }
         self.callcentre
             .schedule()
-            .map_err(|(key, expected, found)| invalid(key, &expected, found))?;
+            .map_err(|e| invalid(&format!("callcentre.{}", e.key), &e.expected, e.found))?;
         const BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
         if !BAUDS.contains(&self.scanner.baud) {
             return Err(invalid(
@@ -373,77 +348,6 @@ impl Config {
             ));
         }
         Ok(())
-    }
-}
-
-impl CallCentreSection {
-    /// The working-hours schedule, or the offending key, what is expected and what was found.
-    pub fn schedule(&self) -> Result<crate::flow::hours::Schedule, (&'static str, String, String)> {
-        use crate::flow::hours::Schedule;
-        let tz: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
-            (
-                "callcentre.timezone",
-                "an IANA time zone such as \"Asia/Almaty\"".to_string(),
-                format!("{:?}", self.timezone),
-            )
-        })?;
-        let time = |key: &'static str, s: &str| {
-            chrono::NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| {
-                (
-                    key,
-                    "a time as HH:MM, e.g. \"09:00\"".to_string(),
-                    format!("{s:?}"),
-                )
-            })
-        };
-        let opens = time("callcentre.opens", &self.opens)?;
-        let closes = time("callcentre.closes", &self.closes)?;
-        if closes <= opens {
-            return Err((
-                "callcentre.closes",
-                format!("a time after callcentre.opens ({})", self.opens),
-                format!("{:?}", self.closes),
-            ));
-        }
-        let mut days = Vec::new();
-        for day in &self.working_days {
-            let weekday = match day.as_str() {
-                "mon" => chrono::Weekday::Mon,
-                "tue" => chrono::Weekday::Tue,
-                "wed" => chrono::Weekday::Wed,
-                "thu" => chrono::Weekday::Thu,
-                "fri" => chrono::Weekday::Fri,
-                "sat" => chrono::Weekday::Sat,
-                "sun" => chrono::Weekday::Sun,
-                other => {
-                    return Err((
-                        "callcentre.working_days",
-                        "days written mon, tue, wed, thu, fri, sat or sun".to_string(),
-                        format!("{other:?}"),
-                    ))
-                }
-            };
-            days.push(weekday);
-        }
-        if days.is_empty() {
-            return Err((
-                "callcentre.working_days",
-                "at least one working day".to_string(),
-                "an empty list".to_string(),
-            ));
-        }
-        let mut holidays = Vec::new();
-        for h in &self.holidays {
-            let date = chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
-                (
-                    "callcentre.holidays",
-                    "dates written YYYY-MM-DD".to_string(),
-                    format!("{h:?}"),
-                )
-            })?;
-            holidays.push(date);
-        }
-        Ok(Schedule::new(tz, opens, closes, days, holidays))
     }
 }
 

@@ -1,7 +1,445 @@
 //! Wire types of the Senim kiosk API (`/api/v1`), shared by the kiosk and the call-centre.
 //!
-//! Empty until the backend issue defines the API; both sides will depend on these types only,
-//! never on each other.
+//! Both sides depend on these types only, never on each other. The crate is pure: serde and
+//! chrono, no I/O. With the `openapi` feature the types also describe themselves for the
+//! OpenAPI document the backend serves at `/api/v1/openapi.json`.
+
+pub mod hours;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
 
 /// The path prefix of the kiosk API.
 pub const API_PREFIX: &str = "/api/v1";
+/// The tus protocol version spoken at `/api/v1/uploads/`.
+pub const TUS_VERSION: &str = "1.0.0";
+/// The most records one batch may carry.
+pub const MAX_BATCH_RECORDS: usize = 500;
+
+/// `POST /api/v1/enrol`: a one-time code from `senim-callcentre enrol-code`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrolRequest {
+    /// The one-time enrolment code, as printed or shown as a QR code.
+    pub code: String,
+}
+
+/// The answer to an enrolment: who the kiosk is from now on, and its bearer token.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrolResponse {
+    /// The kiosk's identifier, e.g. `K-7Q2M9X`.
+    pub kiosk_id: String,
+    /// Sent as `Authorization: Bearer <token>` on every later request. Shown once.
+    pub token: String,
+    /// The site the code was made for.
+    pub site: String,
+}
+
+impl std::fmt::Debug for EnrolResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolResponse")
+            .field("kiosk_id", &self.kiosk_id)
+            .field("token", &"<redacted>")
+            .field("site", &self.site)
+            .finish()
+    }
+}
+
+/// What the kiosk is doing right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum KioskState {
+    /// Starting up or waiting for enrolment.
+    Starting,
+    /// The attract screen; nobody at the terminal.
+    Idle,
+    /// A citizen is using the kiosk.
+    InUse,
+    /// A technician is in technician mode.
+    Technician,
+}
+
+/// The health of one device as the kiosk sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Ok,
+    Warn,
+    Fail,
+    /// Not fitted at this kiosk (by configuration).
+    Absent,
+}
+
+/// One device's health in a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceHealth {
+    /// `scanner`, `camera`, `microphone`, `printer`, `disk`, …
+    pub device: String,
+    pub status: DeviceStatus,
+    /// A short technical note for the fleet view (never personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Software versions running on the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Versions {
+    /// The kiosk application version.
+    pub app: String,
+    /// The catalogue version in use, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+}
+
+/// `POST /api/v1/heartbeat`: sent every 30 s or so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Heartbeat {
+    pub state: KioskState,
+    /// Items waiting in the kiosk's outbox.
+    pub queue_depth: u32,
+    #[serde(default)]
+    pub devices: Vec<DeviceHealth>,
+    pub versions: Versions,
+    /// The kiosk's own clock when it sent this.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// The answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HeartbeatResponse {
+    /// The server's clock, for the kiosk to learn its skew.
+    pub server_time: DateTime<Utc>,
+    /// The newest published catalogue version, if the kiosk should fetch it.
+    pub catalog_version: Option<String>,
+    /// Whether operators are at work now (by the call-centre's working hours).
+    pub operators_open: bool,
+}
+
+/// Which journey a person at the kiosk is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Journey {
+    Appeal,
+    Guide,
+}
+
+/// `POST /api/v1/presence`: someone is at the kiosk now, or has left. Drives the red lamp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Presence {
+    /// `true` when a person has started a journey, `false` when they left.
+    pub present: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journey: Option<Journey>,
+    /// When it happened, by the kiosk's clock.
+    pub at: DateTime<Utc>,
+}
+
+/// The topic a patient chose for an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Complaint,
+    Request,
+    Gratitude,
+    BribeReport,
+    Other,
+}
+
+impl Topic {
+    /// The stable wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Complaint => "complaint",
+            Topic::Request => "request",
+            Topic::Gratitude => "gratitude",
+            Topic::BribeReport => "bribe_report",
+            Topic::Other => "other",
+        }
+    }
+}
+
+/// The video of an appeal as the kiosk committed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VideoInfo {
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the whole file.
+    pub sha256: String,
+    pub duration_seconds: u32,
+}
+
+/// An appeal left at a kiosk.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AppealRecord {
+    /// The number on the receipt: short, unambiguous, no personal data (`A-` + 8 of
+    /// `0-9 A-Z` without `I`, `O`).
+    pub appeal_id: String,
+    pub topic: Topic,
+    pub created_at: DateTime<Utc>,
+    /// `kk`, `ru` or `en`: the language the patient used.
+    pub language: String,
+    /// The patient's IIN (12 digits), if they identified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iin: Option<String>,
+    /// Callback phone as `+77XXXXXXXXX`, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_phone: Option<String>,
+    /// A typed appeal (kiosks without a camera), at most 4,000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The video, if one was recorded; its bytes follow by tus upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoInfo>,
+    /// The recording was cut short (power cut, crash) and kept as far as it went.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// A technician's test appeal (`doctor --send-test-appeal`), not a citizen's.
+    #[serde(default)]
+    pub test: bool,
+}
+
+impl std::fmt::Debug for AppealRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppealRecord")
+            .field("appeal_id", &self.appeal_id)
+            .field("topic", &self.topic)
+            .field("created_at", &self.created_at)
+            .field("language", &self.language)
+            .field("iin", &self.iin.as_ref().map(|_| "<redacted>"))
+            .field(
+                "callback_phone",
+                &self.callback_phone.as_ref().map(|_| "<redacted>"),
+            )
+            .field("text", &self.text.as_ref().map(|_| "<redacted>"))
+            .field("video", &self.video)
+            .field("interrupted", &self.interrupted)
+            .field("test", &self.test)
+            .finish()
+    }
+}
+
+/// What happened in a service guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GuideEventKind {
+    Started,
+    StepReached,
+    Completed,
+    Abandoned,
+    ConsultantCalled,
+    Rated,
+}
+
+/// One usage event of a service guide (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GuideEventRecord {
+    /// Random per citizen session, so events of one citizen group together.
+    pub session_id: String,
+    pub service_id: String,
+    pub event: GuideEventKind,
+    /// 1-based step, for `step_reached` and `abandoned`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
+    /// 1 (no) … 3 (yes), for `rated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    pub at: DateTime<Utc>,
+}
+
+/// A device fault the kiosk noticed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceFaultRecord {
+    pub device: String,
+    pub status: DeviceStatus,
+    /// A short technical description (never personal data).
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One record of a batch, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordBody {
+    Appeal(AppealRecord),
+    GuideEvent(GuideEventRecord),
+    DeviceFault(DeviceFaultRecord),
+}
+
+impl RecordBody {
+    /// The stable wire name of the kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RecordBody::Appeal(_) => "appeal",
+            RecordBody::GuideEvent(_) => "guide_event",
+            RecordBody::DeviceFault(_) => "device_fault",
+        }
+    }
+}
+
+/// A record with the client-generated idempotency key that makes a replay harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// 8–64 characters of `A-Z a-z 0-9 _ -`, unique per kiosk (a UUID works).
+    pub key: String,
+    pub record: RecordBody,
+}
+
+/// `POST /api/v1/records`: up to [`MAX_BATCH_RECORDS`] records, stored all or none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RecordBatch {
+    pub records: Vec<Record>,
+}
+
+/// Whether a record was stored now or had been stored by an earlier send of the same key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordOutcome {
+    Stored,
+    Duplicate,
+}
+
+/// The result for one record, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordResult {
+    pub key: String,
+    pub outcome: RecordOutcome,
+    /// When the server first stored it.
+    pub stored_at: DateTime<Utc>,
+}
+
+/// The answer to a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RecordBatchResponse {
+    pub results: Vec<RecordResult>,
+}
+
+/// The catalogue of service guides, as published by an administrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CatalogDocument {
+    pub version: String,
+    pub published_at: DateTime<Utc>,
+    /// The catalogue files by name (`services/<id>.toml` → contents).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+/// Every error the API returns: a stable code for programs and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApiError {
+    /// Stable, e.g. `unauthorized`, `code_used`, `idempotency_conflict`.
+    pub error: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+}
+
+/// Whether an idempotency key has the allowed shape.
+pub fn valid_key(key: &str) -> bool {
+    (8..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The alphabet of appeal numbers: digits and capitals without the look-alikes `I` and `O`.
+pub const APPEAL_ID_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// Whether an appeal number has the allowed shape: `A-` and eight characters of
+/// [`APPEAL_ID_ALPHABET`].
+pub fn valid_appeal_id(id: &str) -> bool {
+    id.len() == 10
+        && id.starts_with("A-")
+        && id.as_bytes()[2..]
+            .iter()
+            .all(|b| APPEAL_ID_ALPHABET.contains(b))
+}
+
+/// Whether a callback phone number is a Kazakh mobile number written `+77XXXXXXXXX`.
+pub fn valid_phone(phone: &str) -> bool {
+    phone.len() == 12
+        && phone.starts_with("+77")
+        && phone.as_bytes()[1..].iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_batch_reads_as_documented() {
+        let json = r#"{"records":[{"key":"k-0001-aaaa","record":{"kind":"device_fault",
+            "device":"scanner","status":"fail","detail":"unplugged","at":"2026-11-20T09:00:00Z"}}]}"#;
+        let batch: RecordBatch = serde_json::from_str(json).unwrap();
+        assert_eq!(batch.records[0].record.kind(), "device_fault");
+        let unknown = json.replace("\"detail\"", "\"detial\"");
+        assert!(serde_json::from_str::<RecordBatch>(&unknown).is_err());
+    }
+
+    #[test]
+    fn shapes_of_keys_numbers_and_phones() {
+        assert!(valid_key("0f8e2c1a-4b7d-4e11-9a53-6c2d1e0b9f77"));
+        assert!(!valid_key("short"));
+        assert!(!valid_key("has space in it"));
+        assert!(valid_appeal_id("A-7Q2M9XK3"));
+        assert!(!valid_appeal_id("A-7Q2M9XKO"), "O looks like 0");
+        assert!(!valid_appeal_id("B-7Q2M9XK3"));
+        assert!(valid_phone("+77011234567"));
+        assert!(!valid_phone("+78011234567"));
+        assert!(!valid_phone("87011234567"));
+    }
+
+    #[test]
+    fn personal_fields_are_not_in_debug_output() {
+        let appeal = AppealRecord {
+            appeal_id: "A-7Q2M9XK3".into(),
+            topic: Topic::Complaint,
+            created_at: Utc::now(),
+            language: "kk".into(),
+            iin: Some("880101300010".into()),
+            callback_phone: Some("+77011234567".into()),
+            text: Some("secret".into()),
+            video: None,
+            interrupted: false,
+            test: false,
+        };
+        let debug = format!("{appeal:?}");
+        assert!(!debug.contains("880101300010"));
+        assert!(!debug.contains("+77011234567"));
+        assert!(!debug.contains("secret"));
+    }
+}

@@ -6,7 +6,7 @@
 //! milliseconds, so every timer (idle warning, countdown, maximum recording length, PIN lock-out)
 //! is testable without sleeping. This module imports no Slint, SQL, HTTP or GStreamer.
 
-pub mod hours;
+pub use senim_protocol::hours;
 
 use std::fmt;
 

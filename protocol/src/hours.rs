@@ -1,9 +1,140 @@
 //! Call-centre working hours: open now, or when it opens next (pure, time zone aware).
+//!
+//! Shared by the kiosk (attract screen, receipts) and the backend (the red lamp), so both
+//! sides agree on whether operators are at work.
 
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
 use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// A working-hours setting that cannot be used: which key (relative to the section), what is
+/// expected there and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoursError {
+    pub key: &'static str,
+    pub expected: String,
+    pub found: String,
+}
+
+impl std::fmt::Display for HoursError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.key, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for HoursError {}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HoursConfig {
+    /// IANA time zone of the call-centre.
+    pub timezone: String,
+    /// Opening and closing time, `HH:MM`.
+    pub opens: String,
+    pub closes: String,
+    /// Working days, `mon` … `sun`.
+    pub working_days: Vec<String>,
+    /// Public holidays, `YYYY-MM-DD`.
+    pub holidays: Vec<String>,
+}
+
+impl Default for HoursConfig {
+    fn default() -> Self {
+        Self {
+            timezone: "Asia/Almaty".into(),
+            opens: "09:00".into(),
+            closes: "18:00".into(),
+            working_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
+            holidays: Vec::new(),
+        }
+    }
+}
+
+impl HoursConfig {
+    /// The working-hours schedule, or which key is wrong, what is expected and what was found.
+    pub fn schedule(&self) -> Result<Schedule, HoursError> {
+        self.parse().map_err(|(key, expected, found)| HoursError {
+            key,
+            expected,
+            found,
+        })
+    }
+
+    fn parse(&self) -> Result<Schedule, (&'static str, String, String)> {
+        let tz: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            (
+                "timezone",
+                "an IANA time zone such as \"Asia/Almaty\"".to_string(),
+                format!("{:?}", self.timezone),
+            )
+        })?;
+        let time = |key: &'static str, s: &str| {
+            chrono::NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| {
+                (
+                    key,
+                    "a time as HH:MM, e.g. \"09:00\"".to_string(),
+                    format!("{s:?}"),
+                )
+            })
+        };
+        let opens = time("opens", &self.opens)?;
+        let closes = time("closes", &self.closes)?;
+        if closes <= opens {
+            return Err((
+                "closes",
+                format!("a time after opens ({})", self.opens),
+                format!("{:?}", self.closes),
+            ));
+        }
+        let mut days = Vec::new();
+        for day in &self.working_days {
+            let weekday = match day.as_str() {
+                "mon" => chrono::Weekday::Mon,
+                "tue" => chrono::Weekday::Tue,
+                "wed" => chrono::Weekday::Wed,
+                "thu" => chrono::Weekday::Thu,
+                "fri" => chrono::Weekday::Fri,
+                "sat" => chrono::Weekday::Sat,
+                "sun" => chrono::Weekday::Sun,
+                other => {
+                    return Err((
+                        "working_days",
+                        "days written mon, tue, wed, thu, fri, sat or sun".to_string(),
+                        format!("{other:?}"),
+                    ))
+                }
+            };
+            days.push(weekday);
+        }
+        if days.is_empty() {
+            return Err((
+                "working_days",
+                "at least one working day".to_string(),
+                "an empty list".to_string(),
+            ));
+        }
+        let mut holidays = Vec::new();
+        for h in &self.holidays {
+            let date = chrono::NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| {
+                (
+                    "holidays",
+                    "dates written YYYY-MM-DD".to_string(),
+                    format!("{h:?}"),
+                )
+            })?;
+            holidays.push(date);
+        }
+        Ok(Schedule::new(tz, opens, closes, days, holidays))
+    }
+}
 
 /// Working days, hours and public holidays of the call-centre, in its own time zone.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +199,11 @@ impl Schedule {
         CallCentreStatus::Closed {
             next_open: day.and_time(self.opens),
         }
+    }
+
+    /// Whether operators are at work at this moment.
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        self.status(now) == CallCentreStatus::Open
     }
 
     /// The same moment in the call-centre's zone (for tests and messages).

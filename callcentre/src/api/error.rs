@@ -1,0 +1,94 @@
+//! The one place API failures become HTTP responses: a status, a stable code and a sentence
+//! saying how to fix it. Internal errors are logged here and never sent to the kiosk.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use senim_protocol::ApiError;
+
+use crate::db::DbError;
+
+/// A refused or failed API request.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ApiFailure {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiFailure {
+            status,
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send `Authorization: Bearer <token>` with the token the kiosk got at enrolment",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
+    }
+
+    /// Adds a response header (tus answers carry their own).
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl From<DbError> for ApiFailure {
+    fn from(e: DbError) -> Self {
+        tracing::error!(error = %e, "database failure while serving a kiosk");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete this; it is logged there. Retry later",
+        )
+    }
+}
+
+impl From<std::io::Error> for ApiFailure {
+    fn from(e: std::io::Error) -> Self {
+        tracing::error!(error = %e, "file failure while serving a kiosk");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not complete this; it is logged there. Retry later",
+        )
+    }
+}
+
+impl IntoResponse for ApiFailure {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(ApiError {
+                error: self.code.to_string(),
+                message: self.message,
+            }),
+        )
+            .into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,477 @@
+//! The kiosk API under `/api/v1`: enrolment, heartbeat, presence, record batches, catalogue,
+//! tus uploads, and the OpenAPI document generated from these very handlers.
+
+pub mod error;
+pub mod tus;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use senim_protocol::{
+    ApiError, CatalogDocument, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse,
+    KioskState, Presence, RecordBatch, RecordBatchResponse, RecordBody, MAX_BATCH_RECORDS,
+};
+use sha2::{Digest, Sha256};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::db::{self, BatchConflict, CodeProblem, TokenLookup};
+use crate::secrets;
+use crate::state::{AppState, LiveEvent};
+pub use error::ApiFailure;
+
+/// The document's frame; paths and schemas are added from the handlers below.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Senim kiosk API",
+        description = "What Senim kiosks send to the call-centre backend. Every request but \
+            enrolment and OPTIONS carries `Authorization: Bearer <token>` from enrolment.",
+        license(name = "GPL-3.0-only")
+    ),
+    components(schemas(ApiError)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "kiosk_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The kiosk API routes and the OpenAPI document describing exactly them.
+pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(enrol))
+        .routes(routes!(heartbeat))
+        .routes(routes!(presence))
+        .routes(routes!(records))
+        .routes(routes!(catalog))
+        .routes(routes!(tus::options, tus::create))
+        .routes(routes!(tus::head, tus::patch, tus::terminate))
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    (router, doc)
+}
+
+/// The document as served and as checked in at `callcentre/openapi.json`.
+pub fn openapi_json() -> String {
+    let (_, doc) = router();
+    let mut text = doc.to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// JSON body extractor whose refusals are [`ApiFailure`]s with a clear message.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiFailure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiFailure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "not_json",
+                "send the body as JSON with Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiFailure::bad_request(
+                "invalid_body",
+                format!("the JSON does not match the API: {}", e.body_text()),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiFailure::bad_request(
+                "invalid_json",
+                format!("the body is not valid JSON: {}", e.body_text()),
+            )),
+            Err(JsonRejection::BytesRejection(_)) => Err(ApiFailure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "the body is larger than the server accepts; send fewer records per batch",
+            )),
+            Err(other) => Err(ApiFailure::bad_request("invalid_body", other.body_text())),
+        }
+    }
+}
+
+/// An enrolled, not revoked kiosk, from its bearer token.
+#[derive(Debug, Clone)]
+pub struct KioskAuth {
+    pub kiosk_id: String,
+    pub site: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for KioskAuth {
+    type Rejection = ApiFailure;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or_else(ApiFailure::unauthorized)?;
+        let hash = secrets::sha256_hex(token.as_bytes());
+        match db::read(&state.db, move |c| db::kiosk_by_token(c, &hash)).await? {
+            TokenLookup::Kiosk { kiosk_id, site } => Ok(KioskAuth { kiosk_id, site }),
+            TokenLookup::Revoked { kiosk_id } => {
+                tracing::info!(kiosk = %kiosk_id, "request from a revoked kiosk refused");
+                Err(ApiFailure::new(
+                    StatusCode::UNAUTHORIZED,
+                    "revoked",
+                    "this kiosk's enrolment was revoked; enrol it again with a new code",
+                ))
+            }
+            TokenLookup::Unknown => Err(ApiFailure::unauthorized()),
+        }
+    }
+}
+
+/// Exchange a one-time enrolment code for a kiosk id and token.
+#[utoipa::path(
+    post, path = "/api/v1/enrol", tag = "kiosk",
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled; keep the token, it is shown once", body = EnrolResponse),
+        (status = 400, description = "The body is not an enrolment request", body = ApiError),
+        (status = 403, description = "The code is unknown, used or expired (`code_unknown`, `code_used`, `code_expired`)", body = ApiError),
+    )
+)]
+async fn enrol(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiFailure> {
+    let code = secrets::normalise_enrol_code(&req.code).ok_or_else(|| {
+        ApiFailure::bad_request(
+            "invalid_code",
+            "an enrolment code is four groups of four letters and digits, e.g. 7Q2M-9XK3-...",
+        )
+    })?;
+    let code_hash = secrets::sha256_hex(code.as_bytes());
+    let kiosk_id = secrets::kiosk_id();
+    let token = secrets::token();
+    let token_hash = secrets::sha256_hex(token.as_bytes());
+    let now = Utc::now();
+    let id = kiosk_id.clone();
+    let outcome = db::write(&state.db, move |tx| {
+        db::redeem_enrol_code(tx, &code_hash, now, &id, &token_hash)
+    })
+    .await?;
+    match outcome {
+        Ok(site) => {
+            tracing::info!(kiosk = %kiosk_id, site = %site, "kiosk enrolled");
+            Ok(Json(EnrolResponse {
+                kiosk_id,
+                token,
+                site,
+            }))
+        }
+        Err(problem) => {
+            let (code, message) = match problem {
+                CodeProblem::Unknown => (
+                    "code_unknown",
+                    "this enrolment code is not known here; check it, or make a new one with \
+                     `senim-callcentre enrol-code`",
+                ),
+                CodeProblem::Used => (
+                    "code_used",
+                    "this enrolment code was already used; make a new one with \
+                     `senim-callcentre enrol-code`",
+                ),
+                CodeProblem::Expired => (
+                    "code_expired",
+                    "this enrolment code has expired; make a new one with \
+                     `senim-callcentre enrol-code`",
+                ),
+            };
+            Err(ApiFailure::new(StatusCode::FORBIDDEN, code, message))
+        }
+    }
+}
+
+/// Report the kiosk's state; learn the server's time and what to fetch.
+#[utoipa::path(
+    post, path = "/api/v1/heartbeat", tag = "kiosk",
+    request_body = Heartbeat,
+    security(("kiosk_token" = [])),
+    responses(
+        (status = 200, body = HeartbeatResponse),
+        (status = 400, body = ApiError),
+        (status = 401, description = "No, wrong or revoked token (`unauthorized`, `revoked`)", body = ApiError),
+    )
+)]
+async fn heartbeat(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    ApiJson(beat): ApiJson<Heartbeat>,
+) -> Result<Json<HeartbeatResponse>, ApiFailure> {
+    if beat.devices.len() > 32
+        || beat
+            .devices
+            .iter()
+            .any(|d| d.device.len() > 32 || d.detail.as_ref().is_some_and(|s| s.len() > 200))
+        || beat.versions.app.len() > 64
+    {
+        return Err(ApiFailure::bad_request(
+            "invalid_body",
+            "at most 32 devices, names up to 32 and details up to 200 characters",
+        ));
+    }
+    let now = Utc::now();
+    if beat.state == KioskState::Idle {
+        // A kiosk back on its attract screen has nobody at it, whatever was missed.
+        state.set_presence(&kiosk.kiosk_id, &kiosk.site, false, None, now);
+    }
+    state.record_heartbeat(&kiosk.kiosk_id, beat, now);
+    Ok(Json(HeartbeatResponse {
+        server_time: now,
+        catalog_version: state.catalog_version(),
+        operators_open: state.schedule.is_open(now),
+    }))
+}
+
+/// Someone is at the kiosk now, or has left: lights or clears the red lamp.
+#[utoipa::path(
+    post, path = "/api/v1/presence", tag = "kiosk",
+    request_body = Presence,
+    security(("kiosk_token" = [])),
+    responses(
+        (status = 204, description = "Noted; operators see it at once"),
+        (status = 400, body = ApiError),
+        (status = 401, body = ApiError),
+    )
+)]
+async fn presence(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    ApiJson(p): ApiJson<Presence>,
+) -> Result<StatusCode, ApiFailure> {
+    state.set_presence(
+        &kiosk.kiosk_id,
+        &kiosk.site,
+        p.present,
+        p.journey,
+        Utc::now(),
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks one record's fields; a message for the kiosk's technician if they are wrong.
+fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
+    let short = |name: &str, s: &str, max: usize| {
+        if s.is_empty() || s.len() > max {
+            Err(format!("{name} must be 1–{max} characters"))
+        } else {
+            Ok(())
+        }
+    };
+    match body {
+        RecordBody::Appeal(a) => {
+            if !senim_protocol::valid_appeal_id(&a.appeal_id) {
+                return Err(format!(
+                    "appeal_id {:?} is not `A-` and eight of 0-9, A-Z without I and O",
+                    a.appeal_id
+                ));
+            }
+            if !["kk", "ru", "en"].contains(&a.language.as_str()) {
+                return Err("language must be kk, ru or en".into());
+            }
+            if let Some(iin) = &a.iin {
+                if iin.len() != 12 || !iin.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err("iin must be 12 digits".into());
+                }
+            }
+            if let Some(phone) = &a.callback_phone {
+                if !senim_protocol::valid_phone(phone) {
+                    return Err("callback_phone must be written +77XXXXXXXXX".into());
+                }
+            }
+            if let Some(text) = &a.text {
+                if text.chars().count() > 4000 {
+                    return Err("text must be at most 4,000 characters".into());
+                }
+            }
+            if let Some(v) = &a.video {
+                if v.sha256.len() != 64
+                    || !v
+                        .sha256
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    return Err("video.sha256 must be 64 lower-case hex digits".into());
+                }
+                if v.bytes == 0 || v.bytes > max_video {
+                    return Err(format!("video.bytes must be 1–{max_video}"));
+                }
+            }
+            Ok(())
+        }
+        RecordBody::GuideEvent(e) => {
+            short("session_id", &e.session_id, 64)?;
+            short("service_id", &e.service_id, 64)?;
+            if e.rating.is_some_and(|r| !(1..=3).contains(&r)) {
+                return Err("rating must be 1, 2 or 3".into());
+            }
+            Ok(())
+        }
+        RecordBody::DeviceFault(f) => {
+            short("device", &f.device, 32)?;
+            short("detail", &f.detail, 500)
+        }
+    }
+}
+
+/// Store a batch of records, all or none; replays of a key return the first result.
+#[utoipa::path(
+    post, path = "/api/v1/records", tag = "kiosk",
+    request_body = RecordBatch,
+    security(("kiosk_token" = [])),
+    responses(
+        (status = 200, description = "Every record is stored (now or by an earlier send)", body = RecordBatchResponse),
+        (status = 400, description = "A record is malformed; nothing was stored", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 413, description = "The batch is too large", body = ApiError),
+        (status = 422, description = "A key was reused with a different body, or an appeal number is taken (`idempotency_conflict`, `appeal_id_conflict`); nothing was stored", body = ApiError),
+    )
+)]
+async fn records(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    ApiJson(batch): ApiJson<RecordBatch>,
+) -> Result<Json<RecordBatchResponse>, ApiFailure> {
+    if batch.records.is_empty() || batch.records.len() > MAX_BATCH_RECORDS {
+        return Err(ApiFailure::bad_request(
+            "invalid_batch",
+            format!("a batch carries 1–{MAX_BATCH_RECORDS} records"),
+        ));
+    }
+    let max_video = state.config.uploads.max_mib * 1024 * 1024;
+    let mut keys = std::collections::HashSet::new();
+    let mut hashes = Vec::with_capacity(batch.records.len());
+    for (i, record) in batch.records.iter().enumerate() {
+        if !senim_protocol::valid_key(&record.key) {
+            return Err(ApiFailure::bad_request(
+                "invalid_key",
+                format!("record {i}: a key is 8–64 characters of A-Z a-z 0-9 _ -"),
+            ));
+        }
+        if !keys.insert(record.key.as_str()) {
+            return Err(ApiFailure::bad_request(
+                "duplicate_key",
+                format!("record {i}: key {} appears twice in this batch", record.key),
+            ));
+        }
+        check_record(&record.record, max_video).map_err(|m| {
+            ApiFailure::bad_request(
+                "invalid_record",
+                format!("record {i} ({}): {m}", record.key),
+            )
+        })?;
+        let canonical = serde_json::to_vec(&record.record).unwrap_or_default();
+        hashes.push(hex::encode(Sha256::digest(&canonical)));
+    }
+    let now = Utc::now();
+    let due_days = state.config.appeals.due_days;
+    let kiosk_id = kiosk.kiosk_id.clone();
+    let has_appeals = batch
+        .records
+        .iter()
+        .any(|r| matches!(r.record, RecordBody::Appeal(_)));
+    let outcome = db::write(&state.db, move |tx| {
+        match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, due_days)? {
+            Ok(results) => Ok(results),
+            // Returning an error rolls the whole batch back.
+            Err(conflict) => Err(ApiFailure::from(conflict)),
+        }
+    })
+    .await?;
+    let stored = outcome
+        .iter()
+        .filter(|r| r.outcome == senim_protocol::RecordOutcome::Stored)
+        .count();
+    tracing::debug!(kiosk = %kiosk.kiosk_id, stored, replayed = outcome.len() - stored, "records batch");
+    if has_appeals && stored > 0 {
+        state.notify(LiveEvent::Appeals);
+    }
+    Ok(Json(RecordBatchResponse { results: outcome }))
+}
+
+impl From<BatchConflict> for ApiFailure {
+    fn from(conflict: BatchConflict) -> Self {
+        match conflict {
+            BatchConflict::KeyReused { key } => ApiFailure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_conflict",
+                format!(
+                    "key {key} was stored before with a different body; a key names one record \
+                     forever, so give a new record a new key. Nothing in this batch was stored"
+                ),
+            ),
+            BatchConflict::AppealIdTaken { key, appeal_id } => ApiFailure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "appeal_id_conflict",
+                format!(
+                    "record {key}: appeal number {appeal_id} already belongs to another appeal; \
+                     nothing in this batch was stored"
+                ),
+            ),
+        }
+    }
+}
+
+/// The newest published catalogue of service guides.
+#[utoipa::path(
+    get, path = "/api/v1/catalog", tag = "kiosk",
+    security(("kiosk_token" = [])),
+    responses(
+        (status = 200, body = CatalogDocument),
+        (status = 401, body = ApiError),
+        (status = 404, description = "Nothing has been published yet (`no_catalog`)", body = ApiError),
+    )
+)]
+async fn catalog(
+    State(state): State<Arc<AppState>>,
+    _kiosk: KioskAuth,
+) -> Result<Json<CatalogDocument>, ApiFailure> {
+    match db::read(&state.db, db::latest_catalog).await? {
+        Some(doc) => Ok(Json(doc)),
+        None => Err(ApiFailure::new(
+            StatusCode::NOT_FOUND,
+            "no_catalog",
+            "no catalogue has been published yet; kiosks keep the one they were built with",
+        )),
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi_document() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi_json(),
+    )
+        .into_response()
+}

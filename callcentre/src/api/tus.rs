@@ -1,0 +1,732 @@
+//! Video uploads with the tus 1.0 resumable upload protocol: core (HEAD/PATCH), creation,
+//! creation-with-upload, checksum (sha1, sha256), termination and expiration.
+//!
+//! Bytes go to `<data>/uploads/<id>`; the durable offset is in the store and only moves after
+//! the file is fsynced, so a crash never claims bytes that are not on disk. A cut connection
+//! keeps what arrived (unless the chunk carried a checksum, which then cannot be verified).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use chrono::Utc;
+use futures_util::StreamExt;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::{ApiFailure, KioskAuth};
+use crate::db::{self, UploadRow};
+use crate::secrets;
+use crate::state::{AppState, LiveEvent};
+
+const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
+const UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+const UPLOAD_CHECKSUM: HeaderName = HeaderName::from_static("upload-checksum");
+const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-length");
+/// Set on HEAD once an upload is complete: the SHA-256 of what the server holds, so the kiosk
+/// can compare before deleting its copy.
+pub const UPLOAD_SHA256: HeaderName = HeaderName::from_static("senim-upload-sha256");
+const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+const EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
+
+/// One async lock per upload: a PATCH holds it while writing, HEAD waits for it, so the
+/// offset HEAD reports is settled.
+#[derive(Default)]
+pub struct Locks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Locks {
+    fn get(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(id.to_string()).or_default())
+    }
+
+    fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+fn resumable() -> (HeaderName, HeaderValue) {
+    (
+        TUS_RESUMABLE,
+        HeaderValue::from_static(senim_protocol::TUS_VERSION),
+    )
+}
+
+fn tus_failure(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiFailure {
+    let (name, value) = resumable();
+    ApiFailure::new(status, code, message).with_header(name, value)
+}
+
+/// Every tus request but OPTIONS names the protocol version.
+fn check_version(headers: &HeaderMap) -> Result<(), ApiFailure> {
+    match headers.get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()) {
+        Some(senim_protocol::TUS_VERSION) => Ok(()),
+        _ => Err(tus_failure(
+            StatusCode::PRECONDITION_FAILED,
+            "tus_version",
+            "send Tus-Resumable: 1.0.0; this server speaks tus 1.0.0 only",
+        )
+        .with_header(
+            HeaderName::from_static("tus-version"),
+            HeaderValue::from_static(senim_protocol::TUS_VERSION),
+        )),
+    }
+}
+
+fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Result<Option<u64>, ApiFailure> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                tus_failure(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_header",
+                    format!("{name} must be a non-negative whole number"),
+                )
+            }),
+    }
+}
+
+/// Parses `Upload-Metadata` (`key base64,key base64`).
+fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, ApiFailure> {
+    let bad = || {
+        tus_failure(
+            StatusCode::BAD_REQUEST,
+            "invalid_metadata",
+            "Upload-Metadata is comma-separated `key base64value` pairs and must carry appeal_id",
+        )
+    };
+    let mut out = HashMap::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut parts = pair.splitn(2, ' ');
+        let key = parts.next().ok_or_else(bad)?;
+        let value = match parts.next() {
+            Some(v) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.trim())
+                    .map_err(|_| bad())?;
+                String::from_utf8(bytes).map_err(|_| bad())?
+            }
+            None => String::new(),
+        };
+        if key.is_empty() || out.insert(key.to_string(), value).is_some() {
+            return Err(bad());
+        }
+    }
+    Ok(out)
+}
+
+/// A chunk checksum from `Upload-Checksum`.
+enum Checksum {
+    Sha1(Vec<u8>),
+    Sha256(Vec<u8>),
+}
+
+fn parse_checksum(headers: &HeaderMap) -> Result<Option<Checksum>, ApiFailure> {
+    let Some(raw) = headers.get(&UPLOAD_CHECKSUM) else {
+        return Ok(None);
+    };
+    let bad = |message: &str| tus_failure(StatusCode::BAD_REQUEST, "invalid_checksum", message);
+    let raw = raw
+        .to_str()
+        .map_err(|_| bad("Upload-Checksum is `algorithm base64digest`"))?;
+    let (algo, digest) = raw
+        .split_once(' ')
+        .ok_or_else(|| bad("Upload-Checksum is `algorithm base64digest`"))?;
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(digest.trim())
+        .map_err(|_| bad("the Upload-Checksum digest is not base64"))?;
+    match algo {
+        "sha1" if digest.len() == 20 => Ok(Some(Checksum::Sha1(digest))),
+        "sha256" if digest.len() == 32 => Ok(Some(Checksum::Sha256(digest))),
+        "sha1" | "sha256" => Err(bad("the Upload-Checksum digest has the wrong length")),
+        _ => Err(bad(
+            "unsupported checksum algorithm; use sha1 or sha256 (see Tus-Checksum-Algorithm)",
+        )),
+    }
+}
+
+fn http_date(t: chrono::DateTime<Utc>) -> HeaderValue {
+    let system = SystemTime::UNIX_EPOCH + Duration::from_secs(t.timestamp().max(0) as u64);
+    HeaderValue::from_str(&httpdate::fmt_http_date(system))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn valid_upload_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Loads an upload that belongs to this kiosk, or 404 / 410.
+async fn owned_upload(
+    state: &Arc<AppState>,
+    kiosk: &KioskAuth,
+    id: &str,
+) -> Result<UploadRow, ApiFailure> {
+    let not_found = || {
+        tus_failure(
+            StatusCode::NOT_FOUND,
+            "upload_unknown",
+            "no such upload; create a new one with POST /api/v1/uploads/",
+        )
+    };
+    if !valid_upload_id(id) {
+        return Err(not_found());
+    }
+    let key = id.to_string();
+    let row = db::read(&state.db, move |c| db::get_upload(c, &key))
+        .await?
+        .filter(|row| row.kiosk_id == kiosk.kiosk_id)
+        .ok_or_else(not_found)?;
+    if row.expired {
+        return Err(tus_failure(
+            StatusCode::GONE,
+            "upload_expired",
+            "this upload expired before it was finished; create a new one",
+        ));
+    }
+    Ok(row)
+}
+
+/// Server capabilities.
+#[utoipa::path(
+    options, path = "/api/v1/uploads/", tag = "uploads",
+    responses((status = 204, description = "tus capabilities in the headers",
+        headers(("Tus-Version" = String), ("Tus-Extension" = String), ("Tus-Max-Size" = u64),
+                ("Tus-Checksum-Algorithm" = String))))
+)]
+pub async fn options(State(state): State<Arc<AppState>>) -> Response {
+    let max = state.config.uploads.max_mib * 1024 * 1024;
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (
+                TUS_RESUMABLE,
+                HeaderValue::from_static(senim_protocol::TUS_VERSION),
+            ),
+            (
+                HeaderName::from_static("tus-version"),
+                HeaderValue::from_static(senim_protocol::TUS_VERSION),
+            ),
+            (
+                HeaderName::from_static("tus-extension"),
+                HeaderValue::from_static(EXTENSIONS),
+            ),
+            (
+                HeaderName::from_static("tus-max-size"),
+                HeaderValue::from(max),
+            ),
+            (
+                HeaderName::from_static("tus-checksum-algorithm"),
+                HeaderValue::from_static("sha1,sha256"),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+/// Create an upload for an appeal's video (optionally with its first bytes).
+#[utoipa::path(
+    post, path = "/api/v1/uploads/", tag = "uploads",
+    security(("kiosk_token" = [])),
+    params(
+        ("Tus-Resumable" = String, Header, description = "1.0.0"),
+        ("Upload-Length" = u64, Header, description = "The video's size in bytes"),
+        ("Upload-Metadata" = String, Header, description = "Must carry `appeal_id` (base64) of an appeal this kiosk sent"),
+        ("Upload-Checksum" = Option<String>, Header, description = "For bytes sent with the creation: `sha1 <base64>` or `sha256 <base64>`"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional first bytes (creation-with-upload)"),
+    responses(
+        (status = 201, description = "Created", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
+        (status = 400, body = senim_protocol::ApiError),
+        (status = 401, body = senim_protocol::ApiError),
+        (status = 409, description = "The appeal already has its video (`video_already_received`)", body = senim_protocol::ApiError),
+        (status = 412, description = "Unsupported tus version"),
+        (status = 413, description = "Upload-Length above Tus-Max-Size", body = senim_protocol::ApiError),
+        (status = 422, description = "No such appeal from this kiosk (`appeal_unknown`)", body = senim_protocol::ApiError),
+        (status = 460, description = "Checksum mismatch", body = senim_protocol::ApiError),
+    )
+)]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiFailure> {
+    check_version(&headers)?;
+    if headers.contains_key(&UPLOAD_DEFER_LENGTH) {
+        return Err(tus_failure(
+            StatusCode::BAD_REQUEST,
+            "defer_length",
+            "Upload-Defer-Length is not supported; send Upload-Length",
+        ));
+    }
+    let length = header_u64(&headers, &UPLOAD_LENGTH)?.ok_or_else(|| {
+        tus_failure(
+            StatusCode::BAD_REQUEST,
+            "missing_length",
+            "send Upload-Length with the video's size in bytes",
+        )
+    })?;
+    let max = state.config.uploads.max_mib * 1024 * 1024;
+    if length > max {
+        return Err(tus_failure(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("a video may be at most {max} bytes (Tus-Max-Size)"),
+        ));
+    }
+    let raw_metadata = headers
+        .get(&UPLOAD_METADATA)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let metadata = parse_metadata(&raw_metadata)?;
+    let appeal_id = metadata
+        .get("appeal_id")
+        .filter(|id| senim_protocol::valid_appeal_id(id))
+        .cloned()
+        .ok_or_else(|| {
+            tus_failure(
+                StatusCode::BAD_REQUEST,
+                "invalid_metadata",
+                "Upload-Metadata must carry appeal_id, the appeal's number (A-XXXXXXXX)",
+            )
+        })?;
+    let checksum = parse_checksum(&headers)?;
+    let (kiosk_id, appeal) = (kiosk.kiosk_id.clone(), appeal_id.clone());
+    let appeal = db::read(&state.db, move |c| {
+        db::appeal_for_upload(c, &appeal, &kiosk_id)
+    })
+    .await?
+    .ok_or_else(|| {
+        tus_failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "appeal_unknown",
+            "this kiosk sent no appeal with that number; send the appeal record first",
+        )
+    })?;
+    if appeal.has_video {
+        return Err(tus_failure(
+            StatusCode::CONFLICT,
+            "video_already_received",
+            "this appeal's video is already complete on the server",
+        ));
+    }
+    if appeal.expected_bytes.is_some_and(|b| b != length) {
+        return Err(tus_failure(
+            StatusCode::BAD_REQUEST,
+            "length_mismatch",
+            "Upload-Length differs from the video size in the appeal record",
+        ));
+    }
+
+    let id = secrets::upload_id();
+    let dir = state.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&dir).await?;
+    tokio::fs::File::create_new(state.upload_path(&id))
+        .await?
+        .sync_all()
+        .await?;
+    let now = Utc::now();
+    let expires = now + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    let (row_id, kiosk_id, meta) = (id.clone(), kiosk.kiosk_id.clone(), raw_metadata.clone());
+    db::write(&state.db, move |tx| {
+        db::insert_upload(
+            tx, &row_id, &kiosk_id, &appeal_id, length, &meta, now, expires,
+        )
+    })
+    .await?;
+    tracing::info!(kiosk = %kiosk.kiosk_id, upload = %id, length, "upload created");
+
+    let mut response = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/api/v1/uploads/{id}"))
+        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
+        .header(UPLOAD_EXPIRES, http_date(expires));
+    let with_body = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
+    if with_body {
+        let lock = state.upload_locks().get(&id);
+        let _guard = lock.lock().await;
+        let row = owned_upload(&state, &kiosk, &id).await?;
+        let offset = write_chunk(&state, row, checksum, body).await?;
+        response = response.header(UPLOAD_OFFSET, offset);
+    }
+    Ok(response.body(Body::empty()).unwrap_or_default())
+}
+
+/// Learn how many bytes the server holds (resume from there).
+#[utoipa::path(
+    head, path = "/api/v1/uploads/{id}", tag = "uploads",
+    security(("kiosk_token" = [])),
+    params(("id" = String, Path), ("Tus-Resumable" = String, Header)),
+    responses(
+        (status = 200, description = "Upload state in the headers", headers(("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Expires" = String), ("Senim-Upload-Sha256" = String, description = "Once complete"))),
+        (status = 404, description = "No such upload for this kiosk"),
+        (status = 410, description = "Expired"),
+    )
+)]
+pub async fn head(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    check_version(&headers)?;
+    owned_upload(&state, &kiosk, &id).await?;
+    let lock = state.upload_locks().get(&id);
+    let _guard = lock.lock().await;
+    let row = owned_upload(&state, &kiosk, &id).await?;
+    let mut response = Response::builder()
+        .status(StatusCode::OK)
+        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
+        .header(UPLOAD_OFFSET, row.offset)
+        .header(UPLOAD_LENGTH, row.length)
+        .header(header::CACHE_CONTROL, "no-store");
+    if !row.metadata.is_empty() {
+        response = response.header(UPLOAD_METADATA, row.metadata.as_str());
+    }
+    if let Some(sha) = &row.sha256 {
+        response = response.header(UPLOAD_SHA256, sha.as_str());
+    } else if let Some(expires) = db::parse_ts(&row.expires_at) {
+        response = response.header(UPLOAD_EXPIRES, http_date(expires));
+    }
+    Ok(response.body(Body::empty()).unwrap_or_default())
+}
+
+/// Append bytes at `Upload-Offset`.
+#[utoipa::path(
+    patch, path = "/api/v1/uploads/{id}", tag = "uploads",
+    security(("kiosk_token" = [])),
+    params(
+        ("id" = String, Path),
+        ("Tus-Resumable" = String, Header),
+        ("Upload-Offset" = u64, Header, description = "Must equal the server's offset"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`sha1 <base64>` or `sha256 <base64>` of this chunk"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Stored", headers(("Upload-Offset" = u64), ("Upload-Expires" = String))),
+        (status = 400, body = senim_protocol::ApiError),
+        (status = 404, description = "No such upload for this kiosk"),
+        (status = 409, description = "Upload-Offset differs from the server's (`offset_mismatch`)", body = senim_protocol::ApiError),
+        (status = 410, description = "Expired"),
+        (status = 413, description = "More bytes than Upload-Length", body = senim_protocol::ApiError),
+        (status = 415, description = "Content-Type is not application/offset+octet-stream"),
+        (status = 460, description = "Checksum mismatch; the chunk was discarded", body = senim_protocol::ApiError),
+    )
+)]
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiFailure> {
+    check_version(&headers)?;
+    let content_type_ok = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
+    if !content_type_ok {
+        return Err(tus_failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "send PATCH bodies with Content-Type: application/offset+octet-stream",
+        ));
+    }
+    let offset = header_u64(&headers, &UPLOAD_OFFSET)?.ok_or_else(|| {
+        tus_failure(
+            StatusCode::BAD_REQUEST,
+            "missing_offset",
+            "send Upload-Offset (learn it with HEAD)",
+        )
+    })?;
+    let checksum = parse_checksum(&headers)?;
+    owned_upload(&state, &kiosk, &id).await?;
+    let lock = state.upload_locks().get(&id);
+    let _guard = lock.lock().await;
+    let row = owned_upload(&state, &kiosk, &id).await?;
+    if offset != row.offset {
+        return Err(tus_failure(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!(
+                "the server holds {} bytes of this upload, not {offset}; resume from there",
+                row.offset
+            ),
+        )
+        .with_header(UPLOAD_OFFSET, HeaderValue::from(row.offset)));
+    }
+    let new_offset = write_chunk(&state, row, checksum, body).await?;
+    let expires =
+        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    Ok((
+        StatusCode::NO_CONTENT,
+        [
+            (
+                TUS_RESUMABLE,
+                HeaderValue::from_static(senim_protocol::TUS_VERSION),
+            ),
+            (UPLOAD_OFFSET, HeaderValue::from(new_offset)),
+            (UPLOAD_EXPIRES, http_date(expires)),
+        ],
+    )
+        .into_response())
+}
+
+/// Abandon an upload and delete its bytes.
+#[utoipa::path(
+    delete, path = "/api/v1/uploads/{id}", tag = "uploads",
+    security(("kiosk_token" = [])),
+    params(("id" = String, Path), ("Tus-Resumable" = String, Header)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such upload for this kiosk"),
+        (status = 409, description = "This upload is an appeal's received video (`video_attached`)", body = senim_protocol::ApiError),
+    )
+)]
+pub async fn terminate(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiFailure> {
+    check_version(&headers)?;
+    owned_upload(&state, &kiosk, &id).await?;
+    let lock = state.upload_locks().get(&id);
+    let _guard = lock.lock().await;
+    let row = owned_upload(&state, &kiosk, &id).await?;
+    let key = row.id.clone();
+    let attached = db::read(&state.db, move |c| db::upload_attached(c, &key)).await?;
+    if attached {
+        return Err(tus_failure(
+            StatusCode::CONFLICT,
+            "video_attached",
+            "this upload is the received video of its appeal and cannot be deleted by a kiosk",
+        ));
+    }
+    let key = row.id.clone();
+    db::write(&state.db, move |tx| db::delete_upload(tx, &key)).await?;
+    match tokio::fs::remove_file(state.upload_path(&row.id)).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    state.upload_locks().forget(&row.id);
+    tracing::info!(kiosk = %kiosk.kiosk_id, upload = %row.id, "upload terminated");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            TUS_RESUMABLE,
+            HeaderValue::from_static(senim_protocol::TUS_VERSION),
+        )],
+    )
+        .into_response())
+}
+
+/// How a chunk's body ended.
+enum Ending {
+    Complete,
+    /// The connection broke or went silent.
+    Cut,
+    /// More bytes than the upload has room for.
+    TooLarge,
+}
+
+/// Writes one chunk at the upload's durable offset; returns the new offset. Runs in its own
+/// task so that a client hanging up cannot cancel it half-way.
+async fn write_chunk(
+    state: &Arc<AppState>,
+    row: UploadRow,
+    checksum: Option<Checksum>,
+    body: Body,
+) -> Result<u64, ApiFailure> {
+    let state = Arc::clone(state);
+    tokio::spawn(async move { write_chunk_inner(&state, row, checksum, body).await })
+        .await
+        .map_err(|_| {
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the upload task stopped; HEAD the upload and resume",
+            )
+        })?
+}
+
+async fn write_chunk_inner(
+    state: &Arc<AppState>,
+    row: UploadRow,
+    checksum: Option<Checksum>,
+    body: Body,
+) -> Result<u64, ApiFailure> {
+    let path = state.upload_path(&row.id);
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await?;
+    // Anything past the durable offset is a torn write from before a crash: drop it.
+    file.set_len(row.offset).await?;
+    file.seek(std::io::SeekFrom::Start(row.offset)).await?;
+    let room = row.length - row.offset;
+    let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
+    let mut sha1 = Sha1::new();
+    let mut sha256 = Sha256::new();
+    let mut written: u64 = 0;
+    let mut stream = body.into_data_stream();
+    let ending = loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(bytes))) => {
+                if written + bytes.len() as u64 > room {
+                    break Ending::TooLarge;
+                }
+                match &checksum {
+                    Some(Checksum::Sha1(_)) => sha1.update(&bytes),
+                    Some(Checksum::Sha256(_)) => sha256.update(&bytes),
+                    None => {}
+                }
+                file.write_all(&bytes).await?;
+                written += bytes.len() as u64;
+            }
+            Ok(None) => break Ending::Complete,
+            Ok(Some(Err(_))) | Err(_) => break Ending::Cut,
+        }
+    };
+    let discard = |file: tokio::fs::File| async move {
+        file.set_len(row.offset).await?;
+        file.sync_all().await?;
+        Ok::<(), std::io::Error>(())
+    };
+    match ending {
+        Ending::TooLarge => {
+            discard(file).await?;
+            return Err(tus_failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("this upload has room for {room} more bytes; the chunk was discarded"),
+            ));
+        }
+        Ending::Cut if checksum.is_some() => {
+            discard(file).await?;
+            tracing::info!(upload = %row.id, "checksummed chunk cut short; discarded");
+            return Err(tus_failure(
+                StatusCode::BAD_REQUEST,
+                "incomplete_chunk",
+                "the chunk ended early, so its checksum cannot be checked; it was discarded",
+            ));
+        }
+        Ending::Complete => {
+            let ok = match &checksum {
+                None => true,
+                Some(Checksum::Sha1(want)) => sha1.finalize().as_slice() == want.as_slice(),
+                Some(Checksum::Sha256(want)) => sha256.finalize().as_slice() == want.as_slice(),
+            };
+            if !ok {
+                discard(file).await?;
+                return Err(tus_failure(
+                    StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+                    "checksum_mismatch",
+                    "the chunk does not match its Upload-Checksum; it was discarded, send it again",
+                ));
+            }
+        }
+        Ending::Cut => {}
+    }
+    file.sync_all().await?;
+    drop(file);
+    let new_offset = row.offset + written;
+    let expires =
+        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    let id = row.id.clone();
+    db::write(&state.db, move |tx| {
+        db::set_upload_offset(tx, &id, new_offset, expires)
+    })
+    .await?;
+    if matches!(ending, Ending::Cut) {
+        tracing::info!(upload = %row.id, kept = new_offset, "upload connection cut; bytes kept");
+    }
+    if new_offset == row.length {
+        finish(state, &row).await?;
+    }
+    Ok(new_offset)
+}
+
+/// A complete upload: hash it, attach it to its appeal, tell the console.
+async fn finish(state: &Arc<AppState>, row: &UploadRow) -> Result<(), ApiFailure> {
+    let path = state.upload_path(&row.id);
+    let sha = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|_| std::io::Error::other("hashing task stopped"))??;
+    let (id, hash) = (row.id.clone(), sha.clone());
+    let attached = db::write(&state.db, move |tx| {
+        db::complete_upload(tx, &id, &hash, Utc::now())
+    })
+    .await?;
+    if attached {
+        tracing::info!(upload = %row.id, bytes = row.length, "video received");
+        state.notify(LiveEvent::Appeals);
+    } else {
+        tracing::warn!(
+            upload = %row.id,
+            "completed upload does not match the appeal's declared SHA-256; not attached"
+        );
+    }
+    Ok(())
+}
+
+/// Deletes the bytes of uploads that expired unfinished.
+pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
+    let now = Utc::now();
+    let ids = db::write(&state.db, move |tx| db::expire_uploads(tx, now)).await?;
+    for id in &ids {
+        match tokio::fs::remove_file(state.upload_path(id)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        state.upload_locks().forget(id);
+    }
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_pairs_are_decoded_and_bad_ones_refused() {
+        let m =
+            parse_metadata("appeal_id QS03UTJNOVhLMw==,filename dmlkZW8ud2VibQ==,flag").unwrap();
+        assert_eq!(m["appeal_id"], "A-7Q2M9XK3");
+        assert_eq!(m["filename"], "video.webm");
+        assert_eq!(m["flag"], "");
+        assert!(parse_metadata("appeal_id not*base64").is_err());
+        assert!(parse_metadata("a YQ==,a YQ==").is_err(), "duplicate keys");
+    }
+
+    #[test]
+    fn upload_ids_cannot_name_other_files() {
+        assert!(valid_upload_id(&secrets::upload_id()));
+        assert!(!valid_upload_id("../../senim.sqlite3"));
+        assert!(!valid_upload_id("0123456789abcdef0123456789abcdeF"));
+    }
+}

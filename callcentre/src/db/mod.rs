@@ -1,0 +1,232 @@
+//! The backend's SQLite store: connections, pragmas, migrations, and every SQL statement the
+//! server runs (no other module speaks SQL).
+
+mod queries;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+pub use queries::*;
+
+/// The schema, oldest first. Append only.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!(
+        "../../migrations/0001_initial.sql"
+    ))])
+}
+
+/// How many migrations this build knows.
+pub const SCHEMA_VERSION: usize = 1;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data folder {path}: {source}. Check --data and its permissions")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} was written by a newer senim-callcentre (schema {found}, this build \
+         knows {known}); run the newer version or restore a backup"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] rusqlite_migration::Error),
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("a database task stopped unexpectedly")]
+    Task,
+}
+
+/// One writer and a few readers on the same WAL database.
+pub struct Db {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("path", &self.path).finish()
+    }
+}
+
+const READERS: usize = 4;
+
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    // WAL lets the console read while kiosks write; FULL makes every commit survive a power
+    // cut (one fsync of the WAL per transaction, so batches are cheap).
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) `<data_dir>/senim.sqlite3` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<Db, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join("senim.sqlite3");
+        let open = || {
+            Connection::open(&path).map_err(|source| DbError::Open {
+                path: path.clone(),
+                source,
+            })
+        };
+        let mut writer = open()?;
+        configure(&writer)?;
+        let found: usize = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(DbError::TooNew {
+                path,
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        migrations().to_latest(&mut writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = open()?;
+            configure(&reader)?;
+            readers.push(Mutex::new(reader));
+        }
+        Ok(Db {
+            path,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` in one write transaction, committed if it returns `Ok`.
+    /// An `Err` from `f` rolls everything back.
+    pub fn write<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(DbError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(DbError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a reader connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        // Take the first free reader, else wait for the one round-robin picked.
+        for i in 0..self.readers.len() {
+            if let Ok(conn) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return f(&conn);
+            }
+        }
+        let conn = self.readers[start % self.readers.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+}
+
+/// Runs a write transaction off the async runtime.
+pub async fn write<T: Send + 'static, E: From<DbError> + Send + 'static>(
+    db: &Arc<Db>,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    let db = Arc::clone(db);
+    tokio::task::spawn_blocking(move || db.write(f))
+        .await
+        .map_err(|_| E::from(DbError::Task))?
+}
+
+/// Runs a read off the async runtime.
+pub async fn read<T: Send + 'static>(
+    db: &Arc<Db>,
+    f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+) -> Result<T, DbError> {
+    let db = Arc::clone(db);
+    tokio::task::spawn_blocking(move || db.read(f))
+        .await
+        .map_err(|_| DbError::Task)?
+}
+
+/// The server's time format: UTC, milliseconds, `Z` (text order is time order).
+pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Parses a time written by [`ts`].
+pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+        assert_eq!(
+            SCHEMA_VERSION,
+            migrations_count(),
+            "SCHEMA_VERSION must equal the number of migrations"
+        );
+    }
+
+    fn migrations_count() -> usize {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Db::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("senim.sqlite3")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Db::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("newer senim-callcentre"), "{err}");
+    }
+
+    #[test]
+    fn the_journal_is_wal_and_commits_are_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let (mode, sync): (String, i64) = db
+            .read(|c| {
+                Ok((
+                    c.pragma_query_value(None, "journal_mode", |r| r.get(0))?,
+                    c.pragma_query_value(None, "synchronous", |r| r.get(0))?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+    }
+}

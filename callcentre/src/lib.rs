@@ -1,0 +1,20 @@
+//! Senim call-centre backend: the kiosk API, tus video uploads and the operator console.
+//!
+//! Code map:
+//! - [`config`]: the typed configuration file;
+//! - [`db`]: SQLite (WAL, migrations) and every SQL statement;
+//! - [`api`]: the kiosk API under `/api/v1` and its OpenAPI document; [`api::tus`] uploads;
+//! - [`console`]: the operator console (sessions, CSRF, red lamp over SSE, queue, fleet);
+//! - [`state`]: shared state and the live picture (presence, heartbeats);
+//! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
+//! - [`secrets`]: tokens, codes and password hashing;
+//! - [`cli`]: the `senim-callcentre` command line.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod db;
+pub mod secrets;
+pub mod server;
+pub mod state;

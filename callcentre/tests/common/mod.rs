@@ -1,0 +1,164 @@
+//! Test support: the real backend started in-process on `127.0.0.1:0` with a fresh data
+//! folder, and small helpers to enrol kiosks and send records.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use senim_callcentre::config::Config;
+use senim_callcentre::db::{self, Db};
+use senim_callcentre::secrets;
+use senim_callcentre::state::AppState;
+use tokio::sync::oneshot;
+
+pub struct TestServer {
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+    pub state: Arc<AppState>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A configuration for tests: open around the clock (so the red lamp can light), plain
+/// HTTP cookies.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.hours.opens = "00:00".into();
+    config.hours.closes = "23:59".into();
+    config.hours.working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .map(String::from)
+        .to_vec();
+    config.hours.holidays.clear();
+    config.console.secure_cookies = false;
+    config
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(test_config(), None).await
+    }
+
+    pub async fn start_with(
+        mut config: Config,
+        tls: Option<senim_callcentre::server::Tls>,
+    ) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        config.server.data_dir = dir.path().to_path_buf();
+        let schedule = config.schedule().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let state = AppState::new(db, config, schedule, dir.path().to_path_buf());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(senim_callcentre::server::serve(
+            listener,
+            Arc::clone(&state),
+            tls,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        TestServer {
+            url: format!("{scheme}://{addr}"),
+            addr,
+            state,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// A fresh one-time enrolment code, valid for `hours` (negative: already expired).
+    pub fn code(&self, site: &str, hours: i64) -> String {
+        let code = secrets::enrol_code();
+        let hash = secrets::sha256_hex(code.as_bytes());
+        let now = Utc::now();
+        self.state
+            .db
+            .write(|tx| {
+                db::insert_enrol_code(tx, &hash, site, now, now + chrono::Duration::hours(hours))
+            })
+            .unwrap();
+        code
+    }
+
+    /// Enrols a kiosk; its id and token.
+    pub async fn enrol(&self, client: &reqwest::Client, site: &str) -> (String, String) {
+        let code = self.code(site, 1);
+        let r: serde_json::Value = client
+            .post(format!("{}/api/v1/enrol", self.url))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            r["kiosk_id"].as_str().unwrap().to_string(),
+            r["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Adds an operator account directly.
+    pub fn operator(&self, username: &str, password: &str, name: &str) {
+        let hash = secrets::hash_password(password).unwrap();
+        self.state
+            .db
+            .write(|tx| db::insert_operator(tx, username, name, &hash, Utc::now()))
+            .unwrap();
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// An appeal record as JSON, declaring a video of these bytes.
+pub fn appeal(key: &str, appeal_id: &str, video: Option<&[u8]>) -> serde_json::Value {
+    use sha2::Digest;
+    let mut record = serde_json::json!({
+        "kind": "appeal",
+        "appeal_id": appeal_id,
+        "topic": "complaint",
+        "created_at": "2026-11-20T10:00:00Z",
+        "language": "kk",
+        "iin": "880101300010",
+        "callback_phone": "+77011234567",
+    });
+    if let Some(bytes) = video {
+        record["video"] = serde_json::json!({
+            "bytes": bytes.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(bytes)),
+            "duration_seconds": 5,
+        });
+    }
+    serde_json::json!({ "key": key, "record": record })
+}
+
+/// A stable appeal number for test `n`.
+pub fn appeal_id(n: u32) -> String {
+    const A: &[u8] = senim_protocol::APPEAL_ID_ALPHABET;
+    let mut s = String::from("A-");
+    let mut x = n as usize + 1_000_000;
+    for _ in 0..8 {
+        s.push(A[x % A.len()] as char);
+        x /= A.len();
+    }
+    s
+}

@@ -1,0 +1,560 @@
+//! The operator console in a real browser (Debian's headless Chromium driven over WebDriver):
+//! sign-in, the red lamp following presence, an appeal's video playing and seeking, a status
+//! change that sticks, the logged IIN reveal, the fleet view; plus CSRF and session refusals
+//! over plain HTTP. Screenshots land in `target/screenshots/console-*.png`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{appeal, appeal_id, TestServer};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+const FIXTURE: &[u8] = include_bytes!("fixtures/sample.webm");
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_chromedriver() -> Driver {
+    for bin in ["/usr/bin/chromedriver", "/usr/bin/chromium"] {
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: run `make setup` (it installs Debian's chromium and chromium-driver)"
+        );
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    Driver {
+        child,
+        url,
+        _profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-audio-output",
+        "--window-size=1440,1000",
+        "--lang=en-GB",
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": args.iter().map(|s| s.to_string())
+                .chain([format!("--user-data-dir={}", driver._profile.path().display())])
+                .collect::<Vec<_>>(),
+        }),
+    );
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a Chromium session: {e}"),
+        }
+    }
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("console-{name}.png")), png).unwrap();
+}
+
+/// A server with an operator, a kiosk, and appeals: one with its uploaded video, one overdue,
+/// one test appeal.
+async fn populated_server() -> (TestServer, String, String, String) {
+    let server = TestServer::start().await;
+    server.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    let http = reqwest::Client::new();
+    let (kiosk, token) = server.enrol(&http, "City Hospital No. 4, Almaty").await;
+    let video_id = appeal_id(1);
+    let mut with_video = appeal("appeal-000001", &video_id, Some(FIXTURE));
+    with_video["record"]["created_at"] = json!(chrono::Utc::now() - chrono::Duration::hours(2));
+    let mut overdue = appeal("appeal-000002", &appeal_id(2), None);
+    overdue["record"]["created_at"] = json!(chrono::Utc::now() - chrono::Duration::days(20));
+    overdue["record"]["topic"] = json!("bribe_report");
+    overdue["record"]["text"] = json!("They asked for money for a referral.");
+    let mut test = appeal("appeal-000003", &appeal_id(3), None);
+    test["record"]["test"] = json!(true);
+    test["record"]["topic"] = json!("other");
+    let r = http
+        .post(format!("{}/api/v1/records", server.url))
+        .bearer_auth(&token)
+        .json(&json!({ "records": [with_video, overdue, test] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    use base64::Engine;
+    let meta = base64::engine::general_purpose::STANDARD.encode(&video_id);
+    let r = http
+        .post(format!("{}/api/v1/uploads/", server.url))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", FIXTURE.len().to_string())
+        .header("Upload-Metadata", format!("appeal_id {meta}"))
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(FIXTURE.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    (server, kiosk, token, video_id)
+}
+
+async fn sign_in(c: &Client, server: &TestServer, password: &str) {
+    c.goto(&format!("{}/console", server.url)).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("aigerim")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn lamp_visible(c: &Client) -> bool {
+    c.execute("return !document.getElementById('lamp').hidden;", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+/// Waits until the lamp is lit (or dark); the time it took.
+async fn wait_lamp(c: &Client, lit: bool) -> Duration {
+    let start = Instant::now();
+    while lamp_visible(c).await != lit {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the lamp did not turn {}",
+            if lit { "on" } else { "off" }
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_appeal_on() {
+    let (server, kiosk, token, video_id) = populated_server().await;
+    let driver = start_chromedriver();
+    let c = browser(&driver).await;
+    let http = reqwest::Client::new();
+
+    // Sign-in: a wrong password is refused, the right one opens the queue.
+    sign_in(&c, &server, "wrong-password").await;
+    let error = c.wait().for_element(Locator::Css("p.error")).await.unwrap();
+    assert_eq!(error.text().await.unwrap(), "Wrong username or password.");
+    shot(&c, "login-refused").await;
+    sign_in(&c, &server, "demo-password-1").await;
+    c.wait()
+        .for_element(Locator::Css("table.queue"))
+        .await
+        .unwrap();
+    let queue = c
+        .find(Locator::Css("#queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains(&video_id), "{queue}");
+    assert!(queue.contains("Overdue by 5 days"), "{queue}");
+    assert!(queue.contains("TEST"), "{queue}");
+    // Oldest first: the overdue appeal is the first row.
+    let first = c
+        .find(Locator::Css("table.queue tbody tr:first-child"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(first.contains(&appeal_id(2)), "{first}");
+    assert!(!lamp_visible(&c).await);
+    shot(&c, "queue").await;
+
+    // A patient starts at the kiosk: the lamp lights within a second, with kiosk and site.
+    let presence = |present: bool| {
+        http.post(format!("{}/api/v1/presence", server.url))
+            .bearer_auth(&token)
+            .json(&json!({"present": present, "journey": "appeal", "at": chrono::Utc::now()}))
+            .send()
+    };
+    assert!(presence(true).await.unwrap().status().is_success());
+    let took = wait_lamp(&c, true).await;
+    assert!(took < Duration::from_secs(1), "the lamp took {took:?}");
+    let lamp = c
+        .find(Locator::Id("lamp"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        lamp.contains(&kiosk) && lamp.contains("City Hospital No. 4"),
+        "{lamp}"
+    );
+    assert!(lamp.contains("leaving an appeal"), "{lamp}");
+    tokio::time::sleep(Duration::from_millis(1100)).await; // let the timer tick once for the picture
+    shot(&c, "red-lamp").await;
+    // ...and goes off when the kiosk reports the patient left.
+    presence(false).await.unwrap();
+    let took = wait_lamp(&c, false).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the lamp stayed on for {took:?}"
+    );
+
+    // A new appeal arriving refreshes the queue by itself.
+    let r = http
+        .post(format!("{}/api/v1/records", server.url))
+        .bearer_auth(&token)
+        .json(&json!({ "records": [appeal("appeal-000004", &appeal_id(4), None)] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let start = Instant::now();
+    loop {
+        // The script swaps the whole #queue element, so read it in one go.
+        let queue = c
+            .execute("return document.getElementById('queue').innerText;", vec![])
+            .await
+            .unwrap();
+        if queue.as_str().unwrap_or("").contains(&appeal_id(4)) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the queue did not refresh"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The appeal page: the video plays and seeks (range requests).
+    c.goto(&format!("{}/console/appeals/{video_id}", server.url))
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("video")).await.unwrap();
+    let played = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const v = document.getElementById('video');
+               const stage = (name, p, ms) => Promise.race([p, new Promise((_, no) =>
+                 setTimeout(() => no(name + ' timed out; readyState=' + v.readyState +
+                   ' networkState=' + v.networkState + ' error=' + (v.error && (v.error.code + ' ' + v.error.message))), ms))]);
+               const event = (name) => new Promise(r => v.addEventListener(name, r, {once: true}));
+               v.muted = true;
+               (async () => {
+                 if (v.readyState < 1) await stage('metadata', event('loadedmetadata'), 10000);
+                 await stage('play', v.play(), 10000);
+                 await stage('playing', new Promise(r => { const t = () => v.currentTime > 0.1 ? r() : setTimeout(t, 50); t(); }), 10000);
+                 const played = v.currentTime;
+                 v.pause();
+                 const seeked = event('seeked');
+                 v.currentTime = 2.0;
+                 await stage('seek', seeked, 10000);
+                 const r = await fetch(v.src, {headers: {Range: 'bytes=0-99'}});
+                 done({played, after_seek: v.currentTime, duration: v.duration,
+                       error: v.error && v.error.code, range_status: r.status,
+                       content_range: r.headers.get('content-range')});
+               })().catch(e => done({failed: String(e)}));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(played.get("failed").is_none(), "{played}");
+    assert!(
+        played["played"].as_f64().unwrap() > 0.1,
+        "the video did not play: {played}"
+    );
+    assert!(
+        (played["after_seek"].as_f64().unwrap() - 2.0).abs() < 0.2,
+        "{played}"
+    );
+    assert!(
+        (played["duration"].as_f64().unwrap() - 3.0).abs() < 0.5,
+        "{played}"
+    );
+    assert_eq!(played["error"], Value::Null, "{played}");
+    assert_eq!(played["range_status"], 206, "{played}");
+    assert_eq!(
+        played["content_range"],
+        format!("bytes 0-99/{}", FIXTURE.len()),
+        "{played}"
+    );
+
+    // The IIN is masked until revealed; the reveal is logged with the operator's name.
+    let iin = c
+        .find(Locator::Id("iin"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(iin, "••••••••0010");
+    c.find(Locator::Css("form[action$='/reveal'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let iin = c
+        .wait()
+        .for_element(Locator::Css("#iin.revealed"))
+        .await
+        .unwrap();
+    assert_eq!(iin.text().await.unwrap(), "880101300010");
+
+    // A status change sticks, with who and when in the history.
+    c.goto(&format!("{}/console/appeals/{video_id}", server.url))
+        .await
+        .unwrap();
+    let select = c.wait().for_element(Locator::Id("status")).await.unwrap();
+    select.select_by_value("in_progress").await.unwrap();
+    c.find(Locator::Css("form.status-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(".status.big.in_progress"))
+        .await
+        .unwrap();
+    c.refresh().await.unwrap();
+    let value = c
+        .execute("return document.getElementById('status').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(value, "in_progress");
+    let history = c
+        .find(Locator::Id("history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        history.contains("aigerim changed the status from New to In progress"),
+        "{history}"
+    );
+    assert!(history.contains("aigerim revealed the IIN"), "{history}");
+    shot(&c, "appeal").await;
+    let stored = server
+        .state
+        .db
+        .read(|db| senim_callcentre::db::get_appeal(db, &appeal_id(1)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "in_progress");
+
+    // The fleet view shows the kiosk online with its devices and queue.
+    let r = http
+        .post(format!("{}/api/v1/heartbeat", server.url))
+        .bearer_auth(&token)
+        .json(&json!({"state": "in_use", "queue_depth": 2,
+            "devices": [{"device": "scanner", "status": "ok"}, {"device": "camera", "status": "ok"},
+                        {"device": "printer", "status": "fail", "detail": "paper out"}],
+            "versions": {"app": "0.1.0"}, "sent_at": chrono::Utc::now()}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    c.goto(&format!("{}/console/fleet", server.url))
+        .await
+        .unwrap();
+    let fleet = c
+        .wait()
+        .for_element(Locator::Css("table.fleet"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fleet.contains(&kiosk) && fleet.contains("Online") && fleet.contains("In use"),
+        "{fleet}"
+    );
+    shot(&c, "fleet").await;
+
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+/// Session cookie from a plain HTTP sign-in (no browser).
+async fn http_sign_in(server: &TestServer, password: &str) -> Option<String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/console/login", server.url))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{}/console/login", server.url))
+        .header("Cookie", login_cookie)
+        .form(&[
+            ("username", "aigerim"),
+            ("password", password),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("senim_session=") && !v.starts_with("senim_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
+    let (server, _, _, video_id) = populated_server().await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/console".to_string(),
+        "/console/fleet".into(),
+        format!("/console/appeals/{video_id}"),
+        format!("/console/appeals/{video_id}/video"),
+    ] {
+        let r = http
+            .get(format!("{}{path}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()["location"], "/console/login", "{path}");
+    }
+    let r = http
+        .get(format!("{}/console/events", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::UNAUTHORIZED,
+        "the live feed needs a session"
+    );
+    assert!(http_sign_in(&server, "nope").await.is_none());
+    let cookie = http_sign_in(&server, "demo-password-1").await.unwrap();
+    let page = http
+        .get(format!("{}/console/appeals/{video_id}", server.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let body = page.text().await.unwrap();
+    assert!(
+        !body.contains("880101300010"),
+        "the IIN is masked until revealed"
+    );
+    // A forged form (no or wrong CSRF token) changes nothing.
+    for csrf in ["", "forged"] {
+        let r = http
+            .post(format!("{}/console/appeals/{video_id}/status", server.url))
+            .header("Cookie", &cookie)
+            .form(&[("status", "closed"), ("csrf", csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    }
+    let stored = server
+        .state
+        .db
+        .read(|db| senim_callcentre::db::get_appeal(db, &video_id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "new");
+    server.stop().await;
+}
