@@ -111,7 +111,9 @@ fn tuspy_uploads_a_video_in_checksummed_chunks_and_the_appeal_has_it() {
     let token = enrolled["token"].as_str().unwrap();
 
     // 3.5 MiB: three full chunks and a partial one.
-    let video: Vec<u8> = (0..(7 << 19)).map(|i: usize| (i * 31 + i / 997) as u8).collect();
+    let video: Vec<u8> = (0..(7 << 19))
+        .map(|i: usize| (i * 31 + i / 997) as u8)
+        .collect();
     let sha = hex::encode(sha2::Sha256::digest(&video));
     let appeal_id = "A-TUSPY234";
     let batch = json!({ "records": [{
