@@ -55,6 +55,10 @@ pub struct Config {
     pub appeal: AppealSection,
     #[serde(default)]
     pub technician: TechnicianSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub sync: SyncSection,
 }
 
 /// Who this kiosk is and how it greets people.
@@ -228,7 +232,89 @@ impl fmt::Debug for TechnicianSection {
     }
 }
 
+/// Where the kiosk keeps what citizens leave, and for how long.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// The store (`kiosk.sqlite3`) and the videos live here.
+    pub data_dir: PathBuf,
+    /// Days a delivered item's metadata is kept before it is purged (1–365).
+    pub retention_days: u32,
+    /// Free space (MiB) a new recording needs; below it appeals are refused up front.
+    pub min_free_mib: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("/var/lib/senim"),
+            retention_days: 30,
+            min_free_mib: 256,
+        }
+    }
+}
+
+/// How the kiosk talks to the call-centre backend.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// The backend, `https://HOST[:PORT]`; empty: this kiosk keeps everything and sends nothing.
+    pub backend_url: String,
+    /// An extra CA certificate (PEM) for a backend with a private CA; empty: public roots only.
+    pub ca_file: PathBuf,
+    /// Seconds between heartbeats (5–3600).
+    pub heartbeat_secs: u64,
+    /// Records per batch (1–500).
+    pub batch_size: usize,
+    /// Video bytes per tus PATCH, in KiB (64–16384).
+    pub chunk_kib: usize,
+    /// Longest wait between retries after failures, in seconds (1–3600).
+    pub max_backoff_secs: u64,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        Self {
+            backend_url: String::new(),
+            ca_file: PathBuf::new(),
+            heartbeat_secs: 30,
+            batch_size: 100,
+            chunk_kib: 1024,
+            max_backoff_secs: 60,
+        }
+    }
+}
+
 impl Config {
+    /// The sync worker's settings, or `None` when no backend is configured.
+    pub fn sync_config(&self) -> Result<Option<crate::sync::SyncConfig>, crate::sync::SyncError> {
+        if self.sync.backend_url.is_empty() {
+            return Ok(None);
+        }
+        let ca_pem = if self.sync.ca_file.as_os_str().is_empty() {
+            None
+        } else {
+            Some(std::fs::read(&self.sync.ca_file).map_err(|source| {
+                crate::sync::SyncError::CaFile {
+                    path: self.sync.ca_file.clone(),
+                    source,
+                }
+            })?)
+        };
+        Ok(Some(crate::sync::SyncConfig {
+            data_dir: self.store.data_dir.clone(),
+            backend_url: self.sync.backend_url.clone(),
+            ca_pem,
+            heartbeat: Duration::from_secs(self.sync.heartbeat_secs),
+            batch_size: self.sync.batch_size,
+            chunk_bytes: self.sync.chunk_kib * 1024,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(self.sync.max_backoff_secs),
+            retention_days: self.store.retention_days,
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+        }))
+    }
+
     /// Reads, parses and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -338,6 +424,62 @@ impl Config {
                 self.scanner.duplicate_window_ms.to_string(),
             ));
         }
+        if !(1..=365).contains(&self.store.retention_days) {
+            return Err(invalid(
+                "store.retention_days",
+                "between 1 and 365 days",
+                self.store.retention_days.to_string(),
+            ));
+        }
+        if self.store.data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "store.data_dir",
+                "a folder for the kiosk's store and videos",
+                "an empty path".into(),
+            ));
+        }
+        let url = &self.sync.backend_url;
+        if !url.is_empty() {
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .unwrap_or("");
+            if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "sync.backend_url",
+                    "https://HOST[:PORT] (or http:// behind a trusted network), or empty",
+                    format!("{url:?}"),
+                ));
+            }
+        }
+        if !(5..=3600).contains(&self.sync.heartbeat_secs) {
+            return Err(invalid(
+                "sync.heartbeat_secs",
+                "between 5 and 3600 seconds",
+                self.sync.heartbeat_secs.to_string(),
+            ));
+        }
+        if !(1..=senim_protocol::MAX_BATCH_RECORDS).contains(&self.sync.batch_size) {
+            return Err(invalid(
+                "sync.batch_size",
+                "between 1 and 500 records",
+                self.sync.batch_size.to_string(),
+            ));
+        }
+        if !(64..=16384).contains(&self.sync.chunk_kib) {
+            return Err(invalid(
+                "sync.chunk_kib",
+                "between 64 and 16384 KiB",
+                self.sync.chunk_kib.to_string(),
+            ));
+        }
+        if !(1..=3600).contains(&self.sync.max_backoff_secs) {
+            return Err(invalid(
+                "sync.max_backoff_secs",
+                "between 1 and 3600 seconds",
+                self.sync.max_backoff_secs.to_string(),
+            ));
+        }
         let pin = &self.technician.pin_sha256;
         let well_formed = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
         if !pin.is_empty() && !well_formed {
@@ -432,6 +574,13 @@ mod tests {
                 "callcentre.holidays",
             ),
             ("[scanner]\nbaud = 1234\n", "scanner.baud"),
+            ("[store]\nretention_days = 0\n", "store.retention_days"),
+            (
+                "[sync]\nbackend_url = \"ftp://cc.example\"\n",
+                "sync.backend_url",
+            ),
+            ("[sync]\nchunk_kib = 1\n", "sync.chunk_kib"),
+            ("[sync]\nbatch_size = 501\n", "sync.batch_size"),
             (
                 "[technician]\npin_sha256 = \"1234\"\n",
                 "technician.pin_sha256",

@@ -1,0 +1,320 @@
+//! The kiosk's HTTP client of the call-centre API (`/api/v1`): enrolment, heartbeat, presence,
+//! record batches and the tus upload requests. Only `sync` speaks HTTP.
+
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::{Method, StatusCode, Url};
+use senim_protocol::{
+    ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
+    RecordBatch, RecordBatchResponse, TUS_VERSION,
+};
+use sha1::Digest;
+
+use super::SyncError;
+
+/// Per-request limits: a stuck network must not hold a request forever.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// A chunk upload may be slow on a rural link; a stall (no bytes read) ends it sooner.
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(180);
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An API client for one backend (and, once enrolled, one kiosk token).
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<String>,
+}
+
+/// What a tus HEAD says about an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadState {
+    /// Bytes the server holds.
+    At {
+        offset: u64,
+        length: u64,
+        sha256: Option<String>,
+    },
+    /// Expired or unknown: create a new one.
+    Gone,
+}
+
+/// What creating an upload answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Location(String),
+    /// The server already holds this appeal's video, verified against its SHA-256.
+    AlreadyReceived,
+}
+
+impl Api {
+    /// A client for `backend` (`https://…` or `http://…`), trusting `extra_ca_pem` as well as
+    /// the public roots when given.
+    pub fn new(backend: &str, extra_ca_pem: Option<&[u8]>) -> Result<Api, SyncError> {
+        let mut base = Url::parse(backend).map_err(|e| SyncError::BadBackendUrl {
+            url: backend.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+            return Err(SyncError::BadBackendUrl {
+                url: backend.to_string(),
+                reason: "expected http://HOST[:PORT] or https://HOST[:PORT]".into(),
+            });
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("senim-kiosk/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = extra_ca_pem {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::BadCa {
+                reason: e.to_string(),
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| SyncError::BadCa {
+            reason: e.to_string(),
+        })?;
+        Ok(Api {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    pub fn with_token(mut self, token: &str) -> Api {
+        self.token = Some(token.to_string());
+        self
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, SyncError> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| SyncError::Protocol(format!("bad URL {path}: {e}")))
+    }
+
+    fn request(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, SyncError> {
+        let mut r = self
+            .http
+            .request(method, self.url(path)?)
+            .timeout(REQUEST_TIMEOUT);
+        if let Some(token) = &self.token {
+            r = r.bearer_auth(token);
+        }
+        Ok(r)
+    }
+
+    async fn send(&self, r: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
+        r.send().await.map_err(|e| self.offline(e))
+    }
+
+    fn offline(&self, e: reqwest::Error) -> SyncError {
+        SyncError::Offline {
+            url: self.base.to_string(),
+            reason: describe(&e),
+        }
+    }
+
+    /// Exchanges a one-time code for this kiosk's id and token.
+    pub async fn enrol(&self, code: &str) -> Result<EnrolResponse, SyncError> {
+        let r = self
+            .request(Method::POST, "api/v1/enrol")?
+            .json(&EnrolRequest {
+                code: code.to_string(),
+            });
+        let response = self.send(r).await?;
+        json(self, response).await
+    }
+
+    pub async fn heartbeat(&self, beat: &Heartbeat) -> Result<HeartbeatResponse, SyncError> {
+        let r = self.request(Method::POST, "api/v1/heartbeat")?.json(beat);
+        let response = self.send(r).await?;
+        json(self, response).await
+    }
+
+    pub async fn presence(&self, presence: &Presence) -> Result<(), SyncError> {
+        let r = self
+            .request(Method::POST, "api/v1/presence")?
+            .json(presence);
+        let response = self.send(r).await?;
+        ok(response).await.map(|_| ())
+    }
+
+    pub async fn records(&self, records: Vec<Record>) -> Result<RecordBatchResponse, SyncError> {
+        let r = self
+            .request(Method::POST, "api/v1/records")?
+            .json(&RecordBatch { records });
+        let response = self.send(r).await?;
+        json(self, response).await
+    }
+
+    fn tus(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, SyncError> {
+        Ok(self
+            .request(method, path)?
+            .header("Tus-Resumable", TUS_VERSION))
+    }
+
+    /// `POST /api/v1/uploads/` for an appeal's video of `length` bytes.
+    pub async fn create_upload(&self, appeal_id: &str, length: u64) -> Result<Created, SyncError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let r = self
+            .tus(Method::POST, "api/v1/uploads/")?
+            .header("Upload-Length", length)
+            .header(
+                "Upload-Metadata",
+                format!("appeal_id {}", b64.encode(appeal_id)),
+            );
+        let response = self.send(r).await?;
+        if response.status() == StatusCode::CONFLICT {
+            let e = api_error(response).await;
+            if e.0 == "video_already_received" {
+                return Ok(Created::AlreadyReceived);
+            }
+            return Err(SyncError::Refused {
+                status: 409,
+                code: e.0,
+                message: e.1,
+            });
+        }
+        let response = ok(response).await?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| SyncError::Protocol("upload created without a Location".into()))?;
+        Ok(Created::Location(location.to_string()))
+    }
+
+    /// `HEAD` an upload: how far the server has it.
+    pub async fn upload_state(&self, location: &str) -> Result<UploadState, SyncError> {
+        let response = self.send(self.tus(Method::HEAD, location)?).await?;
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Ok(UploadState::Gone);
+        }
+        let response = ok(response).await?;
+        let h = response.headers();
+        let num = |name: &str| -> Result<u64, SyncError> {
+            h.get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| SyncError::Protocol(format!("HEAD without a valid {name}")))
+        };
+        Ok(UploadState::At {
+            offset: num("Upload-Offset")?,
+            length: num("Upload-Length")?,
+            sha256: h
+                .get("Senim-Upload-Sha256")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        })
+    }
+
+    /// `PATCH` one chunk at `offset` with its SHA-1; the server's new offset.
+    pub async fn patch(
+        &self,
+        location: &str,
+        offset: u64,
+        chunk: Vec<u8>,
+    ) -> Result<u64, SyncError> {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let checksum = format!("sha1 {}", b64.encode(sha1::Sha1::digest(&chunk)));
+        let r = self
+            .tus(Method::PATCH, location)?
+            .timeout(CHUNK_TIMEOUT)
+            .header("Upload-Offset", offset)
+            .header("Upload-Checksum", checksum)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/offset+octet-stream",
+            )
+            .body(chunk);
+        let response = self.send(r).await?;
+        let response = ok(response).await?;
+        response
+            .headers()
+            .get("Upload-Offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| SyncError::Protocol("PATCH answered without Upload-Offset".into()))
+    }
+}
+
+/// A short, personal-data-free description of a transport error.
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection broke during the answer"
+    } else {
+        "connection failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+/// The API's `{"error", "message"}` body, or a stand-in.
+async fn api_error(response: reqwest::Response) -> (String, String) {
+    let status = response.status();
+    match response.json::<ApiError>().await {
+        Ok(e) => (e.error, e.message),
+        Err(_) => (format!("http_{}", status.as_u16()), status.to_string()),
+    }
+}
+
+/// Passes a 2xx answer; turns anything else into the matching error.
+async fn ok(response: reqwest::Response) -> Result<reqwest::Response, SyncError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let (code, message) = api_error(response).await;
+    Err(match status {
+        StatusCode::UNAUTHORIZED if code == "revoked" => SyncError::Revoked,
+        StatusCode::UNAUTHORIZED => SyncError::Unauthorized,
+        s if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT =>
+        {
+            SyncError::Server {
+                status: s.as_u16(),
+                message,
+            }
+        }
+        s => SyncError::Refused {
+            status: s.as_u16(),
+            code,
+            message,
+        },
+    })
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    api: &Api,
+    response: reqwest::Response,
+) -> Result<T, SyncError> {
+    let response = ok(response).await?;
+    let bytes = response.bytes().await.map_err(|e| api.offline(e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| SyncError::Protocol(format!("unexpected answer from the call-centre: {e}")))
+}
