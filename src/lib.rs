@@ -6,6 +6,9 @@
 //! - [`catalog`]: the e-government service-guide catalogue (pure).
 //! - [`config`]: the typed, validated configuration.
 //! - [`devices`]: the serial card scanner (and later camera, printer).
+//! - [`store`]: the durable SQLite store, with the outbox to the call-centre.
+//! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
+//! - [`qr`]: QR codes for the screen and the receipt (pure).
 //! - [`ui`]: adapters between the Slint UI and the flow.
 //! - [`app`]: wiring of it all on the UI thread.
 //! - [`cli`]: the `senim-kiosk` command line.
@@ -18,4 +21,7 @@ pub mod devices;
 pub mod flow;
 pub mod identity;
 pub mod logging;
+pub mod qr;
+pub mod store;
+pub mod sync;
 pub mod ui;

@@ -1,9 +1,11 @@
-//! Wire types of the Senim kiosk API (`/api/v1`), shared by the kiosk and the call-centre.
+//! Wire types of the Senim kiosk API (`/api/v1`), shared by the kiosk and the call-centre,
+//! with the working-hours rules and the service-guide catalogue both sides validate.
 //!
 //! Both sides depend on these types only, never on each other. The crate is pure: serde and
 //! chrono, no I/O. With the `openapi` feature the types also describe themselves for the
 //! OpenAPI document the backend serves at `/api/v1/openapi.json`.
 
+pub mod catalog;
 pub mod hours;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +13,30 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
+
+/// The three languages of the kiosk; Kazakh is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Kk,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
+
+    /// The locale code used by the translation catalogues and on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
 
 /// The path prefix of the kiosk API.
 pub const API_PREFIX: &str = "/api/v1";

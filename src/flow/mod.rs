@@ -7,6 +7,7 @@
 //! is testable without sleeping. This module imports no Slint, SQL, HTTP or GStreamer.
 
 pub use senim_protocol::hours;
+pub use senim_protocol::Lang;
 
 use std::fmt;
 
@@ -18,29 +19,6 @@ pub use hours::CallCentreStatus;
 
 /// Monotonic milliseconds since the kiosk started.
 pub type Millis = u64;
-
-/// The three languages of the kiosk; Kazakh is the default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Kk,
-    Ru,
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
-
-    /// The locale code used by the translation catalogues.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Kk => "kk",
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
-    }
-}
 
 /// How a site uses the kiosk; both modes offer both journeys, in a different order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -142,6 +142,25 @@ pub fn service_tiles(catalog: &Catalog, lang: Lang, query: &str) -> Vec<ServiceT
         .collect()
 }
 
+/// A QR code as an image for the screen: black on white, `scale` whole pixels per module so
+/// it stays crisp for a phone camera. `None` (and a warning) if the text cannot be encoded.
+pub fn qr_image(text: &str, scale: usize) -> Option<slint::Image> {
+    let qr = match crate::qr::QrMatrix::encode(text) {
+        Ok(qr) => qr,
+        Err(e) => {
+            tracing::warn!(error = %e, "QR code not shown");
+            return None;
+        }
+    };
+    let (side, luma) = qr.to_luma(scale);
+    let side32 = u32::try_from(side).ok()?;
+    let mut buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(side32, side32);
+    for (pixel, l) in buffer.make_mut_slice().iter_mut().zip(luma) {
+        *pixel = slint::Rgb8Pixel { r: l, g: l, b: l };
+    }
+    Some(slint::Image::from_rgb8(buffer))
+}
+
 /// The twelve IIN boxes: one digit each, "" when not typed yet.
 fn digit_boxes(digits: &str) -> Vec<SharedString> {
     let mut chars = digits.chars();
