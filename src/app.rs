@@ -3,18 +3,27 @@
 //! The UI thread owns the [`Flow`]; device threads hand their news back with
 //! `slint::invoke_from_event_loop`, so nothing ever blocks the screen.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::Utc;
+use senim_protocol::hours::Schedule;
+use senim_protocol::{
+    DeviceFaultRecord, DeviceHealth, DeviceStatus, GuideEventKind, GuideEventRecord,
+};
 use slint::ComponentHandle;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
-use crate::flow::{Device, Effect, Event, Flow, FlowConfig, Health, Millis};
+use crate::flow::{
+    AppealDraft, Device, Effect, Event, Flow, FlowConfig, GuideUsage, Health, Millis, Rating, Topic,
+};
 use crate::identity;
+use crate::store::{NewAppeal, StoreThread};
+use crate::sync::{self, SyncHandle};
 use crate::ui::{self, AppWindow, KioskInfo};
 
 /// How often timers are checked while a session runs (countdown, recording clock, idle).
@@ -44,10 +53,21 @@ struct App {
     window: AppWindow,
     flow: RefCell<Flow>,
     catalog: Catalog,
-    info: KioskInfo,
+    info: RefCell<KioskInfo>,
     started: Instant,
     ticker: slint::Timer,
     restart_requested: RefCell<bool>,
+    /// Commits and usage figures go through the store's own thread.
+    store: StoreThread,
+    /// The sync worker, when a call-centre is configured.
+    sync: Option<SyncHandle>,
+    schedule: Schedule,
+    /// Server clock − kiosk clock (ms), learnt by the sync worker.
+    clock_skew_ms: Cell<i64>,
+    /// Free space a recording needs (bytes).
+    min_free_bytes: u64,
+    /// Random id grouping one citizen's service-guide events (nothing personal).
+    guide_session: RefCell<Option<String>>,
 }
 
 thread_local! {
@@ -76,6 +96,9 @@ impl App {
 
     fn dispatch(&self, event: Event) {
         let now = self.now();
+        if let Event::DeviceHealth(device, health) = event {
+            self.device_changed(device, health);
+        }
         let before = self.flow.borrow().screen().name();
         let effects = self.flow.borrow_mut().handle(now, event);
         let after = self.flow.borrow().screen().name();
@@ -90,7 +113,7 @@ impl App {
 
     fn refresh(&self, now: Millis) {
         let flow = self.flow.borrow();
-        ui::apply(&self.window, &flow, &self.catalog, &self.info, now);
+        ui::apply(&self.window, &flow, &self.catalog, &self.info.borrow(), now);
         let ticking = self.ticker.running();
         if flow.needs_ticks() && !ticking {
             self.ticker
@@ -105,7 +128,10 @@ impl App {
         match effect {
             Effect::SetLanguage(lang) => ui::select_language(lang),
             Effect::Presence { present } => {
-                tracing::info!(present, "presence changed (sent once the sync issue lands)");
+                tracing::info!(present, "presence");
+                if let Some(sync) = &self.sync {
+                    sync.presence(present, present.then_some(senim_protocol::Journey::Appeal));
+                }
             }
             Effect::StartPreview
             | Effect::StartRecording
@@ -113,21 +139,219 @@ impl App {
             | Effect::DiscardRecording => {
                 tracing::debug!(?effect, "camera effect (no recorder configured)");
             }
-            Effect::SaveAppeal(draft) => {
-                tracing::warn!(
-                    ?draft,
-                    "no appeal store on this build yet; the citizen is told it was not saved"
-                );
-                slint::Timer::single_shot(Duration::ZERO, || dispatch(Event::AppealSaveFailed));
-            }
+            Effect::SaveAppeal(draft) => self.save_appeal(draft),
             Effect::PrintReceipt(_) => tracing::debug!("no printer configured"),
-            Effect::Usage(usage) => tracing::info!(?usage, "service-guide usage"),
-            Effect::ClearSession => tracing::info!("session ended and wiped"),
+            Effect::Usage(usage) => self.record_usage(usage),
+            Effect::ClearSession => {
+                self.guide_session.borrow_mut().take();
+                tracing::info!("session ended and wiped");
+            }
             Effect::Restart => {
                 *self.restart_requested.borrow_mut() = true;
                 let _ = slint::quit_event_loop();
             }
         }
+    }
+}
+
+impl App {
+    /// Commits the appeal on the store thread; the citizen sees "sent" only once it is durable.
+    fn save_appeal(&self, draft: AppealDraft) {
+        let appeal = new_appeal(&draft, self.flow.borrow().lang().code());
+        let min_free = self.min_free_bytes;
+        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        self.store.exec(move |store| {
+            let result = store.map_err(|e| e.to_string()).and_then(|s| {
+                if appeal.video.is_some() {
+                    s.check_space(0).map_err(|e| e.to_string())?;
+                }
+                let number = s.commit_appeal(&appeal).map_err(|e| e.to_string())?;
+                // Tell the flow whether the next recording still fits.
+                let room = s.check_space(min_free).is_ok();
+                Ok((number, room))
+            });
+            match result {
+                Ok((number, room)) => {
+                    tracing::info!(appeal = %number, "appeal committed");
+                    waker.iter().for_each(sync::Waker::wake);
+                    dispatch_from_thread(Event::AppealSaved { number });
+                    if !room {
+                        dispatch_from_thread(Event::DeviceHealth(Device::Storage, Health::Faulty));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "appeal NOT committed; the citizen is told");
+                    dispatch_from_thread(Event::AppealSaveFailed);
+                }
+            }
+        });
+    }
+
+    /// Records one service-guide usage event (synced as a record; nothing personal).
+    fn record_usage(&self, usage: GuideUsage) {
+        let Some(record) = self.usage_record(usage) else {
+            return;
+        };
+        tracing::info!(event = ?record.event, service = %record.service_id, "service-guide usage");
+        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        self.store.exec(move |store| {
+            let result = store
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.record_guide_event(&record).map_err(|e| e.to_string()));
+            match result {
+                Err(e) => {
+                    tracing::warn!(error = %e, "a service-guide usage event was not recorded")
+                }
+                Ok(()) => waker.iter().for_each(sync::Waker::wake),
+            }
+        });
+    }
+
+    fn usage_record(&self, usage: GuideUsage) -> Option<GuideEventRecord> {
+        let (service, event, step, rating) = match usage {
+            GuideUsage::Started { service } => (service, GuideEventKind::Started, None, None),
+            GuideUsage::StepReached { service, step } => {
+                (service, GuideEventKind::StepReached, Some(step), None)
+            }
+            GuideUsage::Completed { service } => (service, GuideEventKind::Completed, None, None),
+            GuideUsage::Abandoned { service, step } => {
+                (service, GuideEventKind::Abandoned, Some(step), None)
+            }
+            GuideUsage::ConsultantCalled { service, step } => {
+                (service, GuideEventKind::ConsultantCalled, Some(step), None)
+            }
+            GuideUsage::Rated { service, rating } => {
+                let score = match rating {
+                    Rating::Bad => 1,
+                    Rating::Neutral => 2,
+                    Rating::Good => 3,
+                };
+                (service, GuideEventKind::Rated, None, Some(score))
+            }
+        };
+        let service_id = self.catalog.services.get(service)?.id.clone();
+        let session_id = self
+            .guide_session
+            .borrow_mut()
+            .get_or_insert_with(crate::store::new_session_id)
+            .clone();
+        Some(GuideEventRecord {
+            session_id,
+            service_id,
+            event,
+            // 1-based on the wire, as people count steps.
+            step: step.and_then(|s| u32::try_from(s + 1).ok()),
+            rating,
+            at: Utc::now(),
+        })
+    }
+
+    /// A device changed health: record the fault (or its end) for the fleet view and tell the
+    /// heartbeat.
+    fn device_changed(&self, device: Device, health: Health) {
+        let before = self.flow.borrow().health(device);
+        if before == health {
+            return;
+        }
+        let (status, detail) = match health {
+            Health::Ok => (DeviceStatus::Ok, "working again"),
+            Health::Faulty => (DeviceStatus::Fail, device_fault_text(device)),
+            Health::Absent => (DeviceStatus::Absent, "not fitted"),
+        };
+        // A device found working at start is not news; anything else is.
+        if !(before == Health::Absent && health == Health::Ok) {
+            let fault = DeviceFaultRecord {
+                device: device_name(device).into(),
+                status,
+                detail: detail.into(),
+                at: Utc::now(),
+            };
+            let waker = self.sync.as_ref().map(SyncHandle::waker);
+            self.store.exec(move |store| {
+                match store
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| s.record_device_fault(&fault).map_err(|e| e.to_string()))
+                {
+                    Err(e) => tracing::warn!(error = %e, "a device fault was not recorded"),
+                    Ok(()) => waker.iter().for_each(sync::Waker::wake),
+                }
+            });
+        }
+        if let Some(sync) = &self.sync {
+            let flow = self.flow.borrow();
+            let devices = Device::ALL
+                .into_iter()
+                .map(|d| {
+                    let h = if d == device { health } else { flow.health(d) };
+                    DeviceHealth {
+                        device: device_name(d).into(),
+                        status: match h {
+                            Health::Ok => DeviceStatus::Ok,
+                            Health::Faulty => DeviceStatus::Fail,
+                            Health::Absent => DeviceStatus::Absent,
+                        },
+                        detail: None,
+                    }
+                })
+                .collect();
+            sync.devices(devices);
+        }
+    }
+
+    /// The call-centre's hours by the server's clock where the kiosk has learnt its skew.
+    fn update_hours(&self) {
+        let now = Utc::now() + chrono::Duration::milliseconds(self.clock_skew_ms.get());
+        self.dispatch(Event::CallCentre(self.schedule.status(now)));
+    }
+
+    fn sync_status(&self, status: sync::Status) {
+        let skew_changed = self.clock_skew_ms.replace(status.clock_skew_ms) != status.clock_skew_ms;
+        self.dispatch(Event::Sync {
+            online: status.online,
+            pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
+        });
+        if skew_changed {
+            self.update_hours();
+        }
+    }
+}
+
+fn device_name(device: Device) -> &'static str {
+    match device {
+        Device::Scanner => "scanner",
+        Device::Camera => "camera",
+        Device::Printer => "printer",
+        Device::Storage => "disk",
+    }
+}
+
+fn device_fault_text(device: Device) -> &'static str {
+    match device {
+        Device::Scanner => "card scanner not answering (unplugged?)",
+        Device::Camera => "camera not answering",
+        Device::Printer => "receipt printer not answering",
+        Device::Storage => "not enough free space for a recording",
+    }
+}
+
+/// The store's view of a citizen's appeal.
+pub fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
+    NewAppeal {
+        topic: match draft.topic {
+            Topic::Complaint => senim_protocol::Topic::Complaint,
+            Topic::Request => senim_protocol::Topic::Request,
+            Topic::Gratitude => senim_protocol::Topic::Gratitude,
+            Topic::BribeReport => senim_protocol::Topic::BribeReport,
+            Topic::Other => senim_protocol::Topic::Other,
+        },
+        language: language.to_string(),
+        iin: draft.iin.as_ref().map(|i| i.as_str().to_string()),
+        callback_phone: draft.phone.clone(),
+        text: None,
+        video: None,
+        interrupted: false,
+        test: false,
+        created_at: Utc::now(),
     }
 }
 
@@ -177,22 +401,55 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         kiosk_id: "not enrolled".into(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
+    let store = StoreThread::spawn(config.store.data_dir.clone())
+        .context("cannot start the store thread")?;
+    let sync = start_sync(&config);
     let app = Rc::new(App {
         window: window.clone_strong(),
         flow: RefCell::new(Flow::new(flow_config(&config, &catalog))),
         catalog,
-        info,
+        info: RefCell::new(info),
         started: Instant::now(),
         ticker: slint::Timer::default(),
         restart_requested: RefCell::new(false),
+        store,
+        sync,
+        schedule,
+        clock_skew_ms: Cell::new(0),
+        min_free_bytes: config.store.min_free_mib << 20,
+        guide_session: RefCell::new(None),
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     ui::connect(&window, Rc::new(dispatch));
 
+    // Who this kiosk is (enrolment), whether a recording fits, read off the UI thread.
+    let min_free = app.min_free_bytes;
+    app.store.exec(move |store| {
+        let (kiosk_id, room) = match store {
+            Ok(s) => (
+                s.enrolment().ok().flatten().map(|e| e.kiosk_id),
+                s.check_space(min_free).is_ok(),
+            ),
+            Err(_) => (None, false),
+        };
+        let _ = slint::invoke_from_event_loop(move || {
+            if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                if let Some(id) = kiosk_id {
+                    app.info.borrow_mut().kiosk_id = id;
+                }
+                let health = if room { Health::Ok } else { Health::Faulty };
+                app.dispatch(Event::DeviceHealth(Device::Storage, health));
+            }
+        });
+    });
+
     let hours = slint::Timer::default();
-    let update_hours = move || dispatch(Event::CallCentre(schedule.status(chrono::Utc::now())));
-    update_hours();
-    hours.start(slint::TimerMode::Repeated, HOURS_REFRESH, update_hours);
+    app.update_hours();
+    hours.start(slint::TimerMode::Repeated, HOURS_REFRESH, || {
+        if let Some(app) = APP.with(|a| a.borrow().clone()) {
+            app.update_hours();
+        }
+    });
 
     let _scanner = start_scanner(&config);
     app.refresh(app.now());
@@ -206,6 +463,38 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let restart = *app.restart_requested.borrow();
     APP.with(|a| a.borrow_mut().take());
     Ok(if restart { EXIT_RESTART } else { 0 })
+}
+
+/// Starts the sync worker when a call-centre is configured; its status comes back as events.
+fn start_sync(config: &Config) -> Option<SyncHandle> {
+    let sync_config = match config.sync_config() {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            tracing::info!("no call-centre configured; everything stays on this kiosk");
+            return None;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sync not started; everything stays on this kiosk");
+            return None;
+        }
+    };
+    let sink = |status: sync::Status| {
+        let shown = slint::invoke_from_event_loop(move || {
+            if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                app.sync_status(status);
+            }
+        });
+        if shown.is_err() {
+            tracing::debug!("event loop gone; sync status dropped during shutdown");
+        }
+    };
+    match sync::spawn(sync_config, sink) {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            tracing::error!(error = %e, "sync not started; everything stays on this kiosk");
+            None
+        }
+    }
 }
 
 fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {

@@ -5,15 +5,25 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, Overrides};
 use crate::devices::scanner::{
     self, ScanJson, ScannerEvent, ScannerHealth, ScannerOptions, Suffix,
 };
+use crate::store::{Store, KINDS};
 
 /// Senim self-service kiosk.
 #[derive(Debug, Parser)]
 #[command(name = "senim-kiosk", version, about)]
 pub struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "/etc/senim/kiosk.toml")]
+    pub config: PathBuf,
+    /// Folder of the kiosk's store and videos (overrides `[store] data_dir`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The call-centre backend, `https://HOST[:PORT]` (overrides `[sync] backend_url`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub backend: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -22,18 +32,12 @@ pub struct Cli {
 pub enum Command {
     /// Run the kiosk UI (fullscreen unless --windowed).
     Run {
-        /// Configuration file.
-        #[arg(long, default_value = "/etc/senim/kiosk.toml")]
-        config: PathBuf,
         /// Show a normal window instead of fullscreen (development).
         #[arg(long)]
         windowed: bool,
     },
     /// Check a configuration file and print what is wrong with it.
-    CheckConfig {
-        #[arg(long, default_value = "/etc/senim/kiosk.toml")]
-        config: PathBuf,
-    },
+    CheckConfig,
     /// Read a barcode scanner with the kiosk's own driver and print one JSON object per read
     /// (kind, valid, iin, symbology, error) until interrupted. A technician's tool: the full
     /// IIN is printed to this terminal and nowhere else.
@@ -46,6 +50,24 @@ pub enum Command {
         /// What ends a read: cr, lf, crlf, or none (a pause ends it).
         #[arg(long, value_enum, default_value_t = SuffixArg::Crlf)]
         suffix: SuffixArg,
+    },
+    /// What the kiosk still has to deliver: per kind, the counts committed, pending and
+    /// delivered, the last error and the last success.
+    Queue {
+        /// One JSON object keyed by kind.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enrol this kiosk with a one-time code from `senim-callcentre enrol-code`.
+    Enrol {
+        /// The code as printed (or the scanned `SENIM-ENROL:…` text).
+        code: String,
+    },
+    /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
+    Sync {
+        /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
+        #[arg(long)]
+        until_idle: bool,
     },
 }
 
@@ -72,16 +94,18 @@ impl From<SuffixArg> for Suffix {
 /// Parses the arguments and runs the chosen command; returns the exit status.
 pub fn main() -> anyhow::Result<i32> {
     let cli = Cli::parse();
+    let overrides = Overrides {
+        data: cli.data.clone(),
+        backend: cli.backend.clone(),
+    };
+    let load = || Config::load_with(&cli.config, &overrides);
     match cli.command {
-        Command::Run { config, windowed } => {
-            let config = Config::load(&config)?;
-            crate::app::run(config, windowed)
-        }
-        Command::CheckConfig { config } => {
-            Config::load(&config)?;
-            crate::catalog::Catalog::load_dir(&Config::load(&config)?.kiosk.catalog_dir)
+        Command::Run { windowed } => crate::app::run(load()?, windowed),
+        Command::CheckConfig => {
+            let config = load()?;
+            crate::catalog::Catalog::load_dir(&config.kiosk.catalog_dir)
                 .context("service catalogue")?;
-            println!("{}: ok", config.display());
+            println!("{}: ok", cli.config.display());
             Ok(0)
         }
         Command::Scan { port, baud, suffix } => scan(ScannerOptions {
@@ -90,7 +114,127 @@ pub fn main() -> anyhow::Result<i32> {
             suffix: suffix.into(),
             ..ScannerOptions::default()
         }),
+        Command::Queue { json } => queue(&load()?, json),
+        Command::Enrol { code } => enrol(&load()?, &code),
+        Command::Sync { until_idle } => sync(&load()?, until_idle),
     }
+}
+
+/// `senim-kiosk queue`: counts per kind, last error, last success.
+fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
+    let store = Store::open(&config.store.data_dir)?;
+    let report = store.queue()?;
+    if json {
+        let mut out = serde_json::Map::new();
+        for (kind, counts) in &report.kinds {
+            out.insert((*kind).to_string(), serde_json::to_value(counts)?);
+        }
+        out.insert(
+            "pending_video_bytes".into(),
+            report.pending_video_bytes.into(),
+        );
+        out.insert(
+            "last_error".into(),
+            match (&report.last_error, report.last_error_at) {
+                (Some(message), at) => serde_json::json!({ "message": message, "at": at }),
+                _ => serde_json::Value::Null,
+            },
+        );
+        out.insert(
+            "last_success_at".into(),
+            serde_json::to_value(report.last_success_at)?,
+        );
+        println!("{}", serde_json::Value::Object(out));
+        return Ok(0);
+    }
+    println!(
+        "{:<14}{:>10}{:>10}{:>10}{:>10}",
+        "kind", "committed", "pending", "delivered", "refused"
+    );
+    for kind in KINDS {
+        let c = report.kinds.get(kind).copied().unwrap_or_default();
+        println!(
+            "{kind:<14}{:>10}{:>10}{:>10}{:>10}",
+            c.committed, c.pending, c.delivered, c.rejected
+        );
+    }
+    println!(
+        "video bytes still to upload: {:.1} MB",
+        report.pending_video_bytes as f64 / 1e6
+    );
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("never".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        })
+    };
+    println!("last success: {}", when(report.last_success_at));
+    match &report.last_error {
+        Some(message) => println!("last error:   {} — {message}", when(report.last_error_at)),
+        None => println!("last error:   none"),
+    }
+    Ok(0)
+}
+
+/// The configured backend, or a clear refusal.
+fn backend(config: &Config) -> anyhow::Result<crate::sync::SyncConfig> {
+    config.sync_config()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no call-centre is configured: set [sync] backend_url in the configuration file \
+             or pass --backend URL"
+        )
+    })
+}
+
+/// `senim-kiosk enrol CODE`.
+fn enrol(config: &Config, code: &str) -> anyhow::Result<i32> {
+    let sync = backend(config)?;
+    let code = code.trim();
+    let code = code
+        .strip_prefix(crate::identity::ENROL_PREFIX)
+        .unwrap_or(code);
+    let enrolment = crate::sync::enrol(
+        &sync.data_dir,
+        &sync.backend_url,
+        sync.ca_pem.as_deref(),
+        code,
+    )?;
+    println!(
+        "enrolled: this kiosk is {} at \"{}\" ({})",
+        enrolment.kiosk_id, enrolment.site, enrolment.backend_url
+    );
+    Ok(0)
+}
+
+/// `senim-kiosk sync [--until-idle]`: the worker in the foreground, a status line per change.
+fn sync(config: &Config, until_idle: bool) -> anyhow::Result<i32> {
+    let sync = backend(config)?;
+    let last = std::sync::Mutex::new(None);
+    let print = move |status: crate::sync::Status| {
+        let line = format!(
+            "sync: {} · {} pending ({} video bytes){}",
+            if status.online { "online" } else { "offline" },
+            status.pending,
+            status.pending_bytes,
+            status
+                .last_error
+                .as_deref()
+                .filter(|_| !status.online)
+                .map(|e| format!(" · {e}"))
+                .unwrap_or_default()
+        );
+        if let Ok(mut last) = last.lock() {
+            if last.as_ref() != Some(&line) {
+                eprintln!("{line}");
+                *last = Some(line);
+            }
+        }
+    };
+    if until_idle {
+        crate::sync::run_until_idle(sync, print)?;
+    } else {
+        crate::sync::run_forever(sync, print)?;
+    }
+    Ok(0)
 }
 
 /// `senim-kiosk scan`: JSON lines on stdout, flushed one by one; health news on stderr.

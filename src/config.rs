@@ -232,6 +232,15 @@ impl fmt::Debug for TechnicianSection {
     }
 }
 
+/// Settings the command line may override for any subcommand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--data DIR`: the store and the videos.
+    pub data: Option<PathBuf>,
+    /// `--backend URL`: the call-centre.
+    pub backend: Option<String>,
+}
+
 /// Where the kiosk keeps what citizens leave, and for how long.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -313,6 +322,23 @@ impl Config {
             retention_days: self.store.retention_days,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
         }))
+    }
+
+    /// Reads a configuration file and applies the command line's overrides (`--data`,
+    /// `--backend`), validating the result.
+    pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = Config::load(path)?;
+        if overrides.data.is_none() && overrides.backend.is_none() {
+            return Ok(config);
+        }
+        if let Some(data) = &overrides.data {
+            config.store.data_dir = data.clone();
+        }
+        if let Some(backend) = &overrides.backend {
+            config.sync.backend_url = backend.clone();
+        }
+        config.validate(Path::new("the command line (--data/--backend)"))?;
+        Ok(config)
     }
 
     /// Reads, parses and validates a configuration file.

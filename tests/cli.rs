@@ -1,6 +1,8 @@
 //! The `senim-kiosk` command line as a technician meets it: bad configuration files are
 //! refused before anything starts, with the file, the key and what is expected.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -251,4 +253,122 @@ fn scan_prints_one_json_object_per_read() {
     let _ = scan.wait();
     let _ = socat.kill();
     let _ = socat.wait();
+}
+
+/// `senim-kiosk` with the demo configuration and a data folder of its own.
+fn kiosk_at(config: &Path, data: &Path) -> Command {
+    let mut c = kiosk();
+    c.arg("--config").arg(config).arg("--data").arg(data);
+    c
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+#[test]
+fn enrol_then_sync_moves_the_queue_counts() {
+    let backend = support::Backend::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, demo_config()).unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = senim_kiosk::store::Store::open(&data).unwrap();
+        support::commit_appeal(&mut store, 7, 90_000);
+        support::commit_appeal(&mut store, 8, 0);
+    }
+
+    let queue = || {
+        json_of(
+            &kiosk_at(&config, &data)
+                .args(["queue", "--json"])
+                .output()
+                .unwrap(),
+        )
+    };
+    let before = queue();
+    assert_eq!(before["appeal"]["committed"], 2);
+    assert_eq!(before["appeal"]["pending"], 2);
+    assert_eq!(before["video"]["pending"], 1);
+    assert_eq!(before["pending_video_bytes"], 90_000);
+
+    // Not enrolled yet: sync says so, and what to do.
+    let out = kiosk_at(&config, &data)
+        .args(["sync", "--until-idle", "--backend", &backend.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("senim-kiosk enrol CODE"));
+
+    let code = backend.code("Ward 3");
+    let out = kiosk_at(&config, &data)
+        .args([
+            "enrol",
+            &format!("SENIM-ENROL:{code}"),
+            "--backend",
+            &backend.url,
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains("Ward 3"), "{said}");
+
+    // The code is single-use.
+    let out = kiosk_at(&config, &data)
+        .args(["enrol", &code, "--backend", &backend.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already used"));
+
+    let out = kiosk_at(&config, &data)
+        .args(["sync", "--until-idle", "--backend", &backend.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = queue();
+    assert_eq!(after["appeal"]["pending"], 0);
+    assert_eq!(after["appeal"]["delivered"], 2);
+    assert_eq!(after["video"]["delivered"], 1);
+    assert_eq!(after["pending_video_bytes"], 0);
+    assert!(after["last_success_at"].is_string());
+    assert_eq!(backend.appeals().len(), 2);
+
+    // The human table says the same.
+    let out = kiosk_at(&config, &data).arg("queue").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["appeal", "2", "0", "2", "0"]),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_bad_backend_on_the_command_line_is_refused_before_anything_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, demo_config()).unwrap();
+    let out = kiosk_at(&config, &dir.path().join("data"))
+        .args(["sync", "--backend", "ftp://cc.example"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--backend") && said.contains("sync.backend_url"),
+        "{said}"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing was created");
 }

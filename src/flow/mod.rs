@@ -82,6 +82,17 @@ pub enum Device {
     Scanner,
     Camera,
     Printer,
+    /// The data disk: `Faulty` when a recording would not fit (or the store cannot open).
+    Storage,
+}
+
+impl Device {
+    pub const ALL: [Device; 4] = [
+        Device::Scanner,
+        Device::Camera,
+        Device::Printer,
+        Device::Storage,
+    ];
 }
 
 /// Every screen of the kiosk. `Debug` hides typed digits (IIN, phone, PIN).
@@ -118,6 +129,8 @@ pub enum Screen {
     },
     AppealTopic,
     AppealConsent,
+    /// The kiosk has no room for a recording now (disk full, store broken).
+    AppealNoRoom,
     AppealCountdown {
         until: Millis,
     },
@@ -166,6 +179,7 @@ impl Screen {
             Screen::GuideRating { .. } => "guide-rating",
             Screen::AppealTopic => "appeal-topic",
             Screen::AppealConsent => "appeal-consent",
+            Screen::AppealNoRoom => "appeal-no-room",
             Screen::AppealCountdown { .. } => "appeal-countdown",
             Screen::AppealRecording { .. } => "appeal-recording",
             Screen::AppealReview => "appeal-review",
@@ -218,6 +232,7 @@ impl fmt::Debug for Screen {
             Screen::GuideRating { service } => write!(f, "GuideRating {{ service: {service} }}"),
             Screen::AppealTopic => f.write_str("AppealTopic"),
             Screen::AppealConsent => f.write_str("AppealConsent"),
+            Screen::AppealNoRoom => f.write_str("AppealNoRoom"),
             Screen::AppealCountdown { until } => write!(f, "AppealCountdown {{ until: {until} }}"),
             Screen::AppealRecording { started } => {
                 write!(f, "AppealRecording {{ started: {started} }}")
@@ -415,6 +430,7 @@ pub struct Flow {
     scanner: Health,
     camera: Health,
     printer: Health,
+    storage: Health,
     online: bool,
     pending: u32,
     callcentre: CallCentreStatus,
@@ -436,6 +452,7 @@ impl Flow {
             scanner: Health::Absent,
             camera: Health::Absent,
             printer: Health::Absent,
+            storage: Health::Absent,
             online: false,
             pending: 0,
             callcentre: CallCentreStatus::Open,
@@ -471,6 +488,7 @@ impl Flow {
             Device::Scanner => self.scanner,
             Device::Camera => self.camera,
             Device::Printer => self.printer,
+            Device::Storage => self.storage,
         }
     }
     pub fn config(&self) -> &FlowConfig {
@@ -541,6 +559,7 @@ impl Flow {
                 Device::Scanner => self.scanner = health,
                 Device::Camera => self.camera = health,
                 Device::Printer => self.printer = health,
+                Device::Storage => self.storage = health,
             },
             Event::Sync { online, pending } => {
                 self.online = online;
@@ -952,11 +971,17 @@ impl Flow {
             }
             (Screen::AppealTopic, Event::Back) => Screen::Menu,
             (Screen::AppealConsent, Event::ConsentAccept) => {
-                fx.push(Effect::StartPreview);
-                Screen::AppealCountdown {
-                    until: now + self.config.countdown_ms,
+                if self.storage == Health::Faulty {
+                    // Refused up front: better than a recording that cannot be kept.
+                    Screen::AppealNoRoom
+                } else {
+                    fx.push(Effect::StartPreview);
+                    Screen::AppealCountdown {
+                        until: now + self.config.countdown_ms,
+                    }
                 }
             }
+            (Screen::AppealNoRoom, Event::Back) => Screen::AppealConsent,
             (Screen::AppealConsent, Event::Back) => Screen::AppealTopic,
             (Screen::AppealCountdown { .. }, Event::Back) => {
                 fx.push(Effect::StopRecording);

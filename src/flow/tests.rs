@@ -593,3 +593,24 @@ fn debug_output_never_shows_personal_data() {
     assert!(!text.contains("300010"), "{text}");
     assert!(!text.contains("1234567"), "{text}");
 }
+
+#[test]
+fn a_full_disk_refuses_the_recording_before_anything_is_recorded() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::DeviceHealth(Device::Storage, Health::Faulty));
+    k.scan(VALID_IIN).wait(IDENTIFIED_MS);
+    k.send(Event::SelectTopic(Topic::Complaint));
+    k.took();
+    k.send(Event::ConsentAccept);
+    assert_eq!(k.screen(), &Screen::AppealNoRoom);
+    assert!(
+        !k.took()
+            .iter()
+            .any(|e| matches!(e, Effect::StartPreview | Effect::StartRecording)),
+        "the camera is not even started"
+    );
+    // Room again (a technician freed space): the same citizen can go on.
+    k.send(Event::DeviceHealth(Device::Storage, Health::Ok));
+    k.send(Event::Back).send(Event::ConsentAccept);
+    assert!(matches!(k.screen(), Screen::AppealCountdown { .. }));
+}

@@ -7,6 +7,7 @@
 //! WAL lets them work side by side.
 
 mod queue;
+mod thread;
 
 use std::fs::File;
 use std::io::Read;
@@ -21,7 +22,8 @@ use senim_protocol::{
 };
 use sha2::{Digest, Sha256};
 
-pub use queue::{Counts, QueueReport};
+pub use queue::{Counts, QueueReport, KINDS};
+pub use thread::StoreThread;
 
 /// The store's file name inside the data folder.
 pub const DB_FILE: &str = "kiosk.sqlite3";
@@ -231,6 +233,11 @@ fn random_from(alphabet: &[u8], n: usize) -> String {
 /// A new random appeal number (`A-` and 8 characters without look-alikes).
 fn new_appeal_id() -> String {
     format!("A-{}", random_from(senim_protocol::APPEAL_ID_ALPHABET, 8))
+}
+
+/// A new random id grouping one citizen's service-guide events (64 random bits).
+pub fn new_session_id() -> String {
+    new_key("s")
 }
 
 /// A new idempotency key with this prefix (64 random bits).

@@ -139,7 +139,23 @@ pub struct SyncHandle {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// Wakes the worker from any thread (the store thread, after a commit).
+#[derive(Clone)]
+pub struct Waker(mpsc::UnboundedSender<Command>);
+
+impl Waker {
+    /// Something was committed: deliver it now rather than at the next heartbeat.
+    pub fn wake(&self) {
+        let _ = self.0.send(Command::Wake);
+    }
+}
+
 impl SyncHandle {
+    /// A waker to hand to other threads.
+    pub fn waker(&self) -> Waker {
+        Waker(self.tx.clone())
+    }
+
     /// "A person is at this kiosk now" / "has left": sent before anything else.
     pub fn presence(&self, present: bool, journey: Option<Journey>) {
         let _ = self.tx.send(Command::Presence(Presence {

@@ -65,6 +65,7 @@ fn screen(s: &FlowScreen) -> Screen {
         FlowScreen::GuideRating { .. } => Screen::GuideRating,
         FlowScreen::AppealTopic => Screen::AppealTopic,
         FlowScreen::AppealConsent => Screen::AppealConsent,
+        FlowScreen::AppealNoRoom => Screen::AppealNoRoom,
         FlowScreen::AppealCountdown { .. } => Screen::AppealCountdown,
         FlowScreen::AppealRecording { .. } => Screen::AppealRecording,
         FlowScreen::AppealReview => Screen::AppealReview,
@@ -87,6 +88,7 @@ fn can_go_back(s: &FlowScreen) -> bool {
             | FlowScreen::GuideStep { .. }
             | FlowScreen::AppealTopic
             | FlowScreen::AppealConsent
+            | FlowScreen::AppealNoRoom
             | FlowScreen::AppealCountdown { .. }
             | FlowScreen::AppealPhone { .. }
             | FlowScreen::TechnicianPin { .. }

@@ -1,0 +1,340 @@
+//! The kiosk's sync worker against the real call-centre backend on loopback: a backend that is
+//! down for a while, and a network that drops, stalls and resets connections mid-batch and
+//! mid-upload. Nothing may be lost, nothing may arrive twice, records arrive in commit order,
+//! and an upload cut half-way resumes from the server's offset.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use senim_kiosk::store::Store;
+use senim_kiosk::sync::{self, Status};
+use senim_protocol::{DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord};
+use support::*;
+
+/// A mix of what a kiosk commits: appeals (some with video), guide events, device faults.
+/// Returns (appeal id, video length) per appeal.
+fn commit_mix(data: &std::path::Path, n: u64, video_len: usize) -> Vec<(String, u64, usize)> {
+    let mut store = Store::open(data).unwrap();
+    let mut appeals = Vec::new();
+    for i in 0..n {
+        match i % 4 {
+            0 => {
+                let len = if i % 8 == 0 {
+                    video_len + i as usize * 997
+                } else {
+                    0
+                };
+                appeals.push((commit_appeal(&mut store, i, len), i, len));
+            }
+            1 | 2 => store
+                .record_guide_event(&GuideEventRecord {
+                    session_id: format!("s-{}", i / 4),
+                    service_id: "address-certificate".into(),
+                    event: GuideEventKind::StepReached,
+                    step: Some(1 + i as u32 % 5),
+                    rating: None,
+                    at: chrono::Utc::now(),
+                })
+                .unwrap(),
+            _ => store
+                .record_device_fault(&DeviceFaultRecord {
+                    device: "printer".into(),
+                    status: DeviceStatus::Fail,
+                    detail: "paper out".into(),
+                    at: chrono::Utc::now(),
+                })
+                .unwrap(),
+        }
+    }
+    appeals
+}
+
+/// Runs the worker until everything is delivered, on its own thread, collecting its reports.
+fn deliver(
+    data: &std::path::Path,
+    url: &str,
+) -> (
+    std::thread::JoinHandle<Result<(), sync::SyncError>>,
+    mpsc::Receiver<Status>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let config = sync_config(data, url);
+    let worker = std::thread::spawn(move || {
+        sync::run_until_idle(config, move |s| {
+            let _ = tx.send(s);
+        })
+    });
+    (worker, rx)
+}
+
+fn join(worker: std::thread::JoinHandle<Result<(), sync::SyncError>>, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !worker.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the worker did not deliver everything in {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    worker.join().unwrap().unwrap();
+}
+
+/// Everything the kiosk committed is at the backend once, in commit order, videos identical,
+/// and the kiosk holds nothing pending (its delivered videos deleted).
+fn assert_delivered(backend: &Backend, data: &std::path::Path, appeals: &[(String, u64, usize)]) {
+    let stored = backend.stored_keys();
+    let committed = outbox_keys(data);
+    assert_eq!(
+        stored.len(),
+        committed.len(),
+        "each record stored exactly once"
+    );
+    assert_eq!(stored, committed, "stored in commit order");
+
+    let held = backend.appeals();
+    assert_eq!(held.len(), appeals.len());
+    for (id, seed, len) in appeals {
+        let row = held
+            .iter()
+            .find(|a| &a.id == id)
+            .expect("appeal at the backend");
+        if *len > 0 {
+            let bytes = backend.video(row).expect("video uploaded");
+            assert!(
+                bytes == video_bytes(*seed, *len),
+                "video of {id} is byte-identical"
+            );
+        } else {
+            assert!(row.video_upload_id.is_none());
+        }
+    }
+    let store = Store::open(data).unwrap();
+    let queue = store.queue().unwrap();
+    assert_eq!(queue.pending(), 0, "{queue:?}");
+    assert_eq!(queue.pending_video_bytes, 0);
+    let left: Vec<_> = std::fs::read_dir(data.join("videos"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "delivered videos are deleted from the kiosk"
+    );
+}
+
+#[test]
+fn a_backend_down_for_a_while_then_up_gets_everything_in_order_once() {
+    // The backend's address is fixed, so it can come back where the kiosk expects it.
+    let addr = free_addr();
+    let backend = Backend::start_at(addr, None);
+    let data = enrolled_kiosk(&backend);
+    let backend_data = backend.stop();
+
+    let appeals = commit_mix(data.path(), 40, 150_000);
+    let (worker, reports) = deliver(data.path(), &format!("http://{addr}"));
+
+    // The kiosk tries, fails, and says it is offline (more than once: it keeps trying).
+    let mut offline = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while offline < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let status = reports.recv_timeout(left).expect("offline reports");
+        if !status.online {
+            offline += 1;
+            assert!(status
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("cannot reach"));
+            assert!(status.pending >= 40, "nothing is dropped while offline");
+        }
+    }
+    let backend = Backend::start_at(addr, Some(backend_data));
+    join(worker, Duration::from_secs(60));
+    assert_delivered(&backend, data.path(), &appeals);
+
+    // Running again sends nothing twice.
+    let before = backend.stored_keys();
+    let (worker, _) = deliver(data.path(), &backend.url);
+    join(worker, Duration::from_secs(30));
+    assert_eq!(backend.stored_keys(), before);
+}
+
+/// What the fault-injecting proxy did.
+#[derive(Default)]
+struct Faults {
+    connections: AtomicU64,
+    cuts: AtomicU64,
+    resets: AtomicU64,
+    stalls: AtomicU64,
+}
+
+/// A TCP proxy on loopback that misbehaves at random: every few hundred kilobytes sent it may
+/// cut the connection (a FIN or a TCP reset) or stall it for a while, and it may cut an answer
+/// half-way back.
+struct Proxy {
+    addr: SocketAddr,
+    faults: Arc<Faults>,
+    enabled: Arc<AtomicBool>,
+}
+
+/// xorshift64: a seeded, reproducible source of fault decisions.
+#[derive(Clone, Copy)]
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+impl Proxy {
+    fn start(target: SocketAddr, seed: u64) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let faults = Arc::new(Faults::default());
+        let enabled = Arc::new(AtomicBool::new(true));
+        let (f, on) = (Arc::clone(&faults), Arc::clone(&enabled));
+        std::thread::spawn(move || {
+            let mut rng = Rng(seed | 1);
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                f.connections.fetch_add(1, Ordering::SeqCst);
+                let conn_rng = Rng(rng.below(u64::MAX) | 1);
+                run_pair(client, server, conn_rng, Arc::clone(&on), Arc::clone(&f));
+            }
+        });
+        Proxy {
+            addr,
+            faults,
+            enabled,
+        }
+    }
+}
+
+fn reset(stream: &TcpStream) {
+    // SO_LINGER 0: closing sends a TCP RST instead of a FIN.
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+fn run_pair(
+    client: TcpStream,
+    server: TcpStream,
+    rng: Rng,
+    enabled: Arc<AtomicBool>,
+    faults: Arc<Faults>,
+) {
+    let pipe = |mut from: TcpStream, mut to: TcpStream, upstream: bool, mut rng: Rng| {
+        let (faults, enabled) = (Arc::clone(&faults), Arc::clone(&enabled));
+        move || {
+            let mut buf = [0u8; 16 * 1024];
+            // Upstream: a decision every 50–450 kB; downstream: one answer in five is cut.
+            let window = |rng: &mut Rng| {
+                if upstream {
+                    50_000 + rng.below(400_000)
+                } else {
+                    200 + rng.below(20_000)
+                }
+            };
+            let mut next_decision = window(&mut rng);
+            let mut total = 0u64;
+            loop {
+                let n = match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                total += n as u64;
+                if total >= next_decision && enabled.load(Ordering::SeqCst) {
+                    next_decision = total + window(&mut rng);
+                    let roll = rng.below(100);
+                    if upstream && roll < 40 {
+                        faults.cuts.fetch_add(1, Ordering::SeqCst);
+                        if roll < 15 {
+                            faults.resets.fetch_add(1, Ordering::SeqCst);
+                            reset(&from);
+                        }
+                        break;
+                    } else if upstream && roll < 55 {
+                        faults.stalls.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(200 + rng.below(1200)));
+                    } else if !upstream && roll < 20 {
+                        faults.cuts.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                }
+                if to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = from.shutdown(Shutdown::Both);
+            let _ = to.shutdown(Shutdown::Both);
+        }
+    };
+    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let mut down_rng = rng;
+    down_rng.below(2);
+    std::thread::spawn(pipe(client, server, true, rng));
+    std::thread::spawn(pipe(s2, c2, false, down_rng));
+}
+
+#[test]
+fn cuts_stalls_and_resets_lose_nothing_duplicate_nothing_and_uploads_resume() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let proxy = Proxy::start(backend.addr, 0x5e41_u64);
+    // Six appeals with ~1.2 MB videos (about 19 chunks of 64 KiB each), and records around them.
+    let appeals = commit_mix(data.path(), 48, 1_200_000);
+    let video_total: u64 = appeals.iter().map(|a| a.2 as u64).sum();
+
+    let (worker, reports) = deliver(data.path(), &format!("http://{}", proxy.addr));
+    join(worker, Duration::from_secs(180));
+    proxy.enabled.store(false, Ordering::SeqCst);
+    let last = reports.try_iter().last().expect("a final report");
+
+    let cuts = proxy.faults.cuts.load(Ordering::SeqCst);
+    eprintln!(
+        "proxy: {} connections, {cuts} cuts ({} resets), {} stalls; {} video bytes sent for {video_total}",
+        proxy.faults.connections.load(Ordering::SeqCst),
+        proxy.faults.resets.load(Ordering::SeqCst),
+        proxy.faults.stalls.load(Ordering::SeqCst),
+        last.uploaded_bytes
+    );
+    assert!(cuts >= 5, "the proxy did cut connections ({cuts})");
+    assert!(proxy.faults.resets.load(Ordering::SeqCst) >= 1);
+    assert!(proxy.faults.stalls.load(Ordering::SeqCst) >= 1);
+    assert_delivered(&backend, data.path(), &appeals);
+
+    // Every cut costs at most the chunk in flight: uploads resume from the server's offset.
+    let chunk = sync_config(data.path(), "").chunk_bytes as u64;
+    let resent = last.uploaded_bytes.saturating_sub(video_total);
+    assert!(
+        resent <= cuts * chunk,
+        "re-sent {resent} bytes for {cuts} cuts (at most one {chunk}-byte chunk each)"
+    );
+}
