@@ -29,43 +29,30 @@ rm -f "$data/scanner" "$data/scanner-kiosk"
 # to the other end arrives as a scan.
 socat "pty,raw,echo=0,link=$data/scanner-kiosk" "pty,raw,echo=0,link=$data/scanner" &
 socat_pid=$!
-cc_pid=""
 cleanup() {
   kill "$socat_pid" 2>/dev/null || true
-  if [ -n "$cc_pid" ]; then kill "$cc_pid" 2>/dev/null || true; fi
+  scripts/demo-callcentre.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 
 # The call-centre backend and operator console, with a demo operator (made once).
 cc=(target/debug/senim-callcentre --config config/callcentre.demo.toml)
+kiosk=(target/debug/senim-kiosk --config config/kiosk.demo.toml)
 mkdir -p "$data/callcentre"
 demo_password="senim-demo-2026"
 if [ ! -e "$data/callcentre/.demo-operator" ]; then
   printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" >/dev/null
   touch "$data/callcentre/.demo-operator"
 fi
-"${cc[@]}" serve >"$data/callcentre.out" 2>"$data/callcentre.log" &
-cc_pid=$!
-console=""
-for _ in $(seq 200); do
-  console=$(head -n1 "$data/callcentre.out" 2>/dev/null | awk '{print $4}')
-  [ -n "$console" ] && break
-  if ! kill -0 "$cc_pid" 2>/dev/null; then
-    echo "make demo: the call-centre did not start:" >&2
-    cat "$data/callcentre.log" >&2
-    exit 1
-  fi
-  sleep 0.05
-done
-# A stand-in kiosk enrolled once, so the red lamp can be lit by hand until the kiosk syncs
-# by itself (the offline-first issue).
-if [ ! -s "$data/callcentre/demo-kiosk-token" ]; then
+scripts/demo-callcentre.sh start
+console=$(head -n1 "$data/callcentre.out" | awk '{print $4}')
+
+# The kiosk enrols once, as a technician would on SSH (`senim-kiosk enrol CODE`).
+if [ ! -e "$data/kiosk/.enrolled" ]; then
   code=$("${cc[@]}" enrol-code --site "Demo hospital" | sed -n 1p)
-  curl -fsS -X POST -H 'Content-Type: application/json' -d "{\"code\":\"$code\"}" \
-    "$console/api/v1/enrol" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' \
-    >"$data/callcentre/demo-kiosk-token"
+  "${kiosk[@]}" enrol "$code"
+  touch "$data/kiosk/.enrolled"
 fi
-token=$(cat "$data/callcentre/demo-kiosk-token")
 
 for _ in $(seq 100); do
   [ -e "$data/scanner" ] && [ -e "$data/scanner-kiosk" ] && break
@@ -83,9 +70,13 @@ cat <<MSG
 
   Call-centre console:     $console/console
   Demo operator login:     demo / $demo_password
-  Light the red lamp (a stand-in kiosk says a patient is there):
-    curl -X POST -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' -d '{"present":true,"journey":"appeal","at":"2026-01-01T00:00:00Z"}' $console/api/v1/presence
-  (and "present":false to put it out; the call-centre log is $data/callcentre.log)
+  The red lamp lights when a patient starts an appeal on the kiosk (demo hours: always open).
+
+  Offline first: stop the call-centre, leave an appeal, start it again, watch the counts move:
+    scripts/demo-callcentre.sh stop
+    target/debug/senim-kiosk --config config/kiosk.demo.toml queue
+    scripts/demo-callcentre.sh start
+  (the call-centre log is $data/callcentre.log)
 
 MSG
 

@@ -5,16 +5,14 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use senim_kiosk::store::Store;
 use senim_kiosk::sync::{self, Status};
 use senim_protocol::{DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord};
+use support::proxy::{Faulty, Proxy};
 use support::*;
 
 /// A mix of what a kiosk commits: appeals (some with video), guide events, device faults.
@@ -167,147 +165,11 @@ fn a_backend_down_for_a_while_then_up_gets_everything_in_order_once() {
     assert_eq!(backend.stored_keys(), before);
 }
 
-/// What the fault-injecting proxy did.
-#[derive(Default)]
-struct Faults {
-    connections: AtomicU64,
-    cuts: AtomicU64,
-    resets: AtomicU64,
-    stalls: AtomicU64,
-}
-
-/// A TCP proxy on loopback that misbehaves at random: every few hundred kilobytes sent it may
-/// cut the connection (a FIN or a TCP reset) or stall it for a while, and it may cut an answer
-/// half-way back.
-struct Proxy {
-    addr: SocketAddr,
-    faults: Arc<Faults>,
-    enabled: Arc<AtomicBool>,
-}
-
-/// xorshift64: a seeded, reproducible source of fault decisions.
-#[derive(Clone, Copy)]
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-impl Proxy {
-    fn start(target: SocketAddr, seed: u64) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let faults = Arc::new(Faults::default());
-        let enabled = Arc::new(AtomicBool::new(true));
-        let (f, on) = (Arc::clone(&faults), Arc::clone(&enabled));
-        std::thread::spawn(move || {
-            let mut rng = Rng(seed | 1);
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                f.connections.fetch_add(1, Ordering::SeqCst);
-                let conn_rng = Rng(rng.below(u64::MAX) | 1);
-                run_pair(client, server, conn_rng, Arc::clone(&on), Arc::clone(&f));
-            }
-        });
-        Proxy {
-            addr,
-            faults,
-            enabled,
-        }
-    }
-}
-
-fn reset(stream: &TcpStream) {
-    // SO_LINGER 0: closing sends a TCP RST instead of a FIN.
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket and a correctly sized option value.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
-fn run_pair(
-    client: TcpStream,
-    server: TcpStream,
-    rng: Rng,
-    enabled: Arc<AtomicBool>,
-    faults: Arc<Faults>,
-) {
-    let pipe = |mut from: TcpStream, mut to: TcpStream, upstream: bool, mut rng: Rng| {
-        let (faults, enabled) = (Arc::clone(&faults), Arc::clone(&enabled));
-        move || {
-            let mut buf = [0u8; 16 * 1024];
-            // Upstream: a decision every 50–450 kB; downstream: one answer in five is cut.
-            let window = |rng: &mut Rng| {
-                if upstream {
-                    50_000 + rng.below(400_000)
-                } else {
-                    200 + rng.below(20_000)
-                }
-            };
-            let mut next_decision = window(&mut rng);
-            let mut total = 0u64;
-            loop {
-                let n = match from.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                total += n as u64;
-                if total >= next_decision && enabled.load(Ordering::SeqCst) {
-                    next_decision = total + window(&mut rng);
-                    let roll = rng.below(100);
-                    if upstream && roll < 40 {
-                        faults.cuts.fetch_add(1, Ordering::SeqCst);
-                        if roll < 15 {
-                            faults.resets.fetch_add(1, Ordering::SeqCst);
-                            reset(&from);
-                        }
-                        break;
-                    } else if upstream && roll < 55 {
-                        faults.stalls.fetch_add(1, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(200 + rng.below(1200)));
-                    } else if !upstream && roll < 20 {
-                        faults.cuts.fetch_add(1, Ordering::SeqCst);
-                        break;
-                    }
-                }
-                if to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-            let _ = from.shutdown(Shutdown::Both);
-            let _ = to.shutdown(Shutdown::Both);
-        }
-    };
-    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-    let mut down_rng = rng;
-    down_rng.below(2);
-    std::thread::spawn(pipe(client, server, true, rng));
-    std::thread::spawn(pipe(s2, c2, false, down_rng));
-}
-
 #[test]
 fn cuts_stalls_and_resets_lose_nothing_duplicate_nothing_and_uploads_resume() {
     let backend = Backend::start();
     let data = enrolled_kiosk(&backend);
-    let proxy = Proxy::start(backend.addr, 0x5e41_u64);
+    let proxy = Proxy::start(backend.addr, Faulty::Random { seed: 0x5e41 });
     // Six appeals with ~1.2 MB videos (about 19 chunks of 64 KiB each), and records around them.
     let appeals = commit_mix(data.path(), 48, 1_200_000);
     let video_total: u64 = appeals.iter().map(|a| a.2 as u64).sum();
