@@ -352,6 +352,7 @@ pub fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
         interrupted: false,
         test: false,
         created_at: Utc::now(),
+        recording: None,
     }
 }
 

@@ -63,6 +63,13 @@ pub enum Command {
         /// The code as printed (or the scanned `SENIM-ENROL:…` text).
         code: String,
     },
+    /// Check the configuration, catalogue, store, disk, devices, network and call-centre link;
+    /// one line per check (ok / warn / fail, with a hint); exit status 1 if anything fails.
+    Doctor {
+        /// One JSON object per check, one per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
     Sync {
         /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
@@ -117,6 +124,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
+        Command::Doctor { json } => doctor(&load()?, &cli.config, json),
     }
 }
 
@@ -203,6 +211,19 @@ fn enrol(config: &Config, code: &str) -> anyhow::Result<i32> {
         enrolment.kiosk_id, enrolment.site, enrolment.backend_url
     );
     Ok(0)
+}
+
+/// `senim-kiosk doctor [--json]`.
+fn doctor(config: &Config, path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+    let checks = crate::doctor::run(config, path);
+    for check in &checks {
+        if json {
+            println!("{}", serde_json::to_string(check)?);
+        } else {
+            println!("{}", check.line());
+        }
+    }
+    Ok(if crate::doctor::any_failed(&checks) { 1 } else { 0 })
 }
 
 /// `senim-kiosk sync [--until-idle]`: the worker in the foreground, a status line per change.

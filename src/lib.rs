@@ -5,6 +5,7 @@
 //! - [`identity`]: IIN, ICAO TD1 MRZ, AIM prefixes, classification of scanner reads (pure).
 //! - [`catalog`]: the e-government service-guide catalogue (pure).
 //! - [`config`]: the typed, validated configuration.
+//! - [`doctor`]: the technician's checks (`senim-kiosk doctor`, technician screen).
 //! - [`devices`]: the serial card scanner (and later camera, printer).
 //! - [`store`]: the durable SQLite store, with the outbox to the call-centre.
 //! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
@@ -18,6 +19,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod devices;
+pub mod doctor;
 pub mod flow;
 pub mod identity;
 pub mod logging;

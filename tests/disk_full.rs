@@ -45,6 +45,7 @@ fn appeal(video: Option<NewVideo>) -> NewAppeal {
         interrupted: false,
         test: false,
         created_at: chrono::Utc::now(),
+        recording: None,
     }
 }
 

@@ -34,11 +34,14 @@ pub const VIDEOS_DIR: &str = "videos";
 pub const INCOMING_DIR: &str = "videos/incoming";
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("sql/0001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("sql/0001_initial.sql")),
+        M::up(include_str!("sql/0002_recordings.sql")),
+    ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 1;
+pub const SCHEMA_VERSION: usize = 2;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +125,36 @@ pub struct NewVideo {
     pub seconds: u32,
 }
 
+/// A recording that has started: enough to commit it as an interrupted appeal if the kiosk
+/// dies before the citizen sends it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewRecording {
+    /// The take's folder, inside [`INCOMING_DIR`].
+    pub take_dir: PathBuf,
+    pub topic: Topic,
+    pub language: String,
+    pub iin: Option<String>,
+    pub test: bool,
+    pub started_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewRecording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRecording")
+            .field("topic", &self.topic)
+            .field("identified", &self.iin.is_some())
+            .field("test", &self.test)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A recording found unfinished at start-up (the kiosk died while it ran).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedRecording {
+    pub id: i64,
+    pub recording: NewRecording,
+}
+
 /// An appeal as the citizen left it; the store gives it its number.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewAppeal {
@@ -134,6 +167,8 @@ pub struct NewAppeal {
     pub interrupted: bool,
     pub test: bool,
     pub created_at: DateTime<Utc>,
+    /// The recording this appeal ends (its row goes in the same transaction).
+    pub recording: Option<i64>,
 }
 
 impl std::fmt::Debug for NewAppeal {
@@ -425,6 +460,88 @@ impl Store {
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// Notes that a recording has started (before the camera writes a byte of it).
+    pub fn begin_recording(&mut self, r: &NewRecording) -> Result<i64, StoreError> {
+        let dir = self.relative_take_dir(&r.take_dir)?;
+        self.conn.execute(
+            "INSERT INTO recordings (take_dir, started_at, topic, language, iin, test) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![dir, ts(r.started_at), r.topic.as_str(), r.language, r.iin, r.test],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The recording was thrown away (re-record, or the citizen left before sending): forget
+    /// it and delete its take folder.
+    pub fn discard_recording(&mut self, id: i64) -> Result<(), StoreError> {
+        let dir: Option<String> = self
+            .conn
+            .query_row(
+                "DELETE FROM recordings WHERE id = ?1 RETURNING take_dir",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(dir) = dir {
+            let path = self.incoming_dir().join(dir);
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot delete a discarded recording")(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Recordings a crash or power cut left unfinished, oldest first.
+    pub fn unfinished_recordings(&self) -> Result<Vec<UnfinishedRecording>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, take_dir, started_at, topic, language, iin, test FROM recordings \
+             ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, bool>(6)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, dir, started, topic, language, iin, test)| {
+                Ok(UnfinishedRecording {
+                    id,
+                    recording: NewRecording {
+                        take_dir: self.incoming_dir().join(dir),
+                        topic: parse_topic(&topic)?,
+                        language,
+                        iin,
+                        test,
+                        started_at: parse_ts(&started)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// A take folder as stored: relative to [`INCOMING_DIR`], and inside it.
+    fn relative_take_dir(&self, dir: &Path) -> Result<String, StoreError> {
+        dir.strip_prefix(self.incoming_dir())
+            .ok()
+            .and_then(|p| p.to_str())
+            .filter(|p| !p.is_empty() && !p.contains(".."))
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "take folder",
+                detail: "a recording must be written inside videos/incoming/".into(),
+            })
     }
 
     /// Records one service-guide event (and its session on `started`).

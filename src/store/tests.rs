@@ -27,6 +27,7 @@ fn appeal(video: Option<NewVideo>, at: DateTime<Utc>) -> NewAppeal {
         interrupted: false,
         test: false,
         created_at: at,
+        recording: None,
     }
 }
 
@@ -114,6 +115,62 @@ fn a_store_written_by_the_first_schema_opens_with_its_data() {
         ("A-23456789", Topic::Gratitude, Some("880101300010"))
     );
     assert_eq!(store.enrolment().unwrap().unwrap().kiosk_id, "K-1");
+    // Upgraded to the current schema: the new table is there, and empty.
+    let version: usize = store
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert!(store.unfinished_recordings().unwrap().is_empty());
+}
+
+#[test]
+fn a_recording_is_noted_before_it_starts_and_ends_with_its_appeal_or_its_discard() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in_memory(dir.path()).unwrap();
+    let begin = |store: &mut Store, name: &str| {
+        let take_dir = store.incoming_dir().join(name);
+        std::fs::create_dir_all(&take_dir).unwrap();
+        std::fs::write(take_dir.join("segment-00000.webm"), b"bytes").unwrap();
+        let id = store
+            .begin_recording(&NewRecording {
+                take_dir: take_dir.clone(),
+                topic: Topic::BribeReport,
+                language: "ru".into(),
+                iin: Some("880101300010".into()),
+                test: false,
+                started_at: t(0),
+            })
+            .unwrap();
+        (id, take_dir)
+    };
+    let (sent, _) = begin(&mut store, "take-1");
+    let (dropped, dropped_dir) = begin(&mut store, "take-2");
+    let (crashed, crashed_dir) = begin(&mut store, "take-3");
+
+    // Sent: the recording ends in the appeal's own transaction.
+    let mut a = appeal(Some(take(&store, "final.webm", b"video")), t(1));
+    a.recording = Some(sent);
+    store.commit_appeal(&a).unwrap();
+    // Re-recorded: row and take folder gone.
+    store.discard_recording(dropped).unwrap();
+    assert!(!dropped_dir.exists());
+
+    // What is left is what a crash would leave: found at start-up with what it needs.
+    let left = store.unfinished_recordings().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].id, crashed);
+    assert_eq!(left[0].recording.take_dir, crashed_dir);
+    assert_eq!(left[0].recording.topic, Topic::BribeReport);
+    assert_eq!(left[0].recording.iin.as_deref(), Some("880101300010"));
+    assert!(!format!("{:?}", left[0]).contains("880101300010"));
+
+    // A take folder outside incoming/ is refused.
+    let outside = store.begin_recording(&NewRecording {
+        take_dir: dir.path().join("elsewhere"),
+        ..left[0].recording.clone()
+    });
+    assert!(outside.is_err());
 }
 
 #[test]

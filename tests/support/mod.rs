@@ -209,6 +209,7 @@ pub fn commit_appeal(store: &mut Store, seed: u64, len: usize) -> String {
             interrupted: false,
             test: false,
             created_at: Utc::now(),
+            recording: None,
         })
         .unwrap()
 }

@@ -1,0 +1,371 @@
+//! Checks of a kiosk's configuration, catalogue, store, disk, devices, network and call-centre
+//! link, each `ok`, `warn` or `fail` with a hint for the technician: the `senim-kiosk doctor`
+//! command and the technician screen run the same list.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Fail => "fail",
+        }
+    }
+}
+
+/// One check: what was looked at, what was found, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub level: Level,
+    /// What was found (technical, never personal data).
+    pub detail: String,
+    /// What to do, when something is not ok.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Check {
+    fn ok(check: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            check,
+            level: Level::Ok,
+            detail: detail.into(),
+            hint: None,
+        }
+    }
+
+    fn warn(check: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+        Check {
+            check,
+            level: Level::Warn,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    fn fail(check: &'static str, detail: impl Into<String>, hint: impl Into<String>) -> Check {
+        Check {
+            check,
+            level: Level::Fail,
+            detail: detail.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// `ok    name     detail — hint`, for a terminal.
+    pub fn line(&self) -> String {
+        let mut line = format!("{:<5} {:<11} {}", self.level.as_str(), self.check, self.detail);
+        if let Some(hint) = &self.hint {
+            line.push_str(" — ");
+            line.push_str(hint);
+        }
+        line
+    }
+}
+
+/// Whether any check failed (the exit status of `doctor`).
+pub fn any_failed(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.level == Level::Fail)
+}
+
+/// Clock skew beyond which "when will it be seen" texts may be wrong.
+const SKEW_WARN_MS: i64 = 30_000;
+const SKEW_FAIL_MS: i64 = 5 * 60_000;
+/// An item still pending this long means delivery is stuck.
+const STUCK_AFTER: chrono::Duration = chrono::Duration::hours(1);
+
+/// Runs every check that needs no running kiosk (blocking: network checks take up to seconds).
+/// Device checks that open a port report "busy" as a warning when the kiosk holds it.
+pub fn run(config: &Config, config_path: &Path) -> Vec<Check> {
+    let mut checks = vec![Check::ok(
+        "config",
+        format!("{} is valid", config_path.display()),
+    )];
+    checks.push(catalogue(config));
+    let store = match Store::open(&config.store.data_dir) {
+        Ok(store) => {
+            checks.push(match store.integrity_ok() {
+                Ok(true) => Check::ok(
+                    "store",
+                    format!(
+                        "{} (schema {}, integrity ok)",
+                        config.store.data_dir.display(),
+                        crate::store::SCHEMA_VERSION
+                    ),
+                ),
+                Ok(false) | Err(_) => Check::fail(
+                    "store",
+                    "the kiosk store fails its integrity check",
+                    "copy the data folder for the developers, then restore it from backup",
+                ),
+            });
+            Some(store)
+        }
+        Err(e) => {
+            checks.push(Check::fail(
+                "store",
+                e.to_string(),
+                "check the data folder ([store] data_dir or --data) and its disk",
+            ));
+            None
+        }
+    };
+    if let Some(store) = &store {
+        checks.push(disk(config, store));
+    }
+    checks.extend(backend(config, store.as_ref()));
+    checks.push(scanner(config));
+    checks.push(Check::ok(
+        "versions",
+        format!(
+            "senim-kiosk {}, store schema {}",
+            env!("CARGO_PKG_VERSION"),
+            crate::store::SCHEMA_VERSION
+        ),
+    ));
+    checks
+}
+
+fn catalogue(config: &Config) -> Check {
+    match crate::catalog::Catalog::load_dir(&config.kiosk.catalog_dir) {
+        Ok(c) => Check::ok(
+            "catalogue",
+            format!(
+                "{} services in {}",
+                c.services.len(),
+                config.kiosk.catalog_dir.display()
+            ),
+        ),
+        Err(e) => Check::fail(
+            "catalogue",
+            e.to_string().lines().next().unwrap_or_default().to_string(),
+            format!(
+                "run `senim-kiosk catalog check {}` for the list",
+                config.kiosk.catalog_dir.display()
+            ),
+        ),
+    }
+}
+
+fn disk(config: &Config, store: &Store) -> Check {
+    let need = config.store.min_free_mib << 20;
+    match store.free_bytes() {
+        Ok(free) if free < need => Check::fail(
+            "disk",
+            format!("{} MiB free, a recording needs {} MiB", free >> 20, need >> 20),
+            "video appeals are refused until space is freed: let the kiosk deliver its queue, \
+             or free space on the data disk",
+        ),
+        Ok(free) if free < need * 4 => Check::warn(
+            "disk",
+            format!("{} MiB free (recordings need {} MiB)", free >> 20, need >> 20),
+            "the data disk is nearly full",
+        ),
+        Ok(free) => Check::ok("disk", format!("{} MiB free", free >> 20)),
+        Err(e) => Check::fail("disk", e.to_string(), "check the data disk"),
+    }
+}
+
+fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let enrolment = store.and_then(|s| s.enrolment().ok().flatten());
+    checks.push(match &enrolment {
+        Some(e) => Check::ok("enrolment", format!("kiosk {} at \"{}\"", e.kiosk_id, e.site)),
+        None => Check::fail(
+            "enrolment",
+            "this kiosk is not enrolled",
+            "scan the enrolment QR code from the console, or run `senim-kiosk enrol CODE`",
+        ),
+    });
+    if let Some(store) = store {
+        checks.push(queue(store));
+    }
+    let sync = match config.sync_config() {
+        Ok(Some(sync)) => sync,
+        Ok(None) => {
+            checks.push(Check::warn(
+                "network",
+                "no call-centre configured: everything stays on this kiosk",
+                "set [sync] backend_url",
+            ));
+            return checks;
+        }
+        Err(e) => {
+            checks.push(Check::fail("network", e.to_string(), "fix [sync] in the configuration"));
+            return checks;
+        }
+    };
+    let depth = store
+        .and_then(|s| s.queue().ok())
+        .map_or(0, |q| u32::try_from(q.pending()).unwrap_or(u32::MAX));
+    let probe = match crate::sync::probe(&sync, depth) {
+        Ok(p) => p,
+        Err(e) => {
+            checks.push(Check::fail("network", e.to_string(), "fix [sync] in the configuration"));
+            return checks;
+        }
+    };
+    checks.push(match &probe.connect {
+        Ok(t) => Check::ok(
+            "network",
+            format!("{} answers in {}", sync.backend_url, ms(*t)),
+        ),
+        Err(e) => Check::fail(
+            "network",
+            format!("cannot connect to {}: {e}", sync.backend_url),
+            "check the cable or Wi-Fi, the kiosk's address and any firewall; everything stays \
+             safe on the kiosk meanwhile",
+        ),
+    });
+    checks.push(match (probe.https, probe.loopback, &probe.api) {
+        (true, _, Ok(_)) => Check::ok("tls", "HTTPS, certificate verified"),
+        (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
+            if reason.contains("certificate") || reason.contains("tls") =>
+        {
+            Check::fail(
+                "tls",
+                format!("the call-centre's certificate is not trusted: {reason}"),
+                "for a private CA set [sync] ca_file; otherwise check the kiosk's date",
+            )
+        }
+        (true, _, Err(_)) => Check::warn("tls", "HTTPS, not verified (no answer)", "see network"),
+        (false, true, _) => Check::ok("tls", "plain HTTP to this machine (a local test set-up)"),
+        (false, false, _) => Check::warn(
+            "tls",
+            "plain HTTP over the network: personal data would travel unencrypted",
+            "use an https:// backend_url",
+        ),
+    });
+    match &probe.api {
+        Ok((rtt, skew)) => {
+            checks.push(Check::ok("backend", format!("token accepted, API answers in {}", ms(*rtt))));
+            let secs = skew / 1000;
+            checks.push(if skew.abs() >= SKEW_FAIL_MS {
+                Check::fail(
+                    "clock",
+                    format!("this kiosk's clock is {secs} s off the call-centre's"),
+                    "enable NTP (timedatectl set-ntp true); times on receipts are wrong",
+                )
+            } else if skew.abs() >= SKEW_WARN_MS {
+                Check::warn(
+                    "clock",
+                    format!("this kiosk's clock is {secs} s off the call-centre's"),
+                    "enable NTP (timedatectl set-ntp true)",
+                )
+            } else {
+                Check::ok("clock", format!("within {} ms of the call-centre", skew.abs()))
+            });
+        }
+        Err(crate::sync::SyncError::NotEnrolled) => {}
+        Err(e @ (crate::sync::SyncError::Unauthorized | crate::sync::SyncError::Revoked)) => {
+            checks.push(Check::fail(
+                "backend",
+                "the call-centre does not accept this kiosk's token",
+                e.to_string(),
+            ));
+        }
+        Err(e) => checks.push(Check::fail(
+            "backend",
+            e.to_string(),
+            "see the network check; the call-centre may be down",
+        )),
+    }
+    checks
+}
+
+fn queue(store: &Store) -> Check {
+    let report = match store.queue() {
+        Ok(r) => r,
+        Err(e) => return Check::fail("sync", e.to_string(), "check the store"),
+    };
+    let pending = report.pending();
+    let detail = format!(
+        "{pending} item(s) waiting, {:.1} MB of video{}",
+        report.pending_video_bytes as f64 / 1e6,
+        report
+            .last_success_at
+            .map(|t| format!(", last delivery {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default()
+    );
+    let stuck = pending > 0
+        && report
+            .last_success_at
+            .is_none_or(|t| chrono::Utc::now() - t > STUCK_AFTER);
+    let refused: u64 = report.kinds.values().map(|c| c.rejected).sum();
+    if stuck {
+        Check::warn(
+            "sync",
+            detail,
+            format!(
+                "nothing delivered for over an hour; last error: {}",
+                report.last_error.as_deref().unwrap_or("none")
+            ),
+        )
+    } else if refused > 0 {
+        Check::warn(
+            "sync",
+            format!("{detail}; {refused} refused by the call-centre"),
+            "`senim-kiosk queue` lists them; send the kiosk's log to the developers",
+        )
+    } else {
+        Check::ok("sync", detail)
+    }
+}
+
+fn scanner(config: &Config) -> Check {
+    let Some(options) = config.scanner.options() else {
+        return Check::ok("scanner", "no serial scanner fitted (manual entry, camera QR)");
+    };
+    if !Path::new(&options.port).exists() {
+        return Check::fail(
+            "scanner",
+            format!("{} does not exist", options.port),
+            "plug the scanner in and check its cable; `ls -l /dev/serial/by-id/` lists what \
+             the kiosk sees (the image's udev rule names it /dev/senim-scanner)",
+        );
+    }
+    match serialport::new(&options.port, options.baud)
+        .timeout(Duration::from_millis(100))
+        .open()
+    {
+        Ok(_) => Check::ok("scanner", format!("{} opens", options.port)),
+        Err(e) if is_busy(&e) => Check::warn(
+            "scanner",
+            format!("{} is in use (by the running kiosk?)", options.port),
+            "test it from the technician screen, or stop the kiosk service first",
+        ),
+        Err(e) => Check::fail(
+            "scanner",
+            format!("{}: {e}", options.port),
+            "check the scanner's cable and that the port exists (ls -l /dev/serial/by-id/)",
+        ),
+    }
+}
+
+/// The port exists but another process holds it (serialport opens ports exclusively).
+fn is_busy(e: &serialport::Error) -> bool {
+    e.kind() == serialport::ErrorKind::NoDevice
+        || e.description.contains("busy")
+        || e.description.contains("temporarily unavailable")
+}
+
+fn ms(d: Duration) -> String {
+    format!("{} ms", d.as_millis())
+}
