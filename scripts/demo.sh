@@ -44,6 +44,11 @@ if [ ! -e "$data/callcentre/.demo-operator" ]; then
   printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" >/dev/null
   touch "$data/callcentre/.demo-operator"
 fi
+# The shipped service-guide catalogue, published so kiosks can fetch it and the console names
+# services by title (publishing the same content again changes nothing).
+if ! "${cc[@]}" catalog publish config/services >/dev/null; then
+  echo "make demo: the shipped catalogue was refused (problems above); going on without it" >&2
+fi
 "${cc[@]}" serve >"$data/callcentre.out" 2>"$data/callcentre.log" &
 cc_pid=$!
 console=""
@@ -86,6 +91,9 @@ cat <<MSG
   Light the red lamp (a stand-in kiosk says a patient is there):
     curl -X POST -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' -d '{"present":true,"journey":"appeal","at":"2026-01-01T00:00:00Z"}' $console/api/v1/presence
   (and "present":false to put it out; the call-centre log is $data/callcentre.log)
+  Call a consultant to the stand-in kiosk (shown at any hour; "On my way" clears it):
+    curl -X POST -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' -d '{"service_id":"address-certificate","step":3,"at":"'\$(date -u +%FT%TZ)'","active":true}' $console/api/v1/consultant
+  Service-guide figures:   $console/console/guides
 
 MSG
 
