@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::db::{self, DbError, GuideCount, OffsetSpan};
+use crate::db::{self, DbError, GuideCount, GuideGrouping, OffsetSpan};
 
 /// Days shown when no range is asked for: today and the 29 days before.
 pub const DEFAULT_DAYS: i64 = 30;
@@ -274,7 +274,7 @@ pub struct Report {
     pub by_day: Vec<DayFigures>,
 }
 
-/// Counts the figures of a range from the store.
+/// Counts the figures of a range from the store: one grouped pass per service, kiosk and day.
 pub fn report(
     conn: &Connection,
     range: Range,
@@ -285,16 +285,22 @@ pub fn report(
 ) -> Result<Report, DbError> {
     let (from, to) = range.bounds(tz);
     let spans = offset_spans(tz, from, to);
-    let counts = db::guide_counts(
-        conn,
-        from,
-        to,
-        &spans,
-        filter.service.as_deref(),
-        filter.kiosk.as_deref(),
-    )?;
+    let counts = |grouping| {
+        db::guide_counts(
+            conn,
+            grouping,
+            from,
+            to,
+            &spans,
+            filter.service.as_deref(),
+            filter.kiosk.as_deref(),
+        )
+    };
+    let by_service = counts(GuideGrouping::Service)?;
+    let by_kiosk = counts(GuideGrouping::Kiosk)?;
+    let by_day = counts(GuideGrouping::Day)?;
     Ok(aggregate(
-        &counts,
+        [&by_service, &by_kiosk, &by_day],
         range,
         tz,
         filter,
@@ -303,9 +309,10 @@ pub fn report(
     ))
 }
 
-/// Adds the finest counts up into the report's groupings.
+/// Adds the grouped counts (by service, by kiosk, by day) up into the report. The total is
+/// the sum over services: a citizen who followed two guides counts once in each.
 pub fn aggregate(
-    counts: &[GuideCount],
+    [by_service, by_kiosk, by_day]: [&[GuideCount]; 3],
     range: Range,
     tz: Tz,
     filter: Filter,
@@ -314,18 +321,25 @@ pub fn aggregate(
 ) -> Report {
     let mut total = Figures::default();
     let mut services: HashMap<&str, Figures> = HashMap::new();
+    for c in by_service {
+        total.add(c);
+        services.entry(&c.key).or_default().add(c);
+    }
     let mut kiosks: HashMap<(&str, &str), Figures> = HashMap::new();
+    for c in by_kiosk {
+        kiosks
+            .entry((c.site.as_deref().unwrap_or(""), &c.key))
+            .or_default()
+            .add(c);
+    }
     let mut days: BTreeMap<NaiveDate, Figures> = BTreeMap::new();
     let mut day = range.from;
     while day <= range.to {
         days.insert(day, Figures::default());
         day += Duration::days(1);
     }
-    for c in counts {
-        total.add(c);
-        services.entry(&c.service_id).or_default().add(c);
-        kiosks.entry((&c.site, &c.kiosk_id)).or_default().add(c);
-        if let Ok(date) = NaiveDate::parse_from_str(&c.day, "%Y-%m-%d") {
+    for c in by_day {
+        if let Ok(date) = NaiveDate::parse_from_str(&c.key, "%Y-%m-%d") {
             days.entry(date).or_default().add(c);
         }
     }

@@ -459,6 +459,7 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     for path in [
         "/console".to_string(),
         "/console/fleet".into(),
+        "/console/guides".into(),
         format!("/console/appeals/{video_id}"),
         format!("/console/appeals/{video_id}/video"),
     ] {
@@ -512,6 +513,47 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.status, "new");
+
+    // Enrolment codes: a forged form makes none; a good form with a bad site says why and
+    // makes none either.
+    let codes = || -> i64 {
+        server
+            .state
+            .db
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM enrol_codes", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    let before = codes();
+    let enrol = |csrf: String, site: &str, mode: &str| {
+        http.post(format!("{}/console/fleet/enrol", server.url))
+            .header("Cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("site", site), ("mode", mode)])
+            .send()
+    };
+    let r = enrol("forged".into(), "Clinic", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = enrol(csrf.clone(), "   ", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Give the site's name: 1 to 200 characters"));
+    let r = enrol(csrf.clone(), "Clinic", "clinic").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(codes(), before);
+    let r = enrol(csrf, "Clinic", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(codes(), before + 1);
     server.stop().await;
 }
 
