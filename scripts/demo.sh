@@ -44,6 +44,11 @@ if [ ! -e "$data/callcentre/.demo-operator" ]; then
   printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" >/dev/null
   touch "$data/callcentre/.demo-operator"
 fi
+# The shipped service-guide catalogue, published so kiosks can fetch it and the console names
+# services by title (publishing the same content again changes nothing).
+if ! "${cc[@]}" catalog publish config/services >/dev/null; then
+  echo "make demo: the shipped catalogue was refused (problems above); going on without it" >&2
+fi
 scripts/demo-callcentre.sh start
 console=$(head -n1 "$data/callcentre.out" | awk '{print $4}')
 
@@ -70,7 +75,9 @@ cat <<MSG
 
   Call-centre console:     $console/console
   Demo operator login:     demo / $demo_password
-  The red lamp lights when a patient starts an appeal on the kiosk (demo hours: always open).
+  The red lamp lights when a patient starts an appeal on the kiosk (demo hours: always open);
+  "call a consultant" in a service guide shows in the console at any hour.
+  Service-guide figures:   $console/console/guides
 
   Offline first: stop the call-centre, leave an appeal, start it again, watch the counts move:
     scripts/demo-callcentre.sh stop

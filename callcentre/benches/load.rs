@@ -141,6 +141,7 @@ impl Fleet {
                 catalog: Some("2026-11-20.1".into()),
             },
             sent_at: Utc::now(),
+            catalog_problem: None,
         };
         let response = self
             .client
@@ -380,7 +381,14 @@ fn main() -> Result<(), BoxError> {
         for (i, code) in codes.iter().enumerate() {
             let hash = secrets::sha256_hex(code.as_bytes());
             let site = format!("bench-site-{:02}", i % 100);
-            db::insert_enrol_code(tx, &hash, &site, now, now + chrono::Duration::hours(2))?;
+            db::insert_enrol_code(
+                tx,
+                &hash,
+                &site,
+                senim_protocol::SiteMode::Hospital,
+                now,
+                now + chrono::Duration::hours(2),
+            )?;
         }
         Ok::<_, DbError>(())
     })?;

@@ -1,13 +1,15 @@
-//! The `senim-callcentre` command line: serve, enrolment codes, kiosks, operators, appeals.
+//! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
+//! operators, appeals, catalogue publishing and the service-guide figures.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use senim_protocol::SiteMode;
 
 use crate::config::Config;
 use crate::db::{self, Db};
@@ -41,6 +43,15 @@ enum Command {
         /// The site the kiosk will serve, e.g. "City Hospital No. 4, Almaty".
         #[arg(long)]
         site: String,
+        /// How the site uses the kiosk; the kiosk takes it at enrolment.
+        #[arg(long, value_enum, default_value_t = ModeArg::Hospital)]
+        mode: ModeArg,
+        /// Also draw the code as a QR code (SENIM-ENROL:<code>) and write it as a PNG.
+        #[arg(long)]
+        qr: bool,
+        /// Where to write the PNG (implies --qr); default enrol-<code>.png here.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
     },
     /// Enrolled kiosks.
     Kiosk {
@@ -57,8 +68,65 @@ enum Command {
         #[command(subcommand)]
         command: AppealsCommand,
     },
+    /// The service-guide catalogue kiosks download.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
+    /// Service-guide usage figures.
+    Guides {
+        #[command(subcommand)]
+        command: GuidesCommand,
+    },
     /// Print the OpenAPI document of the kiosk API.
     Openapi,
+}
+
+/// `--mode` of `enrol-code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    /// A hospital trust kiosk: appeals first.
+    Hospital,
+    /// A public service centre: e-government service guides first.
+    FrontOffice,
+}
+
+impl From<ModeArg> for SiteMode {
+    fn from(mode: ModeArg) -> SiteMode {
+        match mode {
+            ModeArg::Hospital => SiteMode::Hospital,
+            ModeArg::FrontOffice => SiteMode::FrontOffice,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Validate a catalogue folder with the kiosks' own validator and publish it as a new
+    /// version (the same content again keeps its version). Prints the version.
+    Publish {
+        /// The folder with one TOML file per service, e.g. config/services.
+        dir: PathBuf,
+    },
+    /// List published versions, newest first, with how many kiosks run or refused each.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum GuidesCommand {
+    /// Started, completed, abandoned, consultant calls and ratings per service, kiosk and
+    /// day (the call-centre's local days).
+    Report {
+        /// First day, YYYY-MM-DD (default: 29 days before --to).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// One JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,30 +208,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             serve(config, addr)
         }
-        Command::EnrolCode { site } => {
-            let site = site.trim().to_string();
-            if site.is_empty() || site.chars().count() > 200 {
-                anyhow::bail!("--site: give the site's name (1 to 200 characters)");
-            }
-            let db = open_db(&config)?;
-            let code = secrets::enrol_code();
-            let hash = secrets::sha256_hex(code.as_bytes());
-            let now = Utc::now();
-            let expires = now + chrono::Duration::hours(i64::from(config.enrolment.code_ttl_hours));
-            db.write(|tx| db::insert_enrol_code(tx, &hash, &site, now, expires))?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{code}")?;
-            writeln!(
-                out,
-                "One-time enrolment code for {site:?}, valid until {} UTC.",
-                expires.format("%Y-%m-%d %H:%M")
-            )?;
-            writeln!(
-                out,
-                "On the kiosk: senim-kiosk enrol {code}   (or scan SENIM-ENROL:{code})"
-            )?;
-            Ok(())
-        }
+        Command::EnrolCode {
+            site,
+            mode,
+            qr,
+            png,
+        } => enrol_code(&config, &site, mode.into(), qr || png.is_some(), png),
         Command::Kiosk { command } => {
             let db = open_db(&config)?;
             match command {
@@ -275,11 +325,325 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Catalog { command } => match command {
+            CatalogCommand::Publish { dir } => catalog_publish(&config, &dir),
+            CatalogCommand::List => catalog_list(&config),
+        },
+        Command::Guides {
+            command: GuidesCommand::Report { from, to, json },
+        } => guides_report(&config, from.as_deref(), to.as_deref(), json),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())
         }
     }
+}
+
+/// Checks a site name typed by a person: 1 to 200 characters once trimmed.
+pub fn site_name(site: &str) -> Option<String> {
+    let site = site.trim();
+    (!site.is_empty() && site.chars().count() <= 200 && !site.chars().any(char::is_control))
+        .then(|| site.to_string())
+}
+
+fn enrol_code(
+    config: &Config,
+    site: &str,
+    mode: SiteMode,
+    qr: bool,
+    png: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let site = site_name(site).ok_or_else(|| {
+        anyhow::anyhow!("--site: give the site's name (1 to 200 characters, on one line)")
+    })?;
+    let code = secrets::enrol_code();
+    let hash = secrets::sha256_hex(code.as_bytes());
+    // The picture is made and written before the code is stored, so a folder that cannot be
+    // written leaves no code behind.
+    let picture = if qr {
+        let qr = crate::qr::Qr::encode(&crate::qr::enrol_payload(&code))?;
+        let path = png.unwrap_or_else(|| PathBuf::from(format!("enrol-{code}.png")));
+        let bytes = qr.to_png(crate::qr::PNG_SCALE)?;
+        std::fs::write(&path, bytes).with_context(|| {
+            format!(
+                "cannot write the QR code to {}; choose a writable place with --png FILE. \
+                 No code was made",
+                path.display()
+            )
+        })?;
+        Some((qr, path))
+    } else {
+        None
+    };
+    let stored = open_db(config).and_then(|db| {
+        let now = Utc::now();
+        let expires = now + chrono::Duration::hours(i64::from(config.enrolment.code_ttl_hours));
+        db.write(|tx| db::insert_enrol_code(tx, &hash, &site, mode, now, expires))?;
+        Ok(expires)
+    });
+    let expires = match stored {
+        Ok(expires) => expires,
+        Err(e) => {
+            if let Some((_, path)) = &picture {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{code}")?;
+    writeln!(
+        out,
+        "One-time enrolment code for {site:?} ({}), valid until {} UTC.",
+        mode.as_str(),
+        expires.format("%Y-%m-%d %H:%M")
+    )?;
+    writeln!(
+        out,
+        "On the kiosk: scan the QR code, or over SSH: senim-kiosk enrol {code}"
+    )?;
+    if let Some((qr, path)) = picture {
+        writeln!(out)?;
+        write!(out, "{}", qr.to_terminal(std::io::stdout().is_terminal()))?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "QR code ({}{code}) written to {}",
+            crate::qr::ENROL_PREFIX,
+            path.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn catalog_publish(config: &Config, dir: &Path) -> anyhow::Result<()> {
+    use crate::db::Published;
+    // Validate before the database is even opened: a broken catalogue stores nothing.
+    let (files, catalog) = crate::catalog::prepare(dir)?;
+    let db = open_db(config)?;
+    let publication = crate::catalog::store(&db, &files, catalog.services.len(), Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", publication.version())?;
+    match &publication.outcome {
+        Published::New { .. } => writeln!(
+            out,
+            "Published {} services; kiosks learn of it with their next heartbeat and switch \
+             between citizens.",
+            publication.services
+        )?,
+        Published::Unchanged { .. } => writeln!(
+            out,
+            "The newest published version already has exactly this content; nothing changed."
+        )?,
+        Published::Restored {
+            first_published, ..
+        } => writeln!(
+            out,
+            "This content was first published on {first_published}; that version is the newest \
+             again and kiosks switch back to it."
+        )?,
+    }
+    Ok(())
+}
+
+fn catalog_list(config: &Config) -> anyhow::Result<()> {
+    let db = open_db(config)?;
+    let versions = db.read(db::list_catalogs)?;
+    let mut out = std::io::stdout().lock();
+    if versions.is_empty() {
+        writeln!(
+            out,
+            "No catalogue is published yet; kiosks use the one they were built with. \
+             Publish one with `senim-callcentre catalog publish DIR`."
+        )?;
+    }
+    for (i, v) in versions.iter().enumerate() {
+        writeln!(
+            out,
+            "{}\tpublished {}\t{} files\t{} kiosks on it{}{}",
+            v.version,
+            v.published_at,
+            v.files,
+            v.kiosks,
+            if v.refused_by > 0 {
+                format!("\trefused by {} kiosks", v.refused_by)
+            } else {
+                String::new()
+            },
+            if i == 0 { "\tNEWEST" } else { "" }
+        )?;
+    }
+    Ok(())
+}
+
+fn guides_report(
+    config: &Config,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let schedule = config
+        .schedule()
+        .map_err(|e| anyhow::anyhow!("hours.{e}"))?;
+    let tz = schedule.tz();
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let range = crate::guides::Range::parse(from, to, today).map_err(|e| match e {
+        crate::guides::RangeError::Date { .. } => anyhow::anyhow!("--{e}"),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    let db = open_db(config)?;
+    let latest = db.read(db::latest_catalog)?;
+    let titles = latest
+        .as_ref()
+        .map(|c| crate::catalog::titles(&c.files))
+        .unwrap_or_default();
+    let report = db.read(|c| {
+        crate::guides::report(
+            c,
+            range,
+            tz,
+            crate::guides::Filter::default(),
+            &titles,
+            latest.map(|l| l.version),
+        )
+    })?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        write!(out, "{}", guides_text(&report))?;
+    }
+    Ok(())
+}
+
+/// The report as aligned text tables.
+fn guides_text(report: &crate::guides::Report) -> String {
+    use crate::guides::Figures;
+    let header = [
+        "STARTED",
+        "COMPLETED",
+        "ABANDONED",
+        "MOST GIVEN UP AT",
+        "CONSULTANT CALLS",
+        "GOOD",
+        "NEUTRAL",
+        "BAD",
+    ];
+    let cells = |f: &Figures| -> Vec<String> {
+        vec![
+            f.started.to_string(),
+            f.completed.to_string(),
+            f.abandoned.to_string(),
+            f.most_abandoned_step
+                .map(|s| {
+                    if s == 0 {
+                        "overview".into()
+                    } else {
+                        format!("step {s}")
+                    }
+                })
+                .unwrap_or_else(|| "-".into()),
+            f.consultant_calls.to_string(),
+            f.ratings.good.to_string(),
+            f.ratings.neutral.to_string(),
+            f.ratings.bad.to_string(),
+        ]
+    };
+    let table = |first: &str, rows: Vec<(String, &Figures)>| -> String {
+        let mut lines: Vec<Vec<String>> = vec![std::iter::once(first.to_string())
+            .chain(header.iter().map(|h| h.to_string()))
+            .collect()];
+        for (name, f) in rows {
+            lines.push(std::iter::once(name).chain(cells(f)).collect());
+        }
+        let widths: Vec<usize> = (0..lines[0].len())
+            .map(|i| {
+                lines
+                    .iter()
+                    .map(|l| l[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut text = String::new();
+        for line in lines {
+            let row: Vec<String> = line
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (cell, w))| {
+                    if i == 0 {
+                        format!("{cell:<w$}")
+                    } else {
+                        format!("{cell:>w$}")
+                    }
+                })
+                .collect();
+            text.push_str(row.join("  ").trim_end());
+            text.push('\n');
+        }
+        text
+    };
+    let total = &report.total;
+    let mut text = format!(
+        "Service guides, {} to {}, days in {}{}\n\n\
+         Citizens guided to the end (trained to use e-services): {}\n\
+         Started: {}   Abandoned: {}   Consultant calls: {}   Ratings: {} good, {} neutral, {} bad\n\n",
+        report.from,
+        report.to,
+        report.timezone,
+        report
+            .catalog_version
+            .as_ref()
+            .map(|v| format!(", titles from catalogue {v}"))
+            .unwrap_or_default(),
+        total.completed,
+        total.started,
+        total.abandoned,
+        total.consultant_calls,
+        total.ratings.good,
+        total.ratings.neutral,
+        total.ratings.bad,
+    );
+    if report.by_service.is_empty() {
+        text.push_str("No service-guide records from kiosks in this period.\n");
+        return text;
+    }
+    text.push_str(&table(
+        "SERVICE",
+        report
+            .by_service
+            .iter()
+            .map(|s| {
+                let name = if s.title == s.service_id {
+                    s.service_id.clone()
+                } else {
+                    format!("{} ({})", s.title, s.service_id)
+                };
+                (name, &s.figures)
+            })
+            .collect(),
+    ));
+    text.push('\n');
+    text.push_str(&table(
+        "KIOSK",
+        report
+            .by_kiosk
+            .iter()
+            .map(|k| (format!("{} {}", k.kiosk_id, k.site), &k.figures))
+            .collect(),
+    ));
+    text.push('\n');
+    text.push_str(&table(
+        "DAY",
+        report
+            .by_day
+            .iter()
+            .filter(|d| !d.figures.is_empty())
+            .map(|d| (d.date.to_string(), &d.figures))
+            .collect(),
+    ));
+    text
 }
 
 fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -4,17 +4,24 @@
 //! - [`config`]: the typed configuration file;
 //! - [`db`]: SQLite (WAL, migrations) and every SQL statement;
 //! - [`api`]: the kiosk API under `/api/v1` and its OpenAPI document; [`api::tus`] uploads;
-//! - [`console`]: the operator console (sessions, CSRF, red lamp over SSE, queue, fleet);
+//! - [`console`]: the operator console (sessions, CSRF, red lamp and consultant calls over
+//!   SSE, queue, fleet with enrolment codes, service-guide figures);
+//! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
+//! - [`guides`]: the service-guide usage figures;
+//! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
 
 pub mod api;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod guides;
+pub mod qr;
 pub mod secrets;
 pub mod server;
 pub mod state;

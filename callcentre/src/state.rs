@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use senim_protocol::hours::Schedule;
-use senim_protocol::{Heartbeat, Journey};
+use senim_protocol::{ConsultantCall, Heartbeat, Journey};
 use tokio::sync::broadcast;
 
 use crate::config::Config;
@@ -23,11 +23,34 @@ pub struct Present {
     pub since: DateTime<Utc>,
 }
 
+/// A citizen in a service guide waiting for a consultant (centre staff on the floor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsultantNeeded {
+    pub kiosk_id: String,
+    pub site: String,
+    pub service_id: String,
+    /// 1-based step; 0 on the service's overview page.
+    pub step: u32,
+    /// The press of the button, by the kiosk's clock (identifies the call in resends).
+    pub called_at: DateTime<Utc>,
+    /// When the server learnt of it (the console's timer counts from here).
+    pub since: DateTime<Utc>,
+}
+
+/// The newest published catalogue as heartbeats and the console need it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct CatalogCache {
+    version: Option<String>,
+    titles: HashMap<String, String>,
+}
+
 /// What the console is told live.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {
     /// Who is at a kiosk changed.
     Presence,
+    /// A consultant call came, changed, or ended.
+    Consultant,
     /// A new appeal arrived, or an appeal's video finished uploading.
     Appeals,
 }
@@ -42,7 +65,10 @@ pub struct AppState {
     heartbeats: Mutex<HashMap<String, HeartbeatSeen>>,
     dirty_heartbeats: Mutex<Vec<String>>,
     live: broadcast::Sender<LiveEvent>,
-    catalog_version: Mutex<Option<String>>,
+    catalog: Mutex<CatalogCache>,
+    consultants: Mutex<HashMap<String, ConsultantNeeded>>,
+    /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
+    taken: Mutex<HashMap<String, DateTime<Utc>>>,
     uploads: crate::api::tus::Locks,
 }
 
@@ -70,7 +96,9 @@ impl AppState {
             heartbeats: Mutex::new(HashMap::new()),
             dirty_heartbeats: Mutex::new(Vec::new()),
             live,
-            catalog_version: Mutex::new(None),
+            catalog: Mutex::new(CatalogCache::default()),
+            consultants: Mutex::new(HashMap::new()),
+            taken: Mutex::new(HashMap::new()),
             uploads: crate::api::tus::Locks::default(),
         })
     }
@@ -128,18 +156,126 @@ impl AppState {
         if changed {
             self.notify(LiveEvent::Presence);
         }
+        if !present {
+            // The person left: nobody is waiting for a consultant there any more.
+            self.end_consultant_call(kiosk_id);
+        }
         changed
+    }
+
+    /// A kiosk asks for a consultant, or says the call is over. Returns whether the console
+    /// picture changed. A resend of a call staff already took stays taken; a new press of the
+    /// button (a new `at`) while a call is open keeps its timer and moves it to the new step.
+    pub fn consultant_call(
+        &self,
+        kiosk_id: &str,
+        site: &str,
+        call: &ConsultantCall,
+        now: DateTime<Utc>,
+    ) -> bool {
+        if !call.active {
+            return self.end_consultant_call(kiosk_id);
+        }
+        if lock(&self.taken).get(kiosk_id) == Some(&call.at) {
+            return false;
+        }
+        let changed = {
+            let mut map = lock(&self.consultants);
+            match map.get_mut(kiosk_id) {
+                Some(c)
+                    if c.service_id == call.service_id
+                        && c.step == call.step
+                        && c.called_at == call.at =>
+                {
+                    false
+                }
+                Some(c) => {
+                    c.service_id.clone_from(&call.service_id);
+                    c.step = call.step;
+                    c.called_at = call.at;
+                    true
+                }
+                None => {
+                    map.insert(
+                        kiosk_id.to_string(),
+                        ConsultantNeeded {
+                            kiosk_id: kiosk_id.to_string(),
+                            site: site.to_string(),
+                            service_id: call.service_id.clone(),
+                            step: call.step,
+                            called_at: call.at,
+                            since: now,
+                        },
+                    );
+                    true
+                }
+            }
+        };
+        if changed {
+            self.notify(LiveEvent::Consultant);
+        }
+        changed
+    }
+
+    /// Clears a kiosk's consultant call; whether there was one.
+    fn end_consultant_call(&self, kiosk_id: &str) -> bool {
+        let ended = lock(&self.consultants).remove(kiosk_id).is_some();
+        if ended {
+            self.notify(LiveEvent::Consultant);
+        }
+        ended
+    }
+
+    /// A staff member is on the way: the call is cleared for everyone. `None` if there was no
+    /// call (someone else took it, or the citizen left).
+    pub fn take_consultant_call(&self, kiosk_id: &str) -> Option<ConsultantNeeded> {
+        let call = lock(&self.consultants).remove(kiosk_id)?;
+        lock(&self.taken).insert(kiosk_id.to_string(), call.called_at);
+        self.notify(LiveEvent::Consultant);
+        Some(call)
+    }
+
+    /// Open consultant calls, longest waiting first.
+    pub fn consultant_calls(&self) -> Vec<ConsultantNeeded> {
+        let mut list: Vec<ConsultantNeeded> = lock(&self.consultants).values().cloned().collect();
+        list.sort_by(|a, b| a.since.cmp(&b.since).then(a.kiosk_id.cmp(&b.kiosk_id)));
+        list
     }
 
     /// The newest published catalogue version, as last read from the store.
     pub fn catalog_version(&self) -> Option<String> {
-        lock(&self.catalog_version).clone()
+        lock(&self.catalog).version.clone()
     }
 
-    /// Re-reads the newest catalogue version (heartbeats answer from memory).
+    /// A service's title in the newest published catalogue, else its id.
+    pub fn service_title(&self, service_id: &str) -> String {
+        lock(&self.catalog)
+            .titles
+            .get(service_id)
+            .cloned()
+            .unwrap_or_else(|| service_id.to_string())
+    }
+
+    /// Every service title of the newest published catalogue, by id.
+    pub fn service_titles(&self) -> HashMap<String, String> {
+        lock(&self.catalog).titles.clone()
+    }
+
+    /// Re-reads the newest catalogue version (heartbeats answer from memory); its files are
+    /// read only when the version changed.
     pub fn refresh_catalog_version(&self) -> Result<(), crate::db::DbError> {
-        let latest = self.db.read(crate::db::latest_catalog)?;
-        *lock(&self.catalog_version) = latest.map(|c| c.version);
+        let latest = self.db.read(crate::db::latest_catalog_version)?;
+        if latest == lock(&self.catalog).version {
+            return Ok(());
+        }
+        let cache = match self.db.read(crate::db::latest_catalog)? {
+            Some(doc) => CatalogCache {
+                titles: crate::catalog::titles(&doc.files),
+                version: Some(doc.version),
+            },
+            None => CatalogCache::default(),
+        };
+        *lock(&self.catalog) = cache;
         Ok(())
     }
 
@@ -186,23 +322,33 @@ impl AppState {
         Ok(n)
     }
 
-    /// Clears presence at kiosks that went silent (so the lamp never sticks on a dead link).
+    /// Clears presence and consultant calls at kiosks that went silent (so neither the lamp
+    /// nor a call sticks on a dead link).
     pub fn drop_silent_presence(&self, now: DateTime<Utc>) {
         let limit = chrono::Duration::seconds(self.config.fleet.offline_after_secs as i64);
-        let beats = lock(&self.heartbeats).clone();
+        let last_beat: HashMap<String, DateTime<Utc>> = lock(&self.heartbeats)
+            .iter()
+            .map(|(id, b)| (id.clone(), b.received))
+            .collect();
+        let silent = |kiosk_id: &str, since: DateTime<Utc>| {
+            let last = last_beat.get(kiosk_id).copied().unwrap_or(since);
+            now - last.max(since) > limit
+        };
         let stale: Vec<String> = lock(&self.presence)
             .values()
-            .filter(|p| {
-                let last = beats
-                    .get(&p.kiosk_id)
-                    .map(|b| b.received)
-                    .unwrap_or(p.since);
-                now - last.max(p.since) > limit
-            })
+            .filter(|p| silent(&p.kiosk_id, p.since))
             .map(|p| p.kiosk_id.clone())
             .collect();
         for id in stale {
             self.set_presence(&id, "", false, None, now);
+        }
+        let stale: Vec<String> = lock(&self.consultants)
+            .values()
+            .filter(|c| silent(&c.kiosk_id, c.since))
+            .map(|c| c.kiosk_id.clone())
+            .collect();
+        for id in stale {
+            self.end_consultant_call(&id);
         }
     }
 

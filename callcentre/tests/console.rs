@@ -1,7 +1,9 @@
 //! The operator console in a real browser (Debian's headless Chromium driven over WebDriver):
 //! sign-in, the red lamp following presence, an appeal's video playing and seeking, a status
-//! change that sticks, the logged IIN reveal, the fleet view; plus CSRF and session refusals
-//! over plain HTTP. Screenshots land in `target/screenshots/console-*.png`.
+//! change that sticks, the logged IIN reveal, the fleet view; consultant calls outside working
+//! hours and "On my way", the service-guide figures, enrolling a kiosk by QR code and a refused
+//! catalogue in the fleet view; plus CSRF and session refusals over plain HTTP. Screenshots
+//! land in `target/screenshots/console-*.png`.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{appeal, appeal_id, TestServer};
+use common::{appeal, appeal_id, decode_png, http_sign_in, TestServer};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -447,52 +449,6 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
     server.stop().await;
 }
 
-/// Session cookie from a plain HTTP sign-in (no browser).
-async fn http_sign_in(server: &TestServer, password: &str) -> Option<String> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http
-        .get(format!("{}/console/login", server.url))
-        .send()
-        .await
-        .unwrap();
-    let login_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = page.text().await.unwrap();
-    let csrf = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = http
-        .post(format!("{}/console/login", server.url))
-        .header("Cookie", login_cookie)
-        .form(&[
-            ("username", "aigerim"),
-            ("password", password),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("senim_session=") && !v.starts_with("senim_session=;"))
-        .map(|v| v.split(';').next().unwrap().to_string())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     let (server, _, _, video_id) = populated_server().await;
@@ -503,6 +459,7 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     for path in [
         "/console".to_string(),
         "/console/fleet".into(),
+        "/console/guides".into(),
         format!("/console/appeals/{video_id}"),
         format!("/console/appeals/{video_id}/video"),
     ] {
@@ -556,5 +513,350 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.status, "new");
+
+    // Enrolment codes: a forged form makes none; a good form with a bad site says why and
+    // makes none either.
+    let codes = || -> i64 {
+        server
+            .state
+            .db
+            .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM enrol_codes", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    let before = codes();
+    let enrol = |csrf: String, site: &str, mode: &str| {
+        http.post(format!("{}/console/fleet/enrol", server.url))
+            .header("Cookie", &cookie)
+            .form(&[("csrf", csrf.as_str()), ("site", site), ("mode", mode)])
+            .send()
+    };
+    let r = enrol("forged".into(), "Clinic", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = enrol(csrf.clone(), "   ", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Give the site's name: 1 to 200 characters"));
+    let r = enrol(csrf.clone(), "Clinic", "clinic").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!(codes(), before);
+    let r = enrol(csrf, "Clinic", "hospital").await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(codes(), before + 1);
+    server.stop().await;
+}
+
+async fn visible(c: &Client, id: &str) -> bool {
+    c.execute(
+        &format!("const e = document.getElementById('{id}'); return !!e && !e.hidden;"),
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_bool()
+    .unwrap()
+}
+
+/// Waits until an element is shown (or hidden); the time it took.
+async fn wait_visible(c: &Client, id: &str, shown: bool) -> Duration {
+    let start = Instant::now();
+    while visible(c, id).await != shown {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "#{id} was not {}",
+            if shown { "shown" } else { "hidden" }
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_kiosk_by_qr() {
+    // Today and tomorrow are holidays: the call-centre is closed, the centre's staff are not.
+    let mut config = common::test_config();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Almaty)
+        .date_naive();
+    config.hours.holidays = vec![
+        today.to_string(),
+        (today + chrono::Duration::days(1)).to_string(),
+    ];
+    let server = TestServer::start_with(config, None).await;
+    assert!(!server.state.schedule.is_open(chrono::Utc::now()));
+    server.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    let http = reqwest::Client::new();
+    let (kiosk, token) = server
+        .enrol(&http, "Public Service Centre No. 2, Astana")
+        .await;
+    let services = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/services"));
+    senim_callcentre::catalog::publish(&server.state.db, &services, chrono::Utc::now()).unwrap();
+    server.state.refresh_catalog_version().unwrap();
+
+    // Three citizens start the address certificate guide; two finish it, one gives up at
+    // step 4; one rates it.
+    let now = chrono::Utc::now();
+    let mut records = Vec::new();
+    for (n, (session, event, step, rating)) in [
+        ("c1", "started", None, None),
+        ("c1", "completed", None, None),
+        ("c1", "rated", None, Some(3)),
+        ("c2", "started", None, None),
+        ("c2", "completed", None, None),
+        ("c3", "started", None, None),
+        ("c3", "abandoned", Some(4), None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut record = json!({"kind": "guide_event", "session_id": session,
+            "service_id": "address-certificate", "event": event,
+            "at": now - chrono::Duration::minutes(30 - n as i64)});
+        if let Some(step) = step {
+            record["step"] = json!(step);
+        }
+        if let Some(rating) = rating {
+            record["rating"] = json!(rating);
+        }
+        records.push(json!({"key": format!("guide-event-{n:03}"), "record": record}));
+    }
+    let r = http
+        .post(format!("{}/api/v1/records", server.url))
+        .bearer_auth(&token)
+        .json(&json!({ "records": records }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+
+    let driver = start_chromedriver();
+    let c = browser(&driver).await;
+    sign_in(&c, &server, "demo-password-1").await;
+    c.wait().for_element(Locator::Css("#queue")).await.unwrap();
+    assert!(!visible(&c, "consultants").await);
+
+    // A citizen presses "call a consultant" at step 3: it shows within a second, although
+    // the call-centre is closed.
+    let call = |active: bool| {
+        http.post(format!("{}/api/v1/consultant", server.url))
+            .bearer_auth(&token)
+            .json(&json!({"service_id": "address-certificate", "step": 3,
+                "at": now, "active": active}))
+            .send()
+    };
+    assert_eq!(
+        call(true).await.unwrap().status(),
+        reqwest::StatusCode::NO_CONTENT
+    );
+    let took = wait_visible(&c, "consultants", true).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "the call took {took:?} to show"
+    );
+    let band = c
+        .find(Locator::Id("consultants"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        format!("Consultant needed at kiosk {kiosk}"),
+        "(Public Service Centre No. 2, Astana)".into(),
+        "service Address certificate, step 3, for 0:0".into(),
+        "On my way".into(),
+    ] {
+        assert!(band.contains(&needle), "{needle:?} in {band:?}");
+    }
+    assert!(
+        !lamp_visible(&c).await,
+        "the red lamp keeps to working hours"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await; // let the timer tick for the picture
+    shot(&c, "consultant").await;
+
+    // A staff member goes: it is cleared for everyone.
+    c.find(Locator::Css("#consultants button.take"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_visible(&c, "consultants", false).await;
+    assert!(server.state.consultant_calls().is_empty());
+    // ...and it shows again, live, when a citizen calls anew.
+    http.post(format!("{}/api/v1/consultant", server.url))
+        .bearer_auth(&token)
+        .json(&json!({"service_id": "no-such-service", "step": 0,
+            "at": chrono::Utc::now(), "active": true}))
+        .send()
+        .await
+        .unwrap();
+    wait_visible(&c, "consultants", true).await;
+    let band = c
+        .find(Locator::Id("consultants"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        band.contains("service no-such-service, on the overview page"),
+        "unknown services show their id: {band}"
+    );
+    call(false).await.unwrap();
+    wait_visible(&c, "consultants", false).await;
+
+    // The figures: completed is the headline.
+    c.goto(&format!("{}/console/guides", server.url))
+        .await
+        .unwrap();
+    let completed = c
+        .wait()
+        .for_element(Locator::Id("completed"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(completed, "2");
+    let row = c
+        .find(Locator::Css(
+            "#by-service tr[data-service='address-certificate']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.starts_with("Address certificate"), "{row}");
+    assert!(row.contains("3 2 1 step 4 0 1 / 0 / 0"), "{row}");
+    shot(&c, "guides").await;
+    // A range without records says so.
+    c.goto(&format!(
+        "{}/console/guides?from=2025-01-01&to=2025-01-31",
+        server.url
+    ))
+    .await
+    .unwrap();
+    let completed = c
+        .wait()
+        .for_element(Locator::Id("completed"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(completed, "0");
+    assert!(c.find(Locator::Css("p.empty")).await.is_ok());
+
+    // The kiosk refused the newest catalogue: the fleet view says which and why.
+    let newest = server.state.catalog_version().unwrap();
+    let r = http
+        .post(format!("{}/api/v1/heartbeat", server.url))
+        .bearer_auth(&token)
+        .json(&json!({"state": "idle", "queue_depth": 0,
+            "versions": {"app": "0.1.0", "catalog": "20261101-090000-0a1b2c3d"},
+            "catalog_problem": {"version": newest,
+                "message": "01-address-certificate.toml: service `address-certificate`: step 2 has no `kk` translation"},
+            "sent_at": chrono::Utc::now()}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+
+    // Enrol a kiosk from the fleet view: the QR code on the page is the code shown.
+    c.goto(&format!("{}/console/fleet", server.url))
+        .await
+        .unwrap();
+    let cell = c
+        .wait()
+        .for_element(Locator::Css(&format!(
+            "tr[data-kiosk='{kiosk}'] td.catalog"
+        )))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cell.contains(&format!("Refused {newest}")) && cell.contains("step 2 has no `kk`"),
+        "{cell}"
+    );
+    c.find(Locator::Css("#enrol summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot(&c, "fleet-catalogue").await;
+    c.find(Locator::Css("#enrol input[name=site]"))
+        .await
+        .unwrap()
+        .send_keys("Public Service Centre No. 5, Shymkent")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#enrol select[name=mode]"))
+        .await
+        .unwrap()
+        .select_by_value("front-office")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#enrol button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let code = c
+        .wait()
+        .for_element(Locator::Id("code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let src = c
+        .execute("return document.getElementById('enrol-qr').src;", vec![])
+        .await
+        .unwrap();
+    let png = {
+        use base64::Engine;
+        let data = src
+            .as_str()
+            .unwrap()
+            .strip_prefix("data:image/png;base64,")
+            .unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap()
+    };
+    assert_eq!(decode_png(&png), format!("SENIM-ENROL:{code}"));
+    shot(&c, "enrol").await;
+    // The code works once, for that site and mode.
+    let r: Value = http
+        .post(format!("{}/api/v1/enrol", server.url))
+        .json(&json!({ "code": format!("SENIM-ENROL:{code}") }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["site"], "Public Service Centre No. 5, Shymkent");
+    assert_eq!(r["mode"], "front-office");
+
+    c.close().await.unwrap();
     server.stop().await;
 }

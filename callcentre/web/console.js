@@ -1,15 +1,20 @@
-// Senim operator console: the red lamp (with a sound) and live refresh, fed by Server-Sent
+// Senim operator console: the red lamp (with a sound), consultant calls from the service
+// guides (with another sound and an "On my way" button) and live refresh, fed by Server-Sent
 // Events from /console/events. Everything works without it except the live parts.
 "use strict";
 (() => {
   const lamp = document.getElementById("lamp");
   const away = document.getElementById("away");
+  const band = document.getElementById("consultants");
+  const csrf = document.body.dataset.csrf || "";
   const soundButton = document.getElementById("sound");
   let soundOn = localStorage.getItem("senim-sound") !== "off";
   let present = [];      // [{kiosk_id, site, journey, elapsed_secs}]
   let receivedAt = 0;    // performance.now() when `present` arrived
   let open = false;
   let audio = null;
+  let calls = [];        // [{kiosk_id, site, service_id, title, step, elapsed_secs}]
+  let callsAt = 0;       // performance.now() when `calls` arrived
 
   function drawSoundButton() {
     if (!soundButton) return;
@@ -26,12 +31,17 @@
   }
   drawSoundButton();
 
-  function beep() {
+  // The lamp falls (880 → 660 Hz); a consultant call rises in three short notes, so staff on
+  // the floor can tell the two apart without looking.
+  const LAMP_TONES = [[0, 880], [0.25, 660]];
+  const CONSULTANT_TONES = [[0, 523], [0.18, 659], [0.36, 784]];
+
+  function beep(tones = LAMP_TONES) {
     try {
       audio = audio || new AudioContext();
       if (audio.state === "suspended") audio.resume();
       const t = audio.currentTime;
-      for (const [start, freq] of [[0, 880], [0.25, 660]]) {
+      for (const [start, freq] of tones) {
         const osc = audio.createOscillator();
         const gain = audio.createGain();
         osc.frequency.value = freq;
@@ -92,8 +102,78 @@
     document.title = (present.length > 0 && open ? "● " : "") + document.title.replace(/^● /, "");
   }
 
+  function stepText(step) {
+    return step === 0 ? "on the overview page" : "step " + step;
+  }
+
+  async function take(kiosk, button) {
+    button.disabled = true;
+    button.textContent = "Telling the others…";
+    let status = 0;
+    try {
+      const response = await fetch("/console/consultant/" + encodeURIComponent(kiosk) + "/taken", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf }),
+      });
+      status = response.status;
+    } catch (e) { /* no network: say so below */ }
+    if (status === 204 || status === 404) {
+      // Taken now, by this person or just before by another: gone for everyone.
+      calls = calls.filter((c) => c.kiosk_id !== kiosk);
+      drawCalls();
+    } else {
+      button.disabled = false;
+      button.textContent = status === 403 ? "Reload the page, then: On my way" : "Not sent — try again";
+    }
+  }
+
+  // Consultant calls are for centre staff on the floor, so they show at any hour.
+  function drawCalls() {
+    if (!band) return;
+    const extra = Math.floor((performance.now() - callsAt) / 1000);
+    if (calls.length === 0) {
+      band.hidden = true;
+      band.replaceChildren();
+      return;
+    }
+    band.hidden = false;
+    const keep = new Set(calls.map((c) => c.kiosk_id));
+    for (const row of [...band.children]) {
+      if (!keep.has(row.dataset.kiosk)) row.remove();
+    }
+    for (const c of calls) {
+      let row = band.querySelector('[data-kiosk="' + CSS.escape(c.kiosk_id) + '"]');
+      if (!row) {
+        row = document.createElement("div");
+        row.className = "call";
+        row.dataset.kiosk = c.kiosk_id;
+        const what = document.createElement("span");
+        what.className = "what";
+        const text = document.createElement("span");
+        text.className = "text";
+        const timer = document.createElement("span");
+        timer.className = "timer";
+        what.append(text, timer);
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "take";
+        button.textContent = "On my way";
+        button.addEventListener("click", () => take(c.kiosk_id, button));
+        row.append(what, button);
+        band.append(row);
+      }
+      row.querySelector(".text").textContent = "Consultant needed at kiosk " + c.kiosk_id + " (" + c.site +
+        "), service " + c.title + ", " + stepText(c.step) + ", for ";
+      row.querySelector(".timer").textContent = clock(c.elapsed_secs + extra);
+    }
+  }
+
   setInterval(draw, 1000);
+  setInterval(drawCalls, 1000);
   setInterval(() => { if (soundOn && open && present.length > 0) beep(); }, 2500);
+  setInterval(() => { if (soundOn && calls.length > 0) beep(CONSULTANT_TONES); }, 6000);
 
   async function refreshQueue() {
     const queue = document.getElementById("queue");
@@ -119,6 +199,14 @@
       receivedAt = performance.now();
       draw();
       if (!wasLit && open && present.length > 0 && soundOn) beep();
+    });
+    source.addEventListener("consultant", (e) => {
+      const data = JSON.parse(e.data);
+      const known = new Set(calls.map((c) => c.kiosk_id));
+      calls = data.calls;
+      callsAt = performance.now();
+      drawCalls();
+      if (soundOn && calls.some((c) => !known.has(c.kiosk_id))) beep(CONSULTANT_TONES);
     });
     source.addEventListener("appeals", () => { refreshQueue(); });
     source.onerror = () => {

@@ -206,6 +206,11 @@ impl Schedule {
         self.status(now) == CallCentreStatus::Open
     }
 
+    /// The call-centre's time zone.
+    pub fn tz(&self) -> Tz {
+        self.tz
+    }
+
     /// The same moment in the call-centre's zone (for tests and messages).
     pub fn local(&self, now: DateTime<Utc>) -> NaiveDateTime {
         self.tz.from_utc_datetime(&now.naive_utc()).naive_local()

@@ -54,7 +54,39 @@ pub struct EnrolRequest {
     pub code: String,
 }
 
-/// The answer to an enrolment: who the kiosk is from now on, and its bearer token.
+/// How a site uses its kiosks: which journey comes first. Both modes offer both journeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteMode {
+    /// A hospital "trust kiosk": appeals first.
+    #[default]
+    Hospital,
+    /// A public service centre's self-service zone: e-government service guides first.
+    FrontOffice,
+}
+
+impl SiteMode {
+    pub const ALL: [SiteMode; 2] = [SiteMode::Hospital, SiteMode::FrontOffice];
+
+    /// The stable wire and configuration name: `hospital` or `front-office`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteMode::Hospital => "hospital",
+            SiteMode::FrontOffice => "front-office",
+        }
+    }
+
+    /// Reads a wire name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<SiteMode> {
+        SiteMode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
+/// The answer to an enrolment: who the kiosk is from now on, its bearer token, and the
+/// settings it takes from the backend instead of its own configuration file: the site's name
+/// and mode, both chosen when the enrolment code was made. Everything else (devices, languages,
+/// the catalogue folder) stays in the kiosk's own configuration.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct EnrolResponse {
@@ -62,8 +94,10 @@ pub struct EnrolResponse {
     pub kiosk_id: String,
     /// Sent as `Authorization: Bearer <token>` on every later request. Shown once.
     pub token: String,
-    /// The site the code was made for.
+    /// The site the code was made for: the attract screen's title.
     pub site: String,
+    /// `hospital` (appeals first) or `front-office` (service guides first).
+    pub mode: SiteMode,
 }
 
 impl std::fmt::Debug for EnrolResponse {
@@ -72,6 +106,7 @@ impl std::fmt::Debug for EnrolResponse {
             .field("kiosk_id", &self.kiosk_id)
             .field("token", &"<redacted>")
             .field("site", &self.site)
+            .field("mode", &self.mode)
             .finish()
     }
 }
@@ -128,6 +163,21 @@ pub struct Versions {
     pub catalog: Option<String>,
 }
 
+/// A published catalogue the kiosk downloaded and refused (it keeps its last good one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CatalogProblem {
+    /// The refused version, as the heartbeat answer named it (at most 64 characters).
+    pub version: String,
+    /// Why, for the administrator: the validator's problems, at most 4,000 characters
+    /// ([`MAX_CATALOG_PROBLEM_CHARS`]; cut a longer list).
+    pub message: String,
+}
+
+/// The longest [`CatalogProblem::message`] the backend accepts.
+pub const MAX_CATALOG_PROBLEM_CHARS: usize = 4000;
+
 /// `POST /api/v1/heartbeat`: sent every 30 s or so.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -141,6 +191,10 @@ pub struct Heartbeat {
     pub versions: Versions,
     /// The kiosk's own clock when it sent this.
     pub sent_at: DateTime<Utc>,
+    /// Set while the newest published catalogue is refused by this kiosk; left out once the
+    /// kiosk runs a good newest version. The fleet view shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_problem: Option<CatalogProblem>,
 }
 
 /// The answer to a heartbeat.
@@ -175,6 +229,25 @@ pub struct Presence {
     pub journey: Option<Journey>,
     /// When it happened, by the kiosk's clock.
     pub at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/consultant`: a citizen in a service guide pressed "call a consultant"
+/// (`active: true`), or the call is over because they left or ended it (`active: false`).
+/// Sent at once, not through the outbox: it matters only while the person is at the kiosk.
+/// The figures count calls from the `consultant_called` guide events, not from these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsultantCall {
+    /// The service guide's id in the catalogue (1–64 of `a-z 0-9 -`).
+    pub service_id: String,
+    /// The 1-based step the citizen is on; 0 on the service's overview page (at most 999).
+    pub step: u32,
+    /// When the button was pressed (or the call ended), by the kiosk's clock. A resend of the
+    /// same call carries the same time, so a call staff already took does not come back.
+    pub at: DateTime<Utc>,
+    /// `true`: a consultant is needed now; `false`: not any more.
+    pub active: bool,
 }
 
 /// The topic a patient chose for an appeal.
@@ -394,6 +467,14 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// Whether a service id has the catalogue's shape: 1–64 of `a-z 0-9 -`.
+pub fn valid_service_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Whether an idempotency key has the allowed shape.
 pub fn valid_key(key: &str) -> bool {
     (8..=64).contains(&key.len())
@@ -447,6 +528,31 @@ mod tests {
         assert!(valid_phone("+77011234567"));
         assert!(!valid_phone("+78011234567"));
         assert!(!valid_phone("87011234567"));
+    }
+
+    #[test]
+    fn site_modes_and_consultant_calls_read_as_documented() {
+        for mode in SiteMode::ALL {
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.as_str()));
+            assert_eq!(SiteMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(SiteMode::parse("front_office"), None);
+        let call: ConsultantCall = serde_json::from_str(
+            r#"{"service_id":"address-certificate","step":3,"at":"2026-11-20T09:00:00Z","active":true}"#,
+        )
+        .unwrap();
+        assert_eq!(call.step, 3);
+        assert!(valid_service_id(&call.service_id));
+        assert!(!valid_service_id("Address"));
+        assert!(!valid_service_id(""));
+        assert!(!valid_service_id(&"a".repeat(65)));
+        // An older kiosk's heartbeat (no catalogue problem) still reads.
+        let beat: Heartbeat = serde_json::from_str(
+            r#"{"state":"idle","queue_depth":0,"versions":{"app":"0.1.0"},"sent_at":"2026-11-20T09:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(beat.catalog_problem, None);
     }
 
     #[test]

@@ -560,6 +560,8 @@ impl Worker {
                     catalog: None,
                 },
                 sent_at,
+                // Filled by the catalogue updater (issue 7) when it refuses a download.
+                catalog_problem: None,
             })
             .await?;
         let half_rtt = chrono::Duration::from_std(started.elapsed() / 2).unwrap_or_default();

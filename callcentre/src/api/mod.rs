@@ -1,5 +1,5 @@
-//! The kiosk API under `/api/v1`: enrolment, heartbeat, presence, record batches, catalogue,
-//! tus uploads, and the OpenAPI document generated from these very handlers.
+//! The kiosk API under `/api/v1`: enrolment, heartbeat, presence, consultant calls, record
+//! batches, catalogue, tus uploads, and the OpenAPI document generated from these very handlers.
 
 pub mod error;
 pub mod tus;
@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use senim_protocol::{
-    ApiError, CatalogDocument, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse,
-    KioskState, Presence, RecordBatch, RecordBatchResponse, RecordBody, MAX_BATCH_RECORDS,
+    ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat,
+    HeartbeatResponse, KioskState, Presence, RecordBatch, RecordBatchResponse, RecordBody,
+    MAX_BATCH_RECORDS, MAX_CATALOG_PROBLEM_CHARS,
 };
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
@@ -59,6 +60,7 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(enrol))
         .routes(routes!(heartbeat))
         .routes(routes!(presence))
+        .routes(routes!(consultant))
         .routes(routes!(records))
         .routes(routes!(catalog))
         .routes(routes!(tus::options, tus::create))
@@ -182,12 +184,13 @@ async fn enrol(
     })
     .await?;
     match outcome {
-        Ok(site) => {
-            tracing::info!(kiosk = %kiosk_id, site = %site, "kiosk enrolled");
+        Ok(db::Enrolled { site, mode }) => {
+            tracing::info!(kiosk = %kiosk_id, site = %site, mode = mode.as_str(), "kiosk enrolled");
             Ok(Json(EnrolResponse {
                 kiosk_id,
                 token,
                 site,
+                mode,
             }))
         }
         Err(problem) => {
@@ -241,6 +244,30 @@ async fn heartbeat(
             "at most 32 devices, names up to 32 and details up to 200 characters",
         ));
     }
+    if beat.versions.catalog.as_ref().is_some_and(|v| v.len() > 64) {
+        return Err(ApiFailure::bad_request(
+            "invalid_body",
+            "versions.catalog is the version name from a heartbeat answer: at most 64 characters",
+        ));
+    }
+    if let Some(problem) = &beat.catalog_problem {
+        if problem.version.is_empty() || problem.version.len() > 64 {
+            return Err(ApiFailure::bad_request(
+                "invalid_body",
+                "catalog_problem.version is the refused version's name: 1 to 64 characters",
+            ));
+        }
+        let chars = problem.message.chars().count();
+        if chars == 0 || chars > MAX_CATALOG_PROBLEM_CHARS {
+            return Err(ApiFailure::bad_request(
+                "invalid_body",
+                format!(
+                    "catalog_problem.message must be 1 to {MAX_CATALOG_PROBLEM_CHARS} characters \
+                     (found {chars}); cut a long list of problems"
+                ),
+            ));
+        }
+    }
     let now = Utc::now();
     if beat.state == KioskState::Idle {
         // A kiosk back on its attract screen has nobody at it, whatever was missed.
@@ -276,6 +303,51 @@ async fn presence(
         p.present,
         p.journey,
         Utc::now(),
+    );
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A citizen in a service guide needs a consultant now, or no longer does. Shown live in the
+/// console at any hour (centre staff, not call-centre operators, answer it).
+#[utoipa::path(
+    post, path = "/api/v1/consultant", tag = "kiosk",
+    request_body = ConsultantCall,
+    security(("kiosk_token" = [])),
+    responses(
+        (status = 204, description = "Noted; staff see it at once"),
+        (status = 400, description = "The call is malformed (`invalid_body`); nothing changed", body = ApiError),
+        (status = 401, body = ApiError),
+    )
+)]
+async fn consultant(
+    State(state): State<Arc<AppState>>,
+    kiosk: KioskAuth,
+    ApiJson(call): ApiJson<ConsultantCall>,
+) -> Result<StatusCode, ApiFailure> {
+    if !senim_protocol::valid_service_id(&call.service_id) {
+        return Err(ApiFailure::bad_request(
+            "invalid_body",
+            "service_id must be the guide's id in the catalogue: 1 to 64 of a-z, 0-9 and -",
+        ));
+    }
+    if call.step > 999 {
+        return Err(ApiFailure::bad_request(
+            "invalid_body",
+            format!(
+                "step must be 0 (the service's overview page) to 999, the step the citizen is \
+                 on; found {}",
+                call.step
+            ),
+        ));
+    }
+    let changed = state.consultant_call(&kiosk.kiosk_id, &kiosk.site, &call, Utc::now());
+    tracing::info!(
+        kiosk = %kiosk.kiosk_id,
+        service = %call.service_id,
+        step = call.step,
+        active = call.active,
+        changed,
+        "consultant call"
     );
     Ok(StatusCode::NO_CONTENT)
 }

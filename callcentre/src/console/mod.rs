@@ -1,6 +1,7 @@
-//! The operator console: sign-in with sessions and CSRF tokens, the red lamp over
-//! Server-Sent Events, the appeal queue and page (video with range requests, masked IIN with a
-//! logged reveal, notes, status history) and the fleet view. Server-rendered HTML.
+//! The operator console: sign-in with sessions and CSRF tokens, the red lamp and consultant
+//! calls over Server-Sent Events, the appeal queue and page (video with range requests, masked
+//! IIN with a logged reveal, notes, status history), the fleet view with enrolment codes as QR
+//! codes, and the service-guide figures. Server-rendered HTML.
 
 mod pages;
 
@@ -35,6 +36,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/logout", post(logout))
         .route("/console/events", get(events))
         .route("/console/fleet", get(fleet))
+        .route("/console/fleet/enrol", post(enrol_code))
+        .route("/console/guides", get(guides))
+        .route(
+            "/console/consultant/{kiosk}/taken",
+            post(take_consultant_call),
+        )
         .route("/console/appeals/{id}", get(appeal))
         .route("/console/appeals/{id}/video", get(video))
         .route("/console/appeals/{id}/status", post(change_status))
@@ -423,13 +430,143 @@ async fn fleet(
     State(state): State<Arc<AppState>>,
     operator: Operator,
 ) -> Result<Html<String>, ConsoleError> {
+    fleet_page(&state, &operator, None).await
+}
+
+async fn fleet_page(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    enrol_error: Option<(&str, &str)>,
+) -> Result<Html<String>, ConsoleError> {
     let (kiosks, faults) = db::read(&state.db, |c| {
         Ok((db::list_kiosks(c)?, db::recent_faults(c, 3)?))
     })
     .await?;
     Ok(Html(
-        pages::fleet(&state, &operator, &kiosks, &faults, Utc::now()).into_string(),
+        pages::fleet(state, operator, &kiosks, &faults, enrol_error, Utc::now()).into_string(),
     ))
+}
+
+#[derive(Deserialize)]
+struct EnrolForm {
+    csrf: String,
+    site: String,
+    mode: String,
+}
+
+/// Makes a one-time enrolment code and shows it with its QR code, for a technician at a kiosk
+/// with no terminal at hand. The page is not cached; the code is not logged.
+async fn enrol_code(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Form(form): Form<EnrolForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    let mode = senim_protocol::SiteMode::parse(&form.mode).ok_or_else(|| {
+        ConsoleError::Invalid("choose the site's mode: hospital or front office".into())
+    })?;
+    let Some(site) = crate::cli::site_name(&form.site) else {
+        let page = fleet_page(
+            &state,
+            &operator,
+            Some((
+                &form.site,
+                "Give the site's name: 1 to 200 characters, on one line.",
+            )),
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let code = secrets::enrol_code();
+    let qr = crate::qr::Qr::encode(&crate::qr::enrol_payload(&code))
+        .and_then(|qr| qr.to_png(crate::qr::PNG_SCALE))
+        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+    let hash = secrets::sha256_hex(code.as_bytes());
+    let now = Utc::now();
+    let expires = now + chrono::Duration::hours(i64::from(state.config.enrolment.code_ttl_hours));
+    let stored_site = site.clone();
+    db::write(&state.db, move |tx| {
+        db::insert_enrol_code(tx, &hash, &stored_site, mode, now, expires)
+    })
+    .await?;
+    tracing::info!(operator = %operator.session.username, site = %site, mode = mode.as_str(), "enrolment code made in the console");
+    let html = pages::enrol_code(&state, &operator, &site, mode, &code, &qr, expires).into_string();
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}
+
+#[derive(Deserialize)]
+struct GuidesQuery {
+    from: Option<String>,
+    to: Option<String>,
+    service: Option<String>,
+    kiosk: Option<String>,
+}
+
+/// The service-guide figures for a date range, optionally for one service or kiosk.
+async fn guides(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Query(q): Query<GuidesQuery>,
+) -> Result<Html<String>, ConsoleError> {
+    let tz = state.schedule.tz();
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let range = crate::guides::Range::parse(q.from.as_deref(), q.to.as_deref(), today)
+        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+    let pick = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let filter = crate::guides::Filter {
+        service: pick(q.service),
+        kiosk: pick(q.kiosk),
+    };
+    if filter
+        .service
+        .as_deref()
+        .is_some_and(|s| !senim_protocol::valid_service_id(s))
+    {
+        return Err(ConsoleError::Invalid(
+            "unknown service in the filter".into(),
+        ));
+    }
+    if filter.kiosk.as_deref().is_some_and(|k| k.len() > 16) {
+        return Err(ConsoleError::Invalid("unknown kiosk in the filter".into()));
+    }
+    let titles = state.service_titles();
+    let version = state.catalog_version();
+    let (report, kiosks) = db::read(&state.db, move |c| {
+        Ok((
+            crate::guides::report(c, range, tz, filter, &titles, version)?,
+            db::kiosk_sites(c)?,
+        ))
+    })
+    .await?;
+    Ok(Html(
+        pages::guides(&state, &operator, &report, &kiosks).into_string(),
+    ))
+}
+
+/// A staff member goes to the kiosk: the consultant call is cleared for everyone.
+async fn take_consultant_call(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Path(kiosk): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<StatusCode, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    if kiosk.len() > 16 {
+        return Err(ConsoleError::NotFound("consultant call"));
+    }
+    let call = state
+        .take_consultant_call(&kiosk)
+        .ok_or(ConsoleError::NotFound(
+            "consultant call: someone took it already, or the citizen left",
+        ))?;
+    tracing::info!(
+        kiosk = %call.kiosk_id,
+        service = %call.service_id,
+        operator = %operator.session.username,
+        waited_secs = (Utc::now() - call.since).num_seconds(),
+        "consultant call taken"
+    );
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The lamp as the console's script draws it.
@@ -447,6 +584,46 @@ struct LampKiosk {
     journey: Option<senim_protocol::Journey>,
     /// Seconds since the person arrived, by the server's clock.
     elapsed_secs: i64,
+}
+
+/// The open consultant calls as the console's script draws them.
+#[derive(serde::Serialize)]
+struct ConsultantState {
+    calls: Vec<ConsultantView>,
+}
+
+#[derive(serde::Serialize)]
+struct ConsultantView {
+    kiosk_id: String,
+    site: String,
+    service_id: String,
+    /// From the newest published catalogue, else the id.
+    title: String,
+    step: u32,
+    /// Seconds since the call arrived, by the server's clock.
+    elapsed_secs: i64,
+}
+
+fn consultant_event(state: &AppState) -> Event {
+    let now = Utc::now();
+    let calls = ConsultantState {
+        calls: state
+            .consultant_calls()
+            .into_iter()
+            .map(|c| ConsultantView {
+                title: state.service_title(&c.service_id),
+                kiosk_id: c.kiosk_id,
+                site: c.site,
+                service_id: c.service_id,
+                step: c.step,
+                elapsed_secs: (now - c.since).num_seconds().max(0),
+            })
+            .collect(),
+    };
+    Event::default()
+        .event("consultant")
+        .json_data(calls)
+        .unwrap_or_else(|_| Event::default().comment("consultant calls unavailable"))
 }
 
 fn lamp_event(state: &AppState) -> Event {
@@ -470,7 +647,8 @@ fn lamp_event(state: &AppState) -> Event {
         .unwrap_or_else(|_| Event::default().comment("lamp unavailable"))
 }
 
-/// Live updates: `lamp` whenever presence changes (and every 15 s, as hours pass), `appeals`
+/// Live updates: `lamp` whenever presence changes (and every 15 s, as hours pass),
+/// `consultant` whenever a consultant call comes, moves or ends (and every 15 s), `appeals`
 /// when the queue changed.
 async fn events(
     State(state): State<Arc<AppState>>,
@@ -485,31 +663,44 @@ async fn events(
         state: Arc<AppState>,
         rx: tokio::sync::broadcast::Receiver<LiveEvent>,
         tick: tokio::time::Interval,
-        first: bool,
+        /// Events due before waiting again.
+        pending: std::collections::VecDeque<Event>,
     }
     let mut tick = tokio::time::interval(Duration::from_secs(15));
     tick.reset();
     let feed = Feed {
         rx: state.subscribe(),
+        pending: [lamp_event(&state), consultant_event(&state)].into(),
         state,
         tick,
-        first: true,
     };
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
-        if feed.first {
-            feed.first = false;
-            let event = lamp_event(&feed.state);
-            return Some((Ok(event), feed));
-        }
         use tokio::sync::broadcast::error::RecvError;
-        let event = tokio::select! {
-            received = feed.rx.recv() => match received {
-                Ok(LiveEvent::Presence) | Err(RecvError::Lagged(_)) => lamp_event(&feed.state),
-                Ok(LiveEvent::Appeals) => Event::default().event("appeals").data("changed"),
-                Err(RecvError::Closed) => return None,
-            },
-            _ = feed.tick.tick() => lamp_event(&feed.state),
-        };
+        while feed.pending.is_empty() {
+            tokio::select! {
+                received = feed.rx.recv() => match received {
+                    Ok(LiveEvent::Presence) => feed.pending.push_back(lamp_event(&feed.state)),
+                    Ok(LiveEvent::Consultant) => {
+                        feed.pending.push_back(consultant_event(&feed.state));
+                    }
+                    Ok(LiveEvent::Appeals) => {
+                        feed.pending.push_back(Event::default().event("appeals").data("changed"));
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        // Missed some: send the whole picture again.
+                        feed.pending.push_back(lamp_event(&feed.state));
+                        feed.pending.push_back(consultant_event(&feed.state));
+                        feed.pending.push_back(Event::default().event("appeals").data("changed"));
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = feed.tick.tick() => {
+                    feed.pending.push_back(lamp_event(&feed.state));
+                    feed.pending.push_back(consultant_event(&feed.state));
+                }
+            }
+        }
+        let event = feed.pending.pop_front()?;
         Some((Ok(event), feed))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

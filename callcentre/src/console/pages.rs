@@ -8,6 +8,7 @@ use senim_protocol::hours::CallCentreStatus;
 
 use super::Operator;
 use crate::db::{AppealEvent, AppealRow, FaultRow, KioskRow};
+use crate::guides::{Figures, Report};
 use crate::state::AppState;
 
 fn local(state: &AppState, t: DateTime<Utc>) -> String {
@@ -102,13 +103,17 @@ fn layout(
     html! {
         html lang="en" {
             (head(title, true))
-            body data-page=(current) {
-                div #lamp .lamp hidden role="alert" aria-live="assertive" {}
+            body data-page=(current) data-csrf=(operator.session.csrf) {
+                div .alerts {
+                    div #lamp .lamp hidden role="alert" aria-live="assertive" {}
+                    div #consultants .consultants hidden role="alert" aria-live="assertive" {}
+                }
                 div #away .away hidden {}
                 header .top {
                     span .brand { "Senim" span .sub { " call-centre" } }
                     nav {
                         a href="/console" class=[(current == "queue").then_some("here")] { "Appeals" }
+                        a href="/console/guides" class=[(current == "guides").then_some("here")] { "Service guides" }
                         a href="/console/fleet" class=[(current == "fleet").then_some("here")] { "Kiosks" }
                     }
                     span .hours { (open_status(state, now)) }
@@ -349,33 +354,100 @@ pub fn appeal(
     layout(state, operator, &format!("Appeal {}", a.id), "appeal", body)
 }
 
+fn mode_label(mode: senim_protocol::SiteMode) -> &'static str {
+    match mode {
+        senim_protocol::SiteMode::Hospital => "Hospital (appeals first)",
+        senim_protocol::SiteMode::FrontOffice => "Front office (service guides first)",
+    }
+}
+
+/// The "Enrol a kiosk" form; `error` is what was typed and why it was refused.
+fn enrol_form(operator: &Operator, kiosks: &[KioskRow], error: Option<(&str, &str)>) -> Markup {
+    let mut sites: Vec<&str> = kiosks.iter().map(|k| k.site.as_str()).collect();
+    sites.dedup();
+    html! {
+        details #enrol .card open[error.is_some() || kiosks.is_empty()] {
+            summary { "Enrol a kiosk" }
+            p .muted { "Makes a one-time code and shows it as a QR code. On a new kiosk's first "
+                "screen, hold the QR code to its scanner or camera." }
+            @if let Some((_, message)) = error {
+                p .error role="alert" { (message) }
+            }
+            form method="post" action="/console/fleet/enrol" .enrol-form {
+                input type="hidden" name="csrf" value=(operator.session.csrf);
+                label { "Site"
+                    input name="site" required maxlength="200" list="sites"
+                        placeholder="City Hospital No. 4, Almaty" value=[error.map(|e| e.0)];
+                }
+                datalist #sites { @for site in &sites { option value=(site) {} } }
+                label { "Mode"
+                    select name="mode" {
+                        @for mode in senim_protocol::SiteMode::ALL {
+                            option value=(mode.as_str()) { (mode_label(mode)) }
+                        }
+                    }
+                }
+                button type="submit" .primary { "Make a code" }
+            }
+        }
+    }
+}
+
+/// The catalogue cell of a kiosk: the version it runs against the newest, or what it refused.
+fn catalog_cell(
+    latest: Option<&str>,
+    running: Option<&str>,
+    problem: Option<&senim_protocol::CatalogProblem>,
+) -> Markup {
+    html! {
+        @if let Some(p) = problem {
+            span .badge.fail title=(p.message) { "Refused " (p.version) }
+            br; small .muted .problem { (p.message.chars().take(160).collect::<String>())
+                @if p.message.chars().count() > 160 { "…" } }
+            @if let Some(v) = running { br; small { "Still runs " (v) } }
+        } @else if let Some(v) = running {
+            @if Some(v) == latest { span .badge.ok title=(v) { "Newest" } }
+            @else { span .badge.warn { "Behind" } }
+            br; small .muted { (v) }
+        } @else {
+            span .muted { "Built-in" }
+        }
+    }
+}
+
 pub fn fleet(
     state: &AppState,
     operator: &Operator,
     kiosks: &[KioskRow],
     faults: &HashMap<String, Vec<FaultRow>>,
+    enrol_error: Option<(&str, &str)>,
     now: DateTime<Utc>,
 ) -> Markup {
     let live = state.heartbeats();
+    let latest = state.catalog_version();
     let offline_after = state.config.fleet.offline_after_secs as i64;
     let body = html! {
-        h1 { "Kiosks" }
+        div .title-row {
+            h1 { "Kiosks" }
+            span .muted { "Newest catalogue: " @if let Some(v) = &latest { code { (v) } } @else { "none published" } }
+        }
+        (enrol_form(operator, kiosks, enrol_error))
         @if kiosks.is_empty() {
-            p .empty { "No kiosk is enrolled yet. Make a code with "
-                code { "senim-callcentre enrol-code --site NAME" } " and enter it on the kiosk." }
+            p .empty { "No kiosk is enrolled yet. Make a code above, or with "
+                code { "senim-callcentre enrol-code --site NAME --qr" } ", and scan it on the kiosk." }
         } @else {
             table .fleet {
                 thead { tr {
                     th { "Kiosk" } th { "Link" } th { "Last heartbeat" } th { "State" }
-                    th { "Queue" } th { "Devices" } th { "Version" } th { "Recent faults" }
+                    th { "Queue" } th { "Devices" } th { "Version" } th { "Catalogue" } th { "Recent faults" }
                 } }
                 tbody {
                     @for k in kiosks {
                         @let seen = live.get(&k.id);
                         @let last = seen.map(|s| s.received).or(k.last_heartbeat);
                         @let online = !k.revoked && last.is_some_and(|t| (now - t).num_seconds() <= offline_after);
-                        tr {
-                            td { strong { (k.site) } br; small .muted { (k.id) } }
+                        tr data-kiosk=(k.id) {
+                            td { strong { (k.site) } br; small .muted { (k.id) " · " (mode_label(k.mode)) } }
                             td {
                                 @if k.revoked { span .badge.fail { "Revoked" } }
                                 @else if online { span .dot.on {} "Online" }
@@ -399,6 +471,13 @@ pub fn fleet(
                                 }
                             }
                             td { @if let Some(s) = seen { (s.beat.versions.app) } @else if let Some(v) = &k.app_version { (v) } }
+                            td .catalog {
+                                @if let Some(s) = seen {
+                                    (catalog_cell(latest.as_deref(), s.beat.versions.catalog.as_deref(), s.beat.catalog_problem.as_ref()))
+                                } @else {
+                                    (catalog_cell(latest.as_deref(), k.catalog_version.as_deref(), k.catalog_problem.as_ref()))
+                                }
+                            }
                             td {
                                 @for f in faults.get(&k.id).map(Vec::as_slice).unwrap_or(&[]) {
                                     div .fault { span class={ "badge " (f.status) } { (f.device) } " " (f.detail) " "
@@ -413,6 +492,205 @@ pub fn fleet(
         (PreEscaped(""))
     };
     layout(state, operator, "Kiosks", "fleet", body)
+}
+
+/// The page that shows a fresh enrolment code and its QR code.
+pub fn enrol_code(
+    state: &AppState,
+    operator: &Operator,
+    site: &str,
+    mode: senim_protocol::SiteMode,
+    code: &str,
+    png: &[u8],
+    expires: DateTime<Utc>,
+) -> Markup {
+    use base64::Engine;
+    let image = base64::engine::general_purpose::STANDARD.encode(png);
+    let body = html! {
+        p { a href="/console/fleet" { "← Kiosks" } }
+        h1 { "Enrolment code" }
+        div .enrol-code.card {
+            img #enrol-qr src={ "data:image/png;base64," (image) }
+                alt={ "QR code of the enrolment code " (code) };
+            div {
+                p #code .code { (code) }
+                dl {
+                    dt { "Site" } dd #enrol-site { (site) }
+                    dt { "Mode" } dd { (mode_label(mode)) }
+                    dt { "Valid until" } dd { (local(state, expires)) }
+                }
+                p { "On the new kiosk's first screen (\"scan the enrolment code\"), hold this QR "
+                    "code to the scanner or the camera: the kiosk enrols itself and takes the site "
+                    "and the mode from here. Over SSH: " code { "senim-kiosk enrol " (code) } }
+                p .muted { "The code works once, for one kiosk. It is not shown again once you "
+                    "leave this page; make another for the next kiosk." }
+            }
+        }
+    };
+    layout(state, operator, "Enrolment code", "fleet", body)
+}
+
+fn count_cells(f: &Figures) -> Markup {
+    html! {
+        td .n { (f.started) }
+        td .n.completed { strong { (f.completed) } }
+        td .n { (f.abandoned) }
+        td { @match f.most_abandoned_step {
+            Some(0) => "overview page",
+            Some(step) => { "step " (step) },
+            None => span .muted { "—" },
+        } }
+        td .n { (f.consultant_calls) }
+        td .ratings {
+            span .good title="Good" { (f.ratings.good) } " / "
+            span .neutral title="Neutral" { (f.ratings.neutral) } " / "
+            span .bad title="Bad" { (f.ratings.bad) }
+        }
+    }
+}
+
+fn figures_head(first: &str) -> Markup {
+    html! {
+        thead { tr {
+            th { (first) } th .n { "Started" } th .n { "Completed" } th .n { "Abandoned" }
+            th { "Given up most at" } th .n { "Consultant calls" } th { "Rated good / neutral / bad" }
+        } }
+    }
+}
+
+/// The service-guide figures page.
+pub fn guides(
+    state: &AppState,
+    operator: &Operator,
+    report: &Report,
+    kiosks: &[(String, String)],
+) -> Markup {
+    let total = &report.total;
+    let link = |service: Option<&str>, kiosk: Option<&str>| {
+        let mut url = format!("/console/guides?from={}&to={}", report.from, report.to);
+        if let Some(s) = service {
+            url.push_str("&service=");
+            url.push_str(s);
+        }
+        if let Some(k) = kiosk {
+            url.push_str("&kiosk=");
+            url.push_str(k);
+        }
+        url
+    };
+    let mut services: Vec<(String, String)> = state.service_titles().into_iter().collect();
+    for s in &report.by_service {
+        if !services.iter().any(|(id, _)| *id == s.service_id) {
+            services.push((s.service_id.clone(), s.title.clone()));
+        }
+    }
+    services.sort_by(|a, b| a.1.cmp(&b.1));
+    let busiest = report
+        .by_day
+        .iter()
+        .map(|d| d.figures.started.max(d.figures.completed))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let service_title = report.filter.service.as_deref().map(|id| {
+        services
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| id.to_string())
+    });
+    let body = html! {
+        div .title-row {
+            h1 { "Service guides" }
+            @if let Some(title) = &service_title { span .badge { (title) } }
+            @if let Some(kiosk) = &report.filter.kiosk { span .badge { (kiosk) } }
+            @if report.filter.service.is_some() || report.filter.kiosk.is_some() {
+                a href=(link(None, None)) { "All services and kiosks" }
+            }
+        }
+        form .filters method="get" action="/console/guides" {
+            label { "From" input type="date" name="from" value=(report.from); }
+            label { "To" input type="date" name="to" value=(report.to); }
+            label { "Service"
+                select name="service" {
+                    option value="" { "All services" }
+                    @for (id, title) in &services {
+                        option value=(id) selected[report.filter.service.as_deref() == Some(id.as_str())] { (title) }
+                    }
+                }
+            }
+            label { "Kiosk"
+                select name="kiosk" {
+                    option value="" { "All kiosks" }
+                    @for (id, site) in kiosks {
+                        option value=(id) selected[report.filter.kiosk.as_deref() == Some(id.as_str())] { (site) " · " (id) }
+                    }
+                }
+            }
+            button type="submit" .primary { "Show" }
+        }
+        section .headline.card {
+            div #completed .big { (total.completed) }
+            div {
+                p .what { "citizens guided to the end of a service guide" }
+                p .muted { "The “citizens trained to use e-services” figure, "
+                    (report.from.format("%-d %b %Y")) " – " (report.to.format("%-d %b %Y"))
+                    " (" (report.timezone) " days)." }
+            }
+            dl .stats {
+                dt { "Started" } dd #started { (total.started) }
+                dt { "Completion rate" } dd { @if let Some(p) = total.completion_percent() { (p) "%" } @else { "—" } }
+                dt { "Abandoned" } dd #abandoned { (total.abandoned) }
+                dt { "Consultant calls" } dd #calls { (total.consultant_calls) }
+                dt { "Rated good / neutral / bad" } dd { (total.ratings.good) " / " (total.ratings.neutral) " / " (total.ratings.bad) }
+            }
+        }
+        @if report.by_service.is_empty() {
+            p .empty { "No service-guide records from kiosks in this period." }
+        } @else {
+            h2 { "By service" }
+            table .figures #by-service {
+                (figures_head("Service"))
+                tbody { @for s in &report.by_service {
+                    tr data-service=(s.service_id) {
+                        td { a href=(link(Some(&s.service_id), report.filter.kiosk.as_deref())) { (s.title) }
+                            @if s.title != s.service_id { br; small .muted { (s.service_id) } } }
+                        (count_cells(&s.figures))
+                    }
+                } }
+            }
+            h2 { "By kiosk" }
+            table .figures #by-kiosk {
+                (figures_head("Kiosk"))
+                tbody { @for k in &report.by_kiosk {
+                    tr data-kiosk=(k.kiosk_id) {
+                        td { a href=(link(report.filter.service.as_deref(), Some(&k.kiosk_id))) { (k.site) }
+                            br; small .muted { (k.kiosk_id) } }
+                        (count_cells(&k.figures))
+                    }
+                } }
+            }
+            h2 { "By day" }
+            table .figures #by-day {
+                thead { tr {
+                    th { "Day" } th .n { "Started" } th .n { "Completed" } th .n { "Abandoned" }
+                    th { "Given up most at" } th .n { "Consultant calls" } th { "Rated good / neutral / bad" }
+                    th .bars { span .key.started {} "started " span .key.completed {} "completed" }
+                } }
+                tbody { @for d in report.by_day.iter().rev() {
+                    tr class=[d.figures.is_empty().then_some("quiet")] {
+                        td { (d.date.format("%a %-d %b")) }
+                        (count_cells(&d.figures))
+                        td .bars {
+                            span .bar.started style={ "width:" (d.figures.started * 100 / busiest) "%" } {}
+                            span .bar.completed style={ "width:" (d.figures.completed * 100 / busiest) "%" } {}
+                        }
+                    }
+                } }
+            }
+        }
+    };
+    layout(state, operator, "Service guides", "guides", body)
 }
 
 fn state_label(state: &str) -> &'static str {

@@ -14,13 +14,16 @@ pub use queries::*;
 
 /// The schema, oldest first. Append only.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_initial.sql")),
+        M::up(include_str!(
+            "../../migrations/0002_guides_catalogue_enrolment.sql"
+        )),
+    ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 1;
+pub const SCHEMA_VERSION: usize = 2;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +215,40 @@ mod tests {
         drop(conn);
         let err = Db::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("newer senim-callcentre"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_1_database_is_upgraded_and_keeps_its_codes_and_kiosks() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join("senim.sqlite3")).unwrap();
+            Migrations::new(vec![M::up(include_str!(
+                "../../migrations/0001_initial.sql"
+            ))])
+            .to_latest(&mut conn)
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO enrol_codes (code_hash, site, created_at, expires_at) \
+                 VALUES ('c', 'Old clinic', '2026-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000Z');
+                 INSERT INTO kiosks (id, site, token_hash, enrolled_at) \
+                 VALUES ('K-OLD001', 'Old clinic', 't', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO catalog_versions (version, published_at, files_json) \
+                 VALUES ('2026-11-01.1', '2026-11-01T00:00:00.000Z', '{}');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        let kiosks = db.read(list_kiosks).unwrap();
+        assert_eq!(kiosks[0].mode, senim_protocol::SiteMode::Hospital);
+        assert_eq!(
+            db.read(latest_catalog_version).unwrap().as_deref(),
+            Some("2026-11-01.1")
+        );
+        let redeemed = db
+            .write(|tx| redeem_enrol_code(tx, "c", chrono::Utc::now(), "K-NEW001", "t2"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(redeemed.mode, senim_protocol::SiteMode::Hospital);
     }
 
     #[test]

@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use senim_protocol::{CatalogDocument, Heartbeat, Record, RecordBody, RecordOutcome, RecordResult};
+use senim_protocol::{
+    CatalogDocument, CatalogProblem, Heartbeat, Record, RecordBody, RecordOutcome, RecordResult,
+    SiteMode,
+};
 
 use super::{parse_ts, ts, DbError};
 
@@ -30,14 +33,23 @@ pub fn insert_enrol_code(
     tx: &Transaction<'_>,
     code_hash: &str,
     site: &str,
+    mode: SiteMode,
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
 ) -> Result<(), DbError> {
     tx.execute(
-        "INSERT INTO enrol_codes (code_hash, site, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![code_hash, site, ts(now), ts(expires)],
+        "INSERT INTO enrol_codes (code_hash, site, mode, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![code_hash, site, mode.as_str(), ts(now), ts(expires)],
     )?;
     Ok(())
+}
+
+/// What a redeemed code was made for: the site and its mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    pub site: String,
+    pub mode: SiteMode,
 }
 
 /// Marks a code used and creates the kiosk, or says why the code cannot be used.
@@ -47,17 +59,19 @@ pub fn redeem_enrol_code(
     now: DateTime<Utc>,
     kiosk_id: &str,
     token_hash: &str,
-) -> Result<Result<String, CodeProblem>, DbError> {
-    let row: Option<(String, String, Option<String>)> = tx
+) -> Result<Result<Enrolled, CodeProblem>, DbError> {
+    let row: Option<(String, String, String, Option<String>)> = tx
         .query_row(
-            "SELECT site, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+            "SELECT site, mode, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
             [code_hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((site, expires_at, used_at)) = row else {
+    let Some((site, mode, expires_at, used_at)) = row else {
         return Ok(Err(CodeProblem::Unknown));
     };
+    // The column's CHECK admits only the two names.
+    let mode = SiteMode::parse(&mode).unwrap_or_default();
     if used_at.is_some() {
         return Ok(Err(CodeProblem::Used));
     }
@@ -69,10 +83,10 @@ pub fn redeem_enrol_code(
         params![code_hash, ts(now), kiosk_id],
     )?;
     tx.execute(
-        "INSERT INTO kiosks (id, site, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
-        params![kiosk_id, site, token_hash, ts(now)],
+        "INSERT INTO kiosks (id, site, mode, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![kiosk_id, site, mode.as_str(), token_hash, ts(now)],
     )?;
-    Ok(Ok(site))
+    Ok(Ok(Enrolled { site, mode }))
 }
 
 pub fn kiosk_by_token(conn: &Connection, token_hash: &str) -> Result<TokenLookup, DbError> {
@@ -109,12 +123,18 @@ pub struct KioskRow {
     pub devices_json: Option<String>,
     pub app_version: Option<String>,
     pub clock_skew_ms: Option<i64>,
+    pub mode: SiteMode,
+    /// The catalogue version in use, by the last stored heartbeat.
+    pub catalog_version: Option<String>,
+    /// A newest catalogue the kiosk refused, by the last stored heartbeat.
+    pub catalog_problem: Option<CatalogProblem>,
 }
 
 pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT id, site, enrolled_at, revoked_at IS NOT NULL, last_heartbeat, state, \
-         queue_depth, devices_json, app_version, clock_skew_ms FROM kiosks ORDER BY site, id",
+         queue_depth, devices_json, app_version, clock_skew_ms, mode, catalog_version, \
+         catalog_problem_json FROM kiosks ORDER BY site, id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(KioskRow {
@@ -128,6 +148,11 @@ pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
             devices_json: r.get(7)?,
             app_version: r.get(8)?,
             clock_skew_ms: r.get(9)?,
+            mode: SiteMode::parse(&r.get::<_, String>(10)?).unwrap_or_default(),
+            catalog_version: r.get(11)?,
+            catalog_problem: r
+                .get::<_, Option<String>>(12)?
+                .and_then(|j| serde_json::from_str(&j).ok()),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -146,7 +171,8 @@ pub fn save_heartbeats(
 ) -> Result<(), DbError> {
     let mut stmt = tx.prepare_cached(
         "UPDATE kiosks SET last_heartbeat = ?2, state = ?3, queue_depth = ?4, devices_json = ?5, \
-         app_version = ?6, catalog_version = ?7, clock_skew_ms = ?8 WHERE id = ?1",
+         app_version = ?6, catalog_version = ?7, clock_skew_ms = ?8, catalog_problem_json = ?9 \
+         WHERE id = ?1",
     )?;
     for (id, seen) in beats {
         let state = serde_json::to_value(seen.beat.state)
@@ -154,6 +180,11 @@ pub fn save_heartbeats(
             .and_then(|v| v.as_str().map(str::to_owned));
         let devices = serde_json::to_string(&seen.beat.devices).unwrap_or_default();
         let skew = (seen.received - seen.beat.sent_at).num_milliseconds();
+        let problem = seen
+            .beat
+            .catalog_problem
+            .as_ref()
+            .and_then(|p| serde_json::to_string(p).ok());
         stmt.execute(params![
             id,
             ts(seen.received),
@@ -162,7 +193,8 @@ pub fn save_heartbeats(
             devices,
             seen.beat.versions.app,
             seen.beat.versions.catalog,
-            skew
+            skew,
+            problem
         ])?;
     }
     Ok(())
@@ -744,11 +776,118 @@ pub fn delete_session(tx: &Transaction<'_>, token_hash: &str) -> Result<(), DbEr
 
 // ---------------------------------------------------------------- catalogue
 
+/// The newest published catalogue version's name, without its files (heartbeats ask often).
+pub fn latest_catalog_version(conn: &Connection) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT version FROM catalog_versions ORDER BY published_at DESC, version DESC LIMIT 1",
+        )?
+        .query_row([], |r| r.get(0))
+        .optional()?)
+}
+
+/// What publishing a catalogue did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Published {
+    /// A new version was stored and is the newest now.
+    New { version: String },
+    /// The newest version already has exactly this content: nothing changed.
+    Unchanged { version: String },
+    /// An older version has exactly this content: it is the newest again (a roll-back), under
+    /// its old name.
+    Restored {
+        version: String,
+        first_published: String,
+    },
+}
+
+/// Stores a validated catalogue unless a version with the same content exists.
+/// `version` is the name a new version gets; `files_json` the canonical JSON of the files.
+pub fn publish_catalog(
+    tx: &Transaction<'_>,
+    version: &str,
+    files_json: &str,
+    content_sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<Published, DbError> {
+    let latest = latest_catalog_version(tx)?;
+    let same: Option<(String, String)> = tx
+        .query_row(
+            "SELECT version, published_at FROM catalog_versions WHERE content_sha256 = ?1",
+            [content_sha256],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match same {
+        Some((version, _)) if latest.as_deref() == Some(version.as_str()) => {
+            Ok(Published::Unchanged { version })
+        }
+        Some((version, first_published)) => {
+            tx.execute(
+                "UPDATE catalog_versions SET published_at = ?2 WHERE version = ?1",
+                params![version, ts(now)],
+            )?;
+            Ok(Published::Restored {
+                version,
+                first_published,
+            })
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO catalog_versions (version, published_at, files_json, content_sha256) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![version, ts(now), files_json, content_sha256],
+            )?;
+            Ok(Published::New {
+                version: version.to_string(),
+            })
+        }
+    }
+}
+
+/// A published version as `catalog list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogVersionRow {
+    pub version: String,
+    pub published_at: String,
+    /// Service files in it.
+    pub files: usize,
+    /// Kiosks that reported running it in their last stored heartbeat.
+    pub kiosks: u32,
+    /// Kiosks whose last stored heartbeat says they refused it.
+    pub refused_by: u32,
+}
+
+/// Every published version, newest first.
+pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT c.version, c.published_at, c.files_json, \
+         (SELECT COUNT(*) FROM kiosks k WHERE k.catalog_version = c.version \
+            AND k.revoked_at IS NULL), \
+         (SELECT COUNT(*) FROM kiosks k WHERE k.revoked_at IS NULL \
+            AND json_extract(k.catalog_problem_json, '$.version') = c.version) \
+         FROM catalog_versions c ORDER BY c.published_at DESC, c.version DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let files: String = r.get(2)?;
+        Ok(CatalogVersionRow {
+            version: r.get(0)?,
+            published_at: r.get(1)?,
+            files: serde_json::from_str::<BTreeMap<String, String>>(&files)
+                .map(|f| f.len())
+                .unwrap_or(0),
+            kiosks: r.get(3)?,
+            refused_by: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbError> {
     let row: Option<(String, String, String)> = conn
         .query_row(
             "SELECT version, published_at, files_json FROM catalog_versions \
-             ORDER BY published_at DESC LIMIT 1",
+             ORDER BY published_at DESC, version DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -758,4 +897,130 @@ pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbEr
         published_at: parse_ts(&published_at).unwrap_or_default(),
         files: serde_json::from_str::<BTreeMap<String, String>>(&files).unwrap_or_default(),
     }))
+}
+
+// ---------------------------------------------------------------- service-guide figures
+
+/// How guide events are grouped for the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuideGrouping {
+    Service,
+    Kiosk,
+    /// The call-centre's local day.
+    Day,
+}
+
+/// Guide events of one group (a service, a kiosk or a local day), counted per kind, step and
+/// rating. `step_reached` events are left out: the figures need outcomes, not the way there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuideCount {
+    /// The service id, the kiosk id, or the local date `YYYY-MM-DD`.
+    pub key: String,
+    /// The kiosk's site, when grouped by kiosk.
+    pub site: Option<String>,
+    /// The wire name of [`senim_protocol::GuideEventKind`].
+    pub event: String,
+    pub step: Option<u32>,
+    pub rating: Option<u8>,
+    /// Events in this group.
+    pub events: u64,
+    /// Citizen sessions among them.
+    pub sessions: u64,
+}
+
+/// A stretch of time with one offset from UTC in the call-centre's zone: from the previous
+/// span's end (or the range start) until `until` (exclusive; `None` for the last span).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetSpan {
+    pub until: Option<DateTime<Utc>>,
+    pub offset_secs: i32,
+}
+
+/// Counts the guide events of `[from, to)` by one grouping (local days from `spans`),
+/// optionally for one service or one kiosk. One pass over the range per grouping: each
+/// answer has a row per group, kind, step and rating, however many events there are.
+pub fn guide_counts(
+    conn: &Connection,
+    grouping: GuideGrouping,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    spans: &[OffsetSpan],
+    service: Option<&str>,
+    kiosk: Option<&str>,
+) -> Result<Vec<GuideCount>, DbError> {
+    let mut values: Vec<rusqlite::types::Value> = vec![
+        ts(from).into(),
+        ts(to).into(),
+        service.map(str::to_owned).into(),
+        kiosk.map(str::to_owned).into(),
+    ];
+    let key = match grouping {
+        GuideGrouping::Service => "g.service_id".to_string(),
+        GuideGrouping::Kiosk => "g.kiosk_id".to_string(),
+        // SQLite knows no time zones: the day is the UTC time moved by the offset in force.
+        GuideGrouping::Day => {
+            let modifier = |secs: i32| format!("{secs:+} seconds");
+            match spans {
+                [] => "date(g.at)".to_string(),
+                [only] => {
+                    values.push(modifier(only.offset_secs).into());
+                    format!("date(g.at, ?{})", values.len())
+                }
+                _ => {
+                    let mut case = String::from("CASE");
+                    for span in spans {
+                        values.push(modifier(span.offset_secs).into());
+                        let m = values.len();
+                        match span.until {
+                            Some(until) => {
+                                values.push(ts(until).into());
+                                case.push_str(&format!(
+                                    " WHEN g.at < ?{} THEN date(g.at, ?{m})",
+                                    m + 1
+                                ));
+                            }
+                            None => case.push_str(&format!(" ELSE date(g.at, ?{m})")),
+                        }
+                    }
+                    case.push_str(" END");
+                    case
+                }
+            }
+        }
+    };
+    let grouped = format!(
+        "SELECT {key} AS grp, g.event AS event, g.step AS step, g.rating AS rating, \
+         COUNT(*) AS events, COUNT(DISTINCT g.session_id) AS sessions \
+         FROM guide_events g \
+         WHERE g.at >= ?1 AND g.at < ?2 AND g.event <> 'step_reached' \
+         AND (?3 IS NULL OR g.service_id = ?3) AND (?4 IS NULL OR g.kiosk_id = ?4) \
+         GROUP BY grp, g.event, g.step, g.rating"
+    );
+    let sql = match grouping {
+        GuideGrouping::Kiosk => format!(
+            "SELECT x.grp, k.site, x.event, x.step, x.rating, x.events, x.sessions \
+             FROM ({grouped}) x JOIN kiosks k ON k.id = x.grp"
+        ),
+        _ => format!("SELECT grp, NULL, event, step, rating, events, sessions FROM ({grouped})"),
+    };
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+        Ok(GuideCount {
+            key: r.get(0)?,
+            site: r.get(1)?,
+            event: r.get(2)?,
+            step: r.get(3)?,
+            rating: r.get(4)?,
+            events: r.get::<_, i64>(5)?.max(0) as u64,
+            sessions: r.get::<_, i64>(6)?.max(0) as u64,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every kiosk's id and site, for the figures' filter.
+pub fn kiosk_sites(conn: &Connection) -> Result<Vec<(String, String)>, DbError> {
+    let mut stmt = conn.prepare("SELECT id, site FROM kiosks ORDER BY site, id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

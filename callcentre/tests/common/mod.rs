@@ -83,7 +83,14 @@ impl TestServer {
         self.state
             .db
             .write(|tx| {
-                db::insert_enrol_code(tx, &hash, site, now, now + chrono::Duration::hours(hours))
+                db::insert_enrol_code(
+                    tx,
+                    &hash,
+                    site,
+                    senim_protocol::SiteMode::Hospital,
+                    now,
+                    now + chrono::Duration::hours(hours),
+                )
             })
             .unwrap();
         code
@@ -127,6 +134,116 @@ impl TestServer {
             task.await.unwrap().unwrap();
         }
     }
+}
+
+/// Session cookie from a plain HTTP sign-in (no browser).
+pub async fn http_sign_in(server: &TestServer, password: &str) -> Option<String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/console/login", server.url))
+        .send()
+        .await
+        .unwrap();
+    let login_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = page.text().await.unwrap();
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{}/console/login", server.url))
+        .header("Cookie", login_cookie)
+        .form(&[
+            ("username", "aigerim"),
+            ("password", password),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("senim_session=") && !v.starts_with("senim_session=;"))
+        .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+/// Reads Server-Sent Events from a response until one named `name` satisfies `accept`;
+/// panics after `within`.
+pub async fn wait_for_event<B: AsRef<[u8]>>(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<B>> + Unpin),
+    buffer: &mut String,
+    name: &str,
+    within: std::time::Duration,
+    accept: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut event = "message";
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event:") {
+                    event = e.trim();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if event == name {
+                let value: serde_json::Value = serde_json::from_str(&data).unwrap();
+                if accept(&value) {
+                    return value;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{name}` event as expected within {within:?}"))
+            .expect("the event stream ended")
+            .unwrap();
+        buffer.push_str(&String::from_utf8_lossy(chunk.as_ref()));
+    }
+}
+
+/// Decodes the one QR code in a picture (`dark` tells the dark pixels).
+pub fn decode_qr(width: usize, height: usize, dark: impl Fn(usize, usize) -> bool) -> String {
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        if dark(x, y) {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the picture");
+    grids[0].decode().unwrap().1
+}
+
+/// Decodes the QR code in a greyscale PNG.
+pub fn decode_png(bytes: &[u8]) -> String {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Grayscale);
+    let (w, h) = (info.width as usize, info.height as usize);
+    decode_qr(w, h, |x, y| pixels[y * w + x] < 128)
 }
 
 /// An appeal record as JSON, declaring a video of these bytes.
