@@ -45,6 +45,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         max_recording_ms: config.appeal.max_recording_secs * 1000,
         guide_steps: catalog.step_counts(),
         pin_sha256: config.technician.pin_sha256.clone(),
+        badges_sha256: config.technician.badges_sha256.clone(),
     }
 }
 
@@ -68,6 +69,12 @@ struct App {
     min_free_bytes: u64,
     /// Random id grouping one citizen's service-guide events (nothing personal).
     guide_session: RefCell<Option<String>>,
+    /// The sync worker's last report (technician screen, enrolment changes).
+    sync_state: RefCell<sync::Status>,
+    /// The sync settings, for enrolment from the screen.
+    config_sync: Result<Option<sync::SyncConfig>, String>,
+    /// The configuration, for the technician's checks.
+    config: Config,
 }
 
 thread_local! {
@@ -142,8 +149,20 @@ impl App {
             Effect::SaveAppeal(draft) => self.save_appeal(draft),
             Effect::PrintReceipt(_) => tracing::debug!("no printer configured"),
             Effect::Usage(usage) => self.record_usage(usage),
+            Effect::Enrol(code) => self.enrol(code),
+            Effect::RunChecks => self.run_checks(),
+            Effect::PrintTestSlip => {
+                self.info.borrow_mut().tech.printer =
+                    Some(Err("no receipt printer is configured ([printer] port)".into()));
+            }
+            Effect::StopPreview => tracing::debug!("camera preview off (no camera configured)"),
             Effect::ClearSession => {
                 self.guide_session.borrow_mut().take();
+                // Technician mode's test scan and results go with the session.
+                let mut info = self.info.borrow_mut();
+                info.tech.scan = None;
+                info.tech.printer = None;
+                info.tech.checks.clear();
                 tracing::info!("session ended and wiped");
             }
             Effect::Restart => {
@@ -298,6 +317,138 @@ impl App {
         }
     }
 
+    /// On the technician's scanner test page, what the scanner sent is shown byte by byte.
+    fn note_test_scan(&self, read: &scanner::ScanRead) {
+        let on_test_page = matches!(
+            self.flow.borrow().screen(),
+            crate::flow::Screen::TechnicianTest(crate::flow::TechTest::Scanner)
+        );
+        if !on_test_page {
+            return;
+        }
+        let symbology = read.symbology.clone().unwrap_or_default();
+        let bytes: Vec<u8> = symbology.bytes().chain(read.text.0.bytes()).collect();
+        self.info.borrow_mut().tech.scan = Some(ui::TestScan {
+            kind: read.classified.kind.as_str().to_string(),
+            valid: read.classified.result.is_ok(),
+            symbology,
+            text: read
+                .text
+                .0
+                .chars()
+                .map(|c| if c.is_control() { '·' } else { c })
+                .collect(),
+            hex: bytes
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        });
+    }
+
+    /// Runs the technician's checks on a thread (they wait on the network) and shows them.
+    fn run_checks(&self) {
+        if self.info.borrow().tech.checks_running {
+            return;
+        }
+        self.info.borrow_mut().tech.checks_running = true;
+        let config = self.config.clone();
+        let live = {
+            let flow = self.flow.borrow();
+            crate::doctor::LiveDevices {
+                scanner: flow.health(Device::Scanner),
+                camera: flow.health(Device::Camera),
+                microphone: self.info.borrow().tech.microphone,
+                printer: flow.health(Device::Printer),
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("senim-checks".into())
+            .spawn(move || {
+                let checks = crate::doctor::run(&config, "the running configuration", Some(&live));
+                let _ = slint::invoke_from_event_loop(move || {
+                    if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                        let mut info = app.info.borrow_mut();
+                        info.tech.checks = checks;
+                        info.tech.checks_running = false;
+                        drop(info);
+                        app.refresh(app.now());
+                    }
+                });
+            });
+        if spawned.is_err() {
+            self.info.borrow_mut().tech.checks_running = false;
+        }
+    }
+
+    /// Who this kiosk is (or that it is not enrolled): the title, the technician screen, the
+    /// mode, and whether the kiosk rests on the enrolment screen.
+    fn enrolment_known(&self, enrolled: Option<sync::EnrolledAs>) {
+        {
+            let mut info = self.info.borrow_mut();
+            match &enrolled {
+                Some(e) => {
+                    info.kiosk_id = e.kiosk_id.clone();
+                    if !e.site.is_empty() {
+                        info.site_name = e.site.clone();
+                    }
+                }
+                None => info.kiosk_id = "not enrolled".into(),
+            }
+        }
+        if self.sync.is_some() {
+            self.dispatch(Event::Enrolled(enrolled.map(|e| e.mode)));
+        } else {
+            self.refresh(self.now());
+        }
+    }
+
+    /// Exchanges a scanned enrolment code on a thread of its own (it waits on the network).
+    fn enrol(&self, code: String) {
+        let Ok(Some(sync_config)) = self.config_sync.clone() else {
+            dispatch(Event::EnrolResult(Err("no_backend")));
+            return;
+        };
+        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let spawned = std::thread::Builder::new()
+            .name("senim-enrol".into())
+            .spawn(move || {
+                let result = sync::enrol(
+                    &sync_config.data_dir,
+                    &sync_config.backend_url,
+                    sync_config.ca_pem.as_deref(),
+                    &code,
+                );
+                let answer = match result {
+                    Ok(e) => {
+                        tracing::info!(kiosk = %e.kiosk_id, "enrolled");
+                        waker.iter().for_each(sync::Waker::wake);
+                        let enrolled = sync::EnrolledAs {
+                            kiosk_id: e.kiosk_id,
+                            site: e.site,
+                            mode: e.mode,
+                        };
+                        let _ = slint::invoke_from_event_loop(move || {
+                            if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                                let mode = enrolled.mode;
+                                app.enrolment_known(Some(enrolled));
+                                app.dispatch(Event::EnrolResult(Ok(mode)));
+                            }
+                        });
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "enrolment refused");
+                        enrol_error_code(&e)
+                    }
+                };
+                dispatch_from_thread(Event::EnrolResult(Err(answer)));
+            });
+        if spawned.is_err() {
+            dispatch(Event::EnrolResult(Err("enrol_failed")));
+        }
+    }
+
     /// The call-centre's hours by the server's clock where the kiosk has learnt its skew.
     fn update_hours(&self) {
         let now = Utc::now() + chrono::Duration::milliseconds(self.clock_skew_ms.get());
@@ -305,7 +456,18 @@ impl App {
     }
 
     fn sync_status(&self, status: sync::Status) {
+        {
+            let mut info = self.info.borrow_mut();
+            info.tech.sync_bytes = status.pending_bytes;
+            info.tech.sync_last_success = status.last_success_at;
+            info.tech.sync_last_error = status.last_error.clone();
+        }
         let skew_changed = self.clock_skew_ms.replace(status.clock_skew_ms) != status.clock_skew_ms;
+        let enrolment_changed = self.sync_state.borrow().enrolled_as != status.enrolled_as;
+        *self.sync_state.borrow_mut() = status.clone();
+        if enrolment_changed {
+            self.enrolment_known(status.enrolled_as.clone());
+        }
         self.dispatch(Event::Sync {
             online: status.online,
             pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
@@ -313,6 +475,20 @@ impl App {
         if skew_changed {
             self.update_hours();
         }
+    }
+}
+
+/// A stable code the enrolment screen translates.
+fn enrol_error_code(e: &sync::SyncError) -> &'static str {
+    match e {
+        sync::SyncError::Refused { code, .. } => match code.as_str() {
+            "code_used" => "code_used",
+            "code_expired" => "code_expired",
+            "code_unknown" => "code_unknown",
+            _ => "enrol_failed",
+        },
+        sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
+        _ => "enrol_failed",
     }
 }
 
@@ -419,6 +595,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         clock_skew_ms: Cell::new(0),
         min_free_bytes: config.store.min_free_mib << 20,
         guide_session: RefCell::new(None),
+        sync_state: RefCell::new(sync::Status::default()),
+        config_sync: config.sync_config().map_err(|e| e.to_string()),
+        config: config.clone(),
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     ui::connect(&window, Rc::new(dispatch));
@@ -426,18 +605,21 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     // Who this kiosk is (enrolment), whether a recording fits, read off the UI thread.
     let min_free = app.min_free_bytes;
     app.store.exec(move |store| {
-        let (kiosk_id, room) = match store {
+        let (enrolled, room) = match store {
             Ok(s) => (
-                s.enrolment().ok().flatten().map(|e| e.kiosk_id),
+                s.enrolment().ok().flatten().map(|e| sync::EnrolledAs {
+                    kiosk_id: e.kiosk_id,
+                    site: e.site,
+                    mode: e.mode,
+                }),
                 s.check_space(min_free).is_ok(),
             ),
             Err(_) => (None, false),
         };
         let _ = slint::invoke_from_event_loop(move || {
             if let Some(app) = APP.with(|a| a.borrow().clone()) {
-                if let Some(id) = kiosk_id {
-                    app.info.borrow_mut().kiosk_id = id;
-                }
+                app.sync_state.borrow_mut().enrolled_as = enrolled.clone();
+                app.enrolment_known(enrolled);
                 let health = if room { Health::Ok } else { Health::Faulty };
                 app.dispatch(Event::DeviceHealth(Device::Storage, health));
             }
@@ -505,6 +687,9 @@ fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {
         ScannerEvent::Read(read) => {
             let received = read.received;
             let shown = slint::invoke_from_event_loop(move || {
+                if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                    app.note_test_scan(&read);
+                }
                 dispatch(Event::Scan(read.classified));
                 // Measured by `make bench`: serial line received -> screen state updated.
                 tracing::debug!(latency_us = received.elapsed().as_micros(), "scan applied");

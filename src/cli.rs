@@ -215,7 +215,7 @@ fn enrol(config: &Config, code: &str) -> anyhow::Result<i32> {
 
 /// `senim-kiosk doctor [--json]`.
 fn doctor(config: &Config, path: &std::path::Path, json: bool) -> anyhow::Result<i32> {
-    let checks = crate::doctor::run(config, path);
+    let checks = crate::doctor::run(config, &path.display().to_string(), None);
     for check in &checks {
         if json {
             println!("{}", serde_json::to_string(check)?);

@@ -215,6 +215,9 @@ impl Default for AppealSection {
 pub struct TechnicianSection {
     /// SHA-256 (hex) of the technician PIN; empty disables PIN entry.
     pub pin_sha256: String,
+    /// SHA-256 (hex) of technician badges (`SENIM-TECH:<badge>` barcodes) that open technician
+    /// mode without the PIN.
+    pub badges_sha256: Vec<String>,
 }
 
 impl fmt::Debug for TechnicianSection {
@@ -228,6 +231,7 @@ impl fmt::Debug for TechnicianSection {
                     "<redacted>"
                 },
             )
+            .field("badges", &self.badges_sha256.len())
             .finish()
     }
 }
@@ -514,6 +518,15 @@ impl Config {
                 "64 hexadecimal characters (sha256sum of the PIN) or an empty string",
                 format!("{} characters", pin.len()),
             ));
+        }
+        for (i, badge) in self.technician.badges_sha256.iter().enumerate() {
+            if badge.len() != 64 || !badge.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    &format!("technician.badges_sha256[{i}]"),
+                    "64 hexadecimal characters (printf %s BADGE | sha256sum)",
+                    format!("{} characters", badge.len()),
+                ));
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::flow::Health;
 use crate::store::Store;
 
 /// How a check came out.
@@ -91,13 +92,20 @@ const SKEW_FAIL_MS: i64 = 5 * 60_000;
 /// An item still pending this long means delivery is stuck.
 const STUCK_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
-/// Runs every check that needs no running kiosk (blocking: network checks take up to seconds).
-/// Device checks that open a port report "busy" as a warning when the kiosk holds it.
-pub fn run(config: &Config, config_path: &Path) -> Vec<Check> {
-    let mut checks = vec![Check::ok(
-        "config",
-        format!("{} is valid", config_path.display()),
-    )];
+/// The devices as the running kiosk sees them (the technician screen), instead of opening
+/// ports the kiosk already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveDevices {
+    pub scanner: Health,
+    pub camera: Health,
+    pub microphone: Health,
+    pub printer: Health,
+}
+
+/// Runs every check (blocking: network checks take up to seconds). Without `live`, device
+/// checks open the configured ports (a port the running kiosk holds is a warning, "busy").
+pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> Vec<Check> {
+    let mut checks = vec![Check::ok("config", format!("{config_label} is valid"))];
     checks.push(catalogue(config));
     let store = match Store::open(&config.store.data_dir) {
         Ok(store) => {
@@ -131,7 +139,10 @@ pub fn run(config: &Config, config_path: &Path) -> Vec<Check> {
         checks.push(disk(config, store));
     }
     checks.extend(backend(config, store.as_ref()));
-    checks.push(scanner(config));
+    match live {
+        Some(live) => checks.extend(live_devices(config, live)),
+        None => checks.push(scanner(config)),
+    }
     checks.push(Check::ok(
         "versions",
         format!(
@@ -327,6 +338,24 @@ fn queue(store: &Store) -> Check {
     } else {
         Check::ok("sync", detail)
     }
+}
+
+fn live_devices(config: &Config, live: &LiveDevices) -> Vec<Check> {
+    let one = |name: &'static str, health: Health, fitted: &str| match health {
+        Health::Ok => Check::ok(name, format!("{fitted}: working")),
+        Health::Absent => Check::ok(name, "not fitted"),
+        Health::Faulty => Check::fail(
+            name,
+            format!("{fitted}: not answering"),
+            "check its cable and power; its test page shows more",
+        ),
+    };
+    vec![
+        one("scanner", live.scanner, &config.scanner.port),
+        one("camera", live.camera, "camera"),
+        one("microphone", live.microphone, "microphone"),
+        one("printer", live.printer, "receipt printer"),
+    ]
 }
 
 fn scanner(config: &Config) -> Check {

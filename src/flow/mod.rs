@@ -11,7 +11,6 @@ pub use senim_protocol::Lang;
 
 use std::fmt;
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::identity::{self, Iin};
@@ -20,15 +19,9 @@ pub use hours::CallCentreStatus;
 /// Monotonic milliseconds since the kiosk started.
 pub type Millis = u64;
 
-/// How a site uses the kiosk; both modes offer both journeys, in a different order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// Hospital "trust kiosk": appeals first.
-    Hospital,
-    /// Public service centre: e-government service guides first.
-    FrontOffice,
-}
+/// How a site uses the kiosk (hospital: appeals first; front office: service guides first);
+/// both modes offer both journeys. The same type the call-centre sends at enrolment.
+pub use senim_protocol::SiteMode as Mode;
 
 /// The two journeys a citizen can take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +91,13 @@ impl Device {
 /// Every screen of the kiosk. `Debug` hides typed digits (IIN, phone, PIN).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Screen {
+    /// A kiosk that is not (or no longer) enrolled: "scan the enrolment code".
+    Enrol {
+        /// The code is being exchanged with the call-centre.
+        busy: bool,
+        /// Why the last attempt failed (a stable code the UI translates).
+        error: Option<&'static str>,
+    },
     Attract,
     Menu,
     /// Hold the ID card to the scanner, or type the IIN on the keypad.
@@ -152,13 +152,25 @@ pub enum Screen {
         digits: String,
         wrong: bool,
     },
+    /// The checks (as `senim-kiosk doctor`), sync queue, versions; doors to the device tests.
     TechnicianHome,
+    /// One device test: raw scans, camera preview and microphone level, printer test slip.
+    TechnicianTest(TechTest),
+}
+
+/// The device tests of technician mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TechTest {
+    Scanner,
+    Camera,
+    Printer,
 }
 
 impl Screen {
     /// A stable name for logs and tests; never carries what the citizen typed or scanned.
     pub fn name(&self) -> &'static str {
         match self {
+            Screen::Enrol { .. } => "enrol",
             Screen::Attract => "attract",
             Screen::Menu => "menu",
             Screen::Identify {
@@ -189,6 +201,9 @@ impl Screen {
             Screen::AppealReceipt { .. } => "appeal-receipt",
             Screen::TechnicianPin { .. } => "technician-pin",
             Screen::TechnicianHome => "technician-home",
+            Screen::TechnicianTest(TechTest::Scanner) => "technician-scanner",
+            Screen::TechnicianTest(TechTest::Camera) => "technician-camera",
+            Screen::TechnicianTest(TechTest::Printer) => "technician-printer",
         }
     }
 }
@@ -211,6 +226,11 @@ impl fmt::Debug for Screen {
                 .debug_struct("TechnicianPin")
                 .field("digits", &typed(digits))
                 .field("wrong", wrong)
+                .finish(),
+            Screen::Enrol { busy, error } => f
+                .debug_struct("Enrol")
+                .field("busy", busy)
+                .field("error", error)
                 .finish(),
             Screen::Attract => f.write_str("Attract"),
             Screen::Menu => f.write_str("Menu"),
@@ -241,6 +261,7 @@ impl fmt::Debug for Screen {
             Screen::AppealSaving { failed } => write!(f, "AppealSaving {{ failed: {failed} }}"),
             Screen::AppealReceipt { receipt } => write!(f, "AppealReceipt {{ {receipt:?} }}"),
             Screen::TechnicianHome => f.write_str("TechnicianHome"),
+            Screen::TechnicianTest(t) => write!(f, "TechnicianTest({t:?})"),
         }
     }
 }
@@ -355,8 +376,19 @@ pub enum Event {
         pending: u32,
     },
     CallCentre(CallCentreStatus),
+    /// Whether this kiosk holds a token the call-centre accepts, and the site's mode it was
+    /// enrolled with (app → flow, at start and when the sync worker learns the token was
+    /// revoked). Only sent when a call-centre is configured.
+    Enrolled(Option<Mode>),
+    /// The enrolment code was exchanged (`Ok`, with the site's mode) or refused (a stable code).
+    EnrolResult(Result<Mode, &'static str>),
     /// The hidden gesture on the attract screen.
     TechnicianGesture,
+    /// Open one device test from technician mode.
+    TechnicianOpen(TechTest),
+    /// Run the checks again.
+    TechnicianRecheck,
+    TechnicianPrintTest,
     TechnicianExit,
     Restart,
 }
@@ -371,6 +403,7 @@ pub enum Effect {
         present: bool,
     },
     StartPreview,
+    StopPreview,
     StartRecording,
     StopRecording,
     /// Throw away the last take (re-record or session end before sending).
@@ -378,6 +411,11 @@ pub enum Effect {
     SaveAppeal(AppealDraft),
     PrintReceipt(Receipt),
     Usage(GuideUsage),
+    /// Exchange a scanned enrolment code for this kiosk's token.
+    Enrol(String),
+    /// Run the technician's checks (in the background) and show them.
+    RunChecks,
+    PrintTestSlip,
     /// Forget everything of the session in every adapter.
     ClearSession,
     Restart,
@@ -396,6 +434,9 @@ pub struct FlowConfig {
     pub guide_steps: Vec<usize>,
     /// SHA-256 hex of the technician PIN; empty disables PIN entry.
     pub pin_sha256: String,
+    /// SHA-256 hex of the technician badges (the payload after `SENIM-TECH:`) that open
+    /// technician mode without the PIN.
+    pub badges_sha256: Vec<String>,
 }
 
 impl fmt::Debug for FlowConfig {
@@ -438,6 +479,9 @@ pub struct Flow {
     pin_locked_until: Millis,
     /// What the identify step leads to once the card is read.
     after_identify: Journey,
+    /// `false` once the app says this kiosk has no accepted token: between citizens it shows
+    /// the enrolment screen instead of the attract screen.
+    enrolled: bool,
 }
 
 impl Flow {
@@ -459,6 +503,7 @@ impl Flow {
             pin_failures: 0,
             pin_locked_until: 0,
             after_identify: Journey::Appeal,
+            enrolled: true,
         }
     }
 
@@ -539,6 +584,8 @@ impl Flow {
                 | Event::CallCentre(_)
                 | Event::AppealSaved { .. }
                 | Event::AppealSaveFailed
+                | Event::Enrolled(_)
+                | Event::EnrolResult(_)
         );
         if is_user_input {
             self.last_activity = now;
@@ -566,17 +613,44 @@ impl Flow {
                 self.pending = pending;
             }
             Event::CallCentre(status) => self.callcentre = status,
+            Event::Enrolled(enrolled) => {
+                self.enrolled = enrolled.is_some();
+                if let Some(mode) = enrolled {
+                    self.config.mode = mode;
+                }
+                // Never in the middle of someone's journey: only where the kiosk rests.
+                if matches!(self.screen, Screen::Attract | Screen::Enrol { .. }) {
+                    self.screen = self.resting_screen();
+                }
+            }
+            Event::EnrolResult(result) => {
+                if let Screen::Enrol { .. } = self.screen {
+                    match result {
+                        Ok(mode) => {
+                            self.config.mode = mode;
+                            self.enrolled = true;
+                            self.screen = Screen::Attract;
+                        }
+                        Err(code) => {
+                            self.screen = Screen::Enrol {
+                                busy: false,
+                                error: Some(code),
+                            }
+                        }
+                    }
+                }
+            }
             Event::EndSession => {
                 if self.screen != Screen::Attract {
                     self.reset(&mut fx);
                 }
             }
             Event::Restart => {
-                if self.screen == Screen::TechnicianHome {
+                if matches!(self.screen, Screen::TechnicianHome | Screen::TechnicianTest(_)) {
                     fx.push(Effect::Restart);
                 }
             }
-            Event::Scan(read) => self.scan(now, read),
+            Event::Scan(read) => self.scan(now, read, &mut fx),
             other => self.screen_event(now, other, &mut fx),
         }
         fx
@@ -639,6 +713,7 @@ impl Flow {
             Screen::AppealReview | Screen::AppealPhone { .. } => {
                 fx.push(Effect::DiscardRecording);
             }
+            Screen::TechnicianTest(TechTest::Camera) => fx.push(Effect::StopPreview),
             _ => {}
         }
         if self.session.as_ref().is_some_and(|s| s.presence_sent) {
@@ -646,12 +721,24 @@ impl Flow {
         }
         self.session = None;
         self.idle_warning_since = None;
-        self.screen = Screen::Attract;
+        self.screen = self.resting_screen();
         if self.lang != self.config.default_language {
             self.lang = self.config.default_language;
             fx.push(Effect::SetLanguage(self.lang));
         }
         fx.push(Effect::ClearSession);
+    }
+
+    /// Where the kiosk waits between citizens.
+    fn resting_screen(&self) -> Screen {
+        if self.enrolled {
+            Screen::Attract
+        } else {
+            Screen::Enrol {
+                busy: false,
+                error: None,
+            }
+        }
     }
 
     fn begin_session(&mut self) {
@@ -675,7 +762,31 @@ impl Flow {
         }
     }
 
-    fn scan(&mut self, now: Millis, read: identity::Classified) {
+    fn scan(&mut self, now: Millis, read: identity::Classified, fx: &mut Vec<Effect>) {
+        if let Screen::Enrol { busy, .. } = self.screen {
+            if busy {
+                return;
+            }
+            self.screen = match read.result {
+                Ok(identity::Identity::Enrolment(code)) => {
+                    fx.push(Effect::Enrol(code));
+                    Screen::Enrol {
+                        busy: true,
+                        error: None,
+                    }
+                }
+                Ok(identity::Identity::Badge(badge)) => self.badge_screen(&badge, fx),
+                Ok(_) => Screen::Enrol {
+                    busy: false,
+                    error: Some("not_enrolment_code"),
+                },
+                Err(rejection) => Screen::Enrol {
+                    busy: false,
+                    error: Some(rejection.code()),
+                },
+            };
+            return;
+        }
         let accepts_scan = matches!(
             self.screen,
             Screen::Attract | Screen::Menu | Screen::Identify { .. }
@@ -695,11 +806,8 @@ impl Flow {
                 self.session_mut().identity = Some(iin);
                 self.screen = Screen::Identified { since: now };
             }
-            Ok(identity::Identity::Badge(_)) if self.screen == Screen::Attract => {
-                self.screen = Screen::TechnicianPin {
-                    digits: String::new(),
-                    wrong: false,
-                };
+            Ok(identity::Identity::Badge(badge)) if self.screen == Screen::Attract => {
+                self.screen = self.badge_screen(&badge, fx);
             }
             Ok(_) => {}
             Err(rejection) => {
@@ -764,10 +872,12 @@ impl Flow {
                 self.begin_session();
                 Screen::Menu
             }
-            (Screen::Attract, Event::TechnicianGesture) => Screen::TechnicianPin {
-                digits: String::new(),
-                wrong: false,
-            },
+            (Screen::Attract | Screen::Enrol { .. }, Event::TechnicianGesture) => {
+                Screen::TechnicianPin {
+                    digits: String::new(),
+                    wrong: false,
+                }
+            }
             (Screen::Attract, _) => Screen::Attract,
 
             // Menu.
@@ -1083,6 +1193,7 @@ impl Flow {
                     }
                 } else if self.pin_matches(&digits) {
                     self.pin_failures = 0;
+                    fx.push(Effect::RunChecks);
                     Screen::TechnicianHome
                 } else {
                     self.pin_failures += 1;
@@ -1097,24 +1208,69 @@ impl Flow {
                     }
                 }
             }
+            (Screen::TechnicianHome, Event::TechnicianOpen(test)) => {
+                if test == TechTest::Camera {
+                    fx.push(Effect::StartPreview);
+                }
+                Screen::TechnicianTest(test)
+            }
+            (Screen::TechnicianHome, Event::TechnicianRecheck) => {
+                fx.push(Effect::RunChecks);
+                Screen::TechnicianHome
+            }
+            (Screen::TechnicianTest(TechTest::Printer), Event::TechnicianPrintTest) => {
+                fx.push(Effect::PrintTestSlip);
+                Screen::TechnicianTest(TechTest::Printer)
+            }
+            (Screen::TechnicianTest(test), Event::Back) => {
+                if test == TechTest::Camera {
+                    fx.push(Effect::StopPreview);
+                }
+                fx.push(Effect::RunChecks);
+                Screen::TechnicianHome
+            }
             (Screen::TechnicianPin { .. }, Event::Back | Event::TechnicianExit)
-            | (Screen::TechnicianHome, Event::TechnicianExit) => {
+            | (Screen::TechnicianHome | Screen::TechnicianTest(_), Event::TechnicianExit) => {
                 self.reset(fx);
-                Screen::Attract
+                std::mem::replace(&mut self.screen, Screen::Attract)
             }
 
             (screen, _) => screen,
         };
     }
 
+    /// A technician badge opens technician mode if it is one of the configured badges;
+    /// any other badge still needs the PIN.
+    fn badge_screen(&self, badge: &str, fx: &mut Vec<Effect>) -> Screen {
+        let known = self
+            .config
+            .badges_sha256
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&sha256_hex(badge)));
+        if known {
+            fx.push(Effect::RunChecks);
+            Screen::TechnicianHome
+        } else {
+            Screen::TechnicianPin {
+                digits: String::new(),
+                wrong: false,
+            }
+        }
+    }
+
     fn pin_matches(&self, digits: &str) -> bool {
         if self.config.pin_sha256.is_empty() || digits.is_empty() {
             return false;
         }
-        let digest = Sha256::digest(digits.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        hex.eq_ignore_ascii_case(&self.config.pin_sha256)
+        sha256_hex(digits).eq_ignore_ascii_case(&self.config.pin_sha256)
     }
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A Kazakh mobile number after `+7`: ten digits starting with 7 (`7XX XXX XX XX`).

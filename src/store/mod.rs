@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use senim_protocol::{
-    AppealRecord, DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, Record,
+    SiteMode, AppealRecord, DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, Record,
     RecordBody, Topic, VideoInfo,
 };
 use sha2::{Digest, Sha256};
@@ -190,6 +190,8 @@ pub struct Enrolment {
     pub kiosk_id: String,
     pub token: String,
     pub site: String,
+    /// Hospital or front office, as the call-centre made the code.
+    pub mode: SiteMode,
     /// The backend the kiosk enrolled with.
     pub backend_url: String,
 }
@@ -200,6 +202,7 @@ impl std::fmt::Debug for Enrolment {
             .field("kiosk_id", &self.kiosk_id)
             .field("token", &"<redacted>")
             .field("site", &self.site)
+            .field("mode", &self.mode)
             .field("backend_url", &self.backend_url)
             .finish()
     }
@@ -928,12 +931,25 @@ impl Store {
         let (Some(kiosk_id), Some(token)) = (self.meta("kiosk_id")?, self.meta("token")?) else {
             return Ok(None);
         };
+        let mode = match self.meta("mode")?.as_deref() {
+            Some("front-office") => SiteMode::FrontOffice,
+            _ => SiteMode::Hospital,
+        };
         Ok(Some(Enrolment {
             kiosk_id,
             token,
             site: self.meta("site")?.unwrap_or_default(),
+            mode,
             backend_url: self.meta("backend_url")?.unwrap_or_default(),
         }))
+    }
+
+    /// The call-centre revoked this kiosk: its token is useless, so it is forgotten (the queue
+    /// stays, to be delivered once the kiosk is enrolled again).
+    pub fn forget_token(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        Ok(())
     }
 
     /// Keeps a new enrolment (replacing an old one).
@@ -942,10 +958,11 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for (k, v) in [
-            ("kiosk_id", &e.kiosk_id),
-            ("token", &e.token),
-            ("site", &e.site),
-            ("backend_url", &e.backend_url),
+            ("kiosk_id", e.kiosk_id.as_str()),
+            ("token", e.token.as_str()),
+            ("site", e.site.as_str()),
+            ("mode", e.mode.as_str()),
+            ("backend_url", e.backend_url.as_str()),
         ] {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) \

@@ -402,6 +402,7 @@ fn enrolment_and_sync_facts_are_kept_and_the_token_never_printed() {
         kiosk_id: "K-ABC".into(),
         token: "s3cret-token".into(),
         site: "Hospital".into(),
+        mode: SiteMode::FrontOffice,
         backend_url: "https://cc.example".into(),
     };
     store.set_enrolment(&e).unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
 use senim_protocol::{
-    ApiError, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
+    ApiError, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
     RecordBatch, RecordBatchResponse, TUS_VERSION,
 };
 use sha1::Digest;
@@ -146,6 +146,12 @@ impl Api {
         let r = self
             .request(Method::POST, "api/v1/presence")?
             .json(presence);
+        let response = self.send(r).await?;
+        ok(response).await.map(|_| ())
+    }
+
+    pub async fn consultant(&self, call: &ConsultantCall) -> Result<(), SyncError> {
+        let r = self.request(Method::POST, "api/v1/consultant")?.json(call);
         let response = self.send(r).await?;
         ok(response).await.map(|_| ())
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use senim_protocol::{
-    DeviceHealth, Heartbeat, Journey, KioskState, Presence, RecordOutcome, Versions,
+    ConsultantCall, DeviceHealth, Heartbeat, Journey, KioskState, Presence, RecordOutcome, Versions,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -109,10 +109,21 @@ pub struct SyncConfig {
     pub app_version: String,
 }
 
+/// Who the call-centre knows this kiosk as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolledAs {
+    pub kiosk_id: String,
+    pub site: String,
+    pub mode: senim_protocol::SiteMode,
+}
+
 /// What the worker reports after its work (for the UI, the CLI and tests).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Status {
+    /// The kiosk holds a token the call-centre has not refused.
     pub enrolled: bool,
+    /// Its enrolment, while `enrolled`.
+    pub enrolled_as: Option<EnrolledAs>,
     /// The backend answered the last request.
     pub online: bool,
     /// Items not yet confirmed (records and videos).
@@ -128,6 +139,7 @@ pub struct Status {
 
 enum Command {
     Presence(Presence),
+    Consultant(ConsultantCall),
     Wake,
     Devices(Vec<DeviceHealth>),
 }
@@ -162,6 +174,17 @@ impl SyncHandle {
             present,
             journey,
             at: Utc::now(),
+        }));
+    }
+
+    /// "A consultant is needed at this kiosk" (or not any more): sent before anything else,
+    /// like presence, and not kept if the kiosk dies (it is for the people on the floor now).
+    pub fn consultant(&self, service_id: &str, step: u32, active: bool) {
+        let _ = self.tx.send(Command::Consultant(ConsultantCall {
+            service_id: service_id.to_string(),
+            step,
+            at: Utc::now(),
+            active,
         }));
     }
 
@@ -280,6 +303,7 @@ pub fn enrol(
         kiosk_id: answer.kiosk_id,
         token: answer.token,
         site: answer.site,
+        mode: answer.mode,
         backend_url: backend_url.to_string(),
     };
     let mut store = Store::open(data_dir)?;
@@ -389,6 +413,9 @@ struct Worker {
     stop: Arc<AtomicBool>,
     sink: Box<dyn Fn(Status) + Send>,
     presence: Option<Presence>,
+    consultant: Option<ConsultantCall>,
+    /// The token the call-centre refused (unknown), until a new enrolment replaces it.
+    refused_token: Option<String>,
     state: KioskState,
     devices: Vec<DeviceHealth>,
     next_heartbeat: Instant,
@@ -417,6 +444,8 @@ impl Worker {
             stop,
             sink,
             presence: None,
+            consultant: None,
+            refused_token: None,
             state: KioskState::Idle,
             devices: Vec::new(),
             next_heartbeat: Instant::now(),
@@ -442,6 +471,7 @@ impl Worker {
                 };
                 self.presence = Some(p);
             }
+            Command::Consultant(c) => self.consultant = Some(c),
             Command::Wake => {}
             Command::Devices(d) => self.devices = d,
         }
@@ -461,6 +491,11 @@ impl Worker {
         let enrolment = self.store.enrolment()?.ok_or(SyncError::NotEnrolled)?;
         let api = Api::new(&self.cfg.backend_url, self.cfg.ca_pem.as_deref())?
             .with_token(&enrolment.token);
+        if self.refused_token.as_deref() == Some(enrolment.token.as_str()) {
+            // The same token the call-centre refused: not worth a request until a new one.
+            return Err(SyncError::Unauthorized);
+        }
+        self.refused_token = None;
         self.api = Some(api.clone());
         Ok(api)
     }
@@ -499,8 +534,15 @@ impl Worker {
                         tracing::error!(error = %se, "sync: cannot note the error");
                     }
                     if matches!(e, SyncError::Unauthorized | SyncError::Revoked) {
-                        // A new enrolment may come from the CLI; read it again next time.
+                        // A new enrolment may come from the CLI or the enrolment screen; read
+                        // it again next time. A revoked token is forgotten for good.
                         self.api = None;
+                        self.refused_token = self.store.enrolment().ok().flatten().map(|e| e.token);
+                        if matches!(e, SyncError::Revoked) {
+                            if let Err(se) = self.store.forget_token() {
+                                tracing::error!(error = %se, "sync: cannot forget a revoked token");
+                            }
+                        }
                     }
                     self.report(true);
                     if until_idle && !e.retriable() {
@@ -542,6 +584,14 @@ impl Worker {
                 self.presence = None;
             }
             tracing::debug!(present = p.present, "sync: presence sent");
+        }
+        if let Some(c) = self.consultant.clone() {
+            api.consultant(&c).await?;
+            self.online = true;
+            if self.consultant.as_ref() == Some(&c) {
+                self.consultant = None;
+            }
+            tracing::debug!(active = c.active, "sync: consultant call sent");
         }
         Ok(())
     }
@@ -745,8 +795,20 @@ impl Worker {
                 return;
             }
         };
+        let enrolled_as = self
+            .store
+            .enrolment()
+            .ok()
+            .flatten()
+            .filter(|_| self.refused_token.is_none())
+            .map(|e| EnrolledAs {
+                kiosk_id: e.kiosk_id,
+                site: e.site,
+                mode: e.mode,
+            });
         (self.sink)(Status {
-            enrolled: self.store.enrolment().ok().flatten().is_some(),
+            enrolled: enrolled_as.is_some(),
+            enrolled_as,
             online: self.online,
             pending: queue.pending(),
             pending_bytes: queue.pending_video_bytes,
@@ -782,7 +844,7 @@ impl Worker {
         loop {
             tokio::select! {
                 command = self.rx.recv() => match command {
-                    Some(c @ Command::Presence(_)) => {
+                    Some(c @ (Command::Presence(_) | Command::Consultant(_))) => {
                         self.apply(c);
                         return;
                     }

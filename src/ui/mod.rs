@@ -19,15 +19,50 @@ pub use generated::*;
 use crate::catalog::Catalog;
 use crate::flow::{
     CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Mode, Rating,
-    Screen as FlowScreen, Topic,
+    Screen as FlowScreen, TechTest, Topic,
 };
 
-/// Facts about this kiosk shown on the technician screen.
+/// Facts about this kiosk shown on the attract and technician screens.
 #[derive(Debug, Clone, Default)]
 pub struct KioskInfo {
     pub site_name: String,
     pub kiosk_id: String,
     pub version: String,
+    /// What technician mode shows beyond the flow (wiped when it ends).
+    pub tech: TechView,
+}
+
+/// Technician mode's view: the checks, the delivery queue, the last test scan, the printer test.
+#[derive(Debug, Clone, Default)]
+pub struct TechView {
+    pub checks: Vec<crate::doctor::Check>,
+    pub checks_running: bool,
+    pub sync_bytes: u64,
+    pub sync_last_success: Option<chrono::DateTime<chrono::Utc>>,
+    pub sync_last_error: Option<String>,
+    pub microphone: Health,
+    pub scan: Option<TestScan>,
+    /// The last test slip: printed, or why not.
+    pub printer: Option<Result<(), String>>,
+}
+
+/// A read on the scanner test page, byte by byte (the technician's own test card).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TestScan {
+    pub kind: String,
+    pub valid: bool,
+    pub symbology: String,
+    pub text: String,
+    pub hex: String,
+}
+
+impl std::fmt::Debug for TestScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestScan")
+            .field("kind", &self.kind)
+            .field("valid", &self.valid)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Switches the bundled translation catalogue (English is the source language).
@@ -55,6 +90,7 @@ fn lang(language: Language) -> Lang {
 
 fn screen(s: &FlowScreen) -> Screen {
     match s {
+        FlowScreen::Enrol { .. } => Screen::Enrol,
         FlowScreen::Attract => Screen::Attract,
         FlowScreen::Menu => Screen::Menu,
         FlowScreen::Identify { .. } => Screen::Identify,
@@ -74,6 +110,9 @@ fn screen(s: &FlowScreen) -> Screen {
         FlowScreen::AppealReceipt { .. } => Screen::AppealReceipt,
         FlowScreen::TechnicianPin { .. } => Screen::TechnicianPin,
         FlowScreen::TechnicianHome => Screen::TechnicianHome,
+        FlowScreen::TechnicianTest(TechTest::Scanner) => Screen::TechnicianScanner,
+        FlowScreen::TechnicianTest(TechTest::Camera) => Screen::TechnicianCamera,
+        FlowScreen::TechnicianTest(TechTest::Printer) => Screen::TechnicianPrinter,
     }
 }
 
@@ -92,6 +131,7 @@ fn can_go_back(s: &FlowScreen) -> bool {
             | FlowScreen::AppealCountdown { .. }
             | FlowScreen::AppealPhone { .. }
             | FlowScreen::TechnicianPin { .. }
+            | FlowScreen::TechnicianTest(_)
     )
 }
 
@@ -210,6 +250,15 @@ pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInf
         }
     }
 
+    let enrol = window.global::<EnrolAdapter>();
+    let (busy, error) = match current {
+        FlowScreen::Enrol { busy, error } => (*busy, error.unwrap_or("")),
+        _ => (false, ""),
+    };
+    enrol.set_busy(busy);
+    enrol.set_error(error.into());
+    enrol.set_version(info.version.as_str().into());
+
     let identify = window.global::<IdentifyAdapter>();
     let (manual, digits, error) = match current {
         FlowScreen::Identify { manual, error } => (
@@ -248,6 +297,55 @@ pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInf
     tech.set_scanner(health(flow.health(Device::Scanner)));
     tech.set_camera(health(flow.health(Device::Camera)));
     tech.set_printer(health(flow.health(Device::Printer)));
+    apply_tech(&tech, &info.tech);
+}
+
+fn apply_tech(tech: &TechnicianAdapter, view: &TechView) {
+    let rows: Vec<CheckRow> = view
+        .checks
+        .iter()
+        .map(|c| CheckRow {
+            level: match c.level {
+                crate::doctor::Level::Ok => 0,
+                crate::doctor::Level::Warn => 1,
+                crate::doctor::Level::Fail => 2,
+            },
+            name: c.check.into(),
+            detail: c.detail.as_str().into(),
+            hint: c.hint.as_deref().unwrap_or_default().into(),
+        })
+        .collect();
+    let old = tech.get_checks();
+    if old.row_count() != rows.len() || old.iter().zip(&rows).any(|(a, b)| &a != b) {
+        tech.set_checks(ModelRc::new(VecModel::from(rows)));
+    }
+    tech.set_checks_running(view.checks_running);
+    tech.set_sync_bytes(format!("{:.1} MB", view.sync_bytes as f64 / 1e6).into());
+    tech.set_sync_last_success(
+        view.sync_last_success
+            .map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+            .into(),
+    );
+    tech.set_sync_last_error(view.sync_last_error.clone().unwrap_or_default().into());
+    tech.set_microphone(health(view.microphone));
+    let scan = view.scan.clone().unwrap_or_default();
+    tech.set_scan_kind(scan.kind.into());
+    tech.set_scan_valid(scan.valid);
+    tech.set_scan_symbology(scan.symbology.into());
+    tech.set_scan_text(scan.text.into());
+    tech.set_scan_hex(scan.hex.into());
+    let (result, ok) = match &view.printer {
+        None => (String::new(), false),
+        Some(Ok(())) => ("printed".to_string(), true),
+        Some(Err(e)) => (e.clone(), false),
+    };
+    tech.set_printer_result(result.into());
+    tech.set_printer_ok(ok);
 }
 
 fn apply_guide(window: &AppWindow, flow: &Flow, catalog: &Catalog) {
@@ -382,6 +480,15 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
         }
     };
 
+    let enrol = window.global::<EnrolAdapter>();
+    let (busy, error) = match current {
+        FlowScreen::Enrol { busy, error } => (*busy, error.unwrap_or("")),
+        _ => (false, ""),
+    };
+    enrol.set_busy(busy);
+    enrol.set_error(error.into());
+    enrol.set_version(info.version.as_str().into());
+
     let identify = window.global::<IdentifyAdapter>();
     identify.on_open_manual(on(Event::ManualOpen));
     identify.on_digit(keypad_digit(send.clone()));
@@ -458,6 +565,19 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
     tech.on_backspace(on(Event::KeypadBackspace));
     tech.on_submit(on(Event::KeypadSubmit));
     tech.on_leave(on(Event::TechnicianExit));
+    tech.on_recheck(on(Event::TechnicianRecheck));
+    tech.on_print_test(on(Event::TechnicianPrintTest));
+    {
+        let send = send.clone();
+        tech.on_open_test(move |i| {
+            let test = match i {
+                0 => TechTest::Scanner,
+                1 => TechTest::Camera,
+                _ => TechTest::Printer,
+            };
+            send(Event::TechnicianOpen(test));
+        });
+    }
     tech.on_restart(on(Event::Restart));
 }
 

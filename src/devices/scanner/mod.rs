@@ -83,11 +83,24 @@ impl ScannerOptions {
     }
 }
 
-/// One classified read. Holds no raw text; `Debug` of the classification is masked.
+/// The decoded text of a read, for the technician's scanner test only: `Debug` shows its
+/// length, never the text (it is usually a citizen's IIN).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ScanText(pub String);
+
+impl std::fmt::Debug for ScanText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ScanText(<{} chars>)", self.0.chars().count())
+    }
+}
+
+/// One classified read. `Debug` of the classification and of the text is masked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanRead {
     /// What was read.
     pub classified: Classified,
+    /// The decoded text (AIM identifier and terminator removed).
+    pub text: ScanText,
     /// AIM symbology identifier (e.g. `]C0`), if the scanner sent one.
     pub symbology: Option<String>,
     /// Bytes received for this read, terminators excluded.
@@ -329,6 +342,7 @@ mod tests {
     fn read(text: &str, symbology: Option<&str>) -> ScanRead {
         ScanRead {
             classified: classify(text),
+            text: ScanText(text.into()),
             symbology: symbology.map(String::from),
             raw_len: text.len(),
             received: std::time::Instant::now(),

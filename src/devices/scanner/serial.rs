@@ -176,6 +176,7 @@ fn deliver(frames: Vec<Frame>, received: Instant, sink: Sink<'_>) {
                 );
                 sink(ScannerEvent::Read(ScanRead {
                     classified,
+                    text: super::ScanText(ft.text),
                     symbology: ft.symbology,
                     raw_len: ft.raw_len,
                     received,
