@@ -110,21 +110,15 @@ impl Bitmap {
             self.bits.resize(self.row_bytes() * height, 0);
         }
     }
-
-    /// Rows `from..to` as a new image of the same width.
-    fn rows(&self, from: usize, to: usize) -> Bitmap {
-        let rb = self.row_bytes();
-        Bitmap {
-            width: self.width,
-            height: to - from,
-            bits: self.bits[from * rb..to * rb].to_vec(),
-        }
-    }
 }
 
 /// Tallest raster band sent in one `GS v 0`: small printers buffer little, so a tall image
 /// goes in several bands, which prints identically.
 pub const RASTER_BAND_ROWS: usize = 256;
+
+/// Blank rows from which a raster image feeds paper instead of sending white dots; shorter
+/// gaps stay inside a band, so a line of text is never split into stop-and-go strips.
+pub const RASTER_SKIP_ROWS: usize = 8;
 
 /// Builds an ESC/POS byte stream.
 #[derive(Debug, Default, Clone)]
@@ -212,21 +206,60 @@ impl EscPos {
         self
     }
 
-    /// `GS v 0`: a raster image in normal density, in bands of at most
-    /// [`RASTER_BAND_ROWS`] rows. Printed at the left margin whatever the alignment.
+    /// `GS v 0`: a raster image in normal density, printed from the left margin whatever
+    /// the alignment. Sent lean, because a serial line is slow: runs of at least
+    /// [`RASTER_SKIP_ROWS`] blank rows become paper feeds (`ESC J`), each band is cut off
+    /// after its rightmost black dot, and bands are at most [`RASTER_BAND_ROWS`] rows tall.
     pub fn raster(&mut self, image: &Bitmap) -> &mut Self {
-        let mut from = 0;
-        while from < image.height() {
-            let to = (from + RASTER_BAND_ROWS).min(image.height());
-            let band = image.rows(from, to);
-            let [xl, xh] = le16(band.row_bytes());
-            let [yl, yh] = le16(band.height());
+        let rb = image.row_bytes();
+        let used = |y: usize| {
+            image.bits[y * rb..(y + 1) * rb]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |i| i + 1)
+        };
+        let blank_run = |from: usize| (from..image.height()).take_while(|&y| used(y) == 0).count();
+        let mut y = 0;
+        while y < image.height() {
+            let blank = blank_run(y);
+            if blank >= RASTER_SKIP_ROWS || y + blank == image.height() {
+                self.feed_blank(blank);
+                y += blank;
+                continue;
+            }
+            // A band: up to the next long blank run, the end, or the band limit.
+            let start = y;
+            let mut width = 1;
+            while y < image.height() && y - start < RASTER_BAND_ROWS {
+                let blank = blank_run(y);
+                if blank >= RASTER_SKIP_ROWS || y + blank == image.height() {
+                    break;
+                }
+                let end = (y + blank.max(1)).min(start + RASTER_BAND_ROWS);
+                for row in y..end {
+                    width = width.max(used(row));
+                }
+                y = end;
+            }
+            let [xl, xh] = le16(width);
+            let [yl, yh] = le16(y - start);
             self.buf
                 .extend_from_slice(&[GS, b'v', b'0', 0, xl, xh, yl, yh]);
-            self.buf.extend_from_slice(band.bits());
-            from = to;
+            for row in start..y {
+                self.buf
+                    .extend_from_slice(&image.bits[row * rb..row * rb + width]);
+            }
         }
         self
+    }
+
+    /// Blank paper of `dots` rows, in `ESC J` steps.
+    fn feed_blank(&mut self, mut dots: usize) {
+        while dots > 0 {
+            let step = dots.min(255);
+            self.feed_dots(u8::try_from(step).unwrap_or(255));
+            dots -= step;
+        }
     }
 
     /// A QR code with the printer's own encoder (`GS ( k`, model 2): select the model, the
@@ -397,8 +430,10 @@ mod tests {
     #[test]
     fn raster_header_matches_the_image_and_tall_images_are_banded() {
         let mut img = Bitmap::new(384, 300);
-        img.set(0, 0);
-        img.set(383, 299);
+        for y in 0..300 {
+            img.set(0, y);
+            img.set(383, y);
+        }
         let mut p = EscPos::new();
         p.raster(&img);
         let b = p.bytes();
@@ -407,11 +442,32 @@ mod tests {
             [GS, b'v', b'0', 0, 48, 0, 0, 1],
             "48 bytes × 256 rows"
         );
-        assert_eq!(b[8], 0x80, "top-left dot");
+        assert_eq!((b[8], b[8 + 47]), (0x80, 0x01), "first row: both edges");
         let second = 8 + 48 * 256;
         assert_eq!(&b[second..second + 8], [GS, b'v', b'0', 0, 48, 0, 44, 0]);
         assert_eq!(b.len(), 2 * 8 + 48 * 300);
-        assert_eq!(*b.last().unwrap(), 0x01, "bottom-right dot");
+    }
+
+    #[test]
+    fn raster_feeds_blank_rows_and_trims_white_on_the_right() {
+        // A dot near the left at row 2, blank rows 3..40, a dot at x=100 on row 40, then 5
+        // blank rows at the bottom.
+        let mut img = Bitmap::new(384, 46);
+        img.set(3, 2);
+        img.set(100, 40);
+        let mut p = EscPos::new();
+        p.raster(&img);
+        let mut want = vec![GS, b'v', b'0', 0, 1, 0, 3, 0, 0, 0, 0x10];
+        want.extend_from_slice(&[ESC, b'J', 37]);
+        want.extend_from_slice(&[GS, b'v', b'0', 0, 13, 0, 1, 0]);
+        want.extend_from_slice(&[0; 12]);
+        want.push(0x08);
+        want.extend_from_slice(&[ESC, b'J', 5]);
+        assert_eq!(p.bytes(), want);
+        // A blank image is all feed, in steps of at most 255 dots.
+        let mut p = EscPos::new();
+        p.raster(&Bitmap::new(384, 300));
+        assert_eq!(p.bytes(), [ESC, b'J', 255, ESC, b'J', 45]);
     }
 
     #[test]

@@ -253,14 +253,27 @@ impl State<'_> {
         let pitch = (CELL_H * tall + 6).max(LINE_PITCH);
         self.image.grow(self.y + pitch);
         for cell in &cells {
-            let m = usize::from(cell.size);
-            let px = (CELL_H * m) as f32 * 0.92;
-            let baseline = (self.y + CELL_H * tall) as f32 - 5.0 * m as f32;
-            let advance = self.fonts.advance(cell.c, px, cell.bold);
-            let cx = x as f32 + ((CELL_W * m) as f32 - advance) / 2.0;
-            self.fonts
-                .draw_char(&mut self.image, cell.c, cx, baseline, px, cell.bold);
-            x += CELL_W * m;
+            // Font A's capitals are about 17 of its 24 dots; Noto Sans's are 0.52 of the
+            // pixel size. Wide letters are condensed into the 12-dot cell, as font A does.
+            let m = usize::from(cell.size) as f32;
+            let (cell_w, high) = (CELL_W as f32 * m, 31.0 * m);
+            let natural = self.fonts.advance(cell.c, high, cell.bold);
+            let wide = if natural > cell_w * 0.96 {
+                high * cell_w * 0.96 / natural
+            } else {
+                high
+            };
+            let advance = natural * wide / high;
+            let baseline = (self.y + CELL_H * tall) as f32 - 6.0 * m;
+            let cx = x as f32 + (cell_w - advance) / 2.0;
+            self.fonts.draw_char(
+                &mut self.image,
+                cell.c,
+                (cx, baseline),
+                (wide, high),
+                cell.bold,
+            );
+            x += CELL_W * usize::from(cell.size);
         }
         self.out.text_lines.push(
             cells

@@ -65,9 +65,9 @@ pub(super) fn run(
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    if let Some(port) = d.port.take() {
-        discard(port);
-    }
+    // A plain close: what was printed last is already sent (`send` waits for that), and
+    // flushing here could discard bytes a slow reader has not taken yet.
+    drop(d.port.take());
     tracing::debug!(port = options.port, "printer thread stopped");
 }
 
@@ -259,7 +259,8 @@ fn open_error(port: &str, e: serialport::Error) -> PrinterError {
     }
 }
 
-/// Drops unsent output first, so closing never waits for a printer that takes nothing.
+/// Closes a failed port, dropping unsent output first so that closing never waits for a
+/// printer that takes nothing.
 fn discard(port: Box<dyn SerialPort>) {
     let _ = port.clear(ClearBuffer::All);
     drop(port);
@@ -366,5 +367,298 @@ fn describe(e: &io::Error) -> String {
         Some(5) => "input/output error, the device went away".into(),
         Some(code) => format!("{e} (os error {code})"),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::escpos::STATUS_REQUEST;
+    use super::super::preview;
+    use super::super::{CodePage, Printer, PrinterOptions, Seen};
+    use super::*;
+    use crate::flow::Lang;
+    use chrono::{NaiveDate, NaiveDateTime};
+    use std::ffi::CStr;
+    use std::fs::File;
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::sync::mpsc::{self, Receiver};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    const CUT: [u8; 4] = [0x1D, b'V', 66, 0];
+    const URL: &str = "https://senim.example/a/A-7Q2M9XK3";
+
+    /// A pseudo-terminal pair: the driver opens `path` (the slave); the test plays the
+    /// printer on the master, whose bytes a reader thread forwards.
+    struct Pty {
+        master: File,
+        slave: Option<File>,
+        path: String,
+    }
+
+    fn open_pty() -> Pty {
+        let (mut m, mut s) = (-1, -1);
+        // SAFETY: openpty writes two fds; null name/termios/winsize are allowed.
+        let rc = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed: {}", io::Error::last_os_error());
+        // SAFETY: plain termios calls on the fd we just got; termios is POD.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(s, &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(s, libc::TCSANOW, &t), 0);
+        }
+        let mut name = [0 as libc::c_char; 128];
+        // SAFETY: the buffer is valid for its length; ptsname_r NUL-terminates on success.
+        let path = unsafe {
+            assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+            CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_owned()
+        };
+        // SAFETY: we own both fds and hand each to exactly one File.
+        let (master, slave) = unsafe { (File::from_raw_fd(m), File::from_raw_fd(s)) };
+        Pty {
+            master,
+            slave: Some(slave),
+            path,
+        }
+    }
+
+    /// Forwards everything the driver writes to the master.
+    fn capture(pty: &Pty) -> Receiver<Vec<u8>> {
+        let mut master = pty.master.try_clone().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        rx
+    }
+
+    /// Reads until `done` holds for the bytes so far, or fails after [`WAIT`].
+    fn read_until(rx: &Receiver<Vec<u8>>, done: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        let deadline = Instant::now() + WAIT;
+        let mut got = Vec::new();
+        while !done(&got) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(chunk) => got.extend_from_slice(&chunk),
+                Err(_) => panic!(
+                    "printer bytes incomplete after {WAIT:?}: {} bytes",
+                    got.len()
+                ),
+            }
+        }
+        got
+    }
+
+    fn options(path: &str, query_status: bool) -> PrinterOptions {
+        let mut o = PrinterOptions {
+            port: path.into(),
+            query_status,
+            ..PrinterOptions::default()
+        };
+        o.paper.width_dots = 384;
+        o
+    }
+
+    fn start(options: PrinterOptions) -> (Printer, Receiver<PrinterEvent>) {
+        let (tx, rx) = mpsc::channel();
+        let printer = Printer::spawn(options, move |ev| {
+            let _ = tx.send(ev);
+        })
+        .unwrap();
+        (printer, rx)
+    }
+
+    fn next(rx: &Receiver<PrinterEvent>) -> PrinterEvent {
+        rx.recv_timeout(WAIT).expect("no printer event in time")
+    }
+
+    fn at(d: u32, h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    fn appeal(lang: Lang) -> Slip {
+        Slip::appeal(
+            lang,
+            "A-7Q2M9XK3",
+            at(20, 19),
+            Seen::At(at(23, 9)),
+            Some(URL),
+            "Қарағанды облыстық ауруханасы",
+        )
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn appeal_slip_reaches_the_printer_with_number_and_qr_code() {
+        let pty = open_pty();
+        let bytes_rx = capture(&pty);
+        let (printer, rx) = start(options(&pty.path, false));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        printer.print(appeal(Lang::Ru));
+        let bytes = read_until(&bytes_rx, |b| b.ends_with(&CUT));
+        assert_eq!(next(&rx), PrinterEvent::Printed);
+        assert!(contains(&bytes, b"A-7Q2M9XK3"));
+        // GS ( k store (fn 80) with the status link, then print (fn 81).
+        let mut store = vec![0x1D, b'(', b'k'];
+        store.extend_from_slice(&u16::try_from(URL.len() + 3).unwrap().to_le_bytes());
+        store.extend_from_slice(&[49, 0x50, 48]);
+        store.extend_from_slice(URL.as_bytes());
+        assert!(contains(&bytes, &store));
+        assert!(contains(&bytes, &[0x1D, b'(', b'k', 3, 0, 49, 0x51, 48]));
+        let fonts = super::super::text::Fonts::bundled().unwrap();
+        let (_, out) = preview::render(&bytes, 384, CodePage::Cp866, &fonts).unwrap();
+        assert_eq!(out.qr_codes, [URL]);
+        assert!(out.text_lines.iter().any(|l| l == "Номер обращения"));
+        assert!(out.cut);
+    }
+
+    #[test]
+    fn kazakh_slip_carries_raster_images() {
+        let pty = open_pty();
+        let bytes_rx = capture(&pty);
+        let (printer, rx) = start(options(&pty.path, false));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        printer.print(appeal(Lang::Kk));
+        let bytes = read_until(&bytes_rx, |b| b.ends_with(&CUT));
+        assert_eq!(next(&rx), PrinterEvent::Printed);
+        let fonts = super::super::text::Fonts::bundled().unwrap();
+        let (_, out) = preview::render(&bytes, 384, CodePage::Cp866, &fonts).unwrap();
+        // Rules and the Kazakh lines; "Өтініш нөмірі" has no text line, the number does.
+        assert!(out.raster_bands >= 8, "{}", out.raster_bands);
+        assert!(!out.text_lines.iter().any(|l| l.contains("нөмірі")));
+        assert!(out.text_lines.iter().any(|l| l == "A-7Q2M9XK3"));
+    }
+
+    #[test]
+    fn paper_out_answer_stops_the_slip_and_loaded_paper_lets_it_through() {
+        let mut pty = open_pty();
+        let bytes_rx = capture(&pty);
+        let (printer, rx) = start(options(&pty.path, true));
+        // The status query at open: answer "ready".
+        read_until(&bytes_rx, |b| b == STATUS_REQUEST);
+        pty.master.write_all(&[0x12, 0x12]).unwrap();
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        // Now the paper runs out.
+        printer.print(appeal(Lang::En));
+        read_until(&bytes_rx, |b| b == STATUS_REQUEST);
+        pty.master.write_all(&[0x12, 0x72]).unwrap();
+        match next(&rx) {
+            PrinterEvent::Health(PrinterHealth::Faulty { reason }) => {
+                assert!(reason.contains("out of paper"), "{reason}")
+            }
+            other => panic!("expected Faulty, got {other:?}"),
+        }
+        assert_eq!(next(&rx), PrinterEvent::Failed(PrinterError::PaperOut));
+        // Paper loaded: the next slip prints, and nothing of the refused one was sent.
+        printer.print(appeal(Lang::En));
+        read_until(&bytes_rx, |b| b == STATUS_REQUEST);
+        pty.master.write_all(&[0x12, 0x12]).unwrap();
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        let bytes = read_until(&bytes_rx, |b| b.ends_with(&CUT));
+        assert_eq!(next(&rx), PrinterEvent::Printed);
+        assert_eq!(
+            bytes.windows(CUT.len()).filter(|w| *w == CUT).count(),
+            1,
+            "one slip only"
+        );
+        assert!(bytes.starts_with(&[0x1B, b'@']));
+    }
+
+    #[test]
+    fn a_printer_that_never_answers_the_status_query_is_printed_to() {
+        let pty = open_pty();
+        let bytes_rx = capture(&pty);
+        let (printer, rx) = start(options(&pty.path, true));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        printer.print(appeal(Lang::En));
+        let bytes = read_until(&bytes_rx, |b| b.ends_with(&CUT));
+        assert_eq!(next(&rx), PrinterEvent::Printed);
+        assert!(contains(&bytes, b"A-7Q2M9XK3"));
+    }
+
+    #[test]
+    fn closed_peer_reports_faulty_and_the_slip_fails_without_panic() {
+        let mut pty = open_pty();
+        let (printer, rx) = start(options(&pty.path, false));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        // The far end goes away (a USB adapter pulled out).
+        pty.slave.take();
+        drop(pty);
+        printer.print(appeal(Lang::En));
+        let mut faulty = None;
+        let mut failed = None;
+        while faulty.is_none() || failed.is_none() {
+            match next(&rx) {
+                PrinterEvent::Health(PrinterHealth::Faulty { reason }) => faulty = Some(reason),
+                PrinterEvent::Failed(e) => failed = Some(e),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let reason = faulty.unwrap();
+        assert!(reason.contains("/dev/pts/"), "{reason}");
+        assert!(failed.unwrap().is_device_fault());
+        assert!(printer.is_running());
+    }
+
+    #[test]
+    fn vanished_path_is_faulty_and_the_printer_comes_back_by_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("printer");
+        let link_str = link.to_str().unwrap().to_owned();
+        let (printer, rx) = start(options(&link_str, false));
+        match next(&rx) {
+            PrinterEvent::Health(PrinterHealth::Faulty { reason }) => {
+                assert!(reason.contains("no such device"), "{reason}")
+            }
+            other => panic!("expected Faulty, got {other:?}"),
+        }
+        printer.print(appeal(Lang::En));
+        assert!(matches!(
+            next(&rx),
+            PrinterEvent::Failed(PrinterError::NotFound { .. })
+        ));
+        // Plugged in: the driver reopens it in the background, without a slip.
+        let pty = open_pty();
+        std::os::unix::fs::symlink(&pty.path, &link).unwrap();
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        // Unplugged again: the link disappears.
+        std::fs::remove_file(&link).unwrap();
+        match next(&rx) {
+            PrinterEvent::Health(PrinterHealth::Faulty { reason }) => {
+                assert!(reason.contains("disappeared"), "{reason}")
+            }
+            other => panic!("expected Faulty, got {other:?}"),
+        }
+        drop(printer);
+    }
+
+    #[test]
+    fn dropping_the_handle_stops_the_thread() {
+        let pty = open_pty();
+        let (printer, rx) = start(options(&pty.path, false));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        drop(printer);
+        // The sink (and its sender) went with the thread.
+        assert!(rx.recv_timeout(WAIT).is_err());
     }
 }

@@ -127,7 +127,7 @@ impl Fonts {
                 if let Some(p) = previous {
                     x += font.kern(p, id);
                 }
-                self.draw_glyph(&mut image, id, x, baseline, px, bold);
+                self.draw_glyph(&mut image, id, (x, baseline), PxScale::from(px), bold);
                 x += font.h_advance(id);
                 previous = Some(id);
             }
@@ -146,30 +146,33 @@ impl Fonts {
         self.face(bold).as_scaled(PxScale::from(px)).ascent()
     }
 
-    /// Draws one character with its origin at (`x`, `baseline`).
+    /// Draws one character with its origin at (`x`, `baseline`), `px_wide` × `px_high`
+    /// (a narrower width condenses it, as a printer's fixed-width font does).
     pub fn draw_char(
         &self,
         image: &mut Bitmap,
         c: char,
-        x: f32,
-        baseline: f32,
-        px: f32,
+        (x, baseline): (f32, f32),
+        (px_wide, px_high): (f32, f32),
         bold: bool,
     ) {
         let id = self.face(bold).glyph_id(c);
-        self.draw_glyph(image, id, x, baseline, px, bold);
+        let scale = PxScale {
+            x: px_wide,
+            y: px_high,
+        };
+        self.draw_glyph(image, id, (x, baseline), scale, bold);
     }
 
     fn draw_glyph(
         &self,
         image: &mut Bitmap,
         id: GlyphId,
-        x: f32,
-        baseline: f32,
-        px: f32,
+        (x, baseline): (f32, f32),
+        scale: PxScale,
         bold: bool,
     ) {
-        let glyph = id.with_scale_and_position(PxScale::from(px), point(x, baseline));
+        let glyph = id.with_scale_and_position(scale, point(x, baseline));
         let Some(outlined) = self.face(bold).outline_glyph(glyph) else {
             return; // a space
         };
