@@ -574,7 +574,7 @@ impl Config {
             ));
         }
         let w = self.printer.width_dots;
-        if !(128..=832).contains(&w) || w % 8 != 0 {
+        if !(128..=832).contains(&w) || !w.is_multiple_of(8) {
             return Err(invalid(
                 "printer.width_dots",
                 "the printable width in dots, a multiple of 8: 384 for 58 mm paper, 576 for 80 mm",

@@ -5,7 +5,7 @@
 //! - [`identity`]: IIN, ICAO TD1 MRZ, AIM prefixes, classification of scanner reads (pure).
 //! - [`catalog`]: the e-government service-guide catalogue (pure).
 //! - [`config`]: the typed, validated configuration.
-//! - [`devices`]: the serial card scanner (and later camera, printer).
+//! - [`devices`]: the serial card scanner and the ESC/POS receipt printer (camera later).
 //! - [`store`]: the durable SQLite store, with the outbox to the call-centre.
 //! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
 //! - [`qr`]: QR codes for the screen and the receipt (pure).

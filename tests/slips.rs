@@ -121,6 +121,11 @@ fn open_hours_receipt_and_kz1048_printer() {
         .iter()
         .any(|l| l == "Оны қазір колл-орталық маманы көріп отыр."));
     let (cp_bytes, _) = print("appeal-kk-now-cp866", &slip, &paper(576, CodePage::Cp866));
+    eprintln!(
+        "appeal-kk-now 80mm: {} bytes with kz1048, {} bytes with cp866",
+        kz_bytes.len(),
+        cp_bytes.len()
+    );
     assert!(
         kz_bytes.len() * 3 < cp_bytes.len(),
         "text is far fewer bytes than images: {} vs {}",

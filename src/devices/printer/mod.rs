@@ -76,7 +76,7 @@ impl PrinterOptions {
             return Err(PrinterError::ZeroBaud);
         }
         let w = self.paper.width_dots;
-        if !(128..=832).contains(&w) || w % 8 != 0 {
+        if !(128..=832).contains(&w) || !w.is_multiple_of(8) {
             return Err(PrinterError::PaperWidth(w));
         }
         Ok(())
@@ -146,8 +146,11 @@ impl PrinterError {
     pub fn is_device_fault(&self) -> bool {
         !matches!(
             self,
-            PrinterError::Layout(_) | PrinterError::EmptyPort | PrinterError::ZeroBaud
-        ) && !matches!(self, PrinterError::PaperWidth(_))
+            PrinterError::Layout(_)
+                | PrinterError::EmptyPort
+                | PrinterError::ZeroBaud
+                | PrinterError::PaperWidth(_)
+        )
     }
 }
 

@@ -17,7 +17,9 @@ use super::{PrinterError, PrinterEvent, PrinterHealth, PrinterOptions, Slip};
 /// long a stop request waits when idle.
 const TICK: Duration = Duration::from_millis(100);
 const BACKOFF_START: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Short enough that a replugged printer is healthy again within seconds: the kiosk only
+/// sends slips to a healthy printer, so recovery must not wait for one.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// How often the device path is checked while the port is open.
 const PATH_CHECK: Duration = Duration::from_secs(1);
 /// How often an idle printer is asked for its status (when status queries are on), so
