@@ -121,7 +121,12 @@ fn text_block(
     } else {
         let px = RASTER_PX * f32::from(m);
         // A little white at both edges: the paper wanders a dot or two under the head.
-        let lines = fonts.wrap(text, px, style.bold, (width - 2 * RASTER_MARGIN) as f32);
+        let lines = fonts.wrap(
+            text,
+            px,
+            style.bold,
+            width.saturating_sub(2 * RASTER_MARGIN) as f32,
+        );
         let image = fonts.render(&lines, px, style.bold, width, style.align);
         p.align(Align::Left).raster(&image);
     }
