@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
+use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{
     self, ScanJson, ScannerEvent, ScannerHealth, ScannerOptions, Suffix,
 };
@@ -70,6 +71,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the technician's test slip on the configured receipt printer (kiosk id, time,
+    /// Russian and Kazakh text, paper width, QR code). Exit status 0 only when the printer
+    /// took every byte.
+    PrintTest,
     /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
     Sync {
         /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
@@ -121,6 +126,7 @@ pub fn main() -> anyhow::Result<i32> {
             suffix: suffix.into(),
             ..ScannerOptions::default()
         }),
+        Command::PrintTest => print_test(&load()?),
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
@@ -256,6 +262,73 @@ fn sync(config: &Config, until_idle: bool) -> anyhow::Result<i32> {
         crate::sync::run_forever(sync, print)?;
     }
     Ok(0)
+}
+
+/// How long `print-test` waits for the printer: the open, a status query and a slip at
+/// 9600 baud take well under this.
+const PRINT_TEST_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `senim-kiosk print-test`: prints [`Slip::test`] and waits for the outcome.
+fn print_test(config: &Config) -> anyhow::Result<i32> {
+    let Some(options) = config.printer.options() else {
+        anyhow::bail!(
+            "no receipt printer is configured — set [printer] port in the configuration file"
+        );
+    };
+    let port = options.port.clone();
+    let kiosk_id = kiosk_id(config);
+    let now = config
+        .callcentre
+        .schedule()
+        .map(|s| s.local(chrono::Utc::now()))
+        .unwrap_or_else(|_| chrono::Local::now().naive_local());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let printer = Printer::spawn(options, move |event| {
+        let _ = tx.send(event);
+    })
+    .with_context(|| format!("cannot start the printer on {port}"))?;
+    printer.print(Slip::test(&kiosk_id, now));
+    let deadline = std::time::Instant::now() + PRINT_TEST_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(PrinterEvent::Printed) => {
+                println!("print-test: test slip sent to {port}");
+                return Ok(0);
+            }
+            Ok(PrinterEvent::Failed(e)) => {
+                eprintln!("print-test: {e}");
+                return Ok(1);
+            }
+            Ok(PrinterEvent::Health(PrinterHealth::Ok)) => eprintln!("print-test: {port} ready"),
+            Ok(PrinterEvent::Health(PrinterHealth::Faulty { reason })) => {
+                eprintln!("print-test: {reason}")
+            }
+            Err(_) => {
+                eprintln!(
+                    "print-test: no answer from the printer thread within {} s",
+                    PRINT_TEST_WAIT.as_secs()
+                );
+                return Ok(1);
+            }
+        }
+    }
+}
+
+/// The kiosk's id from its store, without creating a store that is not there.
+fn kiosk_id(config: &Config) -> String {
+    let dir = &config.store.data_dir;
+    if !dir.join(crate::store::DB_FILE).exists() {
+        return "not enrolled".into();
+    }
+    match crate::store::Store::open(dir).and_then(|s| s.enrolment()) {
+        Ok(Some(e)) => e.kiosk_id,
+        Ok(None) => "not enrolled".into(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the kiosk id from the store");
+            "unknown (store unreadable)".into()
+        }
+    }
 }
 
 /// `senim-kiosk scan`: JSON lines on stdout, flushed one by one; health news on stderr.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::devices::printer::{CodePage, Paper, PrinterOptions, QrMode};
 use crate::devices::scanner::{ScannerOptions, Suffix};
 use crate::flow::{Lang, Mode};
 
@@ -51,6 +52,8 @@ pub struct Config {
     pub callcentre: CallCentreSection,
     #[serde(default)]
     pub scanner: ScannerSection,
+    #[serde(default)]
+    pub printer: PrinterSection,
     #[serde(default)]
     pub appeal: AppealSection,
     #[serde(default)]
@@ -192,6 +195,71 @@ impl ScannerSection {
     }
 }
 
+/// The ESC/POS receipt printer.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterSection {
+    /// Serial port of the receipt printer; empty means "no printer fitted".
+    pub port: String,
+    pub baud: u32,
+    /// RTS/CTS flow control.
+    pub hardware_flow_control: bool,
+    /// Printable width in dots: 384 (58 mm paper) or 576 (80 mm).
+    pub width_dots: u16,
+    /// The character table for text: `cp866`, `cp1251` or `kz1048`.
+    pub code_page: CodePage,
+    /// The printer's `ESC t` number for that table; absent: Epson's number.
+    pub code_page_number: Option<u8>,
+    /// `native` (the printer draws QR codes) or `raster` (the kiosk does).
+    pub qr: QrMode,
+    /// Ask for paper and cover status before each slip and every 15 s.
+    pub query_status: bool,
+    /// Longest the printer may refuse data before a slip is given up (1–60 s).
+    pub write_timeout_secs: u64,
+}
+
+impl Default for PrinterSection {
+    fn default() -> Self {
+        let o = PrinterOptions::default();
+        Self {
+            port: String::new(),
+            baud: o.baud,
+            hardware_flow_control: o.hardware_flow_control,
+            width_dots: o.paper.width_dots,
+            code_page: o.paper.code_page,
+            code_page_number: None,
+            qr: o.paper.qr,
+            query_status: o.query_status,
+            write_timeout_secs: o.write_timeout.as_secs(),
+        }
+    }
+}
+
+impl PrinterSection {
+    /// Driver options, or `None` when no printer is configured.
+    pub fn options(&self) -> Option<PrinterOptions> {
+        if self.port.is_empty() {
+            return None;
+        }
+        Some(PrinterOptions {
+            port: self.port.clone(),
+            baud: self.baud,
+            hardware_flow_control: self.hardware_flow_control,
+            paper: Paper {
+                width_dots: self.width_dots,
+                code_page: self.code_page,
+                code_page_number: self
+                    .code_page_number
+                    .unwrap_or(self.code_page.epson_number()),
+                qr: self.qr,
+            },
+            query_status: self.query_status,
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
+            ..PrinterOptions::default()
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AppealSection {
@@ -199,6 +267,9 @@ pub struct AppealSection {
     pub countdown_secs: u64,
     /// Maximum length of a video appeal.
     pub max_recording_secs: u64,
+    /// Public page where a citizen follows an appeal, `https://…{number}…`; `{number}` is
+    /// replaced by the appeal number. Empty: receipts carry no QR code or link.
+    pub status_url: String,
 }
 
 impl Default for AppealSection {
@@ -206,7 +277,22 @@ impl Default for AppealSection {
         Self {
             countdown_secs: 3,
             max_recording_secs: 180,
+            status_url: String::new(),
         }
+    }
+}
+
+/// The placeholder in `appeal.status_url`.
+pub const STATUS_URL_NUMBER: &str = "{number}";
+
+impl AppealSection {
+    /// The status link of one appeal (for the receipt's QR code, on screen and on paper), or
+    /// `None` when no status page is configured.
+    pub fn status_url(&self, number: &str) -> Option<String> {
+        if self.status_url.is_empty() {
+            return None;
+        }
+        Some(self.status_url.replace(STATUS_URL_NUMBER, number))
     }
 }
 
@@ -510,6 +596,47 @@ impl Config {
                 self.sync.max_backoff_secs.to_string(),
             ));
         }
+        if !BAUDS.contains(&self.printer.baud) {
+            return Err(invalid(
+                "printer.baud",
+                "one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200",
+                self.printer.baud.to_string(),
+            ));
+        }
+        let w = self.printer.width_dots;
+        if !(128..=832).contains(&w) || !w.is_multiple_of(8) {
+            return Err(invalid(
+                "printer.width_dots",
+                "the printable width in dots, a multiple of 8: 384 for 58 mm paper, 576 for 80 mm",
+                w.to_string(),
+            ));
+        }
+        if !(1..=60).contains(&self.printer.write_timeout_secs) {
+            return Err(invalid(
+                "printer.write_timeout_secs",
+                "between 1 and 60 seconds",
+                self.printer.write_timeout_secs.to_string(),
+            ));
+        }
+        let status_url = &self.appeal.status_url;
+        if !status_url.is_empty() {
+            let host = status_url
+                .strip_prefix("https://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("");
+            let well_formed = !host.is_empty()
+                && !host.contains(STATUS_URL_NUMBER)
+                && status_url.matches(STATUS_URL_NUMBER).count() == 1
+                && status_url.len() <= 200
+                && !status_url.contains(|c: char| c.is_whitespace() || c.is_control());
+            if !well_formed {
+                return Err(invalid(
+                    "appeal.status_url",
+                    "an https:// link of at most 200 characters with {number} once in its path, e.g. \"https://senim.example/a/{number}\", or empty",
+                    format!("{status_url:?}"),
+                ));
+            }
+        }
         let pin = &self.technician.pin_sha256;
         let well_formed = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
         if !pin.is_empty() && !well_formed {
@@ -557,6 +684,8 @@ mod tests {
         assert_eq!(c.session.idle_warning_secs, 60);
         assert_eq!(c.kiosk.default_language, Lang::Kk);
         assert!(c.scanner.options().is_none(), "no port means no scanner");
+        assert!(c.printer.options().is_none(), "no port means no printer");
+        assert_eq!(c.appeal.status_url("A-7Q2M9XK3"), None);
     }
 
     #[test]
@@ -613,6 +742,25 @@ mod tests {
                 "callcentre.holidays",
             ),
             ("[scanner]\nbaud = 1234\n", "scanner.baud"),
+            ("[printer]\nbaud = 1234\n", "printer.baud"),
+            ("[printer]\nwidth_dots = 380\n", "printer.width_dots"),
+            ("[printer]\nwidth_dots = 8000\n", "printer.width_dots"),
+            (
+                "[printer]\nwrite_timeout_secs = 0\n",
+                "printer.write_timeout_secs",
+            ),
+            (
+                "[appeal]\nstatus_url = \"http://senim.example/a/{number}\"\n",
+                "appeal.status_url",
+            ),
+            (
+                "[appeal]\nstatus_url = \"https://senim.example/a/\"\n",
+                "appeal.status_url",
+            ),
+            (
+                "[appeal]\nstatus_url = \"https://{number}/a\"\n",
+                "appeal.status_url",
+            ),
             ("[store]\nretention_days = 0\n", "store.retention_days"),
             (
                 "[sync]\nbackend_url = \"ftp://cc.example\"\n",
@@ -630,6 +778,37 @@ mod tests {
             assert!(msg.contains(key), "{extra}: {msg}");
             assert!(msg.contains("expected"), "{extra}: {msg}");
         }
+    }
+
+    #[test]
+    fn printer_section_becomes_driver_options() {
+        let c = parse(&format!(
+            "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\nwidth_dots = 384\ncode_page = \"cp1251\"\nqr = \"raster\"\n\
+             [appeal]\nstatus_url = \"https://senim.example/a/{{number}}\"\n"
+        ))
+        .unwrap();
+        let o = c.printer.options().unwrap();
+        assert_eq!(o.port, "/dev/ttyUSB0");
+        assert_eq!(o.paper.width_dots, 384);
+        assert_eq!(o.paper.code_page, CodePage::Cp1251);
+        assert_eq!(o.paper.code_page_number, 46, "Epson's number by default");
+        assert_eq!(o.paper.qr, QrMode::Raster);
+        assert_eq!(
+            c.appeal.status_url("A-7Q2M9XK3").as_deref(),
+            Some("https://senim.example/a/A-7Q2M9XK3")
+        );
+        let c = parse(&format!(
+            "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\ncode_page_number = 73\n"
+        ))
+        .unwrap();
+        assert_eq!(c.printer.options().unwrap().paper.code_page_number, 73);
+        let msg = parse(&format!("{MINIMAL}[printer]\ncode_page = \"cp437\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("printer.code_page") && msg.contains("kz1048"),
+            "{msg}"
+        );
     }
 
     #[test]

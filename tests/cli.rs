@@ -331,6 +331,104 @@ fn enrol_then_sync_moves_the_queue_counts() {
         .args(["sync", "--until-idle", "--backend", &backend.url])
         .output()
         .unwrap();
+/// A socat pseudo-terminal pair: the kiosk opens `kiosk_end`, the test plays the device on
+/// `device_end`.
+struct PtyPair {
+    socat: std::process::Child,
+    kiosk_end: std::path::PathBuf,
+    device_end: std::path::PathBuf,
+}
+
+impl PtyPair {
+    fn new(dir: &Path, name: &str) -> PtyPair {
+        let kiosk_end = dir.join(format!("{name}-kiosk"));
+        let device_end = dir.join(name);
+        let socat = Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", kiosk_end.display()))
+            .arg(format!("pty,raw,echo=0,link={}", device_end.display()))
+            .spawn()
+            .expect("socat is installed by scripts/setup.sh");
+        let start = std::time::Instant::now();
+        while !(kiosk_end.exists() && device_end.exists()) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "socat made no pty pair"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        PtyPair {
+            socat,
+            kiosk_end,
+            device_end,
+        }
+    }
+}
+
+impl Drop for PtyPair {
+    fn drop(&mut self) {
+        let _ = self.socat.kill();
+        let _ = self.socat.wait();
+    }
+}
+
+/// The demo config with a printer on `port` and the store in `data_dir`.
+fn printer_config(dir: &Path, port: &Path, data_dir: &Path) -> std::path::PathBuf {
+    let config = format!(
+        "{}\n[printer]\nport = {:?}\nwidth_dots = 384\n",
+        demo_config().replace(
+            "data_dir = \"demo-data/kiosk\"",
+            &format!("data_dir = {data_dir:?}")
+        ),
+        port
+    );
+    let path = dir.join("kiosk.toml");
+    std::fs::write(&path, config).expect("write config");
+    path
+}
+
+#[test]
+fn print_test_sends_a_slip_with_the_kiosk_id() {
+    use std::io::Read;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut store = senim_kiosk::store::Store::open(&data).expect("store");
+    store
+        .set_enrolment(&senim_kiosk::store::Enrolment {
+            kiosk_id: "K-PRNT42".into(),
+            token: "secret".into(),
+            site: "Test site".into(),
+            backend_url: "http://127.0.0.1:9".into(),
+        })
+        .expect("enrol");
+    drop(store);
+    let pty = PtyPair::new(dir.path(), "printer");
+    let config = printer_config(dir.path(), &pty.kiosk_end, &data);
+
+    // The printer: everything up to the cut.
+    let mut device = std::fs::File::open(&pty.device_end).expect("open the printer end");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = device.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if got.ends_with(&[0x1D, b'V', 66, 0]) {
+                let _ = tx.send(got);
+                break;
+            }
+        }
+    });
+
+    let out = kiosk()
+        .args(["print-test", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run print-test");
     assert!(
         out.status.success(),
         "{}",
@@ -352,6 +450,13 @@ fn enrol_then_sync_moves_the_queue_counts() {
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["appeal", "2", "0", "2", "0"]),
         "{table}"
+    let bytes = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the printer received a whole slip");
+    assert!(bytes.starts_with(&[0x1B, b'@']) || bytes.starts_with(&[0x10, 0x04]));
+    assert!(
+        bytes.windows(16).any(|w| w == b"Kiosk: K-PRNT42\n"),
+        "kiosk id not on the slip"
     );
 }
 
@@ -371,4 +476,36 @@ fn a_bad_backend_on_the_command_line_is_refused_before_anything_happens() {
         "{said}"
     );
     assert!(!dir.path().join("data").exists(), "nothing was created");
+fn print_test_fails_clearly_without_a_printer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // No [printer] section at all.
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(&path, demo_config()).expect("write config");
+    let out = kiosk()
+        .args(["print-test", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("[printer] port"), "{stderr}");
+
+    // A printer that is not plugged in.
+    let config = printer_config(
+        dir.path(),
+        &dir.path().join("no-such-printer"),
+        &dir.path().join("data"),
+    );
+    let out = kiosk()
+        .args(["print-test", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no such device"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "print-test creates no store"
+    );
 }
