@@ -17,6 +17,7 @@ use slint::ComponentHandle;
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
 use crate::flow::{
     AppealDraft, Device, Effect, Event, Flow, FlowConfig, GuideUsage, Health, Millis, Rating, Topic,
@@ -53,7 +54,11 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
 struct App {
     window: AppWindow,
     flow: RefCell<Flow>,
-    catalog: Catalog,
+    catalog: RefCell<Catalog>,
+    /// A catalogue from the call-centre, waiting for the kiosk to be at rest.
+    pending_catalog: RefCell<Option<Catalog>>,
+    /// The installed catalogue version in use or waiting (`None`: the shipped one).
+    catalog_version: RefCell<Option<String>>,
     info: RefCell<KioskInfo>,
     started: Instant,
     ticker: slint::Timer,
@@ -75,6 +80,10 @@ struct App {
     config_sync: Result<Option<sync::SyncConfig>, String>,
     /// The configuration, for the technician's checks.
     config: Config,
+    /// The receipt printer, when one is configured.
+    printer: Option<Printer>,
+    /// The slip being printed is the technician's test slip.
+    printing_test: Cell<bool>,
 }
 
 thread_local! {
@@ -120,7 +129,7 @@ impl App {
 
     fn refresh(&self, now: Millis) {
         let flow = self.flow.borrow();
-        ui::apply(&self.window, &flow, &self.catalog, &self.info.borrow(), now);
+        ui::apply(&self.window, &flow, &self.catalog.borrow(), &self.info.borrow(), now);
         let ticking = self.ticker.running();
         if flow.needs_ticks() && !ticking {
             self.ticker
@@ -147,14 +156,28 @@ impl App {
                 tracing::debug!(?effect, "camera effect (no recorder configured)");
             }
             Effect::SaveAppeal(draft) => self.save_appeal(draft),
-            Effect::PrintReceipt(_) => tracing::debug!("no printer configured"),
+            Effect::PrintReceipt(receipt) => self.print_receipt(&receipt),
             Effect::Usage(usage) => self.record_usage(usage),
             Effect::Enrol(code) => self.enrol(code),
             Effect::RunChecks => self.run_checks(),
-            Effect::PrintTestSlip => {
-                self.info.borrow_mut().tech.printer =
-                    Some(Err("no receipt printer is configured ([printer] port)".into()));
+            Effect::SwitchCatalog => {
+                if let Some(catalog) = self.pending_catalog.borrow_mut().take() {
+                    tracing::info!(services = catalog.services.len(), "service catalogue switched");
+                    *self.catalog.borrow_mut() = catalog;
+                }
             }
+            Effect::PrintTestSlip => match &self.printer {
+                Some(printer) => {
+                    self.printing_test.set(true);
+                    self.info.borrow_mut().tech.printer = None;
+                    let kiosk_id = self.info.borrow().kiosk_id.clone();
+                    printer.print(Slip::test(&kiosk_id, self.schedule.local(Utc::now())));
+                }
+                None => {
+                    self.info.borrow_mut().tech.printer =
+                        Some(Err("no receipt printer is configured ([printer] port)".into()));
+                }
+            },
             Effect::StopPreview => tracing::debug!("camera preview off (no camera configured)"),
             Effect::ClearSession => {
                 self.guide_session.borrow_mut().take();
@@ -248,7 +271,7 @@ impl App {
                 (service, GuideEventKind::Rated, None, Some(score))
             }
         };
-        let service_id = self.catalog.services.get(service)?.id.clone();
+        let service_id = self.catalog.borrow().services.get(service)?.id.clone();
         let session_id = self
             .guide_session
             .borrow_mut()
@@ -315,6 +338,76 @@ impl App {
                 .collect();
             sync.devices(devices);
         }
+    }
+
+    /// The receipt slip, in the citizen's language (only when the printer is working).
+    fn print_receipt(&self, receipt: &crate::flow::Receipt) {
+        let Some(printer) = &self.printer else {
+            return;
+        };
+        let status_url = self.config.appeal.status_url(&receipt.number);
+        let slip = Slip::appeal(
+            self.flow.borrow().lang(),
+            &receipt.number,
+            self.schedule.local(Utc::now()),
+            receipt.seen_at.into(),
+            status_url.as_deref(),
+            &self.info.borrow().site_name,
+        );
+        self.printing_test.set(false);
+        printer.print(slip);
+    }
+
+    fn printer_event(&self, event: PrinterEvent) {
+        match event {
+            PrinterEvent::Health(PrinterHealth::Ok) => {
+                tracing::info!("receipt printer ready");
+                self.dispatch(Event::DeviceHealth(Device::Printer, Health::Ok));
+            }
+            PrinterEvent::Health(PrinterHealth::Faulty { reason }) => {
+                tracing::warn!(%reason, "receipt printer not answering");
+                self.dispatch(Event::DeviceHealth(Device::Printer, Health::Faulty));
+            }
+            PrinterEvent::Printed => {
+                tracing::info!("slip printed");
+                if self.printing_test.replace(false) {
+                    self.info.borrow_mut().tech.printer = Some(Ok(()));
+                    self.refresh(self.now());
+                }
+            }
+            PrinterEvent::Failed(e) => {
+                tracing::warn!(error = %e, "slip not printed");
+                if self.printing_test.replace(false) {
+                    self.info.borrow_mut().tech.printer = Some(Err(e.to_string()));
+                    self.refresh(self.now());
+                }
+            }
+        }
+    }
+
+    /// A catalogue version from the call-centre is installed: load it off the UI thread, then
+    /// let the flow switch between citizens.
+    fn catalog_installed(&self, version: &str) {
+        if self.catalog_version.borrow().as_deref() == Some(version) {
+            return;
+        }
+        *self.catalog_version.borrow_mut() = Some(version.to_string());
+        let (data_dir, version) = (self.config.store.data_dir.clone(), version.to_string());
+        self.store.exec(move |_| match sync::catalog::load(&data_dir, &version) {
+            Ok(catalog) => {
+                let _ = slint::invoke_from_event_loop(move || {
+                    if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                        let steps = catalog.step_counts();
+                        *app.pending_catalog.borrow_mut() = Some(catalog);
+                        app.dispatch(Event::CatalogReady(steps));
+                    }
+                });
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                "the installed catalogue does not load; the kiosk keeps the one it has"
+            ),
+        });
     }
 
     /// On the technician's scanner test page, what the scanner sent is shown byte by byte.
@@ -468,6 +561,9 @@ impl App {
         if enrolment_changed {
             self.enrolment_known(status.enrolled_as.clone());
         }
+        if let Some(version) = &status.catalog_version {
+            self.catalog_installed(version);
+        }
         self.dispatch(Event::Sync {
             online: status.online,
             pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
@@ -577,6 +673,8 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         site_name: config.kiosk.site_name.clone(),
         kiosk_id: "not enrolled".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        tech: ui::TechView::default(),
+        status_url: config.appeal.status_url.clone(),
     };
     let store = StoreThread::spawn(config.store.data_dir.clone())
         .context("cannot start the store thread")?;
@@ -584,7 +682,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let app = Rc::new(App {
         window: window.clone_strong(),
         flow: RefCell::new(Flow::new(flow_config(&config, &catalog))),
-        catalog,
+        catalog: RefCell::new(catalog),
+        pending_catalog: RefCell::new(None),
+        catalog_version: RefCell::new(None),
         info: RefCell::new(info),
         started: Instant::now(),
         ticker: slint::Timer::default(),
@@ -598,6 +698,8 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         sync_state: RefCell::new(sync::Status::default()),
         config_sync: config.sync_config().map_err(|e| e.to_string()),
         config: config.clone(),
+        printer: start_printer(&config),
+        printing_test: Cell::new(false),
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     ui::connect(&window, Rc::new(dispatch));
@@ -605,7 +707,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     // Who this kiosk is (enrolment), whether a recording fits, read off the UI thread.
     let min_free = app.min_free_bytes;
     app.store.exec(move |store| {
-        let (enrolled, room) = match store {
+        let (enrolled, room, catalog) = match store {
             Ok(s) => (
                 s.enrolment().ok().flatten().map(|e| sync::EnrolledAs {
                     kiosk_id: e.kiosk_id,
@@ -613,8 +715,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
                     mode: e.mode,
                 }),
                 s.check_space(min_free).is_ok(),
+                s.catalog_version().ok().flatten(),
             ),
-            Err(_) => (None, false),
+            Err(_) => (None, false, None),
         };
         let _ = slint::invoke_from_event_loop(move || {
             if let Some(app) = APP.with(|a| a.borrow().clone()) {
@@ -622,6 +725,9 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
                 app.enrolment_known(enrolled);
                 let health = if room { Health::Ok } else { Health::Faulty };
                 app.dispatch(Event::DeviceHealth(Device::Storage, health));
+                if let Some(version) = catalog {
+                    app.catalog_installed(&version);
+                }
             }
         });
     });
@@ -675,6 +781,25 @@ fn start_sync(config: &Config) -> Option<SyncHandle> {
         Ok(handle) => Some(handle),
         Err(e) => {
             tracing::error!(error = %e, "sync not started; everything stays on this kiosk");
+            None
+        }
+    }
+}
+
+/// Starts the receipt printer's thread when one is configured; its news comes back as events.
+fn start_printer(config: &Config) -> Option<Printer> {
+    let options = config.printer.options()?;
+    let sink = |event: PrinterEvent| {
+        let _ = slint::invoke_from_event_loop(move || {
+            if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                app.printer_event(event);
+            }
+        });
+    };
+    match Printer::spawn(options, sink) {
+        Ok(printer) => Some(printer),
+        Err(e) => {
+            tracing::error!(error = %e, "receipt printer unavailable; the QR code is the receipt");
             None
         }
     }

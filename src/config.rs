@@ -289,11 +289,16 @@ impl AppealSection {
     /// The status link of one appeal (for the receipt's QR code, on screen and on paper), or
     /// `None` when no status page is configured.
     pub fn status_url(&self, number: &str) -> Option<String> {
-        if self.status_url.is_empty() {
-            return None;
-        }
-        Some(self.status_url.replace(STATUS_URL_NUMBER, number))
+        status_url_for(&self.status_url, number)
     }
+}
+
+/// The link to follow an appeal: `template` with `{number}` replaced; `None` when empty.
+pub fn status_url_for(template: &str, number: &str) -> Option<String> {
+    if template.is_empty() {
+        return None;
+    }
+    Some(template.replace(STATUS_URL_NUMBER, number))
 }
 
 #[derive(Clone, Deserialize, PartialEq, Default)]

@@ -250,6 +250,8 @@ fn every_screen_in_every_language_and_orientation() {
         site_name: config.kiosk.site_name.clone(),
         kiosk_id: "KGD-HOSP1-03".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        status_url: "https://senim.example/a/{number}".into(),
+        ..KioskInfo::default()
     };
 
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);

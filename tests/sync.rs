@@ -200,3 +200,49 @@ fn cuts_stalls_and_resets_lose_nothing_duplicate_nothing_and_uploads_resume() {
         "re-sent {resent} bytes for {cuts} cuts (at most one {chunk}-byte chunk each)"
     );
 }
+
+#[test]
+fn a_published_catalogue_reaches_the_kiosk_and_a_broken_one_is_refused_and_reported() {
+    use senim_kiosk::sync::catalog;
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
+    let good =
+        senim_callcentre::catalog::publish(&backend.state.db, &shipped, chrono::Utc::now()).unwrap();
+    backend.state.refresh_catalog_version().unwrap();
+    let v1 = good.version().to_string();
+
+    let (worker, _) = deliver(data.path(), &backend.url);
+    join(worker, Duration::from_secs(30));
+    let store = Store::open(data.path()).unwrap();
+    assert_eq!(store.catalog_version().unwrap().as_deref(), Some(v1.as_str()));
+    let installed = catalog::load(data.path(), &v1).unwrap();
+    assert_eq!(
+        installed,
+        senim_kiosk::catalog::Catalog::load_dir(&shipped).unwrap()
+    );
+
+    // A version the kiosk's validator refuses (published by a call-centre whose validator
+    // differs, say): refused, the last good one kept, the reason sent with the heartbeat.
+    let mut files = senim_protocol::catalog::read_dir(&shipped).unwrap();
+    files.insert("zz-broken.toml".into(), "id = \"Not A Valid Id\"\n".into());
+    let later = chrono::Utc::now() + chrono::Duration::seconds(2);
+    senim_callcentre::catalog::store(&backend.state.db, &files, 1, later).unwrap();
+    backend.state.refresh_catalog_version().unwrap();
+    let v2 = backend.state.catalog_version().unwrap();
+    assert_ne!(v1, v2);
+    for _ in 0..2 {
+        let (worker, _) = deliver(data.path(), &backend.url);
+        join(worker, Duration::from_secs(30));
+    }
+    assert_eq!(store.catalog_version().unwrap().as_deref(), Some(v1.as_str()));
+    let problem = store.catalog_problem().unwrap().expect("the refusal is remembered");
+    assert_eq!(problem.version, v2);
+    assert!(problem.message.contains("zz-broken.toml"), "{}", problem.message);
+    assert!(!catalog::version_dir(data.path(), &v2).exists(), "nothing of it installed");
+
+    let seen = backend.state.heartbeats();
+    let beat = &seen.values().next().expect("a heartbeat").beat;
+    assert_eq!(beat.versions.catalog.as_deref(), Some(v1.as_str()));
+    assert_eq!(beat.catalog_problem.as_ref().map(|p| p.version.as_str()), Some(v2.as_str()));
+}

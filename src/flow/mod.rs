@@ -382,6 +382,9 @@ pub enum Event {
     Enrolled(Option<Mode>),
     /// The enrolment code was exchanged (`Ok`, with the site's mode) or refused (a stable code).
     EnrolResult(Result<Mode, &'static str>),
+    /// A new service catalogue is loaded (steps per service, in its order); the journey
+    /// switches to it between citizens, never in the middle of someone's guide.
+    CatalogReady(Vec<usize>),
     /// The hidden gesture on the attract screen.
     TechnicianGesture,
     /// Open one device test from technician mode.
@@ -413,6 +416,8 @@ pub enum Effect {
     Usage(GuideUsage),
     /// Exchange a scanned enrolment code for this kiosk's token.
     Enrol(String),
+    /// Use the catalogue announced by the last `CatalogReady` from now on.
+    SwitchCatalog,
     /// Run the technician's checks (in the background) and show them.
     RunChecks,
     PrintTestSlip,
@@ -482,6 +487,8 @@ pub struct Flow {
     /// `false` once the app says this kiosk has no accepted token: between citizens it shows
     /// the enrolment screen instead of the attract screen.
     enrolled: bool,
+    /// A new catalogue waiting for the kiosk to be at rest.
+    pending_guide_steps: Option<Vec<usize>>,
 }
 
 impl Flow {
@@ -504,6 +511,7 @@ impl Flow {
             pin_locked_until: 0,
             after_identify: Journey::Appeal,
             enrolled: true,
+            pending_guide_steps: None,
         }
     }
 
@@ -586,6 +594,7 @@ impl Flow {
                 | Event::AppealSaveFailed
                 | Event::Enrolled(_)
                 | Event::EnrolResult(_)
+                | Event::CatalogReady(_)
         );
         if is_user_input {
             self.last_activity = now;
@@ -613,6 +622,10 @@ impl Flow {
                 self.pending = pending;
             }
             Event::CallCentre(status) => self.callcentre = status,
+            Event::CatalogReady(steps) => {
+                self.pending_guide_steps = Some(steps);
+                self.switch_catalog_at_rest(&mut fx);
+            }
             Event::Enrolled(enrolled) => {
                 self.enrolled = enrolled.is_some();
                 if let Some(mode) = enrolled {
@@ -722,11 +735,24 @@ impl Flow {
         self.session = None;
         self.idle_warning_since = None;
         self.screen = self.resting_screen();
+        self.switch_catalog_at_rest(fx);
         if self.lang != self.config.default_language {
             self.lang = self.config.default_language;
             fx.push(Effect::SetLanguage(self.lang));
         }
         fx.push(Effect::ClearSession);
+    }
+
+    /// Switches to a waiting catalogue if nobody is using the kiosk.
+    fn switch_catalog_at_rest(&mut self, fx: &mut Vec<Effect>) {
+        let at_rest = self.session.is_none()
+            && matches!(self.screen, Screen::Attract | Screen::Enrol { .. });
+        if at_rest {
+            if let Some(steps) = self.pending_guide_steps.take() {
+                self.config.guide_steps = steps;
+                fx.push(Effect::SwitchCatalog);
+            }
+        }
     }
 
     /// Where the kiosk waits between citizens.
@@ -902,7 +928,7 @@ impl Flow {
             }
             (Screen::Menu, Event::Back) => {
                 self.reset(fx);
-                Screen::Attract
+                self.resting_screen()
             }
 
             // Identification.
@@ -1071,7 +1097,7 @@ impl Flow {
             (Screen::GuideRating { service }, Event::Rate(rating)) => {
                 fx.push(Effect::Usage(GuideUsage::Rated { service, rating }));
                 self.reset(fx);
-                Screen::Attract
+                self.resting_screen()
             }
 
             // Appeals.
@@ -1171,7 +1197,7 @@ impl Flow {
             }
             (Screen::AppealReceipt { .. }, Event::Continue) => {
                 self.reset(fx);
-                Screen::Attract
+                self.resting_screen()
             }
 
             // Technician mode.

@@ -664,3 +664,31 @@ fn a_known_technician_badge_opens_technician_mode_and_others_ask_for_the_pin() {
     k.scan("SENIM-TECH:tech_99-ZZ");
     assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
 }
+
+#[test]
+fn a_new_catalogue_waits_for_the_citizen_in_a_guide_to_finish() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SelectService(1))
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    assert!(matches!(k.screen(), Screen::GuideStep { service: 1, step: 1, .. }));
+    k.took();
+    // The update arrives mid-guide: nothing changes for this citizen.
+    k.send(Event::CatalogReady(vec![4]));
+    assert!(!k.took().contains(&Effect::SwitchCatalog));
+    assert_eq!(k.flow.config().guide_steps, [3, 5]);
+    k.send(Event::GuideNext);
+    assert!(matches!(k.screen(), Screen::GuideStep { service: 1, step: 2, .. }));
+    // The session ends (abandoned by idle time-out): now the kiosk switches.
+    k.wait(60_000 + 20_000);
+    assert_eq!(k.screen(), &Screen::Attract);
+    let fx = k.took();
+    assert!(fx.contains(&Effect::Usage(GuideUsage::Abandoned { service: 1, step: 2 })));
+    assert!(fx.contains(&Effect::SwitchCatalog));
+    assert_eq!(k.flow.config().guide_steps, [4]);
+    // At rest, an update switches at once.
+    k.send(Event::CatalogReady(vec![2, 2]));
+    assert_eq!(k.took(), [Effect::SwitchCatalog]);
+}

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use senim_protocol::{
-    SiteMode, AppealRecord, DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, Record,
+    CatalogProblem, SiteMode, AppealRecord, DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, Record,
     RecordBody, Topic, VideoInfo,
 };
 use sha2::{Digest, Sha256};
@@ -983,6 +983,45 @@ impl Store {
     pub fn note_error(&self, message: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.set_meta("last_error", message)?;
         self.set_meta("last_error_at", &ts(now))
+    }
+
+    /// The catalogue version installed from the call-centre (`None`: the shipped one).
+    pub fn catalog_version(&self) -> Result<Option<String>, StoreError> {
+        self.meta("catalog_version")
+    }
+
+    /// A new catalogue version is installed: it is the one in use from now on, and any
+    /// earlier refusal is forgotten.
+    pub fn set_catalog_version(&self, version: &str) -> Result<(), StoreError> {
+        self.set_meta("catalog_version", version)?;
+        self.set_catalog_problem(None)
+    }
+
+    /// The last catalogue version the kiosk refused, and why (sent with every heartbeat).
+    pub fn catalog_problem(&self) -> Result<Option<CatalogProblem>, StoreError> {
+        let (Some(version), Some(message)) = (
+            self.meta("catalog_refused_version")?,
+            self.meta("catalog_refused_message")?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(CatalogProblem { version, message }))
+    }
+
+    pub fn set_catalog_problem(&self, problem: Option<&CatalogProblem>) -> Result<(), StoreError> {
+        match problem {
+            Some(p) => {
+                self.set_meta("catalog_refused_version", &p.version)?;
+                self.set_meta("catalog_refused_message", &p.message)
+            }
+            None => {
+                self.conn.execute(
+                    "DELETE FROM meta WHERE key IN ('catalog_refused_version', 'catalog_refused_message')",
+                    [],
+                )?;
+                Ok(())
+            }
+        }
     }
 
     /// How far the kiosk's clock is behind the server's (server − kiosk), in milliseconds.

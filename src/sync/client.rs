@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
 use senim_protocol::{
-    ApiError, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
+    ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
     RecordBatch, RecordBatchResponse, TUS_VERSION,
 };
 use sha1::Digest;
@@ -148,6 +148,12 @@ impl Api {
             .json(presence);
         let response = self.send(r).await?;
         ok(response).await.map(|_| ())
+    }
+
+    /// The newest published catalogue.
+    pub async fn catalog(&self) -> Result<CatalogDocument, SyncError> {
+        let response = self.send(self.request(Method::GET, "api/v1/catalog")?).await?;
+        json(self, response).await
     }
 
     pub async fn consultant(&self, call: &ConsultantCall) -> Result<(), SyncError> {

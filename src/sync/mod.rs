@@ -4,6 +4,7 @@
 //! runtime and its own store connection; the UI thread only sends it commands.
 
 pub mod backoff;
+pub mod catalog;
 pub mod client;
 
 use std::io::{Read, Seek, SeekFrom};
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use senim_protocol::{
-    ConsultantCall, DeviceHealth, Heartbeat, Journey, KioskState, Presence, RecordOutcome, Versions,
+    CatalogProblem, ConsultantCall, DeviceHealth, Heartbeat, Journey, KioskState, Presence, RecordOutcome, Versions,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -135,6 +136,8 @@ pub struct Status {
     pub clock_skew_ms: i64,
     /// Video bytes this worker has sent (re-sent bytes included), since it started.
     pub uploaded_bytes: u64,
+    /// The newest catalogue installed from the call-centre (`None`: the shipped one).
+    pub catalog_version: Option<String>,
 }
 
 enum Command {
@@ -607,11 +610,10 @@ impl Worker {
                 devices: self.devices.clone(),
                 versions: Versions {
                     app: self.cfg.app_version.clone(),
-                    catalog: None,
+                    catalog: self.store.catalog_version()?,
                 },
                 sent_at,
-                // Filled by the catalogue updater (issue 7) when it refuses a download.
-                catalog_problem: None,
+                catalog_problem: self.store.catalog_problem()?,
             })
             .await?;
         let half_rtt = chrono::Duration::from_std(started.elapsed() / 2).unwrap_or_default();
@@ -620,6 +622,64 @@ impl Worker {
         self.store.note_success(Utc::now())?;
         self.online = true;
         self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
+        if let Some(version) = answer.catalog_version {
+            self.update_catalog(api, &version).await?;
+        }
+        Ok(())
+    }
+
+    /// A catalogue version the kiosk does not have: download, validate, install (or refuse
+    /// and remember why, for the next heartbeats). The UI switches between citizens.
+    async fn update_catalog(&mut self, api: &Api, version: &str) -> Result<(), SyncError> {
+        let current = self.store.catalog_version()?;
+        let refused = self.store.catalog_problem()?.map(|p| p.version);
+        if current.as_deref() == Some(version) || refused.as_deref() == Some(version) {
+            return Ok(());
+        }
+        let doc = api.catalog().await?;
+        let data_dir = self.cfg.data_dir.clone();
+        let result = tokio::task::spawn_blocking({
+            let doc = doc.clone();
+            move || catalog::install(&data_dir, &doc)
+        })
+        .await
+        .map_err(|e| SyncError::Protocol(format!("catalogue install task: {e}")))?;
+        match result {
+            Ok(installed) => {
+                tracing::info!(
+                    version = %doc.version,
+                    services = installed.services.len(),
+                    "sync: catalogue installed"
+                );
+                self.store.set_catalog_version(&doc.version)?;
+                let keep: Vec<&str> = [Some(doc.version.as_str()), current.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                catalog::prune(&self.cfg.data_dir, &keep);
+            }
+            Err(catalog::InstallError::Io { path, source }) => {
+                // The disk, not the catalogue: try again at the next heartbeat.
+                return Err(SyncError::Store(StoreError::Io {
+                    what: "cannot install the new catalogue",
+                    source: std::io::Error::new(source.kind(), format!("{}: {source}", path.display())),
+                }));
+            }
+            Err(refusal) => {
+                let message: String = refusal
+                    .to_string()
+                    .chars()
+                    .take(senim_protocol::MAX_CATALOG_PROBLEM_CHARS)
+                    .collect();
+                tracing::warn!(version = %doc.version, problem = %message, "sync: catalogue refused; the last good one stays");
+                self.store.set_catalog_problem(Some(&CatalogProblem {
+                    version: doc.version.clone(),
+                    message,
+                }))?;
+                // Told at once, not at the next heartbeat.
+                self.next_heartbeat = Instant::now();
+            }
+        }
         Ok(())
     }
 
@@ -816,6 +876,7 @@ impl Worker {
             last_success_at: queue.last_success_at,
             clock_skew_ms: self.store.clock_skew_ms().unwrap_or(0),
             uploaded_bytes: self.uploaded_bytes,
+            catalog_version: self.store.catalog_version().ok().flatten(),
         });
     }
 

@@ -30,6 +30,8 @@ pub struct KioskInfo {
     pub version: String,
     /// What technician mode shows beyond the flow (wiped when it ends).
     pub tech: TechView,
+    /// `[appeal] status_url`: the receipt's QR code links there (`{number}` replaced).
+    pub status_url: String,
 }
 
 /// Technician mode's view: the checks, the delivery queue, the last test scan, the printer test.
@@ -282,7 +284,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInf
     );
 
     apply_guide(window, flow, catalog);
-    apply_appeal(window, flow, now);
+    apply_appeal(window, flow, now, &info.status_url);
 
     let tech = window.global::<TechnicianAdapter>();
     let (pin_length, wrong) = match current {
@@ -394,7 +396,7 @@ fn apply_guide(window: &AppWindow, flow: &Flow, catalog: &Catalog) {
     guide.set_consultant_called(consultant);
 }
 
-fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
+fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis, status_url: &str) {
     let appeal = window.global::<AppealAdapter>();
     let session = flow.session();
     appeal.set_countdown(i32::try_from(flow.countdown_remaining(now).unwrap_or(0)).unwrap_or(0));
@@ -418,6 +420,12 @@ fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
     ));
     match flow.screen() {
         FlowScreen::AppealReceipt { receipt } => {
+            if appeal.get_receipt_number() != receipt.number.as_str() {
+                let url = crate::config::status_url_for(status_url, &receipt.number);
+                let qr = url.as_deref().and_then(|u| qr_image(u, 8));
+                appeal.set_receipt_qr(qr.unwrap_or_default());
+                appeal.set_status_url(url.unwrap_or_default().into());
+            }
             appeal.set_receipt_number(receipt.number.as_str().into());
             appeal.set_seen_now(receipt.seen_at.is_none());
             if let Some(at) = receipt.seen_at {
@@ -426,6 +434,8 @@ fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis) {
             appeal.set_offline(receipt.offline);
         }
         _ => {
+            appeal.set_receipt_qr(slint::Image::default());
+            appeal.set_status_url(SharedString::new());
             appeal.set_receipt_number(SharedString::new());
             appeal.set_seen_now(true);
             appeal.set_offline(false);
