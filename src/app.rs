@@ -13,9 +13,9 @@ use slint::ComponentHandle;
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
-use crate::flow::{Device, Effect, Event, Flow, FlowConfig, Health, Millis};
+use crate::flow::{Device, Effect, Event, Flow, FlowConfig, GuideShape, Health, Millis};
 use crate::identity;
-use crate::ui::{self, AppWindow, KioskInfo};
+use crate::ui::{self, AppWindow, CatalogView, KioskInfo};
 
 /// How often timers are checked while a session runs (countdown, recording clock, idle).
 const TICK: Duration = Duration::from_millis(250);
@@ -34,7 +34,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         idle_reset_ms: config.session.idle_reset_secs * 1000,
         countdown_ms: config.appeal.countdown_secs * 1000,
         max_recording_ms: config.appeal.max_recording_secs * 1000,
-        guide_steps: catalog.step_counts(),
+        guides: GuideShape::of(catalog),
         pin_sha256: config.technician.pin_sha256.clone(),
     }
 }
@@ -43,7 +43,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
 struct App {
     window: AppWindow,
     flow: RefCell<Flow>,
-    catalog: Catalog,
+    guides: CatalogView,
     info: KioskInfo,
     started: Instant,
     ticker: slint::Timer,
@@ -90,7 +90,7 @@ impl App {
 
     fn refresh(&self, now: Millis) {
         let flow = self.flow.borrow();
-        ui::apply(&self.window, &flow, &self.catalog, &self.info, now);
+        ui::apply(&self.window, &flow, &self.guides, &self.info, now);
         let ticking = self.ticker.running();
         if flow.needs_ticks() && !ticking {
             self.ticker
@@ -122,6 +122,11 @@ impl App {
             }
             Effect::PrintReceipt(_) => tracing::debug!("no printer configured"),
             Effect::Usage(usage) => tracing::info!(?usage, "service-guide usage"),
+            Effect::CallConsultant { service_id, step } => tracing::info!(
+                service = %service_id,
+                step,
+                "consultant called (sent to the call-centre once that link is wired)"
+            ),
             Effect::ClearSession => tracing::info!("session ended and wiped"),
             Effect::Restart => {
                 *self.restart_requested.borrow_mut() = true;
@@ -180,7 +185,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let app = Rc::new(App {
         window: window.clone_strong(),
         flow: RefCell::new(Flow::new(flow_config(&config, &catalog))),
-        catalog,
+        guides: CatalogView::new(catalog),
         info,
         started: Instant::now(),
         ticker: slint::Timer::default(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
 use crate::devices::scanner::{
     self, ScanJson, ScannerEvent, ScannerHealth, ScannerOptions, Suffix,
@@ -34,6 +35,11 @@ pub enum Command {
         #[arg(long, default_value = "/etc/senim/kiosk.toml")]
         config: PathBuf,
     },
+    /// Service-guide catalogue tools.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Read a barcode scanner with the kiosk's own driver and print one JSON object per read
     /// (kind, valid, iin, symbology, error) until interrupted. A technician's tool: the full
     /// IIN is printed to this terminal and nowhere else.
@@ -46,6 +52,17 @@ pub enum Command {
         /// What ends a read: cr, lf, crlf, or none (a pause ends it).
         #[arg(long, value_enum, default_value_t = SuffixArg::Crlf)]
         suffix: SuffixArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Check a catalogue folder: prints every problem (file, service, step, what is wrong) and
+    /// exits with status 1 if there is any, or a one-line summary when it is valid.
+    Check {
+        /// The catalogue folder.
+        #[arg(default_value = "config/services")]
+        dir: PathBuf,
     },
 }
 
@@ -84,12 +101,45 @@ pub fn main() -> anyhow::Result<i32> {
             println!("{}: ok", config.display());
             Ok(0)
         }
+        Command::Catalog {
+            command: CatalogCommand::Check { dir },
+        } => catalog_check(&dir),
         Command::Scan { port, baud, suffix } => scan(ScannerOptions {
             port,
             baud,
             suffix: suffix.into(),
             ..ScannerOptions::default()
         }),
+    }
+}
+
+/// `senim-kiosk catalog check`: the same validation the kiosk runs at start.
+fn catalog_check(dir: &std::path::Path) -> anyhow::Result<i32> {
+    match Catalog::load_dir(dir) {
+        Ok(catalog) => {
+            let steps: usize = catalog.step_counts().iter().sum();
+            println!(
+                "{}: ok — {} services in {} categories, {} steps, {} illustrations",
+                dir.display(),
+                catalog.services.len(),
+                catalog.categories.len(),
+                steps,
+                catalog.images.len()
+            );
+            Ok(0)
+        }
+        Err(CatalogError::Invalid(problems)) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            eprintln!(
+                "{}: {} problem(s); the kiosk refuses this catalogue until they are fixed",
+                dir.display(),
+                problems.len()
+            );
+            Ok(1)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
