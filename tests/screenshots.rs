@@ -179,6 +179,8 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .send(Event::GuideNext)
             .send(Event::GuideNext)
             .shot("guide-step"),
+        // The longest step text of the catalogue.
+        eds().send(Event::GuideNext).shot("guide-step-first"),
         eds()
             .send(Event::GuideNext)
             .send(Event::GuideNext)
@@ -428,7 +430,6 @@ fn idle_reset_leaves_nothing_in_the_ui() {
     assert!(!app.global::<ui::ShellAdapter>().get_idle_warning());
 
     // A guide found by a search, followed to its second step, then left alone.
-    let mut t = t;
     for e in [
         Event::Start,
         Event::Choose(Journey::Guide),
