@@ -20,12 +20,13 @@ use crate::config::Config;
 use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
 use crate::flow::{
-    AppealDraft, Device, Effect, Event, Flow, FlowConfig, GuideUsage, Health, Millis, Rating, Topic,
+    AppealDraft, Device, Effect, Event, Flow, FlowConfig, GuideShape, GuideUsage, Health, Millis,
+    Rating, Topic,
 };
 use crate::identity;
 use crate::store::{NewAppeal, StoreThread};
 use crate::sync::{self, SyncHandle};
-use crate::ui::{self, AppWindow, KioskInfo};
+use crate::ui::{self, AppWindow, CatalogView, KioskInfo};
 
 /// How often timers are checked while a session runs (countdown, recording clock, idle).
 const TICK: Duration = Duration::from_millis(250);
@@ -44,7 +45,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         idle_reset_ms: config.session.idle_reset_secs * 1000,
         countdown_ms: config.appeal.countdown_secs * 1000,
         max_recording_ms: config.appeal.max_recording_secs * 1000,
-        guide_steps: catalog.step_counts(),
+        guides: GuideShape::of(catalog),
         pin_sha256: config.technician.pin_sha256.clone(),
         badges_sha256: config.technician.badges_sha256.clone(),
     }
@@ -54,7 +55,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
 struct App {
     window: AppWindow,
     flow: RefCell<Flow>,
-    catalog: RefCell<Catalog>,
+    guides: RefCell<CatalogView>,
     /// A catalogue from the call-centre, waiting for the kiosk to be at rest.
     pending_catalog: RefCell<Option<Catalog>>,
     /// The installed catalogue version in use or waiting (`None`: the shipped one).
@@ -74,6 +75,8 @@ struct App {
     min_free_bytes: u64,
     /// Random id grouping one citizen's service-guide events (nothing personal).
     guide_session: RefCell<Option<String>>,
+    /// The consultant call of this session (service, step), to withdraw when the citizen leaves.
+    consultant_called: RefCell<Option<(String, u32)>>,
     /// The sync worker's last report (technician screen, enrolment changes).
     sync_state: RefCell<sync::Status>,
     /// The sync settings, for enrolment from the screen.
@@ -129,7 +132,7 @@ impl App {
 
     fn refresh(&self, now: Millis) {
         let flow = self.flow.borrow();
-        ui::apply(&self.window, &flow, &self.catalog.borrow(), &self.info.borrow(), now);
+        ui::apply(&self.window, &flow, &self.guides.borrow(), &self.info.borrow(), now);
         let ticking = self.ticker.running();
         if flow.needs_ticks() && !ticking {
             self.ticker
@@ -163,7 +166,7 @@ impl App {
             Effect::SwitchCatalog => {
                 if let Some(catalog) = self.pending_catalog.borrow_mut().take() {
                     tracing::info!(services = catalog.services.len(), "service catalogue switched");
-                    *self.catalog.borrow_mut() = catalog;
+                    *self.guides.borrow_mut() = CatalogView::new(catalog);
                 }
             }
             Effect::PrintTestSlip => match &self.printer {
@@ -181,12 +184,26 @@ impl App {
             Effect::StopPreview => tracing::debug!("camera preview off (no camera configured)"),
             Effect::ClearSession => {
                 self.guide_session.borrow_mut().take();
+                // The citizen left: the staff on the floor need not come any more.
+                if let (Some(sync), Some((service, step))) =
+                    (&self.sync, self.consultant_called.borrow_mut().take())
+                {
+                    sync.consultant(&service, step, false);
+                }
                 // Technician mode's test scan and results go with the session.
                 let mut info = self.info.borrow_mut();
                 info.tech.scan = None;
                 info.tech.printer = None;
                 info.tech.checks.clear();
                 tracing::info!("session ended and wiped");
+            }
+            Effect::CallConsultant { service_id, step } => {
+                tracing::info!(service = %service_id, step, "consultant called");
+                if let Some(sync) = &self.sync {
+                    let step = u32::try_from(step).unwrap_or(0);
+                    sync.consultant(&service_id, step, true);
+                    *self.consultant_called.borrow_mut() = Some((service_id, step));
+                }
             }
             Effect::Restart => {
                 *self.restart_requested.borrow_mut() = true;
@@ -271,7 +288,11 @@ impl App {
                 (service, GuideEventKind::Rated, None, Some(score))
             }
         };
-        let service_id = self.catalog.borrow().services.get(service)?.id.clone();
+        let service_id = self.guides.borrow().catalog().services.get(service)?.id.clone();
+        if event == GuideEventKind::Started {
+            // Each run of a guide is one "citizen guided" in the figures.
+            self.guide_session.borrow_mut().take();
+        }
         let session_id = self
             .guide_session
             .borrow_mut()
@@ -397,9 +418,9 @@ impl App {
             Ok(catalog) => {
                 let _ = slint::invoke_from_event_loop(move || {
                     if let Some(app) = APP.with(|a| a.borrow().clone()) {
-                        let steps = catalog.step_counts();
+                        let shape = GuideShape::of(&catalog);
                         *app.pending_catalog.borrow_mut() = Some(catalog);
-                        app.dispatch(Event::CatalogReady(steps));
+                        app.dispatch(Event::CatalogReady(shape));
                     }
                 });
             }
@@ -682,7 +703,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     let app = Rc::new(App {
         window: window.clone_strong(),
         flow: RefCell::new(Flow::new(flow_config(&config, &catalog))),
-        catalog: RefCell::new(catalog),
+        guides: RefCell::new(CatalogView::new(catalog)),
         pending_catalog: RefCell::new(None),
         catalog_version: RefCell::new(None),
         info: RefCell::new(info),
@@ -695,6 +716,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         clock_skew_ms: Cell::new(0),
         min_free_bytes: config.store.min_free_mib << 20,
         guide_session: RefCell::new(None),
+        consultant_called: RefCell::new(None),
         sync_state: RefCell::new(sync::Status::default()),
         config_sync: config.sync_config().map_err(|e| e.to_string()),
         config: config.clone(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, Overrides};
 use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{
@@ -39,6 +40,11 @@ pub enum Command {
     },
     /// Check a configuration file and print what is wrong with it.
     CheckConfig,
+    /// Service-guide catalogue tools.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Read a barcode scanner with the kiosk's own driver and print one JSON object per read
     /// (kind, valid, iin, symbology, error) until interrupted. A technician's tool: the full
     /// IIN is printed to this terminal and nowhere else.
@@ -83,6 +89,17 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Check a catalogue folder: prints every problem (file, service, step, what is wrong) and
+    /// exits with status 1 if there is any, or a one-line summary when it is valid.
+    Check {
+        /// The catalogue folder.
+        #[arg(default_value = "config/services")]
+        dir: PathBuf,
+    },
+}
+
 /// `--suffix` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SuffixArg {
@@ -120,6 +137,9 @@ pub fn main() -> anyhow::Result<i32> {
             println!("{}: ok", cli.config.display());
             Ok(0)
         }
+        Command::Catalog {
+            command: CatalogCommand::Check { dir },
+        } => catalog_check(&dir),
         Command::Scan { port, baud, suffix } => scan(ScannerOptions {
             port,
             baud,
@@ -328,6 +348,36 @@ fn kiosk_id(config: &Config) -> String {
             tracing::warn!(error = %e, "cannot read the kiosk id from the store");
             "unknown (store unreadable)".into()
         }
+    }
+}
+
+/// `senim-kiosk catalog check`: the same validation the kiosk runs at start.
+fn catalog_check(dir: &std::path::Path) -> anyhow::Result<i32> {
+    match Catalog::load_dir(dir) {
+        Ok(catalog) => {
+            let steps: usize = catalog.step_counts().iter().sum();
+            println!(
+                "{}: ok — {} services in {} categories, {} steps, {} illustrations",
+                dir.display(),
+                catalog.services.len(),
+                catalog.categories.len(),
+                steps,
+                catalog.images.len()
+            );
+            Ok(0)
+        }
+        Err(CatalogError::Invalid(problems)) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            eprintln!(
+                "{}: {} problem(s); the kiosk refuses this catalogue until they are fixed",
+                dir.display(),
+                problems.len()
+            );
+            Ok(1)
+        }
+        Err(other) => Err(other.into()),
     }
 }
 

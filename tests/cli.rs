@@ -509,3 +509,127 @@ fn print_test_fails_clearly_without_a_printer() {
         "print-test creates no store"
     );
 }
+/// Copies the shipped catalogue to a temporary folder for breaking.
+fn catalogue_copy() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("images")).expect("images");
+    for sub in ["", "images"] {
+        for entry in std::fs::read_dir(root.join(sub)).expect("read catalogue") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap()))
+                    .expect("copy");
+            }
+        }
+    }
+    dir
+}
+
+#[test]
+fn catalog_check_accepts_the_shipped_catalogue() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = kiosk()
+        .current_dir(root)
+        .args(["catalog", "check"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "one summary line: {stdout}");
+    assert!(stdout.starts_with("config/services: ok"), "{stdout}");
+    assert!(stdout.contains("services in"), "{stdout}");
+}
+
+#[test]
+fn catalog_check_lists_every_problem_and_the_kiosk_refuses_the_same() {
+    let dir = catalogue_copy();
+    // A missing Kazakh step text, a drawing that is gone, a link to an intermediary's site.
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{from:?} not in {file}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    };
+    edit(
+        "03-no-criminal-record.toml",
+        "kk = \"egov.kz порталына кіріңіз: ЭЦҚ-мен немесе ЖСН мен құпиясөз арқылы.\", ",
+        "",
+    );
+    std::fs::remove_file(dir.path().join("images/rings.svg")).expect("remove");
+    edit(
+        "13-driving-licence.toml",
+        "https://www.gov.kz/services/3131",
+        "https://egov-help.kz/prava",
+    );
+
+    let out = kiosk()
+        .args(["catalog", "check"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let problems: Vec<&str> = stdout.lines().collect();
+    assert_eq!(problems.len(), 3, "{stdout}");
+    let at = |file: &str| dir.path().join(file).display().to_string();
+    assert!(
+        problems.contains(
+            &format!(
+        "{}: service `no-criminal-record`: step 1: `text` has no `kk` text (missing or empty)",
+        at("03-no-criminal-record.toml")
+    )
+            .as_str()
+        ),
+        "{stdout}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&at("11-marriage-registration.toml"))
+                && p.contains(
+                    "service `marriage-registration`: step 3: image `images/rings.svg` is missing"
+                )),
+        "{stdout}"
+    );
+    assert!(
+        problems.iter().any(|p| p
+            .contains("service `driving-licence`: portal_url `https://egov-help.kz/prava`")
+            && p.contains("not an official host")),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 problem(s)"));
+
+    // The kiosk refuses to start with this catalogue, with the same lines.
+    let config = demo_config().replace(
+        &format!(
+            "catalog_dir = {:?}",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services")
+        ),
+        &format!("catalog_dir = {:?}", dir.path()),
+    );
+    let (ok, stderr, _path, _config_dir) = run_with(&config);
+    assert!(!ok);
+    for problem in problems {
+        assert!(stderr.contains(problem), "{problem} not in: {stderr}");
+    }
+    assert!(
+        !stderr.contains("display"),
+        "refused before opening a window: {stderr}"
+    );
+}
+
+#[test]
+fn catalog_check_names_a_missing_folder() {
+    let out = kiosk()
+        .args(["catalog", "check", "/nonexistent/senim/services"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/senim/services"), "{stderr}");
+}

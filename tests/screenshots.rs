@@ -16,10 +16,10 @@ use slint::{ComponentHandle, PhysicalSize};
 use senim_kiosk::catalog::Catalog;
 use senim_kiosk::config::Config;
 use senim_kiosk::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Rating, Topic,
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Topic,
 };
 use senim_kiosk::identity;
-use senim_kiosk::ui::{self, AppWindow, KioskInfo, Screen, Theme};
+use senim_kiosk::ui::{self, AppWindow, CatalogView, KioskInfo, Screen, Theme};
 
 struct Headless {
     window: Rc<MinimalSoftwareWindow>,
@@ -95,6 +95,22 @@ fn closed_until_monday() -> CallCentreStatus {
     CallCentreStatus::Closed { next_open: monday }
 }
 
+/// A service's position in the shipped catalogue.
+fn service(catalog: &Catalog, id: &str) -> usize {
+    catalog
+        .services
+        .iter()
+        .position(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no service {id} in the catalogue"))
+}
+
+/// A category's position in the shipped catalogue.
+fn category(catalog: &Catalog, id: &str) -> usize {
+    catalog
+        .category_index(id)
+        .unwrap_or_else(|| panic!("no category {id} in the catalogue"))
+}
+
 fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
     let d = || Driver::new(config, catalog);
     let scan = |text: &str| Event::Scan(identity::classify(text));
@@ -111,6 +127,11 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .send(Event::StopRecording)
     };
     let guide = || d().send(Event::Start).send(Event::Choose(Journey::Guide));
+    let eds = || {
+        guide()
+            .send(Event::SelectCategory(category(catalog, "signature")))
+            .send(Event::SelectService(service(catalog, "eds-issue")))
+    };
     vec![
         d().shot("attract"),
         d().send(Event::CallCentre(closed_until_monday()))
@@ -131,21 +152,47 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .keys("8801013")
             .shot("identify-keypad"),
         d().send(scan(VALID_IIN)).shot("identified"),
-        guide().shot("guide-catalog"),
+        guide().shot("guide-categories"),
+        guide()
+            .send(Event::SelectCategory(category(catalog, "family")))
+            .shot("guide-catalog"),
+        guide()
+            .send(Event::SearchOpen)
+            .send(Event::SearchText("эцп".into()))
+            .shot("guide-search-keyboard"),
         guide()
             .send(Event::SearchOpen)
             .send(Event::SearchText("анықтама".into()))
+            .send(Event::Back)
             .shot("guide-search"),
-        guide().send(Event::SelectService(0)).shot("guide-service"),
         guide()
-            .send(Event::SelectService(0))
+            .send(Event::SearchOpen)
+            .send(Event::SearchText("жжжж".into()))
+            .shot("guide-search-nothing"),
+        eds().shot("guide-service"),
+        guide()
+            .send(Event::SelectCategory(category(catalog, "transport")))
+            .send(Event::SelectService(service(catalog, "driving-licence")))
+            .shot("guide-service-fee"),
+        eds()
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .shot("guide-step"),
+        // The longest step text of the catalogue.
+        eds().send(Event::GuideNext).shot("guide-step-first"),
+        eds()
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
             .send(Event::GuideNext)
             .send(Event::GuideNext)
             .send(Event::GuideNext)
             .send(Event::CallConsultant)
-            .shot("guide-step"),
+            .shot("guide-step-consultant"),
         guide()
-            .send(Event::SelectService(1))
+            .send(Event::SelectCategory(category(catalog, "certificates")))
+            .send(Event::SelectService(service(catalog, "no-criminal-record")))
+            .send(Event::GuideNext)
             .send(Event::GuideNext)
             .send(Event::GuideNext)
             .send(Event::GuideNext)
@@ -187,8 +234,7 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
                 number: "K7F-42Q".into(),
             })
             .shot("appeal-receipt"),
-        guide()
-            .send(Event::SelectService(0))
+        eds()
             .send(Event::GuideNext)
             .wait(65_000)
             .shot("idle-warning"),
@@ -204,10 +250,9 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .keys("4321")
             .send(Event::KeypadSubmit)
             .shot("technician-home"),
-        guide()
-            .send(Event::SelectService(1))
+        eds()
             .send(Event::GuideNext)
-            .send(Event::Rate(Rating::Good))
+            .send(Event::EndSession)
             .shot("attract-after-session"),
     ]
 }
@@ -246,6 +291,7 @@ fn every_screen_in_every_language_and_orientation() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
     let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
+    let view = CatalogView::new(catalog.clone());
     let info = KioskInfo {
         site_name: config.kiosk.site_name.clone(),
         kiosk_id: "KGD-HOSP1-03".into(),
@@ -283,7 +329,7 @@ fn every_screen_in_every_language_and_orientation() {
                 // The flow's language is what the citizen chose; mirror it for each picture.
                 let mut flow = shot.flow.clone();
                 flow.handle(shot.now, Event::SetLanguage(lang));
-                ui::apply(&app, &flow, &catalog, &info, shot.now);
+                ui::apply(&app, &flow, &view, &info, shot.now);
                 slint::platform::update_timers_and_animations();
                 let rgba = render(&window, size);
                 seen.insert(format!("{:?}", ui::screen_of(&flow)));
@@ -310,7 +356,9 @@ fn every_screen_in_every_language_and_orientation() {
         Screen::Menu,
         Screen::Identify,
         Screen::Identified,
+        Screen::GuideCategories,
         Screen::GuideCatalog,
+        Screen::GuideSearch,
         Screen::GuideService,
         Screen::GuideStep,
         Screen::GuideRating,
@@ -338,6 +386,7 @@ fn idle_reset_leaves_nothing_in_the_ui() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
     let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
+    let view = CatalogView::new(catalog.clone());
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
     slint::platform::set_platform(Box::new(Headless {
         window: window.clone(),
@@ -360,7 +409,7 @@ fn idle_reset_leaves_nothing_in_the_ui() {
         send(&mut flow, Event::KeypadDigit(d));
     }
     let t = send(&mut flow, Event::KeypadSubmit);
-    ui::apply(&app, &flow, &catalog, &info, t);
+    ui::apply(&app, &flow, &view, &info, t);
     assert_eq!(
         app.global::<ui::IdentifyAdapter>().get_masked_iin(),
         "88••••••••10"
@@ -371,7 +420,7 @@ fn idle_reset_leaves_nothing_in_the_ui() {
         t += 250;
         flow.handle(t, Event::Tick);
     }
-    ui::apply(&app, &flow, &catalog, &info, t);
+    ui::apply(&app, &flow, &view, &info, t);
     assert_eq!(ui::screen_of(&flow), Screen::Attract);
     let id = app.global::<ui::IdentifyAdapter>();
     assert_eq!(id.get_masked_iin(), "");
@@ -381,4 +430,41 @@ fn idle_reset_leaves_nothing_in_the_ui() {
     assert_eq!(appeal.get_receipt_number(), "");
     assert_eq!(app.global::<ui::GuideAdapter>().get_search_text(), "");
     assert!(!app.global::<ui::ShellAdapter>().get_idle_warning());
+
+    // A guide found by a search, followed to its second step, then left alone.
+    for e in [
+        Event::Start,
+        Event::Choose(Journey::Guide),
+        Event::SearchOpen,
+        Event::SearchText("некені".into()),
+        Event::SelectService(0),
+    ] {
+        t += 100;
+        flow.handle(t, e);
+    }
+    let found = ui::search(&catalog, "некені");
+    assert_eq!(found.len(), 1, "one service about marriage");
+    flow.handle(t, Event::Back);
+    flow.handle(t, Event::SelectService(found[0]));
+    flow.handle(t, Event::GuideNext);
+    flow.handle(t, Event::GuideNext);
+    ui::apply(&app, &flow, &view, &info, t);
+    let guide = app.global::<ui::GuideAdapter>();
+    assert_eq!(guide.get_step(), 1);
+    assert!(!guide.get_step_text().is_empty());
+    assert!(
+        guide.get_step_image().size().width > 0,
+        "the step's drawing is shown"
+    );
+    assert!(guide.get_qr().size().width > 0, "the QR code is shown");
+    for _ in 0..400 {
+        t += 250;
+        flow.handle(t, Event::Tick);
+    }
+    ui::apply(&app, &flow, &view, &info, t);
+    assert_eq!(ui::screen_of(&flow), Screen::Attract);
+    assert_eq!(guide.get_title(), "");
+    assert_eq!(guide.get_step_text(), "");
+    assert_eq!(guide.get_search_text(), "");
+    assert_eq!(guide.get_qr().size().width, 0);
 }

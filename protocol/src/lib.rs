@@ -452,7 +452,8 @@ pub struct RecordBatchResponse {
 pub struct CatalogDocument {
     pub version: String,
     pub published_at: DateTime<Utc>,
-    /// The catalogue files by name (`services/<id>.toml` → contents).
+    /// The catalogue files by path inside the catalogue folder (`categories.toml`,
+    /// `01-address.toml`, `images/sms-code.svg` → contents), as `catalog::read_dir` reads them.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub files: std::collections::BTreeMap<String, String>,
 }

@@ -111,11 +111,18 @@ pub enum Screen {
     Identified {
         since: Millis,
     },
-    /// The catalogue; `query` filters it, `keyboard` shows the on-screen keyboard.
+    /// The service guides' home: one large tile per category, and the search field.
+    GuideCategories,
+    /// The services of one category.
     GuideCatalog {
+        category: usize,
+    },
+    /// Search over every service; `keyboard` shows the on-screen keyboard.
+    GuideSearch {
         query: String,
         keyboard: bool,
     },
+    /// A service's page: what it gives, what to bring, "free — never pay anyone".
     GuideService {
         service: usize,
     },
@@ -185,7 +192,9 @@ impl Screen {
                 manual: Some(_), ..
             } => "identify-keypad",
             Screen::Identified { .. } => "identified",
+            Screen::GuideCategories => "guide-categories",
             Screen::GuideCatalog { .. } => "guide-catalog",
+            Screen::GuideSearch { .. } => "guide-search",
             Screen::GuideService { .. } => "guide-service",
             Screen::GuideStep { .. } => "guide-step",
             Screen::GuideRating { .. } => "guide-rating",
@@ -235,8 +244,10 @@ impl fmt::Debug for Screen {
             Screen::Attract => f.write_str("Attract"),
             Screen::Menu => f.write_str("Menu"),
             Screen::Identified { since } => write!(f, "Identified {{ since: {since} }}"),
-            Screen::GuideCatalog { query, keyboard } => f
-                .debug_struct("GuideCatalog")
+            Screen::GuideCategories => f.write_str("GuideCategories"),
+            Screen::GuideCatalog { category } => write!(f, "GuideCatalog {{ category: {category} }}"),
+            Screen::GuideSearch { query, keyboard } => f
+                .debug_struct("GuideSearch")
                 .field("query", &format_args!("<{} chars>", query.chars().count()))
                 .field("keyboard", keyboard)
                 .finish(),
@@ -286,6 +297,21 @@ pub struct Session {
     pub phone: Option<String>,
     pub recorded_ms: Option<Millis>,
     pub presence_sent: bool,
+    /// The search a service page was opened from, so "Back" returns to its results.
+    pub guide_search: Option<String>,
+    /// The guide being followed, for the usage figures.
+    pub guide_run: Option<GuideRun>,
+}
+
+/// One citizen following one service's guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuideRun {
+    pub service: usize,
+    /// The step on screen last (0-based).
+    pub at: usize,
+    /// The furthest step reached (0-based).
+    pub furthest: usize,
+    pub completed: bool,
 }
 
 impl fmt::Debug for Session {
@@ -296,6 +322,14 @@ impl fmt::Debug for Session {
             .field("topic", &self.topic)
             .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
             .field("recorded_ms", &self.recorded_ms)
+            .field(
+                "guide_search",
+                &self
+                    .guide_search
+                    .as_ref()
+                    .map(|q| format!("<{} chars>", q.chars().count())),
+            )
+            .field("guide_run", &self.guide_run)
             .finish()
     }
 }
@@ -320,7 +354,10 @@ impl fmt::Debug for AppealDraft {
     }
 }
 
-/// Service-guide usage figures ("citizens trained to use e-services").
+/// Service-guide usage figures ("citizens trained to use e-services"). `service` is the
+/// service's position in the catalogue (the app maps it to the id); `step` is 0-based. One run
+/// of a guide is `Started`, `StepReached` for each new furthest step, then `Completed` (and
+/// `Rated`) or `Abandoned` at the step on screen last; a new `Started` begins a new run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuideUsage {
     Started { service: usize },
@@ -350,6 +387,7 @@ pub enum Event {
     KeypadBackspace,
     KeypadSubmit,
     Continue,
+    SelectCategory(usize),
     SearchOpen,
     SearchText(String),
     SelectService(usize),
@@ -384,7 +422,7 @@ pub enum Event {
     EnrolResult(Result<Mode, &'static str>),
     /// A new service catalogue is loaded (steps per service, in its order); the journey
     /// switches to it between citizens, never in the middle of someone's guide.
-    CatalogReady(Vec<usize>),
+    CatalogReady(GuideShape),
     /// The hidden gesture on the attract screen.
     TechnicianGesture,
     /// Open one device test from technician mode.
@@ -421,6 +459,12 @@ pub enum Effect {
     /// Run the technician's checks (in the background) and show them.
     RunChecks,
     PrintTestSlip,
+    /// "Consultant needed at this kiosk": sent to the call-centre and the centre's staff live.
+    /// `step` is 1-based, as the citizen sees it ("step 3 of 6").
+    CallConsultant {
+        service_id: String,
+        step: usize,
+    },
     /// Forget everything of the session in every adapter.
     ClearSession,
     Restart,
@@ -435,8 +479,8 @@ pub struct FlowConfig {
     pub idle_reset_ms: Millis,
     pub countdown_ms: Millis,
     pub max_recording_ms: Millis,
-    /// Steps per service of the catalogue, in catalogue order.
-    pub guide_steps: Vec<usize>,
+    /// What the journey knows of the service catalogue.
+    pub guides: GuideShape,
     /// SHA-256 hex of the technician PIN; empty disables PIN entry.
     pub pin_sha256: String,
     /// SHA-256 hex of the technician badges (the payload after `SENIM-TECH:`) that open
@@ -450,8 +494,42 @@ impl fmt::Debug for FlowConfig {
             .field("mode", &self.mode)
             .field("default_language", &self.default_language)
             .field("idle_warning_ms", &self.idle_warning_ms)
-            .field("guides", &self.guide_steps.len())
+            .field("guides", &self.guides.services.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// What the journey needs to know of the catalogue: how many categories, and per service (in
+/// catalogue order) its id, category and number of steps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuideShape {
+    pub categories: usize,
+    pub services: Vec<GuideInfo>,
+}
+
+/// One service as the journey sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuideInfo {
+    pub id: String,
+    /// Position of its category in the catalogue's category order.
+    pub category: usize,
+    pub steps: usize,
+}
+
+impl GuideShape {
+    pub fn of(catalog: &crate::catalog::Catalog) -> GuideShape {
+        GuideShape {
+            categories: catalog.categories.len(),
+            services: catalog
+                .services
+                .iter()
+                .map(|s| GuideInfo {
+                    id: s.id.clone(),
+                    category: catalog.category_index(&s.category).unwrap_or(usize::MAX),
+                    steps: s.steps.len(),
+                })
+                .collect(),
+        }
     }
 }
 
@@ -488,7 +566,7 @@ pub struct Flow {
     /// the enrolment screen instead of the attract screen.
     enrolled: bool,
     /// A new catalogue waiting for the kiosk to be at rest.
-    pending_guide_steps: Option<Vec<usize>>,
+    pending_guides: Option<GuideShape>,
 }
 
 impl Flow {
@@ -511,7 +589,7 @@ impl Flow {
             pin_locked_until: 0,
             after_identify: Journey::Appeal,
             enrolled: true,
-            pending_guide_steps: None,
+            pending_guides: None,
         }
     }
 
@@ -623,7 +701,7 @@ impl Flow {
             }
             Event::CallCentre(status) => self.callcentre = status,
             Event::CatalogReady(steps) => {
-                self.pending_guide_steps = Some(steps);
+                self.pending_guides = Some(steps);
                 self.switch_catalog_at_rest(&mut fx);
             }
             Event::Enrolled(enrolled) => {
@@ -712,13 +790,8 @@ impl Flow {
 
     /// Drops every trace of the session and returns to attract.
     fn reset(&mut self, fx: &mut Vec<Effect>) {
+        self.abandon_guide(fx);
         match self.screen {
-            Screen::GuideStep { service, step, .. } => {
-                fx.push(Effect::Usage(GuideUsage::Abandoned { service, step }));
-            }
-            Screen::GuideService { service } => {
-                fx.push(Effect::Usage(GuideUsage::Abandoned { service, step: 0 }));
-            }
             Screen::AppealCountdown { .. } | Screen::AppealRecording { .. } => {
                 fx.push(Effect::StopRecording);
                 fx.push(Effect::DiscardRecording);
@@ -748,8 +821,8 @@ impl Flow {
         let at_rest = self.session.is_none()
             && matches!(self.screen, Screen::Attract | Screen::Enrol { .. });
         if at_rest {
-            if let Some(steps) = self.pending_guide_steps.take() {
-                self.config.guide_steps = steps;
+            if let Some(guides) = self.pending_guides.take() {
+                self.config.guides = guides;
                 fx.push(Effect::SwitchCatalog);
             }
         }
@@ -887,7 +960,75 @@ impl Flow {
     }
 
     fn guide_steps(&self, service: usize) -> usize {
-        self.config.guide_steps.get(service).copied().unwrap_or(0)
+        self.config
+            .guides
+            .services
+            .get(service)
+            .map_or(0, |g| g.steps)
+    }
+
+    /// A guide left unfinished (another guide started, the session ended) is recorded as
+    /// abandoned at the step the citizen saw last.
+    fn abandon_guide(&mut self, fx: &mut Vec<Effect>) {
+        let run = self.session.as_mut().and_then(|s| s.guide_run.take());
+        if let Some(run) = run.filter(|r| !r.completed) {
+            fx.push(Effect::Usage(GuideUsage::Abandoned {
+                service: run.service,
+                step: run.at,
+            }));
+        }
+    }
+
+    /// "Show me the steps": starts a run of this guide, or goes on with the one under way.
+    fn start_guide(&mut self, service: usize, fx: &mut Vec<Effect>) {
+        let current = self.session.as_ref().and_then(|s| s.guide_run);
+        match current {
+            Some(run) if run.service == service && !run.completed => {
+                self.note_step(service, 0, fx);
+            }
+            _ => {
+                self.abandon_guide(fx);
+                fx.push(Effect::Usage(GuideUsage::Started { service }));
+                fx.push(Effect::Usage(GuideUsage::StepReached { service, step: 0 }));
+                self.session_mut().guide_run = Some(GuideRun {
+                    service,
+                    at: 0,
+                    furthest: 0,
+                    completed: false,
+                });
+            }
+        }
+    }
+
+    /// The citizen now sees `step`; a step never reached before is a usage figure.
+    fn note_step(&mut self, service: usize, step: usize, fx: &mut Vec<Effect>) {
+        let Some(run) = self.session.as_mut().and_then(|s| s.guide_run.as_mut()) else {
+            return;
+        };
+        if run.service != service {
+            return;
+        }
+        run.at = step;
+        if step > run.furthest {
+            run.furthest = step;
+            fx.push(Effect::Usage(GuideUsage::StepReached { service, step }));
+        }
+    }
+
+    /// Where "Back" from a service's page leads: the search it came from, or its category.
+    fn back_from_service(&self, service: usize) -> Screen {
+        match self.session.as_ref().and_then(|s| s.guide_search.clone()) {
+            Some(query) => Screen::GuideSearch {
+                query,
+                keyboard: false,
+            },
+            None => match self.config.guides.services.get(service) {
+                Some(g) if g.category < self.config.guides.categories => Screen::GuideCatalog {
+                    category: g.category,
+                },
+                _ => Screen::GuideCategories,
+            },
+        }
     }
 
     fn screen_event(&mut self, now: Millis, event: Event, fx: &mut Vec<Effect>) {
@@ -921,10 +1062,7 @@ impl Flow {
             }
             (Screen::Menu, Event::Choose(Journey::Guide)) => {
                 self.session_mut().journey = Some(Journey::Guide);
-                Screen::GuideCatalog {
-                    query: String::new(),
-                    keyboard: false,
-                }
+                Screen::GuideCategories
             }
             (Screen::Menu, Event::Back) => {
                 self.reset(fx);
@@ -996,46 +1134,63 @@ impl Flow {
             }
 
             // Service guides.
-            (Screen::GuideCatalog { query, .. }, Event::SearchOpen) => Screen::GuideCatalog {
+            (Screen::GuideCategories, Event::SelectCategory(category)) => {
+                if category < self.config.guides.categories {
+                    self.session_mut().guide_search = None;
+                    Screen::GuideCatalog { category }
+                } else {
+                    Screen::GuideCategories
+                }
+            }
+            (Screen::GuideCategories, Event::SearchOpen) => Screen::GuideSearch {
+                query: String::new(),
+                keyboard: true,
+            },
+            (Screen::GuideCategories, Event::Back) => Screen::Menu,
+            (Screen::GuideCatalog { .. }, Event::Back) => Screen::GuideCategories,
+            (Screen::GuideSearch { query, .. }, Event::SearchOpen) => Screen::GuideSearch {
                 query,
                 keyboard: true,
             },
-            (Screen::GuideCatalog { keyboard, .. }, Event::SearchText(text)) => {
-                Screen::GuideCatalog {
+            (Screen::GuideSearch { keyboard, .. }, Event::SearchText(text)) => {
+                Screen::GuideSearch {
                     query: text.chars().take(SEARCH_MAX).collect(),
                     keyboard,
                 }
             }
             (
-                Screen::GuideCatalog {
+                Screen::GuideSearch {
                     query,
                     keyboard: true,
                 },
                 Event::Back,
-            ) => Screen::GuideCatalog {
+            ) => Screen::GuideSearch {
                 query,
                 keyboard: false,
             },
             (
-                Screen::GuideCatalog {
+                Screen::GuideSearch {
                     keyboard: false, ..
                 },
                 Event::Back,
-            ) => Screen::Menu,
-            (Screen::GuideCatalog { query, keyboard }, Event::SelectService(service)) => {
-                if self.guide_steps(service) > 0 {
-                    Screen::GuideService { service }
+            ) => Screen::GuideCategories,
+            (
+                screen @ (Screen::GuideCatalog { .. } | Screen::GuideSearch { .. }),
+                Event::SelectService(service),
+            ) => {
+                if self.guide_steps(service) == 0 {
+                    screen
                 } else {
-                    Screen::GuideCatalog { query, keyboard }
+                    self.session_mut().guide_search = match screen {
+                        Screen::GuideSearch { query, .. } => Some(query),
+                        _ => None,
+                    };
+                    Screen::GuideService { service }
                 }
             }
-            (Screen::GuideService { .. }, Event::Back) => Screen::GuideCatalog {
-                query: String::new(),
-                keyboard: false,
-            },
+            (Screen::GuideService { service }, Event::Back) => self.back_from_service(service),
             (Screen::GuideService { service }, Event::GuideNext) => {
-                fx.push(Effect::Usage(GuideUsage::Started { service }));
-                fx.push(Effect::Usage(GuideUsage::StepReached { service, step: 0 }));
+                self.start_guide(service, fx);
                 Screen::GuideStep {
                     service,
                     step: 0,
@@ -1052,12 +1207,12 @@ impl Flow {
             ) => {
                 if step + 1 >= self.guide_steps(service) {
                     fx.push(Effect::Usage(GuideUsage::Completed { service }));
+                    if let Some(run) = self.session.as_mut().and_then(|s| s.guide_run.as_mut()) {
+                        run.completed = true;
+                    }
                     Screen::GuideRating { service }
                 } else {
-                    fx.push(Effect::Usage(GuideUsage::StepReached {
-                        service,
-                        step: step + 1,
-                    }));
+                    self.note_step(service, step + 1, fx);
                     Screen::GuideStep {
                         service,
                         step: step + 1,
@@ -1076,6 +1231,7 @@ impl Flow {
                 if step == 0 {
                     Screen::GuideService { service }
                 } else {
+                    self.note_step(service, step - 1, fx);
                     Screen::GuideStep {
                         service,
                         step: step - 1,
@@ -1083,11 +1239,24 @@ impl Flow {
                     }
                 }
             }
-            (Screen::GuideStep { service, step, .. }, Event::CallConsultant) => {
+            (
+                Screen::GuideStep {
+                    service,
+                    step,
+                    consultant_called: false,
+                },
+                Event::CallConsultant,
+            ) => {
                 fx.push(Effect::Usage(GuideUsage::ConsultantCalled {
                     service,
                     step,
                 }));
+                if let Some(guide) = self.config.guides.services.get(service) {
+                    fx.push(Effect::CallConsultant {
+                        service_id: guide.id.clone(),
+                        step: step + 1,
+                    });
+                }
                 Screen::GuideStep {
                     service,
                     step,

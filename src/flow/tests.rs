@@ -12,11 +12,29 @@ fn config(mode: Mode) -> FlowConfig {
         idle_reset_ms: 20_000,
         countdown_ms: 3_000,
         max_recording_ms: 180_000,
-        guide_steps: vec![3, 5],
+        guides: guides(),
         // sha256("4321")
         pin_sha256: "fe2592b42a727e977f055947385b709cc82b16b9a87f88c6abf3900d65d0cdc3".into(),
         // sha256("tech_01-AB")
         badges_sha256: vec![sha256_hex("tech_01-AB")],
+    }
+}
+
+/// Two categories; "address" (3 steps) in the first, "birth" (5) and "kindergarten" (4) in the
+/// second.
+fn guides() -> GuideShape {
+    let info = |id: &str, category, steps| GuideInfo {
+        id: id.into(),
+        category,
+        steps,
+    };
+    GuideShape {
+        categories: 2,
+        services: vec![
+            info("address", 0, 3),
+            info("birth", 1, 5),
+            info("kindergarten", 1, 4),
+        ],
     }
 }
 
@@ -64,6 +82,25 @@ impl Kiosk {
 
     fn took(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
+    }
+
+    /// The usage figures among the effects so far, in order (and forgets all effects).
+    fn usage(&mut self) -> Vec<GuideUsage> {
+        self.took()
+            .into_iter()
+            .filter_map(|e| match e {
+                Effect::Usage(u) => Some(u),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Start → guides → category → service page.
+    fn open_service(&mut self, category: usize, service: usize) -> &mut Self {
+        self.send(Event::Start)
+            .send(Event::Choose(Journey::Guide))
+            .send(Event::SelectCategory(category))
+            .send(Event::SelectService(service))
     }
 }
 
@@ -270,112 +307,374 @@ fn failed_save_offers_a_retry() {
 }
 
 #[test]
-fn guide_happy_path_records_usage() {
+fn whole_guide_records_usage_in_order() {
+    use GuideUsage::*;
     let mut k = Kiosk::new(Mode::FrontOffice);
     k.send(Event::Start).send(Event::Choose(Journey::Guide));
+    assert_eq!(k.screen(), &Screen::GuideCategories);
+    k.send(Event::SelectCategory(1));
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 1 });
+    k.send(Event::SelectService(1));
+    assert_eq!(k.screen(), &Screen::GuideService { service: 1 });
+    assert!(
+        k.usage().is_empty(),
+        "reading a service's page is not a start"
+    );
+    k.send(Event::GuideNext);
     assert_eq!(
         k.screen(),
-        &Screen::GuideCatalog {
-            query: String::new(),
-            keyboard: false
+        &Screen::GuideStep {
+            service: 1,
+            step: 0,
+            consultant_called: false
         }
     );
-    k.send(Event::SelectService(1)).send(Event::GuideNext);
     for _ in 0..5 {
         k.send(Event::GuideNext);
     }
     assert_eq!(k.screen(), &Screen::GuideRating { service: 1 });
     k.send(Event::Rate(Rating::Good));
     assert_eq!(k.screen(), &Screen::Attract);
-    let usage: Vec<GuideUsage> = k
-        .took()
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::Usage(u) => Some(u),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(usage.first(), Some(&GuideUsage::Started { service: 1 }));
-    assert!(usage.contains(&GuideUsage::StepReached {
-        service: 1,
-        step: 4
-    }));
-    assert!(usage.contains(&GuideUsage::Completed { service: 1 }));
+    let s = 1;
     assert_eq!(
-        usage.last(),
-        Some(&GuideUsage::Rated {
-            service: 1,
-            rating: Rating::Good
-        })
+        k.usage(),
+        vec![
+            Started { service: s },
+            StepReached {
+                service: s,
+                step: 0
+            },
+            StepReached {
+                service: s,
+                step: 1
+            },
+            StepReached {
+                service: s,
+                step: 2
+            },
+            StepReached {
+                service: s,
+                step: 3
+            },
+            StepReached {
+                service: s,
+                step: 4
+            },
+            Completed { service: s },
+            Rated {
+                service: s,
+                rating: Rating::Good
+            },
+        ]
     );
+}
+
+#[test]
+fn going_back_counts_each_step_once_and_returns_to_the_category() {
+    use GuideUsage::*;
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.open_service(1, 2).send(Event::GuideNext);
+    k.send(Event::GuideNext).send(Event::GuideNext);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 2, .. }));
+    k.send(Event::Back);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
+    k.send(Event::Back);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 0, .. }));
+    k.send(Event::Back);
+    assert_eq!(k.screen(), &Screen::GuideService { service: 2 });
+    k.send(Event::Back);
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 1 });
+    // The same guide again: the run goes on, only a new furthest step counts.
+    k.send(Event::SelectService(2)).send(Event::GuideNext);
+    for _ in 0..3 {
+        k.send(Event::GuideNext);
+    }
+    assert_eq!(
+        k.usage(),
+        vec![
+            Started { service: 2 },
+            StepReached {
+                service: 2,
+                step: 0
+            },
+            StepReached {
+                service: 2,
+                step: 1
+            },
+            StepReached {
+                service: 2,
+                step: 2
+            },
+            StepReached {
+                service: 2,
+                step: 3
+            },
+        ]
+    );
+    k.send(Event::Back).send(Event::Back);
+    assert!(k.usage().is_empty(), "going back is not progress");
+}
+
+#[test]
+fn back_from_a_service_found_by_search_returns_to_the_results() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SearchOpen);
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideSearch {
+            query: String::new(),
+            keyboard: true
+        }
+    );
+    k.send(Event::SearchText("бала".into())).send(Event::Back);
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideSearch {
+            query: "бала".into(),
+            keyboard: false
+        },
+        "the keyboard closes, the results stay"
+    );
+    k.send(Event::SelectService(2));
+    assert_eq!(k.screen(), &Screen::GuideService { service: 2 });
+    k.send(Event::Back);
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideSearch {
+            query: "бала".into(),
+            keyboard: false
+        }
+    );
+    k.send(Event::Back);
+    assert_eq!(k.screen(), &Screen::GuideCategories);
+    // A service chosen from a category afterwards goes back to the category, not the search.
+    k.send(Event::SelectCategory(0))
+        .send(Event::SelectService(0))
+        .send(Event::Back);
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 0 });
+    k.send(Event::Back).send(Event::Back);
+    assert_eq!(k.screen(), &Screen::Menu);
+}
+
+#[test]
+fn search_text_is_limited_and_kept_while_typing() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SearchOpen)
+        .send(Event::SearchText("ә".repeat(100)));
+    let Screen::GuideSearch { query, keyboard } = k.screen() else {
+        panic!("{:?}", k.screen());
+    };
+    assert_eq!(query.chars().count(), SEARCH_MAX);
+    assert!(*keyboard);
+}
+
+#[test]
+fn idle_timeout_abandons_at_the_step_on_screen() {
+    use GuideUsage::*;
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::SetLanguage(Lang::Ru));
+    k.open_service(1, 1).send(Event::GuideNext);
+    k.send(Event::GuideNext)
+        .send(Event::GuideNext)
+        .send(Event::Back);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
+    k.took();
+    k.wait(60_000);
+    assert_eq!(k.flow.idle_warning_remaining(k.now), Some(20));
+    k.wait(20_000);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert!(k.flow.session().is_none());
+    let fx = k.took();
+    assert_eq!(
+        fx.first(),
+        Some(&Effect::Usage(Abandoned {
+            service: 1,
+            step: 1
+        })),
+        "abandoned at the step on screen, not the furthest: {fx:?}"
+    );
+    assert!(!fx
+        .iter()
+        .any(|e| matches!(e, Effect::Usage(Completed { .. }))));
+    assert_eq!(fx.last(), Some(&Effect::ClearSession));
+}
+
+#[test]
+fn finish_mid_guide_is_abandoned_once() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.open_service(0, 0)
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    k.took();
+    k.send(Event::EndSession);
+    assert_eq!(
+        k.usage(),
+        vec![GuideUsage::Abandoned {
+            service: 0,
+            step: 1
+        }]
+    );
+    k.wait(200_000);
+    assert!(k.usage().is_empty(), "nothing more after the session ended");
+}
+
+#[test]
+fn starting_another_guide_abandons_the_first() {
+    use GuideUsage::*;
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.open_service(1, 1)
+        .send(Event::GuideNext)
+        .send(Event::GuideNext)
+        .send(Event::GuideNext);
+    k.took();
+    // Back to the service page (through steps 1 and 0), to the category, another service.
+    for _ in 0..4 {
+        k.send(Event::Back);
+    }
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 1 });
+    k.send(Event::SelectService(2)).send(Event::GuideNext);
+    assert_eq!(
+        k.usage(),
+        vec![
+            Abandoned {
+                service: 1,
+                step: 0
+            },
+            Started { service: 2 },
+            StepReached {
+                service: 2,
+                step: 0
+            },
+        ]
+    );
+}
+
+#[test]
+fn completed_guide_left_without_a_rating_is_not_abandoned() {
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.open_service(0, 0);
+    for _ in 0..4 {
+        k.send(Event::GuideNext);
+    }
+    assert_eq!(k.screen(), &Screen::GuideRating { service: 0 });
+    k.wait(90_000);
+    assert_eq!(k.screen(), &Screen::Attract);
+    let usage = k.usage();
+    assert_eq!(usage.last(), Some(&GuideUsage::Completed { service: 0 }));
     assert!(!usage
         .iter()
         .any(|u| matches!(u, GuideUsage::Abandoned { .. })));
 }
 
 #[test]
-fn guide_back_and_consultant() {
+fn consultant_call_is_sent_once_with_the_service_id_and_the_step_as_shown() {
     let mut k = Kiosk::new(Mode::FrontOffice);
-    k.send(Event::Start)
-        .send(Event::Choose(Journey::Guide))
-        .send(Event::SelectService(0))
+    k.open_service(1, 1)
+        .send(Event::GuideNext)
         .send(Event::GuideNext)
         .send(Event::GuideNext);
-    assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
-    k.send(Event::Back);
-    assert!(matches!(k.screen(), Screen::GuideStep { step: 0, .. }));
     k.took();
     k.send(Event::CallConsultant);
     assert_eq!(
         k.took(),
-        vec![Effect::Usage(GuideUsage::ConsultantCalled {
-            service: 0,
-            step: 0
-        })]
+        vec![
+            Effect::Usage(GuideUsage::ConsultantCalled {
+                service: 1,
+                step: 2
+            }),
+            Effect::CallConsultant {
+                service_id: "birth".into(),
+                step: 3
+            },
+        ]
     );
+    assert_eq!(
+        k.screen(),
+        &Screen::GuideStep {
+            service: 1,
+            step: 2,
+            consultant_called: true
+        }
+    );
+    k.send(Event::CallConsultant);
+    assert!(k.took().is_empty(), "a second press calls nobody twice");
+    k.send(Event::GuideNext);
     assert!(matches!(
         k.screen(),
         Screen::GuideStep {
+            step: 3,
             consultant_called: true,
             ..
         }
     ));
-    k.send(Event::Back).send(Event::Back);
-    assert!(matches!(k.screen(), Screen::GuideCatalog { .. }));
 }
 
 #[test]
-fn unknown_service_index_changes_nothing() {
+fn unknown_category_or_service_changes_nothing() {
     let mut k = Kiosk::new(Mode::FrontOffice);
     k.send(Event::Start).send(Event::Choose(Journey::Guide));
-    let before = k.screen().clone();
-    k.send(Event::SelectService(99));
-    assert_eq!(k.screen(), &before);
+    k.send(Event::SelectCategory(2));
+    assert_eq!(k.screen(), &Screen::GuideCategories);
+    k.send(Event::SelectCategory(0))
+        .send(Event::SelectService(99));
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 0 });
+    assert!(k.usage().is_empty());
 }
 
 #[test]
-fn search_keeps_its_text_when_the_keyboard_closes() {
+fn a_new_catalogue_is_taken_only_between_citizens() {
     let mut k = Kiosk::new(Mode::FrontOffice);
+    k.open_service(1, 1).send(Event::GuideNext);
+    k.took();
+    let mut newer = guides();
+    newer.services.truncate(1);
+    // The update arrives mid-guide: nothing changes for this citizen.
+    k.send(Event::CatalogReady(newer.clone()));
+    assert!(!k.took().contains(&Effect::SwitchCatalog), "not in the middle of a guide");
+    k.send(Event::GuideNext);
+    assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
+    assert_eq!(k.flow.config().guides, guides());
+    // The session ends: the kiosk switches at once, and the old service is gone.
+    k.send(Event::EndSession);
+    assert!(k.took().contains(&Effect::SwitchCatalog));
+    assert_eq!(k.flow.config().guides, newer);
     k.send(Event::Start)
         .send(Event::Choose(Journey::Guide))
-        .send(Event::SearchOpen)
-        .send(Event::SearchText("анықтама".into()))
-        .send(Event::Back);
-    assert_eq!(
-        k.screen(),
-        &Screen::GuideCatalog {
-            query: "анықтама".into(),
-            keyboard: false
-        }
-    );
+        .send(Event::SelectCategory(1))
+        .send(Event::SelectService(1));
+    assert_eq!(k.screen(), &Screen::GuideCatalog { category: 1 }, "gone");
+    // At rest, an update switches at once.
+    k.send(Event::EndSession);
+    k.took();
+    k.send(Event::CatalogReady(guides()));
+    assert_eq!(k.took(), [Effect::SwitchCatalog]);
+}
+
+#[test]
+fn guide_shape_follows_the_catalogue() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
+    let catalog = crate::catalog::Catalog::load_dir(&dir).expect("shipped catalogue");
+    let shape = GuideShape::of(&catalog);
+    assert_eq!(shape.categories, catalog.categories.len());
+    for (info, service) in shape.services.iter().zip(&catalog.services) {
+        assert_eq!(info.id, service.id);
+        assert_eq!(info.steps, service.steps.len());
+        assert_eq!(
+            catalog.categories[info.category].id, service.category,
+            "{}",
+            service.id
+        );
+    }
 }
 
 #[test]
 fn language_switch_mid_journey_keeps_the_place() {
     let mut k = Kiosk::new(Mode::FrontOffice);
-    k.send(Event::Start)
-        .send(Event::Choose(Journey::Guide))
-        .send(Event::SelectService(0))
+    k.open_service(0, 0)
         .send(Event::GuideNext)
         .send(Event::GuideNext);
     let before = k.screen().clone();
@@ -396,6 +695,7 @@ fn idle_warning_then_reset_drops_everything() {
     k.send(Event::Choose(Journey::Guide))
         .send(Event::SearchOpen)
         .send(Event::SearchText("address".into()))
+        .send(Event::Back)
         .send(Event::SelectService(0))
         .send(Event::GuideNext)
         .send(Event::GuideNext);
@@ -504,9 +804,7 @@ fn manual_entry_refuses_a_wrong_iin() {
 #[test]
 fn scans_during_a_guide_are_ignored() {
     let mut k = Kiosk::new(Mode::FrontOffice);
-    k.send(Event::Start)
-        .send(Event::Choose(Journey::Guide))
-        .send(Event::SelectService(0));
+    k.open_service(0, 0);
     let before = k.screen().clone();
     k.scan(VALID_IIN);
     assert_eq!(k.screen(), &before);
@@ -594,6 +892,16 @@ fn debug_output_never_shows_personal_data() {
     let text = format!("{:?} {:?}", k.flow, effects);
     assert!(!text.contains("300010"), "{text}");
     assert!(!text.contains("1234567"), "{text}");
+
+    // What a citizen searched for is theirs too.
+    let mut k = Kiosk::new(Mode::FrontOffice);
+    k.send(Event::Start)
+        .send(Event::Choose(Journey::Guide))
+        .send(Event::SearchOpen)
+        .send(Event::SearchText("алимент".into()))
+        .send(Event::SelectService(1));
+    let text = format!("{:?}", k.flow);
+    assert!(!text.contains("алимент"), "{text}");
 }
 
 #[test]
@@ -665,30 +973,3 @@ fn a_known_technician_badge_opens_technician_mode_and_others_ask_for_the_pin() {
     assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
 }
 
-#[test]
-fn a_new_catalogue_waits_for_the_citizen_in_a_guide_to_finish() {
-    let mut k = Kiosk::new(Mode::FrontOffice);
-    k.send(Event::Start)
-        .send(Event::Choose(Journey::Guide))
-        .send(Event::SelectService(1))
-        .send(Event::GuideNext)
-        .send(Event::GuideNext);
-    assert!(matches!(k.screen(), Screen::GuideStep { service: 1, step: 1, .. }));
-    k.took();
-    // The update arrives mid-guide: nothing changes for this citizen.
-    k.send(Event::CatalogReady(vec![4]));
-    assert!(!k.took().contains(&Effect::SwitchCatalog));
-    assert_eq!(k.flow.config().guide_steps, [3, 5]);
-    k.send(Event::GuideNext);
-    assert!(matches!(k.screen(), Screen::GuideStep { service: 1, step: 2, .. }));
-    // The session ends (abandoned by idle time-out): now the kiosk switches.
-    k.wait(60_000 + 20_000);
-    assert_eq!(k.screen(), &Screen::Attract);
-    let fx = k.took();
-    assert!(fx.contains(&Effect::Usage(GuideUsage::Abandoned { service: 1, step: 2 })));
-    assert!(fx.contains(&Effect::SwitchCatalog));
-    assert_eq!(k.flow.config().guide_steps, [4]);
-    // At rest, an update switches at once.
-    k.send(Event::CatalogReady(vec![2, 2]));
-    assert_eq!(k.took(), [Effect::SwitchCatalog]);
-}

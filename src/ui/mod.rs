@@ -9,6 +9,8 @@ mod generated {
     slint::include_modules!();
 }
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use chrono::{Datelike, NaiveDateTime};
@@ -97,7 +99,9 @@ fn screen(s: &FlowScreen) -> Screen {
         FlowScreen::Menu => Screen::Menu,
         FlowScreen::Identify { .. } => Screen::Identify,
         FlowScreen::Identified { .. } => Screen::Identified,
+        FlowScreen::GuideCategories => Screen::GuideCategories,
         FlowScreen::GuideCatalog { .. } => Screen::GuideCatalog,
+        FlowScreen::GuideSearch { .. } => Screen::GuideSearch,
         FlowScreen::GuideService { .. } => Screen::GuideService,
         FlowScreen::GuideStep { .. } => Screen::GuideStep,
         FlowScreen::GuideRating { .. } => Screen::GuideRating,
@@ -124,7 +128,9 @@ fn can_go_back(s: &FlowScreen) -> bool {
         s,
         FlowScreen::Menu
             | FlowScreen::Identify { .. }
+            | FlowScreen::GuideCategories
             | FlowScreen::GuideCatalog { .. }
+            | FlowScreen::GuideSearch { .. }
             | FlowScreen::GuideService { .. }
             | FlowScreen::GuideStep { .. }
             | FlowScreen::AppealTopic
@@ -162,28 +168,159 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// The catalogue tiles matching a search, in the citizen's language.
-pub fn service_tiles(catalog: &Catalog, lang: Lang, query: &str) -> Vec<ServiceTile> {
-    let needle = query.trim().to_lowercase();
+/// The catalogue as the screens show it: the validated catalogue, its SVG drawings decoded on
+/// first use, and each service's portal link as a QR code. Lives on the UI thread; build a new
+/// one to switch catalogues (between citizens).
+pub struct CatalogView {
+    catalog: Catalog,
+    images: RefCell<HashMap<String, slint::Image>>,
+    qr: RefCell<HashMap<usize, slint::Image>>,
+}
+
+/// Pixels per QR module: a phone camera reads it from an arm's length.
+const QR_SCALE: usize = 8;
+/// A step text longer than this is set a size smaller (see `GuideAdapter.step-text-long`).
+const LONG_STEP_TEXT: usize = 150;
+
+impl CatalogView {
+    pub fn new(catalog: Catalog) -> CatalogView {
+        CatalogView {
+            catalog,
+            images: RefCell::default(),
+            qr: RefCell::default(),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// A drawing of the catalogue; an empty image (and a warning) if it cannot be decoded.
+    pub fn image(&self, path: &str) -> slint::Image {
+        if let Some(image) = self.images.borrow().get(path) {
+            return image.clone();
+        }
+        let image = match self.catalog.image(path) {
+            Some(svg) => slint::Image::load_from_svg_data(svg.as_bytes()).unwrap_or_else(|_| {
+                tracing::warn!(path, "illustration cannot be drawn; shown without it");
+                slint::Image::default()
+            }),
+            None => slint::Image::default(),
+        };
+        self.images
+            .borrow_mut()
+            .insert(path.to_string(), image.clone());
+        image
+    }
+
+    /// The QR code of a service's portal page.
+    fn qr(&self, service: usize) -> slint::Image {
+        if let Some(image) = self.qr.borrow().get(&service) {
+            return image.clone();
+        }
+        let image = self
+            .catalog
+            .services
+            .get(service)
+            .and_then(|s| qr_image(&s.portal_url, QR_SCALE))
+            .unwrap_or_default();
+        self.qr.borrow_mut().insert(service, image.clone());
+        image
+    }
+
+    fn category_icon(&self, category: &str) -> slint::Image {
+        self.catalog
+            .categories
+            .iter()
+            .find(|c| c.id == category)
+            .map(|c| self.image(&c.icon))
+            .unwrap_or_default()
+    }
+}
+
+/// Lowercase with "ё" as "е", so a search finds words however they are typed.
+fn fold(text: &str) -> String {
+    text.to_lowercase().replace('ё', "е")
+}
+
+/// The services whose title, summary, what they give or category name contain every word of
+/// `query`, in any of the three languages (a citizen may type in Russian on a Kazakh screen).
+pub fn search(catalog: &Catalog, query: &str) -> Vec<usize> {
+    let words: Vec<String> = fold(query).split_whitespace().map(str::to_string).collect();
     catalog
         .services
         .iter()
         .enumerate()
         .filter(|(_, s)| {
-            needle.is_empty()
-                || Lang::ALL.iter().any(|l| {
-                    s.title.get(*l).to_lowercase().contains(&needle)
-                        || s.summary.get(*l).to_lowercase().contains(&needle)
-                })
+            let category = catalog.categories.iter().find(|c| c.id == s.category);
+            let haystack = fold(
+                &Lang::ALL
+                    .iter()
+                    .flat_map(|l| {
+                        [
+                            s.title.get(*l),
+                            s.summary.get(*l),
+                            s.gives.get(*l),
+                            category.map_or("", |c| c.title.get(*l)),
+                        ]
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            words.iter().all(|w| haystack.contains(w.as_str()))
         })
-        .map(|(i, s)| ServiceTile {
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn service_tile(view: &CatalogView, lang: Lang, index: usize) -> Option<ServiceTile> {
+    let s = view.catalog.services.get(index)?;
+    Some(ServiceTile {
+        index: count(index),
+        title: s.title.get(lang).into(),
+        summary: s.summary.get(lang).into(),
+        free: s.free,
+        steps: count(s.steps.len()),
+        icon: view.category_icon(&s.category),
+    })
+}
+
+/// The tiles of the guides' home screen.
+pub fn category_tiles(view: &CatalogView, lang: Lang) -> Vec<CategoryTile> {
+    view.catalog
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CategoryTile {
             index: count(i),
-            title: s.title.get(lang).into(),
-            summary: s.summary.get(lang).into(),
-            free: s.free,
-            steps: count(s.steps.len()),
+            title: c.title.get(lang).into(),
+            icon: view.image(&c.icon),
+            count: count(
+                view.catalog
+                    .services
+                    .iter()
+                    .filter(|s| s.category == c.id)
+                    .count(),
+            ),
         })
         .collect()
+}
+
+/// "https://www.gov.kz/services/3009" → "www.gov.kz/services/3009".
+fn portal_shown(url: &str) -> String {
+    let bare = url.strip_prefix("https://").unwrap_or(url);
+    bare.strip_suffix('/').unwrap_or(bare).to_string()
+}
+
+/// Replaces a model only when its rows changed, so an unchanged list keeps its scroll position.
+fn set_rows<T: Clone + PartialEq + 'static>(
+    old: ModelRc<T>,
+    new: Vec<T>,
+    set: impl FnOnce(ModelRc<T>),
+) {
+    if old.row_count() != new.len() || old.iter().zip(&new).any(|(a, b)| &a != b) {
+        set(ModelRc::new(VecModel::from(new)));
+    }
 }
 
 /// A QR code as an image for the screen: black on white, `scale` whole pixels per module so
@@ -227,7 +364,7 @@ pub fn phone_shown(digits: &str) -> String {
 }
 
 /// Sets every adapter property from the journey state.
-pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInfo, now: Millis) {
+pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &KioskInfo, now: Millis) {
     let current = flow.screen();
     let session = flow.session();
 
@@ -283,7 +420,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, catalog: &Catalog, info: &KioskInf
             .into(),
     );
 
-    apply_guide(window, flow, catalog);
+    apply_guide(window, flow, guides);
     apply_appeal(window, flow, now, &info.status_url);
 
     let tech = window.global::<TechnicianAdapter>();
@@ -350,18 +487,39 @@ fn apply_tech(tech: &TechnicianAdapter, view: &TechView) {
     tech.set_printer_ok(ok);
 }
 
-fn apply_guide(window: &AppWindow, flow: &Flow, catalog: &Catalog) {
+fn apply_guide(window: &AppWindow, flow: &Flow, view: &CatalogView) {
     let guide = window.global::<GuideAdapter>();
     let lang = flow.lang();
-    let (query, keyboard) = match flow.screen() {
-        FlowScreen::GuideCatalog { query, keyboard } => (query.as_str(), *keyboard),
-        _ => ("", false),
+    let catalog = view.catalog();
+
+    let categories = match flow.screen() {
+        FlowScreen::GuideCategories => category_tiles(view, lang),
+        _ => Vec::new(),
     };
-    let tiles = service_tiles(catalog, lang, query);
-    let old = guide.get_services();
-    if old.row_count() != tiles.len() || old.iter().zip(&tiles).any(|(a, b)| &a != b) {
-        guide.set_services(ModelRc::new(VecModel::from(tiles)));
-    }
+    set_rows(guide.get_categories(), categories, |m| {
+        guide.set_categories(m)
+    });
+
+    let (listed, query, keyboard, category) = match flow.screen() {
+        FlowScreen::GuideCatalog { category } => {
+            let id = catalog.categories.get(*category).map(|c| c.id.as_str());
+            let listed = (0..catalog.services.len())
+                .filter(|i| Some(catalog.services[*i].category.as_str()) == id)
+                .collect();
+            (listed, "", false, catalog.categories.get(*category))
+        }
+        FlowScreen::GuideSearch { query, keyboard } => {
+            (search(catalog, query), query.as_str(), *keyboard, None)
+        }
+        _ => (Vec::new(), "", false, None),
+    };
+    let tiles = listed
+        .into_iter()
+        .filter_map(|i| service_tile(view, lang, i))
+        .collect();
+    set_rows(guide.get_services(), tiles, |m| guide.set_services(m));
+    guide.set_list_title(category.map(|c| c.title.get(lang)).unwrap_or("").into());
+    guide.set_list_icon(category.map(|c| view.image(&c.icon)).unwrap_or_default());
     guide.set_keyboard(keyboard);
     guide.set_search_text(query.into());
 
@@ -377,22 +535,39 @@ fn apply_guide(window: &AppWindow, flow: &Flow, catalog: &Catalog) {
         _ => (None, 0, false),
     };
     let s = service.and_then(|i| catalog.services.get(i));
-    let text = |f: &dyn Fn(&crate::catalog::Service) -> String| -> SharedString {
+    let text = |f: &dyn Fn(&crate::catalog::Service) -> &str| -> SharedString {
         s.map(f).unwrap_or_default().into()
     };
-    guide.set_title(text(&|s| s.title.get(lang).to_string()));
-    guide.set_summary(text(&|s| s.summary.get(lang).to_string()));
-    guide.set_documents(text(&|s| s.documents.get(lang).to_string()));
-    guide.set_portal_url(text(&|s| s.portal_url.clone()));
+    guide.set_title(text(&|s| s.title.get(lang)));
+    guide.set_summary(text(&|s| s.summary.get(lang)));
+    guide.set_gives(text(&|s| s.gives.get(lang)));
+    let documents: Vec<SharedString> = s
+        .map(|s| s.documents.iter().map(|d| d.get(lang).into()).collect())
+        .unwrap_or_default();
+    set_rows(guide.get_documents(), documents, |m| guide.set_documents(m));
     guide.set_free(s.is_none_or(|s| s.free));
+    guide.set_fee(text(&|s| s.fee.as_ref().map_or("", |f| f.get(lang))));
+    guide.set_portal_shown(
+        s.map(|s| portal_shown(&s.portal_url))
+            .unwrap_or_default()
+            .into(),
+    );
+    guide.set_icon(
+        s.map(|s| view.category_icon(&s.category))
+            .unwrap_or_default(),
+    );
+    let current = s.and_then(|s| s.steps.get(step));
+    let step_text = current.map_or("", |st| st.text.get(lang));
     guide.set_step(count(step));
     guide.set_step_count(count(s.map_or(0, |s| s.steps.len())));
-    guide.set_step_text(text(&|s| {
-        s.steps
-            .get(step)
-            .map(|st| st.text.get(lang).to_string())
-            .unwrap_or_default()
-    }));
+    guide.set_step_text(step_text.into());
+    guide.set_step_text_long(step_text.chars().count() > LONG_STEP_TEXT);
+    guide.set_step_image(current.map(|st| view.image(&st.image)).unwrap_or_default());
+    let on_steps = matches!(flow.screen(), FlowScreen::GuideStep { .. });
+    guide.set_qr(match service {
+        Some(i) if on_steps => view.qr(i),
+        _ => slint::Image::default(),
+    });
     guide.set_consultant_called(consultant);
 }
 
@@ -507,6 +682,14 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
     identify.on_continue(on(Event::Continue));
 
     let guide = window.global::<GuideAdapter>();
+    {
+        let send = send.clone();
+        guide.on_select_category(move |i| {
+            if let Ok(i) = usize::try_from(i) {
+                send(Event::SelectCategory(i));
+            }
+        });
+    }
     guide.on_open_search(on(Event::SearchOpen));
     {
         let send = send.clone();
@@ -594,4 +777,74 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
 /// For tests: the flow's screens as the UI names them.
 pub fn screen_of(flow: &Flow) -> Screen {
     screen(flow.screen())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Catalog {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
+        Catalog::load_dir(&dir).expect("shipped catalogue")
+    }
+
+    fn ids(catalog: &Catalog, found: &[usize]) -> Vec<String> {
+        found
+            .iter()
+            .map(|i| catalog.services[*i].id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn search_finds_services_in_any_language_and_case() {
+        let catalog = shipped();
+        for query in ["эцп", "ЭЦҚ", "electronic signature"] {
+            let found = ids(&catalog, &search(&catalog, query));
+            assert!(
+                found.contains(&"eds-issue".to_string()),
+                "{query}: {found:?}"
+            );
+            assert!(
+                found.contains(&"eds-renew".to_string()),
+                "{query}: {found:?}"
+            );
+        }
+        // "ё" typed or not, every word must match.
+        assert_eq!(
+            ids(&catalog, &search(&catalog, "ребёнка рождение")),
+            ids(&catalog, &search(&catalog, "ребенка рождение"))
+        );
+        let birth = ids(&catalog, &search(&catalog, "регистрация рождения"));
+        assert!(
+            birth.contains(&"birth-registration".to_string()),
+            "{birth:?}"
+        );
+        assert!(!birth.contains(&"driving-licence".to_string()), "{birth:?}");
+        assert!(search(&catalog, "жжжж").is_empty());
+        assert_eq!(search(&catalog, "  ").len(), catalog.services.len());
+    }
+
+    #[test]
+    fn every_shipped_drawing_is_drawn_by_slint() {
+        let catalog = shipped();
+        let view = CatalogView::new(catalog.clone());
+        assert!(!catalog.images.is_empty());
+        for path in catalog.images.keys() {
+            let size = view.image(path).size();
+            assert!(size.width > 0 && size.height > 0, "{path} cannot be drawn");
+        }
+        for (i, service) in catalog.services.iter().enumerate() {
+            assert!(view.qr(i).size().width > 0, "{}: no QR code", service.id);
+        }
+        assert_eq!(view.image("images/not-there.svg").size().width, 0);
+    }
+
+    #[test]
+    fn portal_link_is_shown_without_the_scheme() {
+        assert_eq!(
+            portal_shown("https://www.gov.kz/services/3009"),
+            "www.gov.kz/services/3009"
+        );
+        assert_eq!(portal_shown("https://egov.kz/"), "egov.kz");
+    }
 }
