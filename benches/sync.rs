@@ -11,7 +11,7 @@
 mod support;
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use senim_kiosk::store::Store;
 use senim_kiosk::sync;
@@ -68,7 +68,10 @@ fn upload(backend: &Backend, url: &str) -> (f64, u64) {
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let s = std::sync::Arc::clone(&sent);
     let t = Instant::now();
-    sync::run_until_idle(config, move |st| s.store(st.uploaded_bytes, Ordering::SeqCst)).unwrap();
+    sync::run_until_idle(config, move |st| {
+        s.store(st.uploaded_bytes, Ordering::SeqCst)
+    })
+    .unwrap();
     (t.elapsed().as_secs_f64(), sent.load(Ordering::SeqCst))
 }
 
@@ -118,7 +121,10 @@ fn main() {
     eprintln!("sync bench: {RUNS} runs of {RECORDS} records");
     let rps = median((0..RUNS).map(|_| records_per_second(&backend)).collect());
 
-    eprintln!("sync bench: {RUNS} runs of a {} MiB upload, tus vs one plain PUT", VIDEO_BYTES >> 20);
+    eprintln!(
+        "sync bench: {RUNS} runs of a {} MiB upload, tus vs one plain PUT",
+        VIDEO_BYTES >> 20
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (put_url, _put_dir) = plain_put_server(&runtime);
     let bytes = video_bytes(42, VIDEO_BYTES);
@@ -142,7 +148,11 @@ fn main() {
             },
         );
         let (_, sent) = upload(&backend, &format!("http://{}", proxy.addr));
-        assert_eq!(proxy.faults.cuts.load(Ordering::SeqCst), 1, "the proxy cut once");
+        assert_eq!(
+            proxy.faults.cuts.load(Ordering::SeqCst),
+            1,
+            "the proxy cut once"
+        );
         resent.push(sent.saturating_sub(VIDEO_BYTES as u64) as f64);
     }
     let resent = median(resent);

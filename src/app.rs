@@ -132,7 +132,13 @@ impl App {
 
     fn refresh(&self, now: Millis) {
         let flow = self.flow.borrow();
-        ui::apply(&self.window, &flow, &self.guides.borrow(), &self.info.borrow(), now);
+        ui::apply(
+            &self.window,
+            &flow,
+            &self.guides.borrow(),
+            &self.info.borrow(),
+            now,
+        );
         let ticking = self.ticker.running();
         if flow.needs_ticks() && !ticking {
             self.ticker
@@ -165,7 +171,10 @@ impl App {
             Effect::RunChecks => self.run_checks(),
             Effect::SwitchCatalog => {
                 if let Some(catalog) = self.pending_catalog.borrow_mut().take() {
-                    tracing::info!(services = catalog.services.len(), "service catalogue switched");
+                    tracing::info!(
+                        services = catalog.services.len(),
+                        "service catalogue switched"
+                    );
                     *self.guides.borrow_mut() = CatalogView::new(catalog);
                 }
             }
@@ -177,8 +186,9 @@ impl App {
                     printer.print(Slip::test(&kiosk_id, self.schedule.local(Utc::now())));
                 }
                 None => {
-                    self.info.borrow_mut().tech.printer =
-                        Some(Err("no receipt printer is configured ([printer] port)".into()));
+                    self.info.borrow_mut().tech.printer = Some(Err(
+                        "no receipt printer is configured ([printer] port)".into(),
+                    ));
                 }
             },
             Effect::StopPreview => tracing::debug!("camera preview off (no camera configured)"),
@@ -288,7 +298,14 @@ impl App {
                 (service, GuideEventKind::Rated, None, Some(score))
             }
         };
-        let service_id = self.guides.borrow().catalog().services.get(service)?.id.clone();
+        let service_id = self
+            .guides
+            .borrow()
+            .catalog()
+            .services
+            .get(service)?
+            .id
+            .clone();
         if event == GuideEventKind::Started {
             // Each run of a guide is one "citizen guided" in the figures.
             self.guide_session.borrow_mut().take();
@@ -414,21 +431,22 @@ impl App {
         }
         *self.catalog_version.borrow_mut() = Some(version.to_string());
         let (data_dir, version) = (self.config.store.data_dir.clone(), version.to_string());
-        self.store.exec(move |_| match sync::catalog::load(&data_dir, &version) {
-            Ok(catalog) => {
-                let _ = slint::invoke_from_event_loop(move || {
-                    if let Some(app) = APP.with(|a| a.borrow().clone()) {
-                        let shape = GuideShape::of(&catalog);
-                        *app.pending_catalog.borrow_mut() = Some(catalog);
-                        app.dispatch(Event::CatalogReady(shape));
-                    }
-                });
-            }
-            Err(e) => tracing::error!(
-                error = %e,
-                "the installed catalogue does not load; the kiosk keeps the one it has"
-            ),
-        });
+        self.store
+            .exec(move |_| match sync::catalog::load(&data_dir, &version) {
+                Ok(catalog) => {
+                    let _ = slint::invoke_from_event_loop(move || {
+                        if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                            let shape = GuideShape::of(&catalog);
+                            *app.pending_catalog.borrow_mut() = Some(catalog);
+                            app.dispatch(Event::CatalogReady(shape));
+                        }
+                    });
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "the installed catalogue does not load; the kiosk keeps the one it has"
+                ),
+            });
     }
 
     /// On the technician's scanner test page, what the scanner sent is shown byte by byte.

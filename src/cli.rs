@@ -249,7 +249,11 @@ fn doctor(config: &Config, path: &std::path::Path, json: bool) -> anyhow::Result
             println!("{}", check.line());
         }
     }
-    Ok(if crate::doctor::any_failed(&checks) { 1 } else { 0 })
+    Ok(if crate::doctor::any_failed(&checks) {
+        1
+    } else {
+        0
+    })
 }
 
 /// `senim-kiosk sync [--until-idle]`: the worker in the foreground, a status line per change.

@@ -72,7 +72,12 @@ impl Check {
 
     /// `ok    name     detail — hint`, for a terminal.
     pub fn line(&self) -> String {
-        let mut line = format!("{:<5} {:<11} {}", self.level.as_str(), self.check, self.detail);
+        let mut line = format!(
+            "{:<5} {:<11} {}",
+            self.level.as_str(),
+            self.check,
+            self.detail
+        );
         if let Some(hint) = &self.hint {
             line.push_str(" — ");
             line.push_str(hint);
@@ -180,13 +185,21 @@ fn disk(config: &Config, store: &Store) -> Check {
     match store.free_bytes() {
         Ok(free) if free < need => Check::fail(
             "disk",
-            format!("{} MiB free, a recording needs {} MiB", free >> 20, need >> 20),
+            format!(
+                "{} MiB free, a recording needs {} MiB",
+                free >> 20,
+                need >> 20
+            ),
             "video appeals are refused until space is freed: let the kiosk deliver its queue, \
              or free space on the data disk",
         ),
         Ok(free) if free < need * 4 => Check::warn(
             "disk",
-            format!("{} MiB free (recordings need {} MiB)", free >> 20, need >> 20),
+            format!(
+                "{} MiB free (recordings need {} MiB)",
+                free >> 20,
+                need >> 20
+            ),
             "the data disk is nearly full",
         ),
         Ok(free) => Check::ok("disk", format!("{} MiB free", free >> 20)),
@@ -198,7 +211,10 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
     let mut checks = Vec::new();
     let enrolment = store.and_then(|s| s.enrolment().ok().flatten());
     checks.push(match &enrolment {
-        Some(e) => Check::ok("enrolment", format!("kiosk {} at \"{}\"", e.kiosk_id, e.site)),
+        Some(e) => Check::ok(
+            "enrolment",
+            format!("kiosk {} at \"{}\"", e.kiosk_id, e.site),
+        ),
         None => Check::fail(
             "enrolment",
             "this kiosk is not enrolled",
@@ -219,7 +235,11 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
             return checks;
         }
         Err(e) => {
-            checks.push(Check::fail("network", e.to_string(), "fix [sync] in the configuration"));
+            checks.push(Check::fail(
+                "network",
+                e.to_string(),
+                "fix [sync] in the configuration",
+            ));
             return checks;
         }
     };
@@ -229,7 +249,11 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
     let probe = match crate::sync::probe(&sync, depth) {
         Ok(p) => p,
         Err(e) => {
-            checks.push(Check::fail("network", e.to_string(), "fix [sync] in the configuration"));
+            checks.push(Check::fail(
+                "network",
+                e.to_string(),
+                "fix [sync] in the configuration",
+            ));
             return checks;
         }
     };
@@ -266,7 +290,10 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
     });
     match &probe.api {
         Ok((rtt, skew)) => {
-            checks.push(Check::ok("backend", format!("token accepted, API answers in {}", ms(*rtt))));
+            checks.push(Check::ok(
+                "backend",
+                format!("token accepted, API answers in {}", ms(*rtt)),
+            ));
             let secs = skew / 1000;
             checks.push(if skew.abs() >= SKEW_FAIL_MS {
                 Check::fail(
@@ -281,7 +308,10 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
                     "enable NTP (timedatectl set-ntp true)",
                 )
             } else {
-                Check::ok("clock", format!("within {} ms of the call-centre", skew.abs()))
+                Check::ok(
+                    "clock",
+                    format!("within {} ms of the call-centre", skew.abs()),
+                )
             });
         }
         Err(crate::sync::SyncError::NotEnrolled) => {}
@@ -360,7 +390,10 @@ fn live_devices(config: &Config, live: &LiveDevices) -> Vec<Check> {
 
 fn scanner(config: &Config) -> Check {
     let Some(options) = config.scanner.options() else {
-        return Check::ok("scanner", "no serial scanner fitted (manual entry, camera QR)");
+        return Check::ok(
+            "scanner",
+            "no serial scanner fitted (manual entry, camera QR)",
+        );
     };
     if !Path::new(&options.port).exists() {
         return Check::fail(

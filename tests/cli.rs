@@ -331,6 +331,48 @@ fn enrol_then_sync_moves_the_queue_counts() {
         .args(["sync", "--until-idle", "--backend", &backend.url])
         .output()
         .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = queue();
+    assert_eq!(after["appeal"]["pending"], 0);
+    assert_eq!(after["appeal"]["delivered"], 2);
+    assert_eq!(after["video"]["delivered"], 1);
+    assert_eq!(after["pending_video_bytes"], 0);
+    assert!(after["last_success_at"].is_string());
+    assert_eq!(backend.appeals().len(), 2);
+
+    // The human table says the same.
+    let out = kiosk_at(&config, &data).arg("queue").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["appeal", "2", "0", "2", "0"]),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_bad_backend_on_the_command_line_is_refused_before_anything_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(&config, demo_config()).unwrap();
+    let out = kiosk_at(&config, &dir.path().join("data"))
+        .args(["sync", "--backend", "ftp://cc.example"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--backend") && said.contains("sync.backend_url"),
+        "{said}"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
 /// A socat pseudo-terminal pair: the kiosk opens `kiosk_end`, the test plays the device on
 /// `device_end`.
 struct PtyPair {
@@ -399,6 +441,7 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
             kiosk_id: "K-PRNT42".into(),
             token: "secret".into(),
             site: "Test site".into(),
+            mode: senim_protocol::SiteMode::Hospital,
             backend_url: "http://127.0.0.1:9".into(),
         })
         .expect("enrol");
@@ -434,22 +477,6 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let after = queue();
-    assert_eq!(after["appeal"]["pending"], 0);
-    assert_eq!(after["appeal"]["delivered"], 2);
-    assert_eq!(after["video"]["delivered"], 1);
-    assert_eq!(after["pending_video_bytes"], 0);
-    assert!(after["last_success_at"].is_string());
-    assert_eq!(backend.appeals().len(), 2);
-
-    // The human table says the same.
-    let out = kiosk_at(&config, &data).arg("queue").output().unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["appeal", "2", "0", "2", "0"]),
-        "{table}"
     let bytes = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the printer received a whole slip");
@@ -461,21 +488,6 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
 }
 
 #[test]
-fn a_bad_backend_on_the_command_line_is_refused_before_anything_happens() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("kiosk.toml");
-    std::fs::write(&config, demo_config()).unwrap();
-    let out = kiosk_at(&config, &dir.path().join("data"))
-        .args(["sync", "--backend", "ftp://cc.example"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        said.contains("--backend") && said.contains("sync.backend_url"),
-        "{said}"
-    );
-    assert!(!dir.path().join("data").exists(), "nothing was created");
 fn print_test_fails_clearly_without_a_printer() {
     let dir = tempfile::tempdir().expect("tempdir");
     // No [printer] section at all.
@@ -509,6 +521,7 @@ fn print_test_fails_clearly_without_a_printer() {
         "print-test creates no store"
     );
 }
+
 /// Copies the shipped catalogue to a temporary folder for breaking.
 fn catalogue_copy() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");

@@ -207,15 +207,18 @@ fn a_published_catalogue_reaches_the_kiosk_and_a_broken_one_is_refused_and_repor
     let backend = Backend::start();
     let data = enrolled_kiosk(&backend);
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
-    let good =
-        senim_callcentre::catalog::publish(&backend.state.db, &shipped, chrono::Utc::now()).unwrap();
+    let good = senim_callcentre::catalog::publish(&backend.state.db, &shipped, chrono::Utc::now())
+        .unwrap();
     backend.state.refresh_catalog_version().unwrap();
     let v1 = good.version().to_string();
 
     let (worker, _) = deliver(data.path(), &backend.url);
     join(worker, Duration::from_secs(30));
     let store = Store::open(data.path()).unwrap();
-    assert_eq!(store.catalog_version().unwrap().as_deref(), Some(v1.as_str()));
+    assert_eq!(
+        store.catalog_version().unwrap().as_deref(),
+        Some(v1.as_str())
+    );
     let installed = catalog::load(data.path(), &v1).unwrap();
     assert_eq!(
         installed,
@@ -235,14 +238,30 @@ fn a_published_catalogue_reaches_the_kiosk_and_a_broken_one_is_refused_and_repor
         let (worker, _) = deliver(data.path(), &backend.url);
         join(worker, Duration::from_secs(30));
     }
-    assert_eq!(store.catalog_version().unwrap().as_deref(), Some(v1.as_str()));
-    let problem = store.catalog_problem().unwrap().expect("the refusal is remembered");
+    assert_eq!(
+        store.catalog_version().unwrap().as_deref(),
+        Some(v1.as_str())
+    );
+    let problem = store
+        .catalog_problem()
+        .unwrap()
+        .expect("the refusal is remembered");
     assert_eq!(problem.version, v2);
-    assert!(problem.message.contains("zz-broken.toml"), "{}", problem.message);
-    assert!(!catalog::version_dir(data.path(), &v2).exists(), "nothing of it installed");
+    assert!(
+        problem.message.contains("zz-broken.toml"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        !catalog::version_dir(data.path(), &v2).exists(),
+        "nothing of it installed"
+    );
 
     let seen = backend.state.heartbeats();
     let beat = &seen.values().next().expect("a heartbeat").beat;
     assert_eq!(beat.versions.catalog.as_deref(), Some(v1.as_str()));
-    assert_eq!(beat.catalog_problem.as_ref().map(|p| p.version.as_str()), Some(v2.as_str()));
+    assert_eq!(
+        beat.catalog_problem.as_ref().map(|p| p.version.as_str()),
+        Some(v2.as_str())
+    );
 }

@@ -122,8 +122,8 @@ pub fn validate(dir: &Path, files: &Files) -> Result<Catalog, PublishError> {
             problems: problems
                 .into_iter()
                 .map(|p| Problem {
-                    file: dir.join(p.file),
-                    message: p.message,
+                    file: dir.join(&p.file),
+                    ..p
                 })
                 .collect(),
         },

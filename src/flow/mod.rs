@@ -737,7 +737,10 @@ impl Flow {
                 }
             }
             Event::Restart => {
-                if matches!(self.screen, Screen::TechnicianHome | Screen::TechnicianTest(_)) {
+                if matches!(
+                    self.screen,
+                    Screen::TechnicianHome | Screen::TechnicianTest(_)
+                ) {
                     fx.push(Effect::Restart);
                 }
             }
@@ -818,8 +821,8 @@ impl Flow {
 
     /// Switches to a waiting catalogue if nobody is using the kiosk.
     fn switch_catalog_at_rest(&mut self, fx: &mut Vec<Effect>) {
-        let at_rest = self.session.is_none()
-            && matches!(self.screen, Screen::Attract | Screen::Enrol { .. });
+        let at_rest =
+            self.session.is_none() && matches!(self.screen, Screen::Attract | Screen::Enrol { .. });
         if at_rest {
             if let Some(guides) = self.pending_guides.take() {
                 self.config.guides = guides;

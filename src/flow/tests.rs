@@ -634,7 +634,10 @@ fn a_new_catalogue_is_taken_only_between_citizens() {
     newer.services.truncate(1);
     // The update arrives mid-guide: nothing changes for this citizen.
     k.send(Event::CatalogReady(newer.clone()));
-    assert!(!k.took().contains(&Effect::SwitchCatalog), "not in the middle of a guide");
+    assert!(
+        !k.took().contains(&Effect::SwitchCatalog),
+        "not in the middle of a guide"
+    );
     k.send(Event::GuideNext);
     assert!(matches!(k.screen(), Screen::GuideStep { step: 1, .. }));
     assert_eq!(k.flow.config().guides, guides());
@@ -929,27 +932,52 @@ fn a_full_disk_refuses_the_recording_before_anything_is_recorded() {
 fn a_kiosk_without_a_token_rests_on_the_enrolment_screen_and_enrols_by_scanning() {
     let mut k = Kiosk::new(Mode::Hospital);
     k.send(Event::Enrolled(None));
-    assert_eq!(k.screen(), &Screen::Enrol { busy: false, error: None });
+    assert_eq!(
+        k.screen(),
+        &Screen::Enrol {
+            busy: false,
+            error: None
+        }
+    );
     // A citizen's card is not an enrolment code: said so, and no session starts.
     k.scan(VALID_IIN);
     assert_eq!(
         k.screen(),
-        &Screen::Enrol { busy: false, error: Some("not_enrolment_code") }
+        &Screen::Enrol {
+            busy: false,
+            error: Some("not_enrolment_code")
+        }
     );
     assert!(k.flow.session().is_none());
     k.took();
     k.scan("SENIM-ENROL:AB12-CD34-EF56-GH78");
-    assert_eq!(k.screen(), &Screen::Enrol { busy: true, error: None });
+    assert_eq!(
+        k.screen(),
+        &Screen::Enrol {
+            busy: true,
+            error: None
+        }
+    );
     assert_eq!(k.took(), [Effect::Enrol("AB12-CD34-EF56-GH78".into())]);
     // A second scan while the first is on its way changes nothing.
     k.scan("SENIM-ENROL:ZZ12-CD34-EF56-GH78");
     assert!(k.took().is_empty());
     k.send(Event::EnrolResult(Err("code_used")));
-    assert_eq!(k.screen(), &Screen::Enrol { busy: false, error: Some("code_used") });
+    assert_eq!(
+        k.screen(),
+        &Screen::Enrol {
+            busy: false,
+            error: Some("code_used")
+        }
+    );
     k.scan("SENIM-ENROL:AB12-CD34-EF56-GH79");
     k.send(Event::EnrolResult(Ok(Mode::FrontOffice)));
     assert_eq!(k.screen(), &Screen::Attract);
-    assert_eq!(k.flow.mode(), Mode::FrontOffice, "the site's mode from the call-centre");
+    assert_eq!(
+        k.flow.mode(),
+        Mode::FrontOffice,
+        "the site's mode from the call-centre"
+    );
 }
 
 #[test]
@@ -958,9 +986,19 @@ fn a_revoked_kiosk_finishes_the_citizen_then_asks_for_enrolment() {
     k.scan(VALID_IIN).wait(IDENTIFIED_MS);
     assert_eq!(k.screen(), &Screen::AppealTopic);
     k.send(Event::Enrolled(None));
-    assert_eq!(k.screen(), &Screen::AppealTopic, "never in the middle of someone's journey");
+    assert_eq!(
+        k.screen(),
+        &Screen::AppealTopic,
+        "never in the middle of someone's journey"
+    );
     k.send(Event::EndSession);
-    assert_eq!(k.screen(), &Screen::Enrol { busy: false, error: None });
+    assert_eq!(
+        k.screen(),
+        &Screen::Enrol {
+            busy: false,
+            error: None
+        }
+    );
 }
 
 #[test]
@@ -972,4 +1010,3 @@ fn a_known_technician_badge_opens_technician_mode_and_others_ask_for_the_pin() {
     k.scan("SENIM-TECH:tech_99-ZZ");
     assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
 }
-

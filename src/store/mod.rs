@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use senim_protocol::{
-    CatalogProblem, SiteMode, AppealRecord, DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, Record,
-    RecordBody, Topic, VideoInfo,
+    AppealRecord, CatalogProblem, DeviceFaultRecord, DeviceStatus, GuideEventKind,
+    GuideEventRecord, Record, RecordBody, SiteMode, Topic, VideoInfo,
 };
 use sha2::{Digest, Sha256};
 
@@ -450,6 +450,9 @@ impl Store {
                 &format!("appeal-{id}"),
                 appeal.created_at,
             )?;
+            if let Some(recording) = appeal.recording {
+                tx.execute("DELETE FROM recordings WHERE id = ?1", [recording])?;
+            }
             Ok(())
         })();
         let result = result.and_then(|()| tx.commit().map_err(StoreError::from));
@@ -471,7 +474,14 @@ impl Store {
         self.conn.execute(
             "INSERT INTO recordings (take_dir, started_at, topic, language, iin, test) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![dir, ts(r.started_at), r.topic.as_str(), r.language, r.iin, r.test],
+            params![
+                dir,
+                ts(r.started_at),
+                r.topic.as_str(),
+                r.language,
+                r.iin,
+                r.test
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }

@@ -161,7 +161,10 @@ mod tests {
     fn a_valid_catalogue_is_installed_whole_and_loads_again() {
         let data = tempfile::tempdir().unwrap();
         let files = shipped();
-        let refs: Vec<(&str, &str)> = files.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let installed = install(data.path(), &doc("20261123-101500-ab12cd34", &refs)).unwrap();
         let loaded = load(data.path(), "20261123-101500-ab12cd34").unwrap();
         assert_eq!(installed, loaded);
@@ -171,14 +174,21 @@ mod tests {
             .flatten()
             .map(|e| e.file_name())
             .collect();
-        assert_eq!(leftovers, ["20261123-101500-ab12cd34"], "no half-written folder");
+        assert_eq!(
+            leftovers,
+            ["20261123-101500-ab12cd34"],
+            "no half-written folder"
+        );
     }
 
     #[test]
     fn a_broken_or_hostile_catalogue_writes_nothing() {
         let data = tempfile::tempdir().unwrap();
         let broken = install(data.path(), &doc("v2", &[("a.toml", "id = \"x\"")]));
-        assert!(matches!(broken, Err(InstallError::Invalid(_))), "{broken:?}");
+        assert!(
+            matches!(broken, Err(InstallError::Invalid(_))),
+            "{broken:?}"
+        );
         let escape = install(data.path(), &doc("v3", &[("../../etc/evil.toml", "x")]));
         assert!(matches!(escape, Err(InstallError::BadPath(_))));
         let absolute = install(data.path(), &doc("v4", &[("/etc/evil.toml", "x")]));

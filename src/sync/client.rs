@@ -6,8 +6,8 @@ use std::time::Duration;
 use base64::Engine;
 use reqwest::{Method, StatusCode, Url};
 use senim_protocol::{
-    ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat, HeartbeatResponse, Presence, Record,
-    RecordBatch, RecordBatchResponse, TUS_VERSION,
+    ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat,
+    HeartbeatResponse, Presence, Record, RecordBatch, RecordBatchResponse, TUS_VERSION,
 };
 use sha1::Digest;
 
@@ -152,7 +152,9 @@ impl Api {
 
     /// The newest published catalogue.
     pub async fn catalog(&self) -> Result<CatalogDocument, SyncError> {
-        let response = self.send(self.request(Method::GET, "api/v1/catalog")?).await?;
+        let response = self
+            .send(self.request(Method::GET, "api/v1/catalog")?)
+            .await?;
         json(self, response).await
     }
 

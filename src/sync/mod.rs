@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use senim_protocol::{
-    CatalogProblem, ConsultantCall, DeviceHealth, Heartbeat, Journey, KioskState, Presence, RecordOutcome, Versions,
+    CatalogProblem, ConsultantCall, DeviceHealth, Heartbeat, Journey, KioskState, Presence,
+    RecordOutcome, Versions,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -351,6 +352,8 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
         .map_err(SyncError::Thread)?;
     let store = Store::open(&config.data_dir)?;
     let enrolment = store.enrolment()?;
+    let catalog = store.catalog_version()?;
+    let catalog_problem = store.catalog_problem()?;
     runtime.block_on(async move {
         let started = Instant::now();
         let connect = match tokio::time::timeout(
@@ -375,15 +378,19 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
                     devices: Vec::new(),
                     versions: Versions {
                         app: config.app_version.clone(),
-                        catalog: None,
+                        catalog,
                     },
                     sent_at,
+                    catalog_problem,
                 })
                 .await
                 .map(|answer| {
                     let rtt = started.elapsed();
                     let half = chrono::Duration::from_std(rtt / 2).unwrap_or_default();
-                    (rtt, (answer.server_time - (sent_at + half)).num_milliseconds())
+                    (
+                        rtt,
+                        (answer.server_time - (sent_at + half)).num_milliseconds(),
+                    )
                 })
             }
         };
@@ -662,7 +669,10 @@ impl Worker {
                 // The disk, not the catalogue: try again at the next heartbeat.
                 return Err(SyncError::Store(StoreError::Io {
                     what: "cannot install the new catalogue",
-                    source: std::io::Error::new(source.kind(), format!("{}: {source}", path.display())),
+                    source: std::io::Error::new(
+                        source.kind(),
+                        format!("{}: {source}", path.display()),
+                    ),
                 }));
             }
             Err(refusal) => {

@@ -665,15 +665,6 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
         }
     };
 
-    let enrol = window.global::<EnrolAdapter>();
-    let (busy, error) = match current {
-        FlowScreen::Enrol { busy, error } => (*busy, error.unwrap_or("")),
-        _ => (false, ""),
-    };
-    enrol.set_busy(busy);
-    enrol.set_error(error.into());
-    enrol.set_version(info.version.as_str().into());
-
     let identify = window.global::<IdentifyAdapter>();
     identify.on_open_manual(on(Event::ManualOpen));
     identify.on_digit(keypad_digit(send.clone()));

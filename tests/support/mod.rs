@@ -94,7 +94,14 @@ impl Backend {
         self.state
             .db
             .write(|tx| {
-                db::insert_enrol_code(tx, &hash, site, senim_protocol::SiteMode::Hospital, now, now + chrono::Duration::hours(1))
+                db::insert_enrol_code(
+                    tx,
+                    &hash,
+                    site,
+                    senim_protocol::SiteMode::Hospital,
+                    now,
+                    now + chrono::Duration::hours(1),
+                )
             })
             .unwrap();
         code

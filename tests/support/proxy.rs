@@ -71,7 +71,14 @@ impl Proxy {
                 };
                 f.connections.fetch_add(1, Ordering::SeqCst);
                 let conn_rng = Rng(rng.below(u64::MAX) | 1);
-                run_pair(client, server, mode, conn_rng, Arc::clone(&on), Arc::clone(&f));
+                run_pair(
+                    client,
+                    server,
+                    mode,
+                    conn_rng,
+                    Arc::clone(&on),
+                    Arc::clone(&f),
+                );
             }
         });
         Proxy {
@@ -168,4 +175,3 @@ fn run_pair(
     std::thread::spawn(pipe(client, server, true, rng));
     std::thread::spawn(pipe(s2, c2, false, down_rng));
 }
-
