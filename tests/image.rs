@@ -164,7 +164,7 @@ fn unit_verification_catches_a_broken_unit() {
 fn unit_value<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
     unit.lines()
         .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .next_back()
         .map(str::trim)
 }
 
