@@ -105,8 +105,9 @@ EOF
   in_root apt-get update -qq
   in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" \
     > "$out/apt.log" 2>&1 || { tail -30 "$out/apt.log"; exit 1; }
-  in_root apt-get clean
+  # The downloaded packages stay in $cache (bind-mounted), for the next base build.
   umount_chroot
+  rm -rf "$root"/var/cache/apt/*.bin "$root"/var/lib/apt/lists/*
   rm -f "$root/usr/sbin/policy-rc.d"
   touch "$base/.complete"
 else
