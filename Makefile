@@ -1,5 +1,5 @@
 # Senim — the commands a new engineer needs. See README.md.
-.PHONY: setup build test lint demo bench
+.PHONY: setup build test lint demo bench image image-test
 
 CARGO ?= cargo
 
@@ -23,3 +23,19 @@ demo: setup
 
 bench: setup
 	@bash scripts/bench.sh
+
+# The kiosk disk image (kiosk-image/README.md): release binary + Debian bookworm, as root.
+# Writes $(IMAGE_DIR)/senim-kiosk.raw; AUTHORIZED_KEYS=FILE bakes in the technicians' SSH keys.
+IMAGE_DIR ?= target/image
+KIOSK_RELEASE = $(or $(CARGO_TARGET_DIR),target)/release/senim-kiosk
+
+image:
+	@bash scripts/setup.sh image
+	$(CARGO) build --release --bin senim-kiosk
+	bash kiosk-image/build.sh --binary $(KIOSK_RELEASE) --out $(IMAGE_DIR)
+
+# Boots the image under QEMU and checks the kiosk service starts and stays up (~2 min; not in
+# `make test`).
+image-test: image
+	@bash scripts/setup.sh image-test
+	bash kiosk-image/test.sh --image $(IMAGE_DIR)/senim-kiosk.raw

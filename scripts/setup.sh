@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building, testing and demonstrating Senim needs on Debian. Idempotent: installs
 # only missing packages, so `make demo`, `make test` and CI can call it every time.
+#   scripts/setup.sh             what build, test, demo and bench need
+#   scripts/setup.sh image       + what `make image` needs to build the kiosk disk image
+#   scripts/setup.sh image-test  + what `make image-test` needs to boot it under QEMU
 set -euo pipefail
+profile="${1:-}"
 
 packages=(
   pkg-config libfontconfig1-dev libxkbcommon-dev libudev-dev
@@ -10,7 +14,23 @@ packages=(
   chromium chromium-driver curl ca-certificates
   # A private Python for third-party protocol clients the tests run against the backend.
   python3-venv
+  # tests/image.rs checks the image's units and udev rules with systemd-analyze and udevadm.
+  systemd udev
 )
+case "$profile" in
+  "") ;;
+  image | image-test)
+    # kiosk-image/build.sh: a Debian root in a folder, then file systems and a GPT disk made
+    # from folders and files, without loop devices or mounts.
+    packages+=(debootstrap mtools dosfstools fdisk e2fsprogs)
+    ;;&
+  image-test)
+    # kiosk-image/test.sh: UEFI firmware, and socat for QEMU's monitor (screenshot).
+    packages+=(ovmf socat)
+    ;;
+  image) ;;
+  *) echo "setup: unknown profile '$profile' (expected image or image-test)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +48,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "setup: all packages present"
+
+# QEMU for `make image-test`. Some machines of this project come with bookworm-backports'
+# qemu-utils (10.x), which bookworm's qemu-system-x86 (7.2) refuses to sit beside; take
+# qemu-system-x86 from bookworm-backports there, so the two always match.
+if [ "$profile" = image-test ] && ! command -v qemu-system-x86_64 >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  qemu_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [[ "$qemu_utils" == *bpo12* ]]; then
+    if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "setup: adding bookworm-backports to match the installed qemu-utils $qemu_utils"
+      printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        | $sudo tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+    fi
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null
+  else
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
+  fi
+  echo "setup: installed $(qemu-system-x86_64 --version | head -1)"
+fi
 
 # tuspy, the reference Python tus client, proves the backend's uploads interoperate
 # (callcentre/tests/tus_interop.rs). Pinned, in a venv under target/ so it never touches the

@@ -788,6 +788,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         "kiosk started"
     );
 
+    let _watchdog = crate::watchdog::start(); // READY=1 and WATCHDOG=1 under systemd
     window.run().context("the kiosk's event loop failed")?;
     let restart = *app.restart_requested.borrow();
     APP.with(|a| a.borrow_mut().take());

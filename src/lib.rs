@@ -13,6 +13,7 @@
 //! - [`ui`]: adapters between the Slint UI and the flow.
 //! - [`app`]: wiring of it all on the UI thread.
 //! - [`cli`]: the `senim-kiosk` command line.
+//! - [`watchdog`]: `READY=1` and `WATCHDOG=1` to systemd from the UI thread.
 
 pub mod app;
 pub mod catalog;
@@ -27,3 +28,4 @@ pub mod qr;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod watchdog;
