@@ -16,7 +16,7 @@ use slint::{ComponentHandle, PhysicalSize};
 use senim_kiosk::catalog::Catalog;
 use senim_kiosk::config::Config;
 use senim_kiosk::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Topic,
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest, Topic,
 };
 use senim_kiosk::identity;
 use senim_kiosk::ui::{self, AppWindow, CatalogView, KioskInfo, Screen, Theme};
@@ -250,11 +250,109 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .keys("4321")
             .send(Event::KeypadSubmit)
             .shot("technician-home"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::TechnicianOpen(TechTest::Scanner))
+            .shot("technician-scanner"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::DeviceHealth(Device::Camera, Health::Ok))
+            .send(Event::TechnicianOpen(TechTest::Camera))
+            .shot("technician-camera"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::DeviceHealth(Device::Printer, Health::Ok))
+            .send(Event::TechnicianOpen(TechTest::Printer))
+            .shot("technician-printer"),
+        d().send(Event::Enrolled(None)).shot("enrol"),
+        d().send(Event::Enrolled(None))
+            .send(scan("SENIM-ENROL:AB12-CD34-EF56-GH78"))
+            .send(Event::EnrolResult(Err("code_used")))
+            .shot("enrol-refused"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Storage, Health::Faulty))
+            .send(Event::ConsentAccept)
+            .shot("appeal-no-room"),
         eds()
             .send(Event::GuideNext)
             .send(Event::EndSession)
             .shot("attract-after-session"),
     ]
+}
+
+/// What technician mode shows in the pictures: checks as `doctor` reports them on a kiosk with
+/// a network problem, a queue, a test scan and a printed test slip.
+fn technician_view() -> ui::TechView {
+    use senim_kiosk::doctor::{Check, Level};
+    let check = |check, level, detail: &str, hint: Option<&str>| Check {
+        check,
+        level,
+        detail: detail.into(),
+        hint: hint.map(Into::into),
+    };
+    ui::TechView {
+        checks: vec![
+            check("config", Level::Ok, "/etc/senim/kiosk.toml is valid", None),
+            check(
+                "catalogue",
+                Level::Ok,
+                "13 services in /var/lib/senim/catalog",
+                None,
+            ),
+            check(
+                "store",
+                Level::Ok,
+                "/var/lib/senim (schema 2, integrity ok)",
+                None,
+            ),
+            check(
+                "disk",
+                Level::Warn,
+                "700 MiB free (recordings need 256 MiB)",
+                Some("the data disk is nearly full"),
+            ),
+            check(
+                "enrolment",
+                Level::Ok,
+                "kiosk KGD-HOSP1-03 at \"Karaganda Regional Hospital\"",
+                None,
+            ),
+            check(
+                "sync",
+                Level::Ok,
+                "3 item(s) waiting, 12.4 MB of video",
+                None,
+            ),
+            check(
+                "network",
+                Level::Fail,
+                "cannot connect to https://cc.example.kz: connection refused",
+                Some("check the cable or Wi-Fi, the kiosk's address and any firewall"),
+            ),
+            check("scanner", Level::Ok, "/dev/senim-scanner: working", None),
+            check(
+                "versions",
+                Level::Ok,
+                "senim-kiosk 0.1.0, store schema 2",
+                None,
+            ),
+        ],
+        sync_bytes: 12_400_000,
+        sync_last_error: Some("cannot reach the call-centre at https://cc.example.kz/".into()),
+        microphone: Health::Ok,
+        scan: Some(ui::TestScan {
+            kind: "badge".into(),
+            valid: true,
+            symbology: "]Q1".into(),
+            text: "SENIM-TECH:tech_01-AB".into(),
+            hex: "5D 51 31 53 45 4E 49 4D 2D 54 45 43 48 3A 74 65 63 68 5F 30 31 2D 41 42".into(),
+        }),
+        printer: Some(Ok(())),
+        ..ui::TechView::default()
+    }
 }
 
 fn render(window: &MinimalSoftwareWindow, size: PhysicalSize) -> Vec<u8> {
@@ -297,6 +395,7 @@ fn every_screen_in_every_language_and_orientation() {
         kiosk_id: "KGD-HOSP1-03".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         status_url: "https://senim.example/a/{number}".into(),
+        tech: technician_view(),
         ..KioskInfo::default()
     };
 
@@ -372,6 +471,11 @@ fn every_screen_in_every_language_and_orientation() {
         Screen::AppealReceipt,
         Screen::TechnicianPin,
         Screen::TechnicianHome,
+        Screen::TechnicianScanner,
+        Screen::TechnicianCamera,
+        Screen::TechnicianPrinter,
+        Screen::Enrol,
+        Screen::AppealNoRoom,
     ];
     for s in all {
         assert!(seen.contains(&format!("{s:?}")), "no screenshot of {s:?}");
