@@ -396,7 +396,6 @@ fn every_screen_in_every_language_and_orientation() {
         version: env!("CARGO_PKG_VERSION").into(),
         status_url: "https://senim.example/a/{number}".into(),
         tech: technician_view(),
-        ..KioskInfo::default()
     };
 
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
