@@ -39,7 +39,7 @@ fn records_per_second(backend: &Backend) -> f64 {
             store
                 .record_guide_event(&GuideEventRecord {
                     session_id: format!("s-{}", i / 6),
-                    service_id: "address-certificate".into(),
+                    service_id: "no-criminal-record".into(),
                     event: GuideEventKind::StepReached,
                     step: Some(1 + (i % 6) as u32),
                     rating: None,

@@ -191,7 +191,9 @@ impl App {
                     ));
                 }
             },
-            Effect::StopPreview => tracing::debug!("camera preview off (no camera configured)"),
+            Effect::StopPreview | Effect::PlayTake => {
+                tracing::debug!(?effect, "camera effect (no camera configured)");
+            }
             Effect::ClearSession => {
                 self.guide_session.borrow_mut().take();
                 // The citizen left: the staff on the floor need not come any more.
@@ -631,6 +633,7 @@ fn device_name(device: Device) -> &'static str {
     match device {
         Device::Scanner => "scanner",
         Device::Camera => "camera",
+        Device::Microphone => "microphone",
         Device::Printer => "printer",
         Device::Storage => "disk",
     }
@@ -640,6 +643,7 @@ fn device_fault_text(device: Device) -> &'static str {
     match device {
         Device::Scanner => "card scanner not answering (unplugged?)",
         Device::Camera => "camera not answering",
+        Device::Microphone => "microphone not answering",
         Device::Printer => "receipt printer not answering",
         Device::Storage => "not enough free space for a recording",
     }

@@ -51,6 +51,8 @@ impl Driver {
     fn new(config: &Config, catalog: &Catalog) -> Driver {
         let mut flow = Flow::new(senim_kiosk::app::flow_config(config, catalog));
         flow.handle(0, Event::DeviceHealth(Device::Scanner, Health::Ok));
+        flow.handle(0, Event::DeviceHealth(Device::Camera, Health::Ok));
+        flow.handle(0, Event::DeviceHealth(Device::Microphone, Health::Ok));
         flow.handle(
             0,
             Event::Sync {
@@ -273,6 +275,29 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
             .send(Event::EnrolResult(Err("code_used")))
             .shot("enrol-refused"),
         appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Faulty))
+            .send(Event::ConsentAccept)
+            .wait(3_000)
+            .wait(12_000)
+            .shot("appeal-recording-voice"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Absent))
+            .send(Event::DeviceHealth(Device::Microphone, Health::Absent))
+            .shot("appeal-consent-typed"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Absent))
+            .send(Event::DeviceHealth(Device::Microphone, Health::Absent))
+            .send(Event::ConsentAccept)
+            .send(Event::AppealText(
+                "Қабылдау бөлімінде дәрігер тексеру үшін ақша сұрады, 21 қараша, 10:30".into(),
+            ))
+            .shot("appeal-text"),
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(5_000)
+            .send(Event::RecordingFailed)
+            .shot("appeal-consent-failed"),
+        appeal()
             .send(Event::DeviceHealth(Device::Storage, Health::Faulty))
             .send(Event::ConsentAccept)
             .shot("appeal-no-room"),
@@ -475,6 +500,7 @@ fn every_screen_in_every_language_and_orientation() {
         Screen::TechnicianPrinter,
         Screen::Enrol,
         Screen::AppealNoRoom,
+        Screen::AppealText,
     ];
     for s in all {
         assert!(seen.contains(&format!("{s:?}")), "no screenshot of {s:?}");

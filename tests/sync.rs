@@ -33,7 +33,7 @@ fn commit_mix(data: &std::path::Path, n: u64, video_len: usize) -> Vec<(String, 
             1 | 2 => store
                 .record_guide_event(&GuideEventRecord {
                     session_id: format!("s-{}", i / 4),
-                    service_id: "address-certificate".into(),
+                    service_id: "no-criminal-record".into(),
                     event: GuideEventKind::StepReached,
                     step: Some(1 + i as u32 % 5),
                     rating: None,

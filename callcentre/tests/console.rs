@@ -621,7 +621,7 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     .enumerate()
     {
         let mut record = json!({"kind": "guide_event", "session_id": session,
-            "service_id": "address-certificate", "event": event,
+            "service_id": "no-criminal-record", "event": event,
             "at": now - chrono::Duration::minutes(30 - n as i64)});
         if let Some(step) = step {
             record["step"] = json!(step);
@@ -651,7 +651,7 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     let call = |active: bool| {
         http.post(format!("{}/api/v1/consultant", server.url))
             .bearer_auth(&token)
-            .json(&json!({"service_id": "address-certificate", "step": 3,
+            .json(&json!({"service_id": "no-criminal-record", "step": 3,
                 "at": now, "active": active}))
             .send()
     };
@@ -674,7 +674,7 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     for needle in [
         format!("Consultant needed at kiosk {kiosk}"),
         "(Public Service Centre No. 2, Astana)".into(),
-        "service Address certificate, step 3, for 0:0".into(),
+        "service Certificate of no criminal record, step 3, for 0:0".into(),
         "On my way".into(),
     ] {
         assert!(band.contains(&needle), "{needle:?} in {band:?}");
@@ -733,14 +733,17 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     assert_eq!(completed, "2");
     let row = c
         .find(Locator::Css(
-            "#by-service tr[data-service='address-certificate']",
+            "#by-service tr[data-service='no-criminal-record']",
         ))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(row.starts_with("Address certificate"), "{row}");
+    assert!(
+        row.starts_with("Certificate of no criminal record"),
+        "{row}"
+    );
     assert!(row.contains("3 2 1 step 4 0 1 / 0 / 0"), "{row}");
     shot(&c, "guides").await;
     // A range without records says so.

@@ -50,6 +50,18 @@ impl Topic {
     ];
 }
 
+/// How an appeal is left, by what the kiosk has working when the appeal starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppealKind {
+    /// Camera and microphone.
+    #[default]
+    Video,
+    /// No working camera: the voice alone.
+    Audio,
+    /// Neither: typed on the on-screen keyboard.
+    Typed,
+}
+
 /// The citizen's rating at the end of a guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rating {
@@ -74,15 +86,17 @@ pub enum Health {
 pub enum Device {
     Scanner,
     Camera,
+    Microphone,
     Printer,
     /// The data disk: `Faulty` when a recording would not fit (or the store cannot open).
     Storage,
 }
 
 impl Device {
-    pub const ALL: [Device; 4] = [
+    pub const ALL: [Device; 5] = [
         Device::Scanner,
         Device::Camera,
+        Device::Microphone,
         Device::Printer,
         Device::Storage,
     ];
@@ -138,6 +152,10 @@ pub enum Screen {
     AppealConsent,
     /// The kiosk has no room for a recording now (disk full, store broken).
     AppealNoRoom,
+    /// A typed appeal (no camera or microphone working), on the on-screen keyboard.
+    AppealText {
+        text: String,
+    },
     AppealCountdown {
         until: Millis,
     },
@@ -201,6 +219,7 @@ impl Screen {
             Screen::AppealTopic => "appeal-topic",
             Screen::AppealConsent => "appeal-consent",
             Screen::AppealNoRoom => "appeal-no-room",
+            Screen::AppealText { .. } => "appeal-text",
             Screen::AppealCountdown { .. } => "appeal-countdown",
             Screen::AppealRecording { .. } => "appeal-recording",
             Screen::AppealReview => "appeal-review",
@@ -264,6 +283,9 @@ impl fmt::Debug for Screen {
             Screen::AppealTopic => f.write_str("AppealTopic"),
             Screen::AppealConsent => f.write_str("AppealConsent"),
             Screen::AppealNoRoom => f.write_str("AppealNoRoom"),
+            Screen::AppealText { text } => {
+                write!(f, "AppealText {{ <{} chars> }}", text.chars().count())
+            }
             Screen::AppealCountdown { until } => write!(f, "AppealCountdown {{ until: {until} }}"),
             Screen::AppealRecording { started } => {
                 write!(f, "AppealRecording {{ started: {started} }}")
@@ -296,6 +318,12 @@ pub struct Session {
     pub topic: Option<Topic>,
     pub phone: Option<String>,
     pub recorded_ms: Option<Millis>,
+    /// How this appeal is left (chosen when the citizen consents).
+    pub appeal_kind: AppealKind,
+    /// A typed appeal's text.
+    pub text: Option<String>,
+    /// The last recording failed (the device died): said on the consent page.
+    pub recording_failed: bool,
     pub presence_sent: bool,
     /// The search a service page was opened from, so "Back" returns to its results.
     pub guide_search: Option<String>,
@@ -322,6 +350,8 @@ impl fmt::Debug for Session {
             .field("topic", &self.topic)
             .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
             .field("recorded_ms", &self.recorded_ms)
+            .field("appeal_kind", &self.appeal_kind)
+            .field("text", &self.text.as_ref().map(|_| "<redacted>"))
             .field(
                 "guide_search",
                 &self
@@ -340,7 +370,11 @@ pub struct AppealDraft {
     pub iin: Option<Iin>,
     pub topic: Topic,
     pub phone: Option<String>,
+    pub kind: AppealKind,
+    /// Milliseconds recorded (0 for a typed appeal).
     pub recorded_ms: Millis,
+    /// A typed appeal's text.
+    pub text: Option<String>,
 }
 
 impl fmt::Debug for AppealDraft {
@@ -349,7 +383,9 @@ impl fmt::Debug for AppealDraft {
             .field("topic", &self.topic)
             .field("identified", &self.iin.is_some())
             .field("phone", &self.phone.is_some())
+            .field("kind", &self.kind)
             .field("recorded_ms", &self.recorded_ms)
+            .field("typed", &self.text.is_some())
             .finish()
     }
 }
@@ -396,6 +432,12 @@ pub enum Event {
     Rate(Rating),
     SelectTopic(Topic),
     ConsentAccept,
+    /// The typed appeal's text so far (the UI's keyboard sends the whole text).
+    AppealText(String),
+    /// Watch the recording again on the review page.
+    ReplayTake,
+    /// The recorder failed (device gone, nothing recorded): the citizen may try again.
+    RecordingFailed,
     StopRecording,
     ReRecord,
     Send,
@@ -447,6 +489,8 @@ pub enum Effect {
     StopPreview,
     StartRecording,
     StopRecording,
+    /// Play the finished take on the review page.
+    PlayTake,
     /// Throw away the last take (re-record or session end before sending).
     DiscardRecording,
     SaveAppeal(AppealDraft),
@@ -541,6 +585,8 @@ const PIN_LOCK_BASE_MS: Millis = 30_000;
 const PIN_LOCK_MAX_MS: Millis = 15 * 60_000;
 const KEYPAD_MAX: usize = 12;
 const SEARCH_MAX: usize = 40;
+/// The longest typed appeal (the wire allows 4,000; a keyboard on a kiosk fills far less).
+pub const APPEAL_TEXT_MAX: usize = 2_000;
 
 /// The journey state machine.
 #[derive(Debug, Clone)]
@@ -553,6 +599,7 @@ pub struct Flow {
     idle_warning_since: Option<Millis>,
     scanner: Health,
     camera: Health,
+    microphone: Health,
     printer: Health,
     storage: Health,
     online: bool,
@@ -580,6 +627,7 @@ impl Flow {
             idle_warning_since: None,
             scanner: Health::Absent,
             camera: Health::Absent,
+            microphone: Health::Absent,
             printer: Health::Absent,
             storage: Health::Absent,
             online: false,
@@ -618,6 +666,7 @@ impl Flow {
         match device {
             Device::Scanner => self.scanner,
             Device::Camera => self.camera,
+            Device::Microphone => self.microphone,
             Device::Printer => self.printer,
             Device::Storage => self.storage,
         }
@@ -692,6 +741,7 @@ impl Flow {
             Event::DeviceHealth(device, health) => match device {
                 Device::Scanner => self.scanner = health,
                 Device::Camera => self.camera = health,
+                Device::Microphone => self.microphone = health,
                 Device::Printer => self.printer = health,
                 Device::Storage => self.storage = health,
             },
@@ -950,16 +1000,36 @@ impl Flow {
         let Some(session) = self.session.as_ref() else {
             return;
         };
-        let (Some(topic), Some(recorded_ms)) = (session.topic, session.recorded_ms) else {
+        let Some(topic) = session.topic else {
             return;
+        };
+        let kind = session.appeal_kind;
+        let recorded_ms = match kind {
+            AppealKind::Typed if session.text.is_some() => 0,
+            AppealKind::Typed => return,
+            AppealKind::Video | AppealKind::Audio => match session.recorded_ms {
+                Some(ms) => ms,
+                None => return,
+            },
         };
         fx.push(Effect::SaveAppeal(AppealDraft {
             iin: session.identity.clone(),
             topic,
             phone: session.phone.clone(),
+            kind,
             recorded_ms,
+            text: session.text.clone().filter(|_| kind == AppealKind::Typed),
         }));
         self.screen = Screen::AppealSaving { failed: false };
+    }
+
+    /// How an appeal can be left now: by what is working.
+    pub fn appeal_kind_now(&self) -> AppealKind {
+        match (self.camera, self.microphone) {
+            (Health::Ok, Health::Ok) => AppealKind::Video,
+            (_, Health::Ok) => AppealKind::Audio,
+            _ => AppealKind::Typed,
+        }
     }
 
     fn guide_steps(&self, service: usize) -> usize {
@@ -1279,15 +1349,62 @@ impl Flow {
             }
             (Screen::AppealTopic, Event::Back) => Screen::Menu,
             (Screen::AppealConsent, Event::ConsentAccept) => {
+                let kind = self.appeal_kind_now();
+                let session = self.session_mut();
+                session.appeal_kind = kind;
+                session.recording_failed = false;
                 if self.storage == Health::Faulty {
                     // Refused up front: better than a recording that cannot be kept.
                     Screen::AppealNoRoom
+                } else if kind == AppealKind::Typed {
+                    Screen::AppealText {
+                        text: self
+                            .session
+                            .as_ref()
+                            .and_then(|s| s.text.clone())
+                            .unwrap_or_default(),
+                    }
                 } else {
                     fx.push(Effect::StartPreview);
                     Screen::AppealCountdown {
                         until: now + self.config.countdown_ms,
                     }
                 }
+            }
+            (Screen::AppealText { .. }, Event::AppealText(text)) => {
+                let text: String = text.chars().take(APPEAL_TEXT_MAX).collect();
+                Screen::AppealText { text }
+            }
+            (Screen::AppealText { text }, Event::Send) => {
+                if text.trim().is_empty() {
+                    Screen::AppealText { text }
+                } else {
+                    self.session_mut().text = Some(text);
+                    Screen::AppealPhone {
+                        digits: String::new(),
+                        invalid: false,
+                    }
+                }
+            }
+            (Screen::AppealText { text }, Event::Back) => {
+                self.session_mut().text = Some(text).filter(|t| !t.is_empty());
+                Screen::AppealConsent
+            }
+            (Screen::AppealReview, Event::ReplayTake) => {
+                fx.push(Effect::PlayTake);
+                Screen::AppealReview
+            }
+            (
+                Screen::AppealCountdown { .. }
+                | Screen::AppealRecording { .. }
+                | Screen::AppealReview,
+                Event::RecordingFailed,
+            ) => {
+                fx.push(Effect::DiscardRecording);
+                let session = self.session_mut();
+                session.recorded_ms = None;
+                session.recording_failed = true;
+                Screen::AppealConsent
             }
             (Screen::AppealNoRoom, Event::Back) => Screen::AppealConsent,
             (Screen::AppealConsent, Event::Back) => Screen::AppealTopic,
@@ -1345,7 +1462,19 @@ impl Flow {
                 self.save(fx);
                 std::mem::replace(&mut self.screen, Screen::Attract)
             }
-            (Screen::AppealPhone { .. }, Event::Back) => Screen::AppealReview,
+            (Screen::AppealPhone { .. }, Event::Back) => {
+                if self.session.as_ref().map(|s| s.appeal_kind) == Some(AppealKind::Typed) {
+                    Screen::AppealText {
+                        text: self
+                            .session
+                            .as_ref()
+                            .and_then(|s| s.text.clone())
+                            .unwrap_or_default(),
+                    }
+                } else {
+                    Screen::AppealReview
+                }
+            }
             (Screen::AppealSaving { .. }, Event::AppealSaved { number }) => {
                 let receipt = Receipt {
                     number,

@@ -47,8 +47,12 @@ struct Kiosk {
 
 impl Kiosk {
     fn new(mode: Mode) -> Kiosk {
+        let mut flow = Flow::new(config(mode));
+        // A kiosk with a working camera and microphone, unless a test says otherwise.
+        flow.handle(0, Event::DeviceHealth(Device::Camera, Health::Ok));
+        flow.handle(0, Event::DeviceHealth(Device::Microphone, Health::Ok));
         Kiosk {
-            flow: Flow::new(config(mode)),
+            flow,
             now: 1_000,
             effects: Vec::new(),
         }
@@ -1009,4 +1013,100 @@ fn a_known_technician_badge_opens_technician_mode_and_others_ask_for_the_pin() {
     k.send(Event::TechnicianExit);
     k.scan("SENIM-TECH:tech_99-ZZ");
     assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
+}
+
+#[test]
+fn without_a_camera_the_voice_alone_is_recorded() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::DeviceHealth(Device::Camera, Health::Faulty));
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Request))
+        .send(Event::ConsentAccept)
+        .wait(3_000);
+    assert!(matches!(k.screen(), Screen::AppealRecording { .. }));
+    k.wait(10_000)
+        .send(Event::StopRecording)
+        .send(Event::Send)
+        .send(Event::SkipPhone);
+    let saved = k.took().into_iter().find_map(|e| match e {
+        Effect::SaveAppeal(d) => Some(d),
+        _ => None,
+    });
+    let draft = saved.expect("saved");
+    assert_eq!(draft.kind, AppealKind::Audio);
+    assert!(draft.recorded_ms >= 10_000 && draft.text.is_none());
+}
+
+#[test]
+fn without_camera_and_microphone_the_appeal_is_typed() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::DeviceHealth(Device::Camera, Health::Absent))
+        .send(Event::DeviceHealth(Device::Microphone, Health::Faulty));
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Complaint))
+        .send(Event::ConsentAccept);
+    assert_eq!(
+        k.screen(),
+        &Screen::AppealText {
+            text: String::new()
+        }
+    );
+    assert!(
+        !k.took()
+            .iter()
+            .any(|e| matches!(e, Effect::StartPreview | Effect::StartRecording)),
+        "no recorder for a typed appeal"
+    );
+    // Nothing typed: "send" does nothing.
+    k.send(Event::Send);
+    assert!(matches!(k.screen(), Screen::AppealText { .. }));
+    let long = "ә".repeat(APPEAL_TEXT_MAX + 50);
+    k.send(Event::AppealText(long));
+    let Screen::AppealText { text } = k.screen() else {
+        panic!("{:?}", k.screen())
+    };
+    assert_eq!(text.chars().count(), APPEAL_TEXT_MAX, "bounded");
+    k.send(Event::AppealText("Дәрігер ақша сұрады".into()))
+        .send(Event::Send);
+    assert!(matches!(k.screen(), Screen::AppealPhone { .. }));
+    // Back keeps the text for correction.
+    k.send(Event::Back);
+    assert_eq!(
+        k.screen(),
+        &Screen::AppealText {
+            text: "Дәрігер ақша сұрады".into()
+        }
+    );
+    k.send(Event::Send).send(Event::SkipPhone);
+    let draft = k
+        .took()
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::SaveAppeal(d) => Some(d),
+            _ => None,
+        })
+        .expect("saved");
+    assert_eq!(draft.kind, AppealKind::Typed);
+    assert_eq!(draft.text.as_deref(), Some("Дәрігер ақша сұрады"));
+    assert!(!format!("{draft:?}").contains("ақша"), "no text in Debug");
+}
+
+#[test]
+fn a_failed_recording_returns_to_consent_and_can_be_tried_again() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.scan(VALID_IIN)
+        .wait(IDENTIFIED_MS)
+        .send(Event::SelectTopic(Topic::Other))
+        .send(Event::ConsentAccept)
+        .wait(4_000);
+    k.took();
+    k.send(Event::RecordingFailed);
+    assert_eq!(k.screen(), &Screen::AppealConsent);
+    assert!(k.flow.session().is_some_and(|s| s.recording_failed));
+    assert_eq!(k.took(), [Effect::DiscardRecording]);
+    k.send(Event::ConsentAccept);
+    assert!(matches!(k.screen(), Screen::AppealCountdown { .. }));
+    assert!(!k.flow.session().is_some_and(|s| s.recording_failed));
 }

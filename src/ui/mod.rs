@@ -20,7 +20,7 @@ pub use generated::*;
 
 use crate::catalog::Catalog;
 use crate::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Mode, Rating,
+    AppealKind, CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Mode, Rating,
     Screen as FlowScreen, TechTest, Topic,
 };
 
@@ -108,6 +108,7 @@ fn screen(s: &FlowScreen) -> Screen {
         FlowScreen::AppealTopic => Screen::AppealTopic,
         FlowScreen::AppealConsent => Screen::AppealConsent,
         FlowScreen::AppealNoRoom => Screen::AppealNoRoom,
+        FlowScreen::AppealText { .. } => Screen::AppealText,
         FlowScreen::AppealCountdown { .. } => Screen::AppealCountdown,
         FlowScreen::AppealRecording { .. } => Screen::AppealRecording,
         FlowScreen::AppealReview => Screen::AppealReview,
@@ -136,6 +137,7 @@ fn can_go_back(s: &FlowScreen) -> bool {
             | FlowScreen::AppealTopic
             | FlowScreen::AppealConsent
             | FlowScreen::AppealNoRoom
+            | FlowScreen::AppealText { .. }
             | FlowScreen::AppealCountdown { .. }
             | FlowScreen::AppealPhone { .. }
             | FlowScreen::TechnicianPin { .. }
@@ -582,6 +584,21 @@ fn apply_appeal(window: &AppWindow, flow: &Flow, now: Millis, status_url: &str) 
     appeal.set_elapsed_seconds(secs(elapsed));
     appeal.set_max_seconds(secs(flow.config().max_recording_ms));
     appeal.set_camera_ok(flow.health(Device::Camera) != Health::Faulty);
+    let kind = match flow.screen() {
+        // Before consent: what the kiosk can do now; after it: what this appeal is.
+        FlowScreen::AppealTopic | FlowScreen::AppealConsent => flow.appeal_kind_now(),
+        _ => session.map(|s| s.appeal_kind).unwrap_or_default(),
+    };
+    appeal.set_kind(match kind {
+        AppealKind::Video => 0,
+        AppealKind::Audio => 1,
+        AppealKind::Typed => 2,
+    });
+    appeal.set_text(match flow.screen() {
+        FlowScreen::AppealText { text } => text.as_str().into(),
+        _ => SharedString::new(),
+    });
+    appeal.set_recording_failed(session.is_some_and(|s| s.recording_failed));
     let (phone, invalid) = match flow.screen() {
         FlowScreen::AppealPhone { digits, invalid } => (digits.clone(), *invalid),
         _ => (String::new(), false),
@@ -737,6 +754,28 @@ pub fn connect(window: &AppWindow, send: Rc<dyn Fn(Event)>) {
     appeal.on_accept(on(Event::ConsentAccept));
     appeal.on_stop(on(Event::StopRecording));
     appeal.on_rerecord(on(Event::ReRecord));
+    appeal.on_replay(on(Event::ReplayTake));
+    {
+        let send = send.clone();
+        let weak = window.as_weak();
+        appeal.on_text_key(move |key| {
+            if let Some(w) = weak.upgrade() {
+                let text = w.global::<AppealAdapter>().get_text();
+                send(Event::AppealText(format!("{text}{key}")));
+            }
+        });
+    }
+    {
+        let send = send.clone();
+        let weak = window.as_weak();
+        appeal.on_text_backspace(move || {
+            if let Some(w) = weak.upgrade() {
+                let mut text = w.global::<AppealAdapter>().get_text().to_string();
+                text.pop();
+                send(Event::AppealText(text));
+            }
+        });
+    }
     appeal.on_send(on(Event::Send));
     appeal.on_digit(keypad_digit(send.clone()));
     appeal.on_backspace(on(Event::KeypadBackspace));
