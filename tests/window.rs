@@ -175,6 +175,16 @@ fn real_window_scans_a_card_and_resets() {
         .replace(
             "catalog_dir = \"config/services\"",
             &format!("catalog_dir = {:?}", root.join("config/services")),
+        )
+        // A stand-alone kiosk (no call-centre, so no enrolment screen), its store in the
+        // test's own folder.
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            "backend_url = \"\"",
+        )
+        .replace(
+            "data_dir = \"demo-data/kiosk\"",
+            &format!("data_dir = {:?}", dir.path().join("data")),
         );
     let config_path = dir.path().join("kiosk.toml");
     std::fs::write(&config_path, config).expect("config");

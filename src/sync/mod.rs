@@ -426,6 +426,8 @@ struct Worker {
     consultant: Option<ConsultantCall>,
     /// The token the call-centre refused (unknown), until a new enrolment replaces it.
     refused_token: Option<String>,
+    /// The last failure logged (repeats go to debug).
+    last_logged: Option<String>,
     state: KioskState,
     devices: Vec<DeviceHealth>,
     next_heartbeat: Instant,
@@ -456,6 +458,7 @@ impl Worker {
             presence: None,
             consultant: None,
             refused_token: None,
+            last_logged: None,
             state: KioskState::Idle,
             devices: Vec::new(),
             next_heartbeat: Instant::now(),
@@ -530,6 +533,7 @@ impl Worker {
                 }
                 Ok(Progress::Idle) => {
                     self.backoff.reset();
+                    self.last_logged = None;
                     self.report(true);
                     if until_idle {
                         return Ok(());
@@ -539,7 +543,13 @@ impl Worker {
                 Err(e) => {
                     self.online = !e.network();
                     let message = e.to_string();
-                    tracing::warn!(error = %message, "sync: attempt failed");
+                    // Once per kind of failure, not at every retry.
+                    if self.last_logged.as_deref() != Some(message.as_str()) {
+                        tracing::warn!(error = %message, "sync: attempt failed");
+                        self.last_logged = Some(message.clone());
+                    } else {
+                        tracing::debug!(error = %message, "sync: attempt failed again");
+                    }
                     if let Err(se) = self.store.note_error(&message, Utc::now()) {
                         tracing::error!(error = %se, "sync: cannot note the error");
                     }
