@@ -646,3 +646,119 @@ fn catalog_check_names_a_missing_folder() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/senim/services"), "{stderr}");
 }
+
+/// `doctor --json`: one JSON object per line.
+fn doctor_checks(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn check<'a>(checks: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    checks
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {checks:?}"))
+}
+
+#[test]
+fn doctor_fails_each_missing_device_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    let text = demo_config()
+        .replace(
+            "port = \"demo-data/scanner-kiosk\"",
+            "port = \"/dev/senim-test-no-such-scanner\"",
+        )
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            "backend_url = \"\"",
+        );
+    std::fs::write(&config, text).unwrap();
+    let out = kiosk_at(&config, &dir.path().join("data"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failed check fails doctor");
+    let checks = doctor_checks(&out);
+    let scanner = check(&checks, "scanner");
+    assert_eq!(scanner["level"], "fail");
+    assert!(scanner["detail"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+    assert!(scanner["hint"].as_str().unwrap().contains("cable"));
+    let enrolment = check(&checks, "enrolment");
+    assert_eq!(enrolment["level"], "fail");
+    assert!(enrolment["hint"]
+        .as_str()
+        .unwrap()
+        .contains("senim-kiosk enrol CODE"));
+    assert_eq!(
+        check(&checks, "network")["level"],
+        "warn",
+        "stand-alone kiosk"
+    );
+    assert_eq!(check(&checks, "store")["level"], "ok");
+    assert_eq!(check(&checks, "catalogue")["level"], "ok");
+    // The human form says the same, a line per check.
+    let out = kiosk_at(&config, &dir.path().join("data"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("fail  scanner")),
+        "{text}"
+    );
+}
+
+#[test]
+fn doctor_with_the_demo_setup_is_all_ok() {
+    let backend = support::Backend::start();
+    let dir = tempfile::tempdir().unwrap();
+    let scanner = PtyPair::new(dir.path(), "scanner");
+    let config = dir.path().join("kiosk.toml");
+    let text = demo_config()
+        .replace(
+            "port = \"demo-data/scanner-kiosk\"",
+            &format!("port = {:?}", scanner.kiosk_end.display().to_string()),
+        )
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            &format!("backend_url = {:?}", backend.url),
+        );
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+    let code = backend.code("Demo hospital");
+    let out = kiosk_at(&config, &data)
+        .args(["enrol", &code])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks = doctor_checks(&out);
+    let not_ok: Vec<_> = checks.iter().filter(|c| c["level"] != "ok").collect();
+    assert!(not_ok.is_empty(), "{not_ok:#?}");
+    assert_eq!(out.status.code(), Some(0));
+    for name in [
+        "network",
+        "tls",
+        "backend",
+        "clock",
+        "enrolment",
+        "scanner",
+        "disk",
+    ] {
+        check(&checks, name);
+    }
+}
