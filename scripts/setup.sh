@@ -10,6 +10,13 @@ packages=(
   chromium chromium-driver curl ca-certificates
   # A private Python for third-party protocol clients the tests run against the backend.
   python3-venv
+  # The camera and microphone (src/devices/camera): GStreamer 1.22 headers for gstreamer-rs,
+  # the elements a take needs (v4l2src, vp8enc, opusenc, webmmux, splitmuxsink, level,
+  # videotestsrc/audiotestsrc for tests and the demo), the ALSA and PulseAudio sources and
+  # sinks, and gst-launch-1.0/gst-discoverer-1.0 for technicians and the CPU bench.
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  gstreamer1.0-alsa gstreamer1.0-pulseaudio gstreamer1.0-plugins-base-apps
 )
 
 missing=()

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::devices::camera::CameraConfig;
 use crate::devices::scanner::{ScannerOptions, Suffix};
 use crate::flow::{Lang, Mode};
 
@@ -51,6 +52,8 @@ pub struct Config {
     pub callcentre: CallCentreSection,
     #[serde(default)]
     pub scanner: ScannerSection,
+    #[serde(default)]
+    pub camera: CameraSection,
     #[serde(default)]
     pub appeal: AppealSection,
     #[serde(default)]
@@ -191,6 +194,10 @@ impl ScannerSection {
         })
     }
 }
+
+/// The `[camera]` section: camera, microphone, picture and bit rates
+/// (`devices::camera::CameraConfig`; the test sources are fakes for tests and the demo).
+pub type CameraSection = CameraConfig;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -371,6 +378,9 @@ impl Config {
                 self.session.idle_reset_secs.to_string(),
             ));
         }
+        self.camera
+            .validate()
+            .map_err(|e| invalid(&format!("camera.{}", e.key), &e.expected, e.found))?;
         if !(1..=10).contains(&self.appeal.countdown_secs) {
             return Err(invalid(
                 "appeal.countdown_secs",
@@ -518,6 +528,10 @@ mod tests {
         assert_eq!(c.session.idle_warning_secs, 60);
         assert_eq!(c.kiosk.default_language, Lang::Kk);
         assert!(c.scanner.options().is_none(), "no port means no scanner");
+        assert!(
+            !c.camera.has_video() && !c.camera.has_audio(),
+            "no [camera] means none fitted"
+        );
     }
 
     #[test]
@@ -574,6 +588,12 @@ mod tests {
                 "callcentre.holidays",
             ),
             ("[scanner]\nbaud = 1234\n", "scanner.baud"),
+            (
+                "[camera]\nvideo = \"v4l2\"\nvideo_device = \"\"\n",
+                "camera.video_device",
+            ),
+            ("[camera]\nwidth = 4000\n", "camera.width"),
+            ("[camera]\naudio_kbps = 1\n", "camera.audio_kbps"),
             ("[store]\nretention_days = 0\n", "store.retention_days"),
             (
                 "[sync]\nbackend_url = \"ftp://cc.example\"\n",
