@@ -415,6 +415,14 @@ impl Controller {
             tracing::error!("start_recording while a take is running; ignored");
             return;
         }
+        let dir = match std::path::absolute(&dir) {
+            Ok(d) => d,
+            Err(e) => {
+                let e = CameraError::io("cannot resolve the take folder")(e);
+                self.emit(CameraEvent::TakeFinished(Err(e)));
+                return;
+            }
+        };
         if let Err(e) = prepare_take_dir(&dir) {
             self.emit(CameraEvent::TakeFinished(Err(e)));
             return;
@@ -529,7 +537,12 @@ impl Controller {
                     self.emit(CameraEvent::PlaybackEnded { completed: true });
                 }
                 gst::MessageView::Error(_) => {
-                    tracing::warn!(reason = %pipeline::error_reason(msg), "review playback failed");
+                    let reason = pipeline::error_reason(msg);
+                    let reason = self
+                        .playback
+                        .as_ref()
+                        .map_or(reason.clone(), |p| take::scrub(&reason, &p.file));
+                    tracing::warn!(%reason, "review playback failed");
                     self.stop_playback();
                     self.emit(CameraEvent::PlaybackEnded { completed: false });
                 }
@@ -537,7 +550,7 @@ impl Controller {
             }
             return;
         }
-        if !self.live.as_ref().is_some_and(|l| l.id == id) {
+        if self.live.as_ref().is_none_or(|l| l.id != id) {
             return; // a pipeline already torn down
         }
         match msg.view() {
@@ -557,7 +570,10 @@ impl Controller {
                 );
             }
             gst::MessageView::Error(_) => {
-                let reason = pipeline::error_reason(msg);
+                let mut reason = pipeline::error_reason(msg);
+                if let Some(rec) = &self.rec {
+                    reason = take::scrub(&reason, &rec.dir.join(RECORDING_FILE));
+                }
                 match pipeline::part_of(msg.src()) {
                     Part::Recording => {
                         tracing::error!(%reason, "the recording failed; keeping what is on disk");

@@ -154,13 +154,14 @@ fn video_desc(cfg: &CameraConfig, props: &LaunchProps) -> String {
          ! videoconvert name=video-preview-convert \
          ! video/x-raw,format=RGB,width={pw},height={ph},pixel-aspect-ratio=1/1 \
          ! appsink name=video-preview sync=false async=false drop=true max-buffers=1 \
-         enable-last-sample=false \
+         enable-last-sample=false wait-on-eos=false \
          video-tee. ! queue name=video-qr-queue leaky=downstream max-size-buffers=1 \
          max-size-bytes=0 max-size-time=0 ! valve name=video-qr-valve drop=true \
+         drop-mode=forward-sticky-events \
          ! videorate name=video-qr-rate max-rate={QR_FPS} drop-only=true \
          ! videoconvert name=video-qr-convert ! video/x-raw,format=GRAY8 \
          ! appsink name=video-qr sync=false async=false drop=true max-buffers=1 \
-         enable-last-sample=false"
+         enable-last-sample=false wait-on-eos=false"
     )
 }
 
@@ -705,6 +706,8 @@ fn audio_output(cfg: &CameraConfig) -> Result<gst::Element, CameraError> {
 pub(crate) struct Playback {
     pub id: u64,
     pub pipeline: gst::Pipeline,
+    /// The take being played (to keep it out of log lines).
+    pub file: std::path::PathBuf,
 }
 
 impl Playback {
@@ -715,7 +718,9 @@ impl Playback {
         sink: &Sink,
         tx: std::sync::mpsc::Sender<super::controller::Msg>,
     ) -> Result<Playback, CameraError> {
-        let uri = gst::glib::filename_to_uri(file, None)
+        let file =
+            std::path::absolute(file).map_err(CameraError::io("cannot resolve the take's path"))?;
+        let uri = gst::glib::filename_to_uri(&file, None)
             .map_err(|e| CameraError::Media(format!("not a playable path: {e}")))?;
         let playbin = make("playbin", &format!("senim-play-{id}"))?;
         let (pw, _) = preview_size(cfg);
@@ -747,7 +752,7 @@ impl Playback {
             unforward_bus(&pipeline);
             return Err(CameraError::Media("the take cannot be played".into()));
         }
-        Ok(Playback { id, pipeline })
+        Ok(Playback { id, pipeline, file })
     }
 
     pub fn stop(&self) {

@@ -40,6 +40,22 @@ pub struct MediaInfo {
     pub audio: Option<String>,
 }
 
+/// `text` with the take's path (and its folder's) replaced by `<take>`: a take is a citizen's
+/// appeal, and GStreamer's messages quote file names.
+pub(crate) fn scrub(text: &str, path: &Path) -> String {
+    let mut out = text.to_string();
+    let mut p = Some(path);
+    while let Some(cur) = p {
+        let s = cur.to_string_lossy();
+        if s.len() > 1 {
+            out = out.replace(s.as_ref(), "<take>");
+        }
+        // The file itself and its take folder; not the data folder above.
+        p = if cur == path { cur.parent() } else { None };
+    }
+    out
+}
+
 fn caps_name(caps: Option<gst::Caps>) -> Option<String> {
     caps.and_then(|c| c.structure(0).map(|s| s.name().to_string()))
 }
@@ -47,13 +63,18 @@ fn caps_name(caps: Option<gst::Caps>) -> Option<String> {
 /// Reads a media file's container, codecs and duration (blocks up to 15 s).
 pub fn inspect(path: &Path) -> Result<MediaInfo, CameraError> {
     pipeline::init()?;
-    let uri = gst::glib::filename_to_uri(path, None)
+    let path =
+        std::path::absolute(path).map_err(CameraError::io("cannot resolve the file path"))?;
+    let uri = gst::glib::filename_to_uri(&path, None)
         .map_err(|e| CameraError::Media(format!("not a file path: {e}")))?;
     let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(15))
         .map_err(|e| CameraError::Media(e.to_string()))?;
-    let info = discoverer
-        .discover_uri(&uri)
-        .map_err(|e| CameraError::Media(e.to_string()))?;
+    let info = discoverer.discover_uri(&uri).map_err(|e| {
+        CameraError::Media(scrub(
+            &scrub(&e.to_string(), &path),
+            Path::new(uri.as_str()),
+        ))
+    })?;
     Ok(MediaInfo {
         duration: info
             .duration()
@@ -291,11 +312,14 @@ fn remux(src: &Path, dst: &Path) -> Result<bool, CameraError> {
                 Some(gst::MessageView::Error(e)) => {
                     if stream_count() == 0 {
                         // Not even a header: nothing to recover.
-                        tracing::debug!(error = %e.error(), "remux: no streams");
+                        tracing::debug!(error = %scrub(&e.error().to_string(), src), "remux: no streams");
                         return Ok(false);
                     }
                     // A torn tail: the demuxer normally sends EOS after this.
-                    tracing::debug!(error = %e.error(), "remux: demuxer stopped at a torn tail");
+                    tracing::debug!(
+                        error = %scrub(&e.error().to_string(), src),
+                        "remux: demuxer stopped at a torn tail"
+                    );
                     error_seen.get_or_insert_with(Instant::now);
                 }
                 _ => {
@@ -318,4 +342,19 @@ fn remux(src: &Path, dst: &Path) -> Result<bool, CameraError> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_name_a_take() {
+        let file = Path::new("/var/lib/senim/videos/incoming/7f3a/recording.webm");
+        let msg = "Could not open file \"/var/lib/senim/videos/incoming/7f3a/recording.webm\" \
+                   for reading; folder /var/lib/senim/videos/incoming/7f3a is full";
+        let clean = scrub(msg, file);
+        assert!(!clean.contains("7f3a"), "{clean}");
+        assert!(clean.contains("\"<take>\"") && clean.contains("folder <take> is full"));
+    }
 }
