@@ -30,6 +30,11 @@ use super::{
 const STOP_DEADLINE: Duration = Duration::from_secs(5);
 /// How often a V4L2 camera's device node is looked at while no pipeline runs (a stat, no I/O).
 const WATCH_INTERVAL: Duration = Duration::from_secs(3);
+/// A running source that delivers nothing for this long is faulty (a stalled USB camera posts
+/// no error; it just stops).
+const STALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a running pipeline is checked for a stall.
+const STALL_CHECK: Duration = Duration::from_secs(1);
 
 /// What the controller thread receives.
 pub(crate) enum Msg {
@@ -75,10 +80,16 @@ struct Controller {
     last_take: Option<PathBuf>,
     playback: Option<Playback>,
     next_watch: Instant,
+    next_stall_check: Instant,
+    /// When the running live pipeline last reported a microphone level (or started).
+    last_level: Instant,
 }
 
 /// The controller thread's body: runs until `Shutdown`.
 pub(crate) fn run(cfg: CameraConfig, sink: Sink, tx: Sender<Msg>, rx: Receiver<Msg>) {
+    if let Err(e) = pipeline::init().and_then(|()| pipeline::check_elements(&cfg)) {
+        return unusable(&cfg, &sink, &rx, &e.to_string());
+    }
     let qr = if cfg.has_video() {
         match QrDecoder::spawn(Arc::clone(&sink)) {
             Ok(q) => Some(q),
@@ -106,6 +117,8 @@ pub(crate) fn run(cfg: CameraConfig, sink: Sink, tx: Sender<Msg>, rx: Receiver<M
         last_take: None,
         playback: None,
         next_watch: Instant::now() + WATCH_INTERVAL,
+        next_stall_check: Instant::now() + STALL_CHECK,
+        last_level: Instant::now(),
     };
     c.initial_health();
     loop {
@@ -118,6 +131,33 @@ pub(crate) fn run(cfg: CameraConfig, sink: Sink, tx: Sender<Msg>, rx: Receiver<M
         c.on_timers();
     }
     c.shutdown();
+}
+
+/// Without GStreamer or a needed plugin: every configured device is faulty with the reason, and
+/// every request is answered with it, until shutdown.
+fn unusable(cfg: &CameraConfig, sink: &Sink, rx: &Receiver<Msg>, reason: &str) {
+    tracing::error!(%reason, "camera and microphone unusable");
+    for (device, fitted) in [
+        (AvDevice::Camera, cfg.has_video()),
+        (AvDevice::Microphone, cfg.has_audio()),
+    ] {
+        let state = if fitted {
+            DeviceState::Faulty(reason.to_string())
+        } else {
+            DeviceState::Absent
+        };
+        sink(CameraEvent::Health { device, state });
+    }
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Shutdown => break,
+            Msg::Command(Command::StartRecording(_)) => sink(CameraEvent::TakeFinished(Err(
+                CameraError::Init(reason.to_string()),
+            ))),
+            Msg::Command(Command::Play(_)) => sink(CameraEvent::PlaybackEnded { completed: false }),
+            _ => {}
+        }
+    }
 }
 
 /// Opens each configured device briefly and reports its state (for start-up and `doctor`).
@@ -242,6 +282,9 @@ impl Controller {
         if self.watching() {
             t = t.min(self.next_watch);
         }
+        if self.live.is_some() {
+            t = t.min(self.next_stall_check);
+        }
         t
     }
 
@@ -351,6 +394,8 @@ impl Controller {
                 }
             };
             if live.pipeline.set_state(gst::State::Playing).is_ok() {
+                self.last_level = Instant::now();
+                self.next_stall_check = Instant::now() + STALL_CHECK;
                 self.live = Some(live);
                 self.apply_qr();
                 return true;
@@ -557,6 +602,7 @@ impl Controller {
             gst::MessageView::Element(e) => {
                 if let Some(s) = e.structure().filter(|s| s.name() == "level") {
                     if let Some(db) = peak_db(s) {
+                        self.last_level = Instant::now();
                         self.set_health(AvDevice::Microphone, DeviceState::Ok);
                         self.emit(CameraEvent::Level { db });
                     }
@@ -654,6 +700,25 @@ impl Controller {
             self.next_watch = now + WATCH_INTERVAL;
             self.watch_camera();
         }
+        if self.live.is_some() && now >= self.next_stall_check {
+            self.next_stall_check = now + STALL_CHECK;
+            self.check_stall(now);
+        }
+    }
+
+    /// A source that silently stopped delivering is as faulty as one that failed.
+    fn check_stall(&mut self, now: Instant) {
+        let Some(live) = &self.live else { return };
+        let secs = STALL_TIMEOUT.as_secs();
+        let picture = *live.last_frame.lock().unwrap_or_else(|e| e.into_inner());
+        if live.devices.video && now.duration_since(picture) > STALL_TIMEOUT {
+            let reason = format!("no picture from the camera for {secs} s (stalled or unplugged)");
+            self.device_failed(AvDevice::Camera, reason);
+        } else if live.devices.audio && now.duration_since(self.last_level) > STALL_TIMEOUT {
+            let reason =
+                format!("no sound from the microphone for {secs} s (stalled or unplugged)");
+            self.device_failed(AvDevice::Microphone, reason);
+        }
     }
 
     /// While nothing runs: notice a V4L2 camera unplugged or plugged back in.
@@ -723,10 +788,16 @@ fn peak_db(s: &gst::StructureRef) -> Option<f32> {
     Some(max.clamp(-100.0, 0.0) as f32)
 }
 
-/// Marks a pipeline's first preview frame (proof the camera works), once.
-pub(crate) fn first_frame_notifier(tx: Sender<Msg>, pipeline: u64) -> impl Fn() + Send + Sync {
+/// Called for each preview frame: notes when it came (stall watch) and reports the first one
+/// (proof the camera works).
+pub(crate) fn frame_watch(
+    tx: Sender<Msg>,
+    pipeline: u64,
+    last_frame: Arc<std::sync::Mutex<Instant>>,
+) -> impl Fn() + Send + Sync {
     let seen = AtomicBool::new(false);
     move || {
+        *last_frame.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
         if !seen.swap(true, Ordering::Relaxed) {
             let _ = tx.send(Msg::Alive {
                 pipeline,

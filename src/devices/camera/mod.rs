@@ -113,6 +113,10 @@ pub struct CameraConfig {
     pub fps: u32,
     pub video_kbps: u32,
     pub audio_kbps: u32,
+    /// Fault injection for tests, not configurable: the test video source stops after this many
+    /// frames without an error, like a stalled USB camera.
+    #[serde(skip)]
+    pub test_stall_after: Option<u32>,
 }
 
 impl Default for CameraConfig {
@@ -129,6 +133,7 @@ impl Default for CameraConfig {
             fps: 30,
             video_kbps: 800,
             audio_kbps: 48,
+            test_stall_after: None,
         }
     }
 }
@@ -447,10 +452,11 @@ impl std::fmt::Debug for Camera {
 }
 
 impl Camera {
-    /// Checks that GStreamer and the elements the configuration needs are installed and starts
-    /// the controller thread, which reports each configured device's health at once (a missing
-    /// camera is a `Health` event, not an error here). Never opens a device for long: the
-    /// pipelines run only between `start_preview`/`start_recording` and their stops.
+    /// Starts the controller thread and returns at once (GStreamer's start-up, which can take a
+    /// while on a cold plugin cache, happens on that thread). The thread reports each device's
+    /// health first: a missing camera, or GStreamer or one of its plugins not installed, is a
+    /// `Health` event with the reason, not an error here. Devices are opened only between
+    /// `start_preview`/`start_recording` and their stops.
     pub fn open(
         cfg: CameraConfig,
         sink: impl Fn(CameraEvent) + Send + Sync + 'static,
@@ -458,8 +464,6 @@ impl Camera {
         if !cfg.has_video() && !cfg.has_audio() {
             return Err(CameraError::NothingFitted);
         }
-        pipeline::init()?;
-        pipeline::check_elements(&cfg)?;
         if cfg.video == VideoSource::Test {
             tracing::warn!("camera: using the TEST video source (a fake for tests and the demo)");
         }

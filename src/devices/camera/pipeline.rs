@@ -142,8 +142,11 @@ fn video_desc(cfg: &CameraConfig, props: &LaunchProps) -> String {
         ),
         // YUY2 like a USB camera; a slowly scrolling pattern so encoding costs like a real scene.
         _ => format!(
-            "videotestsrc name=video-src is-live=true pattern=smpte horizontal-speed=2 \
-             ! video/x-raw,format=YUY2,width={w},height={h},framerate={f}/1"
+            "videotestsrc name=video-src is-live=true pattern=smpte horizontal-speed=2{} \
+             ! video/x-raw,format=YUY2,width={w},height={h},framerate={f}/1",
+            cfg.test_stall_after
+                .map(|n| format!(" num-buffers={n}"))
+                .unwrap_or_default()
         ),
     };
     format!(
@@ -428,6 +431,8 @@ pub(crate) struct Live {
     pub pipeline: gst::Pipeline,
     pub devices: Devices,
     pub first_error: Arc<Mutex<Option<gst::Message>>>,
+    /// When the last preview frame came (or the pipeline was built).
+    pub last_frame: Arc<Mutex<std::time::Instant>>,
 }
 
 impl Live {
@@ -446,6 +451,7 @@ impl Live {
             .downcast::<gst::Pipeline>()
             .map_err(|_| CameraError::Init("the live description is not a pipeline".into()))?;
         pipeline.set_property("name", format!("senim-live-{id}"));
+        let last_frame = Arc::new(Mutex::new(std::time::Instant::now()));
         if devices.video {
             if cfg.video == VideoSource::V4l2 {
                 if let Some(src) = pipeline.by_name("video-src") {
@@ -456,7 +462,7 @@ impl Live {
                 .by_name("video-preview")
                 .and_downcast::<gst_app::AppSink>()
             {
-                let alive = super::controller::first_frame_notifier(tx.clone(), id);
+                let alive = super::controller::frame_watch(tx.clone(), id, Arc::clone(&last_frame));
                 frames_to(&appsink, FrameSource::Live, Arc::clone(sink), alive);
             }
             let qr_sink = pipeline
@@ -491,6 +497,7 @@ impl Live {
             pipeline,
             devices,
             first_error,
+            last_frame,
         })
     }
 
@@ -775,6 +782,87 @@ mod tests {
         cfg.width = 320;
         cfg.height = 240;
         assert_eq!(preview_size(&cfg), (320, 240));
+    }
+
+    /// A GRAY8 or RGB sample whose rows are padded to 4 bytes, as GStreamer lays them out.
+    fn padded_sample(format: &str, width: usize, height: usize, packed: &[u8]) -> gst::Sample {
+        let bpp = packed.len() / (width * height);
+        let stride = (width * bpp).div_ceil(4) * 4;
+        let mut data = vec![0xAAu8; stride * height];
+        for y in 0..height {
+            data[y * stride..y * stride + width * bpp]
+                .copy_from_slice(&packed[y * width * bpp..(y + 1) * width * bpp]);
+        }
+        let caps = gst::Caps::builder("video/x-raw")
+            .field("format", format)
+            .field("width", width as i32)
+            .field("height", height as i32)
+            .field("framerate", gst::Fraction::new(15, 1))
+            .build();
+        gst::Sample::builder()
+            .buffer(&gst::Buffer::from_mut_slice(data))
+            .caps(&caps)
+            .build()
+    }
+
+    #[test]
+    fn frames_are_unpadded_row_by_row() {
+        init().unwrap();
+        // 642 px wide: GStreamer pads each GRAY8 row to 644 bytes, each RGB row to 1928.
+        let text = "SENIM-TECH:padded";
+        let qr = crate::devices::camera::qrscan::test_support::qr_frame(text, 642, 480, 5.0, 10.0);
+        let luma = luma_frame(&padded_sample("GRAY8", 642, 480, &qr.pixels)).unwrap();
+        assert_eq!((luma.width, luma.height), (642, 480));
+        assert_eq!(luma.pixels, qr.pixels);
+        assert_eq!(
+            crate::devices::camera::qrscan::decode(&luma).as_deref(),
+            Some(text)
+        );
+        let rgb: Vec<u8> = (0..642 * 480 * 3).map(|i| (i % 251) as u8).collect();
+        let frame = rgb_frame(&padded_sample("RGB", 642, 480, &rgb), FrameSource::Live).unwrap();
+        assert_eq!((frame.width(), frame.height()), (642, 480));
+        assert_eq!(frame.pixels.as_bytes(), &rgb[..]);
+    }
+
+    #[test]
+    fn qr_frames_reach_the_decoder_only_while_scanning_is_on() {
+        use std::sync::atomic::AtomicUsize;
+        init().unwrap();
+        let cfg = CameraConfig::test_sources(true, false);
+        let frames = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&frames);
+        let sink: Sink = Arc::new(move |e| {
+            if matches!(e, CameraEvent::Frame(_)) {
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let qr = QrDecoder::spawn(Arc::clone(&sink)).unwrap();
+        let (tx, _rx) = std::sync::mpsc::channel();
+        let devices = Devices {
+            video: true,
+            audio: false,
+        };
+        let live = Live::build(&cfg, devices, 1, &sink, Some(&qr), tx).unwrap();
+        live.pipeline.set_state(gst::State::Playing).unwrap();
+        let wait = |what: &str, cond: &dyn Fn() -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+            while !cond() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "not within 15 s: {what}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        // A second of preview (15 frames) with scanning off: the decoder sees nothing.
+        wait("15 preview frames", &|| {
+            frames.load(Ordering::Relaxed) >= 15
+        });
+        assert_eq!(qr.decoded(), 0);
+        live.set_qr(true);
+        wait("two QR decodes", &|| qr.decoded() >= 2);
+        live.stop();
+        qr.shutdown();
     }
 
     #[test]

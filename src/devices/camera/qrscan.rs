@@ -54,6 +54,8 @@ pub struct QrDecoder {
     /// Milliseconds since `epoch` of the last admitted frame, plus one (0: never).
     last_admitted: AtomicU64,
     reset: Arc<AtomicBool>,
+    /// Frames decoded so far (diagnostics and tests).
+    decoded: Arc<AtomicU64>,
     tx: Mutex<Option<SyncSender<LumaFrame>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -69,11 +71,13 @@ impl QrDecoder {
     pub fn spawn(sink: Sink) -> Result<Arc<QrDecoder>, CameraError> {
         let (tx, rx) = mpsc::sync_channel::<LumaFrame>(1);
         let reset = Arc::new(AtomicBool::new(false));
+        let decoded = Arc::new(AtomicU64::new(0));
         let decoder = Arc::new(QrDecoder {
             epoch: Instant::now(),
             busy: AtomicBool::new(false),
             last_admitted: AtomicU64::new(0),
             reset: Arc::clone(&reset),
+            decoded: Arc::clone(&decoded),
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(None),
         });
@@ -84,6 +88,7 @@ impl QrDecoder {
                 let mut last: Option<(String, Instant)> = None;
                 while let Ok(frame) = rx.recv() {
                     let text = decode(&frame);
+                    decoded.fetch_add(1, Ordering::Relaxed);
                     if reset.swap(false, Ordering::AcqRel) {
                         last = None;
                     }
@@ -141,6 +146,11 @@ impl QrDecoder {
             self.busy.store(false, Ordering::Release);
         }
         sent
+    }
+
+    /// How many frames have been decoded (with or without a code).
+    pub fn decoded(&self) -> u64 {
+        self.decoded.load(Ordering::Relaxed)
     }
 
     /// Forgets the last text read, so the same code is reported again (a new identification).

@@ -376,6 +376,49 @@ fn a_discarded_take_leaves_nothing_and_a_used_folder_is_refused() {
 }
 
 #[test]
+fn a_camera_that_stalls_mid_take_is_reported_and_the_take_so_far_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("stalled");
+    let cfg = CameraConfig {
+        // Pictures stop after 1.5 s, without an error, as a wedged USB camera does.
+        test_stall_after: Some(45),
+        ..CameraConfig::test_sources(true, true)
+    };
+    let (camera, rx) = open(cfg);
+    camera.start_preview();
+    camera.start_recording(&dir);
+    let mut events = Vec::new();
+    let done = wait_for(&rx, 30, "TakeFinished", |e| events.push(e), finished);
+    let faulty = events.iter().find_map(|e| match e {
+        CameraEvent::Health {
+            device: AvDevice::Camera,
+            state: DeviceState::Faulty(r),
+        } => Some(r.clone()),
+        _ => None,
+    });
+    assert!(
+        faulty.as_deref().is_some_and(|r| r.contains("no picture")),
+        "{faulty:?}"
+    );
+    let take = take_of(done);
+    assert!(
+        take.interrupted && take.has_video && take.has_audio,
+        "{take:?}"
+    );
+    let info = inspect(&take.path).unwrap();
+    assert!(info.duration >= Duration::from_millis(1400), "{info:?}");
+    // The preview carries on with what works: microphone levels keep coming.
+    wait_for(
+        &rx,
+        10,
+        "a level after the failure",
+        |_| {},
+        |e| matches!(e, CameraEvent::Level { .. }),
+    );
+    drop(camera);
+}
+
+#[test]
 fn configuration_is_checked_key_by_key() {
     assert!(CameraConfig::default().validate().is_ok());
     let cases = [
