@@ -304,8 +304,8 @@ impl std::fmt::Debug for Frame {
     }
 }
 
-/// A finished take: one WebM file in the take folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A finished take: one WebM file in the take folder. `Debug` leaves out the path.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Take {
     /// `<take folder>/take.webm`.
     pub path: PathBuf,
@@ -318,7 +318,20 @@ pub struct Take {
     pub has_audio: bool,
 }
 
-/// What the camera reports. `Debug` never shows a QR code's text.
+impl std::fmt::Debug for Take {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Take")
+            .field("path", &"<take>")
+            .field("duration", &self.duration)
+            .field("bytes", &self.bytes)
+            .field("interrupted", &self.interrupted)
+            .field("has_video", &self.has_video)
+            .field("has_audio", &self.has_audio)
+            .finish()
+    }
+}
+
+/// What the camera reports. `Debug` never shows a QR code's text or a take's path.
 pub enum CameraEvent {
     /// A picture (live preview or review playback).
     Frame(Frame),
@@ -421,8 +434,7 @@ pub fn probe_devices(cfg: &CameraConfig) -> Result<Vec<(AvDevice, DeviceState)>,
         .collect())
 }
 
-/// A command from the UI thread to the controller.
-#[derive(Debug)]
+/// A command from the UI thread to the controller. `Debug` leaves out take paths.
 enum Command {
     StartPreview,
     StopPreview,
@@ -432,6 +444,22 @@ enum Command {
     Play(PathBuf),
     StopPlayback,
     SetQrScanning(bool),
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::StartPreview => "StartPreview",
+            Command::StopPreview => "StopPreview",
+            Command::StartRecording(_) => "StartRecording(<take>)",
+            Command::StopRecording => "StopRecording",
+            Command::Discard => "Discard",
+            Command::Play(_) => "Play(<take>)",
+            Command::StopPlayback => "StopPlayback",
+            Command::SetQrScanning(true) => "SetQrScanning(on)",
+            Command::SetQrScanning(false) => "SetQrScanning(off)",
+        })
+    }
 }
 
 /// The event sink shared by the controller, streaming threads and the QR thread.
