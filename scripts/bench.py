@@ -4,8 +4,8 @@
 Rows: process start -> first screen drawn (the first moment the attract screen's pixels are on
 the X server, seen by polling one pixel from outside), memory (PSS of the process tree, from
 /proc/PID/smaps_rollup) and idle CPU on the attract screen (utime+stime over a quiet window).
-One warm-up run, then the median of RUNS runs. Then the call-centre's load rows, if bench.sh
-ran its load benchmark (BENCH_CALLCENTRE_JSON).
+One warm-up run, then the median of RUNS runs. Then the camera's rows (BENCH_CAMERA_JSON) and
+the call-centre's load rows (BENCH_CALLCENTRE_JSON), if bench.sh ran those benchmarks.
 """
 import json
 import os
@@ -180,7 +180,40 @@ def main():
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+    camera_rows()
     callcentre_rows()
+
+
+def camera_rows():
+    """The camera's rows, from the JSON that `cargo bench --bench camera` wrote (bench.sh).
+
+    Targets: 15 QR decodes/s fit on one core (a 640x480 frame in under 66.7 ms); the recorder
+    costs at most 1.2x the CPU of the same GStreamer graph run alone by gst-launch-1.0.
+    """
+    path = os.environ.get("BENCH_CAMERA_JSON")
+    if not path:
+        return
+    with open(path) as f:
+        r = json.load(f)
+    budget = 1000 / 15
+    rows = [
+        (f"QR decode 640x480, code ({r['qr_runs']})", f"{r['qr_with_code_ms']:.1f} ms", "66.7 ms",
+         r["qr_with_code_ms"] <= budget),
+        (f"QR decode 640x480, none ({r['qr_runs']})", f"{r['qr_without_code_ms']:.1f} ms",
+         "66.7 ms",
+         r["qr_without_code_ms"] <= budget),
+        ("recorder CPU, 640x480@30 VP8+Opus", f"{r['recorder_cpu_percent']:.1f} % of a core", "-",
+         True),
+        ("  same graph in gst-launch-1.0", f"{r['gst_launch_cpu_percent']:.1f} % of a core", "-",
+         True),
+        ("  recorder / gst-launch, median", f"{r['recorder_cpu_ratio']:.2f} x", "1.2 x",
+         r["recorder_cpu_ratio"] <= 1.2),
+    ]
+    print()
+    print(f"| {'camera (medians; CPU: ' + str(r['cpu_runs']) + ' runs)':<36} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
 
 
 def callcentre_rows():

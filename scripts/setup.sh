@@ -16,6 +16,13 @@ packages=(
   python3-venv
   # tests/image.rs checks the image's units and udev rules with systemd-analyze and udevadm.
   systemd udev
+  # The camera and microphone (src/devices/camera): GStreamer 1.22 headers for gstreamer-rs,
+  # the elements a take needs (v4l2src, vp8enc, opusenc, webmmux, splitmuxsink, level,
+  # videotestsrc/audiotestsrc for tests and the demo), the ALSA and PulseAudio sources and
+  # sinks, and gst-launch-1.0/gst-discoverer-1.0 for technicians and the CPU bench.
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  gstreamer1.0-alsa gstreamer1.0-pulseaudio gstreamer1.0-plugins-base-apps
 )
 case "$profile" in
   "") ;;

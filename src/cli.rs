@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, Overrides};
+use crate::devices::camera::{self, CameraConfig, CameraEvent, DeviceState};
 use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{
     self, ScanJson, ScannerEvent, ScannerHealth, ScannerOptions, Suffix,
@@ -81,6 +82,19 @@ pub enum Command {
     /// Russian and Kazakh text, paper width, QR code). Exit status 0 only when the printer
     /// took every byte.
     PrintTest,
+    /// Record a take with the configured [camera] for N seconds and print JSON lines (health,
+    /// secured seconds, the take). For technicians, the crash test and the bench.
+    #[command(hide = true)]
+    Record {
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// Take folder (created; must not hold a take). With --print-launch: the output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the recorder's pipeline as a gst-launch-1.0 command line and exit.
+        #[arg(long)]
+        print_launch: bool,
+    },
     /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
     Sync {
         /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
@@ -147,6 +161,18 @@ pub fn main() -> anyhow::Result<i32> {
             ..ScannerOptions::default()
         }),
         Command::PrintTest => print_test(&load()?),
+        Command::Record {
+            seconds,
+            out,
+            print_launch,
+        } => {
+            let camera = load()?.camera;
+            if print_launch {
+                println!("{}", camera::launch_line(&camera, &out));
+                return Ok(0);
+            }
+            record(camera, seconds, &out)
+        }
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
@@ -385,6 +411,63 @@ fn catalog_check(dir: &std::path::Path) -> anyhow::Result<i32> {
     }
 }
 
+/// `senim-kiosk record`: one take, JSON lines on stdout, exit 0 only with a take.
+fn record(cfg: CameraConfig, seconds: u64, out: &std::path::Path) -> anyhow::Result<i32> {
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cam = camera::Camera::open(cfg, move |e| {
+        if !matches!(e, CameraEvent::Frame(_)) {
+            let _ = tx.send(e);
+        }
+    })
+    .context("cannot open the camera")?;
+    cam.start_recording(out);
+    let stop_at = Instant::now() + Duration::from_secs(seconds);
+    let mut give_up = stop_at + Duration::from_secs(30);
+    let mut stopping = false;
+    let mut last_level = Instant::now() - Duration::from_secs(1);
+    loop {
+        let now = Instant::now();
+        if !stopping && now >= stop_at {
+            cam.stop_recording();
+            stopping = true;
+            give_up = now + Duration::from_secs(30);
+        }
+        let wait = if stopping { give_up } else { stop_at }.saturating_duration_since(now);
+        let line = match rx.recv_timeout(wait) {
+            Ok(CameraEvent::Health { device, state }) => {
+                let (state, reason) = match state {
+                    DeviceState::Ok => ("ok", None),
+                    DeviceState::Faulty(r) => ("faulty", Some(r)),
+                    DeviceState::Absent => ("absent", None),
+                };
+                json!({"event": "health", "device": device.as_str(), "state": state, "reason": reason})
+            }
+            Ok(CameraEvent::Recording { secured }) => {
+                json!({"event": "recording", "secured_s": secured.as_secs_f64()})
+            }
+            Ok(CameraEvent::Level { db }) if last_level.elapsed() >= Duration::from_secs(1) => {
+                last_level = Instant::now();
+                json!({"event": "level", "db": db})
+            }
+            Ok(CameraEvent::TakeFinished(result)) => {
+                let take = result.context("the take failed")?;
+                println!(
+                    "{}",
+                    json!({"event": "take", "path": take.path, "seconds": take.duration.as_secs_f64(),
+                        "bytes": take.bytes, "interrupted": take.interrupted,
+                        "video": take.has_video, "audio": take.has_audio})
+                );
+                return Ok(0);
+            }
+            Ok(_) => continue,
+            Err(_) if stopping => anyhow::bail!("the recorder did not finish within 30 s"),
+            Err(_) => continue,
+        };
+        println!("{line}");
+    }
+}
 /// `senim-kiosk scan`: JSON lines on stdout, flushed one by one; health news on stderr.
 fn scan(options: ScannerOptions) -> anyhow::Result<i32> {
     use std::io::Write;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::devices::printer::{CodePage, Paper, PrinterOptions, QrMode};
+use crate::devices::camera::CameraConfig;
 use crate::devices::scanner::{ScannerOptions, Suffix};
 use crate::flow::{Lang, Mode};
 
@@ -54,6 +55,7 @@ pub struct Config {
     pub scanner: ScannerSection,
     #[serde(default)]
     pub printer: PrinterSection,
+    pub camera: CameraSection,
     #[serde(default)]
     pub appeal: AppealSection,
     #[serde(default)]
@@ -259,6 +261,9 @@ impl PrinterSection {
         })
     }
 }
+/// The `[camera]` section: camera, microphone, picture and bit rates
+/// (`devices::camera::CameraConfig`; the test sources are fakes for tests and the demo).
+pub type CameraSection = CameraConfig;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -492,6 +497,9 @@ impl Config {
                 self.session.idle_reset_secs.to_string(),
             ));
         }
+        self.camera
+            .validate()
+            .map_err(|e| invalid(&format!("camera.{}", e.key), &e.expected, e.found))?;
         if !(1..=10).contains(&self.appeal.countdown_secs) {
             return Err(invalid(
                 "appeal.countdown_secs",
@@ -691,6 +699,10 @@ mod tests {
         assert!(c.scanner.options().is_none(), "no port means no scanner");
         assert!(c.printer.options().is_none(), "no port means no printer");
         assert_eq!(c.appeal.status_url("A-7Q2M9XK3"), None);
+        assert!(
+            !c.camera.has_video() && !c.camera.has_audio(),
+            "no [camera] means none fitted"
+        );
     }
 
     #[test]
@@ -766,6 +778,12 @@ mod tests {
                 "[appeal]\nstatus_url = \"https://{number}/a\"\n",
                 "appeal.status_url",
             ),
+            (
+                "[camera]\nvideo = \"v4l2\"\nvideo_device = \"\"\n",
+                "camera.video_device",
+            ),
+            ("[camera]\nwidth = 4000\n", "camera.width"),
+            ("[camera]\naudio_kbps = 1\n", "camera.audio_kbps"),
             ("[store]\nretention_days = 0\n", "store.retention_days"),
             (
                 "[sync]\nbackend_url = \"ftp://cc.example\"\n",
