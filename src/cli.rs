@@ -77,6 +77,14 @@ pub enum Command {
         /// One JSON object per check, one per line.
         #[arg(long)]
         json: bool,
+        /// Instead of the checks: record a test appeal from the configured camera and
+        /// microphone, commit it, deliver it, and exit 0 only once the call-centre has
+        /// confirmed the record and the video's bytes.
+        #[arg(long)]
+        send_test_appeal: bool,
+        /// Seconds to record for --send-test-appeal.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=60))]
+        seconds: u64,
     },
     /// Print the technician's test slip on the configured receipt printer (kiosk id, time,
     /// Russian and Kazakh text, paper width, QR code). Exit status 0 only when the printer
@@ -176,7 +184,12 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
-        Command::Doctor { json } => doctor(&load()?, &cli.config, json),
+        Command::Doctor {
+            send_test_appeal: true,
+            seconds,
+            ..
+        } => send_test_appeal(&load()?, seconds),
+        Command::Doctor { json, .. } => doctor(&load()?, &cli.config, json),
     }
 }
 
@@ -280,6 +293,109 @@ fn doctor(config: &Config, path: &std::path::Path, json: bool) -> anyhow::Result
     } else {
         0
     })
+}
+
+/// `senim-kiosk doctor --send-test-appeal`: the end-to-end check after an installation.
+fn send_test_appeal(config: &Config, seconds: u64) -> anyhow::Result<i32> {
+    use std::time::{Duration, Instant};
+    let sync = backend(config)?;
+    let mut store = Store::open(&config.store.data_dir)?;
+    if store.enrolment()?.is_none() {
+        anyhow::bail!(
+            "this kiosk is not enrolled — run `senim-kiosk enrol CODE` first (a code from \
+             `senim-callcentre enrol-code --site NAME`)"
+        );
+    }
+    let dir = store
+        .incoming_dir()
+        .join(format!("test-{}", crate::store::new_session_id()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cam = camera::Camera::open(config.camera.clone(), move |e| {
+        if !matches!(e, CameraEvent::Frame(_) | CameraEvent::Level { .. }) {
+            let _ = tx.send(e);
+        }
+    })
+    .context("cannot open the camera and microphone ([camera] in the configuration)")?;
+    let note = store.begin_recording(&crate::store::NewRecording {
+        take_dir: dir.clone(),
+        topic: senim_protocol::Topic::Other,
+        language: config.kiosk.default_language.code().into(),
+        iin: None,
+        test: true,
+        started_at: chrono::Utc::now(),
+    })?;
+    eprintln!("doctor: recording {seconds} s from the camera and microphone…");
+    cam.start_recording(&dir);
+    let stop_at = Instant::now() + Duration::from_secs(seconds);
+    let mut stopping = false;
+    let take = loop {
+        let now = Instant::now();
+        if !stopping && now >= stop_at {
+            cam.stop_recording();
+            stopping = true;
+        }
+        let wait = if stopping {
+            Duration::from_secs(30)
+        } else {
+            stop_at.saturating_duration_since(now)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(CameraEvent::TakeFinished(Ok(take))) => break take,
+            Ok(CameraEvent::TakeFinished(Err(e))) => {
+                store.discard_recording(note)?;
+                eprintln!("doctor: the recording failed: {e}");
+                return Ok(1);
+            }
+            Ok(CameraEvent::Health {
+                device,
+                state: DeviceState::Faulty(reason),
+            }) => eprintln!("doctor: {} is faulty: {reason}", device.as_str()),
+            Ok(_) => {}
+            Err(_) if stopping => {
+                store.discard_recording(note)?;
+                eprintln!("doctor: the recorder did not finish within 30 s");
+                return Ok(1);
+            }
+            Err(_) => {}
+        }
+    };
+    drop(cam);
+    let number = store.commit_appeal(&crate::store::NewAppeal {
+        topic: senim_protocol::Topic::Other,
+        language: config.kiosk.default_language.code().into(),
+        iin: None,
+        callback_phone: None,
+        text: None,
+        video: Some(crate::store::NewVideo {
+            path: take.path.clone(),
+            seconds: u32::try_from(take.duration.as_secs()).unwrap_or(u32::MAX),
+        }),
+        interrupted: take.interrupted,
+        test: true,
+        created_at: chrono::Utc::now(),
+        recording: Some(note),
+    })?;
+    let _ = camera::remove_take_dir(&dir);
+    eprintln!(
+        "doctor: test appeal {number} committed ({:.1} s, {} bytes); delivering to {}…",
+        take.duration.as_secs_f64(),
+        take.bytes,
+        sync.backend_url
+    );
+    if let Err(e) = crate::sync::run_until_idle(sync, |_| {}) {
+        eprintln!("doctor: delivery stopped: {e}");
+        return Ok(1);
+    }
+    match store.appeal_delivery(&number)? {
+        Some((true, true)) => {
+            println!("test appeal {number}: the call-centre has the record and the video (SHA-256 checked)");
+            Ok(0)
+        }
+        other => {
+            eprintln!("doctor: test appeal {number} is not confirmed yet ({other:?}); see `senim-kiosk queue`");
+            Ok(1)
+        }
+    }
 }
 
 /// `senim-kiosk sync [--until-idle]`: the worker in the foreground, a status line per change.

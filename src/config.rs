@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::devices::printer::{CodePage, Paper, PrinterOptions, QrMode};
 use crate::devices::camera::CameraConfig;
+use crate::devices::printer::{CodePage, Paper, PrinterOptions, QrMode};
 use crate::devices::scanner::{ScannerOptions, Suffix};
 use crate::flow::{Lang, Mode};
 
@@ -55,6 +55,7 @@ pub struct Config {
     pub scanner: ScannerSection,
     #[serde(default)]
     pub printer: PrinterSection,
+    #[serde(default)]
     pub camera: CameraSection,
     #[serde(default)]
     pub appeal: AppealSection,

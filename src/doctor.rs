@@ -146,7 +146,11 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
     checks.extend(backend(config, store.as_ref()));
     match live {
         Some(live) => checks.extend(live_devices(config, live)),
-        None => checks.push(scanner(config)),
+        None => {
+            checks.push(scanner(config));
+            checks.extend(camera(config));
+            checks.push(printer(config));
+        }
     }
     checks.push(Check::ok(
         "versions",
@@ -417,6 +421,96 @@ fn scanner(config: &Config) -> Check {
             "scanner",
             format!("{}: {e}", options.port),
             "check the scanner's cable and that the port exists (ls -l /dev/serial/by-id/)",
+        ),
+    }
+}
+
+fn camera(config: &Config) -> Vec<Check> {
+    use crate::devices::camera::{probe_devices, AvDevice, DeviceState};
+    let cfg = &config.camera;
+    if !cfg.has_video() && !cfg.has_audio() {
+        return vec![
+            Check::ok("camera", "not fitted (appeals are typed)"),
+            Check::ok("microphone", "not fitted"),
+        ];
+    }
+    let states = match probe_devices(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Check::fail(
+                "camera",
+                e.to_string(),
+                "install the GStreamer packages (scripts/setup.sh) and check [camera]",
+            )]
+        }
+    };
+    states
+        .into_iter()
+        .map(|(device, state)| {
+            let name = match device {
+                AvDevice::Camera => "camera",
+                AvDevice::Microphone => "microphone",
+            };
+            let what = match device {
+                AvDevice::Camera => format!("{:?} {}", cfg.video, cfg.video_device.display()),
+                AvDevice::Microphone => format!("{:?} {}", cfg.audio, cfg.audio_device),
+            };
+            match state {
+                DeviceState::Ok => Check::ok(name, format!("{}: working", what.trim())),
+                DeviceState::Absent => Check::ok(name, "not fitted"),
+                DeviceState::Faulty(reason) => Check::fail(
+                    name,
+                    format!("{}: {reason}", what.trim()),
+                    match device {
+                        AvDevice::Camera => {
+                            "check the camera's USB cable and [camera] video_device \
+                             (ls -l /dev/v4l/by-id/); the technician screen shows its picture"
+                        }
+                        AvDevice::Microphone => {
+                            "check the microphone's cable and [camera] audio_device \
+                             (arecord -L / pactl list short sources)"
+                        }
+                    },
+                ),
+            }
+        })
+        .collect()
+}
+
+fn printer(config: &Config) -> Check {
+    let Some(options) = config.printer.options() else {
+        return Check::ok(
+            "printer",
+            "no receipt printer fitted (the QR code on screen is the receipt)",
+        );
+    };
+    if !Path::new(&options.port).exists() {
+        return Check::fail(
+            "printer",
+            format!("{} does not exist", options.port),
+            "plug the printer in, switch it on and check its cable; then `senim-kiosk print-test`",
+        );
+    }
+    match serialport::new(&options.port, options.baud)
+        .timeout(Duration::from_millis(100))
+        .open()
+    {
+        Ok(_) => Check::ok(
+            "printer",
+            format!(
+                "{} opens (print a test slip: senim-kiosk print-test)",
+                options.port
+            ),
+        ),
+        Err(e) if is_busy(&e) => Check::warn(
+            "printer",
+            format!("{} is in use (by the running kiosk?)", options.port),
+            "print a test slip from the technician screen",
+        ),
+        Err(e) => Check::fail(
+            "printer",
+            format!("{}: {e}", options.port),
+            "check the printer's cable and that the port exists",
         ),
     }
 }

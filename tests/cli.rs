@@ -762,3 +762,68 @@ fn doctor_with_the_demo_setup_is_all_ok() {
         check(&checks, name);
     }
 }
+
+#[test]
+fn doctor_send_test_appeal_records_delivers_and_waits_for_the_confirmation() {
+    let backend = support::Backend::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    let text = demo_config().replace(
+        "backend_url = \"http://127.0.0.1:8080\"",
+        &format!("backend_url = {:?}", backend.url),
+    );
+    assert!(
+        text.contains("video = \"test\""),
+        "the demo uses the test camera"
+    );
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+
+    // Not enrolled: refused with what to do, nothing recorded.
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--send-test-appeal", "--seconds", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("senim-kiosk enrol CODE"));
+
+    let code = backend.code("Ward 5");
+    let out = kiosk_at(&config, &data)
+        .args(["enrol", &code])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--send-test-appeal", "--seconds", "2"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("has the record and the video"), "{said}");
+
+    let held = backend.appeals();
+    assert_eq!(held.len(), 1);
+    let appeal = &held[0];
+    assert!(appeal.test, "marked as a test appeal");
+    assert!(appeal.iin.is_none());
+    let video = backend.video(appeal).expect("the video's bytes");
+    assert_eq!(
+        appeal.video_sha256.as_deref(),
+        Some(hex_sha256(&video).as_str())
+    );
+    // Its duration is what was asked for (the recorder runs in real time).
+    let secs = appeal.duration_seconds.unwrap_or(0);
+    assert!((1..=3).contains(&secs), "{secs} s");
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,6 +1,6 @@
 //! Device adapters: each device on its own thread, reporting events and health (the serial card
 //! scanner; the camera and microphone).
 
-pub mod printer;
 pub mod camera;
+pub mod printer;
 pub mod scanner;

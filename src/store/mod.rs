@@ -804,6 +804,22 @@ impl Store {
         ))
     }
 
+    /// Whether the call-centre has an appeal's record and (if it has one) its video:
+    /// `(record delivered, video confirmed or none)`; `None` for an unknown number.
+    pub fn appeal_delivery(&self, appeal_id: &str) -> Result<Option<(bool, bool)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT o.delivered_at IS NOT NULL, \
+                 a.video_file IS NULL OR a.video_confirmed_at IS NOT NULL \
+                 FROM appeals a JOIN outbox o ON o.kind = 'appeal' AND o.ref_id = a.id \
+                 WHERE a.id = ?1",
+                [appeal_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Remembers (or forgets, with `None`) the tus upload of an appeal's video.
     pub fn set_upload_url(&mut self, appeal_id: &str, url: Option<&str>) -> Result<(), StoreError> {
         self.conn.execute(

@@ -414,6 +414,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &Kiosk
     identify.set_digits(digits.into());
     identify.set_error(error.into());
     identify.set_scanner_faulty(flow.health(Device::Scanner) == Health::Faulty);
+    identify.set_camera_qr(flow.health(Device::Camera) == Health::Ok);
     identify.set_masked_iin(
         session
             .and_then(|s| s.identity.as_ref())

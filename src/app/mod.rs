@@ -3,6 +3,8 @@
 //! The UI thread owns the [`Flow`]; device threads hand their news back with
 //! `slint::invoke_from_event_loop`, so nothing ever blocks the screen.
 
+mod camera;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -20,8 +22,8 @@ use crate::config::Config;
 use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
 use crate::flow::{
-    AppealDraft, Device, Effect, Event, Flow, FlowConfig, GuideShape, GuideUsage, Health, Millis,
-    Rating, Topic,
+    AppealDraft, AppealKind, Device, Effect, Event, Flow, FlowConfig, GuideShape, GuideUsage,
+    Health, Millis, Rating, Topic,
 };
 use crate::identity;
 use crate::store::{NewAppeal, StoreThread};
@@ -85,6 +87,16 @@ struct App {
     config: Config,
     /// The receipt printer, when one is configured.
     printer: Option<Printer>,
+    /// The camera and microphone, when fitted.
+    camera: Option<crate::devices::camera::Camera>,
+    /// The live camera pipeline is on / decoding QR codes / playing a take back.
+    camera_live: Cell<bool>,
+    camera_qr: Cell<bool>,
+    playing: Cell<bool>,
+    /// The take of the appeal in progress.
+    recording: RefCell<Option<camera::Recording>>,
+    /// An appeal sent before its take was sealed, saved as soon as it is.
+    pending_save: RefCell<Option<AppealDraft>>,
     /// The slip being printed is the technician's test slip.
     printing_test: Cell<bool>,
 }
@@ -127,6 +139,9 @@ impl App {
         for effect in effects {
             self.run_effect(effect);
         }
+        if before != after {
+            self.camera_policy();
+        }
         self.refresh(now);
     }
 
@@ -158,12 +173,12 @@ impl App {
                     sync.presence(present, present.then_some(senim_protocol::Journey::Appeal));
                 }
             }
-            Effect::StartPreview
-            | Effect::StartRecording
-            | Effect::StopRecording
-            | Effect::DiscardRecording => {
-                tracing::debug!(?effect, "camera effect (no recorder configured)");
-            }
+            // The camera follows the screen (`camera_policy`, after every event).
+            Effect::StartPreview | Effect::StopPreview => self.camera_policy(),
+            Effect::StartRecording => self.start_recording(),
+            Effect::StopRecording => self.stop_recording(),
+            Effect::DiscardRecording => self.discard_recording(),
+            Effect::PlayTake => self.play_take(),
             Effect::SaveAppeal(draft) => self.save_appeal(draft),
             Effect::PrintReceipt(receipt) => self.print_receipt(&receipt),
             Effect::Usage(usage) => self.record_usage(usage),
@@ -191,9 +206,6 @@ impl App {
                     ));
                 }
             },
-            Effect::StopPreview | Effect::PlayTake => {
-                tracing::debug!(?effect, "camera effect (no camera configured)");
-            }
             Effect::ClearSession => {
                 self.guide_session.borrow_mut().take();
                 // The citizen left: the staff on the floor need not come any more.
@@ -228,14 +240,24 @@ impl App {
 impl App {
     /// Commits the appeal on the store thread; the citizen sees "sent" only once it is durable.
     fn save_appeal(&self, draft: AppealDraft) {
-        let appeal = new_appeal(&draft, self.flow.borrow().lang().code());
+        let mut appeal = new_appeal(&draft, self.flow.borrow().lang().code());
+        let mut take_dir = None;
+        if draft.kind != AppealKind::Typed {
+            let Some((video, recording, interrupted, dir)) = self.take_for_commit() else {
+                // The camera is still sealing the take (a second at most): save when it is.
+                tracing::debug!("appeal waits for its take to be sealed");
+                *self.pending_save.borrow_mut() = Some(draft);
+                return;
+            };
+            appeal.video = Some(video);
+            appeal.recording = recording;
+            appeal.interrupted = interrupted;
+            take_dir = Some(dir);
+        }
         let min_free = self.min_free_bytes;
         let waker = self.sync.as_ref().map(SyncHandle::waker);
         self.store.exec(move |store| {
             let result = store.map_err(|e| e.to_string()).and_then(|s| {
-                if appeal.video.is_some() {
-                    s.check_space(0).map_err(|e| e.to_string())?;
-                }
                 let number = s.commit_appeal(&appeal).map_err(|e| e.to_string())?;
                 // Tell the flow whether the next recording still fits.
                 let room = s.check_space(min_free).is_ok();
@@ -244,11 +266,22 @@ impl App {
             match result {
                 Ok((number, room)) => {
                     tracing::info!(appeal = %number, "appeal committed");
-                    waker.iter().for_each(sync::Waker::wake);
-                    dispatch_from_thread(Event::AppealSaved { number });
-                    if !room {
-                        dispatch_from_thread(Event::DeviceHealth(Device::Storage, Health::Faulty));
+                    if let Some(dir) = &take_dir {
+                        if let Err(e) = crate::devices::camera::remove_take_dir(dir) {
+                            tracing::warn!(error = %e, "an empty take folder stayed");
+                        }
                     }
+                    waker.iter().for_each(sync::Waker::wake);
+                    let _ = slint::invoke_from_event_loop(move || {
+                        if let Some(app) = APP.with(|a| a.borrow().clone()) {
+                            // Committed: the take is the store's now.
+                            app.recording.borrow_mut().take();
+                            app.dispatch(Event::AppealSaved { number });
+                            if !room {
+                                app.dispatch(Event::DeviceHealth(Device::Storage, Health::Faulty));
+                            }
+                        }
+                    });
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "appeal NOT committed; the citizen is told");
@@ -652,22 +685,27 @@ fn device_fault_text(device: Device) -> &'static str {
 /// The store's view of a citizen's appeal.
 pub fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
     NewAppeal {
-        topic: match draft.topic {
-            Topic::Complaint => senim_protocol::Topic::Complaint,
-            Topic::Request => senim_protocol::Topic::Request,
-            Topic::Gratitude => senim_protocol::Topic::Gratitude,
-            Topic::BribeReport => senim_protocol::Topic::BribeReport,
-            Topic::Other => senim_protocol::Topic::Other,
-        },
+        topic: protocol_topic(draft.topic),
         language: language.to_string(),
         iin: draft.iin.as_ref().map(|i| i.as_str().to_string()),
         callback_phone: draft.phone.clone(),
-        text: None,
+        text: draft.text.clone(),
         video: None,
         interrupted: false,
         test: false,
         created_at: Utc::now(),
         recording: None,
+    }
+}
+
+/// The wire's name for a topic.
+fn protocol_topic(topic: Topic) -> senim_protocol::Topic {
+    match topic {
+        Topic::Complaint => senim_protocol::Topic::Complaint,
+        Topic::Request => senim_protocol::Topic::Request,
+        Topic::Gratitude => senim_protocol::Topic::Gratitude,
+        Topic::BribeReport => senim_protocol::Topic::BribeReport,
+        Topic::Other => senim_protocol::Topic::Other,
     }
 }
 
@@ -743,6 +781,12 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         config_sync: config.sync_config().map_err(|e| e.to_string()),
         config: config.clone(),
         printer: start_printer(&config),
+        camera: camera::start(&config),
+        camera_live: Cell::new(false),
+        camera_qr: Cell::new(false),
+        playing: Cell::new(false),
+        recording: RefCell::new(None),
+        pending_save: RefCell::new(None),
         printing_test: Cell::new(false),
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
@@ -750,14 +794,21 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
 
     // Who this kiosk is (enrolment), whether a recording fits, read off the UI thread.
     let min_free = app.min_free_bytes;
+    let waker = app.sync.as_ref().map(SyncHandle::waker);
     app.store.exec(move |store| {
         let (enrolled, room, catalog) = match store {
             Ok(s) => (
-                s.enrolment().ok().flatten().map(|e| sync::EnrolledAs {
-                    kiosk_id: e.kiosk_id,
-                    site: e.site,
-                    mode: e.mode,
-                }),
+                {
+                    // First, what a crash or power cut cut short becomes an appeal.
+                    if camera::recover_interrupted(s) > 0 {
+                        waker.iter().for_each(sync::Waker::wake);
+                    }
+                    s.enrolment().ok().flatten().map(|e| sync::EnrolledAs {
+                        kiosk_id: e.kiosk_id,
+                        site: e.site,
+                        mode: e.mode,
+                    })
+                },
                 s.check_space(min_free).is_ok(),
                 s.catalog_version().ok().flatten(),
             ),
