@@ -4,8 +4,9 @@
 Rows: process start -> first screen drawn (the first moment the attract screen's pixels are on
 the X server, seen by polling one pixel from outside), memory (PSS of the process tree, from
 /proc/PID/smaps_rollup) and idle CPU on the attract screen (utime+stime over a quiet window).
-One warm-up run, then the median of RUNS runs. Then the camera's rows (BENCH_CAMERA_JSON) and
-the call-centre's load rows (BENCH_CALLCENTRE_JSON), if bench.sh ran those benchmarks.
+One warm-up run, then the median of RUNS runs. Then the camera's rows (BENCH_CAMERA_JSON), the
+sync worker's (BENCH_SYNC_JSON) and the call-centre's load rows (BENCH_CALLCENTRE_JSON), if
+bench.sh ran those benchmarks.
 """
 import json
 import os
@@ -181,6 +182,7 @@ def main():
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
     camera_rows()
+    sync_rows()
     callcentre_rows()
 
 
@@ -211,6 +213,36 @@ def camera_rows():
     ]
     print()
     print(f"| {'camera (medians; CPU: ' + str(r['cpu_runs']) + ' runs)':<36} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+
+
+def sync_rows():
+    """The sync worker's rows, from the JSON that `cargo bench --bench sync` wrote (bench.sh).
+
+    Targets: at least 2,000 outbox records/s on loopback; tus upload at least 0.8x the speed of
+    one plain PUT of the same file; after a cut at 50%, at most one chunk sent again.
+    """
+    path = os.environ.get("BENCH_SYNC_JSON")
+    if not path:
+        return
+    with open(path) as f:
+        r = json.load(f)
+    chunk_kib = r["chunk_bytes"] / 1024
+    resent_kib = r["resent_after_cut_bytes"] / 1024
+    rows = [
+        ("outbox records delivered/s", f"{r['records_per_s']:.0f} /s", "2000 /s",
+         r["records_per_s"] >= 2000),
+        (f"video upload, tus ({r['video_bytes'] >> 20} MiB)", f"{r['upload_mb_per_s']:.1f} MB/s",
+         "-", True),
+        ("  same file, one plain PUT", f"{r['plain_put_mb_per_s']:.1f} MB/s", "-", True),
+        ("  tus / plain PUT", f"{r['upload_ratio']:.2f} x", "0.8 x", r["upload_ratio"] >= 0.8),
+        ("re-sent after a cut at 50%", f"{resent_kib:.0f} KiB", f"{chunk_kib:.0f} KiB",
+         r["resent_after_cut_bytes"] <= r["chunk_bytes"]),
+    ]
+    print()
+    print(f"| {'sync, loopback (medians of ' + str(r['runs']) + ')':<36} | {'value':>16} | {'target':>8} | ok  |")
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")

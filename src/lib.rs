@@ -6,7 +6,8 @@
 //! - [`catalog`]: the e-government service-guide catalogue (pure).
 //! - [`config`]: the typed, validated configuration.
 //! - [`doctor`]: the technician's checks (`senim-kiosk doctor`, technician screen).
-//! - [`devices`]: the serial card scanner and the ESC/POS receipt printer (camera later).
+//! - [`devices`]: the serial card scanner, the camera and microphone (GStreamer), the ESC/POS
+//!   receipt printer.
 //! - [`store`]: the durable SQLite store, with the outbox to the call-centre.
 //! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
 //! - [`qr`]: QR codes for the screen and the receipt (pure).

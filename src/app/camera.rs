@@ -302,7 +302,7 @@ impl App {
 /// At start-up, on the store thread: recordings a crash or power cut left unfinished become
 /// appeals marked "interrupted" (what was recorded up to the cut), and take folders nobody
 /// noted are removed. Returns how many appeals were recovered.
-pub(super) fn recover_interrupted(store: &mut Store) -> usize {
+pub fn recover_interrupted(store: &mut Store) -> usize {
     let unfinished = match store.unfinished_recordings() {
         Ok(u) => u,
         Err(e) => {

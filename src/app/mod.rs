@@ -5,6 +5,8 @@
 
 mod camera;
 
+pub use camera::recover_interrupted;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
