@@ -236,6 +236,17 @@ fn journeys(config: &Config, catalog: &Catalog) -> Vec<Shot> {
                 number: "K7F-42Q".into(),
             })
             .shot("appeal-receipt"),
+        recorded()
+            .send(Event::Sync {
+                online: false,
+                pending: 1,
+            })
+            .send(Event::Send)
+            .send(Event::SkipPhone)
+            .send(Event::AppealSaved {
+                number: "K7F-42Q".into(),
+            })
+            .shot("appeal-receipt-offline"),
         eds()
             .send(Event::GuideNext)
             .wait(65_000)

@@ -905,7 +905,8 @@ fn start_printer(config: &Config) -> Option<Printer> {
 
 fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {
     let options = config.scanner.options()?;
-    dispatch(Event::DeviceHealth(Device::Scanner, Health::Faulty));
+    // No health is claimed until the scanner thread's first report (at once: connected, or
+    // not there), so a scanner found working at start is not recorded as a fault.
     let sink = |event: ScannerEvent| match event {
         ScannerEvent::Read(read) => {
             let received = read.received;
