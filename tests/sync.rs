@@ -265,3 +265,67 @@ fn a_published_catalogue_reaches_the_kiosk_and_a_broken_one_is_refused_and_repor
         Some(v2.as_str())
     );
 }
+
+/// Waits (polling what the backend holds) until `ready` says yes, or fails after `within`.
+fn wait_for(what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A citizen in a service guide calls a consultant: the call stays on the console through the
+/// kiosk's heartbeats (a guide sends no presence, yet the kiosk is in use), and ends when the
+/// kiosk withdraws it.
+#[test]
+fn a_consultant_call_outlives_heartbeats_until_the_kiosk_withdraws_it() {
+    use senim_protocol::KioskState;
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let mut config = sync_config(data.path(), &backend.url);
+    config.heartbeat = Duration::from_millis(100);
+    let handle = sync::spawn(config, |_| {}).unwrap();
+    let kiosk_state_after = |t: chrono::DateTime<chrono::Utc>| {
+        backend
+            .state
+            .heartbeats()
+            .values()
+            .find(|h| h.received > t)
+            .map(|h| h.beat.state)
+    };
+
+    let called = chrono::Utc::now();
+    handle.consultant("no-criminal-record", 2, true);
+    wait_for(
+        "the call reaches the console",
+        Duration::from_secs(10),
+        || backend.state.consultant_calls().len() == 1,
+    );
+    // Two heartbeats later the call is still there, and the kiosk says it is in use.
+    let seen = chrono::Utc::now();
+    wait_for(
+        "a heartbeat after the call",
+        Duration::from_secs(10),
+        || kiosk_state_after(seen).is_some(),
+    );
+    let again = chrono::Utc::now();
+    wait_for("another heartbeat", Duration::from_secs(10), || {
+        kiosk_state_after(again).is_some()
+    });
+    assert_eq!(kiosk_state_after(called), Some(KioskState::InUse));
+    let calls = backend.state.consultant_calls();
+    assert_eq!(calls.len(), 1, "the call survives the kiosk's heartbeats");
+    assert_eq!(calls[0].service_id, "no-criminal-record");
+    assert_eq!(calls[0].step, 2);
+
+    // The citizen left: the kiosk withdraws the call, and its heartbeats say idle again.
+    handle.consultant("no-criminal-record", 2, false);
+    wait_for("the call ends", Duration::from_secs(10), || {
+        backend.state.consultant_calls().is_empty()
+    });
+    let ended = chrono::Utc::now();
+    wait_for("an idle heartbeat", Duration::from_secs(10), || {
+        kiosk_state_after(ended) == Some(KioskState::Idle)
+    });
+}

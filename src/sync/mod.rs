@@ -428,7 +428,11 @@ struct Worker {
     refused_token: Option<String>,
     /// The last failure logged (repeats go to debug).
     last_logged: Option<String>,
-    state: KioskState,
+    /// Someone is at the kiosk (an appeal journey's presence).
+    present: bool,
+    /// A consultant call is open: a citizen is at the kiosk even without presence (service
+    /// guides send no presence), so heartbeats must not say "idle" and end the call.
+    calling: bool,
     devices: Vec<DeviceHealth>,
     next_heartbeat: Instant,
     backoff: Backoff,
@@ -459,7 +463,8 @@ impl Worker {
             consultant: None,
             refused_token: None,
             last_logged: None,
-            state: KioskState::Idle,
+            present: false,
+            calling: false,
             devices: Vec::new(),
             next_heartbeat: Instant::now(),
             online: false,
@@ -470,6 +475,15 @@ impl Worker {
         })
     }
 
+    /// What the heartbeat says: in use while someone is present or waits for a consultant.
+    fn kiosk_state(&self) -> KioskState {
+        if self.present || self.calling {
+            KioskState::InUse
+        } else {
+            KioskState::Idle
+        }
+    }
+
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
@@ -477,14 +491,17 @@ impl Worker {
     fn apply(&mut self, command: Command) {
         match command {
             Command::Presence(p) => {
-                self.state = if p.present {
-                    KioskState::InUse
-                } else {
-                    KioskState::Idle
-                };
+                self.present = p.present;
+                if !p.present {
+                    // The person left; the call-centre ends any call of theirs with presence.
+                    self.calling = false;
+                }
                 self.presence = Some(p);
             }
-            Command::Consultant(c) => self.consultant = Some(c),
+            Command::Consultant(c) => {
+                self.calling = c.active;
+                self.consultant = Some(c);
+            }
             Command::Wake => {}
             Command::Devices(d) => self.devices = d,
         }
@@ -622,7 +639,7 @@ impl Worker {
         let started = Instant::now();
         let answer = api
             .heartbeat(&Heartbeat {
-                state: self.state,
+                state: self.kiosk_state(),
                 queue_depth: u32::try_from(queue.pending()).unwrap_or(u32::MAX),
                 devices: self.devices.clone(),
                 versions: Versions {
