@@ -127,6 +127,9 @@ rm -f "$root/.complete"
 install -D -m 0755 "$binary" "$root/usr/bin/senim-kiosk"
 install -d "$root/usr/share/senim/services" "$root/usr/share/doc/senim"
 install -m 0644 "$repo"/config/services/*.toml "$root/usr/share/senim/services/"
+# The step drawings the catalogue names (`image = "images/…"`).
+install -d "$root/usr/share/senim/services/images"
+install -m 0644 "$repo"/config/services/images/* "$root/usr/share/senim/services/images/"
 install -m 0644 "$repo/assets/fonts/kiosk-fonts.conf" "$root/usr/share/senim/kiosk-fonts.conf"
 install -m 0644 "$repo/config/kiosk.example.toml" "$root/usr/share/doc/senim/kiosk.example.toml"
 install -m 0644 "$repo/LICENSE" "$repo/assets/fonts/LICENSE-OFL.txt" "$here/README.md" \
