@@ -2,47 +2,18 @@
 //! in systemd's place on the other end of `NOTIFY_SOCKET`, sends `READY=1` once its window is
 //! up and then `WATCHDOG=1` again and again from its UI thread.
 
-use std::io::Read;
+#[path = "support/xvfb.rs"]
+mod xvfb;
+
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use xvfb::{start_xvfb, Killed};
 
 /// Only a guard against a hung test; every wait ends as soon as its message arrives.
 const GUARD: Duration = Duration::from_secs(30);
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_xvfb() -> (Killed, String) {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb is installed by scripts/setup.sh");
-    let mut out = xvfb.stdout.take().expect("stdout");
-    let mut number = String::new();
-    let mut byte = [0u8; 1];
-    while out.read(&mut byte).expect("read display number") == 1 && byte[0] != b'\n' {
-        number.push(byte[0] as char);
-    }
-    assert!(!number.is_empty(), "Xvfb did not report a display");
-    (Killed(xvfb), format!(":{number}"))
-}
 
 fn demo_config(dir: &Path) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -96,7 +67,7 @@ fn next_message(socket: &UnixDatagram) -> String {
 
 #[test]
 fn kiosk_reports_ready_then_keeps_feeding_the_watchdog() {
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb("1280x800x24");
     let dir = tempfile::tempdir().expect("tempdir");
     let (kiosk, socket) = kiosk_under_fake_systemd(&display, dir.path(), None);
 
@@ -117,7 +88,7 @@ fn stop_and_read_log(mut kiosk: Killed, dir: &Path) -> String {
 
 #[test]
 fn kiosk_leaves_another_process_watchdog_alone() {
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb("1280x800x24");
     let dir = tempfile::tempdir().expect("tempdir");
     // PID 1 is neither the kiosk nor its parent (this test): not the kiosk's watchdog to feed.
     let (kiosk, socket) = kiosk_under_fake_systemd(&display, dir.path(), Some("1"));

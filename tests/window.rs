@@ -2,47 +2,19 @@
 //! simulated scanner (a socat pseudo-terminal pair, the same fake `make demo` uses), driven by
 //! touch through xdotool. Screenshots land in `target/screenshots/window-*.png`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/xvfb.rs"]
+mod xvfb;
+
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
+use xvfb::{start_xvfb, Killed};
+
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_xvfb() -> (Killed, String) {
-    let mut xvfb = Command::new("Xvfb")
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1920x1080x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb is installed by scripts/setup.sh");
-    let mut out = xvfb.stdout.take().expect("stdout");
-    let mut number = String::new();
-    let mut byte = [0u8; 1];
-    while out.read(&mut byte).expect("read display number") == 1 && byte[0] != b'\n' {
-        number.push(byte[0] as char);
-    }
-    assert!(!number.is_empty(), "Xvfb did not report a display");
-    (Killed(xvfb), format!(":{number}"))
-}
 
 fn wait_for_path(path: &Path) {
     let start = Instant::now();
@@ -152,7 +124,7 @@ fn tap(display: &str, x: u32, y: u32) {
 #[test]
 fn real_window_scans_a_card_and_resets() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb("1920x1080x24");
     let dir = tempfile::tempdir().expect("tempdir");
     let kiosk_end = dir.path().join("scanner-kiosk");
     let scanner_end = dir.path().join("scanner");
