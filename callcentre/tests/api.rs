@@ -489,6 +489,14 @@ fn sha1_header(bytes: &[u8]) -> String {
     )
 }
 
+fn crc32_header(bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "crc32 {}",
+        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(bytes).to_be_bytes())
+    )
+}
+
 fn video(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
@@ -802,6 +810,131 @@ async fn tus_refuses_bad_chunks_and_changes_nothing() {
     let upload = location.rsplit('/').next().unwrap();
     assert!(!server.data().join("uploads").join(upload).exists());
     assert_eq!(appeals_in_store(&server)[0].video_bytes, None);
+    server.stop().await;
+}
+
+/// The SHA-256 the server reports for a finished upload is what the kiosk compares before it
+/// deletes its copy: it must be right whether the chunks came in cleanly (hashed as they
+/// arrive) or one was damaged and sent again (hashed by reading the file back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crc32_chunks_are_checked_and_the_finished_sha256_is_right_either_way() {
+    let server = TestServer::start().await;
+    let c = client();
+    let (_, token) = server.enrol(&c, "Hospital").await;
+    let clean = video(300_000);
+    let damaged: Vec<u8> = clean.iter().rev().copied().collect();
+    let (a, b) = (appeal_id(11), appeal_id(12));
+    let r = send_batch(
+        &c,
+        &server,
+        &token,
+        vec![
+            appeal("appeal-000011", &a, Some(&clean)),
+            appeal("appeal-000012", &b, Some(&damaged)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let tus = Tus {
+        c: c.clone(),
+        server: &server,
+        token,
+    };
+    assert!(tus
+        .c
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/uploads/", server.url)
+        )
+        .send()
+        .await
+        .unwrap()
+        .headers()["tus-checksum-algorithm"]
+        .to_str()
+        .unwrap()
+        .split(',')
+        .any(|a| a == "crc32"));
+
+    // Three clean chunks.
+    let location = tus.create_ok(&a, clean.len()).await;
+    for (start, end) in [(0, 100_000), (100_000, 200_000), (200_000, 300_000)] {
+        let part = &clean[start..end];
+        let r = tus
+            .patch(&location, start, part, Some(crc32_header(part)))
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let head = tus
+        .req(reqwest::Method::HEAD, &location)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.headers()["senim-upload-sha256"].to_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(&clean))
+    );
+
+    // A chunk whose CRC-32 does not match is refused (460) and discarded; sent again, it is
+    // taken, and the finished upload's SHA-256 still covers exactly the right bytes.
+    let location = tus.create_ok(&b, damaged.len()).await;
+    let r = tus
+        .patch(
+            &location,
+            0,
+            &damaged[..100_000],
+            Some(crc32_header(&damaged[..100_000])),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mut corrupted = damaged[100_000..200_000].to_vec();
+    corrupted[5_000] ^= 0x01;
+    let r = tus
+        .patch(
+            &location,
+            100_000,
+            &corrupted,
+            Some(crc32_header(&damaged[100_000..200_000])),
+        )
+        .await;
+    assert_eq!(
+        error_code(r).await,
+        (
+            StatusCode::from_u16(460).unwrap(),
+            "checksum_mismatch".into()
+        )
+    );
+    assert_eq!(tus.offset(&location).await, 100_000);
+    // A CRC-32 digest must be four bytes.
+    let r = tus
+        .patch(
+            &location,
+            100_000,
+            &damaged[100_000..200_000],
+            Some("crc32 AAAA".into()),
+        )
+        .await;
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::BAD_REQUEST, "invalid_checksum".into())
+    );
+    for (start, end) in [(100_000, 200_000), (200_000, 300_000)] {
+        let part = &damaged[start..end];
+        let r = tus
+            .patch(&location, start, part, Some(crc32_header(part)))
+            .await;
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let head = tus
+        .req(reqwest::Method::HEAD, &location)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.headers()["senim-upload-sha256"].to_str().unwrap(),
+        hex::encode(sha2::Sha256::digest(&damaged))
+    );
+    let stored = appeals_in_store(&server);
+    assert!(stored.iter().all(|s| s.video_bytes == Some(300_000)));
     server.stop().await;
 }
 

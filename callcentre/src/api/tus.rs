@@ -4,6 +4,12 @@
 //! Bytes go to `<data>/uploads/<id>`; the durable offset is in the store and only moves after
 //! the file is fsynced, so a crash never claims bytes that are not on disk. A cut connection
 //! keeps what arrived (unless the chunk carried a checksum, which then cannot be verified).
+//!
+//! Chunk checksums may be `crc32` (what the kiosk sends: it catches a damaged chunk at a
+//! fraction of the cost), `sha1` (the one tus requires) or `sha256`. Whatever the chunks
+//! carried, the finished upload's SHA-256 is what the kiosk compares before deleting its copy;
+//! it is computed beside the writes while PATCHes arrive in order, and read back from the file
+//! otherwise (after a restart or a discarded chunk).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +25,7 @@ use futures_util::StreamExt;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
 
 use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
@@ -37,14 +44,20 @@ const UPLOAD_DEFER_LENGTH: HeaderName = HeaderName::from_static("upload-defer-le
 pub const UPLOAD_SHA256: HeaderName = HeaderName::from_static("senim-upload-sha256");
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 const EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
+const CHECKSUM_ALGORITHMS: &str = "crc32,sha1,sha256";
+/// Body frames that may wait for the hashing task before a PATCH waits for it.
+const HASH_QUEUE: usize = 32;
 
-/// One async lock per upload: a PATCH holds it while writing, HEAD waits for it, so the
-/// offset HEAD reports is settled.
+/// One async lock per upload: a PATCH holds it until its bytes are durable (even if the client
+/// hangs up), HEAD waits for it, so the offset HEAD reports is settled. It also keeps the
+/// upload's running SHA-256.
+type Slot = Arc<tokio::sync::Mutex<Option<RunningHash>>>;
+
 #[derive(Default)]
-pub struct Locks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+pub struct Locks(Mutex<HashMap<String, Slot>>);
 
 impl Locks {
-    fn get(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn get(&self, id: &str) -> Slot {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(map.entry(id.to_string()).or_default())
     }
@@ -130,8 +143,69 @@ fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, ApiFailure> {
     Ok(out)
 }
 
+/// The SHA-256 of an upload's first `hashed` bytes (all durable), fed by PATCHes in order to
+/// a task of its own, so hashing overlaps the fsyncs and the wait for the next chunk.
+struct RunningHash {
+    hashed: u64,
+    tx: mpsc::Sender<HashInput>,
+}
+
+enum HashInput {
+    Bytes(axum::body::Bytes),
+    Finish(oneshot::Sender<[u8; 32]>),
+}
+
+impl RunningHash {
+    fn start() -> Self {
+        let (tx, mut rx) = mpsc::channel::<HashInput>(HASH_QUEUE);
+        tokio::spawn(async move {
+            let mut hasher = Sha256::new();
+            while let Some(first) = rx.recv().await {
+                // Take what is queued in one go, and hash it off the async threads.
+                let mut frames = Vec::new();
+                let mut reply = None;
+                let mut next = Some(first);
+                while let Some(input) = next.take() {
+                    match input {
+                        HashInput::Bytes(b) => frames.push(b),
+                        HashInput::Finish(r) => {
+                            reply = Some(r);
+                            break;
+                        }
+                    }
+                    next = rx.try_recv().ok();
+                }
+                hasher = match tokio::task::spawn_blocking(move || {
+                    frames.iter().for_each(|f| hasher.update(f));
+                    hasher
+                })
+                .await
+                {
+                    Ok(h) => h,
+                    // Dropping the reply makes `finish` read the file instead.
+                    Err(_) => return,
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(hasher.finalize().into());
+                    return;
+                }
+            }
+        });
+        RunningHash { hashed: 0, tx }
+    }
+
+    /// The digest, once every byte has been fed; `None` if the task is gone.
+    async fn finish(self) -> Option<String> {
+        let (reply, digest) = oneshot::channel();
+        self.tx.send(HashInput::Finish(reply)).await.ok()?;
+        digest.await.ok().map(hex::encode)
+    }
+}
+
 /// A chunk checksum from `Upload-Checksum`.
 enum Checksum {
+    /// CRC-32 (IEEE, as in gzip), four bytes big-endian.
+    Crc32(u32),
     Sha1(Vec<u8>),
     Sha256(Vec<u8>),
 }
@@ -151,11 +225,15 @@ fn parse_checksum(headers: &HeaderMap) -> Result<Option<Checksum>, ApiFailure> {
         .decode(digest.trim())
         .map_err(|_| bad("the Upload-Checksum digest is not base64"))?;
     match algo {
+        "crc32" => match <[u8; 4]>::try_from(digest.as_slice()) {
+            Ok(b) => Ok(Some(Checksum::Crc32(u32::from_be_bytes(b)))),
+            Err(_) => Err(bad("the Upload-Checksum digest has the wrong length")),
+        },
         "sha1" if digest.len() == 20 => Ok(Some(Checksum::Sha1(digest))),
         "sha256" if digest.len() == 32 => Ok(Some(Checksum::Sha256(digest))),
         "sha1" | "sha256" => Err(bad("the Upload-Checksum digest has the wrong length")),
         _ => Err(bad(
-            "unsupported checksum algorithm; use sha1 or sha256 (see Tus-Checksum-Algorithm)",
+            "unsupported checksum algorithm; use crc32, sha1 or sha256 (see Tus-Checksum-Algorithm)",
         )),
     }
 }
@@ -231,7 +309,7 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Response {
             ),
             (
                 HeaderName::from_static("tus-checksum-algorithm"),
-                HeaderValue::from_static("sha1,sha256"),
+                HeaderValue::from_static(CHECKSUM_ALGORITHMS),
             ),
         ],
     )
@@ -246,7 +324,7 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Response {
         ("Tus-Resumable" = String, Header, description = "1.0.0"),
         ("Upload-Length" = u64, Header, description = "The video's size in bytes"),
         ("Upload-Metadata" = String, Header, description = "Must carry `appeal_id` (base64) of an appeal this kiosk sent"),
-        ("Upload-Checksum" = Option<String>, Header, description = "For bytes sent with the creation: `sha1 <base64>` or `sha256 <base64>`"),
+        ("Upload-Checksum" = Option<String>, Header, description = "For bytes sent with the creation: `crc32 <base64 of 4 bytes, big-endian>`, `sha1 <base64>` or `sha256 <base64>`"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional first bytes (creation-with-upload)"),
     responses(
@@ -361,10 +439,9 @@ pub async fn create(
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
     if with_body {
-        let lock = state.upload_locks().get(&id);
-        let _guard = lock.lock().await;
+        let slot = state.upload_locks().get(&id).lock_owned().await;
         let row = owned_upload(&state, &kiosk, &id).await?;
-        let offset = write_chunk(&state, row, checksum, body).await?;
+        let offset = write_chunk(&state, row, checksum, body, slot).await?;
         response = response.header(UPLOAD_OFFSET, offset);
     }
     Ok(response.body(Body::empty()).unwrap_or_default())
@@ -417,7 +494,7 @@ pub async fn head(
         ("id" = String, Path),
         ("Tus-Resumable" = String, Header),
         ("Upload-Offset" = u64, Header, description = "Must equal the server's offset"),
-        ("Upload-Checksum" = Option<String>, Header, description = "`sha1 <base64>` or `sha256 <base64>` of this chunk"),
+        ("Upload-Checksum" = Option<String>, Header, description = "`crc32 <base64 of 4 bytes, big-endian>`, `sha1 <base64>` or `sha256 <base64>` of this chunk"),
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses(
@@ -458,8 +535,7 @@ pub async fn patch(
     })?;
     let checksum = parse_checksum(&headers)?;
     owned_upload(&state, &kiosk, &id).await?;
-    let lock = state.upload_locks().get(&id);
-    let _guard = lock.lock().await;
+    let slot = state.upload_locks().get(&id).lock_owned().await;
     let row = owned_upload(&state, &kiosk, &id).await?;
     if offset != row.offset {
         return Err(tus_failure(
@@ -472,7 +548,7 @@ pub async fn patch(
         )
         .with_header(UPLOAD_OFFSET, HeaderValue::from(row.offset)));
     }
-    let new_offset = write_chunk(&state, row, checksum, body).await?;
+    let new_offset = write_chunk(&state, row, checksum, body, slot).await?;
     let expires =
         Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
     Ok((
@@ -549,15 +625,17 @@ enum Ending {
 }
 
 /// Writes one chunk at the upload's durable offset; returns the new offset. Runs in its own
-/// task so that a client hanging up cannot cancel it half-way.
+/// task, which keeps the upload's lock, so that a client hanging up cannot cancel it half-way
+/// nor let another request in before its bytes are settled.
 async fn write_chunk(
     state: &Arc<AppState>,
     row: UploadRow,
     checksum: Option<Checksum>,
     body: Body,
+    mut slot: OwnedMutexGuard<Option<RunningHash>>,
 ) -> Result<u64, ApiFailure> {
     let state = Arc::clone(state);
-    tokio::spawn(async move { write_chunk_inner(&state, row, checksum, body).await })
+    tokio::spawn(async move { write_chunk_inner(&state, row, checksum, body, &mut slot).await })
         .await
         .map_err(|_| {
             ApiFailure::new(
@@ -573,7 +651,15 @@ async fn write_chunk_inner(
     row: UploadRow,
     checksum: Option<Checksum>,
     body: Body,
+    running: &mut Option<RunningHash>,
 ) -> Result<u64, ApiFailure> {
+    // The running hash is only good if it has seen exactly the durable bytes.
+    if running.as_ref().is_some_and(|r| r.hashed != row.offset) {
+        *running = None;
+    }
+    if running.is_none() && row.offset == 0 {
+        *running = Some(RunningHash::start());
+    }
     let path = state.upload_path(&row.id);
     let mut file = tokio::fs::OpenOptions::new()
         .write(true)
@@ -584,6 +670,7 @@ async fn write_chunk_inner(
     file.seek(std::io::SeekFrom::Start(row.offset)).await?;
     let room = row.length - row.offset;
     let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
+    let mut crc32 = crc32fast::Hasher::new();
     let mut sha1 = Sha1::new();
     let mut sha256 = Sha256::new();
     let mut written: u64 = 0;
@@ -595,12 +682,18 @@ async fn write_chunk_inner(
                     break Ending::TooLarge;
                 }
                 match &checksum {
+                    Some(Checksum::Crc32(_)) => crc32.update(&bytes),
                     Some(Checksum::Sha1(_)) => sha1.update(&bytes),
                     Some(Checksum::Sha256(_)) => sha256.update(&bytes),
                     None => {}
                 }
                 file.write_all(&bytes).await?;
                 written += bytes.len() as u64;
+                if let Some(r) = running.as_ref() {
+                    if r.tx.send(HashInput::Bytes(bytes)).await.is_err() {
+                        *running = None;
+                    }
+                }
             }
             Ok(None) => break Ending::Complete,
             Ok(Some(Err(_))) | Err(_) => break Ending::Cut,
@@ -611,6 +704,10 @@ async fn write_chunk_inner(
         file.sync_all().await?;
         Ok::<(), std::io::Error>(())
     };
+    if matches!(ending, Ending::TooLarge) || (matches!(ending, Ending::Cut) && checksum.is_some()) {
+        // These bytes are thrown away, but the hash has seen some of them.
+        *running = None;
+    }
     match ending {
         Ending::TooLarge => {
             discard(file).await?;
@@ -632,10 +729,12 @@ async fn write_chunk_inner(
         Ending::Complete => {
             let ok = match &checksum {
                 None => true,
+                Some(Checksum::Crc32(want)) => crc32.clone().finalize() == *want,
                 Some(Checksum::Sha1(want)) => sha1.finalize().as_slice() == want.as_slice(),
                 Some(Checksum::Sha256(want)) => sha256.finalize().as_slice() == want.as_slice(),
             };
             if !ok {
+                *running = None;
                 discard(file).await?;
                 return Err(tus_failure(
                     StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
@@ -659,23 +758,40 @@ async fn write_chunk_inner(
     if matches!(ending, Ending::Cut) {
         tracing::info!(upload = %row.id, kept = new_offset, "upload connection cut; bytes kept");
     }
+    if let Some(r) = running.as_mut() {
+        r.hashed = new_offset;
+    }
     if new_offset == row.length {
-        finish(state, &row).await?;
+        finish(state, &row, running.take()).await?;
     }
     Ok(new_offset)
 }
 
-/// A complete upload: hash it, attach it to its appeal, tell the console.
-async fn finish(state: &Arc<AppState>, row: &UploadRow) -> Result<(), ApiFailure> {
-    let path = state.upload_path(&row.id);
-    let sha = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-        let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        Ok(hex::encode(hasher.finalize()))
-    })
-    .await
-    .map_err(|_| std::io::Error::other("hashing task stopped"))??;
+/// A complete upload: hash it (with the running hash if it saw every byte, else by reading the
+/// file), attach it to its appeal, tell the console.
+async fn finish(
+    state: &Arc<AppState>,
+    row: &UploadRow,
+    running: Option<RunningHash>,
+) -> Result<(), ApiFailure> {
+    let running = match running.filter(|r| r.hashed == row.length) {
+        Some(r) => r.finish().await,
+        None => None,
+    };
+    let sha = match running {
+        Some(sha) => sha,
+        None => {
+            let path = state.upload_path(&row.id);
+            tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+                let mut file = std::fs::File::open(path)?;
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut file, &mut hasher)?;
+                Ok(hex::encode(hasher.finalize()))
+            })
+            .await
+            .map_err(|_| std::io::Error::other("hashing task stopped"))??
+        }
+    };
     let (id, hash) = (row.id.clone(), sha.clone());
     let attached = db::write(&state.db, move |tx| {
         db::complete_upload(tx, &id, &hash, Utc::now())
