@@ -65,6 +65,18 @@ impl Locks {
     fn forget(&self, id: &str) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
+
+    /// Drops the entries nobody holds or waits for and that keep no running hash (finished
+    /// uploads, mostly), so the map does not grow with every video ever received. Safe because
+    /// `get` clones under the same map lock: an entry only the map holds has no user.
+    fn prune_idle(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, slot| {
+                Arc::strong_count(slot) > 1 || slot.try_lock().map_or(true, |r| r.is_some())
+            });
+    }
 }
 
 fn resumable() -> (HeaderName, HeaderValue) {
@@ -809,7 +821,7 @@ async fn finish(
     Ok(())
 }
 
-/// Deletes the bytes of uploads that expired unfinished.
+/// Deletes the bytes of uploads that expired unfinished, and forgets idle upload locks.
 pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
     let now = Utc::now();
     let ids = db::write(&state.db, move |tx| db::expire_uploads(tx, now)).await?;
@@ -821,6 +833,7 @@ pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
         }
         state.upload_locks().forget(id);
     }
+    state.upload_locks().prune_idle();
     Ok(ids.len())
 }
 
@@ -837,6 +850,25 @@ mod tests {
         assert_eq!(m["flag"], "");
         assert!(parse_metadata("appeal_id not*base64").is_err());
         assert!(parse_metadata("a YQ==,a YQ==").is_err(), "duplicate keys");
+    }
+
+    #[tokio::test]
+    async fn idle_upload_locks_are_forgotten_and_busy_ones_kept() {
+        let locks = Locks::default();
+        let held = locks.get("held");
+        drop(locks.get("finished"));
+        *locks.get("hashing").lock().await = Some(RunningHash::start());
+        locks.prune_idle();
+        let left: std::collections::BTreeSet<String> =
+            locks.0.lock().unwrap().keys().cloned().collect();
+        assert_eq!(
+            left,
+            ["hashing", "held"].map(String::from).into_iter().collect()
+        );
+        drop(held);
+        locks.forget("hashing");
+        locks.prune_idle();
+        assert!(locks.0.lock().unwrap().is_empty());
     }
 
     #[test]
