@@ -465,6 +465,31 @@ impl Tus<'_> {
         r.body(bytes.to_vec()).send().await.unwrap()
     }
 
+    /// PATCHes `video` from each of `starts` to the next (the last to the end) with CRC-32s.
+    async fn patch_crc32_ok(&self, location: &str, video: &[u8], starts: &[usize]) {
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(video.len());
+            let part = &video[start..end];
+            let r = self
+                .patch(location, start, part, Some(crc32_header(part)))
+                .await;
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        }
+    }
+
+    /// The SHA-256 the server reports for a finished upload.
+    async fn finished_sha256(&self, location: &str) -> String {
+        let head = self
+            .req(reqwest::Method::HEAD, location)
+            .send()
+            .await
+            .unwrap();
+        head.headers()["senim-upload-sha256"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+
     async fn offset(&self, location: &str) -> u64 {
         let r = self
             .req(reqwest::Method::HEAD, location)
@@ -857,35 +882,18 @@ async fn crc32_chunks_are_checked_and_the_finished_sha256_is_right_either_way() 
 
     // Three clean chunks.
     let location = tus.create_ok(&a, clean.len()).await;
-    for (start, end) in [(0, 100_000), (100_000, 200_000), (200_000, 300_000)] {
-        let part = &clean[start..end];
-        let r = tus
-            .patch(&location, start, part, Some(crc32_header(part)))
-            .await;
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    }
-    let head = tus
-        .req(reqwest::Method::HEAD, &location)
-        .send()
-        .await
-        .unwrap();
+    tus.patch_crc32_ok(&location, &clean, &[0, 100_000, 200_000])
+        .await;
     assert_eq!(
-        head.headers()["senim-upload-sha256"].to_str().unwrap(),
+        tus.finished_sha256(&location).await,
         hex::encode(sha2::Sha256::digest(&clean))
     );
 
     // A chunk whose CRC-32 does not match is refused (460) and discarded; sent again, it is
     // taken, and the finished upload's SHA-256 still covers exactly the right bytes.
     let location = tus.create_ok(&b, damaged.len()).await;
-    let r = tus
-        .patch(
-            &location,
-            0,
-            &damaged[..100_000],
-            Some(crc32_header(&damaged[..100_000])),
-        )
+    tus.patch_crc32_ok(&location, &damaged[..100_000], &[0])
         .await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let mut corrupted = damaged[100_000..200_000].to_vec();
     corrupted[5_000] ^= 0x01;
     let r = tus
@@ -917,20 +925,10 @@ async fn crc32_chunks_are_checked_and_the_finished_sha256_is_right_either_way() 
         error_code(r).await,
         (StatusCode::BAD_REQUEST, "invalid_checksum".into())
     );
-    for (start, end) in [(100_000, 200_000), (200_000, 300_000)] {
-        let part = &damaged[start..end];
-        let r = tus
-            .patch(&location, start, part, Some(crc32_header(part)))
-            .await;
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    }
-    let head = tus
-        .req(reqwest::Method::HEAD, &location)
-        .send()
-        .await
-        .unwrap();
+    tus.patch_crc32_ok(&location, &damaged, &[100_000, 200_000])
+        .await;
     assert_eq!(
-        head.headers()["senim-upload-sha256"].to_str().unwrap(),
+        tus.finished_sha256(&location).await,
         hex::encode(sha2::Sha256::digest(&damaged))
     );
     let stored = appeals_in_store(&server);
