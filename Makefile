@@ -10,6 +10,7 @@ build: setup
 	$(CARGO) build --workspace
 
 lint: setup
+	python3 scripts/check_structure.py
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

@@ -3,14 +3,16 @@
 //! camera QR reads handed to the classifier like serial scans, and the recovery of takes a
 //! crash or power cut cut short, committed as "interrupted" appeals at the next start.
 
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use slint::ComponentHandle;
 
-use super::{dispatch, protocol_topic, App, APP};
+use super::records::protocol_topic;
+use super::{dispatch, post, App};
 use crate::devices::camera::{self, AvDevice, Camera, CameraEvent, DeviceState, Take};
-use crate::flow::{Device, Event, Health, Screen, TechTest};
+use crate::flow::{AppealDraft, Device, Event, Health, Screen, TechTest};
 use crate::identity;
 use crate::store::{NewAppeal, NewRecording, NewVideo, Store};
 use crate::ui::AppealAdapter;
@@ -51,24 +53,43 @@ fn wants_qr(screen: &Screen) -> bool {
     matches!(screen, Screen::Identify { .. } | Screen::Enrol { .. })
 }
 
-/// Starts the camera's controller when a camera or microphone is configured.
-pub(super) fn start(config: &crate::config::Config) -> Option<Camera> {
-    let cfg = config.camera.clone();
-    if !cfg.has_video() && !cfg.has_audio() {
-        return None;
-    }
-    let sink = |event: CameraEvent| {
-        let _ = slint::invoke_from_event_loop(move || {
-            if let Some(app) = APP.with(|a| a.borrow().clone()) {
-                app.camera_event(event);
-            }
-        });
-    };
-    match Camera::open(cfg, sink) {
-        Ok(camera) => Some(camera),
-        Err(e) => {
-            tracing::error!(error = %e, "camera and microphone unavailable; appeals are typed");
+/// The camera and microphone as the app drives them.
+pub(super) struct CameraSide {
+    /// The camera and microphone, when fitted.
+    device: Option<Camera>,
+    /// The live pipeline is on / decoding QR codes / playing a take back.
+    live: Cell<bool>,
+    qr: Cell<bool>,
+    playing: Cell<bool>,
+    /// The take of the appeal in progress.
+    recording: RefCell<Option<Recording>>,
+    /// An appeal sent before its take was sealed, saved as soon as it is.
+    pending_save: RefCell<Option<AppealDraft>>,
+}
+
+impl CameraSide {
+    /// Starts the camera's controller when a camera or microphone is configured.
+    pub fn start(config: &crate::config::Config) -> CameraSide {
+        let cfg = config.camera.clone();
+        let device = if !cfg.has_video() && !cfg.has_audio() {
             None
+        } else {
+            let sink = |event: CameraEvent| post(move |app| app.camera_event(event));
+            match Camera::open(cfg, sink) {
+                Ok(camera) => Some(camera),
+                Err(e) => {
+                    tracing::error!(error = %e, "camera and microphone unavailable; appeals are typed");
+                    None
+                }
+            }
+        };
+        CameraSide {
+            device,
+            live: Cell::new(false),
+            qr: Cell::new(false),
+            playing: Cell::new(false),
+            recording: RefCell::new(None),
+            pending_save: RefCell::new(None),
         }
     }
 }
@@ -76,7 +97,7 @@ pub(super) fn start(config: &crate::config::Config) -> Option<Camera> {
 impl App {
     /// Keeps the camera on exactly where a screen needs it (called after every event).
     pub(super) fn camera_policy(&self) {
-        let Some(camera) = &self.camera else {
+        let Some(camera) = &self.camera.device else {
             return;
         };
         let flow = self.flow.borrow();
@@ -86,8 +107,8 @@ impl App {
                 screen,
                 Screen::AppealCountdown { .. } | Screen::AppealRecording { .. }
             );
-        if live != self.camera_live.get() {
-            self.camera_live.set(live);
+        if live != self.camera.live.get() {
+            self.camera.live.set(live);
             if live {
                 camera.start_preview();
             } else {
@@ -99,11 +120,11 @@ impl App {
             }
         }
         let qr = wants_qr(screen) && self.config.camera.has_video();
-        if qr != self.camera_qr.get() {
-            self.camera_qr.set(qr);
+        if qr != self.camera.qr.get() {
+            self.camera.qr.set(qr);
             camera.set_qr_scanning(qr);
         }
-        if !matches!(screen, Screen::AppealReview) && self.playing.replace(false) {
+        if !matches!(screen, Screen::AppealReview) && self.camera.playing.replace(false) {
             camera.stop_playback();
         }
     }
@@ -121,7 +142,7 @@ impl App {
                 self.window.global::<AppealAdapter>().set_mic_level(level);
             }
             CameraEvent::Qr(text) => {
-                if self.camera_qr.get() {
+                if self.camera.qr.get() {
                     // Personal data: classified, never logged.
                     dispatch(Event::Scan(identity::classify(&text)));
                 }
@@ -141,28 +162,30 @@ impl App {
                 );
                 let review = matches!(self.flow.borrow().screen(), Screen::AppealReview);
                 if review {
-                    if let Some(camera) = &self.camera {
+                    if let Some(camera) = &self.camera.device {
                         camera.play(&take.path);
-                        self.playing.set(true);
+                        self.camera.playing.set(true);
                     }
                 }
-                if let Some(recording) = self.recording.borrow_mut().as_mut() {
+                if let Some(recording) = self.camera.recording.borrow_mut().as_mut() {
                     recording.take = Some(take);
                 }
-                if let Some(draft) = self.pending_save.borrow_mut().take() {
+                let waiting = self.camera.pending_save.borrow_mut().take();
+                if let Some(draft) = waiting {
                     self.save_appeal(draft);
                 }
             }
             CameraEvent::TakeFinished(Err(e)) => {
                 tracing::warn!(error = %e, "the recording failed; the citizen may try again");
-                if self.pending_save.borrow_mut().take().is_some() {
+                let waiting = self.camera.pending_save.borrow_mut().take();
+                if waiting.is_some() {
                     dispatch(Event::AppealSaveFailed);
                 } else {
                     dispatch(Event::RecordingFailed);
                 }
             }
             CameraEvent::PlaybackEnded { completed } => {
-                self.playing.set(false);
+                self.camera.playing.set(false);
                 tracing::debug!(completed, "review playback ended");
             }
             CameraEvent::Health { device, state } => {
@@ -188,7 +211,7 @@ impl App {
 
     /// The countdown is over: note the recording in the store, then start the camera.
     pub(super) fn start_recording(&self) {
-        let Some(camera) = &self.camera else {
+        let Some(camera) = &self.camera.device else {
             dispatch(Event::RecordingFailed);
             return;
         };
@@ -216,7 +239,7 @@ impl App {
                 started_at: Utc::now(),
             }
         };
-        *self.recording.borrow_mut() = Some(Recording {
+        *self.camera.recording.borrow_mut() = Some(Recording {
             dir: dir.clone(),
             ..Recording::default()
         });
@@ -225,15 +248,11 @@ impl App {
                 .map_err(|e| e.to_string())
                 .and_then(|s| s.begin_recording(&note).map_err(|e| e.to_string()));
             match id {
-                Ok(id) => {
-                    let _ = slint::invoke_from_event_loop(move || {
-                        if let Some(app) = APP.with(|a| a.borrow().clone()) {
-                            if let Some(r) = app.recording.borrow_mut().as_mut() {
-                                r.id = Some(id);
-                            }
-                        }
-                    });
-                }
+                Ok(id) => post(move |app| {
+                    if let Some(r) = app.camera.recording.borrow_mut().as_mut() {
+                        r.id = Some(id);
+                    }
+                }),
                 // The recording still runs; only its crash recovery is lost.
                 Err(e) => tracing::error!(error = %e, "cannot note the recording in the store"),
             }
@@ -241,20 +260,30 @@ impl App {
         camera.start_recording(&dir);
     }
 
+    /// "Send" came before the camera sealed the take: the appeal is saved when it is.
+    pub(super) fn wait_for_take(&self, draft: AppealDraft) {
+        *self.camera.pending_save.borrow_mut() = Some(draft);
+    }
+
+    /// The appeal is committed: its take is the store's now.
+    pub(super) fn take_committed(&self) {
+        self.camera.recording.borrow_mut().take();
+    }
+
     pub(super) fn stop_recording(&self) {
-        if let Some(camera) = &self.camera {
+        if let Some(camera) = &self.camera.device {
             camera.stop_recording();
         }
     }
 
     /// Re-record or the citizen left: the take and its note go.
     pub(super) fn discard_recording(&self) {
-        if let Some(camera) = &self.camera {
+        if let Some(camera) = &self.camera.device {
             camera.stop_playback();
             camera.discard();
         }
-        self.playing.set(false);
-        if let Some(recording) = self.recording.borrow_mut().take() {
+        self.camera.playing.set(false);
+        if let Some(recording) = self.camera.recording.borrow_mut().take() {
             let dir = recording.dir;
             self.store.exec(move |store| {
                 let Ok(s) = store else { return };
@@ -271,20 +300,21 @@ impl App {
 
     pub(super) fn play_take(&self) {
         let path = self
+            .camera
             .recording
             .borrow()
             .as_ref()
             .and_then(|r| r.take.as_ref().map(|t| t.path.clone()));
-        if let (Some(camera), Some(path)) = (&self.camera, path) {
+        if let (Some(camera), Some(path)) = (&self.camera.device, path) {
             camera.play(&path);
-            self.playing.set(true);
+            self.camera.playing.set(true);
         }
     }
 
     /// The take and its store note for the appeal being sent (`None`: a typed appeal, or the
     /// take is not finished yet).
     pub(super) fn take_for_commit(&self) -> Option<(NewVideo, Option<i64>, bool, PathBuf)> {
-        let recording = self.recording.borrow();
+        let recording = self.camera.recording.borrow();
         let r = recording.as_ref()?;
         let take = r.take.as_ref()?;
         Some((

@@ -1,0 +1,145 @@
+//! Who this kiosk is to the call-centre: enrolment from the screen, the sync worker's reports
+//! (online, queue, enrolment changes, installed catalogues), and the call-centre's hours by
+//! the server's clock.
+
+use std::cell::{Cell, RefCell};
+
+use chrono::Utc;
+
+use super::{dispatch, dispatch_from_thread, post, App};
+use crate::config::Config;
+use crate::flow::Event;
+use crate::sync::{self, SyncHandle};
+
+pub(super) struct Link {
+    /// The sync settings, for enrolment from the screen.
+    config: Result<Option<sync::SyncConfig>, String>,
+    /// The sync worker's last report (technician screen, enrolment changes).
+    pub state: RefCell<sync::Status>,
+    /// Server clock − kiosk clock (ms), learnt by the sync worker.
+    clock_skew_ms: Cell<i64>,
+}
+
+impl Link {
+    pub fn new(config: &Config) -> Link {
+        Link {
+            config: config.sync_config().map_err(|e| e.to_string()),
+            state: RefCell::new(sync::Status::default()),
+            clock_skew_ms: Cell::new(0),
+        }
+    }
+}
+
+impl App {
+    /// Who this kiosk is (or that it is not enrolled): the title, the technician screen, the
+    /// mode, and whether the kiosk rests on the enrolment screen.
+    pub(super) fn enrolment_known(&self, enrolled: Option<sync::EnrolledAs>) {
+        {
+            let mut info = self.info.borrow_mut();
+            match &enrolled {
+                Some(e) => {
+                    info.kiosk_id = e.kiosk_id.clone();
+                    if !e.site.is_empty() {
+                        info.site_name = e.site.clone();
+                    }
+                }
+                None => info.kiosk_id = "not enrolled".into(),
+            }
+        }
+        if self.sync.is_some() {
+            self.dispatch(Event::Enrolled(enrolled.map(|e| e.mode)));
+        } else {
+            self.refresh(self.now());
+        }
+    }
+
+    /// Exchanges a scanned enrolment code on a thread of its own (it waits on the network).
+    pub(super) fn enrol(&self, code: String) {
+        let Ok(Some(sync_config)) = self.link.config.clone() else {
+            dispatch(Event::EnrolResult(Err("no_backend")));
+            return;
+        };
+        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let spawned = std::thread::Builder::new()
+            .name("senim-enrol".into())
+            .spawn(move || {
+                let result = sync::enrol(
+                    &sync_config.data_dir,
+                    &sync_config.backend_url,
+                    sync_config.ca_pem.as_deref(),
+                    &code,
+                );
+                match result {
+                    Ok(e) => {
+                        tracing::info!(kiosk = %e.kiosk_id, "enrolled");
+                        waker.iter().for_each(sync::Waker::wake);
+                        let enrolled = sync::EnrolledAs {
+                            kiosk_id: e.kiosk_id,
+                            site: e.site,
+                            mode: e.mode,
+                        };
+                        post(move |app| {
+                            let mode = enrolled.mode;
+                            app.enrolment_known(Some(enrolled));
+                            app.dispatch(Event::EnrolResult(Ok(mode)));
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "enrolment refused");
+                        dispatch_from_thread(Event::EnrolResult(Err(enrol_error_code(&e))));
+                    }
+                }
+            });
+        if spawned.is_err() {
+            dispatch(Event::EnrolResult(Err("enrol_failed")));
+        }
+    }
+
+    /// The call-centre's hours by the server's clock where the kiosk has learnt its skew.
+    pub(super) fn update_hours(&self) {
+        let now = Utc::now() + chrono::Duration::milliseconds(self.link.clock_skew_ms.get());
+        self.dispatch(Event::CallCentre(self.schedule.status(now)));
+    }
+
+    /// The sync worker's report: the technician's queue figures, enrolment changes, a newly
+    /// installed catalogue, online/offline and the queue for the attract screen, clock skew.
+    pub(super) fn sync_status(&self, status: sync::Status) {
+        {
+            let mut info = self.info.borrow_mut();
+            info.tech.sync_bytes = status.pending_bytes;
+            info.tech.sync_last_success = status.last_success_at;
+            info.tech.sync_last_error = status.last_error.clone();
+        }
+        let skew = &self.link.clock_skew_ms;
+        let skew_changed = skew.replace(status.clock_skew_ms) != status.clock_skew_ms;
+        let enrolment_changed = self.link.state.borrow().enrolled_as != status.enrolled_as;
+        *self.link.state.borrow_mut() = status.clone();
+        if enrolment_changed {
+            self.enrolment_known(status.enrolled_as.clone());
+        }
+        if let Some(version) = &status.catalog_version {
+            self.catalog_installed(version);
+        }
+        self.dispatch(Event::Sync {
+            online: status.online,
+            pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
+        });
+        if skew_changed {
+            self.update_hours();
+        }
+    }
+}
+
+/// A stable code the enrolment screen translates.
+fn enrol_error_code(e: &sync::SyncError) -> &'static str {
+    match e {
+        sync::SyncError::Refused { code, .. } => match code.as_str() {
+            "code_used" => "code_used",
+            "code_expired" => "code_expired",
+            "code_unknown" => "code_unknown",
+            _ => "enrol_failed",
+        },
+        sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
+        _ => "enrol_failed",
+    }
+}
