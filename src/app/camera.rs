@@ -6,14 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use slint::ComponentHandle;
 
 use super::{dispatch, protocol_topic, App, APP};
 use crate::devices::camera::{self, AvDevice, Camera, CameraEvent, DeviceState, Take};
 use crate::flow::{Device, Event, Health, Screen, TechTest};
 use crate::identity;
 use crate::store::{NewAppeal, NewRecording, NewVideo, Store};
-use crate::ui::AppealAdapter;
+use crate::ui;
 
 /// The take of the appeal in progress.
 #[derive(Default)]
@@ -92,10 +91,8 @@ impl App {
                 camera.start_preview();
             } else {
                 camera.stop_preview();
-                self.window
-                    .global::<AppealAdapter>()
-                    .set_preview(slint::Image::default());
-                self.window.global::<AppealAdapter>().set_mic_level(0.0);
+                ui::show_frame(&self.window, None);
+                ui::show_level(&self.window, 0.0);
             }
         }
         let qr = wants_qr(screen) && self.config.camera.has_video();
@@ -111,14 +108,12 @@ impl App {
     pub(super) fn camera_event(&self, event: CameraEvent) {
         match event {
             CameraEvent::Frame(frame) => {
-                self.window
-                    .global::<AppealAdapter>()
-                    .set_preview(slint::Image::from_rgb8(frame.pixels));
+                ui::show_frame(&self.window, Some(frame.pixels));
             }
             CameraEvent::Level { db } => {
                 // −60 dBFS (silence in a ward) … 0 dBFS (shouting into it).
                 let level = ((db + 60.0) / 60.0).clamp(0.0, 1.0);
-                self.window.global::<AppealAdapter>().set_mic_level(level);
+                ui::show_level(&self.window, level);
             }
             CameraEvent::Qr(text) => {
                 if self.camera_qr.get() {
