@@ -1,6 +1,9 @@
 //! Compiles the Slint UI and bundles the Kazakh and Russian catalogues (English is the source).
 fn main() {
+    // Element debug info (type names, ids) lets `tests/screenshots.rs` read what each screen
+    // says through `i-slint-backend-testing`'s element queries; it adds only name tables.
     let config = slint_build::CompilerConfiguration::new()
+        .with_debug_info(true)
         .with_style("fluent-light".into())
         .with_bundled_translations("translations")
         .with_default_translation_context(slint_build::DefaultTranslationContext::None);
