@@ -7,7 +7,6 @@ use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use slint::ComponentHandle;
 
 use super::records::protocol_topic;
 use super::{dispatch, post, App};
@@ -15,7 +14,7 @@ use crate::devices::camera::{self, AvDevice, Camera, CameraEvent, DeviceState, T
 use crate::flow::{AppealDraft, Device, Event, Health, Screen, TechTest};
 use crate::identity;
 use crate::store::{NewAppeal, NewRecording, NewVideo, Store};
-use crate::ui::AppealAdapter;
+use crate::ui;
 
 /// The take of the appeal in progress.
 #[derive(Default)]
@@ -113,10 +112,8 @@ impl App {
                 camera.start_preview();
             } else {
                 camera.stop_preview();
-                self.window
-                    .global::<AppealAdapter>()
-                    .set_preview(slint::Image::default());
-                self.window.global::<AppealAdapter>().set_mic_level(0.0);
+                ui::show_frame(&self.window, None);
+                ui::show_level(&self.window, 0.0);
             }
         }
         let qr = wants_qr(screen) && self.config.camera.has_video();
@@ -132,14 +129,12 @@ impl App {
     pub(super) fn camera_event(&self, event: CameraEvent) {
         match event {
             CameraEvent::Frame(frame) => {
-                self.window
-                    .global::<AppealAdapter>()
-                    .set_preview(slint::Image::from_rgb8(frame.pixels));
+                ui::show_frame(&self.window, Some(frame.pixels));
             }
             CameraEvent::Level { db } => {
                 // −60 dBFS (silence in a ward) … 0 dBFS (shouting into it).
                 let level = ((db + 60.0) / 60.0).clamp(0.0, 1.0);
-                self.window.global::<AppealAdapter>().set_mic_level(level);
+                ui::show_level(&self.window, level);
             }
             CameraEvent::Qr(text) => {
                 if self.camera.qr.get() {

@@ -1,0 +1,371 @@
+//! The journeys the screenshot test pictures: a flow driven by real events to every screen in a
+//! language, and what technician mode shows beside the flow.
+
+use senim_kiosk::catalog::Catalog;
+use senim_kiosk::config::Config;
+use senim_kiosk::flow::{
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest, Topic,
+};
+use senim_kiosk::identity;
+use senim_kiosk::ui;
+
+pub const VALID_IIN: &str = "880101300010";
+
+/// A journey driven to one screen, with the clock at `now`.
+pub struct Shot {
+    pub name: &'static str,
+    pub flow: Flow,
+    pub now: Millis,
+}
+
+struct Driver {
+    flow: Flow,
+    now: Millis,
+}
+
+impl Driver {
+    fn new(config: &Config, catalog: &Catalog, lang: Lang) -> Driver {
+        let mut flow = Flow::new(senim_kiosk::app::flow_config(config, catalog));
+        // The citizen's language, chosen first: a later choice would count as a touch and
+        // take the idle warning away.
+        flow.handle(0, Event::SetLanguage(lang));
+        flow.handle(0, Event::DeviceHealth(Device::Scanner, Health::Ok));
+        flow.handle(0, Event::DeviceHealth(Device::Camera, Health::Ok));
+        flow.handle(0, Event::DeviceHealth(Device::Microphone, Health::Ok));
+        flow.handle(
+            0,
+            Event::Sync {
+                online: true,
+                pending: 0,
+            },
+        );
+        Driver { flow, now: 1_000 }
+    }
+    fn send(mut self, event: Event) -> Driver {
+        self.now += 100;
+        self.flow.handle(self.now, event);
+        self
+    }
+    fn wait(mut self, ms: Millis) -> Driver {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now = (self.now + 250).min(end);
+            self.flow.handle(self.now, Event::Tick);
+        }
+        self
+    }
+    fn keys(mut self, digits: &str) -> Driver {
+        for d in digits.chars() {
+            self = self.send(Event::KeypadDigit(d));
+        }
+        self
+    }
+    fn shot(self, name: &'static str) -> Shot {
+        Shot {
+            name,
+            flow: self.flow,
+            now: self.now,
+        }
+    }
+}
+
+fn closed_until_monday() -> CallCentreStatus {
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .expect("valid date");
+    CallCentreStatus::Closed { next_open: monday }
+}
+
+/// A service's position in the shipped catalogue.
+pub fn service(catalog: &Catalog, id: &str) -> usize {
+    catalog
+        .services
+        .iter()
+        .position(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no service {id} in the catalogue"))
+}
+
+/// A category's position in the shipped catalogue.
+pub fn category(catalog: &Catalog, id: &str) -> usize {
+    catalog
+        .category_index(id)
+        .unwrap_or_else(|| panic!("no category {id} in the catalogue"))
+}
+
+pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
+    let d = || Driver::new(config, catalog, lang);
+    let scan = |text: &str| Event::Scan(identity::classify(text));
+    let appeal = || {
+        d().send(scan(VALID_IIN))
+            .wait(2_000)
+            .send(Event::SelectTopic(Topic::Complaint))
+    };
+    let recorded = || {
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(3_000)
+            .wait(42_000)
+            .send(Event::StopRecording)
+    };
+    let guide = || d().send(Event::Start).send(Event::Choose(Journey::Guide));
+    let eds = || {
+        guide()
+            .send(Event::SelectCategory(category(catalog, "signature")))
+            .send(Event::SelectService(service(catalog, "eds-issue")))
+    };
+    vec![
+        d().shot("attract"),
+        d().send(Event::CallCentre(closed_until_monday()))
+            .send(Event::Sync {
+                online: false,
+                pending: 3,
+            })
+            .shot("attract-closed-offline"),
+        d().send(Event::Start).shot("menu"),
+        d().send(Event::Start)
+            .send(Event::Choose(Journey::Appeal))
+            .shot("identify"),
+        d().send(scan("880101300011")).shot("identify-invalid"),
+        d().send(Event::DeviceHealth(Device::Scanner, Health::Faulty))
+            .send(Event::Start)
+            .send(Event::Choose(Journey::Appeal))
+            .send(Event::ManualOpen)
+            .keys("8801013")
+            .shot("identify-keypad"),
+        d().send(scan(VALID_IIN)).shot("identified"),
+        guide().shot("guide-categories"),
+        guide()
+            .send(Event::SelectCategory(category(catalog, "family")))
+            .shot("guide-catalog"),
+        guide()
+            .send(Event::SearchOpen)
+            .send(Event::SearchText("эцп".into()))
+            .shot("guide-search-keyboard"),
+        guide()
+            .send(Event::SearchOpen)
+            .send(Event::SearchText("анықтама".into()))
+            .send(Event::Back)
+            .shot("guide-search"),
+        guide()
+            .send(Event::SearchOpen)
+            .send(Event::SearchText("жжжж".into()))
+            .shot("guide-search-nothing"),
+        eds().shot("guide-service"),
+        guide()
+            .send(Event::SelectCategory(category(catalog, "transport")))
+            .send(Event::SelectService(service(catalog, "driving-licence")))
+            .shot("guide-service-fee"),
+        eds()
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .shot("guide-step"),
+        // The longest step text of the catalogue.
+        eds().send(Event::GuideNext).shot("guide-step-first"),
+        eds()
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::CallConsultant)
+            .shot("guide-step-consultant"),
+        guide()
+            .send(Event::SelectCategory(category(catalog, "certificates")))
+            .send(Event::SelectService(service(catalog, "no-criminal-record")))
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .send(Event::GuideNext)
+            .shot("guide-rating"),
+        d().send(scan(VALID_IIN)).wait(2_000).shot("appeal-topic"),
+        appeal().shot("appeal-consent"),
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(900)
+            .shot("appeal-countdown"),
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(3_000)
+            .wait(75_000)
+            .shot("appeal-recording"),
+        recorded().shot("appeal-review"),
+        recorded()
+            .send(Event::Send)
+            .keys("6011234567")
+            .send(Event::KeypadSubmit)
+            .shot("appeal-phone-invalid"),
+        recorded()
+            .send(Event::Send)
+            .send(Event::SkipPhone)
+            .send(Event::AppealSaveFailed)
+            .shot("appeal-save-failed"),
+        recorded()
+            .send(Event::CallCentre(closed_until_monday()))
+            .send(Event::Sync {
+                online: false,
+                pending: 1,
+            })
+            .send(Event::Send)
+            .send(Event::SkipPhone)
+            .send(Event::AppealSaved {
+                number: "K7F-42Q".into(),
+            })
+            .shot("appeal-receipt"),
+        recorded()
+            .send(Event::Sync {
+                online: false,
+                pending: 1,
+            })
+            .send(Event::Send)
+            .send(Event::SkipPhone)
+            .send(Event::AppealSaved {
+                number: "K7F-42Q".into(),
+            })
+            .shot("appeal-receipt-offline"),
+        eds()
+            .send(Event::GuideNext)
+            .wait(65_000)
+            .shot("idle-warning"),
+        d().send(Event::TechnicianGesture)
+            .keys("1111")
+            .send(Event::KeypadSubmit)
+            .keys("2222")
+            .send(Event::KeypadSubmit)
+            .keys("3333")
+            .send(Event::KeypadSubmit)
+            .shot("technician-pin-locked"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .shot("technician-home"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::TechnicianOpen(TechTest::Scanner))
+            .shot("technician-scanner"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::DeviceHealth(Device::Camera, Health::Ok))
+            .send(Event::TechnicianOpen(TechTest::Camera))
+            .shot("technician-camera"),
+        d().send(Event::TechnicianGesture)
+            .keys("4321")
+            .send(Event::KeypadSubmit)
+            .send(Event::DeviceHealth(Device::Printer, Health::Ok))
+            .send(Event::TechnicianOpen(TechTest::Printer))
+            .shot("technician-printer"),
+        d().send(Event::Enrolled(None)).shot("enrol"),
+        d().send(Event::Enrolled(None))
+            .send(scan("SENIM-ENROL:AB12-CD34-EF56-GH78"))
+            .send(Event::EnrolResult(Err("code_used")))
+            .shot("enrol-refused"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Faulty))
+            .send(Event::ConsentAccept)
+            .wait(3_000)
+            .wait(12_000)
+            .shot("appeal-recording-voice"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Absent))
+            .send(Event::DeviceHealth(Device::Microphone, Health::Absent))
+            .shot("appeal-consent-typed"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Camera, Health::Absent))
+            .send(Event::DeviceHealth(Device::Microphone, Health::Absent))
+            .send(Event::ConsentAccept)
+            .send(Event::AppealText(
+                "Қабылдау бөлімінде дәрігер тексеру үшін ақша сұрады, 21 қараша, 10:30".into(),
+            ))
+            .shot("appeal-text"),
+        appeal()
+            .send(Event::ConsentAccept)
+            .wait(5_000)
+            .send(Event::RecordingFailed)
+            .shot("appeal-consent-failed"),
+        appeal()
+            .send(Event::DeviceHealth(Device::Storage, Health::Faulty))
+            .send(Event::ConsentAccept)
+            .shot("appeal-no-room"),
+        eds()
+            .send(Event::GuideNext)
+            .send(Event::EndSession)
+            .shot("attract-after-session"),
+    ]
+}
+
+/// What technician mode shows in the pictures: checks as `doctor` reports them on a kiosk with
+/// a network problem, a queue, a test scan and a printed test slip.
+pub fn technician_view() -> ui::TechView {
+    use senim_kiosk::doctor::{Check, Level};
+    let check = |check, level, detail: &str, hint: Option<&str>| Check {
+        check,
+        level,
+        detail: detail.into(),
+        hint: hint.map(Into::into),
+    };
+    ui::TechView {
+        checks: vec![
+            check("config", Level::Ok, "/etc/senim/kiosk.toml is valid", None),
+            check(
+                "catalogue",
+                Level::Ok,
+                "13 services in /var/lib/senim/catalog",
+                None,
+            ),
+            check(
+                "store",
+                Level::Ok,
+                "/var/lib/senim (schema 2, integrity ok)",
+                None,
+            ),
+            check(
+                "disk",
+                Level::Warn,
+                "700 MiB free (recordings need 256 MiB)",
+                Some("the data disk is nearly full"),
+            ),
+            check(
+                "enrolment",
+                Level::Ok,
+                "kiosk KGD-HOSP1-03 at \"Karaganda Regional Hospital\"",
+                None,
+            ),
+            check(
+                "sync",
+                Level::Ok,
+                "3 item(s) waiting, 12.4 MB of video",
+                None,
+            ),
+            check(
+                "network",
+                Level::Fail,
+                "cannot connect to https://cc.example.kz: connection refused",
+                Some("check the cable or Wi-Fi, the kiosk's address and any firewall"),
+            ),
+            check("scanner", Level::Ok, "/dev/senim-scanner: working", None),
+            check(
+                "versions",
+                Level::Ok,
+                "senim-kiosk 0.1.0, store schema 2",
+                None,
+            ),
+        ],
+        sync_bytes: 12_400_000,
+        sync_last_error: Some("cannot reach the call-centre at https://cc.example.kz/".into()),
+        microphone: Health::Ok,
+        scan: Some(ui::TestScan {
+            kind: "badge".into(),
+            valid: true,
+            symbology: "]Q1".into(),
+            text: "SENIM-TECH:tech_01-AB".into(),
+            hex: "5D 51 31 53 45 4E 49 4D 2D 54 45 43 48 3A 74 65 63 68 5F 30 31 2D 41 42".into(),
+        }),
+        printer: Some(Ok(())),
+        ..ui::TechView::default()
+    }
+}
