@@ -1,4 +1,7 @@
 //! The `senim-kiosk` command line: `run`, and the technician tools other parts add.
+//!
+//! Over 600 lines on purpose: the subcommand table beside one short handler per subcommand;
+//! splitting it would part the table from what each entry does.
 
 use std::path::PathBuf;
 

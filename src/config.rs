@@ -2,6 +2,9 @@
 //!
 //! Unknown keys, wrong types and impossible values are refused at start with the file, the key
 //! and what is expected, so a technician can fix the file without reading code.
+//!
+//! Over 600 lines on purpose: every section with its defaults and checks in one table a technician
+//! can read top to bottom; the last ~180 lines are tests.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
