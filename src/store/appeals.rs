@@ -11,7 +11,9 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use senim_protocol::{AppealRecord, Topic, VideoInfo};
 use sha2::{Digest, Sha256};
 
-use super::{insert_outbox, io, parse_ts, random_from, ts, Store, StoreError, VIDEOS_DIR};
+use super::{
+    insert_outbox, io, parse_enum, parse_ts, random_from, ts, Store, StoreError, VIDEOS_DIR,
+};
 
 /// A video take ready to be committed with its appeal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,10 +334,5 @@ impl Store {
 }
 
 fn parse_topic(s: &str) -> Result<Topic, StoreError> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-        StoreError::Corrupt {
-            what: "appeal topic",
-            detail: s.to_string(),
-        }
-    })
+    parse_enum(s, "appeal topic")
 }

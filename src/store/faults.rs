@@ -4,7 +4,7 @@
 use rusqlite::{params, TransactionBehavior};
 use senim_protocol::{DeviceFaultRecord, DeviceStatus};
 
-use super::{insert_outbox, new_key, parse_ts, ts, Store, StoreError};
+use super::{insert_outbox, new_key, parse_enum, parse_ts, ts, Store, StoreError};
 
 impl Store {
     /// Records a device fault for the fleet view.
@@ -60,10 +60,5 @@ fn device_status_str(s: DeviceStatus) -> &'static str {
 }
 
 fn parse_device_status(s: &str) -> Result<DeviceStatus, StoreError> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-        StoreError::Corrupt {
-            what: "device status",
-            detail: s.to_string(),
-        }
-    })
+    parse_enum(s, "device status")
 }

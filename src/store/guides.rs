@@ -4,7 +4,7 @@
 use rusqlite::{params, TransactionBehavior};
 use senim_protocol::{GuideEventKind, GuideEventRecord};
 
-use super::{insert_outbox, new_key, parse_ts, ts, Store, StoreError};
+use super::{insert_outbox, new_key, parse_enum, parse_ts, ts, Store, StoreError};
 
 /// A new random id grouping one citizen's service-guide events (64 random bits).
 pub fn new_session_id() -> String {
@@ -79,10 +79,5 @@ fn guide_kind_str(k: GuideEventKind) -> &'static str {
 }
 
 fn parse_guide_kind(s: &str) -> Result<GuideEventKind, StoreError> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-        StoreError::Corrupt {
-            what: "guide event",
-            detail: s.to_string(),
-        }
-    })
+    parse_enum(s, "guide event")
 }

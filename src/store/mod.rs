@@ -239,6 +239,19 @@ impl Store {
     }
 }
 
+/// A snake_case enum read back from the text it was stored as; `what` names it in the error.
+fn parse_enum<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        StoreError::Corrupt {
+            what,
+            detail: s.to_string(),
+        }
+    })
+}
+
 /// The outbox row announcing a business row, written in that row's own transaction.
 fn insert_outbox(
     tx: &rusqlite::Transaction<'_>,
