@@ -399,30 +399,18 @@ fn scanner(config: &Config) -> Check {
             "no serial scanner fitted (manual entry, camera QR)",
         );
     };
-    if !Path::new(&options.port).exists() {
-        return Check::fail(
-            "scanner",
-            format!("{} does not exist", options.port),
-            "plug the scanner in and check its cable; `ls -l /dev/serial/by-id/` lists what \
-             the kiosk sees (the image's udev rule names it /dev/senim-scanner)",
-        );
-    }
-    match serialport::new(&options.port, options.baud)
-        .timeout(Duration::from_millis(100))
-        .open()
-    {
-        Ok(_) => Check::ok("scanner", format!("{} opens", options.port)),
-        Err(e) if is_busy(&e) => Check::warn(
-            "scanner",
-            format!("{} is in use (by the running kiosk?)", options.port),
-            "test it from the technician screen, or stop the kiosk service first",
-        ),
-        Err(e) => Check::fail(
-            "scanner",
-            format!("{}: {e}", options.port),
-            "check the scanner's cable and that the port exists (ls -l /dev/serial/by-id/)",
-        ),
-    }
+    serial_port(
+        "scanner",
+        &options.port,
+        options.baud,
+        &SerialHints {
+            opens: "",
+            missing: "plug the scanner in and check its cable; `ls -l /dev/serial/by-id/` lists \
+                      what the kiosk sees (the image's udev rule names it /dev/senim-scanner)",
+            busy: "test it from the technician screen, or stop the kiosk service first",
+            failed: "check the scanner's cable and that the port exists (ls -l /dev/serial/by-id/)",
+        },
+    )
 }
 
 fn camera(config: &Config) -> Vec<Check> {
@@ -484,34 +472,46 @@ fn printer(config: &Config) -> Check {
             "no receipt printer fitted (the QR code on screen is the receipt)",
         );
     };
-    if !Path::new(&options.port).exists() {
-        return Check::fail(
-            "printer",
-            format!("{} does not exist", options.port),
-            "plug the printer in, switch it on and check its cable; then `senim-kiosk print-test`",
-        );
+    serial_port(
+        "printer",
+        &options.port,
+        options.baud,
+        &SerialHints {
+            opens: " (print a test slip: senim-kiosk print-test)",
+            missing: "plug the printer in, switch it on and check its cable; then \
+                      `senim-kiosk print-test`",
+            busy: "print a test slip from the technician screen",
+            failed: "check the printer's cable and that the port exists",
+        },
+    )
+}
+
+/// What a serial device's check says besides the port: a note when it opens, and the hint
+/// when it is missing, held by another process, or fails to open.
+struct SerialHints {
+    opens: &'static str,
+    missing: &'static str,
+    busy: &'static str,
+    failed: &'static str,
+}
+
+/// A serial device's check: the port exists and opens (another process holding it is a
+/// warning, "busy": the running kiosk).
+fn serial_port(check: &'static str, port: &str, baud: u32, hints: &SerialHints) -> Check {
+    if !Path::new(port).exists() {
+        return Check::fail(check, format!("{port} does not exist"), hints.missing);
     }
-    match serialport::new(&options.port, options.baud)
+    match serialport::new(port, baud)
         .timeout(Duration::from_millis(100))
         .open()
     {
-        Ok(_) => Check::ok(
-            "printer",
-            format!(
-                "{} opens (print a test slip: senim-kiosk print-test)",
-                options.port
-            ),
-        ),
+        Ok(_) => Check::ok(check, format!("{port} opens{}", hints.opens)),
         Err(e) if is_busy(&e) => Check::warn(
-            "printer",
-            format!("{} is in use (by the running kiosk?)", options.port),
-            "print a test slip from the technician screen",
+            check,
+            format!("{port} is in use (by the running kiosk?)"),
+            hints.busy,
         ),
-        Err(e) => Check::fail(
-            "printer",
-            format!("{}: {e}", options.port),
-            "check the printer's cable and that the port exists",
-        ),
+        Err(e) => Check::fail(check, format!("{port}: {e}"), hints.failed),
     }
 }
 

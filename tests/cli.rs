@@ -1,5 +1,8 @@
 //! The `senim-kiosk` command line as a technician meets it: bad configuration files are
 //! refused before anything starts, with the file, the key and what is expected.
+//!
+//! Over 600 lines on purpose: one test file per binary, the subcommands side by side sharing the
+//! pty and backend helpers.
 
 mod support;
 

@@ -2,7 +2,10 @@
 //! that need a real file (pragmas, newer schema, upgrade from schema 1).
 
 use chrono::{Duration, TimeZone, Utc};
-use senim_protocol::{DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord};
+use senim_protocol::{
+    DeviceFaultRecord, DeviceStatus, GuideEventKind, GuideEventRecord, RecordBody, SiteMode, Topic,
+};
+use sha2::{Digest, Sha256};
 
 use super::*;
 

@@ -16,7 +16,7 @@ use gstreamer::prelude::*;
 use gstreamer_pbutils as gst_pbutils;
 use gstreamer_pbutils::prelude::*;
 
-use super::{pipeline, CameraError, Take};
+use super::{init, CameraError, Take};
 
 /// What the recorder writes while recording.
 pub const RECORDING_FILE: &str = "recording.webm";
@@ -62,7 +62,7 @@ fn caps_name(caps: Option<gst::Caps>) -> Option<String> {
 
 /// Reads a media file's container, codecs and duration (blocks up to 15 s).
 pub fn inspect(path: &Path) -> Result<MediaInfo, CameraError> {
-    pipeline::init()?;
+    init()?;
     let path =
         std::path::absolute(path).map_err(CameraError::io("cannot resolve the file path"))?;
     let uri = gst::glib::filename_to_uri(&path, None)
@@ -145,7 +145,7 @@ pub(crate) fn seal(dir: &Path) -> Result<Take, CameraError> {
 /// Blocks (a remux of three minutes takes well under a second); call it off the UI thread,
 /// e.g. at start-up for every folder under `<data>/videos/incoming/`.
 pub fn recover_take(take_dir: &Path) -> Result<Option<Take>, CameraError> {
-    pipeline::init()?;
+    init()?;
     let take = take_dir.join(TAKE_FILE);
     let recording = take_dir.join(RECORDING_FILE);
     if take.exists() {
@@ -342,6 +342,27 @@ fn remux(src: &Path, dst: &Path) -> Result<bool, CameraError> {
     })();
     let _ = pipeline.set_state(gst::State::Null);
     result
+}
+
+/// Creates the take folder (and its parents), refuses one that already holds a take.
+pub(crate) fn prepare_take_dir(dir: &Path) -> Result<(), CameraError> {
+    std::fs::create_dir_all(dir).map_err(CameraError::io("cannot create the take folder"))?;
+    if dir.join(RECORDING_FILE).exists() || dir.join(TAKE_FILE).exists() {
+        return Err(CameraError::TakeExists);
+    }
+    if let Some(parent) = dir.parent() {
+        fsync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// What a broken-off recording left, as a take (interrupted), or why there is none.
+pub(crate) fn salvage(dir: &Path) -> Result<Take, CameraError> {
+    match recover_take(dir) {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(CameraError::NoMedia),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 //! failed probe or a pipeline error. A faulty device is left out of automatic rebuilds and tried
 //! again on the next explicit start, so a broken camera cannot make the kiosk loop.
 
+mod recording;
+
 use std::fs::File;
-use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,12 +17,16 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use super::pipeline::{self, Devices, Live, Part, Playback, RecBranch};
+use super::branch::RecBranch;
+use super::graph::Devices;
+use super::pipeline::{self, Live, Part};
+use super::playback::Playback;
+use super::probe::probe;
 use super::qrscan::QrDecoder;
-use super::take::{self, RECORDING_FILE, TAKE_FILE};
+use super::take::{self, RECORDING_FILE};
 use super::{
-    AudioSource, AvDevice, CameraConfig, CameraError, CameraEvent, Command, DeviceState, Sink,
-    Take, VideoSource, SYNC_INTERVAL,
+    AvDevice, CameraConfig, CameraError, CameraEvent, Command, DeviceState, Msg, Sink, VideoSource,
+    SYNC_INTERVAL,
 };
 
 /// Longest wait for a stopped recording's EOS to reach the file before giving up on a clean
@@ -36,25 +40,7 @@ const STALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a running pipeline is checked for a stall.
 const STALL_CHECK: Duration = Duration::from_secs(1);
 
-/// What the controller thread receives.
-pub(crate) enum Msg {
-    Command(Command),
-    Bus {
-        pipeline: u64,
-        msg: gst::Message,
-    },
-    /// The recording branch's EOS reached its file sink.
-    RecEos {
-        rec: u64,
-    },
-    /// A live pipeline delivered its first frame (camera) — proof the device works.
-    Alive {
-        pipeline: u64,
-        device: AvDevice,
-    },
-    Shutdown,
-}
-
+/// The take being recorded.
 struct Recording {
     id: u64,
     dir: PathBuf,
@@ -87,7 +73,7 @@ struct Controller {
 
 /// The controller thread's body: runs until `Shutdown`.
 pub(crate) fn run(cfg: CameraConfig, sink: Sink, tx: Sender<Msg>, rx: Receiver<Msg>) {
-    if let Err(e) = pipeline::init().and_then(|()| pipeline::check_elements(&cfg)) {
+    if let Err(e) = super::init().and_then(|()| pipeline::check_elements(&cfg)) {
         return unusable(&cfg, &sink, &rx, &e.to_string());
     }
     let qr = if cfg.has_video() {
@@ -158,66 +144,6 @@ fn unusable(cfg: &CameraConfig, sink: &Sink, rx: &Receiver<Msg>, reason: &str) {
             _ => {}
         }
     }
-}
-
-/// Opens each configured device briefly and reports its state (for start-up and `doctor`).
-pub(crate) fn probe(cfg: &CameraConfig, device: AvDevice) -> DeviceState {
-    match device {
-        AvDevice::Camera => match cfg.video {
-            VideoSource::None => DeviceState::Absent,
-            VideoSource::Test => DeviceState::Ok,
-            VideoSource::V4l2 => {
-                let path = &cfg.video_device;
-                match std::fs::metadata(path) {
-                    Err(_) => DeviceState::Faulty(
-                        CameraError::VideoDeviceMissing { path: path.clone() }.to_string(),
-                    ),
-                    Ok(m) if !m.file_type().is_char_device() => DeviceState::Faulty(format!(
-                        "{} is not a device node — set camera.video_device to the camera \
-                         (e.g. /dev/v4l/by-id/…-video-index0)",
-                        path.display()
-                    )),
-                    Ok(_) => open_briefly("v4l2src", Some(&path.to_string_lossy())),
-                }
-            }
-        },
-        AvDevice::Microphone => {
-            let device = (!cfg.audio_device.is_empty()).then_some(cfg.audio_device.as_str());
-            match cfg.audio {
-                AudioSource::None => DeviceState::Absent,
-                AudioSource::Test => DeviceState::Ok,
-                AudioSource::Pulse => open_briefly("pulsesrc", device),
-                AudioSource::Alsa => open_briefly("alsasrc", device),
-            }
-        }
-    }
-}
-
-/// Takes a source element to READY (which opens the device) and back.
-fn open_briefly(factory: &str, device: Option<&str>) -> DeviceState {
-    let Ok(src) = gst::ElementFactory::make(factory).build() else {
-        return DeviceState::Faulty(format!("GStreamer element {factory} is missing"));
-    };
-    if let Some(d) = device {
-        src.set_property("device", d);
-    }
-    let pipeline = gst::Pipeline::new();
-    if pipeline.add(&src).is_err() {
-        return DeviceState::Faulty(format!("cannot set up {factory}"));
-    }
-    let state = match pipeline.set_state(gst::State::Ready) {
-        Ok(_) => DeviceState::Ok,
-        Err(_) => {
-            let reason = pipeline
-                .bus()
-                .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-                .map(|m| pipeline::error_reason(&m))
-                .unwrap_or_else(|| format!("{factory} cannot open the device"));
-            DeviceState::Faulty(reason)
-        }
-    };
-    let _ = pipeline.set_state(gst::State::Null);
-    state
 }
 
 impl Controller {
@@ -455,125 +381,6 @@ impl Controller {
         }
     }
 
-    fn start_recording(&mut self, dir: PathBuf) {
-        if self.rec.is_some() {
-            tracing::error!("start_recording while a take is running; ignored");
-            return;
-        }
-        let dir = match std::path::absolute(&dir) {
-            Ok(d) => d,
-            Err(e) => {
-                let e = CameraError::io("cannot resolve the take folder")(e);
-                self.emit(CameraEvent::TakeFinished(Err(e)));
-                return;
-            }
-        };
-        if let Err(e) = prepare_take_dir(&dir) {
-            self.emit(CameraEvent::TakeFinished(Err(e)));
-            return;
-        }
-        if !self.ensure_live(true) {
-            self.emit(CameraEvent::TakeFinished(Err(CameraError::NoWorkingDevice)));
-            if !self.preview_wanted {
-                self.stop_live();
-            }
-            return;
-        }
-        let id = self.next_id();
-        let tx = self.tx.clone();
-        let file = dir.join(RECORDING_FILE);
-        let Some(live) = &self.live else { return };
-        let branch = match RecBranch::attach(&self.cfg, live, &file, move || {
-            let _ = tx.send(Msg::RecEos { rec: id });
-        }) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the recording branch");
-                let _ = take::remove_take_dir(&dir);
-                self.emit(CameraEvent::TakeFinished(Err(e)));
-                if !self.preview_wanted {
-                    self.stop_live();
-                }
-                return;
-            }
-        };
-        // The file sink created the file while starting; make its name durable now.
-        let handle = File::open(&file).ok();
-        if let Err(e) = take::fsync_dir(&dir) {
-            tracing::warn!(error = %e, "cannot fsync a new take folder");
-        }
-        tracing::info!(
-            video = live.devices.video,
-            audio = live.devices.audio,
-            "recording started"
-        );
-        self.rec = Some(Recording {
-            id,
-            dir: dir.clone(),
-            branch,
-            file: handle,
-            next_sync: Instant::now() + SYNC_INTERVAL,
-            stopping: None,
-        });
-        self.last_take = Some(dir);
-        self.apply_qr();
-    }
-
-    /// Ends the running take: `clean` when its EOS reached the file, otherwise what is on disk
-    /// is recovered like after a crash.
-    fn finish_recording(&mut self, clean: bool) {
-        let Some(rec) = self.rec.take() else { return };
-        if let Some(live) = &self.live {
-            rec.branch.abort(live);
-        }
-        drop(rec.file);
-        let result = if clean {
-            take::seal(&rec.dir)
-        } else {
-            tracing::warn!("the recording did not finish in time; recovering what is on disk");
-            salvage(&rec.dir)
-        };
-        match &result {
-            Ok(t) => tracing::info!(
-                seconds = t.duration.as_secs_f32(),
-                bytes = t.bytes,
-                interrupted = t.interrupted,
-                "take finished"
-            ),
-            Err(e) => tracing::error!(error = %e, "take failed"),
-        }
-        self.emit(CameraEvent::TakeFinished(result));
-        if self.preview_wanted {
-            self.apply_qr();
-        } else {
-            self.stop_live();
-        }
-    }
-
-    fn discard(&mut self) {
-        let dir = if let Some(rec) = self.rec.take() {
-            if let Some(live) = &self.live {
-                rec.branch.abort(live);
-            }
-            drop(rec.file);
-            if !self.preview_wanted {
-                self.stop_live();
-            } else {
-                self.apply_qr();
-            }
-            Some(rec.dir)
-        } else {
-            self.last_take.take()
-        };
-        if let Some(dir) = dir {
-            match take::remove_take_dir(&dir) {
-                Ok(()) => tracing::info!("take discarded"),
-                Err(e) => tracing::error!(error = %e, "cannot discard the take"),
-            }
-        }
-        self.last_take = None;
-    }
-
     fn bus(&mut self, id: u64, msg: &gst::Message) {
         if self.playback.as_ref().is_some_and(|p| p.id == id) {
             match msg.view() {
@@ -601,7 +408,7 @@ impl Controller {
         match msg.view() {
             gst::MessageView::Element(e) => {
                 if let Some(s) = e.structure().filter(|s| s.name() == "level") {
-                    if let Some(db) = peak_db(s) {
+                    if let Some(db) = pipeline::peak_db(s) {
                         self.last_level = Instant::now();
                         self.set_health(AvDevice::Microphone, DeviceState::Ok);
                         self.emit(CameraEvent::Level { db });
@@ -650,21 +457,6 @@ impl Controller {
         }
     }
 
-    /// The recording branch broke (e.g. a full disk): keep what is on disk, keep the preview.
-    fn recording_failed(&mut self) {
-        let Some(rec) = self.rec.take() else { return };
-        if let Some(live) = &self.live {
-            rec.branch.abort(live);
-        }
-        drop(rec.file);
-        self.emit(CameraEvent::TakeFinished(salvage(&rec.dir)));
-        if self.preview_wanted {
-            self.apply_qr();
-        } else {
-            self.stop_live();
-        }
-    }
-
     /// A device failed while the live pipeline ran: report it, save the take so far, and carry
     /// on with what still works.
     fn device_failed(&mut self, device: AvDevice, reason: String) {
@@ -673,7 +465,7 @@ impl Controller {
         self.stop_live();
         if let Some(rec) = rec {
             drop(rec.file);
-            self.emit(CameraEvent::TakeFinished(salvage(&rec.dir)));
+            self.emit(CameraEvent::TakeFinished(take::salvage(&rec.dir)));
         }
         if self.preview_wanted {
             self.ensure_live(false);
@@ -750,59 +542,6 @@ impl Controller {
         self.stop_live();
         if let Some(qr) = self.qr.take() {
             qr.shutdown();
-        }
-    }
-}
-
-/// Creates the take folder (and its parents), refuses one that already holds a take.
-fn prepare_take_dir(dir: &Path) -> Result<(), CameraError> {
-    std::fs::create_dir_all(dir).map_err(CameraError::io("cannot create the take folder"))?;
-    if dir.join(RECORDING_FILE).exists() || dir.join(TAKE_FILE).exists() {
-        return Err(CameraError::TakeExists);
-    }
-    if let Some(parent) = dir.parent() {
-        take::fsync_dir(parent)?;
-    }
-    Ok(())
-}
-
-/// What a broken-off recording left, as a take (interrupted), or why there is none.
-fn salvage(dir: &Path) -> Result<Take, CameraError> {
-    match take::recover_take(dir) {
-        Ok(Some(t)) => Ok(t),
-        Ok(None) => Err(CameraError::NoMedia),
-        Err(e) => Err(e),
-    }
-}
-
-/// The loudest channel's peak in dBFS from a `level` message, clamped to −100 … 0.
-fn peak_db(s: &gst::StructureRef) -> Option<f32> {
-    let peaks = s.get::<gst::glib::ValueArray>("peak").ok()?;
-    let max = peaks
-        .iter()
-        .filter_map(|v| v.get::<f64>().ok())
-        .fold(f64::NEG_INFINITY, f64::max);
-    if max.is_nan() {
-        return None;
-    }
-    Some(max.clamp(-100.0, 0.0) as f32)
-}
-
-/// Called for each preview frame: notes when it came (stall watch) and reports the first one
-/// (proof the camera works).
-pub(crate) fn frame_watch(
-    tx: Sender<Msg>,
-    pipeline: u64,
-    last_frame: Arc<std::sync::Mutex<Instant>>,
-) -> impl Fn() + Send + Sync {
-    let seen = AtomicBool::new(false);
-    move || {
-        *last_frame.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
-        if !seen.swap(true, Ordering::Relaxed) {
-            let _ = tx.send(Msg::Alive {
-                pipeline,
-                device: AvDevice::Camera,
-            });
         }
     }
 }

@@ -1,0 +1,363 @@
+//! The kiosk's one typed configuration: loaded from TOML, every key checked, secrets redacted.
+//!
+//! Unknown keys, wrong types and impossible values are refused at start with the file, the key
+//! and what is expected, so a technician can fix the file without reading code.
+//!
+//! `mod.rs`: errors, the whole `Config`, loading and validation; `sections.rs`: each
+//! section's keys and defaults.
+
+mod sections;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use sections::{
+    status_url_for, AppealSection, CallCentreSection, CameraSection, DisplaySection, KioskSection,
+    PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection, SyncSection,
+    TechnicianSection, STATUS_URL_NUMBER,
+};
+
+/// What can go wrong while loading the configuration. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read the configuration file {path}: {source} — check the path given with --config"
+    )]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: key `{key}`: {message}")]
+    Parse {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: key `{key}`: expected {expected}, found {found}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        expected: String,
+        found: String,
+    },
+}
+
+/// The whole kiosk configuration (`config/kiosk.example.toml` documents every key).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub kiosk: KioskSection,
+    #[serde(default)]
+    pub display: DisplaySection,
+    #[serde(default)]
+    pub session: SessionSection,
+    #[serde(default)]
+    pub callcentre: CallCentreSection,
+    #[serde(default)]
+    pub scanner: ScannerSection,
+    #[serde(default)]
+    pub printer: PrinterSection,
+    #[serde(default)]
+    pub camera: CameraSection,
+    #[serde(default)]
+    pub appeal: AppealSection,
+    #[serde(default)]
+    pub technician: TechnicianSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+/// Settings the command line may override for any subcommand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--data DIR`: the store and the videos.
+    pub data: Option<PathBuf>,
+    /// `--backend URL`: the call-centre.
+    pub backend: Option<String>,
+}
+
+impl Config {
+    /// The sync worker's settings, or `None` when no backend is configured.
+    pub fn sync_config(&self) -> Result<Option<crate::sync::SyncConfig>, crate::sync::SyncError> {
+        if self.sync.backend_url.is_empty() {
+            return Ok(None);
+        }
+        let ca_pem = if self.sync.ca_file.as_os_str().is_empty() {
+            None
+        } else {
+            Some(std::fs::read(&self.sync.ca_file).map_err(|source| {
+                crate::sync::SyncError::CaFile {
+                    path: self.sync.ca_file.clone(),
+                    source,
+                }
+            })?)
+        };
+        Ok(Some(crate::sync::SyncConfig {
+            data_dir: self.store.data_dir.clone(),
+            backend_url: self.sync.backend_url.clone(),
+            ca_pem,
+            heartbeat: Duration::from_secs(self.sync.heartbeat_secs),
+            batch_size: self.sync.batch_size,
+            chunk_bytes: self.sync.chunk_kib * 1024,
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(self.sync.max_backoff_secs),
+            retention_days: self.store.retention_days,
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
+        }))
+    }
+
+    /// Reads a configuration file and applies the command line's overrides (`--data`,
+    /// `--backend`), validating the result.
+    pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut config = Config::load(path)?;
+        if overrides.data.is_none() && overrides.backend.is_none() {
+            return Ok(config);
+        }
+        if let Some(data) = &overrides.data {
+            config.store.data_dir = data.clone();
+        }
+        if let Some(backend) = &overrides.backend {
+            config.sync.backend_url = backend.clone();
+        }
+        config.validate(Path::new("the command line (--data/--backend)"))?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates configuration text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let deserializer = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                key: if key == "." {
+                    "(top level)".into()
+                } else {
+                    key
+                },
+                message: e.inner().message().trim().to_string(),
+            }
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, expected: &str, found: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: expected.to_string(),
+            found,
+        };
+        if self.kiosk.site_name.trim().is_empty() {
+            return Err(invalid(
+                "kiosk.site_name",
+                "the name of the site shown to citizens",
+                "an empty string".into(),
+            ));
+        }
+        if !(10..=3600).contains(&self.session.idle_warning_secs) {
+            return Err(invalid(
+                "session.idle_warning_secs",
+                "between 10 and 3600 seconds",
+                self.session.idle_warning_secs.to_string(),
+            ));
+        }
+        if !(5..=600).contains(&self.session.idle_reset_secs) {
+            return Err(invalid(
+                "session.idle_reset_secs",
+                "between 5 and 600 seconds",
+                self.session.idle_reset_secs.to_string(),
+            ));
+        }
+        self.camera
+            .validate()
+            .map_err(|e| invalid(&format!("camera.{}", e.key), &e.expected, e.found))?;
+        if !(1..=10).contains(&self.appeal.countdown_secs) {
+            return Err(invalid(
+                "appeal.countdown_secs",
+                "between 1 and 10 seconds",
+                self.appeal.countdown_secs.to_string(),
+            ));
+        }
+        if !(10..=1800).contains(&self.appeal.max_recording_secs) {
+            return Err(invalid(
+                "appeal.max_recording_secs",
+                "between 10 and 1800 seconds",
+                self.appeal.max_recording_secs.to_string(),
+            ));
+        }
+        if !(self.display.width >= 320 && self.display.height >= 320) {
+            return Err(invalid(
+                "display.width",
+                "a window of at least 320×320 pixels",
+                format!("{}×{}", self.display.width, self.display.height),
+            ));
+        }
+        self.callcentre
+            .schedule()
+            .map_err(|e| invalid(&format!("callcentre.{}", e.key), &e.expected, e.found))?;
+        const BAUDS: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
+        if !BAUDS.contains(&self.scanner.baud) {
+            return Err(invalid(
+                "scanner.baud",
+                "one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200",
+                self.scanner.baud.to_string(),
+            ));
+        }
+        if !(16..=4096).contains(&self.scanner.max_line_bytes) {
+            return Err(invalid(
+                "scanner.max_line_bytes",
+                "between 16 and 4096",
+                self.scanner.max_line_bytes.to_string(),
+            ));
+        }
+        if !(5..=2000).contains(&self.scanner.inter_byte_timeout_ms) {
+            return Err(invalid(
+                "scanner.inter_byte_timeout_ms",
+                "between 5 and 2000 milliseconds",
+                self.scanner.inter_byte_timeout_ms.to_string(),
+            ));
+        }
+        if self.scanner.duplicate_window_ms > 10_000 {
+            return Err(invalid(
+                "scanner.duplicate_window_ms",
+                "at most 10000 milliseconds",
+                self.scanner.duplicate_window_ms.to_string(),
+            ));
+        }
+        if !(1..=365).contains(&self.store.retention_days) {
+            return Err(invalid(
+                "store.retention_days",
+                "between 1 and 365 days",
+                self.store.retention_days.to_string(),
+            ));
+        }
+        if self.store.data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "store.data_dir",
+                "a folder for the kiosk's store and videos",
+                "an empty path".into(),
+            ));
+        }
+        let url = &self.sync.backend_url;
+        if !url.is_empty() {
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"))
+                .unwrap_or("");
+            if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
+                return Err(invalid(
+                    "sync.backend_url",
+                    "https://HOST[:PORT] (or http:// behind a trusted network), or empty",
+                    format!("{url:?}"),
+                ));
+            }
+        }
+        if !(5..=3600).contains(&self.sync.heartbeat_secs) {
+            return Err(invalid(
+                "sync.heartbeat_secs",
+                "between 5 and 3600 seconds",
+                self.sync.heartbeat_secs.to_string(),
+            ));
+        }
+        if !(1..=senim_protocol::MAX_BATCH_RECORDS).contains(&self.sync.batch_size) {
+            return Err(invalid(
+                "sync.batch_size",
+                "between 1 and 500 records",
+                self.sync.batch_size.to_string(),
+            ));
+        }
+        if !(64..=16384).contains(&self.sync.chunk_kib) {
+            return Err(invalid(
+                "sync.chunk_kib",
+                "between 64 and 16384 KiB",
+                self.sync.chunk_kib.to_string(),
+            ));
+        }
+        if !(1..=3600).contains(&self.sync.max_backoff_secs) {
+            return Err(invalid(
+                "sync.max_backoff_secs",
+                "between 1 and 3600 seconds",
+                self.sync.max_backoff_secs.to_string(),
+            ));
+        }
+        if !BAUDS.contains(&self.printer.baud) {
+            return Err(invalid(
+                "printer.baud",
+                "one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200",
+                self.printer.baud.to_string(),
+            ));
+        }
+        let w = self.printer.width_dots;
+        if !(128..=832).contains(&w) || !w.is_multiple_of(8) {
+            return Err(invalid(
+                "printer.width_dots",
+                "the printable width in dots, a multiple of 8: 384 for 58 mm paper, 576 for 80 mm",
+                w.to_string(),
+            ));
+        }
+        if !(1..=60).contains(&self.printer.write_timeout_secs) {
+            return Err(invalid(
+                "printer.write_timeout_secs",
+                "between 1 and 60 seconds",
+                self.printer.write_timeout_secs.to_string(),
+            ));
+        }
+        let status_url = &self.appeal.status_url;
+        if !status_url.is_empty() {
+            let host = status_url
+                .strip_prefix("https://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("");
+            let well_formed = !host.is_empty()
+                && !host.contains(STATUS_URL_NUMBER)
+                && status_url.matches(STATUS_URL_NUMBER).count() == 1
+                && status_url.len() <= 200
+                && !status_url.contains(|c: char| c.is_whitespace() || c.is_control());
+            if !well_formed {
+                return Err(invalid(
+                    "appeal.status_url",
+                    "an https:// link of at most 200 characters with {number} once in its path, e.g. \"https://senim.example/a/{number}\", or empty",
+                    format!("{status_url:?}"),
+                ));
+            }
+        }
+        let pin = &self.technician.pin_sha256;
+        let well_formed = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+        if !pin.is_empty() && !well_formed {
+            return Err(invalid(
+                "technician.pin_sha256",
+                "64 hexadecimal characters (sha256sum of the PIN) or an empty string",
+                format!("{} characters", pin.len()),
+            ));
+        }
+        for (i, badge) in self.technician.badges_sha256.iter().enumerate() {
+            if badge.len() != 64 || !badge.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    &format!("technician.badges_sha256[{i}]"),
+                    "64 hexadecimal characters (printf %s BADGE | sha256sum)",
+                    format!("{} characters", badge.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+//! Configuration tests: the shipped example and demo files parse, and every refusal names
+//! the file, the key and what is expected.
+
+use super::*;
+use crate::devices::printer::{CodePage, QrMode};
+use crate::flow::Lang;
+
+const MINIMAL: &str = "[kiosk]\nsite_name = \"Test\"\nmode = \"hospital\"\n";
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("kiosk.toml"))
+}
+
+#[test]
+fn shipped_example_and_demo_configs_parse() {
+    for file in ["config/kiosk.example.toml", "config/kiosk.demo.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(config.kiosk.default_language, Lang::Kk, "{file}");
+    }
+}
+
+#[test]
+fn minimal_config_takes_documented_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.session.idle_warning_secs, 60);
+    assert_eq!(c.kiosk.default_language, Lang::Kk);
+    assert!(c.scanner.options().is_none(), "no port means no scanner");
+    assert!(c.printer.options().is_none(), "no port means no printer");
+    assert_eq!(c.appeal.status_url("A-7Q2M9XK3"), None);
+    assert!(
+        !c.camera.has_video() && !c.camera.has_audio(),
+        "no [camera] means none fitted"
+    );
+}
+
+#[test]
+fn unknown_key_names_file_and_key() {
+    let e = parse(&format!("{MINIMAL}[session]\nidle_warnig_secs = 5\n")).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.starts_with("kiosk.toml: key `session"), "{msg}");
+    assert!(msg.contains("idle_warnig_secs"), "{msg}");
+    assert!(
+        msg.contains("idle_warning_secs"),
+        "suggests the right key: {msg}"
+    );
+}
+
+#[test]
+fn negative_timeout_is_refused_with_key() {
+    let e = parse(&format!("{MINIMAL}[session]\nidle_warning_secs = -5\n")).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("session.idle_warning_secs"), "{msg}");
+}
+
+#[test]
+fn unknown_language_lists_the_choices() {
+    let text = MINIMAL.replace("mode", "default_language = \"de\"\nmode");
+    let msg = parse(&text).unwrap_err().to_string();
+    assert!(msg.contains("kiosk.default_language"), "{msg}");
+    assert!(
+        msg.contains("kk") && msg.contains("ru") && msg.contains("en"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn impossible_values_are_refused() {
+    let cases = [
+        (
+            "[session]\nidle_warning_secs = 0\n",
+            "session.idle_warning_secs",
+        ),
+        (
+            "[appeal]\nmax_recording_secs = 5\n",
+            "appeal.max_recording_secs",
+        ),
+        (
+            "[callcentre]\nopens = \"18:00\"\ncloses = \"09:00\"\n",
+            "callcentre.closes",
+        ),
+        (
+            "[callcentre]\ntimezone = \"Mars/Olympus\"\n",
+            "callcentre.timezone",
+        ),
+        (
+            "[callcentre]\nholidays = [\"2026-02-30\"]\n",
+            "callcentre.holidays",
+        ),
+        ("[scanner]\nbaud = 1234\n", "scanner.baud"),
+        ("[printer]\nbaud = 1234\n", "printer.baud"),
+        ("[printer]\nwidth_dots = 380\n", "printer.width_dots"),
+        ("[printer]\nwidth_dots = 8000\n", "printer.width_dots"),
+        (
+            "[printer]\nwrite_timeout_secs = 0\n",
+            "printer.write_timeout_secs",
+        ),
+        (
+            "[appeal]\nstatus_url = \"http://senim.example/a/{number}\"\n",
+            "appeal.status_url",
+        ),
+        (
+            "[appeal]\nstatus_url = \"https://senim.example/a/\"\n",
+            "appeal.status_url",
+        ),
+        (
+            "[appeal]\nstatus_url = \"https://{number}/a\"\n",
+            "appeal.status_url",
+        ),
+        (
+            "[camera]\nvideo = \"v4l2\"\nvideo_device = \"\"\n",
+            "camera.video_device",
+        ),
+        ("[camera]\nwidth = 4000\n", "camera.width"),
+        ("[camera]\naudio_kbps = 1\n", "camera.audio_kbps"),
+        ("[store]\nretention_days = 0\n", "store.retention_days"),
+        (
+            "[sync]\nbackend_url = \"ftp://cc.example\"\n",
+            "sync.backend_url",
+        ),
+        ("[sync]\nchunk_kib = 1\n", "sync.chunk_kib"),
+        ("[sync]\nbatch_size = 501\n", "sync.batch_size"),
+        (
+            "[technician]\npin_sha256 = \"1234\"\n",
+            "technician.pin_sha256",
+        ),
+    ];
+    for (extra, key) in cases {
+        let msg = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(msg.contains(key), "{extra}: {msg}");
+        assert!(msg.contains("expected"), "{extra}: {msg}");
+    }
+}
+
+#[test]
+fn printer_section_becomes_driver_options() {
+    let c = parse(&format!(
+            "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\nwidth_dots = 384\ncode_page = \"cp1251\"\nqr = \"raster\"\n\
+             [appeal]\nstatus_url = \"https://senim.example/a/{{number}}\"\n"
+        ))
+        .unwrap();
+    let o = c.printer.options().unwrap();
+    assert_eq!(o.port, "/dev/ttyUSB0");
+    assert_eq!(o.paper.width_dots, 384);
+    assert_eq!(o.paper.code_page, CodePage::Cp1251);
+    assert_eq!(o.paper.code_page_number, 46, "Epson's number by default");
+    assert_eq!(o.paper.qr, QrMode::Raster);
+    assert_eq!(
+        c.appeal.status_url("A-7Q2M9XK3").as_deref(),
+        Some("https://senim.example/a/A-7Q2M9XK3")
+    );
+    let c = parse(&format!(
+        "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\ncode_page_number = 73\n"
+    ))
+    .unwrap();
+    assert_eq!(c.printer.options().unwrap().paper.code_page_number, 73);
+    let msg = parse(&format!("{MINIMAL}[printer]\ncode_page = \"cp437\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("printer.code_page") && msg.contains("kz1048"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_required_key_is_named() {
+    let msg = parse("[kiosk]\nmode = \"hospital\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("site_name"), "{msg}");
+}
+
+#[test]
+fn pin_hash_is_redacted_in_debug() {
+    let text = format!(
+        "{MINIMAL}[technician]\npin_sha256 = \"{}\"\n",
+        "ab".repeat(32)
+    );
+    let c = parse(&text).unwrap();
+    assert!(!format!("{c:?}").contains("abab"));
+}

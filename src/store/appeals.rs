@@ -1,0 +1,338 @@
+//! Appeals: a citizen's appeal committed with its video and outbox row in one transaction, a
+//! recording noted before it starts (so a power cut leaves a trace), recordings left unfinished
+//! by a crash, and an appeal read back as its wire record.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use senim_protocol::{AppealRecord, Topic, VideoInfo};
+use sha2::{Digest, Sha256};
+
+use super::{
+    insert_outbox, io, parse_enum, parse_ts, random_from, ts, Store, StoreError, VIDEOS_DIR,
+};
+
+/// A video take ready to be committed with its appeal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVideo {
+    /// The finished file, inside [`super::INCOMING_DIR`] (or anywhere on the same file system).
+    pub path: PathBuf,
+    pub seconds: u32,
+}
+
+/// A recording that has started: enough to commit it as an interrupted appeal if the kiosk
+/// dies before the citizen sends it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewRecording {
+    /// The take's folder, inside [`super::INCOMING_DIR`].
+    pub take_dir: PathBuf,
+    pub topic: Topic,
+    pub language: String,
+    pub iin: Option<String>,
+    pub test: bool,
+    pub started_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewRecording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRecording")
+            .field("topic", &self.topic)
+            .field("identified", &self.iin.is_some())
+            .field("test", &self.test)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A recording found unfinished at start-up (the kiosk died while it ran).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedRecording {
+    pub id: i64,
+    pub recording: NewRecording,
+}
+
+/// An appeal as the citizen left it; the store gives it its number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAppeal {
+    pub topic: Topic,
+    pub language: String,
+    pub iin: Option<String>,
+    pub callback_phone: Option<String>,
+    pub text: Option<String>,
+    pub video: Option<NewVideo>,
+    pub interrupted: bool,
+    pub test: bool,
+    pub created_at: DateTime<Utc>,
+    /// The recording this appeal ends (its row goes in the same transaction).
+    pub recording: Option<i64>,
+}
+
+impl std::fmt::Debug for NewAppeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAppeal")
+            .field("topic", &self.topic)
+            .field("language", &self.language)
+            .field("identified", &self.iin.is_some())
+            .field("phone", &self.callback_phone.is_some())
+            .field("video", &self.video.as_ref().map(|v| v.seconds))
+            .field("test", &self.test)
+            .finish()
+    }
+}
+
+/// A new random appeal number (`A-` and 8 characters without look-alikes).
+fn new_appeal_id() -> String {
+    format!("A-{}", random_from(senim_protocol::APPEAL_ID_ALPHABET, 8))
+}
+
+/// Opens (or creates) the file, fsyncs it and its folder.
+fn fsync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Size and SHA-256 of a file, after making its bytes durable.
+fn seal_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    file.sync_all()?;
+    Ok((len, hex::encode(hasher.finalize())))
+}
+
+impl Store {
+    /// Commits an appeal and its video durably: the video is fsynced and moved to
+    /// `videos/<number>.webm`, the folder fsynced, then the appeal row and its outbox row are
+    /// committed in one transaction. Only then does the citizen see "sent". On failure
+    /// nothing is stored and the take stays where it was, so "try again" can commit it.
+    pub fn commit_appeal(&mut self, appeal: &NewAppeal) -> Result<String, StoreError> {
+        // Hash and fsync the take before taking the write lock (it can be 100 MB).
+        let sealed = match &appeal.video {
+            Some(video) => {
+                Some(seal_file(&video.path).map_err(io("cannot read the recorded video"))?)
+            }
+            None => None,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = loop {
+            let id = new_appeal_id();
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM appeals WHERE id = ?1)",
+                [&id],
+                |r| r.get(0),
+            )?;
+            if !taken {
+                break id;
+            }
+        };
+        let mut moved: Option<(PathBuf, PathBuf)> = None;
+        let mut video_cols: (Option<String>, Option<u64>, Option<String>, Option<u32>) =
+            (None, None, None, None);
+        if let (Some(video), Some((bytes, sha))) = (&appeal.video, sealed) {
+            let name = format!("{id}.webm");
+            let dest = self.data_dir.join(VIDEOS_DIR).join(&name);
+            std::fs::rename(&video.path, &dest).map_err(io("cannot file the recorded video"))?;
+            moved = Some((dest, video.path.clone()));
+            video_cols = (Some(name), Some(bytes), Some(sha), Some(video.seconds));
+        }
+        let result = (|| -> Result<(), StoreError> {
+            if moved.is_some() {
+                fsync_dir(&self.data_dir.join(VIDEOS_DIR))
+                    .map_err(io("cannot make the video folder durable"))?;
+            }
+            tx.execute(
+                "INSERT INTO appeals (id, created_at, topic, language, iin, callback_phone, text, \
+                 video_file, video_bytes, video_sha256, video_seconds, interrupted, test) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    id,
+                    ts(appeal.created_at),
+                    appeal.topic.as_str(),
+                    appeal.language,
+                    appeal.iin,
+                    appeal.callback_phone,
+                    appeal.text,
+                    video_cols.0,
+                    video_cols.1.map(|b| b as i64),
+                    video_cols.2,
+                    video_cols.3,
+                    appeal.interrupted,
+                    appeal.test,
+                ],
+            )?;
+            insert_outbox(
+                &tx,
+                "appeal",
+                &id,
+                &format!("appeal-{id}"),
+                appeal.created_at,
+            )?;
+            if let Some(recording) = appeal.recording {
+                tx.execute("DELETE FROM recordings WHERE id = ?1", [recording])?;
+            }
+            Ok(())
+        })();
+        let result = result.and_then(|()| tx.commit().map_err(StoreError::from));
+        if let Err(e) = result {
+            if let Some((dest, back)) = moved {
+                // Give the take back, so the citizen's "try again" has it.
+                if let Err(undo) = std::fs::rename(&dest, &back) {
+                    tracing::error!(error = %undo, "could not return an uncommitted video to incoming");
+                }
+            }
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Notes that a recording has started (before the camera writes a byte of it).
+    pub fn begin_recording(&mut self, r: &NewRecording) -> Result<i64, StoreError> {
+        let dir = self.relative_take_dir(&r.take_dir)?;
+        self.conn.execute(
+            "INSERT INTO recordings (take_dir, started_at, topic, language, iin, test) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                dir,
+                ts(r.started_at),
+                r.topic.as_str(),
+                r.language,
+                r.iin,
+                r.test
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The recording was thrown away (re-record, or the citizen left before sending): forget
+    /// it and delete its take folder.
+    pub fn discard_recording(&mut self, id: i64) -> Result<(), StoreError> {
+        let dir: Option<String> = self
+            .conn
+            .query_row(
+                "DELETE FROM recordings WHERE id = ?1 RETURNING take_dir",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(dir) = dir {
+            let path = self.incoming_dir().join(dir);
+            match std::fs::remove_dir_all(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot delete a discarded recording")(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Recordings a crash or power cut left unfinished, oldest first.
+    pub fn unfinished_recordings(&self) -> Result<Vec<UnfinishedRecording>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, take_dir, started_at, topic, language, iin, test FROM recordings \
+             ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, bool>(6)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, dir, started, topic, language, iin, test)| {
+                Ok(UnfinishedRecording {
+                    id,
+                    recording: NewRecording {
+                        take_dir: self.incoming_dir().join(dir),
+                        topic: parse_topic(&topic)?,
+                        language,
+                        iin,
+                        test,
+                        started_at: parse_ts(&started)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// A take folder as stored: relative to [`super::INCOMING_DIR`], and inside it.
+    fn relative_take_dir(&self, dir: &Path) -> Result<String, StoreError> {
+        dir.strip_prefix(self.incoming_dir())
+            .ok()
+            .and_then(|p| p.to_str())
+            .filter(|p| !p.is_empty() && !p.contains(".."))
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "take folder",
+                detail: "a recording must be written inside videos/incoming/".into(),
+            })
+    }
+
+    /// The appeal behind an outbox row, as the call-centre receives it.
+    pub(super) fn appeal_record(&self, id: &str) -> Result<AppealRecord, StoreError> {
+        let row = self.conn.query_row(
+            "SELECT created_at, topic, language, iin, callback_phone, text, video_bytes, \
+             video_sha256, video_seconds, interrupted, test FROM appeals WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<u32>>(8)?,
+                    r.get::<_, bool>(9)?,
+                    r.get::<_, bool>(10)?,
+                ))
+            },
+        )?;
+        let (created, topic, language, iin, phone, text, bytes, sha, seconds, interrupted, test) =
+            row;
+        let video = match (bytes, sha) {
+            (Some(bytes), Some(sha256)) => Some(VideoInfo {
+                bytes: bytes as u64,
+                sha256,
+                duration_seconds: seconds.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        Ok(AppealRecord {
+            appeal_id: id.to_string(),
+            topic: parse_topic(&topic)?,
+            created_at: parse_ts(&created)?,
+            language,
+            iin,
+            callback_phone: phone,
+            text,
+            video,
+            interrupted,
+            test,
+        })
+    }
+}
+
+fn parse_topic(s: &str) -> Result<Topic, StoreError> {
+    parse_enum(s, "appeal topic")
+}

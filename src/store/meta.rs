@@ -1,0 +1,160 @@
+//! The `meta` table: this kiosk's enrolment (token included), the last sync success and
+//! error, the catalogue version in use or refused, and the clock skew to the call-centre.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use senim_protocol::{CatalogProblem, SiteMode};
+
+use super::{ts, Store, StoreError};
+
+/// What the kiosk learnt at enrolment. The token is a secret: `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub kiosk_id: String,
+    pub token: String,
+    pub site: String,
+    /// Hospital or front office, as the call-centre made the code.
+    pub mode: SiteMode,
+    /// The backend the kiosk enrolled with.
+    pub backend_url: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("kiosk_id", &self.kiosk_id)
+            .field("token", &"<redacted>")
+            .field("site", &self.site)
+            .field("mode", &self.mode)
+            .field("backend_url", &self.backend_url)
+            .finish()
+    }
+}
+
+impl Store {
+    pub(super) fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// This kiosk's enrolment, if it has one.
+    pub fn enrolment(&self) -> Result<Option<Enrolment>, StoreError> {
+        let (Some(kiosk_id), Some(token)) = (self.meta("kiosk_id")?, self.meta("token")?) else {
+            return Ok(None);
+        };
+        let mode = match self.meta("mode")?.as_deref() {
+            Some("front-office") => SiteMode::FrontOffice,
+            _ => SiteMode::Hospital,
+        };
+        Ok(Some(Enrolment {
+            kiosk_id,
+            token,
+            site: self.meta("site")?.unwrap_or_default(),
+            mode,
+            backend_url: self.meta("backend_url")?.unwrap_or_default(),
+        }))
+    }
+
+    /// The call-centre revoked this kiosk: its token is useless, so it is forgotten (the queue
+    /// stays, to be delivered once the kiosk is enrolled again).
+    pub fn forget_token(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        Ok(())
+    }
+
+    /// Keeps a new enrolment (replacing an old one).
+    pub fn set_enrolment(&mut self, e: &Enrolment) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (k, v) in [
+            ("kiosk_id", e.kiosk_id.as_str()),
+            ("token", e.token.as_str()),
+            ("site", e.site.as_str()),
+            ("mode", e.mode.as_str()),
+            ("backend_url", e.backend_url.as_str()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The backend accepted something now.
+    pub fn note_success(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.set_meta("last_success_at", &ts(now))
+    }
+
+    /// The last sync failure (a technical sentence without personal data).
+    pub fn note_error(&self, message: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.set_meta("last_error", message)?;
+        self.set_meta("last_error_at", &ts(now))
+    }
+
+    /// The catalogue version installed from the call-centre (`None`: the shipped one).
+    pub fn catalog_version(&self) -> Result<Option<String>, StoreError> {
+        self.meta("catalog_version")
+    }
+
+    /// A new catalogue version is installed: it is the one in use from now on, and any
+    /// earlier refusal is forgotten.
+    pub fn set_catalog_version(&self, version: &str) -> Result<(), StoreError> {
+        self.set_meta("catalog_version", version)?;
+        self.set_catalog_problem(None)
+    }
+
+    /// The last catalogue version the kiosk refused, and why (sent with every heartbeat).
+    pub fn catalog_problem(&self) -> Result<Option<CatalogProblem>, StoreError> {
+        let (Some(version), Some(message)) = (
+            self.meta("catalog_refused_version")?,
+            self.meta("catalog_refused_message")?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(CatalogProblem { version, message }))
+    }
+
+    pub fn set_catalog_problem(&self, problem: Option<&CatalogProblem>) -> Result<(), StoreError> {
+        match problem {
+            Some(p) => {
+                self.set_meta("catalog_refused_version", &p.version)?;
+                self.set_meta("catalog_refused_message", &p.message)
+            }
+            None => {
+                self.conn.execute(
+                    "DELETE FROM meta WHERE key IN ('catalog_refused_version', 'catalog_refused_message')",
+                    [],
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// How far the kiosk's clock is behind the server's (server − kiosk), in milliseconds.
+    pub fn set_clock_skew_ms(&self, skew: i64) -> Result<(), StoreError> {
+        self.set_meta("clock_skew_ms", &skew.to_string())
+    }
+
+    pub fn clock_skew_ms(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .meta("clock_skew_ms")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+}

@@ -1,0 +1,198 @@
+//! Delivery: the outbox read in commit order as wire records, rows marked delivered (erasing
+//! the appeal's personal data) or refused, and videos through their tus upload to the server's
+//! confirmed SHA-256, after which the file is deleted.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use senim_protocol::{Record, RecordBody};
+
+use super::{io, ts, Store, StoreError};
+
+/// One outbox item ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub seq: i64,
+    pub record: Record,
+}
+
+/// A video the backend does not have yet (its appeal record is delivered).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingVideo {
+    pub appeal_id: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The tus upload created earlier, if any.
+    pub upload_url: Option<String>,
+}
+
+impl std::fmt::Debug for PendingVideo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The path names a person's recording: not for logs.
+        f.debug_struct("PendingVideo")
+            .field("appeal_id", &self.appeal_id)
+            .field("bytes", &self.bytes)
+            .field("upload", &self.upload_url.is_some())
+            .finish()
+    }
+}
+
+impl Store {
+    /// The oldest undelivered records, in commit order.
+    pub fn pending_records(&self, limit: usize) -> Result<Vec<Outgoing>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, kind, ref_id, key FROM outbox \
+             WHERE delivered_at IS NULL AND rejected_at IS NULL ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, kind, ref_id, key) in rows {
+            let record = match kind.as_str() {
+                "appeal" => RecordBody::Appeal(self.appeal_record(&ref_id)?),
+                "guide_event" => RecordBody::GuideEvent(self.guide_record(&ref_id)?),
+                "device_fault" => RecordBody::DeviceFault(self.fault_record(&ref_id)?),
+                other => {
+                    return Err(StoreError::Corrupt {
+                        what: "outbox kind",
+                        detail: other.to_string(),
+                    })
+                }
+            };
+            out.push(Outgoing {
+                seq,
+                record: Record { key, record },
+            });
+        }
+        Ok(out)
+    }
+
+    /// The backend stored these records (now or earlier): they leave the outbox, and the
+    /// personal data of delivered appeals is erased here (the backend has it).
+    pub fn mark_delivered(&mut self, seqs: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut mark = tx.prepare_cached(
+                "UPDATE outbox SET delivered_at = ?2 WHERE seq = ?1 AND delivered_at IS NULL",
+            )?;
+            let mut scrub = tx.prepare_cached(
+                "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL \
+                 WHERE id = (SELECT ref_id FROM outbox WHERE seq = ?1 AND kind = 'appeal')",
+            )?;
+            let now = ts(now);
+            for seq in seqs {
+                mark.execute(params![seq, now])?;
+                scrub.execute([seq])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The backend refused a record for good; it leaves the queue and is kept for a
+    /// technician (`senim-kiosk queue` shows it).
+    pub fn mark_rejected(
+        &mut self,
+        seq: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET rejected_at = ?2, rejection = ?3 WHERE seq = ?1",
+            params![seq, ts(now), reason],
+        )?;
+        Ok(())
+    }
+
+    /// The oldest video whose appeal the backend has but whose bytes it does not.
+    pub fn next_video(&self) -> Result<Option<PendingVideo>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT a.id, a.video_file, a.video_bytes, a.video_sha256, a.upload_url \
+                 FROM appeals a JOIN outbox o ON o.kind = 'appeal' AND o.ref_id = a.id \
+                 WHERE a.video_file IS NOT NULL AND a.video_confirmed_at IS NULL \
+                 AND o.delivered_at IS NOT NULL ORDER BY o.seq LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        Ok(row.map(
+            |(appeal_id, file, bytes, sha256, upload_url)| PendingVideo {
+                path: self.videos_dir().join(file),
+                appeal_id,
+                bytes: bytes as u64,
+                sha256,
+                upload_url,
+            },
+        ))
+    }
+
+    /// Whether the call-centre has an appeal's record and (if it has one) its video:
+    /// `(record delivered, video confirmed or none)`; `None` for an unknown number.
+    pub fn appeal_delivery(&self, appeal_id: &str) -> Result<Option<(bool, bool)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT o.delivered_at IS NOT NULL, \
+                 a.video_file IS NULL OR a.video_confirmed_at IS NOT NULL \
+                 FROM appeals a JOIN outbox o ON o.kind = 'appeal' AND o.ref_id = a.id \
+                 WHERE a.id = ?1",
+                [appeal_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Remembers (or forgets, with `None`) the tus upload of an appeal's video.
+    pub fn set_upload_url(&mut self, appeal_id: &str, url: Option<&str>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE appeals SET upload_url = ?2 WHERE id = ?1",
+            params![appeal_id, url],
+        )?;
+        Ok(())
+    }
+
+    /// The backend holds the video with the right SHA-256: record it, then delete the file.
+    pub fn confirm_video(&mut self, appeal_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let file: Option<String> = self
+            .conn
+            .query_row(
+                "UPDATE appeals SET video_confirmed_at = ?2, upload_url = NULL WHERE id = ?1 \
+                 AND video_confirmed_at IS NULL RETURNING video_file",
+                params![appeal_id, ts(now)],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(file) = file {
+            let path = self.videos_dir().join(file);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot delete a delivered video")(e)),
+            }
+        }
+        Ok(())
+    }
+}

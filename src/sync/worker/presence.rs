@@ -1,0 +1,128 @@
+//! The worker's messages about the kiosk itself: presence and consultant calls (always sent
+//! first), the heartbeat (state, queue depth, devices, versions, clock skew) and the catalogue
+//! version a heartbeat's answer names, installed or refused.
+
+use chrono::Utc;
+use senim_protocol::{CatalogProblem, Heartbeat, Versions};
+use tokio::time::Instant;
+
+use super::super::catalog;
+use super::super::client::Api;
+use super::super::SyncError;
+use super::Worker;
+use crate::store::StoreError;
+
+impl Worker {
+    pub(super) async fn send_presence(&mut self, api: &Api) -> Result<(), SyncError> {
+        self.drain_commands();
+        if let Some(p) = self.presence.clone() {
+            api.presence(&p).await?;
+            self.online = true;
+            // A newer message may have come while this one was on its way.
+            if self.presence.as_ref() == Some(&p) {
+                self.presence = None;
+            }
+            tracing::debug!(present = p.present, "sync: presence sent");
+        }
+        if let Some(c) = self.consultant.clone() {
+            api.consultant(&c).await?;
+            self.online = true;
+            if self.consultant.as_ref() == Some(&c) {
+                self.consultant = None;
+            }
+            tracing::debug!(active = c.active, "sync: consultant call sent");
+        }
+        Ok(())
+    }
+
+    pub(super) async fn heartbeat(&mut self, api: &Api) -> Result<(), SyncError> {
+        let queue = self.store.queue()?;
+        let sent_at = Utc::now();
+        let started = Instant::now();
+        let answer = api
+            .heartbeat(&Heartbeat {
+                state: self.kiosk_state(),
+                queue_depth: u32::try_from(queue.pending()).unwrap_or(u32::MAX),
+                devices: self.devices.clone(),
+                versions: Versions {
+                    app: self.cfg.app_version.clone(),
+                    catalog: self.store.catalog_version()?,
+                },
+                sent_at,
+                catalog_problem: self.store.catalog_problem()?,
+            })
+            .await?;
+        let half_rtt = chrono::Duration::from_std(started.elapsed() / 2).unwrap_or_default();
+        let skew = (answer.server_time - (sent_at + half_rtt)).num_milliseconds();
+        self.store.set_clock_skew_ms(skew)?;
+        self.store.note_success(Utc::now())?;
+        self.online = true;
+        self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
+        if let Some(version) = answer.catalog_version {
+            self.update_catalog(api, &version).await?;
+        }
+        Ok(())
+    }
+
+    /// A catalogue version the kiosk does not have: download, validate, install (or refuse
+    /// and remember why, for the next heartbeats). The UI switches between citizens.
+    pub(super) async fn update_catalog(
+        &mut self,
+        api: &Api,
+        version: &str,
+    ) -> Result<(), SyncError> {
+        let current = self.store.catalog_version()?;
+        let refused = self.store.catalog_problem()?.map(|p| p.version);
+        if current.as_deref() == Some(version) || refused.as_deref() == Some(version) {
+            return Ok(());
+        }
+        let doc = api.catalog().await?;
+        let data_dir = self.cfg.data_dir.clone();
+        let result = tokio::task::spawn_blocking({
+            let doc = doc.clone();
+            move || catalog::install(&data_dir, &doc)
+        })
+        .await
+        .map_err(|e| SyncError::Protocol(format!("catalogue install task: {e}")))?;
+        match result {
+            Ok(installed) => {
+                tracing::info!(
+                    version = %doc.version,
+                    services = installed.services.len(),
+                    "sync: catalogue installed"
+                );
+                self.store.set_catalog_version(&doc.version)?;
+                let keep: Vec<&str> = [Some(doc.version.as_str()), current.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                catalog::prune(&self.cfg.data_dir, &keep);
+            }
+            Err(catalog::InstallError::Io { path, source }) => {
+                // The disk, not the catalogue: try again at the next heartbeat.
+                return Err(SyncError::Store(StoreError::Io {
+                    what: "cannot install the new catalogue",
+                    source: std::io::Error::new(
+                        source.kind(),
+                        format!("{}: {source}", path.display()),
+                    ),
+                }));
+            }
+            Err(refusal) => {
+                let message: String = refusal
+                    .to_string()
+                    .chars()
+                    .take(senim_protocol::MAX_CATALOG_PROBLEM_CHARS)
+                    .collect();
+                tracing::warn!(version = %doc.version, problem = %message, "sync: catalogue refused; the last good one stays");
+                self.store.set_catalog_problem(Some(&CatalogProblem {
+                    version: doc.version.clone(),
+                    message,
+                }))?;
+                // Told at once, not at the next heartbeat.
+                self.next_heartbeat = Instant::now();
+            }
+        }
+        Ok(())
+    }
+}
