@@ -5,9 +5,7 @@
 use std::cell::RefCell;
 
 use chrono::Utc;
-use senim_protocol::{
-    DeviceFaultRecord, DeviceHealth, DeviceStatus, GuideEventKind, GuideEventRecord,
-};
+use senim_protocol::{DeviceFaultRecord, GuideEventKind, GuideEventRecord};
 
 use super::{dispatch_from_thread, post, App};
 use crate::flow::{AppealDraft, AppealKind, Device, Event, GuideUsage, Health, Rating, Topic};
@@ -185,8 +183,8 @@ impl App {
                 Health::Absent => "not fitted",
             };
             let fault = DeviceFaultRecord {
-                device: device_name(device).into(),
-                status: wire_status(health),
+                device: sync::device_name(device).into(),
+                status: sync::device_status(health),
                 detail: detail.into(),
                 at: Utc::now(),
             };
@@ -205,33 +203,10 @@ impl App {
             let flow = self.flow.borrow();
             let devices = Device::ALL
                 .into_iter()
-                .map(|d| DeviceHealth {
-                    device: device_name(d).into(),
-                    status: wire_status(if d == device { health } else { flow.health(d) }),
-                    detail: None,
-                })
+                .map(|d| sync::device_health(d, if d == device { health } else { flow.health(d) }))
                 .collect();
             sync.devices(devices);
         }
-    }
-}
-
-/// A device's health as the call-centre's fleet view names it.
-fn wire_status(health: Health) -> DeviceStatus {
-    match health {
-        Health::Ok => DeviceStatus::Ok,
-        Health::Faulty => DeviceStatus::Fail,
-        Health::Absent => DeviceStatus::Absent,
-    }
-}
-
-fn device_name(device: Device) -> &'static str {
-    match device {
-        Device::Scanner => "scanner",
-        Device::Camera => "camera",
-        Device::Microphone => "microphone",
-        Device::Printer => "printer",
-        Device::Storage => "disk",
     }
 }
 
