@@ -409,7 +409,7 @@ fn enrol_code(
         writeln!(
             out,
             "QR code ({}{code}) written to {}",
-            crate::qr::ENROL_PREFIX,
+            senim_protocol::ENROL_PREFIX,
             path.display()
         )?;
     }

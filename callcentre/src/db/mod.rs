@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
+use senim_common::sqlite::{self, UpgradeError};
 
 pub use queries::*;
 
@@ -71,14 +72,13 @@ impl std::fmt::Debug for Db {
 
 const READERS: usize = 4;
 
+/// How long a connection waits for another's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// WAL lets the console read while kiosks write; FULL makes every commit survive a power cut
+/// (one fsync of the WAL per transaction, so batches are cheap).
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    // WAL lets the console read while kiosks write; FULL makes every commit survive a power
-    // cut (one fsync of the WAL per transaction, so batches are cheap).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(())
+    sqlite::configure(conn, BUSY_TIMEOUT)
 }
 
 impl Db {
@@ -97,15 +97,15 @@ impl Db {
         };
         let mut writer = open()?;
         configure(&writer)?;
-        let found: usize = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(DbError::TooNew {
-                path,
+        sqlite::upgrade(&mut writer, &migrations(), SCHEMA_VERSION).map_err(|e| match e {
+            UpgradeError::NewerSchema { found, known } => DbError::TooNew {
+                path: path.clone(),
                 found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        migrations().to_latest(&mut writer)?;
+                known,
+            },
+            UpgradeError::Sql(e) => DbError::Sql(e),
+            UpgradeError::Migrate(e) => DbError::Migrate(e),
+        })?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = open()?;
