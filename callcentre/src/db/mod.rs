@@ -1,7 +1,13 @@
 //! The backend's SQLite store: connections, pragmas, migrations, and every SQL statement the
-//! server runs (no other module speaks SQL).
+//! server runs, one file per resource (no other module speaks SQL).
 
-mod queries;
+mod appeals;
+mod catalog;
+mod guides;
+mod kiosks;
+mod records;
+mod sessions;
+mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +17,13 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 use senim_common::sqlite::{self, UpgradeError};
 
-pub use queries::*;
+pub use appeals::*;
+pub use catalog::*;
+pub use guides::*;
+pub use kiosks::*;
+pub use records::*;
+pub use sessions::*;
+pub use uploads::*;
 
 /// The schema, oldest first. Append only.
 pub fn migrations() -> Migrations<'static> {
