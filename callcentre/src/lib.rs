@@ -25,3 +25,4 @@ pub mod qr;
 pub mod secrets;
 pub mod server;
 pub mod state;
+pub mod uploads;

@@ -12,7 +12,7 @@
 //! otherwise (after a restart or a discarded chunk).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
@@ -25,12 +25,13 @@ use futures_util::StreamExt;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
 use crate::secrets;
 use crate::state::{AppState, LiveEvent};
+use crate::uploads::RunningHash;
 
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
 const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
@@ -45,39 +46,6 @@ pub const UPLOAD_SHA256: HeaderName = HeaderName::from_static("senim-upload-sha2
 const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 const EXTENSIONS: &str = "creation,creation-with-upload,checksum,termination,expiration";
 const CHECKSUM_ALGORITHMS: &str = "crc32,sha1,sha256";
-/// Body frames that may wait for the hashing task before a PATCH waits for it.
-const HASH_QUEUE: usize = 32;
-
-/// One async lock per upload: a PATCH holds it until its bytes are durable (even if the client
-/// hangs up), HEAD waits for it, so the offset HEAD reports is settled. It also keeps the
-/// upload's running SHA-256.
-type Slot = Arc<tokio::sync::Mutex<Option<RunningHash>>>;
-
-#[derive(Default)]
-pub struct Locks(Mutex<HashMap<String, Slot>>);
-
-impl Locks {
-    fn get(&self, id: &str) -> Slot {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(map.entry(id.to_string()).or_default())
-    }
-
-    fn forget(&self, id: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-
-    /// Drops the entries nobody holds or waits for and that keep no running hash (finished
-    /// uploads, mostly), so the map does not grow with every video ever received. Safe because
-    /// `get` clones under the same map lock: an entry only the map holds has no user.
-    fn prune_idle(&self) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, slot| {
-                Arc::strong_count(slot) > 1 || slot.try_lock().map_or(true, |r| r.is_some())
-            });
-    }
-}
 
 fn resumable() -> (HeaderName, HeaderValue) {
     (
@@ -153,65 +121,6 @@ fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, ApiFailure> {
         }
     }
     Ok(out)
-}
-
-/// The SHA-256 of an upload's first `hashed` bytes (all durable), fed by PATCHes in order to
-/// a task of its own, so hashing overlaps the fsyncs and the wait for the next chunk.
-struct RunningHash {
-    hashed: u64,
-    tx: mpsc::Sender<HashInput>,
-}
-
-enum HashInput {
-    Bytes(axum::body::Bytes),
-    Finish(oneshot::Sender<[u8; 32]>),
-}
-
-impl RunningHash {
-    fn start() -> Self {
-        let (tx, mut rx) = mpsc::channel::<HashInput>(HASH_QUEUE);
-        tokio::spawn(async move {
-            let mut hasher = Sha256::new();
-            while let Some(first) = rx.recv().await {
-                // Take what is queued in one go, and hash it off the async threads.
-                let mut frames = Vec::new();
-                let mut reply = None;
-                let mut next = Some(first);
-                while let Some(input) = next.take() {
-                    match input {
-                        HashInput::Bytes(b) => frames.push(b),
-                        HashInput::Finish(r) => {
-                            reply = Some(r);
-                            break;
-                        }
-                    }
-                    next = rx.try_recv().ok();
-                }
-                hasher = match tokio::task::spawn_blocking(move || {
-                    frames.iter().for_each(|f| hasher.update(f));
-                    hasher
-                })
-                .await
-                {
-                    Ok(h) => h,
-                    // Dropping the reply makes `finish` read the file instead.
-                    Err(_) => return,
-                };
-                if let Some(reply) = reply {
-                    let _ = reply.send(hasher.finalize().into());
-                    return;
-                }
-            }
-        });
-        RunningHash { hashed: 0, tx }
-    }
-
-    /// The digest, once every byte has been fed; `None` if the task is gone.
-    async fn finish(self) -> Option<String> {
-        let (reply, digest) = oneshot::channel();
-        self.tx.send(HashInput::Finish(reply)).await.ok()?;
-        digest.await.ok().map(hex::encode)
-    }
 }
 
 /// A chunk checksum from `Upload-Checksum`.
@@ -702,7 +611,7 @@ async fn write_chunk_inner(
                 file.write_all(&bytes).await?;
                 written += bytes.len() as u64;
                 if let Some(r) = running.as_ref() {
-                    if r.tx.send(HashInput::Bytes(bytes)).await.is_err() {
+                    if !r.feed(bytes).await {
                         *running = None;
                     }
                 }
@@ -850,25 +759,6 @@ mod tests {
         assert_eq!(m["flag"], "");
         assert!(parse_metadata("appeal_id not*base64").is_err());
         assert!(parse_metadata("a YQ==,a YQ==").is_err(), "duplicate keys");
-    }
-
-    #[tokio::test]
-    async fn idle_upload_locks_are_forgotten_and_busy_ones_kept() {
-        let locks = Locks::default();
-        let held = locks.get("held");
-        drop(locks.get("finished"));
-        *locks.get("hashing").lock().await = Some(RunningHash::start());
-        locks.prune_idle();
-        let left: std::collections::BTreeSet<String> =
-            locks.0.lock().unwrap().keys().cloned().collect();
-        assert_eq!(
-            left,
-            ["hashing", "held"].map(String::from).into_iter().collect()
-        );
-        drop(held);
-        locks.forget("hashing");
-        locks.prune_idle();
-        assert!(locks.0.lock().unwrap().is_empty());
     }
 
     #[test]
