@@ -13,6 +13,7 @@ use senim_protocol::SiteMode;
 
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::enrolment;
 use crate::secrets;
 use crate::state::AppState;
 
@@ -339,13 +340,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Checks a site name typed by a person: 1 to 200 characters once trimmed.
-pub fn site_name(site: &str) -> Option<String> {
-    let site = site.trim();
-    (!site.is_empty() && site.chars().count() <= 200 && !site.chars().any(char::is_control))
-        .then(|| site.to_string())
-}
-
 fn enrol_code(
     config: &Config,
     site: &str,
@@ -353,15 +347,14 @@ fn enrol_code(
     qr: bool,
     png: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let site = site_name(site).ok_or_else(|| {
+    let site = enrolment::site_name(site).ok_or_else(|| {
         anyhow::anyhow!("--site: give the site's name (1 to 200 characters, on one line)")
     })?;
-    let code = secrets::enrol_code();
-    let hash = secrets::sha256_hex(code.as_bytes());
+    let code = enrolment::new_code();
     // The picture is made and written before the code is stored, so a folder that cannot be
     // written leaves no code behind.
     let picture = if qr {
-        let qr = crate::qr::Qr::encode(&crate::qr::enrol_payload(&code))?;
+        let qr = enrolment::qr(&code)?;
         let path = png.unwrap_or_else(|| PathBuf::from(format!("enrol-{code}.png")));
         let bytes = qr.to_png(crate::qr::PNG_SCALE)?;
         std::fs::write(&path, bytes).with_context(|| {
@@ -376,10 +369,8 @@ fn enrol_code(
         None
     };
     let stored = open_db(config).and_then(|db| {
-        let now = Utc::now();
-        let expires = now + chrono::Duration::hours(i64::from(config.enrolment.code_ttl_hours));
-        db.write(|tx| db::insert_enrol_code(tx, &hash, &site, mode, now, expires))?;
-        Ok(expires)
+        let ttl = config.enrolment.code_ttl_hours;
+        Ok(db.write(|tx| enrolment::store(tx, &code, &site, mode, Utc::now(), ttl))?)
     });
     let expires = match stored {
         Ok(expires) => expires,
