@@ -2,14 +2,16 @@
 //!
 //! Code map:
 //! - [`config`]: the typed configuration file;
-//! - [`db`]: SQLite (WAL, migrations) and every SQL statement;
+//! - [`db`]: SQLite (WAL, migrations) and every SQL statement, one file per resource;
 //! - [`api`]: the kiosk API under `/api/v1` and its OpenAPI document; [`api::tus`] uploads;
 //! - [`console`]: the operator console (sessions, CSRF, red lamp and consultant calls over
 //!   SSE, queue, fleet with enrolment codes, service-guide figures);
 //! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
 //! - [`guides`]: the service-guide usage figures;
+//! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
+//! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
@@ -20,8 +22,10 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod enrolment;
 pub mod guides;
 pub mod qr;
 pub mod secrets;
 pub mod server;
 pub mod state;
+pub mod uploads;

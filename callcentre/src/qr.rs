@@ -1,11 +1,10 @@
 //! QR codes of enrolment codes (`SENIM-ENROL:<code>`, what the kiosk's scanner classifier
-//! expects): drawn in a terminal with Unicode half blocks and written as PNG images.
+//! expects): drawn in a terminal with Unicode half blocks and written as PNG images. The matrix
+//! itself is `senim_common::qr`, the kiosk's too.
 
-/// The prefix the kiosk recognises on a scanned enrolment code (`identity::ENROL_PREFIX`).
-pub const ENROL_PREFIX: &str = "SENIM-ENROL:";
+use senim_common::qr::QrMatrix;
 
-/// Modules of light margin a reader needs around the code.
-pub const QUIET_ZONE: usize = 4;
+pub use senim_common::qr::QUIET_ZONE;
 
 /// Pixels per module in PNG files: a 29-module code becomes a 296-pixel square, sharp on paper
 /// and on a phone screen held to a kiosk camera.
@@ -13,57 +12,31 @@ pub const PNG_SCALE: usize = 8;
 
 /// The text of an enrolment QR code.
 pub fn enrol_payload(code: &str) -> String {
-    format!("{ENROL_PREFIX}{code}")
+    format!("{}{code}", senim_protocol::ENROL_PREFIX)
 }
 
 /// Why a QR code could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum QrError {
-    #[error("cannot make a QR code of {len} bytes: {reason}")]
-    Encode { len: usize, reason: String },
+    #[error(transparent)]
+    Encode(#[from] senim_common::qr::QrError),
     #[error("cannot encode the QR code as PNG: {0}")]
     Png(#[from] png::EncodingError),
 }
 
-/// A QR code as a square of modules (`true` = dark), without the quiet zone.
+/// A QR code as a square of modules, ready to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Qr {
-    size: usize,
-    dark: Vec<bool>,
-}
+pub struct Qr(QrMatrix);
 
 impl Qr {
     /// Encodes `text` with medium error correction (survives a smudged screen or print).
     pub fn encode(text: &str) -> Result<Qr, QrError> {
-        let code =
-            qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).map_err(|e| {
-                QrError::Encode {
-                    len: text.len(),
-                    reason: e.to_string(),
-                }
-            })?;
-        Ok(Qr {
-            size: code.width(),
-            dark: code
-                .to_colors()
-                .into_iter()
-                .map(|c| c == qrcode::Color::Dark)
-                .collect(),
-        })
+        Ok(Qr(QrMatrix::encode(text)?))
     }
 
     /// Modules per side, without the quiet zone.
     pub fn size(&self) -> usize {
-        self.size
-    }
-
-    /// Whether the module at column `x`, row `y` is dark; outside the code (the quiet zone)
-    /// it is light. Coordinates include the quiet zone.
-    fn dark_with_margin(&self, x: usize, y: usize) -> bool {
-        let (Some(x), Some(y)) = (x.checked_sub(QUIET_ZONE), y.checked_sub(QUIET_ZONE)) else {
-            return false;
-        };
-        x < self.size && y < self.size && self.dark[y * self.size + x]
+        self.0.size()
     }
 
     /// The code for a terminal, two module rows per line with `▀ ▄ █`, quiet zone included.
@@ -71,15 +44,15 @@ impl Qr {
     /// shown light-on-dark is not read by every scanner); without, dark modules are the
     /// blocks, for a light background (a file, a printout).
     pub fn to_terminal(&self, ansi: bool) -> String {
-        let side = self.size + 2 * QUIET_ZONE;
+        let side = self.size() + 2 * QUIET_ZONE;
         let mut out = String::new();
         for y in (0..side).step_by(2) {
             if ansi {
                 out.push_str("\x1b[30;107m");
             }
             for x in 0..side {
-                let top = self.dark_with_margin(x, y);
-                let bottom = y + 1 < side && self.dark_with_margin(x, y + 1);
+                let top = self.0.dark_with_margin(x, y);
+                let bottom = y + 1 < side && self.0.dark_with_margin(x, y + 1);
                 out.push(match (top, bottom) {
                     (true, true) => '█',
                     (true, false) => '▀',
@@ -97,14 +70,7 @@ impl Qr {
 
     /// An 8-bit greyscale PNG, `scale` pixels per module, quiet zone included.
     pub fn to_png(&self, scale: usize) -> Result<Vec<u8>, QrError> {
-        let scale = scale.max(1);
-        let side = (self.size + 2 * QUIET_ZONE) * scale;
-        let mut pixels = vec![255u8; side * side];
-        for (i, px) in pixels.iter_mut().enumerate() {
-            if self.dark_with_margin((i % side) / scale, (i / side) / scale) {
-                *px = 0;
-            }
-        }
+        let (side, pixels) = self.0.to_luma(scale);
         let mut bytes = Vec::new();
         {
             let side = u32::try_from(side).unwrap_or(u32::MAX);

@@ -69,7 +69,7 @@ pub struct AppState {
     consultants: Mutex<HashMap<String, ConsultantNeeded>>,
     /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
     taken: Mutex<HashMap<String, DateTime<Utc>>>,
-    uploads: crate::api::tus::Locks,
+    uploads: crate::uploads::Locks,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,12 +99,12 @@ impl AppState {
             catalog: Mutex::new(CatalogCache::default()),
             consultants: Mutex::new(HashMap::new()),
             taken: Mutex::new(HashMap::new()),
-            uploads: crate::api::tus::Locks::default(),
+            uploads: crate::uploads::Locks::default(),
         })
     }
 
     /// Per-upload locks of the tus endpoints.
-    pub fn upload_locks(&self) -> &crate::api::tus::Locks {
+    pub fn upload_locks(&self) -> &crate::uploads::Locks {
         &self.uploads
     }
 

@@ -1,6 +1,8 @@
 //! The kiosk API against the real server on `127.0.0.1:0`: enrolment, tokens, idempotent
 //! record batches, tus uploads (resume after a cut, 409/460/413/412/415, termination,
 //! expiry, ownership), the OpenAPI document, and TLS.
+//!
+//! Over 600 lines: many short scenarios sharing one set of server and request helpers.
 
 mod common;
 

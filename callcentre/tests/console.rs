@@ -4,6 +4,8 @@
 //! hours and "On my way", the service-guide figures, enrolling a kiosk by QR code and a refused
 //! catalogue in the fleet view; plus CSRF and session refusals over plain HTTP. Screenshots
 //! land in `target/screenshots/console-*.png`.
+//!
+//! Over 600 lines: whole browser journeys (one costly Chromium session each) and helpers.
 
 mod common;
 

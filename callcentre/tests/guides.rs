@@ -3,6 +3,8 @@
 //! ends), catalogue publishing (valid, identical, broken, rolled back) and the heartbeat's
 //! catalogue problem, enrolment codes as QR codes (terminal and PNG, decoded with rqrr) and the
 //! site mode in the enrolment answer, and the guide figures from records sent through the API.
+//!
+//! Over 600 lines: scenarios needing the real binary and server together, and helpers.
 
 mod common;
 

@@ -44,6 +44,9 @@ pub const API_PREFIX: &str = "/api/v1";
 pub const TUS_VERSION: &str = "1.0.0";
 /// The most records one batch may carry.
 pub const MAX_BATCH_RECORDS: usize = 500;
+/// The prefix of an enrolment code in a QR code or barcode (`SENIM-ENROL:<code>`): the
+/// call-centre writes it, the kiosk's scanner classifier recognises it.
+pub const ENROL_PREFIX: &str = "SENIM-ENROL:";
 
 /// `POST /api/v1/enrol`: a one-time code from `senim-callcentre enrol-code`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ pub use mrz::{Mrz, MrzError, MrzField, MrzFields, Sex};
 /// Prefix of a technician badge.
 pub const BADGE_PREFIX: &str = "SENIM-TECH:";
 /// Prefix of an enrolment code.
-pub const ENROL_PREFIX: &str = "SENIM-ENROL:";
+pub const ENROL_PREFIX: &str = senim_protocol::ENROL_PREFIX;
 
 /// Where a citizen's IIN was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

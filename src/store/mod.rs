@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use rusqlite_migration::{Migrations, M};
+use senim_common::sqlite::{self, UpgradeError};
 
 pub use appeals::{NewAppeal, NewRecording, NewVideo, UnfinishedRecording};
 pub use guides::new_session_id;
@@ -134,11 +135,7 @@ pub struct Store {
 }
 
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(())
+    sqlite::configure(conn, std::time::Duration::from_secs(10))
 }
 
 fn random_from(alphabet: &[u8], n: usize) -> String {
@@ -181,15 +178,15 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        let found: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
+        sqlite::upgrade(&mut conn, &migrations(), SCHEMA_VERSION).map_err(|e| match e {
+            UpgradeError::NewerSchema { found, known } => StoreError::NewerSchema {
                 path: path.to_path_buf(),
                 found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        migrations().to_latest(&mut conn)?;
+                known,
+            },
+            UpgradeError::Sql(e) => StoreError::Sql(e),
+            UpgradeError::Migrate(e) => StoreError::Migrate(e),
+        })?;
         Ok(Store {
             conn,
             data_dir: data_dir.to_path_buf(),

@@ -1,7 +1,13 @@
 //! The backend's SQLite store: connections, pragmas, migrations, and every SQL statement the
-//! server runs (no other module speaks SQL).
+//! server runs, one file per resource (no other module speaks SQL).
 
-mod queries;
+mod appeals;
+mod catalog;
+mod guides;
+mod kiosks;
+mod records;
+mod sessions;
+mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,8 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
+use senim_common::sqlite::{self, UpgradeError};
 
-pub use queries::*;
+pub use appeals::*;
+pub use catalog::*;
+pub use guides::*;
+pub use kiosks::*;
+pub use records::*;
+pub use sessions::*;
+pub use uploads::*;
 
 /// The schema, oldest first. Append only.
 pub fn migrations() -> Migrations<'static> {
@@ -71,14 +84,13 @@ impl std::fmt::Debug for Db {
 
 const READERS: usize = 4;
 
+/// How long a connection waits for another's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// WAL lets the console read while kiosks write; FULL makes every commit survive a power cut
+/// (one fsync of the WAL per transaction, so batches are cheap).
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    // WAL lets the console read while kiosks write; FULL makes every commit survive a power
-    // cut (one fsync of the WAL per transaction, so batches are cheap).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    Ok(())
+    sqlite::configure(conn, BUSY_TIMEOUT)
 }
 
 impl Db {
@@ -97,15 +109,15 @@ impl Db {
         };
         let mut writer = open()?;
         configure(&writer)?;
-        let found: usize = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(DbError::TooNew {
-                path,
+        sqlite::upgrade(&mut writer, &migrations(), SCHEMA_VERSION).map_err(|e| match e {
+            UpgradeError::NewerSchema { found, known } => DbError::TooNew {
+                path: path.clone(),
                 found,
-                known: SCHEMA_VERSION,
-            });
-        }
-        migrations().to_latest(&mut writer)?;
+                known,
+            },
+            UpgradeError::Sql(e) => DbError::Sql(e),
+            UpgradeError::Migrate(e) => DbError::Migrate(e),
+        })?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = open()?;

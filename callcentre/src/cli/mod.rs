@@ -1,6 +1,8 @@
 //! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
 //! operators, appeals, catalogue publishing and the service-guide figures.
 
+mod guides_text;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +15,7 @@ use senim_protocol::SiteMode;
 
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::enrolment;
 use crate::secrets;
 use crate::state::AppState;
 
@@ -339,13 +342,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Checks a site name typed by a person: 1 to 200 characters once trimmed.
-pub fn site_name(site: &str) -> Option<String> {
-    let site = site.trim();
-    (!site.is_empty() && site.chars().count() <= 200 && !site.chars().any(char::is_control))
-        .then(|| site.to_string())
-}
-
 fn enrol_code(
     config: &Config,
     site: &str,
@@ -353,15 +349,14 @@ fn enrol_code(
     qr: bool,
     png: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let site = site_name(site).ok_or_else(|| {
+    let site = enrolment::site_name(site).ok_or_else(|| {
         anyhow::anyhow!("--site: give the site's name (1 to 200 characters, on one line)")
     })?;
-    let code = secrets::enrol_code();
-    let hash = secrets::sha256_hex(code.as_bytes());
+    let code = enrolment::new_code();
     // The picture is made and written before the code is stored, so a folder that cannot be
     // written leaves no code behind.
     let picture = if qr {
-        let qr = crate::qr::Qr::encode(&crate::qr::enrol_payload(&code))?;
+        let qr = enrolment::qr(&code)?;
         let path = png.unwrap_or_else(|| PathBuf::from(format!("enrol-{code}.png")));
         let bytes = qr.to_png(crate::qr::PNG_SCALE)?;
         std::fs::write(&path, bytes).with_context(|| {
@@ -376,10 +371,8 @@ fn enrol_code(
         None
     };
     let stored = open_db(config).and_then(|db| {
-        let now = Utc::now();
-        let expires = now + chrono::Duration::hours(i64::from(config.enrolment.code_ttl_hours));
-        db.write(|tx| db::insert_enrol_code(tx, &hash, &site, mode, now, expires))?;
-        Ok(expires)
+        let ttl = config.enrolment.code_ttl_hours;
+        Ok(db.write(|tx| enrolment::store(tx, &code, &site, mode, Utc::now(), ttl))?)
     });
     let expires = match stored {
         Ok(expires) => expires,
@@ -409,7 +402,7 @@ fn enrol_code(
         writeln!(
             out,
             "QR code ({}{code}) written to {}",
-            crate::qr::ENROL_PREFIX,
+            senim_protocol::ENROL_PREFIX,
             path.display()
         )?;
     }
@@ -511,139 +504,9 @@ fn guides_report(
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {
-        write!(out, "{}", guides_text(&report))?;
+        write!(out, "{}", guides_text::guides_text(&report))?;
     }
     Ok(())
-}
-
-/// The report as aligned text tables.
-fn guides_text(report: &crate::guides::Report) -> String {
-    use crate::guides::Figures;
-    let header = [
-        "STARTED",
-        "COMPLETED",
-        "ABANDONED",
-        "MOST GIVEN UP AT",
-        "CONSULTANT CALLS",
-        "GOOD",
-        "NEUTRAL",
-        "BAD",
-    ];
-    let cells = |f: &Figures| -> Vec<String> {
-        vec![
-            f.started.to_string(),
-            f.completed.to_string(),
-            f.abandoned.to_string(),
-            f.most_abandoned_step
-                .map(|s| {
-                    if s == 0 {
-                        "overview".into()
-                    } else {
-                        format!("step {s}")
-                    }
-                })
-                .unwrap_or_else(|| "-".into()),
-            f.consultant_calls.to_string(),
-            f.ratings.good.to_string(),
-            f.ratings.neutral.to_string(),
-            f.ratings.bad.to_string(),
-        ]
-    };
-    let table = |first: &str, rows: Vec<(String, &Figures)>| -> String {
-        let mut lines: Vec<Vec<String>> = vec![std::iter::once(first.to_string())
-            .chain(header.iter().map(|h| h.to_string()))
-            .collect()];
-        for (name, f) in rows {
-            lines.push(std::iter::once(name).chain(cells(f)).collect());
-        }
-        let widths: Vec<usize> = (0..lines[0].len())
-            .map(|i| {
-                lines
-                    .iter()
-                    .map(|l| l[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut text = String::new();
-        for line in lines {
-            let row: Vec<String> = line
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (cell, w))| {
-                    if i == 0 {
-                        format!("{cell:<w$}")
-                    } else {
-                        format!("{cell:>w$}")
-                    }
-                })
-                .collect();
-            text.push_str(row.join("  ").trim_end());
-            text.push('\n');
-        }
-        text
-    };
-    let total = &report.total;
-    let mut text = format!(
-        "Service guides, {} to {}, days in {}{}\n\n\
-         Citizens guided to the end (trained to use e-services): {}\n\
-         Started: {}   Abandoned: {}   Consultant calls: {}   Ratings: {} good, {} neutral, {} bad\n\n",
-        report.from,
-        report.to,
-        report.timezone,
-        report
-            .catalog_version
-            .as_ref()
-            .map(|v| format!(", titles from catalogue {v}"))
-            .unwrap_or_default(),
-        total.completed,
-        total.started,
-        total.abandoned,
-        total.consultant_calls,
-        total.ratings.good,
-        total.ratings.neutral,
-        total.ratings.bad,
-    );
-    if report.by_service.is_empty() {
-        text.push_str("No service-guide records from kiosks in this period.\n");
-        return text;
-    }
-    text.push_str(&table(
-        "SERVICE",
-        report
-            .by_service
-            .iter()
-            .map(|s| {
-                let name = if s.title == s.service_id {
-                    s.service_id.clone()
-                } else {
-                    format!("{} ({})", s.title, s.service_id)
-                };
-                (name, &s.figures)
-            })
-            .collect(),
-    ));
-    text.push('\n');
-    text.push_str(&table(
-        "KIOSK",
-        report
-            .by_kiosk
-            .iter()
-            .map(|k| (format!("{} {}", k.kiosk_id, k.site), &k.figures))
-            .collect(),
-    ));
-    text.push('\n');
-    text.push_str(&table(
-        "DAY",
-        report
-            .by_day
-            .iter()
-            .filter(|d| !d.figures.is_empty())
-            .map(|d| (d.date.to_string(), &d.figures))
-            .collect(),
-    ));
-    text
 }
 
 fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {

@@ -1,0 +1,215 @@
+//! Writing one PATCH's chunk at the upload's durable offset: in a task of its own holding the
+//! upload's lock, checksummed, fsynced before the offset moves, and the finished upload hashed
+//! and attached to its appeal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use chrono::Utc;
+use futures_util::StreamExt;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::OwnedMutexGuard;
+
+use super::headers::*;
+use crate::api::ApiFailure;
+use crate::db::{self, UploadRow};
+use crate::state::{AppState, LiveEvent};
+use crate::uploads::RunningHash;
+
+/// How a chunk's body ended.
+enum Ending {
+    Complete,
+    /// The connection broke or went silent.
+    Cut,
+    /// More bytes than the upload has room for.
+    TooLarge,
+}
+
+/// Writes one chunk at the upload's durable offset; returns the new offset. Runs in its own
+/// task, which keeps the upload's lock, so that a client hanging up cannot cancel it half-way
+/// nor let another request in before its bytes are settled.
+pub(super) async fn write_chunk(
+    state: &Arc<AppState>,
+    row: UploadRow,
+    checksum: Option<Checksum>,
+    body: Body,
+    mut slot: OwnedMutexGuard<Option<RunningHash>>,
+) -> Result<u64, ApiFailure> {
+    let state = Arc::clone(state);
+    tokio::spawn(async move { write_chunk_inner(&state, row, checksum, body, &mut slot).await })
+        .await
+        .map_err(|_| {
+            ApiFailure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the upload task stopped; HEAD the upload and resume",
+            )
+        })?
+}
+
+async fn write_chunk_inner(
+    state: &Arc<AppState>,
+    row: UploadRow,
+    checksum: Option<Checksum>,
+    body: Body,
+    running: &mut Option<RunningHash>,
+) -> Result<u64, ApiFailure> {
+    // The running hash is only good if it has seen exactly the durable bytes.
+    if running.as_ref().is_some_and(|r| r.hashed != row.offset) {
+        *running = None;
+    }
+    if running.is_none() && row.offset == 0 {
+        *running = Some(RunningHash::start());
+    }
+    let path = state.upload_path(&row.id);
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await?;
+    // Anything past the durable offset is a torn write from before a crash: drop it.
+    file.set_len(row.offset).await?;
+    file.seek(std::io::SeekFrom::Start(row.offset)).await?;
+    let room = row.length - row.offset;
+    let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
+    let mut crc32 = crc32fast::Hasher::new();
+    let mut sha1 = Sha1::new();
+    let mut sha256 = Sha256::new();
+    let mut written: u64 = 0;
+    let mut stream = body.into_data_stream();
+    let ending = loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(bytes))) => {
+                if written + bytes.len() as u64 > room {
+                    break Ending::TooLarge;
+                }
+                match &checksum {
+                    Some(Checksum::Crc32(_)) => crc32.update(&bytes),
+                    Some(Checksum::Sha1(_)) => sha1.update(&bytes),
+                    Some(Checksum::Sha256(_)) => sha256.update(&bytes),
+                    None => {}
+                }
+                file.write_all(&bytes).await?;
+                written += bytes.len() as u64;
+                if let Some(r) = running.as_ref() {
+                    if !r.feed(bytes).await {
+                        *running = None;
+                    }
+                }
+            }
+            Ok(None) => break Ending::Complete,
+            Ok(Some(Err(_))) | Err(_) => break Ending::Cut,
+        }
+    };
+    let discard = |file: tokio::fs::File| async move {
+        file.set_len(row.offset).await?;
+        file.sync_all().await?;
+        Ok::<(), std::io::Error>(())
+    };
+    if matches!(ending, Ending::TooLarge) || (matches!(ending, Ending::Cut) && checksum.is_some()) {
+        // These bytes are thrown away, but the hash has seen some of them.
+        *running = None;
+    }
+    match ending {
+        Ending::TooLarge => {
+            discard(file).await?;
+            return Err(tus_failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("this upload has room for {room} more bytes; the chunk was discarded"),
+            ));
+        }
+        Ending::Cut if checksum.is_some() => {
+            discard(file).await?;
+            tracing::info!(upload = %row.id, "checksummed chunk cut short; discarded");
+            return Err(tus_failure(
+                StatusCode::BAD_REQUEST,
+                "incomplete_chunk",
+                "the chunk ended early, so its checksum cannot be checked; it was discarded",
+            ));
+        }
+        Ending::Complete => {
+            let ok = match &checksum {
+                None => true,
+                Some(Checksum::Crc32(want)) => crc32.clone().finalize() == *want,
+                Some(Checksum::Sha1(want)) => sha1.finalize().as_slice() == want.as_slice(),
+                Some(Checksum::Sha256(want)) => sha256.finalize().as_slice() == want.as_slice(),
+            };
+            if !ok {
+                *running = None;
+                discard(file).await?;
+                return Err(tus_failure(
+                    StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+                    "checksum_mismatch",
+                    "the chunk does not match its Upload-Checksum; it was discarded, send it again",
+                ));
+            }
+        }
+        Ending::Cut => {}
+    }
+    file.sync_all().await?;
+    drop(file);
+    let new_offset = row.offset + written;
+    let expires =
+        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    let id = row.id.clone();
+    db::write(&state.db, move |tx| {
+        db::set_upload_offset(tx, &id, new_offset, expires)
+    })
+    .await?;
+    if matches!(ending, Ending::Cut) {
+        tracing::info!(upload = %row.id, kept = new_offset, "upload connection cut; bytes kept");
+    }
+    if let Some(r) = running.as_mut() {
+        r.hashed = new_offset;
+    }
+    if new_offset == row.length {
+        finish(state, &row, running.take()).await?;
+    }
+    Ok(new_offset)
+}
+
+/// A complete upload: hash it (with the running hash if it saw every byte, else by reading the
+/// file), attach it to its appeal, tell the console.
+async fn finish(
+    state: &Arc<AppState>,
+    row: &UploadRow,
+    running: Option<RunningHash>,
+) -> Result<(), ApiFailure> {
+    let running = match running.filter(|r| r.hashed == row.length) {
+        Some(r) => r.finish().await,
+        None => None,
+    };
+    let sha = match running {
+        Some(sha) => sha,
+        None => {
+            let path = state.upload_path(&row.id);
+            tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+                let mut file = std::fs::File::open(path)?;
+                let mut hasher = Sha256::new();
+                std::io::copy(&mut file, &mut hasher)?;
+                Ok(hex::encode(hasher.finalize()))
+            })
+            .await
+            .map_err(|_| std::io::Error::other("hashing task stopped"))??
+        }
+    };
+    let (id, hash) = (row.id.clone(), sha.clone());
+    let attached = db::write(&state.db, move |tx| {
+        db::complete_upload(tx, &id, &hash, Utc::now())
+    })
+    .await?;
+    if attached {
+        tracing::info!(upload = %row.id, bytes = row.length, "video received");
+        state.notify(LiveEvent::Appeals);
+    } else {
+        tracing::warn!(
+            upload = %row.id,
+            "completed upload does not match the appeal's declared SHA-256; not attached"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Who is signed in: operator sessions (the cookie holds a random token, the store its
+//! SHA-256), cookies, CSRF tokens (one per session in every form; a double-submit cookie on the
+//! sign-in form), and signing in and out with argon2id passwords.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::pages;
+use super::ConsoleError;
+use crate::db::{self, SessionRow};
+use crate::secrets;
+use crate::state::AppState;
+
+const SESSION_COOKIE: &str = "senim_session";
+const LOGIN_CSRF_COOKIE: &str = "senim_login_csrf";
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A signed-in operator.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub session: SessionRow,
+}
+
+impl Operator {
+    /// Refuses a form whose CSRF token is not this session's.
+    pub(super) fn check_csrf(&self, sent: &str) -> Result<(), ConsoleError> {
+        if secrets::constant_time_eq(sent.as_bytes(), self.session.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Csrf)
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Operator {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = cookie(&parts.headers, SESSION_COOKIE)
+            .filter(|t| t.len() <= 128)
+            .ok_or(ConsoleError::SignIn)?;
+        let hash = secrets::sha256_hex(token.as_bytes());
+        let now = Utc::now();
+        let session = db::read(&state.db, move |c| db::session(c, &hash, now))
+            .await?
+            .ok_or(ConsoleError::SignIn)?;
+        Ok(Operator { session })
+    }
+}
+
+fn session_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: i64) -> String {
+    let secure = if state.config.console.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+pub(super) async fn login_form(State(state): State<Arc<AppState>>) -> Response {
+    login_page(&state, None, StatusCode::OK)
+}
+
+fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+    let csrf = secrets::token();
+    let cookie = session_cookie(state, LOGIN_CSRF_COOKIE, &csrf, "/console/login", 3600);
+    (
+        status,
+        [(header::SET_COOKIE, cookie)],
+        Html(pages::login(&csrf, error).into_string()),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    username: String,
+    password: String,
+    csrf: String,
+}
+
+pub(super) async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ConsoleError> {
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    if expected.is_empty() || !secrets::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
+    {
+        return Ok(login_page(
+            &state,
+            Some("The sign-in form expired. Please try again."),
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    let username = form.username.trim().to_string();
+    if username.len() > 64 || form.password.len() > 256 {
+        return Ok(login_page(
+            &state,
+            Some("Wrong username or password."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let user = username.clone();
+    let stored = db::read(&state.db, move |c| db::operator_login(c, &user)).await?;
+    let password = form.password;
+    let ok = tokio::task::spawn_blocking(move || match stored {
+        Some((hash, _)) => secrets::verify_password(&password, &hash),
+        None => {
+            // Spend the same time as a real check so usernames cannot be probed.
+            let _ = secrets::verify_password(&password, DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    if !ok {
+        tracing::info!("console sign-in refused");
+        return Ok(login_page(
+            &state,
+            Some("Wrong username or password."),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    let token = secrets::token();
+    let csrf = secrets::token();
+    let hash = secrets::sha256_hex(token.as_bytes());
+    let now = Utc::now();
+    let hours = i64::from(state.config.console.session_hours);
+    let expires = now + chrono::Duration::hours(hours);
+    let user = username.clone();
+    db::write(&state.db, move |tx| {
+        db::insert_session(tx, &hash, &user, &csrf, now, expires)
+    })
+    .await?;
+    tracing::info!(operator = %username, "operator signed in");
+    let mut response = Redirect::to("/console").into_response();
+    let headers = response.headers_mut();
+    for c in [
+        session_cookie(&state, SESSION_COOKIE, &token, "/", hours * 3600),
+        session_cookie(&state, LOGIN_CSRF_COOKIE, "", "/console/login", 0),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+/// A valid argon2id hash of a random password, to verify against for unknown usernames.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2VuaW1kdW1teXNhbHQ$J1fk0bBSGp4zKHOaZ4XkU5r0Ai6pX2OsqcZQk1dBdy8";
+
+/// A form that carries nothing but its CSRF token.
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    pub(super) csrf: String,
+}
+
+pub(super) async fn logout(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let hash = secrets::sha256_hex(token.as_bytes());
+        db::write(&state.db, move |tx| db::delete_session(tx, &hash)).await?;
+    }
+    let mut response = Redirect::to("/console/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, SESSION_COOKIE, "", "/", 0)) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}

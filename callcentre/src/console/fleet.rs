@@ -1,0 +1,93 @@
+//! The fleet view (kiosks, their state, catalogue and recent faults) and "Enrol a kiosk": a
+//! one-time code shown with its QR code, for a technician at a kiosk with no terminal at hand.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Form;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::auth::Operator;
+use super::pages;
+use super::ConsoleError;
+use crate::db;
+use crate::enrolment;
+use crate::state::AppState;
+
+pub(super) async fn fleet(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+) -> Result<Html<String>, ConsoleError> {
+    fleet_page(&state, &operator, None).await
+}
+
+async fn fleet_page(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    enrol_error: Option<(&str, &str)>,
+) -> Result<Html<String>, ConsoleError> {
+    let (kiosks, faults) = db::read(&state.db, |c| {
+        Ok((db::list_kiosks(c)?, db::recent_faults(c, 3)?))
+    })
+    .await?;
+    Ok(Html(
+        pages::fleet(
+            state,
+            &operator.session,
+            &kiosks,
+            &faults,
+            enrol_error,
+            Utc::now(),
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct EnrolForm {
+    csrf: String,
+    site: String,
+    mode: String,
+}
+
+/// Makes a one-time enrolment code and shows it with its QR code, for a technician at a kiosk
+/// with no terminal at hand. The page is not cached; the code is not logged.
+pub(super) async fn enrol_code(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Form(form): Form<EnrolForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    let mode = senim_protocol::SiteMode::parse(&form.mode).ok_or_else(|| {
+        ConsoleError::Invalid("choose the site's mode: hospital or front office".into())
+    })?;
+    let Some(site) = enrolment::site_name(&form.site) else {
+        let page = fleet_page(
+            &state,
+            &operator,
+            Some((
+                &form.site,
+                "Give the site's name: 1 to 200 characters, on one line.",
+            )),
+        )
+        .await?;
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    };
+    let code = enrolment::new_code();
+    let qr = enrolment::qr(&code)
+        .and_then(|qr| qr.to_png(crate::qr::PNG_SCALE))
+        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+    let ttl = state.config.enrolment.code_ttl_hours;
+    let (stored_code, stored_site) = (code.clone(), site.clone());
+    let expires = db::write(&state.db, move |tx| {
+        enrolment::store(tx, &stored_code, &stored_site, mode, Utc::now(), ttl)
+    })
+    .await?;
+    tracing::info!(operator = %operator.session.username, site = %site, mode = mode.as_str(), "enrolment code made in the console");
+    let html = pages::enrol_code(&state, &operator.session, &site, mode, &code, &qr, expires)
+        .into_string();
+    Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}

@@ -1,0 +1,193 @@
+//! The appeal queue and one appeal's page (video, masked IIN, status, notes, history).
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup};
+
+use super::{language_label, layout, local, masked_iin, megabytes, status_label, topic_label};
+use crate::db::{AppealEvent, AppealRow, SessionRow};
+use crate::state::AppState;
+
+fn due_cell(appeal: &AppealRow, now: DateTime<Utc>, state: &AppState) -> Markup {
+    let open = appeal.status == "new" || appeal.status == "in_progress";
+    let days = (appeal.due_at - now).num_hours().div_euclid(24);
+    html! {
+        @if open && now > appeal.due_at {
+            span .overdue { "Overdue by " ((-days).max(1)) " day" @if (-days).max(1) != 1 { "s" } }
+            br; small { "was due " (local(state, appeal.due_at)) }
+        } @else if open {
+            span { (local(state, appeal.due_at)) }
+            br; small { (days) " day" @if days != 1 { "s" } " left" }
+        } @else {
+            span .muted { (local(state, appeal.due_at)) }
+        }
+    }
+}
+
+fn video_cell(appeal: &AppealRow) -> Markup {
+    html! {
+        @if let Some(bytes) = appeal.video_bytes {
+            span .ok { "Video " (megabytes(bytes)) }
+        } @else if appeal.expected_video_bytes.is_some() {
+            span .pending { "Video uploading…" }
+        } @else if appeal.text.is_some() {
+            span { "Typed" }
+        } @else {
+            span .muted { "No video" }
+        }
+    }
+}
+
+pub fn queue(
+    state: &AppState,
+    session: &SessionRow,
+    show: &str,
+    appeals: &[AppealRow],
+    now: DateTime<Utc>,
+) -> Markup {
+    let tabs = [
+        ("open", "Open"),
+        ("answered", "Answered"),
+        ("closed", "Closed"),
+        ("all", "All"),
+    ];
+    let body = html! {
+        div .title-row {
+            h1 { "Appeals" }
+            nav .tabs {
+                @for (key, label) in tabs {
+                    a href={ "/console?show=" (key) } class=[(key == show).then_some("here")] { (label) }
+                }
+            }
+        }
+        p #fresh .fresh hidden { "New appeals arrived — the list below is up to date." }
+        div #queue {
+            @if appeals.is_empty() {
+                p .empty { "No appeals here." }
+            } @else {
+                table .queue {
+                    thead { tr {
+                        th { "Number" } th { "Left at" } th { "Topic" } th { "Kiosk" }
+                        th { "Status" } th { "Due" } th { "Video" }
+                    } }
+                    tbody {
+                        @for a in appeals {
+                            tr class=[(a.status == "new").then_some("new")] {
+                                td { a href={ "/console/appeals/" (a.id) } .num { (a.id) }
+                                    @if a.test { " " span .badge.test { "TEST" } } }
+                                td { (local(state, a.created_at)) }
+                                td { (topic_label(&a.topic)) }
+                                td { (a.site) br; small .muted { (a.kiosk_id) } }
+                                td { span class={ "status " (a.status) } { (status_label(&a.status)) } }
+                                td { (due_cell(a, now, state)) }
+                                td { (video_cell(a)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(state, session, "Appeals", "queue", body)
+}
+
+pub fn appeal(
+    state: &AppState,
+    session: &SessionRow,
+    a: &AppealRow,
+    events: &[AppealEvent],
+    revealed_iin: Option<&str>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let body = html! {
+        p { a href="/console" { "← All appeals" } }
+        div .title-row {
+            h1 { "Appeal " span .num { (a.id) } }
+            span class={ "status big " (a.status) } { (status_label(&a.status)) }
+            @if a.test { span .badge.test { "TEST — left by a technician" } }
+        }
+        div .appeal {
+            section .media {
+                @if a.video_upload_id.is_some() {
+                    video #video controls preload="metadata" src={ "/console/appeals/" (a.id) "/video" } {}
+                } @else if let Some(bytes) = a.expected_video_bytes {
+                    div .placeholder { "The video (" (megabytes(bytes)) ") is still on its way from the kiosk. "
+                        "This page shows it once it has arrived." }
+                } @else {
+                    div .placeholder { "This appeal has no video." }
+                }
+                @if let Some(text) = &a.text {
+                    blockquote .typed { (text) }
+                }
+                @if a.interrupted {
+                    p .warn { "The recording was cut short at the kiosk (power or software failure); "
+                        "what was recorded up to then is here." }
+                }
+            }
+            section .facts {
+                dl {
+                    dt { "Topic" } dd { (topic_label(&a.topic)) }
+                    dt { "Left at" } dd { (local(state, a.created_at)) }
+                    dt { "Due" } dd { (due_cell(a, now, state)) }
+                    dt { "Kiosk" } dd { (a.site) " · " (a.kiosk_id) }
+                    dt { "Language" } dd { (language_label(&a.language)) }
+                    @if let Some(d) = a.duration_seconds {
+                        dt { "Length" } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
+                    }
+                    dt { "IIN" }
+                    dd {
+                        @match (&a.iin, revealed_iin) {
+                            (None, _) => span .muted { "not given" },
+                            (Some(_), Some(iin)) => span #iin .revealed { (iin) },
+                            (Some(iin), None) => {
+                                span #iin { (masked_iin(iin)) }
+                                form method="post" action={ "/console/appeals/" (a.id) "/reveal" } .inline {
+                                    input type="hidden" name="csrf" value=(session.csrf);
+                                    button type="submit" .quiet title="Your name and the time are logged" { "Reveal (logged)" }
+                                }
+                            }
+                        }
+                    }
+                    dt { "Callback phone" }
+                    dd { @if let Some(p) = &a.callback_phone { a href={ "tel:" (p) } { (p) } } @else { span .muted { "not given" } } }
+                }
+                form method="post" action={ "/console/appeals/" (a.id) "/status" } .status-form {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { "Status "
+                        select name="status" #status {
+                            @for s in crate::db::STATUSES {
+                                option value=(s) selected[s == a.status] { (status_label(s)) }
+                            }
+                        }
+                    }
+                    button type="submit" .primary { "Save status" }
+                }
+                form method="post" action={ "/console/appeals/" (a.id) "/note" } .note-form {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    label { "Add a note" textarea name="note" rows="3" maxlength="4000" required {} }
+                    button type="submit" { "Add note" }
+                }
+            }
+        }
+        section .history {
+            h2 { "History" }
+            ol #history {
+                li { span .when { (local(state, a.created_at)) } " Left at " (a.site) }
+                @for e in events {
+                    li {
+                        span .when { (crate::db::parse_ts(&e.at).map(|t| local(state, t)).unwrap_or_default()) }
+                        " " strong { (e.operator) } " "
+                        @match e.action.as_str() {
+                            "status" => {
+                                "changed the status from " (status_label(e.from_status.as_deref().unwrap_or("")))
+                                " to " (status_label(e.to_status.as_deref().unwrap_or("")))
+                            },
+                            "reveal_iin" => "revealed the IIN",
+                            _ => { "noted: " span .note { (e.note.as_deref().unwrap_or("")) } },
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(state, session, &format!("Appeal {}", a.id), "appeal", body)
+}

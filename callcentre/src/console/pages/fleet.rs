@@ -1,0 +1,207 @@
+//! The fleet page (kiosks, their state, catalogue and faults, "Enrol a kiosk") and the page
+//! that shows a fresh enrolment code with its QR code.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup, PreEscaped};
+
+use super::{layout, local};
+use crate::db::{FaultRow, KioskRow, SessionRow};
+use crate::state::AppState;
+
+fn mode_label(mode: senim_protocol::SiteMode) -> &'static str {
+    match mode {
+        senim_protocol::SiteMode::Hospital => "Hospital (appeals first)",
+        senim_protocol::SiteMode::FrontOffice => "Front office (service guides first)",
+    }
+}
+
+/// The "Enrol a kiosk" form; `error` is what was typed and why it was refused.
+fn enrol_form(session: &SessionRow, kiosks: &[KioskRow], error: Option<(&str, &str)>) -> Markup {
+    let mut sites: Vec<&str> = kiosks.iter().map(|k| k.site.as_str()).collect();
+    sites.dedup();
+    html! {
+        details #enrol .card open[error.is_some() || kiosks.is_empty()] {
+            summary { "Enrol a kiosk" }
+            p .muted { "Makes a one-time code and shows it as a QR code. On a new kiosk's first "
+                "screen, hold the QR code to its scanner or camera." }
+            @if let Some((_, message)) = error {
+                p .error role="alert" { (message) }
+            }
+            form method="post" action="/console/fleet/enrol" .enrol-form {
+                input type="hidden" name="csrf" value=(session.csrf);
+                label { "Site"
+                    input name="site" required maxlength="200" list="sites"
+                        placeholder="City Hospital No. 4, Almaty" value=[error.map(|e| e.0)];
+                }
+                datalist #sites { @for site in &sites { option value=(site) {} } }
+                label { "Mode"
+                    select name="mode" {
+                        @for mode in senim_protocol::SiteMode::ALL {
+                            option value=(mode.as_str()) { (mode_label(mode)) }
+                        }
+                    }
+                }
+                button type="submit" .primary { "Make a code" }
+            }
+        }
+    }
+}
+
+/// The catalogue cell of a kiosk: the version it runs against the newest, or what it refused.
+fn catalog_cell(
+    latest: Option<&str>,
+    running: Option<&str>,
+    problem: Option<&senim_protocol::CatalogProblem>,
+) -> Markup {
+    html! {
+        @if let Some(p) = problem {
+            span .badge.fail title=(p.message) { "Refused " (p.version) }
+            br; small .muted .problem { (p.message.chars().take(160).collect::<String>())
+                @if p.message.chars().count() > 160 { "…" } }
+            @if let Some(v) = running { br; small { "Still runs " (v) } }
+        } @else if let Some(v) = running {
+            @if Some(v) == latest { span .badge.ok title=(v) { "Newest" } }
+            @else { span .badge.warn { "Behind" } }
+            br; small .muted { (v) }
+        } @else {
+            span .muted { "Built-in" }
+        }
+    }
+}
+
+pub fn fleet(
+    state: &AppState,
+    session: &SessionRow,
+    kiosks: &[KioskRow],
+    faults: &HashMap<String, Vec<FaultRow>>,
+    enrol_error: Option<(&str, &str)>,
+    now: DateTime<Utc>,
+) -> Markup {
+    let live = state.heartbeats();
+    let latest = state.catalog_version();
+    let offline_after = state.config.fleet.offline_after_secs as i64;
+    let body = html! {
+        div .title-row {
+            h1 { "Kiosks" }
+            span .muted { "Newest catalogue: " @if let Some(v) = &latest { code { (v) } } @else { "none published" } }
+        }
+        (enrol_form(session, kiosks, enrol_error))
+        @if kiosks.is_empty() {
+            p .empty { "No kiosk is enrolled yet. Make a code above, or with "
+                code { "senim-callcentre enrol-code --site NAME --qr" } ", and scan it on the kiosk." }
+        } @else {
+            table .fleet {
+                thead { tr {
+                    th { "Kiosk" } th { "Link" } th { "Last heartbeat" } th { "State" }
+                    th { "Queue" } th { "Devices" } th { "Version" } th { "Catalogue" } th { "Recent faults" }
+                } }
+                tbody {
+                    @for k in kiosks {
+                        @let seen = live.get(&k.id);
+                        @let last = seen.map(|s| s.received).or(k.last_heartbeat);
+                        @let online = !k.revoked && last.is_some_and(|t| (now - t).num_seconds() <= offline_after);
+                        tr data-kiosk=(k.id) {
+                            td { strong { (k.site) } br; small .muted { (k.id) " · " (mode_label(k.mode)) } }
+                            td {
+                                @if k.revoked { span .badge.fail { "Revoked" } }
+                                @else if online { span .dot.on {} "Online" }
+                                @else { span .dot.off {} "Offline" }
+                            }
+                            td { @if let Some(t) = last { (ago(now, t)) } @else { span .muted { "never" } } }
+                            td {
+                                @if let Some(s) = seen { (state_label(&serde_json::to_value(s.beat.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())) }
+                                @else if let Some(s) = &k.state { (state_label(s)) }
+                            }
+                            td { @if let Some(s) = seen { (s.beat.queue_depth) } @else if let Some(q) = k.queue_depth { (q) } }
+                            td .devices {
+                                @if let Some(s) = seen {
+                                    @for d in &s.beat.devices {
+                                        @let status = serde_json::to_value(d.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                                        span class={ "badge " (status) } title=[d.detail.as_deref()] { (d.device) }
+                                        @if status == "warn" || status == "fail" {
+                                            @if let Some(detail) = &d.detail { small .muted { (detail) " " } }
+                                        }
+                                    }
+                                }
+                            }
+                            td { @if let Some(s) = seen { (s.beat.versions.app) } @else if let Some(v) = &k.app_version { (v) } }
+                            td .catalog {
+                                @if let Some(s) = seen {
+                                    (catalog_cell(latest.as_deref(), s.beat.versions.catalog.as_deref(), s.beat.catalog_problem.as_ref()))
+                                } @else {
+                                    (catalog_cell(latest.as_deref(), k.catalog_version.as_deref(), k.catalog_problem.as_ref()))
+                                }
+                            }
+                            td {
+                                @for f in faults.get(&k.id).map(Vec::as_slice).unwrap_or(&[]) {
+                                    div .fault { span class={ "badge " (f.status) } { (f.device) } " " (f.detail) " "
+                                        small .muted { (crate::db::parse_ts(&f.at).map(|t| local(state, t)).unwrap_or_default()) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (PreEscaped(""))
+    };
+    layout(state, session, "Kiosks", "fleet", body)
+}
+
+/// The page that shows a fresh enrolment code and its QR code.
+pub fn enrol_code(
+    state: &AppState,
+    session: &SessionRow,
+    site: &str,
+    mode: senim_protocol::SiteMode,
+    code: &str,
+    png: &[u8],
+    expires: DateTime<Utc>,
+) -> Markup {
+    use base64::Engine;
+    let image = base64::engine::general_purpose::STANDARD.encode(png);
+    let body = html! {
+        p { a href="/console/fleet" { "← Kiosks" } }
+        h1 { "Enrolment code" }
+        div .enrol-code.card {
+            img #enrol-qr src={ "data:image/png;base64," (image) }
+                alt={ "QR code of the enrolment code " (code) };
+            div {
+                p #code .code { (code) }
+                dl {
+                    dt { "Site" } dd #enrol-site { (site) }
+                    dt { "Mode" } dd { (mode_label(mode)) }
+                    dt { "Valid until" } dd { (local(state, expires)) }
+                }
+                p { "On the new kiosk's first screen (\"scan the enrolment code\"), hold this QR "
+                    "code to the scanner or the camera: the kiosk enrols itself and takes the site "
+                    "and the mode from here. Over SSH: " code { "senim-kiosk enrol " (code) } }
+                p .muted { "The code works once, for one kiosk. It is not shown again once you "
+                    "leave this page; make another for the next kiosk." }
+            }
+        }
+    };
+    layout(state, session, "Enrolment code", "fleet", body)
+}
+
+fn state_label(state: &str) -> &'static str {
+    match state {
+        "starting" => "Starting",
+        "idle" => "Waiting",
+        "in_use" => "In use",
+        "technician" => "Technician",
+        _ => "",
+    }
+}
+
+fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let s = (now - t).num_seconds().max(0);
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86399 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86400),
+    }
+}

@@ -1,0 +1,171 @@
+//! The service-guide figures page: totals, by service, by kiosk and by day.
+
+use maud::{html, Markup};
+
+use super::layout;
+use crate::db::SessionRow;
+use crate::guides::{Figures, Report};
+use crate::state::AppState;
+
+fn count_cells(f: &Figures) -> Markup {
+    html! {
+        td .n { (f.started) }
+        td .n.completed { strong { (f.completed) } }
+        td .n { (f.abandoned) }
+        td { @match f.most_abandoned_step {
+            Some(0) => "overview page",
+            Some(step) => { "step " (step) },
+            None => span .muted { "—" },
+        } }
+        td .n { (f.consultant_calls) }
+        td .ratings {
+            span .good title="Good" { (f.ratings.good) } " / "
+            span .neutral title="Neutral" { (f.ratings.neutral) } " / "
+            span .bad title="Bad" { (f.ratings.bad) }
+        }
+    }
+}
+
+fn figures_head(first: &str) -> Markup {
+    html! {
+        thead { tr {
+            th { (first) } th .n { "Started" } th .n { "Completed" } th .n { "Abandoned" }
+            th { "Given up most at" } th .n { "Consultant calls" } th { "Rated good / neutral / bad" }
+        } }
+    }
+}
+
+/// The service-guide figures page.
+pub fn guides(
+    state: &AppState,
+    session: &SessionRow,
+    report: &Report,
+    kiosks: &[(String, String)],
+) -> Markup {
+    let total = &report.total;
+    let link = |service: Option<&str>, kiosk: Option<&str>| {
+        let mut url = format!("/console/guides?from={}&to={}", report.from, report.to);
+        if let Some(s) = service {
+            url.push_str("&service=");
+            url.push_str(s);
+        }
+        if let Some(k) = kiosk {
+            url.push_str("&kiosk=");
+            url.push_str(k);
+        }
+        url
+    };
+    let mut services: Vec<(String, String)> = state.service_titles().into_iter().collect();
+    for s in &report.by_service {
+        if !services.iter().any(|(id, _)| *id == s.service_id) {
+            services.push((s.service_id.clone(), s.title.clone()));
+        }
+    }
+    services.sort_by(|a, b| a.1.cmp(&b.1));
+    let busiest = report
+        .by_day
+        .iter()
+        .map(|d| d.figures.started.max(d.figures.completed))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let service_title = report.filter.service.as_deref().map(|id| {
+        services
+            .iter()
+            .find(|(s, _)| s == id)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| id.to_string())
+    });
+    let body = html! {
+        div .title-row {
+            h1 { "Service guides" }
+            @if let Some(title) = &service_title { span .badge { (title) } }
+            @if let Some(kiosk) = &report.filter.kiosk { span .badge { (kiosk) } }
+            @if report.filter.service.is_some() || report.filter.kiosk.is_some() {
+                a href=(link(None, None)) { "All services and kiosks" }
+            }
+        }
+        form .filters method="get" action="/console/guides" {
+            label { "From" input type="date" name="from" value=(report.from); }
+            label { "To" input type="date" name="to" value=(report.to); }
+            label { "Service"
+                select name="service" {
+                    option value="" { "All services" }
+                    @for (id, title) in &services {
+                        option value=(id) selected[report.filter.service.as_deref() == Some(id.as_str())] { (title) }
+                    }
+                }
+            }
+            label { "Kiosk"
+                select name="kiosk" {
+                    option value="" { "All kiosks" }
+                    @for (id, site) in kiosks {
+                        option value=(id) selected[report.filter.kiosk.as_deref() == Some(id.as_str())] { (site) " · " (id) }
+                    }
+                }
+            }
+            button type="submit" .primary { "Show" }
+        }
+        section .headline.card {
+            div #completed .big { (total.completed) }
+            div {
+                p .what { "citizens guided to the end of a service guide" }
+                p .muted { "The “citizens trained to use e-services” figure, "
+                    (report.from.format("%-d %b %Y")) " – " (report.to.format("%-d %b %Y"))
+                    " (" (report.timezone) " days)." }
+            }
+            dl .stats {
+                dt { "Started" } dd #started { (total.started) }
+                dt { "Completion rate" } dd { @if let Some(p) = total.completion_percent() { (p) "%" } @else { "—" } }
+                dt { "Abandoned" } dd #abandoned { (total.abandoned) }
+                dt { "Consultant calls" } dd #calls { (total.consultant_calls) }
+                dt { "Rated good / neutral / bad" } dd { (total.ratings.good) " / " (total.ratings.neutral) " / " (total.ratings.bad) }
+            }
+        }
+        @if report.by_service.is_empty() {
+            p .empty { "No service-guide records from kiosks in this period." }
+        } @else {
+            h2 { "By service" }
+            table .figures #by-service {
+                (figures_head("Service"))
+                tbody { @for s in &report.by_service {
+                    tr data-service=(s.service_id) {
+                        td { a href=(link(Some(&s.service_id), report.filter.kiosk.as_deref())) { (s.title) }
+                            @if s.title != s.service_id { br; small .muted { (s.service_id) } } }
+                        (count_cells(&s.figures))
+                    }
+                } }
+            }
+            h2 { "By kiosk" }
+            table .figures #by-kiosk {
+                (figures_head("Kiosk"))
+                tbody { @for k in &report.by_kiosk {
+                    tr data-kiosk=(k.kiosk_id) {
+                        td { a href=(link(report.filter.service.as_deref(), Some(&k.kiosk_id))) { (k.site) }
+                            br; small .muted { (k.kiosk_id) } }
+                        (count_cells(&k.figures))
+                    }
+                } }
+            }
+            h2 { "By day" }
+            table .figures #by-day {
+                thead { tr {
+                    th { "Day" } th .n { "Started" } th .n { "Completed" } th .n { "Abandoned" }
+                    th { "Given up most at" } th .n { "Consultant calls" } th { "Rated good / neutral / bad" }
+                    th .bars { span .key.started {} "started " span .key.completed {} "completed" }
+                } }
+                tbody { @for d in report.by_day.iter().rev() {
+                    tr class=[d.figures.is_empty().then_some("quiet")] {
+                        td { (d.date.format("%a %-d %b")) }
+                        (count_cells(&d.figures))
+                        td .bars {
+                            span .bar.started style={ "width:" (d.figures.started * 100 / busiest) "%" } {}
+                            span .bar.completed style={ "width:" (d.figures.completed * 100 / busiest) "%" } {}
+                        }
+                    }
+                } }
+            }
+        }
+    };
+    layout(state, session, "Service guides", "guides", body)
+}

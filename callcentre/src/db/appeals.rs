@@ -1,0 +1,163 @@
+//! Appeals as operators see them: the queue, one appeal, its history, status changes and
+//! logged actions (notes, IIN reveals).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{parse_ts, ts, DbError};
+/// Appeal statuses, in the order an appeal moves through them.
+pub const STATUSES: [&str; 4] = ["new", "in_progress", "answered", "closed"];
+
+/// An appeal as the queue and the appeal page show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppealRow {
+    pub id: String,
+    pub kiosk_id: String,
+    pub site: String,
+    pub topic: String,
+    pub created_at: DateTime<Utc>,
+    pub language: String,
+    pub iin: Option<String>,
+    pub callback_phone: Option<String>,
+    pub text: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub interrupted: bool,
+    pub test: bool,
+    pub status: String,
+    pub due_at: DateTime<Utc>,
+    pub video_upload_id: Option<String>,
+    pub video_bytes: Option<u64>,
+    pub video_sha256: Option<String>,
+    pub expected_video_bytes: Option<u64>,
+}
+
+const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
+    a.callback_phone, a.body_text, a.duration_seconds, a.interrupted, a.test, a.status, a.due_at, \
+    a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes";
+
+fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
+    let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+        let s: String = r.get(i)?;
+        parse_ts(&s).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, s.into())
+        })
+    };
+    Ok(AppealRow {
+        id: r.get(0)?,
+        kiosk_id: r.get(1)?,
+        site: r.get(2)?,
+        topic: r.get(3)?,
+        created_at: time(4)?,
+        language: r.get(5)?,
+        iin: r.get(6)?,
+        callback_phone: r.get(7)?,
+        text: r.get(8)?,
+        duration_seconds: r.get(9)?,
+        interrupted: r.get(10)?,
+        test: r.get(11)?,
+        status: r.get(12)?,
+        due_at: time(13)?,
+        video_upload_id: r.get(14)?,
+        video_bytes: r.get::<_, Option<i64>>(15)?.map(|b| b as u64),
+        video_sha256: r.get(16)?,
+        expected_video_bytes: r.get::<_, Option<i64>>(17)?.map(|b| b as u64),
+    })
+}
+
+/// Appeals, oldest first; `statuses` empty means all.
+pub fn list_appeals(conn: &Connection, statuses: &[&str]) -> Result<Vec<AppealRow>, DbError> {
+    let sql = format!(
+        "SELECT {APPEAL_COLUMNS} FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id \
+         ORDER BY a.created_at, a.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], appeal_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row?;
+        if statuses.is_empty() || statuses.contains(&row.status.as_str()) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+pub fn get_appeal(conn: &Connection, id: &str) -> Result<Option<AppealRow>, DbError> {
+    let sql = format!(
+        "SELECT {APPEAL_COLUMNS} FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id WHERE a.id = ?1"
+    );
+    Ok(conn.query_row(&sql, [id], appeal_row).optional()?)
+}
+
+/// One line of an appeal's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealEvent {
+    pub at: String,
+    pub operator: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub note: Option<String>,
+}
+
+pub fn appeal_events(conn: &Connection, id: &str) -> Result<Vec<AppealEvent>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT at, operator, action, from_status, to_status, note FROM appeal_events \
+         WHERE appeal_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(AppealEvent {
+            at: r.get(0)?,
+            operator: r.get(1)?,
+            action: r.get(2)?,
+            from_status: r.get(3)?,
+            to_status: r.get(4)?,
+            note: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Moves an appeal to a status and logs who did it; `None` if there is no such appeal.
+pub fn change_status(
+    tx: &Transaction<'_>,
+    id: &str,
+    operator: &str,
+    to: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, DbError> {
+    let from: Option<String> = tx
+        .query_row("SELECT status FROM appeals WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(from) = from else { return Ok(None) };
+    if from != to {
+        tx.execute(
+            "UPDATE appeals SET status = ?2 WHERE id = ?1",
+            params![id, to],
+        )?;
+        tx.execute(
+            "INSERT INTO appeal_events (appeal_id, at, operator, action, from_status, to_status) \
+             VALUES (?1, ?2, ?3, 'status', ?4, ?5)",
+            params![id, ts(now), operator, from, to],
+        )?;
+    }
+    Ok(Some(from))
+}
+
+/// Logs a note or an IIN reveal on an appeal.
+pub fn log_appeal_action(
+    tx: &Transaction<'_>,
+    id: &str,
+    operator: &str,
+    action: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO appeal_events (appeal_id, at, operator, action, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, ts(now), operator, action, note],
+    )?;
+    Ok(())
+}

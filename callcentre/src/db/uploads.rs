@@ -1,0 +1,157 @@
+//! Rows of tus uploads: creation, the durable offset, completion, expiry.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{ts, DbError};
+/// An appeal as the upload creation checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealForUpload {
+    pub expected_bytes: Option<u64>,
+    pub has_video: bool,
+}
+
+pub fn appeal_for_upload(
+    conn: &Connection,
+    appeal_id: &str,
+    kiosk_id: &str,
+) -> Result<Option<AppealForUpload>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT expected_video_bytes, video_upload_id IS NOT NULL FROM appeals \
+             WHERE id = ?1 AND kiosk_id = ?2",
+            params![appeal_id, kiosk_id],
+            |r| {
+                Ok(AppealForUpload {
+                    expected_bytes: r.get::<_, Option<i64>>(0)?.map(|b| b as u64),
+                    has_video: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// A tus upload's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRow {
+    pub id: String,
+    pub kiosk_id: String,
+    pub appeal_id: String,
+    pub length: u64,
+    pub offset: u64,
+    pub metadata: String,
+    pub expires_at: String,
+    pub completed: bool,
+    pub sha256: Option<String>,
+    pub expired: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_upload(
+    tx: &Transaction<'_>,
+    id: &str,
+    kiosk_id: &str,
+    appeal_id: &str,
+    length: u64,
+    metadata: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "INSERT INTO uploads (id, kiosk_id, appeal_id, length, metadata, created_at, expires_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            kiosk_id,
+            appeal_id,
+            length as i64,
+            metadata,
+            ts(now),
+            ts(expires)
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, kiosk_id, appeal_id, length, offset, metadata, expires_at, \
+             completed_at IS NOT NULL, sha256, expired_at IS NOT NULL FROM uploads WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(UploadRow {
+                id: r.get(0)?,
+                kiosk_id: r.get(1)?,
+                appeal_id: r.get(2)?,
+                length: r.get::<_, i64>(3)? as u64,
+                offset: r.get::<_, i64>(4)? as u64,
+                metadata: r.get(5)?,
+                expires_at: r.get(6)?,
+                completed: r.get(7)?,
+                sha256: r.get(8)?,
+                expired: r.get(9)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Records the durable offset of an upload and pushes its expiry on.
+pub fn set_upload_offset(
+    tx: &Transaction<'_>,
+    id: &str,
+    offset: u64,
+    expires: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE uploads SET offset = ?2, expires_at = ?3 WHERE id = ?1",
+        params![id, offset as i64, ts(expires)],
+    )?;
+    Ok(())
+}
+
+/// Marks an upload complete and, when its hash matches what the kiosk declared (or nothing
+/// was declared), attaches it to its appeal. Returns whether it was attached.
+pub fn complete_upload(
+    tx: &Transaction<'_>,
+    id: &str,
+    sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    tx.execute(
+        "UPDATE uploads SET completed_at = ?2, sha256 = ?3 WHERE id = ?1",
+        params![id, ts(now), sha256],
+    )?;
+    let n = tx.execute(
+        "UPDATE appeals SET video_upload_id = u.id, video_bytes = u.length, video_sha256 = u.sha256 \
+         FROM (SELECT id, appeal_id, length, sha256 FROM uploads WHERE id = ?1) AS u \
+         WHERE appeals.id = u.appeal_id AND appeals.video_upload_id IS NULL \
+         AND (appeals.expected_video_sha256 IS NULL OR appeals.expected_video_sha256 = u.sha256)",
+        [id],
+    )?;
+    Ok(n == 1)
+}
+
+/// Whether an upload is the received video of an appeal.
+pub fn upload_attached(conn: &Connection, id: &str) -> Result<bool, DbError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn delete_upload(tx: &Transaction<'_>, id: &str) -> Result<(), DbError> {
+    tx.execute("DELETE FROM uploads WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Marks unfinished uploads past their expiry as expired; returns their ids (to delete bytes).
+pub fn expire_uploads(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<String>, DbError> {
+    let mut stmt = tx.prepare(
+        "UPDATE uploads SET expired_at = ?1 WHERE completed_at IS NULL AND expired_at IS NULL \
+         AND expires_at <= ?1 RETURNING id",
+    )?;
+    let ids = stmt.query_map([ts(now)], |r| r.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
