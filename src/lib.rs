@@ -16,14 +16,14 @@
 //! - [`cli`]: the `senim-kiosk` command line.
 //! - [`watchdog`]: `READY=1` and `WATCHDOG=1` to systemd from the UI thread.
 
+pub use senim_journey::{flow, identity};
+
 pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod doctor;
-pub mod flow;
-pub mod identity;
 pub mod logging;
 pub mod qr;
 pub mod store;

@@ -663,8 +663,8 @@ fn a_new_catalogue_is_taken_only_between_citizens() {
 
 #[test]
 fn guide_shape_follows_the_catalogue() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
-    let catalog = crate::catalog::Catalog::load_dir(&dir).expect("shipped catalogue");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/services");
+    let catalog = senim_protocol::catalog::Catalog::load_dir(&dir).expect("shipped catalogue");
     let shape = GuideShape::of(&catalog);
     assert_eq!(shape.categories, catalog.categories.len());
     for (info, service) in shape.services.iter().zip(&catalog.services) {

@@ -561,7 +561,7 @@ pub struct GuideInfo {
 }
 
 impl GuideShape {
-    pub fn of(catalog: &crate::catalog::Catalog) -> GuideShape {
+    pub fn of(catalog: &senim_protocol::catalog::Catalog) -> GuideShape {
         GuideShape {
             categories: catalog.categories.len(),
             services: catalog
