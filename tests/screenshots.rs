@@ -16,10 +16,11 @@ use slint::{ComponentHandle, PhysicalSize};
 use senim_kiosk::catalog::Catalog;
 use senim_kiosk::config::Config;
 use senim_kiosk::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest, Topic,
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest,
 };
 use senim_kiosk::identity;
 use senim_kiosk::ui::{self, AppWindow, CatalogView, KioskInfo, Screen, Theme};
+use senim_protocol::Topic;
 
 struct Headless {
     window: Rc<MinimalSoftwareWindow>,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use slint::ComponentHandle;
 
-use super::{dispatch, protocol_topic, App, APP};
+use super::{dispatch, App, APP};
 use crate::devices::camera::{self, AvDevice, Camera, CameraEvent, DeviceState, Take};
 use crate::flow::{Device, Event, Health, Screen, TechTest};
 use crate::identity;
@@ -203,11 +203,9 @@ impl App {
             let session = flow.session();
             NewRecording {
                 take_dir: dir.clone(),
-                topic: protocol_topic(
-                    session
-                        .and_then(|s| s.topic)
-                        .unwrap_or(crate::flow::Topic::Other),
-                ),
+                topic: session
+                    .and_then(|s| s.topic)
+                    .unwrap_or(senim_protocol::Topic::Other),
                 language: flow.lang().code().to_string(),
                 iin: session
                     .and_then(|s| s.identity.as_ref())

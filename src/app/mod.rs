@@ -25,7 +25,7 @@ use crate::devices::printer::{Printer, PrinterEvent, PrinterHealth, Slip};
 use crate::devices::scanner::{self, ScannerEvent, ScannerHealth};
 use crate::flow::{
     AppealDraft, AppealKind, Device, Effect, Event, Flow, FlowConfig, GuideShape, GuideUsage,
-    Health, Millis, Rating, Topic,
+    Health, Millis, Rating,
 };
 use crate::identity;
 use crate::store::{NewAppeal, StoreThread};
@@ -687,7 +687,7 @@ fn device_fault_text(device: Device) -> &'static str {
 /// The store's view of a citizen's appeal.
 pub fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
     NewAppeal {
-        topic: protocol_topic(draft.topic),
+        topic: draft.topic,
         language: language.to_string(),
         iin: draft.iin.as_ref().map(|i| i.as_str().to_string()),
         callback_phone: draft.phone.clone(),
@@ -697,17 +697,6 @@ pub fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
         test: false,
         created_at: Utc::now(),
         recording: None,
-    }
-}
-
-/// The wire's name for a topic.
-fn protocol_topic(topic: Topic) -> senim_protocol::Topic {
-    match topic {
-        Topic::Complaint => senim_protocol::Topic::Complaint,
-        Topic::Request => senim_protocol::Topic::Request,
-        Topic::Gratitude => senim_protocol::Topic::Gratitude,
-        Topic::BribeReport => senim_protocol::Topic::BribeReport,
-        Topic::Other => senim_protocol::Topic::Other,
     }
 }
 

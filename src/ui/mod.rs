@@ -21,8 +21,9 @@ pub use generated::*;
 use crate::catalog::Catalog;
 use crate::flow::{
     AppealKind, CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, Mode, Rating,
-    Screen as FlowScreen, TechTest, Topic,
+    Screen as FlowScreen, TechTest,
 };
+use senim_protocol::Topic;
 
 /// Facts about this kiosk shown on the attract and technician screens.
 #[derive(Debug, Clone, Default)]

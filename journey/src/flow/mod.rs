@@ -11,6 +11,7 @@ pub use senim_protocol::Lang;
 
 use std::fmt;
 
+use senim_protocol::Topic;
 use sha2::{Digest, Sha256};
 
 use crate::identity::{self, Iin};
@@ -28,26 +29,6 @@ pub use senim_protocol::SiteMode as Mode;
 pub enum Journey {
     Appeal,
     Guide,
-}
-
-/// What an appeal is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    Complaint,
-    Request,
-    Gratitude,
-    BribeReport,
-    Other,
-}
-
-impl Topic {
-    pub const ALL: [Topic; 5] = [
-        Topic::Complaint,
-        Topic::Request,
-        Topic::Gratitude,
-        Topic::BribeReport,
-        Topic::Other,
-    ];
 }
 
 /// How an appeal is left, by what the kiosk has working when the appeal starts.

@@ -1,6 +1,7 @@
 //! Journey tests: happy paths, language switches, idle reset, bad scans, PIN lock-out.
 
 use super::*;
+use senim_protocol::Topic;
 
 const VALID_IIN: &str = "880101300010";
 
