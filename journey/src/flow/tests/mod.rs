@@ -3,6 +3,10 @@
 use super::*;
 use senim_protocol::Topic;
 
+use super::guide::SEARCH_MAX;
+use super::technician::sha256_hex;
+use crate::identity::{self, Iin};
+
 const VALID_IIN: &str = "880101300010";
 
 fn config(mode: Mode) -> FlowConfig {
