@@ -2,6 +2,9 @@
 //!
 //! Nothing is "corrected": a character outside `A-Z0-9<` is an error, not a guess.
 //! Kazakh ID cards carry the IIN as the first 12 characters of the line-1 optional data.
+//!
+//! Over 600 lines only with its tests: the parser is about 365, then the TD1 builder
+//! (`test_support`) and the specimen and property tests that use it.
 
 use std::fmt;
 
