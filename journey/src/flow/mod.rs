@@ -10,7 +10,7 @@
 //! way (language, devices, sync, catalogue, idle timers, "Finish"), the attract screen and the
 //! menu, and the reset. Each journey's screens answer in their own module, and every
 //! transition returns the next screen:
-//! - [`screen`], [`session`], [`event`], [`config`]: the types the journeys share;
+//! - `screen`, `session`, `event`, `config`: the types the journeys share, re-exported here;
 //! - `identify`: the card read or the IIN typed, and where it leads;
 //! - `guide`: the service guides and their usage figures;
 //! - `appeal`: topic, consent, recording or typing, phone, saving, receipt;
@@ -20,15 +20,14 @@
 pub use senim_protocol::hours;
 pub use senim_protocol::Lang;
 
-pub mod config;
-pub mod event;
-pub mod screen;
-pub mod session;
-
 mod appeal;
+mod config;
 mod enrol;
+mod event;
 mod guide;
 mod identify;
+mod screen;
+mod session;
 mod technician;
 
 #[cfg(test)]
@@ -194,6 +193,7 @@ impl Flow {
                 return fx;
             }
         }
+        // A copy: `self.screen` stays the screen showing until the next one is known.
         let screen = self.screen.clone();
         self.screen = self.next_screen(now, screen, event, &mut fx);
         fx
