@@ -1,8 +1,9 @@
 //! Senim kiosk: a fullscreen Slint kiosk for e-government service guides and video appeals.
 //!
 //! Code map (see `ARCHITECTURE.md` for the invariants):
-//! - [`flow`]: the citizen's journey as a pure state machine (screens, events, effects, hours).
-//! - [`identity`]: IIN, ICAO TD1 MRZ, AIM prefixes, classification of scanner reads (pure).
+//! - [`flow`]: the citizen's journey as a pure state machine (screens, events, effects, hours);
+//!   the `senim-journey` crate, with [`identity`].
+//! - [`identity`]: IIN, ICAO TD1 MRZ, classification of scanner reads (pure).
 //! - [`catalog`]: the e-government service-guide catalogue (pure).
 //! - [`config`]: the typed, validated configuration.
 //! - [`doctor`]: the technician's checks (`senim-kiosk doctor`, technician screen).
@@ -16,14 +17,14 @@
 //! - [`cli`]: the `senim-kiosk` command line.
 //! - [`watchdog`]: `READY=1` and `WATCHDOG=1` to systemd from the UI thread.
 
+pub use senim_journey::{flow, identity};
+
 pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod devices;
 pub mod doctor;
-pub mod flow;
-pub mod identity;
 pub mod logging;
 pub mod qr;
 pub mod store;

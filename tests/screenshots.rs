@@ -205,7 +205,7 @@ fn idle_reset_leaves_nothing_in_the_ui() {
         t += 100;
         flow.handle(t, e);
     }
-    let found = ui::search(&catalog, "некені");
+    let found = catalog.search("некені");
     assert_eq!(found.len(), 1, "one service about marriage");
     flow.handle(t, Event::Back);
     flow.handle(t, Event::SelectService(found[0]));

@@ -13,11 +13,12 @@ use std::rc::Rc;
 
 use slint::{ComponentHandle, SharedString};
 
-use senim_kiosk::flow::{Event, Journey, Lang, Rating as FlowRating, TechTest as FlowTest, Topic};
+use senim_kiosk::flow::{Event, Journey, Lang, Rating as FlowRating, TechTest as FlowTest};
 use senim_kiosk::ui::{
     self, AppWindow, AppealAdapter, AppealTopic, AttractAdapter, CameraAdapter, GuideAdapter,
     IdentifyAdapter, Language, MenuAdapter, Rating, ShellAdapter, TechTest, TechnicianAdapter,
 };
+use senim_protocol::Topic;
 
 /// The window wired to a sink that keeps what the callbacks send.
 struct Wired {

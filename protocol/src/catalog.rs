@@ -12,6 +12,9 @@
 //! are exactly the [`Files`] read here, images included, so a published catalogue is complete.
 //! A catalogue with any problem is refused as a whole, with every problem listed by file, service
 //! and step.
+//!
+//! Over 600 lines because the model, the loader and the validator are one unit both sides
+//! share; the search is in `catalog/search.rs`, the tests in `catalog/tests.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -676,6 +679,8 @@ fn svg_problem(text: &str) -> Option<String> {
     }
     None
 }
+
+mod search;
 
 #[cfg(test)]
 mod tests;

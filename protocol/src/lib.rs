@@ -266,6 +266,15 @@ pub enum Topic {
 }
 
 impl Topic {
+    /// Every topic, in the order the kiosk offers them.
+    pub const ALL: [Topic; 5] = [
+        Topic::Complaint,
+        Topic::Request,
+        Topic::Gratitude,
+        Topic::BribeReport,
+        Topic::Other,
+    ];
+
     /// The stable wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use super::records::protocol_topic;
 use super::{dispatch, post, App};
 use crate::devices::camera::{self, AvDevice, Camera, CameraEvent, DeviceState, Take};
 use crate::flow::{AppealDraft, Device, Event, Health, Screen, TechTest};
@@ -221,11 +220,9 @@ impl App {
             let session = flow.session();
             NewRecording {
                 take_dir: dir.clone(),
-                topic: protocol_topic(
-                    session
-                        .and_then(|s| s.topic)
-                        .unwrap_or(crate::flow::Topic::Other),
-                ),
+                topic: session
+                    .and_then(|s| s.topic)
+                    .unwrap_or(senim_protocol::Topic::Other),
                 language: flow.lang().code().to_string(),
                 iin: session
                     .and_then(|s| s.identity.as_ref())

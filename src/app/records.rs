@@ -8,7 +8,7 @@ use chrono::Utc;
 use senim_protocol::{DeviceFaultRecord, GuideEventKind, GuideEventRecord};
 
 use super::{dispatch_from_thread, post, App};
-use crate::flow::{AppealDraft, AppealKind, Device, Event, GuideUsage, Health, Rating, Topic};
+use crate::flow::{AppealDraft, AppealKind, Device, Event, GuideUsage, Health, Rating};
 use crate::store::NewAppeal;
 use crate::sync::{self, SyncHandle};
 
@@ -223,7 +223,7 @@ fn device_fault_text(device: Device) -> &'static str {
 /// The store's view of a citizen's appeal.
 pub(super) fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
     NewAppeal {
-        topic: protocol_topic(draft.topic),
+        topic: draft.topic,
         language: language.to_string(),
         iin: draft.iin.as_ref().map(|i| i.as_str().to_string()),
         callback_phone: draft.phone.clone(),
@@ -233,16 +233,5 @@ pub(super) fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
         test: false,
         created_at: Utc::now(),
         recording: None,
-    }
-}
-
-/// The wire's name for a topic.
-pub(super) fn protocol_topic(topic: Topic) -> senim_protocol::Topic {
-    match topic {
-        Topic::Complaint => senim_protocol::Topic::Complaint,
-        Topic::Request => senim_protocol::Topic::Request,
-        Topic::Gratitude => senim_protocol::Topic::Gratitude,
-        Topic::BribeReport => senim_protocol::Topic::BribeReport,
-        Topic::Other => senim_protocol::Topic::Other,
     }
 }

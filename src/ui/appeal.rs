@@ -1,19 +1,20 @@
 //! The appeal block (`AppealAdapter`): topic, consent, recording, typed text, callback phone,
 //! saving and receipt, and the callbacks of those pages.
 
+use senim_protocol::Topic;
 use slint::{ComponentHandle, SharedString};
 
 use super::{keypad_digit, map_when, qr_image, secs, AppWindow, AppealAdapter, AppealKind};
 use super::{AppealTopic, Sink};
 use crate::flow::{self, Device, Event, Flow, Health, Millis, Screen as FlowScreen};
 
-pub(super) fn map_topic(topic: AppealTopic) -> flow::Topic {
+pub(super) fn map_topic(topic: AppealTopic) -> Topic {
     match topic {
-        AppealTopic::Complaint => flow::Topic::Complaint,
-        AppealTopic::Request => flow::Topic::Request,
-        AppealTopic::Gratitude => flow::Topic::Gratitude,
-        AppealTopic::BribeReport => flow::Topic::BribeReport,
-        AppealTopic::Other => flow::Topic::Other,
+        AppealTopic::Complaint => Topic::Complaint,
+        AppealTopic::Request => Topic::Request,
+        AppealTopic::Gratitude => Topic::Gratitude,
+        AppealTopic::BribeReport => Topic::BribeReport,
+        AppealTopic::Other => Topic::Other,
     }
 }
 

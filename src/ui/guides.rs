@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use slint::{ComponentHandle, SharedString};
 
-use super::{count, search, set_rows, AppWindow, CatalogView, CategoryTile, GuideAdapter, Rating};
+use super::{count, set_rows, AppWindow, CatalogView, CategoryTile, GuideAdapter, Rating};
 use super::{ServiceTile, Sink};
 use crate::flow::{self, Event, Flow, Lang, Screen as FlowScreen};
 
@@ -82,7 +82,7 @@ pub(super) fn apply(window: &AppWindow, flow: &Flow, view: &CatalogView) {
             (listed, "", false, catalog.categories.get(*category))
         }
         FlowScreen::GuideSearch { query, keyboard } => {
-            (search(catalog, query), query.as_str(), *keyboard, None)
+            (catalog.search(query), query.as_str(), *keyboard, None)
         }
         _ => (Vec::new(), "", false, None),
     };

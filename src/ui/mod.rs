@@ -31,7 +31,6 @@ pub use generated::*;
 pub use guides::category_tiles;
 pub use technician::{TechView, TestScan};
 
-use crate::catalog::Catalog;
 use crate::flow::{Event, Flow, Lang, Millis, Mode, Screen as FlowScreen, TechTest as FlowTest};
 
 /// Where the adapters' callbacks send their events (the app feeds them to the journey).
@@ -142,41 +141,6 @@ fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Lowercase with "ё" as "е", so a search finds words however they are typed.
-fn fold(text: &str) -> String {
-    text.to_lowercase().replace('ё', "е")
-}
-
-/// The services whose title, summary, what they give or category name contain every word of
-/// `query`, in any of the three languages (a citizen may type in Russian on a Kazakh screen).
-pub fn search(catalog: &Catalog, query: &str) -> Vec<usize> {
-    let words: Vec<String> = fold(query).split_whitespace().map(str::to_string).collect();
-    catalog
-        .services
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            let category = catalog.categories.iter().find(|c| c.id == s.category);
-            let haystack = fold(
-                &Lang::ALL
-                    .iter()
-                    .flat_map(|l| {
-                        [
-                            s.title.get(*l),
-                            s.summary.get(*l),
-                            s.gives.get(*l),
-                            category.map_or("", |c| c.title.get(*l)),
-                        ]
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
-            words.iter().all(|w| haystack.contains(w.as_str()))
-        })
-        .map(|(i, _)| i)
-        .collect()
-}
-
 /// Replaces a model only when its rows changed, so an unchanged list keeps its scroll position.
 fn set_rows<T: Clone + PartialEq + 'static>(
     old: ModelRc<T>,
@@ -256,50 +220,4 @@ pub fn connect(window: &AppWindow, send: Sink) {
 /// For tests: the flow's screens as the UI names them.
 pub fn screen_of(flow: &Flow) -> Screen {
     map_screen(flow.screen())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shipped() -> Catalog {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services");
-        Catalog::load_dir(&dir).expect("shipped catalogue")
-    }
-
-    fn ids(catalog: &Catalog, found: &[usize]) -> Vec<String> {
-        found
-            .iter()
-            .map(|i| catalog.services[*i].id.clone())
-            .collect()
-    }
-
-    #[test]
-    fn search_finds_services_in_any_language_and_case() {
-        let catalog = shipped();
-        for query in ["эцп", "ЭЦҚ", "electronic signature"] {
-            let found = ids(&catalog, &search(&catalog, query));
-            assert!(
-                found.contains(&"eds-issue".to_string()),
-                "{query}: {found:?}"
-            );
-            assert!(
-                found.contains(&"eds-renew".to_string()),
-                "{query}: {found:?}"
-            );
-        }
-        // "ё" typed or not, every word must match.
-        assert_eq!(
-            ids(&catalog, &search(&catalog, "ребёнка рождение")),
-            ids(&catalog, &search(&catalog, "ребенка рождение"))
-        );
-        let birth = ids(&catalog, &search(&catalog, "регистрация рождения"));
-        assert!(
-            birth.contains(&"birth-registration".to_string()),
-            "{birth:?}"
-        );
-        assert!(!birth.contains(&"driving-licence".to_string()), "{birth:?}");
-        assert!(search(&catalog, "жжжж").is_empty());
-        assert_eq!(search(&catalog, "  ").len(), catalog.services.len());
-    }
 }

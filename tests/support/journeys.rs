@@ -4,10 +4,11 @@
 use senim_kiosk::catalog::Catalog;
 use senim_kiosk::config::Config;
 use senim_kiosk::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest, Topic,
+    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest,
 };
 use senim_kiosk::identity;
 use senim_kiosk::ui;
+use senim_protocol::Topic;
 
 pub const VALID_IIN: &str = "880101300010";
 

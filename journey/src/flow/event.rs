@@ -1,0 +1,202 @@
+//! What goes into the journey ([`Event`]) and what the app must do for it ([`Effect`]), with
+//! the things they carry: device health, an appeal to store, service-guide usage figures.
+
+use std::fmt;
+
+use senim_protocol::{Lang, Topic};
+
+use super::config::GuideShape;
+use super::screen::{Receipt, TechTest};
+use super::session::{AppealKind, Journey};
+use super::{CallCentreStatus, Millis, Mode};
+use crate::identity::{self, Iin};
+
+/// The citizen's rating at the end of a guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rating {
+    Bad,
+    Neutral,
+    Good,
+}
+
+/// Health of a device as the adapters report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Health {
+    /// Not fitted on this kiosk (configuration says so).
+    #[default]
+    Absent,
+    Ok,
+    /// Fitted but not answering (unplugged, broken).
+    Faulty,
+}
+
+/// The devices the journey depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Scanner,
+    Camera,
+    Microphone,
+    Printer,
+    /// The data disk: `Faulty` when a recording would not fit (or the store cannot open).
+    Storage,
+}
+
+impl Device {
+    pub const ALL: [Device; 5] = [
+        Device::Scanner,
+        Device::Camera,
+        Device::Microphone,
+        Device::Printer,
+        Device::Storage,
+    ];
+}
+
+/// An appeal ready to be committed by the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppealDraft {
+    pub iin: Option<Iin>,
+    pub topic: Topic,
+    pub phone: Option<String>,
+    pub kind: AppealKind,
+    /// Milliseconds recorded (0 for a typed appeal).
+    pub recorded_ms: Millis,
+    /// A typed appeal's text.
+    pub text: Option<String>,
+}
+
+impl fmt::Debug for AppealDraft {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppealDraft")
+            .field("topic", &self.topic)
+            .field("identified", &self.iin.is_some())
+            .field("phone", &self.phone.is_some())
+            .field("kind", &self.kind)
+            .field("recorded_ms", &self.recorded_ms)
+            .field("typed", &self.text.is_some())
+            .finish()
+    }
+}
+
+/// Service-guide usage figures ("citizens trained to use e-services"). `service` is the
+/// service's position in the catalogue (the app maps it to the id); `step` is 0-based. One run
+/// of a guide is `Started`, `StepReached` for each new furthest step, then `Completed` (and
+/// `Rated`) or `Abandoned` at the step on screen last; a new `Started` begins a new run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuideUsage {
+    Started { service: usize },
+    StepReached { service: usize, step: usize },
+    Completed { service: usize },
+    Abandoned { service: usize, step: usize },
+    ConsultantCalled { service: usize, step: usize },
+    Rated { service: usize, rating: Rating },
+}
+
+/// Inputs to the journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The attract screen was touched.
+    Start,
+    /// Any touch anywhere (keeps the session alive).
+    Touch,
+    SetLanguage(Lang),
+    /// "Finish": leave the session now; everything of it is dropped.
+    EndSession,
+    Back,
+    Choose(Journey),
+    /// A decoded read from the serial scanner or the camera.
+    Scan(identity::Classified),
+    ManualOpen,
+    KeypadDigit(char),
+    KeypadBackspace,
+    KeypadSubmit,
+    Continue,
+    SelectCategory(usize),
+    SearchOpen,
+    SearchText(String),
+    SelectService(usize),
+    GuideNext,
+    CallConsultant,
+    Rate(Rating),
+    SelectTopic(Topic),
+    ConsentAccept,
+    /// The typed appeal's text so far (the UI's keyboard sends the whole text).
+    AppealText(String),
+    /// Watch the recording again on the review page.
+    ReplayTake,
+    /// The recorder failed (device gone, nothing recorded): the citizen may try again.
+    RecordingFailed,
+    StopRecording,
+    ReRecord,
+    Send,
+    SkipPhone,
+    /// The store committed the appeal (app → flow).
+    AppealSaved {
+        number: String,
+    },
+    /// The store could not commit it (disk full, I/O error).
+    AppealSaveFailed,
+    StillHere,
+    Tick,
+    DeviceHealth(Device, Health),
+    Sync {
+        online: bool,
+        pending: u32,
+    },
+    CallCentre(CallCentreStatus),
+    /// Whether this kiosk holds a token the call-centre accepts, and the site's mode it was
+    /// enrolled with (app → flow, at start and when the sync worker learns the token was
+    /// revoked). Only sent when a call-centre is configured.
+    Enrolled(Option<Mode>),
+    /// The enrolment code was exchanged (`Ok`, with the site's mode) or refused (a stable code).
+    EnrolResult(Result<Mode, &'static str>),
+    /// A new service catalogue is loaded (steps per service, in its order); the journey
+    /// switches to it between citizens, never in the middle of someone's guide.
+    CatalogReady(GuideShape),
+    /// The hidden gesture on the attract screen.
+    TechnicianGesture,
+    /// Open one device test from technician mode.
+    TechnicianOpen(TechTest),
+    /// Run the checks again.
+    TechnicianRecheck,
+    TechnicianPrintTest,
+    TechnicianExit,
+    Restart,
+}
+
+/// What the app must do for the journey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Switch the UI's translation catalogue.
+    SetLanguage(Lang),
+    /// "A person is at this kiosk now" / "has left" (the red lamp).
+    Presence {
+        present: bool,
+    },
+    StartPreview,
+    StopPreview,
+    StartRecording,
+    StopRecording,
+    /// Play the finished take on the review page.
+    PlayTake,
+    /// Throw away the last take (re-record or session end before sending).
+    DiscardRecording,
+    SaveAppeal(AppealDraft),
+    PrintReceipt(Receipt),
+    Usage(GuideUsage),
+    /// Exchange a scanned enrolment code for this kiosk's token.
+    Enrol(String),
+    /// Use the catalogue announced by the last `CatalogReady` from now on.
+    SwitchCatalog,
+    /// Run the technician's checks (in the background) and show them.
+    RunChecks,
+    PrintTestSlip,
+    /// "Consultant needed at this kiosk": sent to the call-centre and the centre's staff live.
+    /// `step` is 1-based, as the citizen sees it ("step 3 of 6").
+    CallConsultant {
+        service_id: String,
+        step: usize,
+    },
+    /// Forget everything of the session in every adapter.
+    ClearSession,
+    Restart,
+}

@@ -1,0 +1,445 @@
+//! The citizen's journey as a pure state machine: events in, effects out, no I/O inside.
+//!
+//! Everything the kiosk shows is a [`Screen`] owned by [`Flow`]. Adapters turn touches, scans,
+//! timers and device or sync news into [`Event`]s; `Flow::handle` answers with [`Effect`]s that
+//! the app carries out (record, save, print, send presence). Time is passed in as monotonic
+//! milliseconds, so every timer (idle warning, countdown, maximum recording length, PIN lock-out)
+//! is testable without sleeping. The crate imports no Slint, SQL, HTTP or GStreamer.
+//!
+//! This module holds the machine itself: its state, the events every screen answers the same
+//! way (language, devices, sync, catalogue, idle timers, "Finish"), the attract screen and the
+//! menu, and the reset. Each journey's screens answer in their own module, and every
+//! transition returns the next screen:
+//! - `screen`, `session`, `event`, `config`: the types the journeys share, re-exported here;
+//! - `identify`: the card read or the IIN typed, and where it leads;
+//! - `guide`: the service guides and their usage figures;
+//! - `appeal`: topic, consent, recording or typing, phone, saving, receipt;
+//! - `technician`: PIN and badges, checks and device tests;
+//! - `enrol`: a kiosk without an accepted token.
+
+pub use senim_protocol::hours;
+pub use senim_protocol::Lang;
+
+mod appeal;
+mod config;
+mod enrol;
+mod event;
+mod guide;
+mod identify;
+mod screen;
+mod session;
+mod technician;
+
+#[cfg(test)]
+mod tests;
+
+pub use appeal::{is_kazakh_mobile, APPEAL_TEXT_MAX};
+pub use config::{FlowConfig, GuideInfo, GuideShape};
+pub use event::{AppealDraft, Device, Effect, Event, GuideUsage, Health, Rating};
+pub use hours::CallCentreStatus;
+pub use identify::IDENTIFIED_MS;
+pub use screen::{Receipt, Screen, TechTest};
+pub use session::{AppealKind, GuideRun, Journey, Session};
+pub use technician::PIN_FREE_ATTEMPTS;
+
+/// Monotonic milliseconds since the kiosk started.
+pub type Millis = u64;
+
+/// How a site uses the kiosk (hospital: appeals first; front office: service guides first);
+/// both modes offer both journeys. The same type the call-centre sends at enrolment.
+pub use senim_protocol::SiteMode as Mode;
+
+/// The longest IIN or PIN typed on the keypad.
+const KEYPAD_MAX: usize = 12;
+
+/// The journey state machine.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    config: FlowConfig,
+    lang: Lang,
+    screen: Screen,
+    session: Option<Session>,
+    last_activity: Millis,
+    idle_warning_since: Option<Millis>,
+    scanner: Health,
+    camera: Health,
+    microphone: Health,
+    printer: Health,
+    storage: Health,
+    online: bool,
+    pending: u32,
+    callcentre: CallCentreStatus,
+    pin_failures: u32,
+    pin_locked_until: Millis,
+    /// What the identify step leads to once the card is read.
+    after_identify: Journey,
+    /// `false` once the app says this kiosk has no accepted token: between citizens it shows
+    /// the enrolment screen instead of the attract screen.
+    enrolled: bool,
+    /// A new catalogue waiting for the kiosk to be at rest.
+    pending_guides: Option<GuideShape>,
+}
+
+impl Flow {
+    pub fn new(config: FlowConfig) -> Flow {
+        Flow {
+            lang: config.default_language,
+            config,
+            screen: Screen::Attract,
+            session: None,
+            last_activity: 0,
+            idle_warning_since: None,
+            scanner: Health::Absent,
+            camera: Health::Absent,
+            microphone: Health::Absent,
+            printer: Health::Absent,
+            storage: Health::Absent,
+            online: false,
+            pending: 0,
+            callcentre: CallCentreStatus::Open,
+            pin_failures: 0,
+            pin_locked_until: 0,
+            after_identify: Journey::Appeal,
+            enrolled: true,
+            pending_guides: None,
+        }
+    }
+
+    pub fn screen(&self) -> &Screen {
+        &self.screen
+    }
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+    pub fn callcentre(&self) -> CallCentreStatus {
+        self.callcentre
+    }
+    pub fn online(&self) -> bool {
+        self.online
+    }
+    pub fn pending(&self) -> u32 {
+        self.pending
+    }
+    pub fn health(&self, device: Device) -> Health {
+        match device {
+            Device::Scanner => self.scanner,
+            Device::Camera => self.camera,
+            Device::Microphone => self.microphone,
+            Device::Printer => self.printer,
+            Device::Storage => self.storage,
+        }
+    }
+    pub fn config(&self) -> &FlowConfig {
+        &self.config
+    }
+
+    /// Seconds left before the session is wiped, while "are you still there?" shows.
+    pub fn idle_warning_remaining(&self, now: Millis) -> Option<u64> {
+        let since = self.idle_warning_since?;
+        let left = (since + self.config.idle_reset_ms).saturating_sub(now);
+        Some(left.div_ceil(1000))
+    }
+
+    /// Whole seconds left on the 3-2-1 countdown.
+    pub fn countdown_remaining(&self, now: Millis) -> Option<u64> {
+        match self.screen {
+            Screen::AppealCountdown { until } => Some(until.saturating_sub(now).div_ceil(1000)),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds recorded so far.
+    pub fn recording_elapsed(&self, now: Millis) -> Option<Millis> {
+        match self.screen {
+            Screen::AppealRecording { started } => Some(now.saturating_sub(started)),
+            _ => None,
+        }
+    }
+
+    /// Seconds until a new PIN attempt is allowed.
+    pub fn pin_locked_for(&self, now: Millis) -> u64 {
+        self.pin_locked_until.saturating_sub(now).div_ceil(1000)
+    }
+
+    /// Whether timers matter right now (the app may stop ticking on the attract screen).
+    pub fn needs_ticks(&self) -> bool {
+        !matches!(self.screen, Screen::Attract)
+    }
+
+    /// Feeds one event; returns what the app must do, in order.
+    pub fn handle(&mut self, now: Millis, event: Event) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let is_user_input = !matches!(
+            event,
+            Event::Tick
+                | Event::DeviceHealth(..)
+                | Event::Sync { .. }
+                | Event::CallCentre(_)
+                | Event::AppealSaved { .. }
+                | Event::AppealSaveFailed
+                | Event::Enrolled(_)
+                | Event::EnrolResult(_)
+                | Event::CatalogReady(_)
+        );
+        if is_user_input {
+            self.last_activity = now;
+            if self.idle_warning_since.take().is_some() && event == Event::StillHere {
+                return fx;
+            }
+        }
+        // A copy: `self.screen` stays the screen showing until the next one is known.
+        let screen = self.screen.clone();
+        self.screen = self.next_screen(now, screen, event, &mut fx);
+        fx
+    }
+
+    /// The screen after `event` on `screen` (the one showing), pushing effects on the way.
+    fn next_screen(
+        &mut self,
+        now: Millis,
+        screen: Screen,
+        event: Event,
+        fx: &mut Vec<Effect>,
+    ) -> Screen {
+        match event {
+            Event::Tick => self.tick(now, screen, fx),
+            Event::Touch | Event::StillHere => screen,
+            Event::SetLanguage(lang) => {
+                if lang != self.lang {
+                    self.lang = lang;
+                    fx.push(Effect::SetLanguage(lang));
+                }
+                screen
+            }
+            Event::DeviceHealth(device, health) => {
+                match device {
+                    Device::Scanner => self.scanner = health,
+                    Device::Camera => self.camera = health,
+                    Device::Microphone => self.microphone = health,
+                    Device::Printer => self.printer = health,
+                    Device::Storage => self.storage = health,
+                }
+                screen
+            }
+            Event::Sync { online, pending } => {
+                self.online = online;
+                self.pending = pending;
+                screen
+            }
+            Event::CallCentre(status) => {
+                self.callcentre = status;
+                screen
+            }
+            Event::CatalogReady(steps) => {
+                self.pending_guides = Some(steps);
+                if self.at_rest(&screen) {
+                    self.switch_catalog(fx);
+                }
+                screen
+            }
+            Event::Enrolled(enrolled) => self.set_enrolled(enrolled, screen),
+            Event::EnrolResult(result) => self.enrol_result(result, screen),
+            Event::EndSession if screen != Screen::Attract => self.cut_short(&screen, fx),
+            Event::EndSession => screen,
+            Event::Restart => {
+                if matches!(screen, Screen::TechnicianHome | Screen::TechnicianTest(_)) {
+                    fx.push(Effect::Restart);
+                }
+                screen
+            }
+            Event::Scan(read) => match screen {
+                Screen::Enrol { busy: false, .. } => self.enrol_scan(read, fx),
+                Screen::Attract | Screen::Menu | Screen::Identify { .. } => {
+                    self.identify_scan(now, screen, read, fx)
+                }
+                _ => screen,
+            },
+            other => match screen {
+                Screen::Enrol { .. } | Screen::Attract | Screen::Menu => {
+                    self.home_event(screen, other, fx)
+                }
+                Screen::Identify { .. } | Screen::Identified { .. } => {
+                    self.identify_event(now, screen, other, fx)
+                }
+                Screen::GuideCategories
+                | Screen::GuideCatalog { .. }
+                | Screen::GuideSearch { .. }
+                | Screen::GuideService { .. }
+                | Screen::GuideStep { .. }
+                | Screen::GuideRating { .. } => self.guide_event(screen, other, fx),
+                Screen::AppealTopic
+                | Screen::AppealConsent
+                | Screen::AppealNoRoom
+                | Screen::AppealText { .. }
+                | Screen::AppealCountdown { .. }
+                | Screen::AppealRecording { .. }
+                | Screen::AppealReview
+                | Screen::AppealPhone { .. }
+                | Screen::AppealSaving { .. }
+                | Screen::AppealReceipt { .. } => self.appeal_event(now, screen, other, fx),
+                Screen::TechnicianPin { .. }
+                | Screen::TechnicianHome
+                | Screen::TechnicianTest(_) => self.technician_event(now, screen, other, fx),
+            },
+        }
+    }
+
+    /// Timers: the countdown, the longest recording, the greeting, the idle warning and reset.
+    fn tick(&mut self, now: Millis, screen: Screen, fx: &mut Vec<Effect>) -> Screen {
+        match screen {
+            Screen::AppealCountdown { until } if now >= until => {
+                fx.push(Effect::StartRecording);
+                return Screen::AppealRecording { started: now };
+            }
+            Screen::AppealRecording { started }
+                if now.saturating_sub(started) >= self.config.max_recording_ms =>
+            {
+                return self.stop_recording(now, started, fx);
+            }
+            Screen::Identified { since } if now.saturating_sub(since) >= IDENTIFIED_MS => {
+                return self.after_identified(fx);
+            }
+            _ => {}
+        }
+        if matches!(
+            screen,
+            Screen::Attract
+                | Screen::AppealCountdown { .. }
+                | Screen::AppealRecording { .. }
+                | Screen::AppealSaving { failed: false }
+        ) {
+            // Nobody touches the screen while speaking to the camera; that is not idleness.
+            self.last_activity = now;
+            return screen;
+        }
+        match self.idle_warning_since {
+            None if now.saturating_sub(self.last_activity) >= self.config.idle_warning_ms => {
+                self.idle_warning_since = Some(now);
+                screen
+            }
+            Some(since) if now.saturating_sub(since) >= self.config.idle_reset_ms => {
+                self.cut_short(&screen, fx)
+            }
+            _ => screen,
+        }
+    }
+
+    /// The attract screen, the enrolment screen's hidden gesture, and the menu.
+    fn home_event(&mut self, screen: Screen, event: Event, fx: &mut Vec<Effect>) -> Screen {
+        match (screen, event) {
+            (Screen::Attract, Event::Start) => {
+                self.begin_session();
+                Screen::Menu
+            }
+            (Screen::Attract | Screen::Enrol { .. }, Event::TechnicianGesture) => {
+                Screen::TechnicianPin {
+                    digits: String::new(),
+                    wrong: false,
+                }
+            }
+            (Screen::Menu, Event::Choose(Journey::Appeal)) => {
+                if self.session.as_ref().is_some_and(|s| s.identity.is_some()) {
+                    self.start_appeal_journey(fx);
+                    Screen::AppealTopic
+                } else {
+                    self.after_identify = Journey::Appeal;
+                    Screen::Identify {
+                        manual: None,
+                        error: None,
+                    }
+                }
+            }
+            (Screen::Menu, Event::Choose(Journey::Guide)) => {
+                self.session_mut().journey = Some(Journey::Guide);
+                Screen::GuideCategories
+            }
+            (Screen::Menu, Event::Back) => self.reset(fx),
+            (screen, _) => screen,
+        }
+    }
+
+    /// The journey's own end (the menu's "Back", a guide rated, the receipt taken, technician
+    /// mode left): drops every trace of the session; returns the resting screen.
+    fn reset(&mut self, fx: &mut Vec<Effect>) -> Screen {
+        self.abandon_guide(fx);
+        self.drop_session(fx)
+    }
+
+    /// The session cut short on `screen` (idle timeout, "Finish"): what that screen left
+    /// running is stopped and a take thrown away, then as [`Flow::reset`].
+    fn cut_short(&mut self, screen: &Screen, fx: &mut Vec<Effect>) -> Screen {
+        self.abandon_guide(fx);
+        match screen {
+            Screen::AppealCountdown { .. } | Screen::AppealRecording { .. } => {
+                fx.push(Effect::StopRecording);
+                fx.push(Effect::DiscardRecording);
+            }
+            Screen::AppealReview | Screen::AppealPhone { .. } => {
+                fx.push(Effect::DiscardRecording);
+            }
+            Screen::TechnicianTest(TechTest::Camera) => fx.push(Effect::StopPreview),
+            _ => {}
+        }
+        self.drop_session(fx)
+    }
+
+    /// Presence off, the session and the idle warning gone, a waiting catalogue taken, the
+    /// default language back; returns the resting screen.
+    fn drop_session(&mut self, fx: &mut Vec<Effect>) -> Screen {
+        if self.session.as_ref().is_some_and(|s| s.presence_sent) {
+            fx.push(Effect::Presence { present: false });
+        }
+        self.session = None;
+        self.idle_warning_since = None;
+        let resting = self.resting_screen();
+        // The kiosk is at rest now.
+        self.switch_catalog(fx);
+        if self.lang != self.config.default_language {
+            self.lang = self.config.default_language;
+            fx.push(Effect::SetLanguage(self.lang));
+        }
+        fx.push(Effect::ClearSession);
+        resting
+    }
+
+    /// Nobody is using the kiosk: no session, and `screen` is where it waits.
+    fn at_rest(&self, screen: &Screen) -> bool {
+        self.session.is_none() && matches!(screen, Screen::Attract | Screen::Enrol { .. })
+    }
+
+    /// Takes the waiting catalogue, if any (only when the kiosk is at rest).
+    fn switch_catalog(&mut self, fx: &mut Vec<Effect>) {
+        if let Some(guides) = self.pending_guides.take() {
+            self.config.guides = guides;
+            fx.push(Effect::SwitchCatalog);
+        }
+    }
+
+    /// Where the kiosk waits between citizens.
+    fn resting_screen(&self) -> Screen {
+        if self.enrolled {
+            Screen::Attract
+        } else {
+            Screen::Enrol {
+                busy: false,
+                error: None,
+            }
+        }
+    }
+
+    fn begin_session(&mut self) {
+        if self.session.is_none() {
+            self.session = Some(Session::default());
+        }
+    }
+
+    fn session_mut(&mut self) -> &mut Session {
+        self.session.get_or_insert_with(Session::default)
+    }
+}

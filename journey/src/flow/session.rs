@@ -1,0 +1,81 @@
+//! What the journey keeps of the current citizen: the [`Session`], dropped whole on reset.
+
+use std::fmt;
+
+use senim_protocol::Topic;
+
+use super::Millis;
+use crate::identity::Iin;
+
+/// The two journeys a citizen can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journey {
+    Appeal,
+    Guide,
+}
+
+/// How an appeal is left, by what the kiosk has working when the appeal starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AppealKind {
+    /// Camera and microphone.
+    #[default]
+    Video,
+    /// No working camera: the voice alone.
+    Audio,
+    /// Neither: typed on the on-screen keyboard.
+    Typed,
+}
+
+/// Everything a citizen left in this session; dropped whole on reset.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Session {
+    pub journey: Option<Journey>,
+    pub identity: Option<Iin>,
+    pub topic: Option<Topic>,
+    pub phone: Option<String>,
+    pub recorded_ms: Option<Millis>,
+    /// How this appeal is left (chosen when the citizen consents).
+    pub appeal_kind: AppealKind,
+    /// A typed appeal's text.
+    pub text: Option<String>,
+    /// The last recording failed (the device died): said on the consent page.
+    pub recording_failed: bool,
+    pub presence_sent: bool,
+    /// The search a service page was opened from, so "Back" returns to its results.
+    pub guide_search: Option<String>,
+    /// The guide being followed, for the usage figures.
+    pub guide_run: Option<GuideRun>,
+}
+
+/// One citizen following one service's guide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuideRun {
+    pub service: usize,
+    /// The step on screen last (0-based).
+    pub at: usize,
+    /// The furthest step reached (0-based).
+    pub furthest: usize,
+    pub completed: bool,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("journey", &self.journey)
+            .field("identified", &self.identity.is_some())
+            .field("topic", &self.topic)
+            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .field("recorded_ms", &self.recorded_ms)
+            .field("appeal_kind", &self.appeal_kind)
+            .field("text", &self.text.as_ref().map(|_| "<redacted>"))
+            .field(
+                "guide_search",
+                &self
+                    .guide_search
+                    .as_ref()
+                    .map(|q| format!("<{} chars>", q.chars().count())),
+            )
+            .field("guide_run", &self.guide_run)
+            .finish()
+    }
+}
