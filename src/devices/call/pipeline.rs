@@ -179,13 +179,37 @@ pub(crate) fn build(
     Ok((pipeline, webrtc))
 }
 
-/// The sink for the operator's voice: `camera.audio_output`, or a fake sink for `none`.
-fn audio_sink_desc(cfg: &CameraConfig) -> &'static str {
-    match cfg.audio_output {
-        AudioOutput::Auto => "autoaudiosink name=remote-audio-sink sync=true",
-        AudioOutput::Pulse => "pulsesink name=remote-audio-sink client-name=senim-kiosk-call",
-        AudioOutput::Alsa => "alsasink name=remote-audio-sink",
-        AudioOutput::None => "fakesink name=remote-audio-sink sync=false async=false",
+/// A sink that plays nothing (and only counts, through the packet counter upstream).
+const SILENT_SINK: &str = "fakesink name=remote-audio-sink sync=false async=false";
+
+/// The sink for the operator's voice: `camera.audio_output` if it opens now, else (or for
+/// `none`) a silent one. A kiosk without a working loudspeaker still shows the operator and
+/// sends its own picture and sound; the fault is logged.
+pub(crate) fn audio_sink_desc(cfg: &CameraConfig) -> &'static str {
+    let (factory, desc) = match cfg.audio_output {
+        AudioOutput::Auto => ("autoaudiosink", "autoaudiosink name=remote-audio-sink"),
+        AudioOutput::Pulse => (
+            "pulsesink",
+            "pulsesink name=remote-audio-sink client-name=senim-kiosk-call",
+        ),
+        AudioOutput::Alsa => ("alsasink", "alsasink name=remote-audio-sink"),
+        AudioOutput::None => return SILENT_SINK,
+    };
+    let opens = gst::ElementFactory::make(factory)
+        .build()
+        .is_ok_and(|sink| {
+            let ok = sink.set_state(gst::State::Ready).is_ok();
+            let _ = sink.set_state(gst::State::Null);
+            ok
+        });
+    if opens {
+        desc
+    } else {
+        tracing::warn!(
+            output = factory,
+            "the loudspeaker does not open: the operator's voice is not played in this call"
+        );
+        SILENT_SINK
     }
 }
 

@@ -6,6 +6,8 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use gstreamer::prelude::*;
+
 use super::sdp::{check_candidate, media_kinds, parse_answer};
 use super::*;
 
@@ -237,6 +239,30 @@ fn the_pipeline_uses_realtime_vp8_opus_and_max_bundle() {
     }
     let audio_only = pipeline::send_desc(&CameraConfig::test_sources(false, true));
     assert!(!audio_only.contains("vp8enc") && audio_only.contains("opusenc"));
+}
+
+#[test]
+fn the_operators_voice_goes_to_a_sink_that_opens() {
+    gstreamer::init().unwrap();
+    assert!(pipeline::audio_sink_desc(&devices()).starts_with("fakesink"));
+    // Whatever this machine has (often no sound card at all), the chosen sink opens.
+    for output in [
+        crate::devices::camera::AudioOutput::Auto,
+        crate::devices::camera::AudioOutput::Pulse,
+        crate::devices::camera::AudioOutput::Alsa,
+    ] {
+        let cfg = CameraConfig {
+            audio_output: output,
+            ..devices()
+        };
+        let desc = pipeline::audio_sink_desc(&cfg);
+        let sink = gstreamer::parse::launch(desc).unwrap();
+        assert!(
+            sink.set_state(gstreamer::State::Ready).is_ok(),
+            "{output:?}: {desc}"
+        );
+        let _ = sink.set_state(gstreamer::State::Null);
+    }
 }
 
 fn devices() -> CameraConfig {
