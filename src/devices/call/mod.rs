@@ -48,7 +48,8 @@ use super::camera::CameraConfig;
 
 /// How long a connected call may receive nothing at all before it is `Lost`. Chromium sends
 /// audio every 20 ms and video at least a few times a second, and webrtcbin 1.22 does not
-/// notice a peer that vanished (libnice there runs no consent checks), so silence is the signal.
+/// notice a peer that vanished (it does not turn on libnice's RFC 7675 consent-freshness
+/// checks, and Chromium sends no RTCP BYE on close), so silence is the signal.
 pub const DEFAULT_LOST_AFTER: Duration = Duration::from_secs(3);
 /// How long ICE and DTLS may take, from the answer, to connect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
