@@ -23,6 +23,9 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
   gstreamer1.0-alsa gstreamer1.0-pulseaudio gstreamer1.0-plugins-base-apps
+  # The live call's media (src/devices/call): webrtcbin (plugins-bad), its ICE agent (libnice,
+  # gstreamer1.0-nice) and the headers gstreamer-webrtc/gstreamer-sdp link against.
+  gstreamer1.0-plugins-bad gstreamer1.0-nice libgstreamer-plugins-bad1.0-dev
 )
 case "$profile" in
   "") ;;

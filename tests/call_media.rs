@@ -1,0 +1,674 @@
+//! The call media engine against a real browser: the kiosk's `CallMedia` (test camera and
+//! tone) calls a Chromium page that does what the operator's console will do (getUserMedia +
+//! RTCPeerConnection, fake camera and microphone), through a tiny HTTP signalling server.
+//! Media must flow both ways; a hang-up on the kiosk must end the browser's connection; a
+//! browser that closes its peer connection, or its page, must show as `Lost` on the kiosk; a
+//! malformed answer must be a typed error, not a panic.
+//!
+//! `harness = false`: the parent re-runs this binary under `unshare --net --pid` (as root, or
+//! as a user with a user namespace), in a fresh network namespace that has only `lo`, so every
+//! packet of the test stays on loopback, and a PID namespace that takes the browser down with
+//! the test.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use senim_kiosk::devices::call::{CallConfig, CallError, CallEvent, CallMedia, CallState};
+use senim_kiosk::devices::camera::CameraConfig;
+
+fn main() {
+    if std::env::var_os("SENIM_CALL_CHILD").is_some() {
+        child();
+        println!("call media: both ways, hang-up, peer gone and a bad answer all behave");
+        return;
+    }
+    let mut unshare = Command::new("unshare");
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        unshare.args(["--user", "--map-root-user"]);
+    }
+    // A network namespace with only lo; a PID namespace too, so that every process the test
+    // starts (chromedriver, Chromium and its helpers) dies with it, even after a panic.
+    let status = unshare
+        .args(["--net", "--pid", "--fork", "--kill-child"])
+        .arg(std::env::current_exe().unwrap())
+        .env("SENIM_CALL_CHILD", "1")
+        .status()
+        .expect("unshare (util-linux) runs this test in a network namespace of its own");
+    assert!(status.success(), "the call media scenario failed");
+}
+
+/// Brings `lo` up and proves the namespace has nothing else: no packet can leave the machine.
+fn loopback_only() {
+    let up = Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .expect("ip (iproute2) brings the loopback interface up");
+    assert!(up.success(), "cannot bring lo up");
+    // /proc/self/net/dev lists this namespace's interfaces (/sys/class/net would show the
+    // namespace that mounted /sys, i.e. the machine's).
+    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
+        .unwrap()
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(|name| name.trim().to_string())
+        .collect();
+    assert_eq!(
+        interfaces,
+        vec!["lo".to_string()],
+        "the test must run in a namespace with loopback only"
+    );
+}
+
+fn child() {
+    loopback_only();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let driver = start_chromedriver();
+        let browser = browser(&driver).await;
+        media_both_ways_then_kiosk_hangs_up(&browser).await;
+        browser_closes_its_peer_connection(&browser, false).await;
+        browser_closes_its_peer_connection(&browser, true).await;
+        malformed_answer_is_a_typed_error(&browser).await;
+        browser.close().await.unwrap();
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signalling and page server: the browser polls for the kiosk's messages and posts its own.
+
+#[derive(Default)]
+struct Shared {
+    to_browser: Mutex<Vec<Value>>,
+    from_browser: Mutex<Option<UnboundedSender<Value>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Since {
+    since: usize,
+}
+
+const PAGE: &str = r#"<!doctype html>
+<meta charset="utf-8"><title>operator</title>
+<video id="remote" autoplay muted playsinline></video>
+<script>
+window.callInfo = { state: "new", candidates: [], error: null };
+const pc = new RTCPeerConnection({ iceServers: [] });
+window.pc = pc;
+pc.onconnectionstatechange = () => { callInfo.state = pc.connectionState; };
+let chain = Promise.resolve();
+function post(msg) {
+  chain = chain.then(() => fetch("/from-browser", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(msg),
+  }));
+}
+let answered = false;
+const early = [];
+pc.onicecandidate = (e) => {
+  if (!e.candidate || !e.candidate.candidate) return;
+  callInfo.candidates.push(e.candidate.candidate);
+  const msg = { type: "candidate", mline: e.candidate.sdpMLineIndex, candidate: e.candidate.candidate };
+  if (answered) post(msg); else early.push(msg);
+};
+pc.ontrack = (e) => {
+  if (e.track.kind === "video") {
+    document.getElementById("remote").srcObject = e.streams[0] || new MediaStream([e.track]);
+  }
+};
+async function main() {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: true });
+  let seen = 0;
+  for (;;) {
+    const msgs = await (await fetch("/to-browser?since=" + seen)).json();
+    for (const m of msgs) {
+      seen++;
+      if (m.type === "offer") {
+        await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
+        for (const t of stream.getTracks()) pc.addTrack(t, stream);
+        await pc.setLocalDescription(await pc.createAnswer());
+        post({ type: "answer", sdp: pc.localDescription.sdp });
+        answered = true;
+        early.splice(0).forEach(post);
+      } else if (m.type === "candidate") {
+        await pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.mline });
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+main().catch((e) => { callInfo.error = String(e); });
+</script>
+"#;
+
+/// Starts the server on 127.0.0.1:0; answers its URL, the shared queues and the browser's
+/// messages.
+async fn start_server() -> (String, Arc<Shared>, UnboundedReceiver<Value>) {
+    let shared = Arc::new(Shared::default());
+    let (tx, rx) = unbounded_channel();
+    *shared.from_browser.lock().unwrap() = Some(tx);
+    let app = Router::new()
+        .route("/", get(|| async { axum::response::Html(PAGE) }))
+        .route(
+            "/to-browser",
+            get(
+                |State(s): State<Arc<Shared>>, Query(q): Query<Since>| async move {
+                    let all = s.to_browser.lock().unwrap();
+                    Json(Value::Array(all.iter().skip(q.since).cloned().collect()))
+                },
+            ),
+        )
+        .route(
+            "/from-browser",
+            post(
+                |State(s): State<Arc<Shared>>, Json(v): Json<Value>| async move {
+                    if let Some(tx) = s.from_browser.lock().unwrap().as_ref() {
+                        let _ = tx.send(v);
+                    }
+                },
+            ),
+        )
+        .with_state(Arc::clone(&shared));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, shared, rx)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chromium through chromedriver (as callcentre/tests/console.rs).
+
+struct Driver {
+    child: Child,
+    url: String,
+    profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_chromedriver() -> Driver {
+    for bin in ["/usr/bin/chromedriver", "/usr/bin/chromium"] {
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is missing: run `make setup` (it installs Debian's chromium and chromium-driver)"
+        );
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = Command::new("/usr/bin/chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        profile: tempfile::tempdir().unwrap(),
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let args = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-audio-output",
+        // The operator's camera and microphone: Chromium's fake devices (a moving test
+        // picture, a beep), permission granted without a prompt.
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        // Chromium leaves loopback addresses out of ICE gathering unless told otherwise.
+        "--allow-loopback-in-peer-connection",
+    ];
+    let caps: serde_json::Map<String, Value> = [(
+        "goog:chromeOptions".to_string(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": args.iter().map(|s| s.to_string())
+                .chain([format!("--user-data-dir={}", driver.profile.path().display())])
+                .collect::<Vec<_>>(),
+        }),
+    )]
+    .into_iter()
+    .collect();
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&driver.url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a Chromium session: {e}"),
+        }
+    }
+}
+
+/// The browser's view: inbound bytes per kind, frames decoded, connection state, candidates.
+#[derive(Debug, Default, Clone)]
+struct BrowserStats {
+    video_bytes: u64,
+    audio_bytes: u64,
+    frames_decoded: u64,
+    state: String,
+    error: Option<String>,
+    candidates: Vec<String>,
+}
+
+async fn browser_stats(c: &Client) -> BrowserStats {
+    let v = c
+        .execute(
+            r#"if (!window.pc) return null;
+            return pc.getStats().then((r) => {
+              const o = { video: 0, audio: 0, frames: 0 };
+              r.forEach((s) => {
+                if (s.type === "inbound-rtp") {
+                  o[s.kind] = s.bytesReceived || 0;
+                  if (s.kind === "video") o.frames = s.framesDecoded || 0;
+                }
+              });
+              o.state = pc.connectionState;
+              o.error = callInfo.error;
+              o.candidates = callInfo.candidates;
+              return o;
+            });"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    if v.is_null() {
+        return BrowserStats::default();
+    }
+    BrowserStats {
+        video_bytes: v["video"].as_u64().unwrap_or(0),
+        audio_bytes: v["audio"].as_u64().unwrap_or(0),
+        frames_decoded: v["frames"].as_u64().unwrap_or(0),
+        state: v["state"].as_str().unwrap_or_default().to_string(),
+        error: v["error"].as_str().map(str::to_string),
+        candidates: v["candidates"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One call: the kiosk engine, the page, and the signalling between them.
+
+struct Call {
+    media: CallMedia,
+    events: mpsc::Receiver<CallEvent>,
+    shared: Arc<Shared>,
+    from_browser: UnboundedReceiver<Value>,
+    states: Vec<CallState>,
+    failures: Vec<CallError>,
+    local_candidates: Vec<String>,
+    remote_candidates: Vec<String>,
+    offer: Option<String>,
+    answered_at: Option<Instant>,
+    first_frame_at: Option<Instant>,
+    frames_seen: u64,
+    frame_size: Option<(u32, u32)>,
+}
+
+fn test_devices() -> CameraConfig {
+    CameraConfig {
+        width: 320,
+        height: 240,
+        fps: 15,
+        video_kbps: 400,
+        ..CameraConfig::test_sources(true, true)
+    }
+}
+
+fn loopback_call() -> CallConfig {
+    CallConfig {
+        local_addresses: vec!["127.0.0.1".parse().unwrap()],
+        ..CallConfig::default()
+    }
+}
+
+impl Call {
+    /// Opens the page on a fresh server and starts the kiosk's engine and offer.
+    async fn start(c: &Client) -> Call {
+        Call::start_with(c, true).await
+    }
+
+    /// As `start`; without `page` the browser shows nothing, so nobody answers the offer.
+    async fn start_with(c: &Client, page: bool) -> Call {
+        let (url, shared, from_browser) = start_server().await;
+        c.goto(if page { &url } else { "about:blank" })
+            .await
+            .unwrap();
+        let (tx, events) = mpsc::channel();
+        let media = CallMedia::start(loopback_call(), test_devices(), move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        media.create_offer().unwrap();
+        Call {
+            media,
+            events,
+            shared,
+            from_browser,
+            states: Vec::new(),
+            failures: Vec::new(),
+            local_candidates: Vec::new(),
+            remote_candidates: Vec::new(),
+            offer: None,
+            answered_at: None,
+            first_frame_at: None,
+            frames_seen: 0,
+            frame_size: None,
+        }
+    }
+
+    /// Carries whatever is waiting between the kiosk and the browser.
+    fn pump(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                CallEvent::LocalDescription(sdp) => {
+                    self.shared
+                        .to_browser
+                        .lock()
+                        .unwrap()
+                        .push(json!({"type": "offer", "sdp": sdp}));
+                    self.offer = Some(sdp);
+                }
+                CallEvent::IceCandidate { mline, candidate } => {
+                    self.shared
+                        .to_browser
+                        .lock()
+                        .unwrap()
+                        .push(json!({"type": "candidate", "mline": mline, "candidate": candidate}));
+                    self.local_candidates.push(candidate);
+                }
+                CallEvent::State(s) => self.states.push(s),
+                CallEvent::RemoteFrame(frame) => {
+                    self.frames_seen += 1;
+                    self.frame_size = Some((frame.pixels.width(), frame.pixels.height()));
+                    self.first_frame_at.get_or_insert_with(Instant::now);
+                }
+                CallEvent::Counters(_) => {}
+                CallEvent::Failed(e) => self.failures.push(e),
+            }
+        }
+        while let Ok(msg) = self.from_browser.try_recv() {
+            match msg["type"].as_str() {
+                Some("answer") => {
+                    self.media
+                        .accept_answer(msg["sdp"].as_str().unwrap())
+                        .unwrap();
+                    self.answered_at = Some(Instant::now());
+                }
+                Some("candidate") => {
+                    let candidate = msg["candidate"].as_str().unwrap().to_string();
+                    let mline = msg["mline"].as_u64().unwrap() as u32;
+                    self.media.add_remote_candidate(mline, &candidate).unwrap();
+                    self.remote_candidates.push(candidate);
+                }
+                other => panic!("unexpected message from the browser: {other:?}"),
+            }
+        }
+    }
+
+    /// Pumps until `done` holds; panics with `what` after `limit`. Answers the time it took.
+    async fn wait(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        mut done: impl FnMut(&Call) -> bool,
+    ) -> Duration {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if done(self) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{what}: not within {limit:?} (kiosk states {:?}, failures {:?}, counters {:?})",
+                self.states,
+                self.failures,
+                self.media.counters()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn connected(&mut self) {
+        let took = self
+            .wait("kiosk connected", Duration::from_secs(30), |c| {
+                c.states.contains(&CallState::Connected)
+            })
+            .await;
+        assert!(self.failures.is_empty(), "{:?}", self.failures);
+        println!("call: connected {took:?} after the offer was asked for");
+    }
+}
+
+/// Polls the browser until `done` holds; panics with `what` after `limit`.
+async fn wait_browser(
+    c: &Client,
+    call: &mut Call,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&BrowserStats) -> bool,
+) -> (BrowserStats, Duration) {
+    let start = Instant::now();
+    loop {
+        call.pump();
+        let stats = browser_stats(c).await;
+        assert!(stats.error.is_none(), "the page failed: {:?}", stats.error);
+        if done(&stats) {
+            return (stats, start.elapsed());
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{what}: not within {limit:?}; browser {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases.
+
+async fn media_both_ways_then_kiosk_hangs_up(c: &Client) {
+    let mut call = Call::start(c).await;
+    call.connected().await;
+
+    // The kiosk receives and decodes the operator's picture and voice.
+    call.wait(
+        "kiosk receives 60 frames and audio",
+        Duration::from_secs(30),
+        |c| {
+            let n = c.media.counters();
+            n.remote_frames_received >= 60 && n.audio_packets_received > 0
+        },
+    )
+    .await;
+    let to_first_frame = call.first_frame_at.unwrap() - call.answered_at.unwrap();
+    assert!(call.frames_seen > 0);
+
+    // The browser receives the kiosk's picture and sound, and keeps receiving.
+    let (first, _) = wait_browser(
+        c,
+        &mut call,
+        "browser receives",
+        Duration::from_secs(20),
+        |s| s.video_bytes > 20_000 && s.audio_bytes > 2_000 && s.frames_decoded > 10,
+    )
+    .await;
+    let (second, _) = wait_browser(
+        c,
+        &mut call,
+        "browser keeps receiving",
+        Duration::from_secs(20),
+        |s| {
+            s.video_bytes > first.video_bytes + 20_000
+                && s.audio_bytes > first.audio_bytes + 2_000
+                && s.frames_decoded > first.frames_decoded + 10
+        },
+    )
+    .await;
+    assert_eq!(second.state, "connected");
+
+    // Loopback host candidates on both sides: Chromium's, in plain (no mDNS .local name,
+    // since the page holds the media permission), and the kiosk's only on 127.0.0.1.
+    assert!(!call.remote_candidates.is_empty());
+    for cand in call.remote_candidates.iter().chain(&second.candidates) {
+        assert!(
+            !cand.contains(".local"),
+            "Chromium hid a host behind mDNS: {cand}"
+        );
+    }
+    assert!(
+        call.remote_candidates
+            .iter()
+            .any(|c| c.contains(" 127.0.0.1 ")),
+        "{:?}",
+        call.remote_candidates
+    );
+    assert!(!call.local_candidates.is_empty());
+    for cand in &call.local_candidates {
+        assert!(
+            cand.contains(" 127.0.0.1 "),
+            "kiosk candidate off loopback: {cand}"
+        );
+    }
+    let offer = call.offer.clone().unwrap();
+    // max-bundle: one transport for both sections (webrtcbin names them video0, audio1).
+    let bundle = offer
+        .lines()
+        .find_map(|l| l.strip_prefix("a=group:BUNDLE "))
+        .expect("the offer bundles its media");
+    assert_eq!(bundle.split(' ').count(), 2, "{offer}");
+    assert!(offer.contains("a=bundle-only"), "{offer}");
+    assert!(
+        offer.contains("VP8/90000") && offer.contains("OPUS/48000/2"),
+        "{offer}"
+    );
+
+    let counters = call.media.counters();
+    println!(
+        "call: answer → first remote frame {to_first_frame:?}; kiosk {counters:?}, {} frames drawn \
+         at {:?}; browser video {} B, audio {} B, {} frames decoded",
+        call.frames_seen, call.frame_size, second.video_bytes, second.audio_bytes,
+        second.frames_decoded
+    );
+    assert!(counters.frames_sent > 30, "{counters:?}");
+
+    // The kiosk hangs up: the browser's connection ends.
+    call.media.hang_up();
+    call.wait("kiosk ended", Duration::from_secs(5), |c| {
+        c.states.last() == Some(&CallState::Ended)
+    })
+    .await;
+    assert!(call.failures.is_empty(), "{:?}", call.failures);
+    let (stats, took) = wait_browser(
+        c,
+        &mut call,
+        "browser notices the hang-up",
+        Duration::from_secs(40),
+        |s| matches!(s.state.as_str(), "disconnected" | "failed" | "closed"),
+    )
+    .await;
+    println!(
+        "call: kiosk hung up → browser connectionState {:?} after {took:?}",
+        stats.state
+    );
+}
+
+/// The browser ends the call: `pc.close()`, or (`leave_page`) the page is left.
+async fn browser_closes_its_peer_connection(c: &Client, leave_page: bool) {
+    let mut call = Call::start(c).await;
+    call.connected().await;
+    call.wait("kiosk receives", Duration::from_secs(30), |c| {
+        let n = c.media.counters();
+        n.remote_frames_received >= 10 && n.audio_packets_received > 0
+    })
+    .await;
+    if leave_page {
+        c.goto("about:blank").await.unwrap();
+    } else {
+        c.execute("pc.close(); return true;", vec![]).await.unwrap();
+    }
+    let took = call
+        .wait("kiosk shows lost", Duration::from_secs(10), |c| {
+            c.states.last() == Some(&CallState::Lost)
+        })
+        .await;
+    assert!(call.failures.is_empty(), "{:?}", call.failures);
+    let how = if leave_page {
+        "page left"
+    } else {
+        "pc.close()"
+    };
+    println!("call: browser {how} → kiosk Lost after {took:?}");
+}
+
+async fn malformed_answer_is_a_typed_error(c: &Client) {
+    // No operator page: this case answers for it.
+    let mut call = Call::start_with(c, false).await;
+    call.wait("offer", Duration::from_secs(20), |c| c.offer.is_some())
+        .await;
+    let err = call
+        .media
+        .accept_answer("v=0\r\nthis is not an SDP answer\r\n")
+        .unwrap_err();
+    assert!(matches!(err, CallError::BadAnswer { .. }), "{err:?}");
+    assert!(err.to_string().contains("malformed"), "{err}");
+    call.wait(
+        "call ended after the bad answer",
+        Duration::from_secs(5),
+        |c| c.states.last() == Some(&CallState::Ended),
+    )
+    .await;
+    assert!(
+        matches!(call.failures.as_slice(), [CallError::BadAnswer { .. }]),
+        "{:?}",
+        call.failures
+    );
+    // The call is over: more signalling is refused, nothing panics.
+    let again = call
+        .media
+        .add_remote_candidate(0, "candidate:1 1 udp 1 127.0.0.1 9 typ host");
+    assert_eq!(again, Err(CallError::Ended));
+    println!("call: malformed answer → {err}");
+}
