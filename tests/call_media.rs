@@ -9,6 +9,9 @@
 //! as a user with a user namespace), in a fresh network namespace that has only `lo`, so every
 //! packet of the test stays on loopback, and a PID namespace that takes the browser down with
 //! the test.
+//!
+//! Over 600 lines: the scenarios share one namespace, one browser and one signalling server,
+//! and the operator's page is inline.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
