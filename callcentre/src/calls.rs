@@ -5,6 +5,9 @@
 //!
 //! The sockets themselves live in `api::call` (kiosks) and `console::call` (operators); they
 //! feed every received message here and forward what this registry queues for them.
+//!
+//! Over 600 lines: one lock guards the sockets and the calls, and every transition of the call
+//! state machine is written against it here, in one place, with its tests.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

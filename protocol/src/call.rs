@@ -2,6 +2,8 @@
 //! call-centre over their WebSockets (`GET /api/v1/call`, `GET /console/call`), the ICE servers
 //! handed to both ends per call, and the size and shape checks every received message passes.
 //! `callcentre/signalling.md` documents the exchange.
+//!
+//! Over 600 lines: nearly half is the tests (a round trip of every message, every refusal).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
