@@ -107,7 +107,8 @@ pub enum KioskMessage {
 
 /// Call-centre → kiosk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+// Fields a newer server adds are ignored by older readers: no `deny_unknown_fields` here.
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToKiosk {
     /// The operators' consoles ring; use these ICE servers for the call.
     Ringing {
@@ -174,7 +175,8 @@ pub enum ConsoleMessage {
 
 /// Call-centre → operator's console.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+// Fields a newer server adds are ignored by older readers: no `deny_unknown_fields` here.
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToConsole {
     /// A kiosk rings (sent to every connected console, also for calls ringing on connecting).
     Incoming {
@@ -558,6 +560,28 @@ mod tests {
         );
         let m = ConsoleMessage::parse(r#"{"type":"set_available","available":false}"#).unwrap();
         assert_eq!(m, ConsoleMessage::SetAvailable { available: false });
+    }
+
+    #[test]
+    fn messages_from_a_newer_server_with_more_fields_still_parse() {
+        let m: ToKiosk =
+            serde_json::from_str(r#"{"type":"answered","call_id":"c","operator":"A","photo":"x"}"#)
+                .unwrap();
+        assert_eq!(
+            m,
+            ToKiosk::Answered {
+                call_id: "c".into(),
+                operator: "A".into()
+            }
+        );
+        let answer: crate::HeartbeatResponse = serde_json::from_str(
+            r#"{"server_time":"2026-12-04T05:00:00Z","catalog_version":null,"operators_open":true}"#,
+        )
+        .unwrap();
+        assert!(
+            !answer.operators_available,
+            "an older server's answer reads as false"
+        );
     }
 
     #[test]
