@@ -428,6 +428,66 @@ async fn availability_is_pushed_to_kiosks_and_told_in_the_heartbeat() {
         false
     );
     assert!(!heartbeat().await);
+
+    // So does signing out: the operator's socket closes.
+    let cookie = common::http_sign_in(&server, "demo-password-1")
+        .await
+        .unwrap();
+    let mut a = console_socket(&server, Some(&cookie), Some(&server.url))
+        .await
+        .unwrap();
+    send(&mut a, json!({"type": "set_available", "available": true})).await;
+    assert_eq!(
+        expect(&mut k, "availability").await["operators_available"],
+        true
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/console", server.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("data-csrf=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{}/console/logout", server.url))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(
+        expect(&mut k, "availability").await["operators_available"],
+        false
+    );
+    {
+        use futures_util::StreamExt;
+        let closed = tokio::time::timeout(WITHIN, async {
+            loop {
+                match a.next().await {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            closed.is_ok(),
+            "the signed-out operator's socket stays open"
+        );
+    }
     server.stop().await;
 }
 
