@@ -41,6 +41,7 @@ pub struct Config {
     pub fleet: FleetSection,
     /// Working hours and public holidays (the red lamp lights only inside them).
     pub hours: HoursConfig,
+    pub call: CallSection,
 }
 
 impl Default for Config {
@@ -54,53 +55,16 @@ impl Default for Config {
             uploads: UploadsSection::default(),
             fleet: FleetSection::default(),
             hours: kazakhstan_hours(),
+            call: CallSection::default(),
         }
     }
 }
 
-/// Mon–Fri 09:00–18:00 in Almaty, with Kazakhstan's public holidays of 2026 and 2027.
+/// Mon–Fri 09:00–18:00 in Almaty, with Kazakhstan's public holidays from
+/// [`senim_protocol::hours::KAZAKHSTAN_HOLIDAYS`] (the kiosk's default too).
 pub fn kazakhstan_hours() -> HoursConfig {
-    HoursConfig {
-        holidays: KAZAKHSTAN_HOLIDAYS.iter().map(|d| d.to_string()).collect(),
-        ..HoursConfig::default()
-    }
+    HoursConfig::default()
 }
-
-/// Public holidays of the Republic of Kazakhstan (days off, incl. Nauryz and the fixed
-/// holidays; Kurban Ait moves with the lunar calendar). Edit `[hours] holidays` for
-/// government-announced transfers.
-pub const KAZAKHSTAN_HOLIDAYS: &[&str] = &[
-    "2026-01-01",
-    "2026-01-02",
-    "2026-01-07",
-    "2026-03-08",
-    "2026-03-21",
-    "2026-03-22",
-    "2026-03-23",
-    "2026-05-01",
-    "2026-05-07",
-    "2026-05-09",
-    "2026-05-27",
-    "2026-07-06",
-    "2026-08-30",
-    "2026-10-25",
-    "2026-12-16",
-    "2027-01-01",
-    "2027-01-02",
-    "2027-01-07",
-    "2027-03-08",
-    "2027-03-21",
-    "2027-03-22",
-    "2027-03-23",
-    "2027-05-01",
-    "2027-05-07",
-    "2027-05-09",
-    "2027-05-16",
-    "2027-07-06",
-    "2027-08-30",
-    "2027-10-25",
-    "2027-12-16",
-];
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -214,6 +178,51 @@ impl Default for FleetSection {
     }
 }
 
+/// Live calls: the ICE servers handed to both ends of every call, and how long a call rings.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallSection {
+    /// STUN server URLs, e.g. `stun:turn.example.kz:3478`.
+    pub stun_urls: Vec<String>,
+    /// TURN server URLs, e.g. `turn:turn.example.kz:3478?transport=udp`.
+    pub turn_urls: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`); never logged.
+    pub turn_secret: String,
+    /// How long the TURN credentials handed out with a call stay valid.
+    pub turn_ttl_secs: u64,
+    /// A call nobody answers ends after this many seconds.
+    pub ring_seconds: u64,
+}
+
+impl Default for CallSection {
+    fn default() -> Self {
+        Self {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: String::new(),
+            turn_ttl_secs: 3600,
+            ring_seconds: 60,
+        }
+    }
+}
+
+impl std::fmt::Debug for CallSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = if self.turn_secret.is_empty() {
+            ""
+        } else {
+            "<redacted>"
+        };
+        f.debug_struct("CallSection")
+            .field("stun_urls", &self.stun_urls)
+            .field("turn_urls", &self.turn_urls)
+            .field("turn_secret", &secret)
+            .field("turn_ttl_secs", &self.turn_ttl_secs)
+            .field("ring_seconds", &self.ring_seconds)
+            .finish()
+    }
+}
+
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -269,11 +278,20 @@ impl Config {
             ),
             ("fleet.offline_after_secs", self.fleet.offline_after_secs),
             ("server.max_json_kib", self.server.max_json_kib as u64),
+            ("call.turn_ttl_secs", self.call.turn_ttl_secs),
+            ("call.ring_seconds", self.call.ring_seconds),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(key, "a number above zero", "0".into()));
             }
+        }
+        if !self.call.turn_urls.is_empty() && self.call.turn_secret.is_empty() {
+            return Err(invalid(
+                "call.turn_secret",
+                "coturn's static-auth-secret when call.turn_urls is set",
+                "nothing".into(),
+            ));
         }
         Ok(())
     }
@@ -343,5 +361,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("both `cert` and `key`"), "{err}");
+        let err = Config::parse(
+            "[call]\nturn_urls = [\"turn:t:3478\"]\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("call.turn_secret"), "{err}");
+    }
+
+    #[test]
+    fn the_turn_secret_never_shows_in_debug_output() {
+        let config = Config::parse(
+            "[call]\nturn_urls = [\"turn:t:3478\"]\nturn_secret = \"hunter2-secret\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -17,6 +17,7 @@
 //! - [`cli`]: the `senim-callcentre` command line.
 
 pub mod api;
+pub mod calls;
 pub mod catalog;
 pub mod cli;
 pub mod config;

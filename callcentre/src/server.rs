@@ -19,6 +19,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     let json_limit = state.config.server.max_json_kib * 1024;
     Router::new()
         .merge(api)
+        .route("/api/v1/call", get(crate::api::call::socket))
         .route("/api/v1/openapi.json", get(crate::api::openapi_document))
         .merge(crate::console::router())
         .route("/", get(|| async { Redirect::to("/console") }))
@@ -104,6 +105,7 @@ async fn housekeeping(state: Arc<AppState>) {
             s.flush_heartbeats()?;
             s.refresh_catalog_version()?;
             s.drop_silent_presence(chrono::Utc::now());
+            s.calls.refresh_availability(s.open_now());
             Ok::<_, crate::db::DbError>(())
         })
         .await;

@@ -70,6 +70,8 @@ pub struct AppState {
     /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
     taken: Mutex<HashMap<String, DateTime<Utc>>>,
     uploads: crate::uploads::Locks,
+    /// Live calls and the signalling sockets.
+    pub calls: crate::calls::Calls,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,7 +89,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     pub fn new(db: Arc<Db>, config: Config, schedule: Schedule, data_dir: PathBuf) -> Arc<Self> {
         let (live, _) = broadcast::channel(256);
+        let calls = crate::calls::Calls::new(config.call.clone());
         Arc::new(AppState {
+            calls,
             db,
             config,
             schedule,
@@ -101,6 +105,11 @@ impl AppState {
             taken: Mutex::new(HashMap::new()),
             uploads: crate::uploads::Locks::default(),
         })
+    }
+
+    /// Whether the call-centre is within its working hours now.
+    pub fn open_now(&self) -> bool {
+        self.schedule.is_open(Utc::now())
     }
 
     /// Per-upload locks of the tus endpoints.

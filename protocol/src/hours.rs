@@ -40,7 +40,7 @@ pub struct HoursConfig {
     pub closes: String,
     /// Working days, `mon` … `sun`.
     pub working_days: Vec<String>,
-    /// Public holidays, `YYYY-MM-DD`.
+    /// Public holidays, `YYYY-MM-DD`; by default [`KAZAKHSTAN_HOLIDAYS`].
     pub holidays: Vec<String>,
 }
 
@@ -53,10 +53,47 @@ impl Default for HoursConfig {
             working_days: ["mon", "tue", "wed", "thu", "fri"]
                 .map(String::from)
                 .to_vec(),
-            holidays: Vec::new(),
+            holidays: KAZAKHSTAN_HOLIDAYS.iter().map(|d| d.to_string()).collect(),
         }
     }
 }
+
+/// The public holidays of Kazakhstan (days off), the default of both the kiosk's
+/// `[callcentre] holidays` and the call-centre's `[hours] holidays`: one list for both sides.
+/// Kurban Ait follows the lunar calendar and the government announces transfers of days off
+/// each year; a site adds those in its configuration.
+pub const KAZAKHSTAN_HOLIDAYS: &[&str] = &[
+    "2026-01-01",
+    "2026-01-02",
+    "2026-01-07",
+    "2026-03-08",
+    "2026-03-21",
+    "2026-03-22",
+    "2026-03-23",
+    "2026-05-01",
+    "2026-05-07",
+    "2026-05-09",
+    "2026-05-27",
+    "2026-07-06",
+    "2026-08-30",
+    "2026-10-25",
+    "2026-12-16",
+    "2027-01-01",
+    "2027-01-02",
+    "2027-01-07",
+    "2027-03-08",
+    "2027-03-21",
+    "2027-03-22",
+    "2027-03-23",
+    "2027-05-01",
+    "2027-05-07",
+    "2027-05-09",
+    "2027-05-16",
+    "2027-07-06",
+    "2027-08-30",
+    "2027-10-25",
+    "2027-12-16",
+];
 
 impl HoursConfig {
     /// The working-hours schedule, or which key is wrong, what is expected and what was found.

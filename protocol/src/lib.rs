@@ -5,6 +5,7 @@
 //! chrono, no I/O. With the `openapi` feature the types also describe themselves for the
 //! OpenAPI document the backend serves at `/api/v1/openapi.json`.
 
+pub mod call;
 pub mod catalog;
 pub mod hours;
 
@@ -210,6 +211,10 @@ pub struct HeartbeatResponse {
     pub catalog_version: Option<String>,
     /// Whether operators are at work now (by the call-centre's working hours).
     pub operators_open: bool,
+    /// Whether a live call can be placed now: at least one operator is signed in and marked
+    /// available, and it is within working hours. Absent from older servers (read as `false`).
+    #[serde(default)]
+    pub operators_available: bool,
 }
 
 /// Which journey a person at the kiosk is on.

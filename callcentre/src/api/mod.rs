@@ -1,6 +1,7 @@
 //! The kiosk API under `/api/v1`: enrolment, heartbeat, presence, consultant calls, record
 //! batches, catalogue, tus uploads, and the OpenAPI document generated from these very handlers.
 
+pub mod call;
 pub mod error;
 pub mod tus;
 
@@ -278,6 +279,7 @@ async fn heartbeat(
         server_time: now,
         catalog_version: state.catalog_version(),
         operators_open: state.schedule.is_open(now),
+        operators_available: state.calls.operators_available(state.schedule.is_open(now)),
     }))
 }
 

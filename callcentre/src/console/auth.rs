@@ -188,6 +188,10 @@ pub(super) async fn logout(
         let hash = secrets::sha256_hex(token.as_bytes());
         db::write(&state.db, move |tx| db::delete_session(tx, &hash)).await?;
     }
+    // Signing out makes the operator away: their call sockets close.
+    state
+        .calls
+        .signed_out(&operator.session.username, state.open_now());
     let mut response = Redirect::to("/console/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, SESSION_COOKIE, "", "/", 0)) {
         response.headers_mut().insert(header::SET_COOKIE, v);

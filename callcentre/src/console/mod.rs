@@ -9,6 +9,7 @@
 
 mod appeals;
 mod auth;
+mod call;
 mod fleet;
 mod guides;
 mod live;
@@ -33,6 +34,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/login", get(auth::login_form).post(auth::login))
         .route("/console/logout", post(auth::logout))
         .route("/console/events", get(live::events))
+        .route("/console/call", get(call::socket))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))

@@ -136,8 +136,17 @@ impl TestServer {
     }
 }
 
-/// Session cookie from a plain HTTP sign-in (no browser).
+/// Session cookie from a plain HTTP sign-in (no browser) as `aigerim`.
 pub async fn http_sign_in(server: &TestServer, password: &str) -> Option<String> {
+    http_sign_in_as(server, "aigerim", password).await
+}
+
+/// Session cookie from a plain HTTP sign-in (no browser) as `username`.
+pub async fn http_sign_in_as(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> Option<String> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -167,7 +176,7 @@ pub async fn http_sign_in(server: &TestServer, password: &str) -> Option<String>
         .post(format!("{}/console/login", server.url))
         .header("Cookie", login_cookie)
         .form(&[
-            ("username", "aigerim"),
+            ("username", username),
             ("password", password),
             ("csrf", &csrf),
         ])

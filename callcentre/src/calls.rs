@@ -1,0 +1,734 @@
+//! Live calls in memory: the kiosks' and operators' signalling sockets, the calls between them
+//! (ringing → answered → ended; the first operator to answer wins), the relay of SDP and ICE
+//! candidates between exactly the two ends of a call, operators' availability, and the ICE
+//! servers with short-lived TURN credentials (coturn's `use-auth-secret`) handed out per call.
+//!
+//! The sockets themselves live in `api::call` (kiosks) and `console::call` (operators); they
+//! feed every received message here and forward what this registry queues for them.
+//!
+//! Over 600 lines: one lock guards the sockets and the calls, and every transition of the call
+//! state machine is written against it here, in one place, with its tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use senim_protocol::call::{
+    ConsoleMessage, EndReason, ErrorCode, IceServer, KioskMessage, SignalError, ToConsole, ToKiosk,
+};
+use senim_protocol::Topic;
+use tokio::sync::mpsc;
+
+use crate::config::CallSection;
+
+/// Messages queued for one socket before it is considered stuck (and further ones dropped).
+const QUEUE: usize = 256;
+
+/// A connection's id, unique for the server's life.
+pub type ConnId = u64;
+
+/// What a socket reads its outgoing messages from.
+pub type Outbox<T> = mpsc::Receiver<T>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Ringing,
+    Answered { by: ConnId },
+}
+
+#[derive(Debug, Clone)]
+struct Call {
+    kiosk_id: String,
+    kiosk_conn: ConnId,
+    site: String,
+    topic: Topic,
+    test: bool,
+    since: DateTime<Utc>,
+    state: State,
+}
+
+#[derive(Debug)]
+struct KioskConn {
+    conn: ConnId,
+    tx: mpsc::Sender<ToKiosk>,
+}
+
+#[derive(Debug)]
+struct ConsoleConn {
+    username: String,
+    display_name: String,
+    available: bool,
+    tx: mpsc::Sender<ToConsole>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_conn: ConnId,
+    kiosks: HashMap<String, KioskConn>,
+    consoles: HashMap<ConnId, ConsoleConn>,
+    calls: HashMap<String, Call>,
+    /// What kiosks were last told (`operators_available`, `open_now`).
+    told: Option<(bool, bool)>,
+}
+
+impl Inner {
+    fn conn_id(&mut self) -> ConnId {
+        self.next_conn += 1;
+        self.next_conn
+    }
+
+    fn on_call(&self, conn: ConnId) -> Option<&str> {
+        self.calls
+            .iter()
+            .find(|(_, c)| c.state == State::Answered { by: conn })
+            .map(|(id, _)| id.as_str())
+    }
+
+    /// Whether some operator is available and not on a call.
+    fn anyone_free(&self) -> bool {
+        self.consoles
+            .iter()
+            .any(|(conn, c)| c.available && self.on_call(*conn).is_none())
+    }
+
+    fn kiosk_call(&self, kiosk_id: &str) -> Option<&str> {
+        self.calls
+            .iter()
+            .find(|(_, c)| c.kiosk_id == kiosk_id)
+            .map(|(id, _)| id.as_str())
+    }
+
+    fn to_kiosk(&self, kiosk_id: &str, message: ToKiosk) {
+        if let Some(k) = self.kiosks.get(kiosk_id) {
+            if k.tx.try_send(message).is_err() {
+                tracing::warn!(kiosk = %kiosk_id, "kiosk signalling socket stuck; message dropped");
+            }
+        }
+    }
+
+    fn to_console(&self, conn: ConnId, message: ToConsole) {
+        if let Some(c) = self.consoles.get(&conn) {
+            if c.tx.try_send(message).is_err() {
+                tracing::warn!(operator = %c.username, "console signalling socket stuck; message dropped");
+            }
+        }
+    }
+
+    fn to_all_consoles(&self, message: &ToConsole) {
+        for conn in self.consoles.keys() {
+            self.to_console(*conn, message.clone());
+        }
+    }
+
+    /// Ends a call, telling the kiosk (unless `tell_kiosk` is false) and the operator who took
+    /// it, or every console while it was ringing.
+    fn end(&mut self, call_id: &str, reason: EndReason, tell_kiosk: bool) -> bool {
+        let Some(call) = self.calls.remove(call_id) else {
+            return false;
+        };
+        let ended = |call_id: &str| ToConsole::Ended {
+            call_id: call_id.to_string(),
+            reason,
+        };
+        match call.state {
+            State::Ringing => self.to_all_consoles(&ended(call_id)),
+            State::Answered { by } => self.to_console(by, ended(call_id)),
+        }
+        if tell_kiosk {
+            self.to_kiosk(
+                &call.kiosk_id,
+                ToKiosk::Ended {
+                    call_id: call_id.to_string(),
+                    reason,
+                },
+            );
+        }
+        tracing::info!(kiosk = %call.kiosk_id, call = %call_id, reason = ?reason, "live call ended");
+        true
+    }
+
+    /// Tells every kiosk whether a call can be placed now, if that changed.
+    fn push_availability(&mut self, open_now: bool) {
+        let now = (self.anyone_free() && open_now, open_now);
+        if self.told == Some(now) {
+            return;
+        }
+        self.told = Some(now);
+        for id in self.kiosks.keys() {
+            self.to_kiosk(
+                id,
+                ToKiosk::Availability {
+                    operators_available: now.0,
+                    open_now: now.1,
+                },
+            );
+        }
+    }
+}
+
+/// The registry of signalling sockets and live calls.
+#[derive(Debug)]
+pub struct Calls {
+    config: CallSection,
+    inner: Mutex<Inner>,
+}
+
+/// What the kiosk socket does after a message was handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterKiosk {
+    Nothing,
+    /// A call started ringing: end it as unanswered after `[call] ring_seconds`.
+    StartRingTimer(String),
+}
+
+impl Calls {
+    pub fn new(config: CallSection) -> Self {
+        Calls {
+            config,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How long a call may ring.
+    pub fn ring_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.ring_seconds)
+    }
+
+    /// Whether a live call can be placed now (for the heartbeat answer).
+    pub fn operators_available(&self, open_now: bool) -> bool {
+        open_now && self.lock().anyone_free()
+    }
+
+    /// A kiosk's socket opened; it is told the availability at once. A newer socket of the
+    /// same kiosk replaces an older one (whose outbox then closes).
+    pub fn kiosk_connected(&self, kiosk_id: &str, open_now: bool) -> (ConnId, Outbox<ToKiosk>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.lock();
+        let conn = inner.conn_id();
+        let available = inner.anyone_free() && open_now;
+        let _ = tx.try_send(ToKiosk::Availability {
+            operators_available: available,
+            open_now,
+        });
+        inner
+            .kiosks
+            .insert(kiosk_id.to_string(), KioskConn { conn, tx });
+        (conn, rx)
+    }
+
+    /// A kiosk's socket closed: its call ends for the operator (`lost`).
+    pub fn kiosk_disconnected(&self, kiosk_id: &str, conn: ConnId, open_now: bool) {
+        let mut inner = self.lock();
+        if inner.kiosks.get(kiosk_id).is_some_and(|k| k.conn == conn) {
+            inner.kiosks.remove(kiosk_id);
+        }
+        let calls: Vec<String> = inner
+            .calls
+            .iter()
+            .filter(|(_, c)| c.kiosk_id == kiosk_id && c.kiosk_conn == conn)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in calls {
+            inner.end(&id, EndReason::Lost, false);
+        }
+        inner.push_availability(open_now);
+    }
+
+    /// An operator's console socket opened (away until they say otherwise); it is told of
+    /// every call ringing now.
+    pub fn console_connected(
+        &self,
+        username: &str,
+        display_name: &str,
+    ) -> (ConnId, Outbox<ToConsole>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.lock();
+        let conn = inner.conn_id();
+        let _ = tx.try_send(ToConsole::Availability { available: false });
+        let mut ringing: Vec<(&String, &Call)> = inner
+            .calls
+            .iter()
+            .filter(|(_, c)| c.state == State::Ringing)
+            .collect();
+        ringing.sort_by_key(|(_, c)| c.since);
+        for (id, c) in ringing {
+            let _ = tx.try_send(incoming(id, c));
+        }
+        inner.consoles.insert(
+            conn,
+            ConsoleConn {
+                username: username.to_string(),
+                display_name: display_name.to_string(),
+                available: false,
+                tx,
+            },
+        );
+        (conn, rx)
+    }
+
+    /// A console socket closed: the operator is away, and their call ends for the kiosk.
+    pub fn console_disconnected(&self, conn: ConnId, open_now: bool) {
+        let mut inner = self.lock();
+        if let Some(id) = inner.on_call(conn).map(str::to_string) {
+            inner.end(&id, EndReason::Lost, true);
+        }
+        inner.consoles.remove(&conn);
+        inner.push_availability(open_now);
+    }
+
+    /// An operator signed out: every console socket of theirs closes (so they are away).
+    pub fn signed_out(&self, username: &str, open_now: bool) {
+        let conns: Vec<ConnId> = self
+            .lock()
+            .consoles
+            .iter()
+            .filter(|(_, c)| c.username == username)
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in conns {
+            self.console_disconnected(conn, open_now);
+        }
+    }
+
+    /// The working hours may have opened or closed: tells kiosks if that changed anything.
+    pub fn refresh_availability(&self, open_now: bool) {
+        self.lock().push_availability(open_now);
+    }
+
+    /// A ringing call nobody answered in time ends (`unanswered`) on both sides.
+    pub fn ring_timeout(&self, call_id: &str, open_now: bool) {
+        let mut inner = self.lock();
+        if inner
+            .calls
+            .get(call_id)
+            .is_some_and(|c| c.state == State::Ringing)
+        {
+            inner.end(call_id, EndReason::Unanswered, true);
+            inner.push_availability(open_now);
+        }
+    }
+
+    /// Handles a text frame from a kiosk; refusals are sent back as `error` (and a malformed or
+    /// oversized message ends the kiosk's call on both sides).
+    pub fn from_kiosk(
+        &self,
+        kiosk_id: &str,
+        site: &str,
+        conn: ConnId,
+        text: &str,
+        open_now: bool,
+    ) -> AfterKiosk {
+        let mut inner = self.lock();
+        let result = KioskMessage::parse(text)
+            .and_then(|m| self.kiosk_message(&mut inner, kiosk_id, site, conn, m, open_now));
+        match result {
+            Ok(after) => after,
+            Err(e) => {
+                if matches!(e.code, ErrorCode::Malformed | ErrorCode::TooLarge) {
+                    tracing::info!(kiosk = %kiosk_id, code = %e.code, "signalling message from a kiosk refused");
+                    if let Some(id) = inner.kiosk_call(kiosk_id).map(str::to_string) {
+                        inner.to_kiosk(kiosk_id, kiosk_error(e.about(&id)));
+                        inner.end(&id, EndReason::Error, true);
+                        inner.push_availability(open_now);
+                        return AfterKiosk::Nothing;
+                    }
+                }
+                inner.to_kiosk(kiosk_id, kiosk_error(e));
+                AfterKiosk::Nothing
+            }
+        }
+    }
+
+    fn kiosk_message(
+        &self,
+        inner: &mut Inner,
+        kiosk_id: &str,
+        site: &str,
+        conn: ConnId,
+        message: KioskMessage,
+        open_now: bool,
+    ) -> Result<AfterKiosk, SignalError> {
+        // The kiosk's own answered call named by `call_id`, else why not.
+        let own = |inner: &Inner, call_id: &str| -> Result<ConnId, SignalError> {
+            let call = inner
+                .calls
+                .get(call_id)
+                .ok_or_else(|| no_such_call(call_id))?;
+            if call.kiosk_id != kiosk_id {
+                tracing::warn!(kiosk = %kiosk_id, call = %call_id, "kiosk named another kiosk's call; refused");
+                return Err(not_your_call(call_id));
+            }
+            match call.state {
+                State::Answered { by } => Ok(by),
+                State::Ringing => Err(SignalError::new(
+                    ErrorCode::NotAnswered,
+                    "no operator has answered yet; send the SDP offer after `answered`",
+                )
+                .about(call_id)),
+            }
+        };
+        match message {
+            KioskMessage::Ring {
+                call_id,
+                topic,
+                test,
+            } => {
+                if let Some(id) = inner.kiosk_call(kiosk_id) {
+                    return Err(SignalError::new(
+                        ErrorCode::Busy,
+                        "this kiosk already has a call; hang it up before ringing again",
+                    )
+                    .about(id));
+                }
+                if !inner.anyone_free() || !(open_now || test) {
+                    return Err(SignalError::new(
+                        ErrorCode::Unavailable,
+                        "no operator can take a call now; offer a video appeal instead",
+                    ));
+                }
+                let call_id = call_id.unwrap_or_else(new_call_id);
+                if inner.calls.contains_key(&call_id) {
+                    return Err(SignalError::new(
+                        ErrorCode::Busy,
+                        "this call id is in use; ring without a call_id to get a fresh one",
+                    ));
+                }
+                let call = Call {
+                    kiosk_id: kiosk_id.to_string(),
+                    kiosk_conn: conn,
+                    site: site.to_string(),
+                    topic,
+                    test,
+                    since: Utc::now(),
+                    state: State::Ringing,
+                };
+                inner.to_kiosk(
+                    kiosk_id,
+                    ToKiosk::Ringing {
+                        call_id: call_id.clone(),
+                        ice_servers: ice_servers(&self.config, kiosk_id, Utc::now()),
+                    },
+                );
+                inner.to_all_consoles(&incoming(&call_id, &call));
+                inner.calls.insert(call_id.clone(), call);
+                tracing::info!(kiosk = %kiosk_id, call = %call_id, test, "live call ringing");
+                Ok(AfterKiosk::StartRingTimer(call_id))
+            }
+            KioskMessage::SdpOffer { call_id, sdp } => {
+                let by = own(inner, &call_id)?;
+                inner.to_console(by, ToConsole::SdpOffer { call_id, sdp });
+                Ok(AfterKiosk::Nothing)
+            }
+            KioskMessage::IceCandidate {
+                call_id,
+                mline_index,
+                candidate,
+            } => {
+                let by = own(inner, &call_id)?;
+                inner.to_console(
+                    by,
+                    ToConsole::IceCandidate {
+                        call_id,
+                        mline_index,
+                        candidate,
+                    },
+                );
+                Ok(AfterKiosk::Nothing)
+            }
+            KioskMessage::HangUp { call_id, reason } => {
+                let call = inner
+                    .calls
+                    .get(&call_id)
+                    .ok_or_else(|| no_such_call(&call_id))?;
+                if call.kiosk_id != kiosk_id {
+                    tracing::warn!(kiosk = %kiosk_id, call = %call_id, "kiosk hung up another kiosk's call; refused");
+                    return Err(not_your_call(&call_id));
+                }
+                inner.end(&call_id, reason, false);
+                inner.push_availability(open_now);
+                Ok(AfterKiosk::Nothing)
+            }
+        }
+    }
+
+    /// Handles a text frame from an operator's console; refusals are sent back as `error` (and
+    /// a malformed or oversized message ends the operator's call on both sides).
+    pub fn from_console(&self, conn: ConnId, text: &str, open_now: bool) {
+        let mut inner = self.lock();
+        let result = ConsoleMessage::parse(text)
+            .and_then(|m| console_message(&self.config, &mut inner, conn, m, open_now));
+        if let Err(e) = result {
+            let username = inner
+                .consoles
+                .get(&conn)
+                .map(|c| c.username.clone())
+                .unwrap_or_default();
+            match e.code {
+                ErrorCode::NotYourCall => {
+                    tracing::warn!(operator = %username, call = ?e.call_id, "operator named a call not theirs; refused");
+                }
+                ErrorCode::Malformed | ErrorCode::TooLarge => {
+                    tracing::info!(operator = %username, code = %e.code, "signalling message from a console refused");
+                    if let Some(id) = inner.on_call(conn).map(str::to_string) {
+                        inner.to_console(conn, console_error(e.about(&id)));
+                        inner.end(&id, EndReason::Error, true);
+                        inner.push_availability(open_now);
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            inner.to_console(conn, console_error(e));
+        }
+    }
+
+    #[cfg(test)]
+    fn console_count(&self) -> usize {
+        self.lock().consoles.len()
+    }
+}
+
+fn console_message(
+    config: &CallSection,
+    inner: &mut Inner,
+    conn: ConnId,
+    message: ConsoleMessage,
+    open_now: bool,
+) -> Result<(), SignalError> {
+    // The kiosk of this operator's call named by `call_id`, else why not.
+    let own = |inner: &Inner, call_id: &str| -> Result<String, SignalError> {
+        let call = inner
+            .calls
+            .get(call_id)
+            .ok_or_else(|| no_such_call(call_id))?;
+        if call.state != (State::Answered { by: conn }) {
+            return Err(not_your_call(call_id));
+        }
+        Ok(call.kiosk_id.clone())
+    };
+    match message {
+        ConsoleMessage::SetAvailable { available } => {
+            if let Some(c) = inner.consoles.get_mut(&conn) {
+                c.available = available;
+            }
+            inner.to_console(conn, ToConsole::Availability { available });
+            inner.push_availability(open_now);
+        }
+        ConsoleMessage::Answer { call_id } => {
+            let call = inner
+                .calls
+                .get(&call_id)
+                .ok_or_else(|| no_such_call(&call_id))?;
+            if call.state != State::Ringing {
+                return Err(SignalError::new(
+                    ErrorCode::AlreadyTaken,
+                    "another operator answered this call first",
+                )
+                .about(&call_id));
+            }
+            let kiosk_id = call.kiosk_id.clone();
+            if inner.on_call(conn).is_some() {
+                return Err(SignalError::new(
+                    ErrorCode::Busy,
+                    "you are on a call already; hang it up before answering another",
+                )
+                .about(&call_id));
+            }
+            let Some(me) = inner.consoles.get(&conn) else {
+                return Err(no_such_call(&call_id));
+            };
+            if !me.available {
+                return Err(SignalError::new(
+                    ErrorCode::Unavailable,
+                    "you are marked away; mark yourself available to answer calls",
+                )
+                .about(&call_id));
+            }
+            let by = me.display_name.clone();
+            let username = me.username.clone();
+            if let Some(call) = inner.calls.get_mut(&call_id) {
+                call.state = State::Answered { by: conn };
+            }
+            inner.to_console(
+                conn,
+                ToConsole::Accepted {
+                    call_id: call_id.clone(),
+                    ice_servers: ice_servers(config, &kiosk_id, Utc::now()),
+                },
+            );
+            inner.to_all_consoles(&ToConsole::Taken {
+                call_id: call_id.clone(),
+                by: by.clone(),
+            });
+            inner.to_kiosk(
+                &kiosk_id,
+                ToKiosk::Answered {
+                    call_id: call_id.clone(),
+                    operator: by,
+                },
+            );
+            tracing::info!(kiosk = %kiosk_id, call = %call_id, operator = %username, "live call answered");
+            inner.push_availability(open_now);
+        }
+        ConsoleMessage::SdpAnswer { call_id, sdp } => {
+            let kiosk_id = own(inner, &call_id)?;
+            inner.to_kiosk(&kiosk_id, ToKiosk::SdpAnswer { call_id, sdp });
+        }
+        ConsoleMessage::IceCandidate {
+            call_id,
+            mline_index,
+            candidate,
+        } => {
+            let kiosk_id = own(inner, &call_id)?;
+            inner.to_kiosk(
+                &kiosk_id,
+                ToKiosk::IceCandidate {
+                    call_id,
+                    mline_index,
+                    candidate,
+                },
+            );
+        }
+        ConsoleMessage::HangUp { call_id, reason } => {
+            own(inner, &call_id)?;
+            inner.end(&call_id, reason, true);
+            inner.push_availability(open_now);
+        }
+    }
+    Ok(())
+}
+
+fn incoming(call_id: &str, call: &Call) -> ToConsole {
+    ToConsole::Incoming {
+        call_id: call_id.to_string(),
+        kiosk_id: call.kiosk_id.clone(),
+        site: call.site.clone(),
+        topic: call.topic,
+        test: call.test,
+        waiting_since: call.since,
+    }
+}
+
+fn no_such_call(call_id: &str) -> SignalError {
+    SignalError::new(
+        ErrorCode::NoSuchCall,
+        "there is no such call now (it ended, or never was)",
+    )
+    .about(call_id)
+}
+
+fn not_your_call(call_id: &str) -> SignalError {
+    SignalError::new(
+        ErrorCode::NotYourCall,
+        "this call is not yours; use the call id of your own call",
+    )
+    .about(call_id)
+}
+
+fn kiosk_error(e: SignalError) -> ToKiosk {
+    ToKiosk::Error {
+        code: e.code,
+        message: e.message,
+        call_id: e.call_id,
+    }
+}
+
+fn console_error(e: SignalError) -> ToConsole {
+    ToConsole::Error {
+        code: e.code,
+        message: e.message,
+        call_id: e.call_id,
+    }
+}
+
+fn new_call_id() -> String {
+    let n: u64 = rand::random();
+    format!("call-{n:016x}")
+}
+
+/// The ICE servers of `[call]` for one call of `kiosk_id`: the STUN URLs as they are, the TURN
+/// URLs with a username `"<expiry unix time>:<kiosk id>"` and its coturn REST credential.
+pub fn ice_servers(config: &CallSection, kiosk_id: &str, now: DateTime<Utc>) -> Vec<IceServer> {
+    let mut servers = Vec::new();
+    if !config.stun_urls.is_empty() {
+        servers.push(IceServer {
+            urls: config.stun_urls.clone(),
+            username: None,
+            credential: None,
+        });
+    }
+    if !config.turn_urls.is_empty() {
+        let ttl = i64::try_from(config.turn_ttl_secs).unwrap_or(i64::MAX / 2);
+        let expiry = now.timestamp().saturating_add(ttl);
+        let username = format!("{expiry}:{kiosk_id}");
+        servers.push(IceServer {
+            urls: config.turn_urls.clone(),
+            credential: Some(turn_credential(&config.turn_secret, &username)),
+            username: Some(username),
+        });
+    }
+    servers
+}
+
+/// coturn's `use-auth-secret` password: base64(HMAC-SHA1(secret, username)).
+pub fn turn_credential(secret: &str, username: &str) -> String {
+    let mut mac = match Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        // HMAC takes a key of any length; this branch is never taken.
+        Err(_) => return String::new(),
+    };
+    mac.update(username.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turn_credentials_follow_the_coturn_rest_convention() {
+        // Computed independently with Python's standard library:
+        //   base64.b64encode(hmac.new(b"north-wind", b"1767225600:K-7QX2",
+        //                             hashlib.sha1).digest())
+        assert_eq!(
+            turn_credential("north-wind", "1767225600:K-7QX2"),
+            "pmMLhJbdgvoaZVieVq44TJar1DU="
+        );
+        let config = CallSection {
+            stun_urls: vec!["stun:turn.example.kz:3478".into()],
+            turn_urls: vec!["turn:turn.example.kz:3478?transport=udp".into()],
+            turn_secret: "north-wind".into(),
+            turn_ttl_secs: 3600,
+            ring_seconds: 60,
+        };
+        let now = DateTime::from_timestamp(1_767_222_000, 0).unwrap();
+        let servers = ice_servers(&config, "K-7QX2", now);
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[0].username, None);
+        assert_eq!(servers[1].username.as_deref(), Some("1767225600:K-7QX2"));
+        assert_eq!(
+            servers[1].credential.as_deref(),
+            Some("pmMLhJbdgvoaZVieVq44TJar1DU=")
+        );
+        assert!(ice_servers(&CallSection::default(), "K-1", now).is_empty());
+    }
+
+    #[test]
+    fn a_closed_console_makes_its_operator_away() {
+        let calls = Calls::new(CallSection::default());
+        let (conn, _rx) = calls.console_connected("aigerim", "Aigerim");
+        assert!(!calls.operators_available(true));
+        calls.from_console(conn, r#"{"type":"set_available","available":true}"#, true);
+        assert!(calls.operators_available(true));
+        assert!(!calls.operators_available(false), "closed hours");
+        calls.console_disconnected(conn, true);
+        assert!(!calls.operators_available(true));
+        assert_eq!(calls.console_count(), 0);
+    }
+}
