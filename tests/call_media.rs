@@ -13,14 +13,14 @@
 //! Over 600 lines: the scenarios share one namespace, one browser and one signalling server,
 //! and the operator's page is inline.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::Client;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -194,88 +194,24 @@ async fn start_server() -> (String, Arc<Shared>, UnboundedReceiver<Value>) {
 // ---------------------------------------------------------------------------------------------
 // Chromium through chromedriver (as callcentre/tests/console.rs).
 
-struct Driver {
-    child: Child,
-    url: String,
-    profile: tempfile::TempDir,
-}
+#[path = "../callcentre/tests/common/chromium.rs"]
+mod chromium;
+use chromium::{browser as chromium_session, start_chromedriver};
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_chromedriver() -> Driver {
-    for bin in ["/usr/bin/chromedriver", "/usr/bin/chromium"] {
-        assert!(
-            std::path::Path::new(bin).exists(),
-            "{bin} is missing: run `make setup` (it installs Debian's chromium and chromium-driver)"
-        );
-    }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        profile: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let args = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-audio-output",
-        // The operator's camera and microphone: Chromium's fake devices (a moving test
-        // picture, a beep), permission granted without a prompt.
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        // Chromium leaves loopback addresses out of ICE gathering unless told otherwise.
-        "--allow-loopback-in-peer-connection",
-    ];
-    let caps: serde_json::Map<String, Value> = [(
-        "goog:chromeOptions".to_string(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": args.iter().map(|s| s.to_string())
-                .chain([format!("--user-data-dir={}", driver.profile.path().display())])
-                .collect::<Vec<_>>(),
-        }),
-    )]
-    .into_iter()
-    .collect();
-    loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(client) => return client,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("chromedriver did not start a Chromium session: {e}"),
-        }
-    }
+/// The operator's Chromium: fake camera and microphone, and loopback ICE candidates.
+async fn browser(driver: &chromium::Driver) -> Client {
+    chromium_session(
+        driver,
+        &[
+            // The operator's camera and microphone: Chromium's fake devices (a moving test
+            // picture, a beep), permission granted without a prompt.
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            // Chromium leaves loopback addresses out of ICE gathering unless told otherwise.
+            "--allow-loopback-in-peer-connection",
+        ],
+    )
+    .await
 }
 
 /// The browser's view: inbound bytes per kind, frames decoded, connection state, candidates.

@@ -10,11 +10,11 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::chromium::{browser, start_chromedriver};
 use common::{appeal, appeal_id, decode_png, http_sign_in, TestServer};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/sample.webm");
@@ -26,89 +26,6 @@ fn screenshots() -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// chromedriver on a free port, killed when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_chromedriver() -> Driver {
-    for bin in ["/usr/bin/chromedriver", "/usr/bin/chromium"] {
-        assert!(
-            std::path::Path::new(bin).exists(),
-            "{bin} is missing: run `make setup` (it installs Debian's chromium and chromium-driver)"
-        );
-    }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let child = Command::new("/usr/bin/chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    Driver {
-        child,
-        url,
-        _profile: tempfile::tempdir().unwrap(),
-    }
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let args = [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-audio-output",
-        "--window-size=1440,1000",
-        "--lang=en-GB",
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": args.iter().map(|s| s.to_string())
-                .chain([format!("--user-data-dir={}", driver._profile.path().display())])
-                .collect::<Vec<_>>(),
-        }),
-    );
-    loop {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&driver.url)
-            .await
-        {
-            Ok(client) => return client,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("chromedriver did not start a Chromium session: {e}"),
-        }
-    }
 }
 
 async fn shot(c: &Client, name: &str) {
@@ -207,7 +124,7 @@ async fn wait_lamp(c: &Client, lit: bool) -> Duration {
 async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_appeal_on() {
     let (server, kiosk, token, video_id) = populated_server().await;
     let driver = start_chromedriver();
-    let c = browser(&driver).await;
+    let c = browser(&driver, &[]).await;
     let http = reqwest::Client::new();
 
     // Sign-in: a wrong password is refused, the right one opens the queue.
@@ -643,7 +560,7 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     assert!(r.status().is_success());
 
     let driver = start_chromedriver();
-    let c = browser(&driver).await;
+    let c = browser(&driver, &[]).await;
     sign_in(&c, &server, "demo-password-1").await;
     c.wait().for_element(Locator::Css("#queue")).await.unwrap();
     assert!(!visible(&c, "consultants").await);

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use senim_callcentre::config::Config;
 use senim_callcentre::db::{self, Db};
-use senim_callcentre::secrets;
 use senim_callcentre::state::AppState;
 use senim_kiosk::store::{NewAppeal, NewVideo, Store};
 use senim_kiosk::sync::SyncConfig;
@@ -30,18 +28,10 @@ pub struct Backend {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-/// Open around the clock, plain HTTP cookies: a backend for tests.
-pub fn backend_config() -> Config {
-    let mut config = Config::default();
-    config.hours.opens = "00:00".into();
-    config.hours.closes = "23:59".into();
-    config.hours.working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .map(String::from)
-        .to_vec();
-    config.hours.holidays.clear();
-    config.console.secure_cookies = false;
-    config
-}
+/// Open around the clock, plain HTTP cookies: the call-centre tests' own configuration.
+#[path = "../../callcentre/tests/common/config.rs"]
+mod backend;
+pub use backend::test_config as backend_config;
 
 /// A loopback address nobody listens on (yet).
 pub fn free_addr() -> SocketAddr {
@@ -86,21 +76,19 @@ impl Backend {
         Backend::start_at("127.0.0.1:0".parse().unwrap(), None)
     }
 
-    /// A one-time enrolment code for `site`.
+    /// A one-time enrolment code for `site`, valid for an hour.
     pub fn code(&self, site: &str) -> String {
-        let code = secrets::enrol_code();
-        let hash = secrets::sha256_hex(code.as_bytes());
-        let now = Utc::now();
+        let code = senim_callcentre::enrolment::new_code();
         self.state
             .db
             .write(|tx| {
-                db::insert_enrol_code(
+                senim_callcentre::enrolment::store(
                     tx,
-                    &hash,
+                    &code,
                     site,
                     senim_protocol::SiteMode::Hospital,
-                    now,
-                    now + chrono::Duration::hours(1),
+                    Utc::now(),
+                    1,
                 )
             })
             .unwrap();

@@ -12,6 +12,11 @@ use senim_callcentre::secrets;
 use senim_callcentre::state::AppState;
 use tokio::sync::oneshot;
 
+pub mod chromium;
+mod config;
+
+pub use config::test_config;
+
 pub struct TestServer {
     pub url: String,
     pub addr: std::net::SocketAddr,
@@ -19,20 +24,6 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-/// A configuration for tests: open around the clock (so the red lamp can light), plain
-/// HTTP cookies.
-pub fn test_config() -> Config {
-    let mut config = Config::default();
-    config.hours.opens = "00:00".into();
-    config.hours.closes = "23:59".into();
-    config.hours.working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .map(String::from)
-        .to_vec();
-    config.hours.holidays.clear();
-    config.console.secure_cookies = false;
-    config
 }
 
 impl TestServer {
@@ -77,19 +68,20 @@ impl TestServer {
 
     /// A fresh one-time enrolment code, valid for `hours` (negative: already expired).
     pub fn code(&self, site: &str, hours: i64) -> String {
-        let code = secrets::enrol_code();
-        let hash = secrets::sha256_hex(code.as_bytes());
-        let now = Utc::now();
+        let code = senim_callcentre::enrolment::new_code();
+        // An expired code is one issued long enough ago.
+        let issued = Utc::now() + chrono::Duration::hours(hours.min(0) - 1);
+        let ttl = u32::try_from(hours.max(0) + 1).unwrap();
         self.state
             .db
             .write(|tx| {
-                db::insert_enrol_code(
+                senim_callcentre::enrolment::store(
                     tx,
-                    &hash,
+                    &code,
                     site,
                     senim_protocol::SiteMode::Hospital,
-                    now,
-                    now + chrono::Duration::hours(hours),
+                    issued,
+                    ttl,
                 )
             })
             .unwrap();
