@@ -12,6 +12,8 @@
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
+//! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
+//! - [`signalling`]: the plumbing of the two signalling sockets (kiosk and console);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
@@ -28,5 +30,6 @@ pub mod guides;
 pub mod qr;
 pub mod secrets;
 pub mod server;
+pub mod signalling;
 pub mod state;
 pub mod uploads;

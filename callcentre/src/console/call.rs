@@ -5,17 +5,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::{ConsoleError, Operator};
+use crate::signalling;
 use crate::state::AppState;
-
-/// Frames longer than this close the socket outright; shorter ones over
-/// `senim_protocol::call::MAX_MESSAGE_BYTES` are answered with a `too_large` error.
-const MAX_FRAME_BYTES: usize = 256 * 1024;
 
 /// Whether the request's `Origin` is this server (scheme aside, it must equal `Host`).
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -51,9 +48,7 @@ pub(super) async fn socket(
         }
         Err(other) => return other.into_response(),
     };
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(socket, state, operator))
+    signalling::limited(ws).on_upgrade(move |socket| run(socket, state, operator))
 }
 
 async fn run(mut socket: WebSocket, state: Arc<AppState>, operator: Operator) {
@@ -61,28 +56,10 @@ async fn run(mut socket: WebSocket, state: Arc<AppState>, operator: Operator) {
         .calls
         .console_connected(&operator.session.username, &operator.session.display_name);
     tracing::debug!(operator = %operator.session.username, "console signalling socket open");
-    loop {
-        tokio::select! {
-            out = outbox.recv() => {
-                // None: the operator signed out.
-                let Some(message) = out else { break };
-                let Ok(text) = serde_json::to_string(&message) else { continue };
-                if socket.send(Message::Text(text.into())).await.is_err() {
-                    break;
-                }
-            }
-            frame = socket.recv() => {
-                let text = match frame {
-                    Some(Ok(Message::Text(text))) => text,
-                    // Not a text frame: refused as malformed.
-                    Some(Ok(Message::Binary(_))) => "".into(),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => continue,
-                };
-                state.calls.from_console(conn, text.as_str(), state.open_now());
-            }
-        }
-    }
+    signalling::pump(&mut socket, &mut outbox, |text| {
+        state.calls.from_console(conn, text, state.open_now())
+    })
+    .await;
     state.calls.console_disconnected(conn, state.open_now());
     tracing::debug!(operator = %operator.session.username, "console signalling socket closed");
 }

@@ -8,8 +8,6 @@ use std::sync::Arc;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 
 use super::{CallError, CallEvent, Counters, RemoteFrame, Sink};
 use crate::devices::camera::{AudioOutput, AudioSource, CameraConfig, VideoFormat, VideoSource};
@@ -321,23 +319,9 @@ pub(crate) fn link_remote(
     Ok(kind)
 }
 
-/// Copies an RGB sample into a frame for the UI (rows unpadded).
+/// The operator's picture for the UI (rows unpadded, as the camera's preview).
 fn rgb_frame(sample: &gst::Sample) -> Option<RemoteFrame> {
-    let caps = sample.caps()?;
-    let info = gst_video::VideoInfo::from_caps(caps).ok()?;
-    let buffer = sample.buffer()?;
-    let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info).ok()?;
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let stride = usize::try_from(*frame.plane_stride().first()?).ok()?;
-    let data = frame.plane_data(0).ok()?;
-    let mut pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(w as u32, h as u32);
-    let out = pixels.make_mut_bytes();
-    for y in 0..h {
-        let src = data.get(y * stride..y * stride + w * 3)?;
-        out.get_mut(y * w * 3..(y + 1) * w * 3)?
-            .copy_from_slice(src);
-    }
-    Some(RemoteFrame { pixels })
+    crate::devices::camera::rgb_pixels(sample).map(|pixels| RemoteFrame { pixels })
 }
 
 /// A short, technical, person-free reason for a GStreamer error message, and which device it

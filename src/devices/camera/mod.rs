@@ -47,6 +47,7 @@ pub use config::{
     AudioOutput, AudioSource, CameraConfig, InvalidSetting, VideoFormat, VideoSource,
 };
 pub use graph::launch_line;
+pub(crate) use pipeline::rgb_pixels;
 pub use take::{inspect, recover_take, remove_take_dir, MediaInfo, RECORDING_FILE, TAKE_FILE};
 
 /// How often a recording's bytes are forced to disk; a power cut loses at most about this much.

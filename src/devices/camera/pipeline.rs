@@ -186,6 +186,14 @@ pub(crate) fn parse_failed(what: &str, e: gst::glib::Error) -> CameraError {
 
 /// Copies an RGB sample into a frame for the UI.
 fn rgb_frame(sample: &gst::Sample, source: FrameSource) -> Option<Frame> {
+    rgb_pixels(sample).map(|pixels| Frame { source, pixels })
+}
+
+/// The pixels of an RGB sample, rows unpadded, as the UI draws them (the camera's preview and
+/// the operator's picture in a call).
+pub(crate) fn rgb_pixels(
+    sample: &gst::Sample,
+) -> Option<slint::SharedPixelBuffer<slint::Rgb8Pixel>> {
     let caps = sample.caps()?;
     let info = gst_video::VideoInfo::from_caps(caps).ok()?;
     let buffer = sample.buffer()?;
@@ -200,7 +208,7 @@ fn rgb_frame(sample: &gst::Sample, source: FrameSource) -> Option<Frame> {
         out.get_mut(y * w * 3..(y + 1) * w * 3)?
             .copy_from_slice(src);
     }
-    Some(Frame { source, pixels })
+    Some(pixels)
 }
 
 /// Copies a GRAY8 sample into a tightly packed luma frame.
