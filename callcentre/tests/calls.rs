@@ -445,21 +445,7 @@ async fn availability_is_pushed_to_kiosks_and_told_in_the_heartbeat() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = http
-        .get(format!("{}/console", server.url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("data-csrf=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = common::console_csrf(&server, &cookie).await;
     let r = http
         .post(format!("{}/console/logout", server.url))
         .header("Cookie", &cookie)

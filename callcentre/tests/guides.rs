@@ -273,23 +273,7 @@ async fn a_consultant_call_reaches_the_console_live_and_ends_every_way_it_should
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = plain
-        .get(format!("{}/console", server.url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("data-csrf=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = common::console_csrf(&server, &cookie).await;
     let take = |csrf: &str| {
         plain
             .post(format!("{}/console/consultant/{kiosk}/taken", server.url))

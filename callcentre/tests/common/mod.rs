@@ -129,6 +129,24 @@ impl TestServer {
 }
 
 /// Session cookie from a plain HTTP sign-in (no browser) as `aigerim`.
+/// The CSRF token the console's pages carry (`body[data-csrf]`) for a signed-in session.
+pub async fn console_csrf(server: &TestServer, cookie: &str) -> String {
+    let page = reqwest::Client::new()
+        .get(format!("{}/console", server.url))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("data-csrf=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the console page carries its CSRF token")
+        .to_string()
+}
+
 pub async fn http_sign_in(server: &TestServer, password: &str) -> Option<String> {
     http_sign_in_as(server, "aigerim", password).await
 }
