@@ -378,6 +378,7 @@ impl Calls {
                 call_id,
                 topic,
                 test,
+                iin: _,
             } => {
                 if let Some(id) = inner.kiosk_call(kiosk_id) {
                     return Err(SignalError::new(

@@ -88,6 +88,10 @@ pub enum KioskMessage {
         topic: Topic,
         #[serde(default)]
         test: bool,
+        /// The patient's IIN when they identified, shown to the operator masked (as an
+        /// appeal's) until revealed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iin: Option<CallerIin>,
     },
     /// The kiosk's WebRTC offer, sent once the call is answered.
     SdpOffer {
@@ -248,6 +252,17 @@ impl SignalError {
     }
 }
 
+/// A caller's IIN on the wire: 12 digits, never shown by `Debug` (messages are logged).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallerIin(pub String);
+
+impl std::fmt::Debug for CallerIin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerIin(<redacted>)")
+    }
+}
+
 /// Whether `id` is a well-formed call id: 1 to 64 ASCII letters, digits, `-` or `_`.
 pub fn valid_call_id(id: &str) -> bool {
     !id.is_empty()
@@ -354,7 +369,20 @@ impl KioskMessage {
     /// Checks the sizes and shapes of the fields.
     pub fn check(&self) -> Result<(), SignalError> {
         match self {
-            KioskMessage::Ring { call_id, .. } => call_id.as_deref().map_or(Ok(()), check_call_id),
+            KioskMessage::Ring { call_id, iin, .. } => {
+                call_id.as_deref().map_or(Ok(()), check_call_id)?;
+                match iin {
+                    Some(CallerIin(iin))
+                        if iin.len() != 12 || !iin.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        Err(SignalError::new(
+                            ErrorCode::Malformed,
+                            "iin must be the caller's 12-digit IIN, or left out",
+                        ))
+                    }
+                    _ => Ok(()),
+                }
+            }
             KioskMessage::SdpOffer { call_id, sdp } => {
                 check_call_id(call_id)?;
                 check_sdp(call_id, sdp)
@@ -439,11 +467,13 @@ mod tests {
                 call_id: None,
                 topic: Topic::Complaint,
                 test: true,
+                iin: None,
             },
             KioskMessage::Ring {
                 call_id: Some(id()),
                 topic: Topic::Other,
                 test: false,
+                iin: Some(CallerIin("880101300010".into())),
             },
             KioskMessage::SdpOffer {
                 call_id: id(),
@@ -555,9 +585,18 @@ mod tests {
             KioskMessage::Ring {
                 call_id: None,
                 topic: Topic::BribeReport,
-                test: false
+                test: false,
+                iin: None,
             }
         );
+        let m = KioskMessage::parse(r#"{"type":"ring","topic":"complaint","iin":"880101300010"}"#)
+            .unwrap();
+        assert!(!format!("{m:?}").contains("880101300010"), "{m:?}");
+        for bad in ["88010130001", "8801013000x0", "8801013000100"] {
+            let text = format!(r#"{{"type":"ring","topic":"complaint","iin":"{bad}"}}"#);
+            let err = KioskMessage::parse(&text).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Malformed, "{bad}");
+        }
         let m = ConsoleMessage::parse(r#"{"type":"set_available","available":false}"#).unwrap();
         assert_eq!(m, ConsoleMessage::SetAvailable { available: false });
     }

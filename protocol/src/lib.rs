@@ -333,6 +333,11 @@ pub struct AppealRecord {
     /// A technician's test appeal (`doctor --send-test-appeal`), not a citizen's.
     #[serde(default)]
     pub test: bool,
+    /// The appeal was a live call with an operator, this many seconds long; the call's
+    /// `call_id` is this `appeal_id`, and the video (if any) is the call's recording. The
+    /// call-centre joins it to the notes and outcome the operator recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_secs: Option<u32>,
 }
 
 impl std::fmt::Debug for AppealRecord {
@@ -351,6 +356,7 @@ impl std::fmt::Debug for AppealRecord {
             .field("video", &self.video)
             .field("interrupted", &self.interrupted)
             .field("test", &self.test)
+            .field("call_secs", &self.call_secs)
             .finish()
     }
 }
@@ -586,6 +592,7 @@ mod tests {
             video: None,
             interrupted: false,
             test: false,
+            call_secs: None,
         };
         let debug = format!("{appeal:?}");
         assert!(!debug.contains("880101300010"));

@@ -329,6 +329,7 @@ impl Store {
             video,
             interrupted,
             test,
+            call_secs: None,
         })
     }
 }
