@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use senim_kiosk::devices::call::{CallConfig, CallError, CallEvent, CallMedia, CallState};
-use senim_kiosk::devices::camera::CameraConfig;
+use senim_kiosk::devices::camera::{Camera, CameraConfig, CameraEvent, CaptureLender};
 
 fn main() {
     if std::env::var_os("SENIM_CALL_CHILD").is_some() {
@@ -85,6 +85,7 @@ fn child() {
         browser_closes_its_peer_connection(&browser, false).await;
         browser_closes_its_peer_connection(&browser, true).await;
         malformed_answer_is_a_typed_error(&browser).await;
+        call_on_the_cameras_capture_records_both_voices(&browser).await;
         browser.close().await.unwrap();
     });
 }
@@ -310,15 +311,25 @@ impl Call {
 
     /// As `start`; without `page` the browser shows nothing, so nobody answers the offer.
     async fn start_with(c: &Client, page: bool) -> Call {
+        Call::start_on(c, page, None).await
+    }
+
+    /// As `start`, on the camera's capture when a lender is given.
+    async fn start_on(c: &Client, page: bool, lender: Option<CaptureLender>) -> Call {
         let (url, shared, from_browser) = start_server().await;
         c.goto(if page { &url } else { "about:blank" })
             .await
             .unwrap();
         let (tx, events) = mpsc::channel();
-        let media = CallMedia::start(loopback_call(), test_devices(), move |e| {
+        let sink = move |e| {
             let _ = tx.send(e);
-        })
-        .unwrap();
+        };
+        let media = match lender {
+            Some(lender) => {
+                CallMedia::start_shared(loopback_call(), test_devices(), lender, sink).unwrap()
+            }
+            None => CallMedia::start(loopback_call(), test_devices(), sink).unwrap(),
+        };
         media.create_offer().unwrap();
         Call {
             media,
@@ -610,4 +621,148 @@ async fn malformed_answer_is_a_typed_error(c: &Client) {
         .add_remote_candidate(0, "candidate:1 1 udp 1 127.0.0.1 9 typ host");
     assert_eq!(again, Err(CallError::Ended));
     println!("call: malformed answer → {err}");
+}
+
+/// The loudest peak (dBFS) of a WebM file's audio.
+fn audio_peak_db(file: &std::path::Path) -> f64 {
+    use gstreamer as gst;
+    use gstreamer::prelude::*;
+    let pipe = gst::parse::launch(
+        "filesrc name=src ! matroskademux ! opusdec ! audioconvert \
+         ! level interval=100000000 post-messages=true ! fakesink sync=false",
+    )
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    pipe.by_name("src")
+        .unwrap()
+        .set_property("location", file.to_str().unwrap());
+    pipe.set_state(gst::State::Playing).unwrap();
+    let bus = pipe.bus().unwrap();
+    let mut peak = f64::NEG_INFINITY;
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(30)) {
+        match msg.view() {
+            gst::MessageView::Element(e) => {
+                if let Some(s) = e.structure().filter(|s| s.name() == "level") {
+                    let peaks = s.get::<gst::glib::ValueArray>("peak").unwrap();
+                    for v in peaks.iter() {
+                        peak = peak.max(v.get::<f64>().unwrap());
+                    }
+                }
+            }
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("cannot read the take: {}", e.error()),
+            _ => {}
+        }
+    }
+    pipe.set_state(gst::State::Null).unwrap();
+    peak
+}
+
+/// The call borrows the camera's one capture (no second opening of the devices); a take
+/// started in the call records the operator's voice too; hanging up leaves the camera's
+/// preview and the take running, and the take then ends cleanly.
+async fn call_on_the_cameras_capture_records_both_voices(c: &Client) {
+    let (cam_tx, cam_events) = mpsc::channel();
+    let camera = Camera::open(test_devices(), move |e| {
+        let _ = cam_tx.send(e);
+    })
+    .unwrap();
+    // Silence the kiosk's own (test) microphone: whatever the take then holds is the
+    // operator's voice, mixed in by the call.
+    use gstreamer::prelude::*;
+    let capture = camera.lender().borrow().unwrap();
+    capture
+        .pipeline
+        .by_name("audio-src")
+        .unwrap()
+        .set_property("volume", 0.0f64);
+    let dir = tempfile::tempdir().unwrap();
+    let finished = |events: &mpsc::Receiver<CameraEvent>| loop {
+        match events.recv_timeout(Duration::from_secs(15)).unwrap() {
+            CameraEvent::TakeFinished(r) => break r.unwrap(),
+            _ => continue,
+        }
+    };
+    // Without a call, a take of the silenced microphone is silent.
+    camera.start_recording(&dir.path().join("alone"));
+    let frames = (0..)
+        .map(|_| cam_events.recv_timeout(Duration::from_secs(5)).unwrap())
+        .filter(|e| matches!(e, CameraEvent::Frame(_)))
+        .take(20)
+        .count();
+    assert_eq!(frames, 20);
+    camera.stop_recording();
+    let alone = finished(&cam_events);
+    let silent = audio_peak_db(&alone.path);
+    assert!(
+        silent < -60.0,
+        "the silenced microphone peaks at {silent:.1} dBFS"
+    );
+
+    let mut call = Call::start_on(c, true, Some(camera.lender())).await;
+    call.connected().await;
+    call.wait("kiosk receives", Duration::from_secs(30), |c| {
+        let n = c.media.counters();
+        n.remote_frames_received >= 10 && n.audio_packets_received > 0
+    })
+    .await;
+    let (first, _) = wait_browser(
+        c,
+        &mut call,
+        "browser receives the camera's picture",
+        Duration::from_secs(20),
+        |s| s.video_bytes > 20_000 && s.frames_decoded > 10,
+    )
+    .await;
+
+    let take_dir = dir.path().join("take");
+    camera.start_recording(&take_dir);
+    // Record a few seconds of the conversation.
+    let start = call.media.counters().audio_packets_received;
+    call.wait(
+        "3 s of the operator's voice",
+        Duration::from_secs(20),
+        |c| c.media.counters().audio_packets_received > start + 150,
+    )
+    .await;
+    let (second, _) = wait_browser(
+        c,
+        &mut call,
+        "browser keeps receiving while the take records",
+        Duration::from_secs(20),
+        |s| s.frames_decoded > first.frames_decoded + 10,
+    )
+    .await;
+    assert_eq!(second.state, "connected");
+
+    // Hang up with the take still running: the camera carries on.
+    call.media.hang_up();
+    call.wait("kiosk ended", Duration::from_secs(5), |c| {
+        c.states.last() == Some(&CallState::Ended)
+    })
+    .await;
+    let frames_after = (0..)
+        .map(|_| cam_events.recv_timeout(Duration::from_secs(5)).unwrap())
+        .filter(|e| matches!(e, CameraEvent::Frame(_)))
+        .take(10)
+        .count();
+    assert_eq!(frames_after, 10, "the preview stopped with the call");
+    camera.stop_recording();
+    let take = finished(&cam_events);
+    assert!(!take.interrupted, "{take:?}");
+    assert!(take.has_video && take.has_audio, "{take:?}");
+    let info = senim_kiosk::devices::camera::inspect(&take.path).unwrap();
+    assert!(info.video.is_some() && info.audio.is_some(), "{info:?}");
+    let peak = audio_peak_db(&take.path);
+    println!(
+        "call on the camera's capture: take {:?} of {} B, voices peak {peak:.1} dBFS with the \
+         kiosk's microphone silenced ({silent:.1} dBFS without the call)",
+        take.duration, take.bytes
+    );
+    assert!(
+        peak > -50.0,
+        "the take holds no operator voice (peak {peak:.1} dBFS)"
+    );
+    drop(capture);
 }

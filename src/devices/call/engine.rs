@@ -10,9 +10,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_webrtc as gst_webrtc;
 
-use super::pipeline::{self, Remote};
+use super::pipeline::{self, Remote, RemoteSettings};
 use super::{sdp, CallConfig, CallError, CallEvent, CallState, Command, Counters, IceServer, Sink};
-use crate::devices::camera::CameraConfig;
+use crate::devices::camera::{CameraConfig, CaptureLender, SharedCapture, CALL_MIX_TEE};
 
 /// How often the engine looks at its timers (counters, silence, connect deadline).
 const TICK: Duration = Duration::from_millis(100);
@@ -32,6 +32,28 @@ pub(crate) enum Msg {
     Shutdown,
 }
 
+/// Where the call's media runs.
+enum Media {
+    /// A pipeline of its own, with its own devices.
+    Own(gst::Pipeline),
+    /// A branch on the camera's live pipeline: the bin and its links to the camera's tees.
+    Shared {
+        capture: SharedCapture,
+        bin: gst::Bin,
+        links: Vec<(gst::Element, gst::Pad)>,
+    },
+}
+
+impl Media {
+    /// The bin the receiving branches go into.
+    fn container(&self) -> gst::Bin {
+        match self {
+            Media::Own(pipe) => pipe.clone().upcast(),
+            Media::Shared { bin, .. } => bin.clone(),
+        }
+    }
+}
+
 pub(crate) struct Engine {
     call: CallConfig,
     devices: CameraConfig,
@@ -39,7 +61,10 @@ pub(crate) struct Engine {
     tx: Sender<Msg>,
     counters: Arc<Counters>,
     offered: Arc<Mutex<Option<Vec<String>>>>,
-    pipeline: Option<gst::Pipeline>,
+    /// With a lender, the call borrows the camera's capture instead of opening the devices.
+    lender: Option<CaptureLender>,
+    volume: Arc<std::sync::atomic::AtomicU8>,
+    pipeline: Option<Media>,
     webrtc: Option<gst::Element>,
     negotiation_needed: bool,
     offer_wanted: bool,
@@ -61,6 +86,7 @@ impl Engine {
         tx: Sender<Msg>,
         counters: Arc<Counters>,
         offered: Arc<Mutex<Option<Vec<String>>>>,
+        lender: Option<CaptureLender>,
     ) -> Engine {
         Engine {
             call,
@@ -69,6 +95,8 @@ impl Engine {
             tx,
             counters,
             offered,
+            lender,
+            volume: Arc::new(std::sync::atomic::AtomicU8::new(100)),
             pipeline: None,
             webrtc: None,
             negotiation_needed: false,
@@ -116,24 +144,19 @@ impl Engine {
         }
     }
 
-    /// Builds the pipeline, hooks webrtcbin's signals, sets the ICE servers and starts it.
+    /// Builds the pipeline (or the branch on the camera's capture), hooks webrtcbin's signals,
+    /// sets the ICE servers and starts it.
     fn start(&mut self) -> Result<(), CallError> {
         pipeline::init(&self.devices)?;
-        let (pipe, webrtc) = pipeline::build(&self.devices, &self.counters)?;
-        self.pipeline = Some(pipe.clone());
+        let webrtc = match self.lender.clone() {
+            Some(lender) => self.start_shared(&lender)?,
+            None => self.start_own()?,
+        };
         self.webrtc = Some(webrtc.clone());
-        if let Some(bus) = pipe.bus() {
-            let tx = self.tx.clone();
-            bus.set_sync_handler(move |_, msg| {
-                if matches!(
-                    msg.view(),
-                    gst::MessageView::Error(_) | gst::MessageView::Warning(_)
-                ) {
-                    let _ = tx.send(Msg::Bus(msg.clone()));
-                }
-                gst::BusSyncReply::Drop
-            });
-        }
+        let container = match &self.pipeline {
+            Some(media) => media.container(),
+            None => return Err(CallError::Init("the call's media did not start".into())),
+        };
         self.configure_ice(&webrtc)?;
 
         let tx = self.tx.clone();
@@ -156,29 +179,113 @@ impl Engine {
             let _ = tx.send(Msg::ConnectionState(state));
         });
         let tx = self.tx.clone();
-        let weak = pipe.downgrade();
+        let weak = container.downgrade();
         let devices = self.devices.clone();
-        let counters = Arc::clone(&self.counters);
-        let sink = Arc::clone(&self.sink);
+        let remote = RemoteSettings {
+            counters: Arc::clone(&self.counters),
+            sink: Arc::clone(&self.sink),
+            volume: Arc::clone(&self.volume),
+        };
         webrtc.connect_pad_added(move |_, pad| {
             if pad.direction() != gst::PadDirection::Src {
                 return;
             }
-            let Some(pipe) = weak.upgrade() else { return };
-            let linked = pipeline::link_remote(&pipe, pad, &devices, &counters, &sink);
+            let Some(container) = weak.upgrade() else {
+                return;
+            };
+            let linked = pipeline::link_remote(&container, pad, &devices, &remote);
             let _ = tx.send(Msg::RemoteLinked(linked));
         });
 
-        pipe.set_state(gst::State::Playing)
-            .map_err(|_| CallError::Device {
-                device: if self.devices.has_video() {
-                    "camera"
-                } else {
-                    "microphone"
-                },
+        let device = if self.devices.has_video() {
+            "camera"
+        } else {
+            "microphone"
+        };
+        let started = match &self.pipeline {
+            Some(Media::Own(pipe)) => pipe.set_state(gst::State::Playing).is_ok(),
+            Some(Media::Shared { bin, .. }) => bin.sync_state_with_parent().is_ok(),
+            None => false,
+        };
+        if !started {
+            return Err(CallError::Device {
+                device,
                 reason: "the call pipeline did not start (a device did not open)".into(),
-            })?;
+            });
+        }
         Ok(())
+    }
+
+    /// A pipeline with devices of its own; its bus reports errors to the engine.
+    fn start_own(&mut self) -> Result<gst::Element, CallError> {
+        let (pipe, webrtc) = pipeline::build(&self.devices, &self.counters)?;
+        if let Some(bus) = pipe.bus() {
+            let tx = self.tx.clone();
+            bus.set_sync_handler(move |_, msg| {
+                if matches!(
+                    msg.view(),
+                    gst::MessageView::Error(_) | gst::MessageView::Warning(_)
+                ) {
+                    let _ = tx.send(Msg::Bus(msg.clone()));
+                }
+                gst::BusSyncReply::Drop
+            });
+        }
+        self.pipeline = Some(Media::Own(pipe));
+        Ok(webrtc)
+    }
+
+    /// The call's branch on the camera's live pipeline, linked to its tees (not yet started).
+    /// The camera's controller watches that pipeline's bus: device faults are the camera's to
+    /// report (the call then hears nothing and is `Lost`).
+    fn start_shared(&mut self, lender: &CaptureLender) -> Result<gst::Element, CallError> {
+        let capture = lender.borrow().map_err(|e| CallError::Device {
+            device: "camera",
+            reason: e.to_string(),
+        })?;
+        let video = capture.video_tee.is_some() && self.devices.has_video();
+        let audio = capture.audio_tee.is_some() && self.devices.has_audio();
+        if !video && !audio {
+            return Err(CallError::NothingFitted);
+        }
+        let (bin, webrtc) = pipeline::build_shared(&self.devices, video, audio, &self.counters)?;
+        capture
+            .pipeline
+            .add(&bin)
+            .map_err(|e| CallError::Init(format!("cannot add the call branch: {e}")))?;
+        let mut links = Vec::new();
+        let mut failed = None;
+        for (tee, ghost) in [
+            (capture.video_tee.clone().filter(|_| video), "video"),
+            (capture.audio_tee.clone().filter(|_| audio), "audio"),
+        ] {
+            let Some(tee) = tee else { continue };
+            let Some(sink) = bin.static_pad(ghost) else {
+                failed = Some(format!("the call branch has no {ghost} input"));
+                break;
+            };
+            match tee.request_pad_simple("src_%u") {
+                Some(pad) if pad.link(&sink).is_ok() => links.push((tee, pad)),
+                Some(pad) => {
+                    tee.release_request_pad(&pad);
+                    failed = Some(format!("cannot link the camera's {ghost} to the call"));
+                    break;
+                }
+                None => {
+                    failed = Some(format!("the camera's {ghost} tee gives no output"));
+                    break;
+                }
+            }
+        }
+        self.pipeline = Some(Media::Shared {
+            capture,
+            bin,
+            links,
+        });
+        match failed {
+            Some(reason) => Err(CallError::Init(reason)),
+            None => Ok(webrtc),
+        }
     }
 
     /// STUN/TURN servers of this call and the addresses to gather host candidates on.
@@ -279,6 +386,17 @@ impl Engine {
             Command::HangUp(None) => {
                 self.teardown();
                 self.report(CallState::Ended);
+            }
+            Command::Volume(percent) => {
+                self.volume
+                    .store(percent, std::sync::atomic::Ordering::Relaxed);
+                if let Some(volume) = self
+                    .pipeline
+                    .as_ref()
+                    .and_then(|m| m.container().by_name(pipeline::VOLUME))
+                {
+                    volume.set_property("volume", f64::from(percent) / 100.0);
+                }
             }
             Command::HangUp(Some(e)) => self.fail(e),
         }
@@ -389,20 +507,43 @@ impl Engine {
         self.report(CallState::Ended);
     }
 
-    /// Stops the pipeline (devices close) and ends the thread's loop.
+    /// Stops the pipeline (devices close), or takes the call's branch off the camera's capture
+    /// (the camera carries on), and ends the thread's loop.
     fn teardown(&mut self) {
         self.done = true;
         self.counters
             .over
             .store(true, std::sync::atomic::Ordering::Release);
         self.webrtc = None;
-        if let Some(pipe) = self.pipeline.take() {
-            if let Some(bus) = pipe.bus() {
-                bus.unset_sync_handler();
+        match self.pipeline.take() {
+            Some(Media::Own(pipe)) => {
+                if let Some(bus) = pipe.bus() {
+                    bus.unset_sync_handler();
+                }
+                let _ = pipe.set_state(gst::State::Null);
             }
-            let _ = pipe.set_state(gst::State::Null);
-            self.emit(CallEvent::Counters(self.counters.snapshot()));
+            Some(Media::Shared {
+                capture,
+                bin,
+                links,
+            }) => {
+                // A take of the call goes on with the picture alone and ends cleanly: its voices
+                // end here.
+                if let Some(pad) = bin.by_name(CALL_MIX_TEE).and_then(|t| t.static_pad("sink")) {
+                    pad.send_event(gst::event::Eos::new());
+                }
+                for (tee, pad) in links {
+                    if let Some(peer) = pad.peer() {
+                        let _ = pad.unlink(&peer);
+                    }
+                    tee.release_request_pad(&pad);
+                }
+                let _ = bin.set_state(gst::State::Null);
+                let _ = capture.pipeline.remove(&bin);
+            }
+            None => return,
         }
+        self.emit(CallEvent::Counters(self.counters.snapshot()));
     }
 }
 

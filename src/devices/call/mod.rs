@@ -44,7 +44,7 @@ use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use super::camera::CameraConfig;
+use super::camera::{CameraConfig, CaptureLender};
 
 /// How long a connected call may receive nothing at all before it is `Lost`. Chromium sends
 /// audio every 20 ms and video at least a few times a second, and webrtcbin 1.22 does not
@@ -309,6 +309,8 @@ enum Command {
     },
     /// End the call; with the error that ended it, if any.
     HangUp(Option<CallError>),
+    /// How loud the operator's voice plays, in percent.
+    Volume(u8),
 }
 
 type Sink = Arc<dyn Fn(CallEvent) + Send + Sync>;
@@ -339,6 +341,29 @@ impl CallMedia {
         devices: CameraConfig,
         sink: impl Fn(CallEvent) + Send + Sync + 'static,
     ) -> Result<CallMedia, CallError> {
+        Self::spawn(call, devices, None, Arc::new(sink))
+    }
+
+    /// As [`CallMedia::start`], but on the camera's one capture (see [`CaptureLender`]): the
+    /// picture and voice the preview shows and a take records are the ones the operator gets,
+    /// and a take started during the call records both voices. `devices` gives the sizes and
+    /// bit rates (the camera's own configuration). Hanging up takes the call off the capture;
+    /// the camera's preview and take carry on.
+    pub fn start_shared(
+        call: CallConfig,
+        devices: CameraConfig,
+        lender: CaptureLender,
+        sink: impl Fn(CallEvent) + Send + Sync + 'static,
+    ) -> Result<CallMedia, CallError> {
+        Self::spawn(call, devices, Some(lender), Arc::new(sink))
+    }
+
+    fn spawn(
+        call: CallConfig,
+        devices: CameraConfig,
+        lender: Option<CaptureLender>,
+        sink: Sink,
+    ) -> Result<CallMedia, CallError> {
         if !devices.has_video() && !devices.has_audio() {
             return Err(CallError::NothingFitted);
         }
@@ -346,7 +371,6 @@ impl CallMedia {
         let (tx, rx) = mpsc::channel();
         let counters = Arc::new(Counters::default());
         let offered = Arc::new(std::sync::Mutex::new(None));
-        let sink: Sink = Arc::new(sink);
         let engine = engine::Engine::new(
             call,
             devices,
@@ -354,6 +378,7 @@ impl CallMedia {
             tx.clone(),
             Arc::clone(&counters),
             Arc::clone(&offered),
+            lender,
         );
         let thread = thread::Builder::new()
             .name("senim-call".into())
@@ -436,6 +461,12 @@ impl CallMedia {
     /// Ends the call: media stops, devices close, then `State(Ended)`.
     pub fn hang_up(&self) {
         let _ = self.send(Command::HangUp(None));
+    }
+
+    /// How loud the operator's voice plays: 0 (silent) to 100 (as received); more is taken
+    /// as 100.
+    pub fn set_volume(&self, percent: u8) {
+        let _ = self.send(Command::Volume(percent.min(100)));
     }
 
     /// The counters now (also sent as `Counters` events once a second).

@@ -51,6 +51,10 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
         ("opusdec", BASE),
         ("audioconvert", BASE),
         ("audioresample", BASE),
+        ("audiomixer", BASE),
+        ("volume", BASE),
+        ("tee", CORE),
+        ("identity", CORE),
     ];
     match (cfg.video, cfg.video_format) {
         (VideoSource::V4l2, VideoFormat::Mjpeg) => v.extend([("v4l2src", GOOD), ("jpegdec", GOOD)]),
@@ -84,11 +88,68 @@ pub(crate) fn init(cfg: &CameraConfig) -> Result<(), CallError> {
     Ok(())
 }
 
-/// The sending side and `webrtcbin`, in `gst-launch` syntax. Device names are set as
-/// properties afterwards, never written into the description.
+/// The encoder's element name (its output is counted as frames sent).
+const VIDEO_ENC: &str = "call-video-enc";
+/// The element that sets how loud the operator's voice plays.
+pub(crate) const VOLUME: &str = "call-volume";
+/// The mixer of both voices, for the take of a call that shares the camera's capture.
+const MIX: &str = "call-mix";
+/// Mono 48 kHz, as the camera's microphone branch and the recorder use.
+const VOICE_CAPS: &str = "audio/x-raw,format=S16LE,rate=48000,channels=1";
+
+/// The picture's way from `call-video-in` to `webrtcbin`: realtime VP8 as the recorder's,
+/// plus error-resilient for a lossy network and a keyframe every [`KEYFRAME_SECS`].
+fn video_chain(cfg: &CameraConfig) -> String {
+    format!(
+        "queue name=call-video-in max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
+         leaky=downstream ! videoconvert name=call-video-convert \
+         ! vp8enc name={VIDEO_ENC} deadline=1 end-usage=cbr target-bitrate={} threads=1 \
+         lag-in-frames=0 keyframe-max-dist={} error-resilient=default cpu-used=4 \
+         ! rtpvp8pay name=call-video-pay pt={VP8_PT} picture-id-mode=15-bit \
+         ! application/x-rtp,media=video,encoding-name=VP8,payload={VP8_PT},clock-rate=90000 \
+         ! {WEBRTC}.",
+        cfg.video_kbps * 1000,
+        cfg.fps * KEYFRAME_SECS,
+    )
+}
+
+/// The voice's way from `call-audio-in` (mono 48 kHz) to `webrtcbin`; with `mix`, also into
+/// the mixer whose output (`call-mix-tee`) a take records, so the recording holds both voices.
+fn audio_chain(cfg: &CameraConfig, mix: bool) -> String {
+    let send = format!(
+        "queue name=call-audio-send max-size-buffers=0 max-size-bytes=0 \
+         max-size-time=200000000 leaky=downstream \
+         ! opusenc name=call-audio-enc bitrate={} audio-type=voice frame-size=20 \
+         ! rtpopuspay name=call-audio-pay pt={OPUS_PT} \
+         ! application/x-rtp,media=audio,encoding-name=OPUS,payload={OPUS_PT},clock-rate=48000 \
+         ! {WEBRTC}.",
+        cfg.audio_kbps * 1000,
+    );
+    if !mix {
+        return format!("queue name=call-audio-in max-size-buffers=0 max-size-bytes=0 max-size-time=200000000 leaky=downstream ! {send}");
+    }
+    format!(
+        "queue name=call-audio-in max-size-buffers=0 max-size-bytes=0 max-size-time=200000000 \
+         leaky=downstream ! tee name=call-mic-tee \
+         call-mic-tee. ! {send} \
+         call-mic-tee. ! queue name=call-mic-mix max-size-buffers=0 max-size-bytes=0 \
+         max-size-time=200000000 leaky=downstream ! {MIX}. \
+         audiomixer name={MIX} start-time-selection=first ! {VOICE_CAPS} \
+         ! tee name={} allow-not-linked=true",
+        crate::devices::camera::CALL_MIX_TEE
+    )
+}
+
+fn webrtc_desc() -> String {
+    format!("webrtcbin name={WEBRTC} bundle-policy=max-bundle latency={LATENCY_MS}")
+}
+
+/// The sending side and `webrtcbin` with devices of its own, in `gst-launch` syntax (the
+/// technician's `senim-kiosk call`, and tests). Device names are set as properties afterwards,
+/// never written into the description.
 pub(crate) fn send_desc(cfg: &CameraConfig) -> String {
     let (w, h, f) = (cfg.width, cfg.height, cfg.fps);
-    let mut d = format!("webrtcbin name={WEBRTC} bundle-policy=max-bundle latency={LATENCY_MS}");
+    let mut d = webrtc_desc();
     if cfg.has_video() {
         let source = match (cfg.video, cfg.video_format) {
             (VideoSource::V4l2, VideoFormat::Mjpeg) => format!(
@@ -103,19 +164,7 @@ pub(crate) fn send_desc(cfg: &CameraConfig) -> String {
                  ! video/x-raw,format=YUY2,width={w},height={h},framerate={f}/1"
             ),
         };
-        // Realtime VP8 as the recorder's, plus: error-resilient for a lossy network, and a
-        // keyframe every KEYFRAME_SECS.
-        d.push_str(&format!(
-            " {source} ! queue name=video-queue max-size-buffers=2 max-size-bytes=0 \
-             max-size-time=0 leaky=downstream ! videoconvert name=video-convert \
-             ! vp8enc name=video-enc deadline=1 end-usage=cbr target-bitrate={} threads=1 \
-             lag-in-frames=0 keyframe-max-dist={} error-resilient=default cpu-used=4 \
-             ! rtpvp8pay name=video-pay pt={VP8_PT} picture-id-mode=15-bit \
-             ! application/x-rtp,media=video,encoding-name=VP8,payload={VP8_PT},clock-rate=90000 \
-             ! {WEBRTC}.",
-            cfg.video_kbps * 1000,
-            f * KEYFRAME_SECS,
-        ));
+        d.push_str(&format!(" {source} ! {}", video_chain(cfg)));
     }
     if cfg.has_audio() {
         let source = match cfg.audio {
@@ -127,21 +176,39 @@ pub(crate) fn send_desc(cfg: &CameraConfig) -> String {
         };
         d.push_str(&format!(
             " {source} ! audioconvert name=audio-convert ! audioresample name=audio-resample \
-             ! audio/x-raw,format=S16LE,rate=48000,channels=1 \
-             ! queue name=audio-queue max-size-buffers=0 max-size-bytes=0 \
-             max-size-time=200000000 leaky=downstream \
-             ! opusenc name=audio-enc bitrate={} audio-type=voice frame-size=20 \
-             ! rtpopuspay name=audio-pay pt={OPUS_PT} \
-             ! application/x-rtp,media=audio,encoding-name=OPUS,payload={OPUS_PT},clock-rate=48000 \
-             ! {WEBRTC}.",
-            cfg.audio_kbps * 1000,
+             ! {VOICE_CAPS} ! {}",
+            audio_chain(cfg, false)
         ));
     }
     d
 }
 
-/// Builds the sending pipeline (not started): device properties set, the encoder's output
-/// counted.
+/// The call's branch for the camera's shared capture, in `gst-launch` syntax: fed by the
+/// camera's tees through the ghost pads `video` and `audio` (see [`build_shared`]).
+pub(crate) fn shared_desc(cfg: &CameraConfig, video: bool, audio: bool) -> String {
+    let mut d = webrtc_desc();
+    if video {
+        d.push_str(&format!(" {}", video_chain(cfg)));
+    }
+    if audio {
+        d.push_str(&format!(" {}", audio_chain(cfg, true)));
+    }
+    d
+}
+
+/// Counts the encoder's output as frames sent.
+fn count_frames_sent(bin: &gst::Bin, counters: &Arc<Counters>) {
+    if let Some(pad) = bin.by_name(VIDEO_ENC).and_then(|e| e.static_pad("src")) {
+        let counters = Arc::clone(counters);
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            counters.frames_sent.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    }
+}
+
+/// Builds the sending pipeline with devices of its own (not started): device properties set,
+/// the encoder's output counted.
 pub(crate) fn build(
     cfg: &CameraConfig,
     counters: &Arc<Counters>,
@@ -161,36 +228,63 @@ pub(crate) fn build(
             src.set_property("device", cfg.audio_device.as_str());
         }
     }
-    if let Some(pad) = pipeline
-        .by_name("video-enc")
-        .and_then(|e| e.static_pad("src"))
-    {
-        let counters = Arc::clone(counters);
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            counters.frames_sent.fetch_add(1, Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
-    }
+    count_frames_sent(pipeline.upcast_ref(), counters);
     let webrtc = pipeline
         .by_name(WEBRTC)
         .ok_or_else(|| CallError::Init("webrtcbin is missing from the call pipeline".into()))?;
     Ok((pipeline, webrtc))
 }
 
+/// The call's branch on the camera's capture (not yet added): a bin named `call` with ghost
+/// sink pads `video` and/or `audio` for the camera's tees.
+pub(crate) fn build_shared(
+    cfg: &CameraConfig,
+    video: bool,
+    audio: bool,
+    counters: &Arc<Counters>,
+) -> Result<(gst::Bin, gst::Element), CallError> {
+    let bin =
+        gst::parse::bin_from_description_with_name(&shared_desc(cfg, video, audio), false, "call")
+            .map_err(|e| CallError::Init(format!("cannot build the call branch: {e}")))?;
+    for (wanted, queue, ghost) in [
+        (video, "call-video-in", "video"),
+        (audio, "call-audio-in", "audio"),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let target = bin
+            .by_name(queue)
+            .and_then(|q| q.static_pad("sink"))
+            .ok_or_else(|| CallError::Init(format!("the call branch lacks {queue}")))?;
+        let pad = gst::GhostPad::builder_with_target(&target)
+            .map_err(|e| CallError::Init(e.to_string()))?
+            .name(ghost)
+            .build();
+        bin.add_pad(&pad)
+            .map_err(|e| CallError::Init(e.to_string()))?;
+    }
+    count_frames_sent(&bin, counters);
+    let webrtc = bin
+        .by_name(WEBRTC)
+        .ok_or_else(|| CallError::Init("webrtcbin is missing from the call branch".into()))?;
+    Ok((bin, webrtc))
+}
+
 /// A sink that plays nothing (and only counts, through the packet counter upstream).
-const SILENT_SINK: &str = "fakesink name=remote-audio-sink sync=false async=false";
+const SILENT_SINK: &str = "fakesink name=call-remote-audio-sink sync=false async=false";
 
 /// The sink for the operator's voice: `camera.audio_output` if it opens now, else (or for
 /// `none`) a silent one. A kiosk without a working loudspeaker still shows the operator and
 /// sends its own picture and sound; the fault is logged.
 pub(crate) fn audio_sink_desc(cfg: &CameraConfig) -> &'static str {
     let (factory, desc) = match cfg.audio_output {
-        AudioOutput::Auto => ("autoaudiosink", "autoaudiosink name=remote-audio-sink"),
+        AudioOutput::Auto => ("autoaudiosink", "autoaudiosink name=call-remote-audio-sink"),
         AudioOutput::Pulse => (
             "pulsesink",
-            "pulsesink name=remote-audio-sink client-name=senim-kiosk-call",
+            "pulsesink name=call-remote-audio-sink client-name=senim-kiosk-call",
         ),
-        AudioOutput::Alsa => ("alsasink", "alsasink name=remote-audio-sink"),
+        AudioOutput::Alsa => ("alsasink", "alsasink name=call-remote-audio-sink"),
         AudioOutput::None => return SILENT_SINK,
     };
     let opens = gst::ElementFactory::make(factory)
@@ -211,6 +305,14 @@ pub(crate) fn audio_sink_desc(cfg: &CameraConfig) -> &'static str {
     }
 }
 
+/// What the receiving branches share with the engine.
+pub(crate) struct RemoteSettings {
+    pub counters: Arc<Counters>,
+    pub sink: Sink,
+    /// How loud the operator's voice plays, in percent (100: as received).
+    pub volume: Arc<std::sync::atomic::AtomicU8>,
+}
+
 /// Which of the operator's streams a `webrtcbin` source pad carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Remote {
@@ -221,12 +323,17 @@ pub(crate) enum Remote {
 /// Links a new `webrtcbin` source pad (the operator's video or voice, as RTP) to a decoding
 /// branch, counting its packets. Runs on a streaming thread.
 pub(crate) fn link_remote(
-    pipeline: &gst::Pipeline,
+    container: &gst::Bin,
     pad: &gst::Pad,
     cfg: &CameraConfig,
-    counters: &Arc<Counters>,
-    sink: &Sink,
+    remote: &RemoteSettings,
 ) -> Result<Remote, CallError> {
+    let RemoteSettings {
+        counters,
+        sink,
+        volume,
+    } = remote;
+    let mix = container.by_name(MIX);
     let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
     let s = caps
         .structure(0)
@@ -239,22 +346,42 @@ pub(crate) fn link_remote(
     let (kind, desc) = match (media, encoding.as_str()) {
         ("video", "VP8") => (
             Remote::Video,
-            "queue name=remote-video-queue ! rtpvp8depay request-keyframe=true \
-             wait-for-keyframe=true ! vp8dec name=remote-video-dec threads=2 \
-             ! queue name=remote-video-frames max-size-buffers=2 max-size-bytes=0 \
-             max-size-time=0 leaky=downstream ! videoconvert ! video/x-raw,format=RGB \
-             ! appsink name=remote-video-sink sync=false async=false drop=true max-buffers=1 \
-             enable-last-sample=false"
+            "queue name=call-remote-video-queue ! rtpvp8depay name=call-remote-video-depay \
+             request-keyframe=true wait-for-keyframe=true \
+             ! vp8dec name=call-remote-video-dec threads=2 \
+             ! queue name=call-remote-video-frames max-size-buffers=2 max-size-bytes=0 \
+             max-size-time=0 leaky=downstream ! videoconvert name=call-remote-video-convert \
+             ! video/x-raw,format=RGB \
+             ! appsink name=call-remote-video-sink sync=false async=false drop=true \
+             max-buffers=1 enable-last-sample=false"
                 .to_string(),
         ),
-        ("audio", "OPUS") => (
-            Remote::Audio,
-            format!(
-                "queue name=remote-audio-queue ! rtpopusdepay ! opusdec plc=true \
-                 ! audioconvert ! audioresample ! {}",
+        ("audio", "OPUS") => (Remote::Audio, {
+            let play = format!(
+                "volume name={VOLUME} volume={} ! {}",
+                f64::from(volume.load(Ordering::Relaxed)) / 100.0,
                 audio_sink_desc(cfg)
-            ),
-        ),
+            );
+            let decode = "queue name=call-remote-audio-queue \
+                     ! rtpopusdepay name=call-remote-audio-depay \
+                     ! opusdec name=call-remote-audio-dec plc=true \
+                     ! audioconvert name=call-remote-audio-convert \
+                     ! audioresample name=call-remote-audio-resample";
+            if mix.is_some() {
+                // The operator's voice also goes to the mixer, for the take.
+                format!(
+                    "{decode} ! tee name=call-remote-audio-tee \
+                         call-remote-audio-tee. ! queue name=call-remote-audio-play ! {play} \
+                         call-remote-audio-tee. ! queue name=call-remote-audio-mix \
+                         max-size-buffers=0 max-size-bytes=0 max-size-time=200000000 \
+                         leaky=downstream ! audioconvert name=call-remote-mix-convert \
+                         ! audioresample name=call-remote-mix-resample ! {VOICE_CAPS} \
+                         ! identity name=call-remote-mix-out"
+                )
+            } else {
+                format!("{decode} ! {play}")
+            }
+        }),
         _ => {
             return Err(CallError::Negotiation {
                 what: "a remote stream",
@@ -264,12 +391,12 @@ pub(crate) fn link_remote(
     };
     let bin = gst::parse::bin_from_description(&desc, true)
         .map_err(|e| CallError::Init(format!("cannot build the receiving branch: {e}")))?;
-    pipeline
+    container
         .add(&bin)
         .map_err(|e| CallError::Init(format!("cannot add the receiving branch: {e}")))?;
     if kind == Remote::Video {
         if let Some(dec_src) = bin
-            .by_name("remote-video-dec")
+            .by_name("call-remote-video-dec")
             .and_then(|d| d.static_pad("src"))
         {
             let counters = Arc::clone(counters);
@@ -281,7 +408,7 @@ pub(crate) fn link_remote(
             });
         }
         if let Some(appsink) = bin
-            .by_name("remote-video-sink")
+            .by_name("call-remote-video-sink")
             .and_downcast::<gst_app::AppSink>()
         {
             let counters = Arc::clone(counters);
@@ -312,6 +439,16 @@ pub(crate) fn link_remote(
     let bin_sink = bin
         .static_pad("sink")
         .ok_or_else(|| CallError::Init("the receiving branch has no input".into()))?;
+    if let (Remote::Audio, Some(mix), Some(out)) = (kind, &mix, bin.static_pad("src")) {
+        let linked = mix
+            .request_pad_simple("sink_%u")
+            .is_some_and(|mix_pad| out.link(&mix_pad).is_ok());
+        if !linked {
+            tracing::warn!(
+                "the operator's voice cannot reach the take; it records the patient only"
+            );
+        }
+    }
     bin.sync_state_with_parent()
         .map_err(|e| CallError::Init(format!("cannot start the receiving branch: {e}")))?;
     pad.link(&bin_sink)

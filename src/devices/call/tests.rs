@@ -226,11 +226,11 @@ fn the_pipeline_uses_realtime_vp8_opus_and_max_bundle() {
     let desc = pipeline::send_desc(&devices());
     for part in [
         "webrtcbin name=call-webrtc bundle-policy=max-bundle",
-        "vp8enc name=video-enc deadline=1 end-usage=cbr target-bitrate=400000",
+        "vp8enc name=call-video-enc deadline=1 end-usage=cbr target-bitrate=400000",
         "lag-in-frames=0 keyframe-max-dist=30",
         "rtpvp8pay",
         "encoding-name=VP8,payload=96",
-        "opusenc name=audio-enc bitrate=48000 audio-type=voice",
+        "opusenc name=call-audio-enc bitrate=48000 audio-type=voice",
         "encoding-name=OPUS,payload=97",
         "videotestsrc",
         "audiotestsrc",

@@ -43,11 +43,68 @@ impl Span {
     }
 }
 
+/// One input of the recording branch: a tee's request pad and the branch's ghost sink pad it
+/// feeds, through `out`: the request pad itself, or, for a tee inside a bin (a live call's mix
+/// of voices), a ghost pad of that bin.
+pub(crate) struct Link {
+    tee: gst::Element,
+    tee_pad: gst::Pad,
+    out: gst::Pad,
+    ghost: gst::Pad,
+}
+
+impl Link {
+    /// Requests a pad of `tee` and links it (through a ghost pad of the tee's bin when that is
+    /// not `top`) to `ghost`.
+    fn make(top: &gst::Pipeline, tee: gst::Element, ghost: &gst::Pad) -> Option<Link> {
+        let tee_pad = tee.request_pad_simple("src_%u")?;
+        let parent = tee.parent().and_downcast::<gst::Bin>();
+        let out = match parent {
+            Some(bin) if bin.upcast_ref::<gst::Object>() != top.upcast_ref::<gst::Object>() => {
+                let made = gst::GhostPad::builder_with_target(&tee_pad)
+                    .ok()
+                    .map(|b| b.build())
+                    .filter(|g| g.set_active(true).is_ok() && bin.add_pad(g).is_ok());
+                match made {
+                    Some(g) => g.upcast::<gst::Pad>(),
+                    None => {
+                        tee.release_request_pad(&tee_pad);
+                        return None;
+                    }
+                }
+            }
+            _ => tee_pad.clone(),
+        };
+        let link = Link {
+            tee,
+            tee_pad,
+            out,
+            ghost: ghost.clone(),
+        };
+        if link.out.link(ghost).is_ok() {
+            Some(link)
+        } else {
+            link.release();
+            None
+        }
+    }
+
+    /// Unlinks and gives the pads back.
+    fn release(&self) {
+        let _ = self.out.unlink(&self.ghost);
+        if self.out != self.tee_pad {
+            if let Some(bin) = self.out.parent().and_downcast::<gst::Element>() {
+                let _ = bin.remove_pad(&self.out);
+            }
+        }
+        self.tee.release_request_pad(&self.tee_pad);
+    }
+}
+
 /// The recording branch while it is attached to the live pipeline.
 pub(crate) struct RecBranch {
     pub bin: gst::Bin,
-    /// (tee request pad, the branch's ghost sink pad).
-    pub links: Vec<(gst::Element, gst::Pad, gst::Pad)>,
+    pub links: Vec<Link>,
     pub span: Arc<Span>,
 }
 
@@ -97,7 +154,13 @@ impl RecBranch {
             wanted.push(("video-tee", "rec-video-queue", "video"));
         }
         if live.devices.audio {
-            wanted.push(("audio-tee", "rec-audio-queue", "audio"));
+            // During a live call, both voices (the call's mix) instead of the microphone alone.
+            let tee = if live.pipeline.by_name(super::CALL_MIX_TEE).is_some() {
+                super::CALL_MIX_TEE
+            } else {
+                "audio-tee"
+            };
+            wanted.push((tee, "rec-audio-queue", "audio"));
         }
         let mut ghosts = Vec::new();
         for (tee, queue, ghost_name) in &wanted {
@@ -128,16 +191,10 @@ impl RecBranch {
         }
         let mut links = Vec::new();
         for (tee_name, ghost) in ghosts {
-            let linked = live.pipeline.by_name(tee_name).and_then(|tee| {
-                let pad = tee.request_pad_simple("src_%u")?;
-                match pad.link(&ghost) {
-                    Ok(_) => Some((tee, pad, ghost.clone())),
-                    Err(_) => {
-                        tee.release_request_pad(&pad);
-                        None
-                    }
-                }
-            });
+            let linked = live
+                .pipeline
+                .by_name(tee_name)
+                .and_then(|tee| Link::make(&live.pipeline, tee, &ghost));
             match linked {
                 Some(link) => links.push(link),
                 None => {
@@ -159,21 +216,21 @@ impl RecBranch {
     /// Unlinks the branch from the tees when they are idle and sends it an EOS, so the muxer
     /// finalises the file. Returns at once; `on_eos` reports the end.
     pub fn finish(&self) {
-        for (_, tee_pad, ghost) in &self.links {
-            let ghost = ghost.clone();
-            tee_pad.add_probe(gst::PadProbeType::IDLE, move |pad, _| {
-                let _ = pad.unlink(&ghost);
-                ghost.send_event(gst::event::Eos::new());
-                gst::PadProbeReturn::Remove
-            });
+        for link in &self.links {
+            let (out, ghost) = (link.out.clone(), link.ghost.clone());
+            link.tee_pad
+                .add_probe(gst::PadProbeType::IDLE, move |_, _| {
+                    let _ = out.unlink(&ghost);
+                    ghost.send_event(gst::event::Eos::new());
+                    gst::PadProbeReturn::Remove
+                });
         }
     }
 
     /// Stops the branch at once (after `finish` completed, or to give up) and removes it.
     pub fn abort(&self, live: &Live) {
-        for (tee, tee_pad, ghost) in &self.links {
-            let _ = tee_pad.unlink(ghost);
-            tee.release_request_pad(tee_pad);
+        for link in &self.links {
+            link.release();
         }
         let _ = self.bin.set_state(gst::State::Null);
         let _ = live.pipeline.remove(&self.bin);

@@ -262,6 +262,8 @@ enum Command {
     Play(PathBuf),
     StopPlayback,
     SetQrScanning(bool),
+    /// Start the live pipeline (as `StartPreview`) and hand it to a live call.
+    LendCapture(mpsc::Sender<Option<SharedCapture>>),
 }
 
 impl std::fmt::Debug for Command {
@@ -276,6 +278,7 @@ impl std::fmt::Debug for Command {
             Command::StopPlayback => "StopPlayback",
             Command::SetQrScanning(true) => "SetQrScanning(on)",
             Command::SetQrScanning(false) => "SetQrScanning(off)",
+            Command::LendCapture(_) => "LendCapture",
         })
     }
 }
@@ -401,7 +404,75 @@ impl Camera {
     pub fn set_qr_scanning(&self, on: bool) {
         self.send(Command::SetQrScanning(on));
     }
+
+    /// A handle with which a live call borrows this camera's capture (see [`CaptureLender`]).
+    pub fn lender(&self) -> CaptureLender {
+        CaptureLender {
+            tx: self.tx.clone(),
+        }
+    }
 }
+
+/// How long [`CaptureLender::borrow`] waits for the live pipeline to start.
+const LEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Lets a live call share the camera's one capture: the call adds its branch (encoders,
+/// `webrtcbin`, the mix of both voices) to the running live pipeline, beside the preview and the
+/// take, instead of opening the devices a second time. Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct CaptureLender {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl std::fmt::Debug for CaptureLender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CaptureLender")
+    }
+}
+
+impl CaptureLender {
+    /// Starts the live pipeline if it is off (as `start_preview`) and returns it. Blocks until
+    /// the controller answers: call it from a call's own thread, never the UI thread.
+    pub fn borrow(&self) -> Result<SharedCapture, CameraError> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send(Msg::Command(Command::LendCapture(tx)))
+            .map_err(|_| CameraError::Init("the camera controller is gone".into()))?;
+        match rx.recv_timeout(LEND_TIMEOUT) {
+            Ok(Some(capture)) => Ok(capture),
+            Ok(None) => Err(CameraError::Init(
+                "neither the camera nor the microphone works; see the technician screen".into(),
+            )),
+            Err(_) => Err(CameraError::Init(
+                "the camera did not start in time for the call".into(),
+            )),
+        }
+    }
+}
+
+/// The camera's running live pipeline as lent to a call: the pipeline and the tees of the
+/// picture and of the microphone (each `None` when that device is not in it). Elements a call
+/// adds must be named `call…`, so their messages are told apart from the devices'. A take
+/// started while a call's branch holds an element named [`CALL_MIX_TEE`] records the voices
+/// from it (both sides of the call) instead of the microphone alone.
+#[derive(Clone)]
+pub struct SharedCapture {
+    pub pipeline: gst::Pipeline,
+    pub video_tee: Option<gst::Element>,
+    pub audio_tee: Option<gst::Element>,
+}
+
+impl std::fmt::Debug for SharedCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedCapture")
+            .field("video", &self.video_tee.is_some())
+            .field("audio", &self.audio_tee.is_some())
+            .finish()
+    }
+}
+
+/// Name of the tee carrying a call's mixed voices (patient and operator), for the take.
+pub const CALL_MIX_TEE: &str = "call-mix-tee";
 
 impl Drop for Camera {
     fn drop(&mut self) {

@@ -94,6 +94,8 @@ pub(crate) enum Part {
     Video,
     Audio,
     Recording,
+    /// A live call's branch (see `CaptureLender`).
+    Call,
     Other,
 }
 
@@ -104,6 +106,9 @@ pub(crate) fn part_of(src: Option<&gst::Object>) -> Part {
         let name = obj.name();
         if name == "rec" || name.starts_with("rec-") {
             return Part::Recording;
+        }
+        if name.starts_with("call") {
+            return Part::Call;
         }
         if name.starts_with("video-") {
             return Part::Video;

@@ -25,8 +25,8 @@ use super::probe::probe;
 use super::qrscan::QrDecoder;
 use super::take::{self, RECORDING_FILE};
 use super::{
-    AvDevice, CameraConfig, CameraError, CameraEvent, Command, DeviceState, Msg, Sink, VideoSource,
-    SYNC_INTERVAL,
+    AvDevice, CameraConfig, CameraError, CameraEvent, Command, DeviceState, Msg, SharedCapture,
+    Sink, VideoSource, SYNC_INTERVAL,
 };
 
 /// Longest wait for a stopped recording's EOS to reach the file before giving up on a clean
@@ -247,6 +247,19 @@ impl Controller {
                 self.preview_wanted = true;
                 self.ensure_live(true);
             }
+            Command::LendCapture(reply) => {
+                self.preview_wanted = true;
+                let capture = if self.ensure_live(true) {
+                    self.live.as_ref().map(|live| SharedCapture {
+                        pipeline: live.pipeline.clone(),
+                        video_tee: live.pipeline.by_name("video-tee"),
+                        audio_tee: live.pipeline.by_name("audio-tee"),
+                    })
+                } else {
+                    None
+                };
+                let _ = reply.send(capture);
+            }
             Command::StopPreview => {
                 self.preview_wanted = false;
                 if self.rec.is_none() {
@@ -406,6 +419,12 @@ impl Controller {
             return; // a pipeline already torn down
         }
         match msg.view() {
+            // A lent call's branch adds jitter buffers: the sinks must learn the new latency.
+            gst::MessageView::Latency(_) => {
+                if let Some(live) = &self.live {
+                    let _ = live.pipeline.recalculate_latency();
+                }
+            }
             gst::MessageView::Element(e) => {
                 if let Some(s) = e.structure().filter(|s| s.name() == "level") {
                     if let Some(db) = pipeline::peak_db(s) {
@@ -428,6 +447,11 @@ impl Controller {
                     reason = take::scrub(&reason, &rec.dir.join(RECORDING_FILE));
                 }
                 match pipeline::part_of(msg.src()) {
+                    // A lent call's branch: the call notices its own trouble (nothing received,
+                    // no connection); the camera and microphone carry on.
+                    Part::Call => {
+                        tracing::warn!(%reason, "the live call's branch reported an error")
+                    }
                     Part::Recording => {
                         tracing::error!(%reason, "the recording failed; keeping what is on disk");
                         self.recording_failed();
