@@ -684,7 +684,14 @@ async fn call_on_the_cameras_capture_records_both_voices(c: &Client) {
             _ => continue,
         }
     };
-    // Without a call, a take of the silenced microphone is silent.
+    // Without a call, a take of the silenced microphone is silent (once the level meter shows
+    // the silence, no sound from before is still on its way).
+    let quiet = (0..)
+        .map(|_| cam_events.recv_timeout(Duration::from_secs(5)).unwrap())
+        .filter(|e| matches!(e, CameraEvent::Level { db } if *db < -60.0))
+        .take(3)
+        .count();
+    assert_eq!(quiet, 3);
     camera.start_recording(&dir.path().join("alone"));
     let frames = (0..)
         .map(|_| cam_events.recv_timeout(Duration::from_secs(5)).unwrap())

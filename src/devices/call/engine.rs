@@ -11,8 +11,10 @@ use gstreamer::prelude::*;
 use gstreamer_webrtc as gst_webrtc;
 
 use super::pipeline::{self, Remote, RemoteSettings};
+use super::rate::{receiver_report, RateControl, Report};
+use super::shared::{self, Media};
 use super::{sdp, CallConfig, CallError, CallEvent, CallState, Command, Counters, IceServer, Sink};
-use crate::devices::camera::{CameraConfig, CaptureLender, SharedCapture, CALL_MIX_TEE};
+use crate::devices::camera::{CameraConfig, CaptureLender};
 
 /// How often the engine looks at its timers (counters, silence, connect deadline).
 const TICK: Duration = Duration::from_millis(100);
@@ -25,33 +27,16 @@ pub(crate) enum Msg {
     NegotiationNeeded,
     OfferCreated(Result<gst_webrtc::WebRTCSessionDescription, String>),
     RemoteDescriptionSet(Result<(), String>),
-    LocalCandidate { mline: u32, candidate: String },
+    LocalCandidate {
+        mline: u32,
+        candidate: String,
+    },
     ConnectionState(gst_webrtc::WebRTCPeerConnectionState),
     RemoteLinked(Result<Remote, CallError>),
     Bus(gst::Message),
+    /// The operator's receiver report on our video (loss since the last, round trip).
+    Report(Report),
     Shutdown,
-}
-
-/// Where the call's media runs.
-enum Media {
-    /// A pipeline of its own, with its own devices.
-    Own(gst::Pipeline),
-    /// A branch on the camera's live pipeline: the bin and its links to the camera's tees.
-    Shared {
-        capture: SharedCapture,
-        bin: gst::Bin,
-        links: Vec<(gst::Element, gst::Pad)>,
-    },
-}
-
-impl Media {
-    /// The bin the receiving branches go into.
-    fn container(&self) -> gst::Bin {
-        match self {
-            Media::Own(pipe) => pipe.clone().upcast(),
-            Media::Shared { bin, .. } => bin.clone(),
-        }
-    }
 }
 
 pub(crate) struct Engine {
@@ -64,6 +49,7 @@ pub(crate) struct Engine {
     /// With a lender, the call borrows the camera's capture instead of opening the devices.
     lender: Option<CaptureLender>,
     volume: Arc<std::sync::atomic::AtomicU8>,
+    rate: RateControl,
     pipeline: Option<Media>,
     webrtc: Option<gst::Element>,
     negotiation_needed: bool,
@@ -88,6 +74,7 @@ impl Engine {
         offered: Arc<Mutex<Option<Vec<String>>>>,
         lender: Option<CaptureLender>,
     ) -> Engine {
+        let rate = RateControl::new(devices.video_kbps.saturating_mul(1000), devices.fps);
         Engine {
             call,
             devices,
@@ -97,6 +84,7 @@ impl Engine {
             offered,
             lender,
             volume: Arc::new(std::sync::atomic::AtomicU8::new(100)),
+            rate,
             pipeline: None,
             webrtc: None,
             negotiation_needed: false,
@@ -239,53 +227,9 @@ impl Engine {
     /// The camera's controller watches that pipeline's bus: device faults are the camera's to
     /// report (the call then hears nothing and is `Lost`).
     fn start_shared(&mut self, lender: &CaptureLender) -> Result<gst::Element, CallError> {
-        let capture = lender.borrow().map_err(|e| CallError::Device {
-            device: "camera",
-            reason: e.to_string(),
-        })?;
-        let video = capture.video_tee.is_some() && self.devices.has_video();
-        let audio = capture.audio_tee.is_some() && self.devices.has_audio();
-        if !video && !audio {
-            return Err(CallError::NothingFitted);
-        }
-        let (bin, webrtc) = pipeline::build_shared(&self.devices, video, audio, &self.counters)?;
-        capture
-            .pipeline
-            .add(&bin)
-            .map_err(|e| CallError::Init(format!("cannot add the call branch: {e}")))?;
-        let mut links = Vec::new();
-        let mut failed = None;
-        for (tee, ghost) in [
-            (capture.video_tee.clone().filter(|_| video), "video"),
-            (capture.audio_tee.clone().filter(|_| audio), "audio"),
-        ] {
-            let Some(tee) = tee else { continue };
-            let Some(sink) = bin.static_pad(ghost) else {
-                failed = Some(format!("the call branch has no {ghost} input"));
-                break;
-            };
-            match tee.request_pad_simple("src_%u") {
-                Some(pad) if pad.link(&sink).is_ok() => links.push((tee, pad)),
-                Some(pad) => {
-                    tee.release_request_pad(&pad);
-                    failed = Some(format!("cannot link the camera's {ghost} to the call"));
-                    break;
-                }
-                None => {
-                    failed = Some(format!("the camera's {ghost} tee gives no output"));
-                    break;
-                }
-            }
-        }
-        self.pipeline = Some(Media::Shared {
-            capture,
-            bin,
-            links,
-        });
-        match failed {
-            Some(reason) => Err(CallError::Init(reason)),
-            None => Ok(webrtc),
-        }
+        let (media, webrtc) = shared::attach(lender, &self.devices, &self.counters)?;
+        self.pipeline = Some(media);
+        webrtc.ok_or_else(|| CallError::Init("the call branch did not link to the camera".into()))
     }
 
     /// STUN/TURN servers of this call and the addresses to gather host candidates on.
@@ -350,6 +294,7 @@ impl Engine {
             Msg::RemoteLinked(Ok(kind)) => tracing::info!(?kind, "operator's stream arrived"),
             Msg::RemoteLinked(Err(e)) => self.fail(e),
             Msg::Bus(msg) => self.bus(&msg),
+            Msg::Report(report) => self.report_received(report),
             Msg::Shutdown => {}
         }
     }
@@ -476,6 +421,7 @@ impl Engine {
         if now >= self.next_counters {
             self.next_counters = now + COUNTERS_EVERY;
             self.emit(CallEvent::Counters(self.counters.snapshot()));
+            self.ask_stats();
         }
         if self.connected_at.is_some() {
             let received = self.counters.received();
@@ -490,6 +436,52 @@ impl Engine {
             if now.duration_since(at) >= self.call.connect_timeout {
                 let secs = self.call.connect_timeout.as_secs();
                 self.lost(&format!("not connected {secs} s after the answer"));
+            }
+        }
+    }
+
+    /// Asks webrtcbin for its statistics; the browser's receiver reports come back as
+    /// `Msg::Report`.
+    fn ask_stats(&self) {
+        let (Some(webrtc), Some(_)) = (&self.webrtc, self.connected_at) else {
+            return;
+        };
+        let tx = self.tx.clone();
+        let promise = gst::Promise::with_change_func(move |reply| {
+            if let Ok(Some(s)) = reply {
+                if let Some(report) = receiver_report(s) {
+                    let _ = tx.send(Msg::Report(report));
+                }
+            }
+        });
+        webrtc.emit_by_name::<()>("get-stats", &[&None::<gst::Pad>, &promise]);
+    }
+
+    /// Adapts the encoder to what the operator's receiver reports.
+    fn report_received(&mut self, report: Report) {
+        let before = self.rate.rate();
+        let now = self.rate.update(report.fraction_lost, report.rtt);
+        self.counters
+            .video_target_bps
+            .store(u64::from(now.bps), std::sync::atomic::Ordering::Relaxed);
+        if now == before {
+            return;
+        }
+        if let Some(media) = &self.pipeline {
+            let container = media.container();
+            if let Some(enc) = container.by_name(pipeline::VIDEO_ENC) {
+                enc.set_property("target-bitrate", i32::try_from(now.bps).unwrap_or(i32::MAX));
+            }
+            if now.fps != before.fps {
+                if let Some(rate) = container.by_name(pipeline::VIDEO_RATE) {
+                    rate.set_property("max-rate", i32::try_from(now.fps).unwrap_or(1));
+                }
+                tracing::info!(
+                    kbps = now.bps / 1000,
+                    fps = now.fps,
+                    lost = report.fraction_lost,
+                    "call: the link changed; sending fewer frames"
+                );
             }
         }
     }
@@ -522,25 +514,7 @@ impl Engine {
                 }
                 let _ = pipe.set_state(gst::State::Null);
             }
-            Some(Media::Shared {
-                capture,
-                bin,
-                links,
-            }) => {
-                // A take of the call goes on with the picture alone and ends cleanly: its voices
-                // end here.
-                if let Some(pad) = bin.by_name(CALL_MIX_TEE).and_then(|t| t.static_pad("sink")) {
-                    pad.send_event(gst::event::Eos::new());
-                }
-                for (tee, pad) in links {
-                    if let Some(peer) = pad.peer() {
-                        let _ = pad.unlink(&peer);
-                    }
-                    tee.release_request_pad(&pad);
-                }
-                let _ = bin.set_state(gst::State::Null);
-                let _ = capture.pipeline.remove(&bin);
-            }
+            Some(media @ Media::Shared { .. }) => shared::detach(media),
             None => return,
         }
         self.emit(CallEvent::Counters(self.counters.snapshot()));

@@ -27,16 +27,18 @@
 //!                                                                   └─▶ rtpopusdepay ─ opusdec ─ audio sink
 //! ```
 //!
-//! Not yet: the encoder's bit rate does not follow the bandwidth the peer can take (webrtcbin
-//! 1.22 has no congestion controller of its own; transport-cc feedback and a controller such as
-//! gst-plugins-rs' `rtpgccbwe` would drive `vp8enc target-bitrate`). Until then the bit rate
-//! is the camera's fixed `video_kbps`.
+//! The encoder follows the link: `rate` turns the browser's receiver reports into a bit rate
+//! and frame rate (webrtcbin 1.22 has no congestion controller; Debian has no `rtpgccbwe`).
 //!
-//! The camera and the call open the same devices: stop the camera's preview before a call.
+//! [`CallMedia::start`] opens the devices itself (the technician's test call);
+//! [`CallMedia::start_shared`] runs on the camera's one capture instead, beside its preview
+//! and take.
 
 mod engine;
 mod pipeline;
+mod rate;
 pub mod sdp;
+mod shared;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -199,6 +201,9 @@ pub struct MediaCounters {
     pub remote_frames_drawn: u64,
     /// RTP packets of the operator's voice that came through the jitter buffer.
     pub audio_packets_received: u64,
+    /// The video bit rate the congestion control sends at now, bits per second (0 before the
+    /// first receiver report).
+    pub video_target_bps: u64,
 }
 
 /// Shared, lock-free counters written by streaming threads.
@@ -209,6 +214,7 @@ pub(crate) struct Counters {
     remote_frames_received: AtomicU64,
     remote_frames_drawn: AtomicU64,
     audio_packets_received: AtomicU64,
+    video_target_bps: AtomicU64,
     /// Set (before the final state is reported) once the call is over.
     over: AtomicBool,
 }
@@ -221,6 +227,7 @@ impl Counters {
             remote_frames_received: self.remote_frames_received.load(Ordering::Relaxed),
             remote_frames_drawn: self.remote_frames_drawn.load(Ordering::Relaxed),
             audio_packets_received: self.audio_packets_received.load(Ordering::Relaxed),
+            video_target_bps: self.video_target_bps.load(Ordering::Relaxed),
         }
     }
 

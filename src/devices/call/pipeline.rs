@@ -45,6 +45,7 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
         ("vp8enc", GOOD),
         ("vp8dec", GOOD),
         ("videoconvert", BASE),
+        ("videorate", BASE),
         ("rtpopuspay", GOOD),
         ("rtpopusdepay", GOOD),
         ("opusenc", BASE),
@@ -88,8 +89,11 @@ pub(crate) fn init(cfg: &CameraConfig) -> Result<(), CallError> {
     Ok(())
 }
 
-/// The encoder's element name (its output is counted as frames sent).
-const VIDEO_ENC: &str = "call-video-enc";
+/// The encoder's element name (its output is counted as frames sent; the congestion control
+/// sets its bit rate).
+pub(crate) const VIDEO_ENC: &str = "call-video-enc";
+/// The element capping the frame rate sent (the congestion control lowers it on a thin link).
+pub(crate) const VIDEO_RATE: &str = "call-video-rate";
 /// The element that sets how loud the operator's voice plays.
 pub(crate) const VOLUME: &str = "call-volume";
 /// The mixer of both voices, for the take of a call that shares the camera's capture.
@@ -102,12 +106,13 @@ const VOICE_CAPS: &str = "audio/x-raw,format=S16LE,rate=48000,channels=1";
 fn video_chain(cfg: &CameraConfig) -> String {
     format!(
         "queue name=call-video-in max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
-         leaky=downstream ! videoconvert name=call-video-convert \
-         ! vp8enc name={VIDEO_ENC} deadline=1 end-usage=cbr target-bitrate={} threads=1 \
+         leaky=downstream ! videorate name={VIDEO_RATE} max-rate={} drop-only=true \
+         ! videoconvert name=call-video-convert ! vp8enc name={VIDEO_ENC} deadline=1 end-usage=cbr target-bitrate={} threads=1 \
          lag-in-frames=0 keyframe-max-dist={} error-resilient=default cpu-used=4 \
          ! rtpvp8pay name=call-video-pay pt={VP8_PT} picture-id-mode=15-bit \
          ! application/x-rtp,media=video,encoding-name=VP8,payload={VP8_PT},clock-rate=90000 \
          ! {WEBRTC}.",
+        cfg.fps,
         cfg.video_kbps * 1000,
         cfg.fps * KEYFRAME_SECS,
     )
