@@ -35,6 +35,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/logout", post(auth::logout))
         .route("/console/events", get(live::events))
         .route("/console/call", get(call::socket))
+        .route("/console/calls/{id}/reveal", post(call::reveal))
+        .route("/console/calls/{id}/outcome", post(call::save_outcome))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))

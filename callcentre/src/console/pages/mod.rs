@@ -60,18 +60,7 @@ fn megabytes(bytes: u64) -> String {
 
 /// `••••••••0010`: enough to match a caller, not enough to be the IIN.
 pub fn masked_iin(iin: &str) -> String {
-    let tail: String = iin
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!(
-        "{}{tail}",
-        "•".repeat(iin.chars().count().saturating_sub(4))
-    )
+    senim_protocol::call::masked_iin(iin)
 }
 
 fn open_status(state: &AppState, now: DateTime<Utc>) -> String {
