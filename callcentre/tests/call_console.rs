@@ -12,6 +12,9 @@
 //! `harness = false`: the parent re-runs this binary under `unshare --net --pid` (as
 //! `tests/call_media.rs` does), in a network namespace with only `lo`, so every packet stays
 //! on loopback and the browsers die with the test.
+//!
+//! Over 600 lines: one browser journey (two costly Chromium sessions) from ring to the stored
+//! appeal and a lost call, with its relay of the kiosk's media and its helpers.
 
 mod common;
 
@@ -20,16 +23,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::chromium::{browser, start_chromedriver, Driver};
+use common::ws::{kiosk_socket, send, Ws};
 use common::{appeal, appeal_id, TestServer};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Generous: two Chromiums share two busy cores with other builds.
 const WITHIN: Duration = Duration::from_secs(45);
@@ -181,13 +180,6 @@ async fn go_available(c: &Client) {
     .await;
 }
 
-async fn send(ws: &mut Ws, value: Value) {
-    use futures_util::SinkExt;
-    ws.send(Message::Text(value.to_string().into()))
-        .await
-        .unwrap();
-}
-
 /// The kiosk socket's next message within `wait`, if any.
 async fn next_within(ws: &mut Ws, wait: Duration) -> Option<Value> {
     use futures_util::StreamExt;
@@ -213,15 +205,6 @@ async fn expect(ws: &mut Ws, kind: &str) -> Value {
             return m;
         }
     }
-}
-
-async fn kiosk_socket(server: &TestServer, token: &str) -> Ws {
-    let mut req = format!("ws://{}/api/v1/call", server.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    connect_async(req).await.unwrap().0
 }
 
 /// The operator page's inbound (video, audio) bytes, from its peer connection's `getStats()`.
@@ -284,7 +267,7 @@ async fn scenario() {
     go_available(&b).await;
 
     // The kiosk rings with the caller's IIN.
-    let mut kiosk = kiosk_socket(&server, &token).await;
+    let mut kiosk = kiosk_socket(&server, &token).await.unwrap();
     let call_id = appeal_id(500);
     send(
         &mut kiosk,
