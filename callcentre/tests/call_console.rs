@@ -6,8 +6,8 @@
 //! must show video and audio arriving. Then the logged IIN reveal, notes and an outcome, hang
 //! up (the kiosk is told `hung_up`), the call standing as an appeal with all that, the kiosk's
 //! record of the call joining the same row (a replay a duplicate), and a call the kiosk loses
-//! showing "Call lost". Screenshots: `target/screenshots/console-call-ringing.png` and
-//! `console-call.png`.
+//! showing "Call lost". Screenshots: `target/screenshots/console-call-ringing.png`,
+//! `console-call.png` and `console-call-appeal.png`.
 //!
 //! `harness = false`: the parent re-runs this binary under `unshare --net --pid` (as
 //! `tests/call_media.rs` does), in a network namespace with only `lo`, so every packet stays
@@ -541,6 +541,7 @@ async fn scenario() {
     let page = js(&a, "return document.querySelector('main').textContent;").await;
     let page = page.as_str().unwrap();
     assert!(page.contains("Kazakh") && page.contains(notes), "{page}");
+    shot(&a, "call-appeal").await;
 
     // A call the kiosk loses shows "Call lost" on the console.
     a.goto(&format!("{}/console", server.url)).await.unwrap();

@@ -196,14 +196,14 @@ pub fn appeal(
                 }
                 dl {
                     dt { "Topic" } dd { (topic_label(&a.topic)) }
-                    dt { "Left at" } dd { (local(state, a.created_at)) }
+                    dt { @if a.call.is_some() { "Called at" } @else { "Left at" } } dd { (local(state, a.created_at)) }
                     dt { "Due" } dd { (due_cell(a, now, state)) }
                     dt { "Kiosk" } dd { (a.site) " · " (a.kiosk_id) }
                     @if !a.language.is_empty() {
                         dt { "Language" } dd { (language_label(&a.language)) }
                     }
                     @if let Some(d) = a.duration_seconds {
-                        dt { "Length" } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
+                        dt { @if a.call.is_some() { "Recording" } @else { "Length" } } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
                     }
                     dt { "IIN" }
                     dd {
