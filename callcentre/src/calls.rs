@@ -263,9 +263,13 @@ impl Calls {
             .any(|c| c.appeal_id == appeal_id && matches!(c.state, State::Answered { .. }))
     }
 
-    /// The caller's IIN of the live call standing as `appeal_id`, for its operator
-    /// (`username`) only.
-    pub fn caller_iin(&self, appeal_id: &str, username: &str) -> Result<String, RevealRefused> {
+    /// The caller's IIN and the kiosk of the live call standing as `appeal_id`, for its
+    /// operator (`username`) only.
+    pub fn caller_iin(
+        &self,
+        appeal_id: &str,
+        username: &str,
+    ) -> Result<(String, String), RevealRefused> {
         let inner = self.lock();
         let call = inner
             .calls
@@ -283,7 +287,7 @@ impl Calls {
             .ok_or(RevealRefused::NotLive)?;
         call.iin
             .as_ref()
-            .map(|i| i.0.clone())
+            .map(|i| (i.0.clone(), call.kiosk_id.clone()))
             .ok_or(RevealRefused::NoIin)
     }
 

@@ -88,7 +88,7 @@ pub(super) async fn reveal(
         return Err(ConsoleError::NotFound("call"));
     }
     let who = operator.session.username.clone();
-    let iin = state
+    let (iin, kiosk_id) = state
         .calls
         .caller_iin(&appeal_id, &who)
         .map_err(|refused| match refused {
@@ -100,10 +100,20 @@ pub(super) async fn reveal(
     // The call's appeal row must be stored before its reveal is logged on it.
     signalling::store_calls(&state).await;
     let key = appeal_id.clone();
-    db::write(&state.db, move |tx| {
-        db::log_appeal_action(tx, &key, &who, "reveal_iin", None, Utc::now())
+    let logged = db::write(&state.db, move |tx| {
+        // Only on the call's own row (not another kiosk's appeal that had the same number).
+        let ours = db::get_appeal(tx, &key)?.is_some_and(|a| a.kiosk_id == kiosk_id);
+        if ours {
+            db::log_appeal_action(tx, &key, &who, "reveal_iin", None, Utc::now())?;
+        }
+        Ok::<_, db::DbError>(ours)
     })
     .await?;
+    if !logged {
+        return Err(ConsoleError::NotFound(
+            "stored appeal for this call (see the server log); the IIN was not revealed",
+        ));
+    }
     tracing::info!(appeal = %appeal_id, operator = %operator.session.username, "IIN of a live caller revealed to an operator");
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
