@@ -5,9 +5,10 @@
 //! candidates relayed through the fake kiosk's signalling socket; the operator's `getStats()`
 //! must show video and audio arriving. Then the logged IIN reveal, notes and an outcome, hang
 //! up (the kiosk is told `hung_up`), the call standing as an appeal with all that, the kiosk's
-//! record of the call joining the same row (a replay a duplicate), and a call the kiosk loses
-//! showing "Call lost". Screenshots: `target/screenshots/console-call-ringing.png`,
-//! `console-call.png` and `console-call-appeal.png`.
+//! record of the call joining the same row (a replay a duplicate), a call the kiosk loses
+//! showing "Call lost", and an unusable offer ending the call on both sides with an error.
+//! Screenshots: `target/screenshots/console-call-ringing.png`, `console-call.png` and
+//! `console-call-appeal.png`.
 //!
 //! `harness = false`: the parent re-runs this binary under `unshare --net --pid` (as
 //! `tests/call_media.rs` does), in a network namespace with only `lo`, so every packet stays
@@ -37,7 +38,9 @@ const IIN: &str = "880101300010";
 fn main() {
     if std::env::var_os("SENIM_CALL_CONSOLE_CHILD").is_some() {
         child();
-        println!("call console: ring, answer, taken by, media, reveal, outcome, appeal, lost");
+        println!(
+            "call console: ring, answer, taken by, media, reveal, outcome, appeal, lost, bad offer"
+        );
         return;
     }
     let root = std::fs::read_to_string("/proc/self/status")
@@ -593,6 +596,56 @@ async fn scenario() {
         )
         .await,
         "Call lost"
+    );
+
+    // An offer the browser cannot use ends the call cleanly on both sides, with an error shown.
+    a.find(Locator::Css("#call-close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let bad_id = appeal_id(502);
+    send(
+        &mut kiosk,
+        json!({"type": "ring", "call_id": bad_id, "topic": "other"}),
+    )
+    .await;
+    until(
+        &a,
+        "const b = document.querySelector('#ringing .answer'); return b && !b.disabled;",
+        "the third call ringing",
+    )
+    .await;
+    a.find(Locator::Css("#ringing .answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    expect(&mut kiosk, "answered").await;
+    send(
+        &mut kiosk,
+        json!({"type": "sdp_offer", "call_id": bad_id, "sdp": "v=0\r\nthis is no session description\r\n"}),
+    )
+    .await;
+    let ended = expect(&mut kiosk, "ended").await;
+    assert_eq!(
+        (&ended["call_id"], &ended["reason"]),
+        (&json!(bad_id), &json!("error"))
+    );
+    let banner = until(
+        &a,
+        "const b = document.getElementById('call-banner'); return b.hidden ? '' : b.textContent;",
+        "the unusable offer shown",
+    )
+    .await;
+    assert!(
+        banner
+            .as_str()
+            .unwrap()
+            .starts_with("The kiosk's video offer could not be used"),
+        "{banner}"
     );
 
     drop(kiosk);
