@@ -2,6 +2,8 @@
 //! (ringing → answered → ended; the first operator to answer wins), the relay of SDP and ICE
 //! candidates between exactly the two ends of a call, operators' availability, and the ICE
 //! servers with short-lived TURN credentials (coturn's `use-auth-secret`) handed out per call.
+//! The caller's IIN stays here for the call only; what the store must learn about answered
+//! calls (each is an appeal) is queued as `CallFact`s for `signalling::store_calls`.
 //!
 //! The sockets themselves live in `api::call` (kiosks) and `console::call` (operators); they
 //! feed every received message here and forward what this registry queues for them.
@@ -856,5 +858,57 @@ mod tests {
         calls.console_disconnected(conn, true);
         assert!(!calls.operators_available(true));
         assert_eq!(calls.console_count(), 0);
+    }
+
+    #[test]
+    fn only_answered_calls_leave_facts_and_consoles_see_the_iin_masked() {
+        let calls = Calls::new(CallSection::default());
+        let (op, mut op_rx) = calls.console_connected("aigerim", "Aigerim");
+        calls.from_console(op, r#"{"type":"set_available","available":true}"#, true);
+        let (k, _k_rx) = calls.kiosk_connected("K-1", true);
+        let ring = r#"{"type":"ring","call_id":"A-0000000A","topic":"other","iin":"880101300010"}"#;
+        assert_eq!(
+            calls.from_kiosk("K-1", "Site", k, ring, true),
+            AfterKiosk::StartRingTimer("A-0000000A".into())
+        );
+        let incoming = std::iter::from_fn(|| op_rx.try_recv().ok())
+            .find(|m| matches!(m, ToConsole::Incoming { .. }))
+            .unwrap();
+        let text = serde_json::to_string(&incoming).unwrap();
+        assert!(
+            text.contains("••••••••0010") && !text.contains("880101"),
+            "{text}"
+        );
+        calls.ring_timeout("A-0000000A", true);
+        assert!(!calls.has_facts(), "an unanswered call is no appeal");
+
+        calls.from_kiosk("K-1", "Site", k, &ring.replace("0A", "0B"), true);
+        calls.from_console(op, r#"{"type":"answer","call_id":"A-0000000B"}"#, true);
+        assert!(calls.is_live("A-0000000B"));
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "aigerim"),
+            Ok(("880101300010".into(), "K-1".into()))
+        );
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "bolat"),
+            Err(RevealRefused::NotLive)
+        );
+        calls.kiosk_disconnected("K-1", k, true);
+        let facts = calls.take_facts();
+        assert!(matches!(&facts[0], CallFact::Answered(a) if a.appeal_id == "A-0000000B"));
+        assert!(matches!(
+            &facts[1],
+            CallFact::Ended {
+                reason: EndReason::Lost,
+                ..
+            }
+        ));
+        assert_eq!(facts.len(), 2);
+        assert!(!calls.is_live("A-0000000B"));
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "aigerim"),
+            Err(RevealRefused::NotLive),
+            "the IIN is gone with the call"
+        );
     }
 }
