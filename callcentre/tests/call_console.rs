@@ -648,9 +648,37 @@ async fn scenario() {
         "{banner}"
     );
 
+    // Closing a console makes its operator away; so does signing out, for good in that tab.
+    b.close().await.unwrap();
+    a.find(Locator::Css("#call-close"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    a.find(Locator::Css("form[action='/console/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WITHIN;
+    while server.state.calls.operators_available(true) {
+        assert!(
+            Instant::now() < deadline,
+            "operators still available after sign-out and close"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sign_in(&a, &server, "aigerim").await;
+    assert_eq!(
+        js(&a, "return sessionStorage.getItem('senim-available');").await,
+        Value::Null,
+        "signing in again starts away"
+    );
+
     drop(kiosk);
     a.close().await.unwrap();
-    b.close().await.unwrap();
     drop((driver_a, driver_b));
     server.stop().await;
 }

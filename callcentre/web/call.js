@@ -87,6 +87,9 @@
     toggle.classList.toggle("on", available);
     drawRinging();
   }
+  // Signing out makes the operator away, also when they sign in again in this tab.
+  const signOut = document.querySelector('form[action="/console/logout"]');
+  if (signOut) signOut.addEventListener("submit", () => sessionStorage.removeItem("senim-available"));
   toggle.addEventListener("click", () => {
     wantAvailable = !available;
     sessionStorage.setItem("senim-available", wantAvailable ? "1" : "0");
