@@ -2,6 +2,8 @@
 //! (ringing → answered → ended; the first operator to answer wins), the relay of SDP and ICE
 //! candidates between exactly the two ends of a call, operators' availability, and the ICE
 //! servers with short-lived TURN credentials (coturn's `use-auth-secret`) handed out per call.
+//! The caller's IIN stays here for the call only; what the store must learn about answered
+//! calls (each is an appeal) is queued as `CallFact`s for `signalling::store_calls`.
 //!
 //! The sockets themselves live in `api::call` (kiosks) and `console::call` (operators); they
 //! feed every received message here and forward what this registry queues for them.
@@ -16,12 +18,14 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use senim_protocol::call::{
-    ConsoleMessage, EndReason, ErrorCode, IceServer, KioskMessage, SignalError, ToConsole, ToKiosk,
+    CallerIin, ConsoleMessage, EndReason, ErrorCode, IceServer, KioskMessage, SignalError,
+    ToConsole, ToKiosk,
 };
 use senim_protocol::Topic;
 use tokio::sync::mpsc;
 
 use crate::config::CallSection;
+use crate::db::CallAnswered;
 
 /// Messages queued for one socket before it is considered stuck (and further ones dropped).
 const QUEUE: usize = 256;
@@ -47,6 +51,35 @@ struct Call {
     test: bool,
     since: DateTime<Utc>,
     state: State,
+    /// The caller's IIN, in memory for the call only (consoles get it masked; the whole IIN
+    /// only through the logged reveal).
+    iin: Option<CallerIin>,
+    /// The appeal the call stands as once answered: the call id when it is appeal-shaped.
+    appeal_id: String,
+    answered_at: Option<DateTime<Utc>>,
+}
+
+/// What the store must learn about answered calls (see `signalling::store_calls`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallFact {
+    /// An operator took the call: its appeal row is made.
+    Answered(CallAnswered),
+    /// The answered call ended after `secs` seconds.
+    Ended {
+        appeal_id: String,
+        kiosk_id: String,
+        secs: u32,
+        reason: EndReason,
+    },
+}
+
+/// Why a live call's IIN cannot be revealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealRefused {
+    /// No live call of this operator stands as this appeal now.
+    NotLive,
+    /// The caller did not identify.
+    NoIin,
 }
 
 #[derive(Debug)]
@@ -71,6 +104,8 @@ struct Inner {
     calls: HashMap<String, Call>,
     /// What kiosks were last told (`operators_available`, `open_now`).
     told: Option<(bool, bool)>,
+    /// Facts about answered calls the store has not taken yet, oldest first.
+    facts: Vec<CallFact>,
 }
 
 impl Inner {
@@ -134,7 +169,19 @@ impl Inner {
         };
         match call.state {
             State::Ringing => self.to_all_consoles(&ended(call_id)),
-            State::Answered { by } => self.to_console(by, ended(call_id)),
+            State::Answered { by } => {
+                self.to_console(by, ended(call_id));
+                let secs = call
+                    .answered_at
+                    .map(|at| (Utc::now() - at).num_seconds().max(0))
+                    .unwrap_or(0);
+                self.facts.push(CallFact::Ended {
+                    appeal_id: call.appeal_id.clone(),
+                    kiosk_id: call.kiosk_id.clone(),
+                    secs: u32::try_from(secs).unwrap_or(u32::MAX),
+                    reason,
+                });
+            }
         }
         if tell_kiosk {
             self.to_kiosk(
@@ -173,6 +220,9 @@ impl Inner {
 pub struct Calls {
     config: CallSection,
     inner: Mutex<Inner>,
+    /// Held while answered calls' facts go to the store, so that whoever takes it next sees
+    /// them stored.
+    store: tokio::sync::Mutex<()>,
 }
 
 /// What the kiosk socket does after a message was handled.
@@ -188,7 +238,59 @@ impl Calls {
         Calls {
             config,
             inner: Mutex::new(Inner::default()),
+            store: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Whether facts about answered calls wait for the store.
+    pub fn has_facts(&self) -> bool {
+        !self.lock().facts.is_empty()
+    }
+
+    /// Takes the facts about answered calls for the store, oldest first.
+    pub fn take_facts(&self) -> Vec<CallFact> {
+        std::mem::take(&mut self.lock().facts)
+    }
+
+    /// The lock held while facts go to the store.
+    pub fn store_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.store
+    }
+
+    /// Whether a live call stands as this appeal now (answered, not ended).
+    pub fn is_live(&self, appeal_id: &str) -> bool {
+        self.lock()
+            .calls
+            .values()
+            .any(|c| c.appeal_id == appeal_id && matches!(c.state, State::Answered { .. }))
+    }
+
+    /// The caller's IIN and the kiosk of the live call standing as `appeal_id`, for its
+    /// operator (`username`) only.
+    pub fn caller_iin(
+        &self,
+        appeal_id: &str,
+        username: &str,
+    ) -> Result<(String, String), RevealRefused> {
+        let inner = self.lock();
+        let call = inner
+            .calls
+            .values()
+            .find(|c| {
+                c.appeal_id == appeal_id
+                    && match c.state {
+                        State::Answered { by } => inner
+                            .consoles
+                            .get(&by)
+                            .is_some_and(|o| o.username == username),
+                        State::Ringing => false,
+                    }
+            })
+            .ok_or(RevealRefused::NotLive)?;
+        call.iin
+            .as_ref()
+            .map(|i| (i.0.clone(), call.kiosk_id.clone()))
+            .ok_or(RevealRefused::NoIin)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -378,7 +480,7 @@ impl Calls {
                 call_id,
                 topic,
                 test,
-                iin: _,
+                iin,
             } => {
                 if let Some(id) = inner.kiosk_call(kiosk_id) {
                     return Err(SignalError::new(
@@ -400,6 +502,11 @@ impl Calls {
                         "this call id is in use; ring without a call_id to get a fresh one",
                     ));
                 }
+                let appeal_id = if senim_protocol::valid_appeal_id(&call_id) {
+                    call_id.clone()
+                } else {
+                    crate::secrets::appeal_id()
+                };
                 let call = Call {
                     kiosk_id: kiosk_id.to_string(),
                     kiosk_conn: conn,
@@ -408,6 +515,9 @@ impl Calls {
                     test,
                     since: Utc::now(),
                     state: State::Ringing,
+                    iin,
+                    appeal_id,
+                    answered_at: None,
                 };
                 inner.to_kiosk(
                     kiosk_id,
@@ -553,14 +663,30 @@ fn console_message(
             }
             let by = me.display_name.clone();
             let username = me.username.clone();
+            let now = Utc::now();
+            let mut appeal_id = String::new();
             if let Some(call) = inner.calls.get_mut(&call_id) {
                 call.state = State::Answered { by: conn };
+                call.answered_at = Some(now);
+                appeal_id = call.appeal_id.clone();
+                let fact = CallFact::Answered(CallAnswered {
+                    appeal_id: call.appeal_id.clone(),
+                    kiosk_id: call.kiosk_id.clone(),
+                    topic: call.topic.as_str().to_string(),
+                    test: call.test,
+                    rang_at: call.since,
+                    answered_at: now,
+                    operator: username.clone(),
+                    operator_name: by.clone(),
+                });
+                inner.facts.push(fact);
             }
             inner.to_console(
                 conn,
                 ToConsole::Accepted {
                     call_id: call_id.clone(),
-                    ice_servers: ice_servers(config, &kiosk_id, Utc::now()),
+                    ice_servers: ice_servers(config, &kiosk_id, now),
+                    appeal_id,
                 },
             );
             inner.to_all_consoles(&ToConsole::Taken {
@@ -613,6 +739,7 @@ fn incoming(call_id: &str, call: &Call) -> ToConsole {
         topic: call.topic,
         test: call.test,
         waiting_since: call.since,
+        iin_masked: call.iin.as_ref().map(CallerIin::masked),
     }
 }
 
@@ -731,5 +858,57 @@ mod tests {
         calls.console_disconnected(conn, true);
         assert!(!calls.operators_available(true));
         assert_eq!(calls.console_count(), 0);
+    }
+
+    #[test]
+    fn only_answered_calls_leave_facts_and_consoles_see_the_iin_masked() {
+        let calls = Calls::new(CallSection::default());
+        let (op, mut op_rx) = calls.console_connected("aigerim", "Aigerim");
+        calls.from_console(op, r#"{"type":"set_available","available":true}"#, true);
+        let (k, _k_rx) = calls.kiosk_connected("K-1", true);
+        let ring = r#"{"type":"ring","call_id":"A-0000000A","topic":"other","iin":"880101300010"}"#;
+        assert_eq!(
+            calls.from_kiosk("K-1", "Site", k, ring, true),
+            AfterKiosk::StartRingTimer("A-0000000A".into())
+        );
+        let incoming = std::iter::from_fn(|| op_rx.try_recv().ok())
+            .find(|m| matches!(m, ToConsole::Incoming { .. }))
+            .unwrap();
+        let text = serde_json::to_string(&incoming).unwrap();
+        assert!(
+            text.contains("••••••••0010") && !text.contains("880101"),
+            "{text}"
+        );
+        calls.ring_timeout("A-0000000A", true);
+        assert!(!calls.has_facts(), "an unanswered call is no appeal");
+
+        calls.from_kiosk("K-1", "Site", k, &ring.replace("0A", "0B"), true);
+        calls.from_console(op, r#"{"type":"answer","call_id":"A-0000000B"}"#, true);
+        assert!(calls.is_live("A-0000000B"));
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "aigerim"),
+            Ok(("880101300010".into(), "K-1".into()))
+        );
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "bolat"),
+            Err(RevealRefused::NotLive)
+        );
+        calls.kiosk_disconnected("K-1", k, true);
+        let facts = calls.take_facts();
+        assert!(matches!(&facts[0], CallFact::Answered(a) if a.appeal_id == "A-0000000B"));
+        assert!(matches!(
+            &facts[1],
+            CallFact::Ended {
+                reason: EndReason::Lost,
+                ..
+            }
+        ));
+        assert_eq!(facts.len(), 2);
+        assert!(!calls.is_live("A-0000000B"));
+        assert_eq!(
+            calls.caller_iin("A-0000000B", "aigerim"),
+            Err(RevealRefused::NotLive),
+            "the IIN is gone with the call"
+        );
     }
 }

@@ -31,6 +31,11 @@ pub fn kiosk_id() -> String {
     format!("K-{}", random_chars(6))
 }
 
+/// An appeal number for a live call whose id is not one, e.g. `A-7Q2M9XK3`.
+pub fn appeal_id() -> String {
+    format!("A-{}", random_chars(8))
+}
+
 /// A tus upload id (opaque, 32 hex digits).
 pub fn upload_id() -> String {
     let bytes: [u8; 16] = rand::rng().random();

@@ -1,11 +1,66 @@
 //! The plumbing both signalling sockets share (the kiosk's `/api/v1/call` and the operator's
-//! `/console/call`): frame limits, and the loop that sends what the call registry queued for
-//! the socket and hands what arrives to the registry.
+//! `/console/call`): frame limits, the loop that sends what the call registry queued for
+//! the socket and hands what arrives to the registry, and the writing of answered calls into
+//! the store as appeals.
+
+use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use serde::Serialize;
 
-use crate::calls::Outbox;
+use crate::calls::{CallFact, Outbox};
+use crate::db;
+use crate::state::{AppState, LiveEvent};
+
+/// Writes what the registry learnt about answered calls (taken, ended) into the store: each
+/// answered call is an appeal. Whoever calls this after the registry changed sees the change
+/// stored when it returns (the registry's store lock orders the writers).
+pub async fn store_calls(state: &Arc<AppState>) {
+    let _order = state.calls.store_lock().lock().await;
+    let facts = state.calls.take_facts();
+    if facts.is_empty() {
+        return;
+    }
+    let due_days = state.config.appeals.due_days;
+    let written = db::write(&state.db, move |tx| {
+        for fact in &facts {
+            match fact {
+                CallFact::Answered(call) => {
+                    if !db::store_call_answered(tx, call, due_days)? {
+                        tracing::warn!(call_appeal = %call.appeal_id, kiosk = %call.kiosk_id,
+                            "a live call's appeal number is another kiosk's appeal; the call is not stored");
+                    }
+                }
+                CallFact::Ended {
+                    appeal_id,
+                    kiosk_id,
+                    secs,
+                    reason,
+                } => {
+                    let reason = serde_json::to_value(reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    db::store_call_ended(tx, appeal_id, kiosk_id, *secs, &reason)?;
+                }
+            }
+        }
+        Ok::<_, db::DbError>(())
+    })
+    .await;
+    match written {
+        Ok(()) => state.notify(LiveEvent::Appeals),
+        Err(e) => tracing::error!(error = %e, "live calls could not be stored as appeals"),
+    }
+}
+
+/// Stores answered calls' facts in the background, if the registry has any.
+pub fn store_calls_soon(state: &Arc<AppState>) {
+    if state.calls.has_facts() {
+        let state = Arc::clone(state);
+        tokio::spawn(async move { store_calls(&state).await });
+    }
+}
 
 /// Frames longer than this close the socket outright; shorter ones over
 /// `senim_protocol::call::MAX_MESSAGE_BYTES` are answered with a `too_large` error.

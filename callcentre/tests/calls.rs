@@ -4,126 +4,18 @@
 
 mod common;
 
-use std::time::Duration;
-
 use base64::Engine;
+use common::ws::*;
 use common::TestServer;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const WITHIN: Duration = Duration::from_secs(10);
 const SDP_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 const SDP_ANSWER: &str =
     "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
 const CANDIDATE: &str =
     "candidate:842163049 1 udp 1677729535 192.0.2.7 46154 typ srflx raddr 0.0.0.0 rport 0";
-
-async fn kiosk_socket(server: &TestServer, token: &str) -> Result<Ws, WsError> {
-    let mut req = format!("ws://{}/api/v1/call", server.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    connect_async(req).await.map(|(ws, _)| ws)
-}
-
-async fn console_socket(
-    server: &TestServer,
-    cookie: Option<&str>,
-    origin: Option<&str>,
-) -> Result<Ws, WsError> {
-    let mut req = format!("ws://{}/console/call", server.addr)
-        .into_client_request()
-        .unwrap();
-    if let Some(cookie) = cookie {
-        req.headers_mut().insert("Cookie", cookie.parse().unwrap());
-    }
-    if let Some(origin) = origin {
-        req.headers_mut().insert("Origin", origin.parse().unwrap());
-    }
-    connect_async(req).await.map(|(ws, _)| ws)
-}
-
-fn refused_status(result: Result<Ws, WsError>) -> u16 {
-    match result {
-        Err(WsError::Http(response)) => response.status().as_u16(),
-        Err(other) => panic!("expected an HTTP refusal, got {other}"),
-        Ok(_) => panic!("the socket was accepted"),
-    }
-}
-
-/// A signed-in, available operator's console socket.
-async fn operator(server: &TestServer, username: &str, name: &str) -> Ws {
-    server.operator(username, "demo-password-1", name);
-    let cookie = common::http_sign_in_as(server, username, "demo-password-1")
-        .await
-        .unwrap();
-    let mut ws = console_socket(server, Some(&cookie), Some(&server.url))
-        .await
-        .unwrap();
-    expect(&mut ws, "availability").await;
-    send(&mut ws, json!({"type": "set_available", "available": true})).await;
-    let a = expect(&mut ws, "availability").await;
-    assert_eq!(a["available"], true);
-    ws
-}
-
-async fn send(ws: &mut Ws, value: Value) {
-    use futures_util::SinkExt;
-    ws.send(Message::Text(value.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next text message, within [`WITHIN`].
-async fn next(ws: &mut Ws) -> Value {
-    use futures_util::StreamExt;
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        let frame = tokio::time::timeout_at(deadline, ws.next())
-            .await
-            .expect("no message within 10 s")
-            .expect("the socket closed")
-            .expect("the socket failed");
-        if let Message::Text(text) = frame {
-            return serde_json::from_str(text.as_str()).unwrap();
-        }
-    }
-}
-
-/// Reads until a message of type `kind` comes (others are skipped); panics after [`WITHIN`].
-async fn expect(ws: &mut Ws, kind: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
-        let m = tokio::time::timeout_at(deadline, next(ws))
-            .await
-            .unwrap_or_else(|_| panic!("no `{kind}` within 10 s"));
-        if m["type"] == kind {
-            return m;
-        }
-    }
-}
-
-/// Reads until an `error`, which must carry `code`.
-async fn expect_error(ws: &mut Ws, code: &str) -> Value {
-    let e = expect(ws, "error").await;
-    assert_eq!(e["code"], code, "{e}");
-    assert!(!e["message"].as_str().unwrap_or("").is_empty());
-    e
-}
-
-/// An enrolled kiosk's socket, its id and token.
-async fn kiosk(server: &TestServer, site: &str) -> (Ws, String, String) {
-    let (id, token) = server.enrol(&reqwest::Client::new(), site).await;
-    let ws = kiosk_socket(server, &token).await.unwrap();
-    (ws, id, token)
-}
 
 /// The kiosk rings and operator `op` answers; the call id.
 async fn ring_and_answer(k: &mut Ws, op: &mut Ws) -> String {

@@ -172,7 +172,10 @@
 
   setInterval(draw, 1000);
   setInterval(drawCalls, 1000);
-  setInterval(() => { if (soundOn && open && present.length > 0) beep(); }, 2500);
+  // A ringing live call or a call in progress (call.js) has the floor: the lamp keeps quiet.
+  const callHasFloor = () => document.body.classList.contains("has-ringing") ||
+    document.body.classList.contains("in-call");
+  setInterval(() => { if (soundOn && open && present.length > 0 && !callHasFloor()) beep(); }, 2500);
   setInterval(() => { if (soundOn && calls.length > 0) beep(CONSULTANT_TONES); }, 6000);
 
   async function refreshQueue() {

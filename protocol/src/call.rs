@@ -190,11 +190,19 @@ pub enum ToConsole {
         topic: Topic,
         test: bool,
         waiting_since: DateTime<Utc>,
+        /// The caller's IIN masked to its last four digits (`••••••••0010`), if they
+        /// identified; the whole IIN is only shown through the console's logged reveal.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iin_masked: Option<String>,
     },
     /// This operator's answer won: the ICE servers for the call; the kiosk's offer follows.
+    /// `appeal_id` is the appeal the call stands as in the queue (its notes, outcome and the
+    /// IIN reveal go there).
     Accepted {
         call_id: String,
         ice_servers: Vec<IceServer>,
+        #[serde(default)]
+        appeal_id: String,
     },
     /// An operator took the call (sent to every console, the winner included).
     Taken {
@@ -261,6 +269,23 @@ impl std::fmt::Debug for CallerIin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CallerIin(<redacted>)")
     }
+}
+
+impl CallerIin {
+    /// The IIN masked to its last four digits: enough to match a caller, not enough to be the
+    /// IIN.
+    pub fn masked(&self) -> String {
+        masked_iin(&self.0)
+    }
+}
+
+/// `••••••••0010`: every character but the last four replaced by a bullet.
+pub fn masked_iin(iin: &str) -> String {
+    let count = iin.chars().count();
+    iin.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 4 < count { '•' } else { c })
+        .collect()
 }
 
 /// Whether `id` is a well-formed call id: 1 to 64 ASCII letters, digits, `-` or `_`.
@@ -549,10 +574,12 @@ mod tests {
                 topic: Topic::BribeReport,
                 test: false,
                 waiting_since: Utc::now(),
+                iin_masked: Some(CallerIin("880101300010".into()).masked()),
             },
             ToConsole::Accepted {
                 call_id: id(),
                 ice_servers: ice.clone(),
+                appeal_id: "A-7Q2M9XK3".into(),
             },
             ToConsole::Taken {
                 call_id: id(),
@@ -674,5 +701,12 @@ mod tests {
         // A console message is not a kiosk message, and the other way round.
         assert!(KioskMessage::parse(r#"{"type":"answer","call_id":"c"}"#).is_err());
         assert!(ConsoleMessage::parse(r#"{"type":"ring","topic":"other"}"#).is_err());
+    }
+
+    #[test]
+    fn a_masked_iin_keeps_only_its_last_four_digits() {
+        let masked = CallerIin("880101300010".into()).masked();
+        assert_eq!(masked, "••••••••0010");
+        assert_eq!(masked_iin("12"), "12");
     }
 }

@@ -305,6 +305,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             "interrupted": a.interrupted,
                             "video_bytes": a.video_bytes,
                             "video_sha256": a.video_sha256,
+                            // A live call: its length, operator and outcome (null otherwise).
+                            "call": a.call.as_ref().map(|c| serde_json::json!({
+                                "secs": c.secs,
+                                "operator": c.operator,
+                                "outcome": c.outcome,
+                            })),
                         })
                     })
                     .collect();
@@ -313,7 +319,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 for a in appeals {
                     writeln!(
                         out,
-                        "{}\t{}\t{}\t{}\t{}\t{}{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}{}{}",
                         a.id,
                         a.created_at.format("%Y-%m-%d %H:%M"),
                         a.kiosk_id,
@@ -322,6 +328,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         a.video_bytes
                             .map(|b| format!("video {b} bytes"))
                             .unwrap_or_else(|| "no video yet".into()),
+                        match &a.call {
+                            Some(c) => format!(
+                                "\tlive call {}",
+                                c.secs
+                                    .map(|s| format!("{}:{:02}", s / 60, s % 60))
+                                    .unwrap_or_else(|| "(length unknown)".into())
+                            ),
+                            None => String::new(),
+                        },
                         if a.test { "\tTEST" } else { "" }
                     )?;
                 }

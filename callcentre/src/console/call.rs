@@ -2,17 +2,26 @@
 //! (the cookie) and an `Origin` naming this very server (another site's page cannot open it
 //! with the operator's cookie). Text frames are `protocol::call` messages; the registry in
 //! `calls` handles them. See `callcentre/signalling.md`.
+//!
+//! Also the HTTP side of an operator's call (CSRF-checked forms): the logged reveal of the
+//! caller's IIN, and saving the call's notes and outcome on the appeal it stands as.
 
 use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use chrono::Utc;
+use serde::Deserialize;
 
+use super::auth::CsrfForm;
 use super::{ConsoleError, Operator};
+use crate::calls::RevealRefused;
+use crate::db;
 use crate::signalling;
-use crate::state::AppState;
+use crate::state::{AppState, LiveEvent};
 
 /// Whether the request's `Origin` is this server (scheme aside, it must equal `Host`).
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -57,9 +66,121 @@ async fn run(mut socket: WebSocket, state: Arc<AppState>, operator: Operator) {
         .console_connected(&operator.session.username, &operator.session.display_name);
     tracing::debug!(operator = %operator.session.username, "console signalling socket open");
     signalling::pump(&mut socket, &mut outbox, |text| {
-        state.calls.from_console(conn, text, state.open_now())
+        state.calls.from_console(conn, text, state.open_now());
+        signalling::store_calls_soon(&state);
     })
     .await;
     state.calls.console_disconnected(conn, state.open_now());
+    signalling::store_calls(&state).await;
     tracing::debug!(operator = %operator.session.username, "console signalling socket closed");
+}
+
+/// Shows the caller's IIN of the operator's live call (JSON `{"iin": …}`), logged exactly as
+/// an appeal's reveal is: on the appeal the call stands as, with who and when.
+pub(super) async fn reveal(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Path(appeal_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    if !senim_protocol::valid_appeal_id(&appeal_id) {
+        return Err(ConsoleError::NotFound("call"));
+    }
+    let who = operator.session.username.clone();
+    let (iin, kiosk_id) = state
+        .calls
+        .caller_iin(&appeal_id, &who)
+        .map_err(|refused| match refused {
+            RevealRefused::NotLive => ConsoleError::NotFound(
+                "live call of yours with this appeal number (it ended: reveal the IIN on the appeal's page)",
+            ),
+            RevealRefused::NoIin => ConsoleError::NotFound("IIN: the caller did not identify"),
+        })?;
+    // The call's appeal row must be stored before its reveal is logged on it.
+    signalling::store_calls(&state).await;
+    let key = appeal_id.clone();
+    let logged = db::write(&state.db, move |tx| {
+        // Only on the call's own row (not another kiosk's appeal that had the same number).
+        let ours = db::get_appeal(tx, &key)?.is_some_and(|a| a.kiosk_id == kiosk_id);
+        if ours {
+            db::log_appeal_action(tx, &key, &who, "reveal_iin", None, Utc::now())?;
+        }
+        Ok::<_, db::DbError>(ours)
+    })
+    .await?;
+    if !logged {
+        return Err(ConsoleError::NotFound(
+            "stored appeal for this call (see the server log); the IIN was not revealed",
+        ));
+    }
+    tracing::info!(appeal = %appeal_id, operator = %operator.session.username, "IIN of a live caller revealed to an operator");
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "iin": iin })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct OutcomeForm {
+    csrf: String,
+    #[serde(default)]
+    notes: String,
+    /// `resolved`, `follow_up`, or empty (not chosen yet).
+    #[serde(default)]
+    outcome: String,
+}
+
+/// Saves the notes and outcome of the operator's call (during it or after), on the appeal the
+/// call stands as.
+pub(super) async fn save_outcome(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    Path(appeal_id): Path<String>,
+    Form(form): Form<OutcomeForm>,
+) -> Result<StatusCode, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    if !senim_protocol::valid_appeal_id(&appeal_id) {
+        return Err(ConsoleError::NotFound("call"));
+    }
+    let notes = form.notes.trim().to_string();
+    if notes.chars().count() > 4000 {
+        return Err(ConsoleError::Invalid(
+            "call notes are at most 4,000 characters; shorten them and save again".into(),
+        ));
+    }
+    let outcome = match form.outcome.as_str() {
+        "" => None,
+        o => Some(
+            *db::CALL_OUTCOMES
+                .iter()
+                .find(|known| **known == o)
+                .ok_or_else(|| {
+                    ConsoleError::Invalid(
+                        "the outcome is `resolved` (on the call) or `follow_up`".into(),
+                    )
+                })?,
+        ),
+    };
+    signalling::store_calls(&state).await;
+    let (key, who) = (appeal_id.clone(), operator.session.username.clone());
+    let saved = db::write(&state.db, move |tx| {
+        let notes = (!notes.is_empty()).then_some(notes.as_str());
+        db::save_call_outcome(tx, &key, &who, notes, outcome, Utc::now())
+    })
+    .await?;
+    match saved {
+        db::OutcomeSaved::Saved => {
+            tracing::info!(appeal = %appeal_id, operator = %operator.session.username, outcome = ?outcome, "live call's notes and outcome saved");
+            state.notify(LiveEvent::Appeals);
+            Ok(StatusCode::NO_CONTENT)
+        }
+        db::OutcomeSaved::NoSuchCall => Err(ConsoleError::NotFound(
+            "answered call with this appeal number",
+        )),
+        db::OutcomeSaved::NotYours => Err(ConsoleError::Invalid(
+            "another operator took this call; only they can record its outcome".into(),
+        )),
+    }
 }

@@ -35,6 +35,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/logout", post(auth::logout))
         .route("/console/events", get(live::events))
         .route("/console/call", get(call::socket))
+        .route("/console/calls/{id}/reveal", post(call::reveal))
+        .route("/console/calls/{id}/outcome", post(call::save_outcome))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))
@@ -49,6 +51,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/appeals/{id}/reveal", post(appeals::reveal_iin))
         .route("/console/static/console.css", get(css))
         .route("/console/static/console.js", get(js))
+        .route("/console/static/call.js", get(call_js))
 }
 
 /// A console failure, shown to the operator as a page.
@@ -105,5 +108,15 @@ async fn js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "no-cache"),
         ],
         include_str!("../../web/console.js"),
+    )
+}
+
+async fn call_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../web/call.js"),
     )
 }

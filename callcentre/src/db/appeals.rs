@@ -29,11 +29,32 @@ pub struct AppealRow {
     pub video_bytes: Option<u64>,
     pub video_sha256: Option<String>,
     pub expected_video_bytes: Option<u64>,
+    /// The appeal was a live call (answered by an operator); see [`LiveCall`].
+    pub call: Option<LiveCall>,
+}
+
+/// What an appeal that was a live call adds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveCall {
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Seconds from answer to end; `None` while it goes on (or if the server stopped mid-call).
+    pub secs: Option<u32>,
+    pub operator: Option<String>,
+    pub operator_name: Option<String>,
+    /// `hung_up`, `lost` or `error`.
+    pub end: Option<String>,
+    pub notes: Option<String>,
+    /// `resolved` or `follow_up`.
+    pub outcome: Option<String>,
+    /// No kiosk record has joined the call's row yet.
+    pub call_only: bool,
 }
 
 const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
     a.callback_phone, a.body_text, a.duration_seconds, a.interrupted, a.test, a.status, a.due_at, \
-    a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes";
+    a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes, a.call_answered_at, \
+    a.call_secs, a.call_operator, a.call_operator_name, a.call_end, a.call_notes, a.call_outcome, \
+    a.call_only";
 
 fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
     let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
@@ -61,6 +82,20 @@ fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
         video_bytes: r.get::<_, Option<i64>>(15)?.map(|b| b as u64),
         video_sha256: r.get(16)?,
         expected_video_bytes: r.get::<_, Option<i64>>(17)?.map(|b| b as u64),
+        call: {
+            let answered: Option<String> = r.get(18)?;
+            let secs: Option<u32> = r.get(19)?;
+            (answered.is_some() || secs.is_some()).then(|| LiveCall {
+                answered_at: answered.as_deref().and_then(parse_ts),
+                secs,
+                operator: r.get(20).ok().flatten(),
+                operator_name: r.get(21).ok().flatten(),
+                end: r.get(22).ok().flatten(),
+                notes: r.get(23).ok().flatten(),
+                outcome: r.get(24).ok().flatten(),
+                call_only: r.get(25).unwrap_or(false),
+            })
+        },
     })
 }
 

@@ -2,6 +2,7 @@
 //! server runs, one file per resource (no other module speaks SQL).
 
 mod appeals;
+mod calls;
 mod catalog;
 mod guides;
 mod kiosks;
@@ -18,6 +19,7 @@ use rusqlite_migration::{Migrations, M};
 use senim_common::sqlite::{self, UpgradeError};
 
 pub use appeals::*;
+pub use calls::*;
 pub use catalog::*;
 pub use guides::*;
 pub use kiosks::*;
@@ -32,11 +34,12 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/0002_guides_catalogue_enrolment.sql"
         )),
+        M::up(include_str!("../../migrations/0003_live_calls.sql")),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 2;
+pub const SCHEMA_VERSION: usize = 3;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

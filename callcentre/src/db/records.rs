@@ -56,21 +56,42 @@ pub fn store_batch(
         }
         match &record.record {
             RecordBody::Appeal(a) => {
-                let taken: bool = tx
-                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM appeals WHERE id = ?1)")?
-                    .query_row([&a.appeal_id], |r| r.get(0))?;
-                if taken {
-                    return Ok(Err(BatchConflict::AppealIdTaken {
-                        key: record.key.clone(),
-                        appeal_id: a.appeal_id.clone(),
-                    }));
+                // An answered live call of this kiosk made the row: the record joins it.
+                let owner: Option<(String, bool)> = tx
+                    .prepare_cached("SELECT kiosk_id, call_only FROM appeals WHERE id = ?1")?
+                    .query_row([&a.appeal_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                match owner {
+                    Some((owner, true)) if owner == kiosk_id => {
+                        join_call(tx, a, now)?;
+                        insert.execute(params![
+                            kiosk_id,
+                            record.key,
+                            record.record.kind(),
+                            hash,
+                            ts(now)
+                        ])?;
+                        results.push(RecordResult {
+                            key: record.key.clone(),
+                            outcome: RecordOutcome::Stored,
+                            stored_at: now,
+                        });
+                        continue;
+                    }
+                    Some(_) => {
+                        return Ok(Err(BatchConflict::AppealIdTaken {
+                            key: record.key.clone(),
+                            appeal_id: a.appeal_id.clone(),
+                        }));
+                    }
+                    None => {}
                 }
                 let due = a.created_at + Duration::days(i64::from(due_days));
                 tx.prepare_cached(
                     "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                      iin, callback_phone, body_text, expected_video_bytes, expected_video_sha256, \
-                     duration_seconds, interrupted, test, due_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     duration_seconds, interrupted, test, due_at, call_secs) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )?
                 .execute(params![
                     a.appeal_id,
@@ -88,6 +109,7 @@ pub fn store_batch(
                     a.interrupted,
                     a.test,
                     ts(due),
+                    a.call_secs,
                 ])?;
             }
             RecordBody::GuideEvent(e) => {
@@ -141,6 +163,36 @@ pub fn store_batch(
         });
     }
     Ok(Ok(results))
+}
+
+/// The kiosk's record of a live call joins the row the answered call made: its language,
+/// identity, phone, text and video, the kiosk's call length if the server has none.
+fn join_call(
+    tx: &Transaction<'_>,
+    a: &senim_protocol::AppealRecord,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    tx.prepare_cached(
+        "UPDATE appeals SET language = ?2, iin = ?3, callback_phone = ?4, body_text = ?5, \
+         expected_video_bytes = ?6, expected_video_sha256 = ?7, duration_seconds = ?8, \
+         interrupted = ?9, test = (test OR ?10), call_secs = COALESCE(call_secs, ?11), \
+         received_at = ?12, call_only = 0 WHERE id = ?1",
+    )?
+    .execute(params![
+        a.appeal_id,
+        a.language,
+        a.iin,
+        a.callback_phone,
+        a.text,
+        a.video.as_ref().map(|v| v.bytes as i64),
+        a.video.as_ref().map(|v| v.sha256.clone()),
+        a.video.as_ref().map(|v| v.duration_seconds),
+        a.interrupted,
+        a.test,
+        a.call_secs,
+        ts(now),
+    ])?;
+    Ok(())
 }
 
 /// One device fault as the fleet view lists it.

@@ -23,6 +23,41 @@ fn due_cell(appeal: &AppealRow, now: DateTime<Utc>, state: &AppState) -> Markup 
     }
 }
 
+fn clock(secs: u32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+fn outcome_label(outcome: &str) -> &'static str {
+    match outcome {
+        "resolved" => "Resolved on the call",
+        "follow_up" => "Needs follow-up",
+        _ => "Not recorded",
+    }
+}
+
+fn end_label(end: &str) -> &'static str {
+    match end {
+        "hung_up" => "hung up",
+        "lost" => "connection lost",
+        "error" => "ended by an error",
+        _ => "ended",
+    }
+}
+
+/// "Live call 4:05" (or "on the call now") for the queue.
+fn call_badge(state: &AppState, appeal: &AppealRow) -> Markup {
+    html! {
+        @if let Some(call) = &appeal.call {
+            span .badge.call {
+                "Live call"
+                @if let Some(secs) = call.secs { " " (clock(secs)) }
+                @else if state.calls.is_live(&appeal.id) { " — on the call now" }
+            }
+            br;
+        }
+    }
+}
+
 fn video_cell(appeal: &AppealRow) -> Markup {
     html! {
         @if let Some(bytes) = appeal.video_bytes {
@@ -79,7 +114,7 @@ pub fn queue(
                                 td { (a.site) br; small .muted { (a.kiosk_id) } }
                                 td { span class={ "status " (a.status) } { (status_label(&a.status)) } }
                                 td { (due_cell(a, now, state)) }
-                                td { (video_cell(a)) }
+                                td { (call_badge(state, a)) (video_cell(a)) }
                             }
                         }
                     }
@@ -112,6 +147,9 @@ pub fn appeal(
                 } @else if let Some(bytes) = a.expected_video_bytes {
                     div .placeholder { "The video (" (megabytes(bytes)) ") is still on its way from the kiosk. "
                         "This page shows it once it has arrived." }
+                } @else if a.call.as_ref().is_some_and(|c| c.call_only) {
+                    div .placeholder { "This appeal was a live call. Its recording arrives from the kiosk "
+                        "after the call, if the patient agreed to it." }
                 } @else {
                     div .placeholder { "This appeal has no video." }
                 }
@@ -124,14 +162,48 @@ pub fn appeal(
                 }
             }
             section .facts {
+                @if let Some(call) = &a.call {
+                    div #live-call .callfacts {
+                        h2 { "Live call" }
+                        dl {
+                            dt { "Taken by" }
+                            dd { (call.operator_name.as_deref().or(call.operator.as_deref()).unwrap_or("—")) }
+                            @if let Some(at) = call.answered_at {
+                                dt { "Answered" } dd { (local(state, at)) }
+                            }
+                            dt { "Length" }
+                            dd #appeal-call-length {
+                                @if let Some(secs) = call.secs {
+                                    (clock(secs)) " · " (end_label(call.end.as_deref().unwrap_or("")))
+                                } @else if state.calls.is_live(&a.id) {
+                                    "on the call now"
+                                } @else {
+                                    span .muted { "unknown (the server stopped during the call)" }
+                                }
+                            }
+                            dt { "Outcome" }
+                            dd #appeal-call-outcome class=[call.outcome.as_deref()] { (outcome_label(call.outcome.as_deref().unwrap_or(""))) }
+                            dt { "Call notes" }
+                            dd #appeal-call-notes {
+                                @if let Some(notes) = &call.notes { span .note { (notes) } }
+                                @else { span .muted { "none" } }
+                            }
+                        }
+                        @if call.call_only {
+                            p .muted { "The kiosk's record of the call (language, phone, recording) has not arrived yet." }
+                        }
+                    }
+                }
                 dl {
                     dt { "Topic" } dd { (topic_label(&a.topic)) }
-                    dt { "Left at" } dd { (local(state, a.created_at)) }
+                    dt { @if a.call.is_some() { "Called at" } @else { "Left at" } } dd { (local(state, a.created_at)) }
                     dt { "Due" } dd { (due_cell(a, now, state)) }
                     dt { "Kiosk" } dd { (a.site) " · " (a.kiosk_id) }
-                    dt { "Language" } dd { (language_label(&a.language)) }
+                    @if !a.language.is_empty() {
+                        dt { "Language" } dd { (language_label(&a.language)) }
+                    }
                     @if let Some(d) = a.duration_seconds {
-                        dt { "Length" } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
+                        dt { @if a.call.is_some() { "Recording" } @else { "Length" } } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
                     }
                     dt { "IIN" }
                     dd {

@@ -60,18 +60,7 @@ fn megabytes(bytes: u64) -> String {
 
 /// `••••••••0010`: enough to match a caller, not enough to be the IIN.
 pub fn masked_iin(iin: &str) -> String {
-    let tail: String = iin
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!(
-        "{}{tail}",
-        "•".repeat(iin.chars().count().saturating_sub(4))
-    )
+    senim_protocol::call::masked_iin(iin)
 }
 
 fn open_status(state: &AppState, now: DateTime<Utc>) -> String {
@@ -93,6 +82,7 @@ fn head(title: &str, live: bool) -> Markup {
             link rel="stylesheet" href="/console/static/console.css";
             @if live {
                 script src="/console/static/console.js" defer {}
+                script src="/console/static/call.js" defer {}
             }
         }
     }
@@ -111,6 +101,7 @@ fn layout(
             (head(title, true))
             body data-page=(current) data-csrf=(session.csrf) {
                 div .alerts {
+                    div #ringing .ringing hidden role="alert" aria-live="assertive" {}
                     div #lamp .lamp hidden role="alert" aria-live="assertive" {}
                     div #consultants .consultants hidden role="alert" aria-live="assertive" {}
                 }
@@ -124,6 +115,9 @@ fn layout(
                     }
                     span .hours { (open_status(state, now)) }
                     span .spacer {}
+                    span #signal .signal hidden {}
+                    button #availability type="button" .availability aria-pressed="false"
+                        title="Available: live calls from the kiosks ring here. Away: they do not." { "Away" }
                     button #sound type="button" .quiet aria-pressed="true" { "Sound: on" }
                     span .who { (session.display_name) }
                     form method="post" action="/console/logout" .inline {
@@ -132,6 +126,56 @@ fn layout(
                     }
                 }
                 main { (body) }
+                (call_panel())
+            }
+        }
+    }
+}
+
+/// The operator's side of a live call, filled and shown by `call.js`: the patient large, the
+/// operator's own camera small, who is calling, the IIN masked with a logged reveal, notes,
+/// the outcome, mute and hang up.
+fn call_panel() -> Markup {
+    html! {
+        section #call .incall hidden aria-label="Live call" {
+            div .stage {
+                video #remote-video autoplay playsinline {}
+                video #self-video autoplay playsinline muted {}
+                div .stage-top {
+                    span #call-state .callstate { "Connecting…" }
+                    span #call-timer .timer { "0:00" }
+                }
+                p #call-banner .banner hidden role="alert" {}
+            }
+            aside .callside {
+                p .eyebrow { "Live call" span #call-test .badge.test hidden { "TEST" } }
+                h2 #call-site { }
+                dl .callfacts {
+                    dt { "Kiosk" } dd #call-kiosk {}
+                    dt { "Topic" } dd #call-topic {}
+                    dt { "IIN" }
+                    dd {
+                        span #call-iin .iin {}
+                        button #call-reveal type="button" .quiet hidden
+                            title="Your name and the time are logged" { "Reveal (logged)" }
+                    }
+                    dt { "Appeal" } dd { a #call-appeal .num target="_blank" {} }
+                }
+                label .notes { "Notes" textarea #call-notes rows="6" maxlength="4000"
+                    placeholder="What the patient asked, what you told them" {} }
+                fieldset .outcome {
+                    legend { "Outcome" }
+                    label { input type="radio" name="call-outcome" value="resolved"; " Resolved on the call" }
+                    label { input type="radio" name="call-outcome" value="follow_up"; " Needs follow-up" }
+                }
+                p #call-error .error hidden role="alert" {}
+                p #call-saved .saved hidden {}
+                div .callbuttons {
+                    button #call-mute type="button" aria-pressed="false" { "Mute" }
+                    button #call-hangup type="button" .danger { "Hang up" }
+                    button #call-save type="button" .primary { "Save notes and outcome" }
+                    button #call-close type="button" hidden { "Close" }
+                }
             }
         }
     }
