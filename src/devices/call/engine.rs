@@ -473,14 +473,14 @@ impl Engine {
                 enc.set_property("target-bitrate", i32::try_from(now.bps).unwrap_or(i32::MAX));
             }
             if now.fps != before.fps {
-                if let Some(rate) = container.by_name(pipeline::VIDEO_RATE) {
-                    rate.set_property("max-rate", i32::try_from(now.fps).unwrap_or(1));
-                }
+                self.counters
+                    .fps_cap
+                    .store(now.fps, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(
                     kbps = now.bps / 1000,
                     fps = now.fps,
                     lost = report.fraction_lost,
-                    "call: the link changed; sending fewer frames"
+                    "call: the sending rate follows the link"
                 );
             }
         }

@@ -215,6 +215,8 @@ pub(crate) struct Counters {
     remote_frames_drawn: AtomicU64,
     audio_packets_received: AtomicU64,
     video_target_bps: AtomicU64,
+    /// Most pictures a second to send (0: as the camera gives them); the congestion control's.
+    fps_cap: std::sync::atomic::AtomicU32,
     /// Set (before the final state is reported) once the call is over.
     over: AtomicBool,
 }

@@ -10,7 +10,9 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::{CallError, CallEvent, Counters, RemoteFrame, Sink};
-use crate::devices::camera::{AudioOutput, AudioSource, CameraConfig, VideoFormat, VideoSource};
+use crate::devices::camera::{
+    AudioOutput, AudioSource, CameraConfig, VideoFormat, VideoSource, CALL_VIDEO_TEE,
+};
 
 /// The `webrtcbin` element's name in the pipeline.
 pub(crate) const WEBRTC: &str = "call-webrtc";
@@ -45,7 +47,6 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
         ("vp8enc", GOOD),
         ("vp8dec", GOOD),
         ("videoconvert", BASE),
-        ("videorate", BASE),
         ("rtpopuspay", GOOD),
         ("rtpopusdepay", GOOD),
         ("opusenc", BASE),
@@ -92,8 +93,6 @@ pub(crate) fn init(cfg: &CameraConfig) -> Result<(), CallError> {
 /// The encoder's element name (its output is counted as frames sent; the congestion control
 /// sets its bit rate).
 pub(crate) const VIDEO_ENC: &str = "call-video-enc";
-/// The element capping the frame rate sent (the congestion control lowers it on a thin link).
-pub(crate) const VIDEO_RATE: &str = "call-video-rate";
 /// The element that sets how loud the operator's voice plays.
 pub(crate) const VOLUME: &str = "call-volume";
 /// The mixer of both voices, for the take of a call that shares the camera's capture.
@@ -102,20 +101,58 @@ const MIX: &str = "call-mix";
 const VOICE_CAPS: &str = "audio/x-raw,format=S16LE,rate=48000,channels=1";
 
 /// The picture's way from `call-video-in` to `webrtcbin`: realtime VP8 as the recorder's,
-/// plus error-resilient for a lossy network and a keyframe every [`KEYFRAME_SECS`].
-fn video_chain(cfg: &CameraConfig) -> String {
+/// plus error-resilient for a lossy network and a keyframe every [`KEYFRAME_SECS`]. With
+/// `record`, the encoded picture also goes to [`CALL_VIDEO_TEE`], where a take of the call
+/// records it (one encoder for both). The frame rate is capped by [`limit_frame_rate`].
+fn video_chain(cfg: &CameraConfig, record: bool) -> String {
+    let tee = if record {
+        format!(
+            "tee name={CALL_VIDEO_TEE} allow-not-linked=true ! queue name=call-video-send \
+             max-size-buffers=0 max-size-bytes=0 max-size-time=500000000 leaky=downstream ! "
+        )
+    } else {
+        String::new()
+    };
     format!(
         "queue name=call-video-in max-size-buffers=2 max-size-bytes=0 max-size-time=0 \
-         leaky=downstream ! videorate name={VIDEO_RATE} max-rate={} drop-only=true \
-         ! videoconvert name=call-video-convert ! vp8enc name={VIDEO_ENC} deadline=1 end-usage=cbr target-bitrate={} threads=1 \
+         leaky=downstream ! videoconvert name=call-video-convert \
+         ! vp8enc name={VIDEO_ENC} deadline=1 end-usage=cbr target-bitrate={} threads=1 \
          lag-in-frames=0 keyframe-max-dist={} error-resilient=default cpu-used=4 \
-         ! rtpvp8pay name=call-video-pay pt={VP8_PT} picture-id-mode=15-bit \
+         ! {tee}rtpvp8pay name=call-video-pay pt={VP8_PT} picture-id-mode=15-bit \
          ! application/x-rtp,media=video,encoding-name=VP8,payload={VP8_PT},clock-rate=90000 \
          ! {WEBRTC}.",
-        cfg.fps,
         cfg.video_kbps * 1000,
         cfg.fps * KEYFRAME_SECS,
     )
+}
+
+/// Drops pictures before the encoder so that at most `counters.fps_cap` a second are sent
+/// (0: no cap). A pad probe rather than `videorate`: the caps (and a take's file) keep the
+/// camera's frame rate while the congestion control changes the cap.
+fn limit_frame_rate(bin: &gst::Bin, counters: &Arc<Counters>) {
+    let Some(pad) = bin
+        .by_name("call-video-in")
+        .and_then(|q| q.static_pad("src"))
+    else {
+        return;
+    };
+    let counters = Arc::clone(counters);
+    let last_kept = std::sync::atomic::AtomicU64::new(u64::MAX);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let fps = u64::from(counters.fps_cap.load(Ordering::Relaxed));
+        let Some(pts) = info.buffer().and_then(|b| b.pts()).map(|t| t.nseconds()) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let last = last_kept.load(Ordering::Relaxed);
+        // 0.9 of the interval: camera timestamps jitter, and 30 → 15 must keep every other.
+        let due = fps == 0 || last == u64::MAX || pts >= last.saturating_add(900_000_000 / fps);
+        if due || pts < last {
+            last_kept.store(pts, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        } else {
+            gst::PadProbeReturn::Drop
+        }
+    });
 }
 
 /// The voice's way from `call-audio-in` (mono 48 kHz) to `webrtcbin`; with `mix`, also into
@@ -169,7 +206,7 @@ pub(crate) fn send_desc(cfg: &CameraConfig) -> String {
                  ! video/x-raw,format=YUY2,width={w},height={h},framerate={f}/1"
             ),
         };
-        d.push_str(&format!(" {source} ! {}", video_chain(cfg)));
+        d.push_str(&format!(" {source} ! {}", video_chain(cfg, false)));
     }
     if cfg.has_audio() {
         let source = match cfg.audio {
@@ -193,7 +230,7 @@ pub(crate) fn send_desc(cfg: &CameraConfig) -> String {
 pub(crate) fn shared_desc(cfg: &CameraConfig, video: bool, audio: bool) -> String {
     let mut d = webrtc_desc();
     if video {
-        d.push_str(&format!(" {}", video_chain(cfg)));
+        d.push_str(&format!(" {}", video_chain(cfg, true)));
     }
     if audio {
         d.push_str(&format!(" {}", audio_chain(cfg, true)));
@@ -234,6 +271,7 @@ pub(crate) fn build(
         }
     }
     count_frames_sent(pipeline.upcast_ref(), counters);
+    limit_frame_rate(pipeline.upcast_ref(), counters);
     let webrtc = pipeline
         .by_name(WEBRTC)
         .ok_or_else(|| CallError::Init("webrtcbin is missing from the call pipeline".into()))?;
@@ -270,6 +308,7 @@ pub(crate) fn build_shared(
             .map_err(|e| CallError::Init(e.to_string()))?;
     }
     count_frames_sent(&bin, counters);
+    limit_frame_rate(&bin, counters);
     let webrtc = bin
         .by_name(WEBRTC)
         .ok_or_else(|| CallError::Init("webrtcbin is missing from the call branch".into()))?;

@@ -117,7 +117,16 @@ impl RecBranch {
         file: &std::path::Path,
         on_eos: impl Fn() + Send + Sync + 'static,
     ) -> Result<RecBranch, CameraError> {
-        let desc = rec_desc(cfg, live.devices, &LaunchProps::default(), "", "");
+        // During a live call its encoded picture is recorded as it is: one VP8 encoder, not two.
+        let call_video = live.pipeline.by_name(super::CALL_VIDEO_TEE).is_some();
+        let desc = rec_desc(
+            cfg,
+            live.devices,
+            &LaunchProps::default(),
+            "",
+            "",
+            call_video,
+        );
         let bin = gst::parse::bin_from_description_with_name(&desc, false, "rec")
             .map_err(|e| parse_failed("recording", e))?;
         let filesink = bin
@@ -151,7 +160,12 @@ impl RecBranch {
         }
         let mut wanted = Vec::new();
         if live.devices.video {
-            wanted.push(("video-tee", "rec-video-queue", "video"));
+            let tee = if call_video {
+                super::CALL_VIDEO_TEE
+            } else {
+                "video-tee"
+            };
+            wanted.push((tee, "rec-video-queue", "video"));
         }
         if live.devices.audio {
             // During a live call, both voices (the call's mix) instead of the microphone alone.
@@ -208,6 +222,16 @@ impl RecBranch {
                         "cannot link the recording branch to {tee_name}"
                     )));
                 }
+            }
+        }
+        if call_video {
+            // The take must open on a keyframe: ask the call's encoder for one now rather than
+            // muxing up to two seconds of pictures nobody can decode.
+            if let Some(ghost) = bin.static_pad("video") {
+                let key_unit = gst::Structure::builder("GstForceKeyUnit")
+                    .field("all-headers", true)
+                    .build();
+                ghost.push_event(gst::event::CustomUpstream::new(key_unit));
             }
         }
         Ok(RecBranch { bin, links, span })

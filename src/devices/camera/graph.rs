@@ -102,19 +102,29 @@ fn audio_desc(cfg: &CameraConfig, props: &LaunchProps) -> String {
 }
 
 /// The recording branch; `video_from`/`audio_from` prefix each chain (a tee in the launch line).
+///
+/// With `encoded_video` the picture comes already VP8-encoded (a live call's encoder, see
+/// `super::CALL_VIDEO_TEE`) and is muxed as it is.
 pub(crate) fn rec_desc(
     cfg: &CameraConfig,
     devices: Devices,
     props: &LaunchProps,
     video_from: &str,
     audio_from: &str,
+    encoded_video: bool,
 ) -> String {
     let mut d = format!(
         "webmmux name=rec-mux offset-to-zero=true ! filesink name=rec-file buffer-mode=unbuffered \
          sync=false async=false{}",
         props.location
     );
-    if devices.video {
+    if devices.video && encoded_video {
+        // `identity` stands where the encoder would, so the muxed span is measured the same.
+        d.push_str(&format!(
+            " {video_from}queue name=rec-video-queue max-size-buffers=0 max-size-bytes=0 \
+             max-size-time=3000000000 ! identity name=rec-video-enc ! rec-mux."
+        ));
+    } else if devices.video {
         d.push_str(&format!(
             " {video_from}queue name=rec-video-queue max-size-buffers=0 max-size-bytes=0 \
              max-size-time=3000000000 ! videoconvert name=rec-video-convert \
@@ -180,7 +190,14 @@ pub fn launch_line(cfg: &CameraConfig, out: &std::path::Path) -> String {
     format!(
         "gst-launch-1.0 -e {} {}",
         live_desc(cfg, devices, &props),
-        rec_desc(cfg, devices, &props, "video-tee. ! ", "audio-tee. ! ")
+        rec_desc(
+            cfg,
+            devices,
+            &props,
+            "video-tee. ! ",
+            "audio-tee. ! ",
+            false
+        )
     )
 }
 

@@ -454,7 +454,8 @@ impl CaptureLender {
 /// picture and of the microphone (each `None` when that device is not in it). Elements a call
 /// adds must be named `call…`, so their messages are told apart from the devices'. A take
 /// started while a call's branch holds an element named [`CALL_MIX_TEE`] records the voices
-/// from it (both sides of the call) instead of the microphone alone.
+/// from it (both sides of the call) instead of the microphone alone, and one named
+/// [`CALL_VIDEO_TEE`] the call's encoded picture.
 #[derive(Clone)]
 pub struct SharedCapture {
     pub pipeline: gst::Pipeline,
@@ -473,6 +474,9 @@ impl std::fmt::Debug for SharedCapture {
 
 /// Name of the tee carrying a call's mixed voices (patient and operator), for the take.
 pub const CALL_MIX_TEE: &str = "call-mix-tee";
+/// Name of the tee carrying a call's encoded (VP8) picture: a take during the call records it
+/// as it is instead of encoding the camera a second time.
+pub const CALL_VIDEO_TEE: &str = "call-video-tee";
 
 impl Drop for Camera {
     fn drop(&mut self) {
