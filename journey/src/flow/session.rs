@@ -4,6 +4,7 @@ use std::fmt;
 
 use senim_protocol::Topic;
 
+use super::call::CallSaved;
 use super::Millis;
 use crate::identity::Iin;
 
@@ -45,6 +46,12 @@ pub struct Session {
     pub guide_search: Option<String>,
     /// The guide being followed, for the usage figures.
     pub guide_run: Option<GuideRun>,
+    /// The live call placed in this session, as the app named it (`Event::CallRinging`).
+    pub call_id: Option<String>,
+    /// The answered call's length once it ended: the call is the appeal to store.
+    pub call_ms: Option<Millis>,
+    /// Where the appeal of a call lost mid-way stands (shown on the "call lost" page).
+    pub call_saved: Option<CallSaved>,
 }
 
 /// One citizen following one service's guide.
@@ -76,6 +83,9 @@ impl fmt::Debug for Session {
                     .map(|q| format!("<{} chars>", q.chars().count())),
             )
             .field("guide_run", &self.guide_run)
+            .field("call_id", &self.call_id)
+            .field("call_ms", &self.call_ms)
+            .field("call_saved", &self.call_saved)
             .finish()
     }
 }
