@@ -4,8 +4,7 @@
 
 use senim_protocol::hours::CallCentreStatus;
 
-use super::call::CallDraft;
-use super::event::{AppealDraft, Effect, Event, Health};
+use super::event::{AppealDraft, CallDraft, Effect, Event, Health};
 use super::screen::{Receipt, Screen};
 use super::session::{AppealKind, Journey};
 use super::{Flow, Millis};

@@ -1,6 +1,6 @@
 //! "Talk to a specialist now": whether the consent page offers a live call ([`CallOffer`]),
-//! ringing, the call itself, and how it ends ([`CallEnd`]); an answered call is saved as a
-//! video appeal ([`CallDraft`]) with its receipt, like a recorded one.
+//! ringing, the call itself, and how it ends (`CallEnd`); an answered call is saved as a
+//! video appeal (`CallDraft`) with its receipt, like a recorded one.
 //!
 //! The flow only decides; the app places, cancels and hangs up the call (`Effect::PlaceCall`,
 //! `CancelCall`, `HangUpCall`) and reports what happened (`Event::CallRinging`, `CallAnswered`,
@@ -9,8 +9,8 @@
 use senim_protocol::hours::CallCentreStatus;
 
 use super::event::{Effect, Event, Health};
-use super::screen::Screen;
-use super::session::{AppealKind, Journey};
+use super::screen::{CallEnd, Screen};
+use super::session::{AppealKind, CallSaved, Journey};
 use super::{Flow, Millis};
 
 /// How long past `ring_ms` the flow waits for the app's own "unanswered" before it gives up
@@ -34,37 +34,6 @@ pub enum CallOffer {
     NoCamera,
     /// This kiosk cannot keep a recording now (storage full or broken).
     NoRoom,
-}
-
-/// How a call ended, as the app reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallEnd {
-    /// The operator hung up an answered call.
-    HungUpByOperator,
-    /// Nobody answered in time.
-    Unanswered,
-    /// The call-centre refused the call: no operator can take it.
-    Unavailable,
-    /// The connection was lost during the call.
-    Lost,
-    /// The call could not be set up (signalling or media error).
-    Failed,
-}
-
-/// An appeal that was a live call: the call's id (the appeal's id) and how long it lasted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallDraft {
-    pub call_id: String,
-    pub duration_ms: Millis,
-}
-
-/// Where the appeal of a lost call stands (shown on the "call lost" page).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallSaved {
-    Saving,
-    /// Stored; the appeal's number.
-    Saved(String),
-    Failed,
 }
 
 impl Flow {

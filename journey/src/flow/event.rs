@@ -6,9 +6,8 @@ use std::fmt;
 
 use senim_protocol::{Lang, Topic};
 
-use super::call::{CallDraft, CallEnd};
 use super::config::GuideShape;
-use super::screen::{Receipt, TechTest};
+use super::screen::{CallEnd, Receipt, TechTest};
 use super::session::{AppealKind, Journey};
 use super::{CallCentreStatus, Millis, Mode};
 use crate::identity::{self, Iin};
@@ -80,6 +79,13 @@ impl fmt::Debug for AppealDraft {
             .field("call", &self.call)
             .finish()
     }
+}
+
+/// An appeal that was a live call: the call's id (the appeal's id) and how long it lasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallDraft {
+    pub call_id: String,
+    pub duration_ms: Millis,
 }
 
 /// Service-guide usage figures ("citizens trained to use e-services"). `service` is the

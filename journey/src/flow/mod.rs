@@ -36,13 +36,13 @@ mod technician;
 mod tests;
 
 pub use appeal::{is_kazakh_mobile, APPEAL_TEXT_MAX};
-pub use call::{CallDraft, CallEnd, CallOffer, CallSaved, CALL_VOLUME_DEFAULT, RING_GRACE_MS};
+pub use call::{CallOffer, CALL_VOLUME_DEFAULT, RING_GRACE_MS};
 pub use config::{FlowConfig, GuideInfo, GuideShape, RING_MS_DEFAULT};
-pub use event::{AppealDraft, Device, Effect, Event, GuideUsage, Health, Rating};
+pub use event::{AppealDraft, CallDraft, Device, Effect, Event, GuideUsage, Health, Rating};
 pub use hours::CallCentreStatus;
 pub use identify::IDENTIFIED_MS;
-pub use screen::{Receipt, Screen, TechTest};
-pub use session::{AppealKind, GuideRun, Journey, Session};
+pub use screen::{CallEnd, Receipt, Screen, TechTest};
+pub use session::{AppealKind, CallSaved, GuideRun, Journey, Session};
 pub use technician::PIN_FREE_ATTEMPTS;
 
 /// Monotonic milliseconds since the kiosk started.

@@ -1,11 +1,11 @@
-//! Every screen of the kiosk ([`Screen`]) and what the citizen leaves with ([`Receipt`]).
+//! Every screen of the kiosk ([`Screen`]), what the citizen leaves with ([`Receipt`]), and how a
+//! live call ended ([`CallEnd`]).
 //!
 //! `Debug` never shows what a citizen typed (IIN, phone, PIN, search, appeal text), nor the
 //! name of the operator in a call.
 
 use std::fmt;
 
-use super::call::CallEnd;
 use super::Millis;
 
 /// Every screen of the kiosk. `Debug` hides typed digits (IIN, phone, PIN).
@@ -247,4 +247,19 @@ pub struct Receipt {
     pub seen_at: Option<chrono::NaiveDateTime>,
     /// The backend could not be reached: "safe on this kiosk, on its way".
     pub offline: bool,
+}
+
+/// How a call ended, as the app reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEnd {
+    /// The operator hung up an answered call.
+    HungUpByOperator,
+    /// Nobody answered in time.
+    Unanswered,
+    /// The call-centre refused the call: no operator can take it.
+    Unavailable,
+    /// The connection was lost during the call.
+    Lost,
+    /// The call could not be set up (signalling or media error).
+    Failed,
 }

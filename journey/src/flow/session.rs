@@ -1,10 +1,10 @@
-//! What the journey keeps of the current citizen: the [`Session`], dropped whole on reset.
+//! What the journey keeps of the current citizen: the [`Session`], dropped whole on reset (with
+//! where the appeal of a lost call stands, [`CallSaved`]).
 
 use std::fmt;
 
 use senim_protocol::Topic;
 
-use super::call::CallSaved;
 use super::Millis;
 use crate::identity::Iin;
 
@@ -88,4 +88,13 @@ impl fmt::Debug for Session {
             .field("call_saved", &self.call_saved)
             .finish()
     }
+}
+
+/// Where the appeal of a lost call stands (shown on the "call lost" page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallSaved {
+    Saving,
+    /// Stored; the appeal's number.
+    Saved(String),
+    Failed,
 }
