@@ -27,6 +27,27 @@ use headless::{render, write_png};
 use journeys::{journeys, technician_view, VALID_IIN};
 use says::{says, Po};
 
+/// A camera-like picture: a lit background of `tone` and a head and shoulders in the middle.
+fn picture(w: u32, h: u32, tone: [u8; 3]) -> slint::SharedPixelBuffer<slint::Rgb8Pixel> {
+    let mut pixels = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(w, h);
+    let (cx, fw, fh) = (w as f32 / 2.0, w as f32, h as f32);
+    for (i, p) in pixels.make_mut_slice().iter_mut().enumerate() {
+        let (x, y) = ((i as u32 % w) as f32, (i as u32 / w) as f32);
+        let light = 1.0 - 0.5 * (y / fh);
+        let head = ((x - cx) / (fw * 0.12)).powi(2) + ((y - fh * 0.38) / (fh * 0.2)).powi(2) <= 1.0;
+        let body = y > fh * 0.62 && (x - cx).abs() < fw * 0.28 - (fh - y) * 0.1;
+        *p = if head {
+            slint::Rgb8Pixel::new(224, 180, 150)
+        } else if body {
+            slint::Rgb8Pixel::new(30, 50, 90)
+        } else {
+            let [r, g, b] = tone.map(|c| (f32::from(c) * light + 60.0 * light) as u8);
+            slint::Rgb8Pixel::new(r, g, b)
+        };
+    }
+    pixels
+}
+
 fn out_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
@@ -72,8 +93,14 @@ fn every_screen_in_every_language_and_orientation() {
             for shot in journeys(&config, &catalog, lang) {
                 let flow = &shot.flow;
                 ui::apply(&app, flow, &view, &info, shot.now);
+                if shot.name == "in-call" {
+                    // The operator's picture and the citizen's own, as the call draws them.
+                    ui::show_operator_frame(&app, Some(picture(640, 480, [40, 90, 140])));
+                    ui::show_frame(&app, Some(picture(320, 240, [120, 80, 60])));
+                }
                 slint::platform::update_timers_and_animations();
                 let rgba = render(&window, size);
+                ui::show_frame(&app, None);
                 seen.insert(format!("{:?}", ui::screen_of(flow)));
                 let distinct: BTreeSet<&[u8]> = rgba.chunks(4).step_by(97).collect();
                 assert!(distinct.len() > 3, "{} looks blank", shot.name);
@@ -140,6 +167,9 @@ fn every_screen_in_every_language_and_orientation() {
         Screen::Enrol,
         Screen::AppealNoRoom,
         Screen::AppealText,
+        Screen::CallRinging,
+        Screen::InCall,
+        Screen::CallEnded,
     ];
     for s in all {
         assert!(seen.contains(&format!("{s:?}")), "no screenshot of {s:?}");

@@ -15,8 +15,9 @@ use slint::{ComponentHandle, SharedString};
 
 use senim_kiosk::flow::{Event, Journey, Lang, Rating as FlowRating, TechTest as FlowTest};
 use senim_kiosk::ui::{
-    self, AppWindow, AppealAdapter, AppealTopic, AttractAdapter, CameraAdapter, GuideAdapter,
-    IdentifyAdapter, Language, MenuAdapter, Rating, ShellAdapter, TechTest, TechnicianAdapter,
+    self, AppWindow, AppealAdapter, AppealTopic, AttractAdapter, CallAdapter, CameraAdapter,
+    GuideAdapter, IdentifyAdapter, Language, MenuAdapter, Rating, ShellAdapter, TechTest,
+    TechnicianAdapter,
 };
 use senim_protocol::Topic;
 
@@ -365,6 +366,56 @@ fn every_adapter_callback_sends_its_event() {
         Event::Continue,
     );
 
+    // The live call: offer, cancel, hang up, volume steps from the level shown, what follows.
+    w.expect(
+        "CallAdapter",
+        "call_now",
+        |a| a.global::<CallAdapter>().invoke_call_now(),
+        Event::CallNow,
+    );
+    w.expect(
+        "CallAdapter",
+        "cancel",
+        |a| a.global::<CallAdapter>().invoke_cancel(),
+        Event::Back,
+    );
+    w.expect(
+        "CallAdapter",
+        "hang_up",
+        |a| a.global::<CallAdapter>().invoke_hang_up(),
+        Event::HangUp,
+    );
+    for (shown, louder, sent) in [
+        (60, true, 70),
+        (60, false, 50),
+        (100, true, 100),
+        (4, false, 0),
+    ] {
+        w.app.global::<CallAdapter>().set_volume(shown);
+        let (callback, invoke): (_, fn(&AppWindow)) = if louder {
+            ("volume_up", |a| {
+                a.global::<CallAdapter>().invoke_volume_up()
+            })
+        } else {
+            ("volume_down", |a| {
+                a.global::<CallAdapter>().invoke_volume_down()
+            })
+        };
+        w.expect("CallAdapter", callback, invoke, Event::CallVolume(sent));
+    }
+    w.expect(
+        "CallAdapter",
+        "record_instead",
+        |a| a.global::<CallAdapter>().invoke_record_instead(),
+        Event::ConsentAccept,
+    );
+    w.expect(
+        "CallAdapter",
+        "retry_save",
+        |a| a.global::<CallAdapter>().invoke_retry_save(),
+        Event::Send,
+    );
+
     // Technician mode: PIN keypad, the test pages, the actions.
     w.expect(
         "TechnicianAdapter",
@@ -450,4 +501,100 @@ fn camera_picture_and_level_reach_the_camera_adapter() {
     ui::show_level(&app, 0.0);
     assert_eq!(camera.get_preview().size().width, 0);
     assert_eq!(camera.get_mic_level(), 0.0);
+}
+
+/// The operator's picture is written only through `ui::show_operator_frame`, and goes with the
+/// call: once the flow leaves the in-call page, nothing of it stays in the UI.
+#[test]
+fn operator_picture_reaches_the_call_adapter_and_goes_with_the_call() {
+    let (_window, app) = headless::window();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = senim_kiosk::config::Config::load(&root.join("config/kiosk.demo.toml"))
+        .expect("demo config");
+    let catalog =
+        senim_kiosk::catalog::Catalog::load_dir(&root.join("config/services")).expect("catalogue");
+    let view = ui::CatalogView::new(catalog.clone());
+    let info = ui::KioskInfo::default();
+    let mut flow = senim_kiosk::flow::Flow::new(senim_kiosk::app::flow_config(&config, &catalog));
+    let mut now = 0;
+    let mut send = |flow: &mut senim_kiosk::flow::Flow, e: Event| {
+        now += 100;
+        flow.handle(now, e);
+        now
+    };
+    use senim_kiosk::flow::{CallEnd, Device, Health};
+    send(&mut flow, Event::DeviceHealth(Device::Camera, Health::Ok));
+    send(
+        &mut flow,
+        Event::DeviceHealth(Device::Microphone, Health::Ok),
+    );
+    send(
+        &mut flow,
+        Event::Sync {
+            online: true,
+            pending: 0,
+        },
+    );
+    send(&mut flow, Event::OperatorsAvailable(true));
+    send(&mut flow, Event::Start);
+    send(&mut flow, Event::Choose(Journey::Appeal));
+    send(&mut flow, Event::ManualOpen);
+    for d in "880101300010".chars() {
+        send(&mut flow, Event::KeypadDigit(d));
+    }
+    send(&mut flow, Event::KeypadSubmit);
+    send(&mut flow, Event::Continue);
+    send(&mut flow, Event::SelectTopic(Topic::Request));
+    let t = send(&mut flow, Event::CallNow);
+    ui::apply(&app, &flow, &view, &info, t);
+    assert_eq!(ui::screen_of(&flow), ui::Screen::CallRinging);
+    send(
+        &mut flow,
+        Event::CallRinging {
+            call_id: "c-1".into(),
+        },
+    );
+    let t = send(
+        &mut flow,
+        Event::CallAnswered {
+            operator: "Aigerim".into(),
+        },
+    );
+    ui::apply(&app, &flow, &view, &info, t);
+    let call = app.global::<CallAdapter>();
+    assert_eq!(call.get_operator(), "Aigerim");
+    assert_eq!(call.get_operator_frame().size().width, 0, "connecting…");
+    ui::show_operator_frame(
+        &app,
+        Some(slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(64, 48)),
+    );
+    ui::apply(&app, &flow, &view, &info, t + 1_000);
+    let size = call.get_operator_frame().size();
+    assert_eq!(
+        (size.width, size.height),
+        (64, 48),
+        "kept while in the call"
+    );
+    assert_eq!(call.get_elapsed_seconds(), 1);
+
+    let t = send(&mut flow, Event::CallEnded(CallEnd::Lost));
+    ui::apply(&app, &flow, &view, &info, t);
+    assert_eq!(ui::screen_of(&flow), ui::Screen::CallEnded);
+    assert_eq!(call.get_operator_frame().size().width, 0);
+    assert_eq!(call.get_operator(), "");
+    assert_eq!(call.get_ended(), ui::CallEndReason::Lost);
+    assert_eq!(call.get_saving(), ui::CallSaving::Saving);
+    let t = send(
+        &mut flow,
+        Event::AppealSaved {
+            number: "C1-02".into(),
+        },
+    );
+    ui::apply(&app, &flow, &view, &info, t);
+    assert_eq!(call.get_saving(), ui::CallSaving::Saved);
+    assert_eq!(call.get_saved_number(), "C1-02");
+    let t = send(&mut flow, Event::EndSession);
+    ui::apply(&app, &flow, &view, &info, t);
+    assert_eq!(call.get_saved_number(), "");
+    assert_eq!(call.get_saving(), ui::CallSaving::None);
 }

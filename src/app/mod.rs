@@ -51,6 +51,8 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         idle_reset_ms: config.session.idle_reset_secs * 1000,
         countdown_ms: config.appeal.countdown_secs * 1000,
         max_recording_ms: config.appeal.max_recording_secs * 1000,
+        // The call-centre's `[call] ring_seconds` default; wired by the call runtime.
+        ring_ms: crate::flow::RING_MS_DEFAULT,
         guides: GuideShape::of(catalog),
         pin_sha256: config.technician.pin_sha256.clone(),
         badges_sha256: config.technician.badges_sha256.clone(),
@@ -188,6 +190,13 @@ impl App {
             Effect::Restart => {
                 self.restart_requested.set(true);
                 let _ = slint::quit_event_loop();
+            }
+            // wired by the call runtime
+            Effect::PlaceCall { .. }
+            | Effect::CancelCall
+            | Effect::HangUpCall
+            | Effect::SetCallVolume(_) => {
+                tracing::info!(effect = ?effect, "live calls are not wired yet");
             }
         }
     }

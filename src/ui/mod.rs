@@ -13,6 +13,7 @@ mod generated {
 
 mod appeal;
 mod attract;
+mod call;
 mod camera;
 mod catalog_view;
 mod guides;
@@ -25,6 +26,7 @@ use chrono::{Datelike, NaiveDateTime};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 pub use appeal::phone_shown;
+pub use call::{show_operator_frame, volume_step, VOLUME_STEP};
 pub use camera::{show_frame, show_level};
 pub use catalog_view::{qr_image, CatalogView};
 pub use generated::*;
@@ -94,6 +96,9 @@ fn map_screen(s: &FlowScreen) -> Screen {
         FlowScreen::AppealPhone { .. } => Screen::AppealPhone,
         FlowScreen::AppealSaving { .. } => Screen::AppealSaving,
         FlowScreen::AppealReceipt { .. } => Screen::AppealReceipt,
+        FlowScreen::CallRinging { .. } => Screen::CallRinging,
+        FlowScreen::InCall { .. } => Screen::InCall,
+        FlowScreen::CallEnded { .. } => Screen::CallEnded,
         FlowScreen::TechnicianPin { .. } => Screen::TechnicianPin,
         FlowScreen::TechnicianHome => Screen::TechnicianHome,
         FlowScreen::TechnicianTest(FlowTest::Scanner) => Screen::TechnicianScanner,
@@ -119,6 +124,7 @@ fn can_go_back(s: &FlowScreen) -> bool {
             | FlowScreen::AppealText { .. }
             | FlowScreen::AppealCountdown { .. }
             | FlowScreen::AppealPhone { .. }
+            | FlowScreen::CallRinging { .. }
             | FlowScreen::TechnicianPin { .. }
             | FlowScreen::TechnicianTest(_)
     )
@@ -190,6 +196,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &Kiosk
     identify::apply(window, flow);
     guides::apply(window, flow, guides);
     appeal::apply(window, flow, now, &info.status_url);
+    call::apply(window, flow, now);
     technician::apply(window, flow, info, now);
 }
 
@@ -214,6 +221,7 @@ pub fn connect(window: &AppWindow, send: Sink) {
     identify::connect(window, &send);
     guides::connect(window, &send);
     appeal::connect(window, &send);
+    call::connect(window, &send);
     technician::connect(window, &send);
 }
 

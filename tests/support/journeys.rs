@@ -4,13 +4,15 @@
 use senim_kiosk::catalog::Catalog;
 use senim_kiosk::config::Config;
 use senim_kiosk::flow::{
-    CallCentreStatus, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest,
+    CallCentreStatus, CallEnd, Device, Event, Flow, Health, Journey, Lang, Millis, TechTest,
 };
 use senim_kiosk::identity;
 use senim_kiosk::ui;
 use senim_protocol::Topic;
 
 pub const VALID_IIN: &str = "880101300010";
+/// The operator's display name in the call pictures.
+pub const OPERATOR: &str = "Aigerim Sarsenova";
 
 /// A journey driven to one screen, with the clock at `now`.
 pub struct Shot {
@@ -107,6 +109,21 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .wait(3_000)
             .wait(42_000)
             .send(Event::StopRecording)
+    };
+    // An operator free to take a call, the consent page showing.
+    let available = || appeal().send(Event::OperatorsAvailable(true));
+    let ringing = || {
+        available().send(Event::CallNow).send(Event::CallRinging {
+            call_id: "c-7f3a".into(),
+        })
+    };
+    let in_call = || {
+        ringing()
+            .wait(9_000)
+            .send(Event::CallAnswered {
+                operator: OPERATOR.into(),
+            })
+            .wait(83_000)
     };
     let guide = || d().send(Event::Start).send(Event::Choose(Journey::Guide));
     let eds = || {
@@ -296,6 +313,35 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .send(Event::GuideNext)
             .send(Event::EndSession)
             .shot("attract-after-session"),
+        available().shot("appeal-consent-call"),
+        available()
+            .send(Event::CallCentre(closed_until_monday()))
+            .shot("appeal-consent-closed"),
+        available()
+            .send(Event::Sync {
+                online: false,
+                pending: 0,
+            })
+            .shot("appeal-consent-offline"),
+        ringing().wait(17_000).shot("call-ringing"),
+        in_call().shot("in-call-connecting"),
+        in_call().send(Event::CallVolume(60)).shot("in-call"),
+        ringing().wait(65_000).shot("call-ended-unanswered"),
+        ringing()
+            .send(Event::CallEnded(CallEnd::Unavailable))
+            .shot("call-ended-unavailable"),
+        ringing()
+            .send(Event::CallEnded(CallEnd::Failed))
+            .shot("call-ended-failed"),
+        in_call()
+            .send(Event::CallEnded(CallEnd::Lost))
+            .shot("call-ended-lost-saving"),
+        in_call()
+            .send(Event::CallEnded(CallEnd::Lost))
+            .send(Event::AppealSaved {
+                number: "C9-014".into(),
+            })
+            .shot("call-ended-lost"),
     ]
 }
 

@@ -9,7 +9,7 @@ use senim_kiosk::flow::Lang;
 use senim_kiosk::ui::{AppWindow, AppealAdapter, TechnicianAdapter};
 use slint::ComponentHandle;
 
-use super::journeys::{category, service};
+use super::journeys::{category, service, OPERATOR};
 
 /// One text a screen must show.
 pub enum Says {
@@ -79,6 +79,16 @@ impl Po {
             Says::Text(text) => (text.clone(), None),
         }
     }
+}
+
+/// "Monday 23 November, 09:00" (the pictures' next opening) as the language writes it.
+fn monday_9(lang: Lang) -> String {
+    match lang {
+        Lang::En => "Monday 23 November, 09:00",
+        Lang::Kk => "23 қараша, дүйсенбі, 09:00",
+        Lang::Ru => "понедельник, 23 ноября, 09:00",
+    }
+    .into()
 }
 
 fn clock(seconds: i32) -> String {
@@ -294,6 +304,70 @@ pub fn says(shot: &str, lang: Lang, catalog: &Catalog, app: &AppWindow) -> Vec<S
         "appeal-no-room" => vec![Tr(
             "This kiosk cannot record a video appeal right now: its storage is full. The technicians have been told.",
         )],
+        "appeal-consent-call" => vec![
+            Tr("Talk to a specialist now"),
+            Tr("I agree, start recording"),
+            Tr("A specialist can answer you now by video. The call is recorded like an appeal."),
+        ],
+        "appeal-consent-closed" => vec![
+            Tr("I agree, start recording"),
+            TrWith(
+                "Specialists cannot take calls now: they are back on {0}.",
+                vec![monday_9(lang)],
+            ),
+        ],
+        "appeal-consent-offline" => vec![Tr(
+            "A call is not possible now: there is no connection to the call-centre.",
+        )],
+        "call-ringing" => vec![
+            Tr("Calling a specialist…"),
+            Tr("Please wait. A specialist will answer you on this screen."),
+            TrWith("Waiting {0}", vec!["0:17".into()]),
+            Tr("Cancel the call"),
+        ],
+        "in-call" | "in-call-connecting" => {
+            let mut says = vec![
+                Text(OPERATOR.into()),
+                TrWith("In the call {0}", vec!["1:23".into()]),
+                Tr("Hang up"),
+                Tr("Volume"),
+                Tr("Quieter"),
+                Tr("Louder"),
+                Tr("You"),
+            ];
+            if shot == "in-call-connecting" {
+                says.push(Tr("Connecting the picture…"));
+            }
+            says
+        }
+        "call-ended-unanswered" => vec![
+            Tr("No specialist answered"),
+            Tr("You can record your appeal instead: a specialist will watch it. You do not need to show your ID card again."),
+            Tr("Record an appeal"),
+            Tr("Finish"),
+        ],
+        "call-ended-unavailable" => vec![
+            Tr("No specialist can take a call right now"),
+            Tr("Record an appeal"),
+        ],
+        "call-ended-failed" => vec![
+            Tr("The call could not be connected"),
+            Tr("Something went wrong with the connection. You can record your appeal instead: a specialist will watch it."),
+            Tr("Record an appeal"),
+        ],
+        "call-ended-lost-saving" => vec![
+            Tr("The call was lost"),
+            Tr("What you said so far is saved as your appeal."),
+            Tr("Saving your appeal…"),
+            Tr("Record the rest"),
+        ],
+        "call-ended-lost" => vec![
+            Tr("The call was lost"),
+            Tr("Appeal number"),
+            Text("C9-014".into()),
+            Tr("You can record the rest as a new appeal, or finish here."),
+            Tr("Record the rest"),
+        ],
         other => panic!("no expected texts for the screenshot {other}: add them to says()"),
     }
 }

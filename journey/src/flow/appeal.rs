@@ -1,9 +1,10 @@
 //! Appeals: topic, consent, the way it is left (video, the voice alone, or typed; refused up
-//! front on a full disk), countdown and recording, review, callback phone, saving and receipt.
+//! front on a full disk; or a live call, in `call`), countdown and recording, review, callback
+//! phone, saving and receipt.
 
 use senim_protocol::hours::CallCentreStatus;
 
-use super::event::{AppealDraft, Effect, Event, Health};
+use super::event::{AppealDraft, CallDraft, Effect, Event, Health};
 use super::screen::{Receipt, Screen};
 use super::session::{AppealKind, Journey};
 use super::{Flow, Millis};
@@ -26,29 +27,8 @@ impl Flow {
                 Screen::AppealConsent
             }
             (Screen::AppealTopic, Event::Back) => Screen::Menu,
-            (Screen::AppealConsent, Event::ConsentAccept) => {
-                let kind = self.appeal_kind_now();
-                let session = self.session_mut();
-                session.appeal_kind = kind;
-                session.recording_failed = false;
-                if self.storage == Health::Faulty {
-                    // Refused up front: better than a recording that cannot be kept.
-                    Screen::AppealNoRoom
-                } else if kind == AppealKind::Typed {
-                    Screen::AppealText {
-                        text: self
-                            .session
-                            .as_ref()
-                            .and_then(|s| s.text.clone())
-                            .unwrap_or_default(),
-                    }
-                } else {
-                    fx.push(Effect::StartPreview);
-                    Screen::AppealCountdown {
-                        until: now + self.config.countdown_ms,
-                    }
-                }
-            }
+            (Screen::AppealConsent, Event::ConsentAccept) => self.consent_accept(now, fx),
+            (Screen::AppealConsent, Event::CallNow) => self.call_now(now, fx),
             (Screen::AppealText { .. }, Event::AppealText(text)) => {
                 let text: String = text.chars().take(APPEAL_TEXT_MAX).collect();
                 Screen::AppealText { text }
@@ -150,14 +130,7 @@ impl Flow {
                 }
             }
             (Screen::AppealSaving { .. }, Event::AppealSaved { number }) => {
-                let receipt = Receipt {
-                    number,
-                    seen_at: match self.callcentre {
-                        CallCentreStatus::Open => None,
-                        CallCentreStatus::Closed { next_open } => Some(next_open),
-                    },
-                    offline: !self.online,
-                };
+                let receipt = self.receipt(number);
                 if self.printer == Health::Ok {
                     fx.push(Effect::PrintReceipt(receipt.clone()));
                 }
@@ -169,6 +142,45 @@ impl Flow {
             (Screen::AppealSaving { failed: true }, Event::Send) => self.save(fx),
             (Screen::AppealReceipt { .. }, Event::Continue) => self.reset(fx),
             (screen, _) => screen,
+        }
+    }
+
+    /// The citizen consents (or, after a call that ended, asks to record instead): the way
+    /// the appeal is left follows what is working now.
+    pub(super) fn consent_accept(&mut self, now: Millis, fx: &mut Vec<Effect>) -> Screen {
+        let kind = self.appeal_kind_now();
+        let session = self.session_mut();
+        session.appeal_kind = kind;
+        session.recording_failed = false;
+        if self.storage == Health::Faulty {
+            // Refused up front: better than a recording that cannot be kept.
+            Screen::AppealNoRoom
+        } else if kind == AppealKind::Typed {
+            Screen::AppealText {
+                text: self
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.text.clone())
+                    .unwrap_or_default(),
+            }
+        } else {
+            fx.push(Effect::StartPreview);
+            Screen::AppealCountdown {
+                until: now + self.config.countdown_ms,
+            }
+        }
+    }
+
+    /// The receipt of the appeal stored as `number`: when it will be seen, whether it is
+    /// still on its way.
+    pub(super) fn receipt(&self, number: String) -> Receipt {
+        Receipt {
+            number,
+            seen_at: match self.callcentre {
+                CallCentreStatus::Open => None,
+                CallCentreStatus::Closed { next_open } => Some(next_open),
+            },
+            offline: !self.online,
         }
     }
 
@@ -199,7 +211,7 @@ impl Flow {
     /// Hands the appeal to the store and waits for it on the saving screen. A session without
     /// a topic or without its take or text (no sequence of screens leads there) goes to the
     /// attract screen instead.
-    fn save(&mut self, fx: &mut Vec<Effect>) -> Screen {
+    pub(super) fn save(&mut self, fx: &mut Vec<Effect>) -> Screen {
         match self.draft() {
             Some(draft) => {
                 fx.push(Effect::SaveAppeal(draft));
@@ -209,10 +221,25 @@ impl Flow {
         }
     }
 
-    /// The appeal as the store will commit it, if the session holds all of it.
-    fn draft(&self) -> Option<AppealDraft> {
+    /// The appeal as the store will commit it, if the session holds all of it: an answered
+    /// call that ended, or the recorded or typed appeal.
+    pub(super) fn draft(&self) -> Option<AppealDraft> {
         let session = self.session.as_ref()?;
         let topic = session.topic?;
+        if let (Some(call_id), Some(duration_ms)) = (&session.call_id, session.call_ms) {
+            return Some(AppealDraft {
+                iin: session.identity.clone(),
+                topic,
+                phone: None,
+                kind: AppealKind::Video,
+                recorded_ms: duration_ms,
+                text: None,
+                call: Some(CallDraft {
+                    call_id: call_id.clone(),
+                    duration_ms,
+                }),
+            });
+        }
         let kind = session.appeal_kind;
         let recorded_ms = match kind {
             AppealKind::Typed if session.text.is_some() => 0,
@@ -226,6 +253,7 @@ impl Flow {
             kind,
             recorded_ms,
             text: session.text.clone().filter(|_| kind == AppealKind::Typed),
+            call: None,
         })
     }
 

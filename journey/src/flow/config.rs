@@ -8,6 +8,9 @@ use senim_protocol::Lang;
 
 use super::{Millis, Mode};
 
+/// The default of [`FlowConfig::ring_ms`] (the call-centre's `[call] ring_seconds`).
+pub const RING_MS_DEFAULT: Millis = 60_000;
+
 /// Settings the journey needs, taken from the configuration at start.
 #[derive(Clone, PartialEq, Eq)]
 pub struct FlowConfig {
@@ -17,6 +20,9 @@ pub struct FlowConfig {
     pub idle_reset_ms: Millis,
     pub countdown_ms: Millis,
     pub max_recording_ms: Millis,
+    /// How long a live call rings before nobody answering ends it (`[call] ring_seconds`,
+    /// 60 s by default); the flow gives up itself 5 s after that without news.
+    pub ring_ms: Millis,
     /// What the journey knows of the service catalogue.
     pub guides: GuideShape,
     /// SHA-256 hex of the technician PIN; empty disables PIN entry.
@@ -32,6 +38,7 @@ impl fmt::Debug for FlowConfig {
             .field("mode", &self.mode)
             .field("default_language", &self.default_language)
             .field("idle_warning_ms", &self.idle_warning_ms)
+            .field("ring_ms", &self.ring_ms)
             .field("guides", &self.guides.services.len())
             .finish_non_exhaustive()
     }

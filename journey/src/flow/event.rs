@@ -1,12 +1,13 @@
 //! What goes into the journey ([`Event`]) and what the app must do for it ([`Effect`]), with
 //! the things they carry: device health, an appeal to store, service-guide usage figures.
+//! `Debug` of effects and drafts never shows the IIN.
 
 use std::fmt;
 
 use senim_protocol::{Lang, Topic};
 
 use super::config::GuideShape;
-use super::screen::{Receipt, TechTest};
+use super::screen::{CallEnd, Receipt, TechTest};
 use super::session::{AppealKind, Journey};
 use super::{CallCentreStatus, Millis, Mode};
 use crate::identity::{self, Iin};
@@ -62,6 +63,8 @@ pub struct AppealDraft {
     pub recorded_ms: Millis,
     /// A typed appeal's text.
     pub text: Option<String>,
+    /// The appeal was a live call (its id is the appeal's id); `recorded_ms` is its length.
+    pub call: Option<CallDraft>,
 }
 
 impl fmt::Debug for AppealDraft {
@@ -73,8 +76,16 @@ impl fmt::Debug for AppealDraft {
             .field("kind", &self.kind)
             .field("recorded_ms", &self.recorded_ms)
             .field("typed", &self.text.is_some())
+            .field("call", &self.call)
             .finish()
     }
+}
+
+/// An appeal that was a live call: the call's id (the appeal's id) and how long it lasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallDraft {
+    pub call_id: String,
+    pub duration_ms: Millis,
 }
 
 /// Service-guide usage figures ("citizens trained to use e-services"). `service` is the
@@ -161,10 +172,29 @@ pub enum Event {
     TechnicianPrintTest,
     TechnicianExit,
     Restart,
+    /// Whether the call-centre says an operator can take a live call now (heartbeat answer
+    /// or call socket; the app sends `false` while offline).
+    OperatorsAvailable(bool),
+    /// "Talk to a specialist now" on the consent page.
+    CallNow,
+    /// The call placed by `Effect::PlaceCall` rings the console as `call_id` (app → flow).
+    CallRinging {
+        call_id: String,
+    },
+    /// An operator answered; `operator` is the display name shown to the citizen.
+    CallAnswered {
+        operator: String,
+    },
+    /// The call ended without the citizen hanging up (app → flow).
+    CallEnded(CallEnd),
+    /// The citizen's red "Hang up".
+    HangUp,
+    /// The call's volume, 0..=100.
+    CallVolume(u8),
 }
 
-/// What the app must do for the journey.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the app must do for the journey. `Debug` never shows the IIN.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Effect {
     /// Switch the UI's translation catalogue.
     SetLanguage(Lang),
@@ -199,4 +229,55 @@ pub enum Effect {
     /// Forget everything of the session in every adapter.
     ClearSession,
     Restart,
+    /// Ring the call-centre for a live call (the app answers with `Event::CallRinging`).
+    PlaceCall {
+        topic: Topic,
+        iin: Option<Iin>,
+    },
+    /// Withdraw the ringing call (cancelled, or no answer in time).
+    CancelCall,
+    /// End the answered call.
+    HangUpCall,
+    /// The call's volume, 0..=100.
+    SetCallVolume(u8),
+}
+
+impl fmt::Debug for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Effect::SetLanguage(lang) => f.debug_tuple("SetLanguage").field(lang).finish(),
+            Effect::Presence { present } => f
+                .debug_struct("Presence")
+                .field("present", present)
+                .finish(),
+            Effect::StartPreview => f.write_str("StartPreview"),
+            Effect::StopPreview => f.write_str("StopPreview"),
+            Effect::StartRecording => f.write_str("StartRecording"),
+            Effect::StopRecording => f.write_str("StopRecording"),
+            Effect::PlayTake => f.write_str("PlayTake"),
+            Effect::DiscardRecording => f.write_str("DiscardRecording"),
+            Effect::SaveAppeal(draft) => f.debug_tuple("SaveAppeal").field(draft).finish(),
+            Effect::PrintReceipt(receipt) => f.debug_tuple("PrintReceipt").field(receipt).finish(),
+            Effect::Usage(usage) => f.debug_tuple("Usage").field(usage).finish(),
+            Effect::Enrol(_) => f.write_str("Enrol(<code>)"),
+            Effect::SwitchCatalog => f.write_str("SwitchCatalog"),
+            Effect::RunChecks => f.write_str("RunChecks"),
+            Effect::PrintTestSlip => f.write_str("PrintTestSlip"),
+            Effect::CallConsultant { service_id, step } => f
+                .debug_struct("CallConsultant")
+                .field("service_id", service_id)
+                .field("step", step)
+                .finish(),
+            Effect::ClearSession => f.write_str("ClearSession"),
+            Effect::Restart => f.write_str("Restart"),
+            Effect::PlaceCall { topic, iin } => f
+                .debug_struct("PlaceCall")
+                .field("topic", topic)
+                .field("identified", &iin.is_some())
+                .finish(),
+            Effect::CancelCall => f.write_str("CancelCall"),
+            Effect::HangUpCall => f.write_str("HangUpCall"),
+            Effect::SetCallVolume(level) => f.debug_tuple("SetCallVolume").field(level).finish(),
+        }
+    }
 }

@@ -14,6 +14,7 @@
 //! - `identify`: the card read or the IIN typed, and where it leads;
 //! - `guide`: the service guides and their usage figures;
 //! - `appeal`: topic, consent, recording or typing, phone, saving, receipt;
+//! - `call`: "Talk to a specialist now" — the offer, ringing, the call, how it ended;
 //! - `technician`: PIN and badges, checks and device tests;
 //! - `enrol`: a kiosk without an accepted token.
 
@@ -21,6 +22,7 @@ pub use senim_protocol::hours;
 pub use senim_protocol::Lang;
 
 mod appeal;
+mod call;
 mod config;
 mod enrol;
 mod event;
@@ -34,12 +36,13 @@ mod technician;
 mod tests;
 
 pub use appeal::{is_kazakh_mobile, APPEAL_TEXT_MAX};
-pub use config::{FlowConfig, GuideInfo, GuideShape};
-pub use event::{AppealDraft, Device, Effect, Event, GuideUsage, Health, Rating};
+pub use call::{CallOffer, CALL_VOLUME_DEFAULT, RING_GRACE_MS};
+pub use config::{FlowConfig, GuideInfo, GuideShape, RING_MS_DEFAULT};
+pub use event::{AppealDraft, CallDraft, Device, Effect, Event, GuideUsage, Health, Rating};
 pub use hours::CallCentreStatus;
 pub use identify::IDENTIFIED_MS;
-pub use screen::{Receipt, Screen, TechTest};
-pub use session::{AppealKind, GuideRun, Journey, Session};
+pub use screen::{CallEnd, Receipt, Screen, TechTest};
+pub use session::{AppealKind, CallSaved, GuideRun, Journey, Session};
 pub use technician::PIN_FREE_ATTEMPTS;
 
 /// Monotonic milliseconds since the kiosk started.
@@ -69,6 +72,10 @@ pub struct Flow {
     online: bool,
     pending: u32,
     callcentre: CallCentreStatus,
+    /// The call-centre's word that an operator can take a live call now.
+    operators_available: bool,
+    /// The live call's volume (0..=100), back to the default for each citizen.
+    call_volume: u8,
     pin_failures: u32,
     pin_locked_until: Millis,
     /// What the identify step leads to once the card is read.
@@ -97,6 +104,8 @@ impl Flow {
             online: false,
             pending: 0,
             callcentre: CallCentreStatus::Open,
+            operators_available: false,
+            call_volume: CALL_VOLUME_DEFAULT,
             pin_failures: 0,
             pin_locked_until: 0,
             after_identify: Journey::Appeal,
@@ -186,6 +195,10 @@ impl Flow {
                 | Event::Enrolled(_)
                 | Event::EnrolResult(_)
                 | Event::CatalogReady(_)
+                | Event::OperatorsAvailable(_)
+                | Event::CallRinging { .. }
+                | Event::CallAnswered { .. }
+                | Event::CallEnded(_)
         );
         if is_user_input {
             self.last_activity = now;
@@ -236,6 +249,28 @@ impl Flow {
                 self.callcentre = status;
                 screen
             }
+            Event::OperatorsAvailable(available) => {
+                self.operators_available = available;
+                screen
+            }
+            // News of a call the citizen already left (cancelled, or the session ended): it
+            // must not go on ringing or stay connected.
+            Event::CallRinging { .. }
+                if !matches!(screen, Screen::CallRinging { .. } | Screen::InCall { .. }) =>
+            {
+                fx.push(Effect::CancelCall);
+                screen
+            }
+            Event::CallAnswered { .. }
+                if !matches!(screen, Screen::CallRinging { .. } | Screen::InCall { .. }) =>
+            {
+                fx.push(Effect::HangUpCall);
+                screen
+            }
+            // "Finish" in a call hangs up, and the call is saved as after "Hang up".
+            Event::EndSession if matches!(screen, Screen::InCall { .. }) => {
+                self.call_event(now, screen, Event::EndSession, fx)
+            }
             Event::CatalogReady(steps) => {
                 self.pending_guides = Some(steps);
                 if self.at_rest(&screen) {
@@ -283,6 +318,9 @@ impl Flow {
                 | Screen::AppealPhone { .. }
                 | Screen::AppealSaving { .. }
                 | Screen::AppealReceipt { .. } => self.appeal_event(now, screen, other, fx),
+                Screen::CallRinging { .. } | Screen::InCall { .. } | Screen::CallEnded { .. } => {
+                    self.call_event(now, screen, other, fx)
+                }
                 Screen::TechnicianPin { .. }
                 | Screen::TechnicianHome
                 | Screen::TechnicianTest(_) => self.technician_event(now, screen, other, fx),
@@ -305,6 +343,10 @@ impl Flow {
             Screen::Identified { since } if now.saturating_sub(since) >= IDENTIFIED_MS => {
                 return self.after_identified(fx);
             }
+            Screen::CallRinging { since } if self.ring_timed_out(now, since) => {
+                fx.push(Effect::CancelCall);
+                return self.call_event(now, screen, Event::CallEnded(CallEnd::Unanswered), fx);
+            }
             _ => {}
         }
         if matches!(
@@ -313,8 +355,11 @@ impl Flow {
                 | Screen::AppealCountdown { .. }
                 | Screen::AppealRecording { .. }
                 | Screen::AppealSaving { failed: false }
+                | Screen::CallRinging { .. }
+                | Screen::InCall { .. }
         ) {
-            // Nobody touches the screen while speaking to the camera; that is not idleness.
+            // Nobody touches the screen while speaking to the camera or waiting for a
+            // specialist; that is not idleness.
             self.last_activity = now;
             return screen;
         }
@@ -375,6 +420,7 @@ impl Flow {
     /// running is stopped and a take thrown away, then as [`Flow::reset`].
     fn cut_short(&mut self, screen: &Screen, fx: &mut Vec<Effect>) -> Screen {
         self.abandon_guide(fx);
+        self.end_call_for_reset(screen, fx);
         match screen {
             Screen::AppealCountdown { .. } | Screen::AppealRecording { .. } => {
                 fx.push(Effect::StopRecording);
@@ -397,6 +443,7 @@ impl Flow {
         }
         self.session = None;
         self.idle_warning_since = None;
+        self.call_volume = CALL_VOLUME_DEFAULT;
         let resting = self.resting_screen();
         // The kiosk is at rest now.
         self.switch_catalog(fx);

@@ -1,6 +1,8 @@
-//! Every screen of the kiosk ([`Screen`]) and what the citizen leaves with ([`Receipt`]).
+//! Every screen of the kiosk ([`Screen`]), what the citizen leaves with ([`Receipt`]), and how a
+//! live call ended ([`CallEnd`]).
 //!
-//! `Debug` never shows what a citizen typed (IIN, phone, PIN, search, appeal text).
+//! `Debug` never shows what a citizen typed (IIN, phone, PIN, search, appeal text), nor the
+//! name of the operator in a call.
 
 use std::fmt;
 
@@ -77,6 +79,20 @@ pub enum Screen {
     AppealReceipt {
         receipt: Receipt,
     },
+    /// "Calling a specialist…" since `since`, with a large "Cancel".
+    CallRinging {
+        since: Millis,
+    },
+    /// In the call since `since` with the operator called `operator` (their display name).
+    InCall {
+        since: Millis,
+        operator: String,
+    },
+    /// The call ended without a receipt page: unanswered, refused, failed, or lost after it
+    /// was answered (then what was said is saved as an appeal). Offers to record instead.
+    CallEnded {
+        why: CallEnd,
+    },
     TechnicianPin {
         digits: String,
         wrong: bool,
@@ -131,6 +147,20 @@ impl Screen {
             Screen::AppealSaving { failed: false } => "appeal-saving",
             Screen::AppealSaving { failed: true } => "appeal-save-failed",
             Screen::AppealReceipt { .. } => "appeal-receipt",
+            Screen::CallRinging { .. } => "call-ringing",
+            Screen::InCall { .. } => "in-call",
+            Screen::CallEnded {
+                why: CallEnd::Unanswered,
+            } => "call-ended-unanswered",
+            Screen::CallEnded {
+                why: CallEnd::Unavailable,
+            } => "call-ended-unavailable",
+            Screen::CallEnded {
+                why: CallEnd::Lost | CallEnd::HungUpByOperator,
+            } => "call-ended-lost",
+            Screen::CallEnded {
+                why: CallEnd::Failed,
+            } => "call-ended-failed",
             Screen::TechnicianPin { .. } => "technician-pin",
             Screen::TechnicianHome => "technician-home",
             Screen::TechnicianTest(TechTest::Scanner) => "technician-scanner",
@@ -197,6 +227,11 @@ impl fmt::Debug for Screen {
             Screen::AppealReview => f.write_str("AppealReview"),
             Screen::AppealSaving { failed } => write!(f, "AppealSaving {{ failed: {failed} }}"),
             Screen::AppealReceipt { receipt } => write!(f, "AppealReceipt {{ {receipt:?} }}"),
+            Screen::CallRinging { since } => write!(f, "CallRinging {{ since: {since} }}"),
+            Screen::InCall { since, .. } => {
+                write!(f, "InCall {{ since: {since}, operator: <redacted> }}")
+            }
+            Screen::CallEnded { why } => write!(f, "CallEnded {{ why: {why:?} }}"),
             Screen::TechnicianHome => f.write_str("TechnicianHome"),
             Screen::TechnicianTest(t) => write!(f, "TechnicianTest({t:?})"),
         }
@@ -212,4 +247,19 @@ pub struct Receipt {
     pub seen_at: Option<chrono::NaiveDateTime>,
     /// The backend could not be reached: "safe on this kiosk, on its way".
     pub offline: bool,
+}
+
+/// How a call ended, as the app reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEnd {
+    /// The operator hung up an answered call.
+    HungUpByOperator,
+    /// Nobody answered in time.
+    Unanswered,
+    /// The call-centre refused the call: no operator can take it.
+    Unavailable,
+    /// The connection was lost during the call.
+    Lost,
+    /// The call could not be set up (signalling or media error).
+    Failed,
 }

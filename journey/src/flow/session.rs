@@ -1,4 +1,5 @@
-//! What the journey keeps of the current citizen: the [`Session`], dropped whole on reset.
+//! What the journey keeps of the current citizen: the [`Session`], dropped whole on reset (with
+//! where the appeal of a lost call stands, [`CallSaved`]).
 
 use std::fmt;
 
@@ -45,6 +46,12 @@ pub struct Session {
     pub guide_search: Option<String>,
     /// The guide being followed, for the usage figures.
     pub guide_run: Option<GuideRun>,
+    /// The live call placed in this session, as the app named it (`Event::CallRinging`).
+    pub call_id: Option<String>,
+    /// The answered call's length once it ended: the call is the appeal to store.
+    pub call_ms: Option<Millis>,
+    /// Where the appeal of a call lost mid-way stands (shown on the "call lost" page).
+    pub call_saved: Option<CallSaved>,
 }
 
 /// One citizen following one service's guide.
@@ -76,6 +83,18 @@ impl fmt::Debug for Session {
                     .map(|q| format!("<{} chars>", q.chars().count())),
             )
             .field("guide_run", &self.guide_run)
+            .field("call_id", &self.call_id)
+            .field("call_ms", &self.call_ms)
+            .field("call_saved", &self.call_saved)
             .finish()
     }
+}
+
+/// Where the appeal of a lost call stands (shown on the "call lost" page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallSaved {
+    Saving,
+    /// Stored; the appeal's number.
+    Saved(String),
+    Failed,
 }

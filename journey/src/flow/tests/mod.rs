@@ -9,6 +9,7 @@ use super::*;
 use crate::identity::{self, Iin};
 
 mod appeal;
+mod call;
 mod enrol;
 mod guide;
 mod identify;
@@ -25,6 +26,7 @@ fn config(mode: Mode) -> FlowConfig {
         idle_reset_ms: 20_000,
         countdown_ms: 3_000,
         max_recording_ms: 180_000,
+        ring_ms: 60_000,
         guides: guides(),
         // sha256("4321")
         pin_sha256: "fe2592b42a727e977f055947385b709cc82b16b9a87f88c6abf3900d65d0cdc3".into(),
