@@ -409,4 +409,20 @@ async fn call_on_the_cameras_capture_records_both_voices(c: &Client) {
         "the take holds no operator voice (peak {peak:.1} dBFS)"
     );
     drop(capture);
+
+    // A second call on the same capture, after the first and its take, works as the first.
+    let mut again =
+        Call::start_on(c, true, CallTarget::Shared(camera.lender()), test_devices()).await;
+    again.connected().await;
+    again
+        .wait(
+            "kiosk receives in the second call",
+            Duration::from_secs(30),
+            |c| c.media.counters().remote_frames_received >= 10,
+        )
+        .await;
+    again.media.hang_up();
+    again
+        .wait("second call ended", Duration::from_secs(10), |c| c.over())
+        .await;
 }

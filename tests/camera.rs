@@ -123,6 +123,7 @@ fn after_a_crash_mid_take_the_restarted_kiosk_keeps_the_appeal_marked_interrupte
                 iin: Some("880101300010".into()),
                 test: false,
                 started_at: chrono::Utc::now(),
+                call_id: None,
             })
             .unwrap();
         take_dir

@@ -46,6 +46,8 @@ fn appeal(video: Option<NewVideo>) -> NewAppeal {
         test: false,
         created_at: chrono::Utc::now(),
         recording: None,
+        appeal_id: None,
+        call_secs: None,
     }
 }
 

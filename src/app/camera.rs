@@ -229,6 +229,7 @@ impl App {
                     .map(|i| i.as_str().to_string()),
                 test: false,
                 started_at: Utc::now(),
+                call_id: None,
             }
         };
         *self.camera.recording.borrow_mut() = Some(Recording {
@@ -352,6 +353,12 @@ pub fn recover_interrupted(store: &mut Store) -> usize {
                     test: r.test,
                     created_at: r.started_at,
                     recording: Some(u.id),
+                    // A call cut short keeps its number, so the call-centre joins the two.
+                    appeal_id: r.call_id.clone(),
+                    call_secs: r
+                        .call_id
+                        .as_ref()
+                        .map(|_| u32::try_from(take.duration.as_secs()).unwrap_or(u32::MAX)),
                 };
                 match store.commit_appeal(&appeal) {
                     Ok(number) => {

@@ -233,5 +233,7 @@ pub(super) fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
         test: false,
         created_at: Utc::now(),
         recording: None,
+        appeal_id: None,
+        call_secs: None,
     }
 }

@@ -327,6 +327,7 @@ fn send_test_appeal(config: &Config, seconds: u64) -> anyhow::Result<i32> {
         iin: None,
         test: true,
         started_at: chrono::Utc::now(),
+        call_id: None,
     })?;
     eprintln!("doctor: recording {seconds} s from the camera and microphone…");
     cam.start_recording(&dir);
@@ -378,6 +379,8 @@ fn send_test_appeal(config: &Config, seconds: u64) -> anyhow::Result<i32> {
         test: true,
         created_at: chrono::Utc::now(),
         recording: Some(note),
+        appeal_id: None,
+        call_secs: None,
     })?;
     let _ = camera::remove_take_dir(&dir);
     eprintln!(

@@ -34,6 +34,8 @@ pub struct NewRecording {
     pub iin: Option<String>,
     pub test: bool,
     pub started_at: DateTime<Utc>,
+    /// A live call's recording: the call's id, which becomes the appeal's number.
+    pub call_id: Option<String>,
 }
 
 impl std::fmt::Debug for NewRecording {
@@ -67,6 +69,11 @@ pub struct NewAppeal {
     pub created_at: DateTime<Utc>,
     /// The recording this appeal ends (its row goes in the same transaction).
     pub recording: Option<i64>,
+    /// The number made beforehand (a live call's id, told to the call-centre when it rang);
+    /// `None`: the store makes one.
+    pub appeal_id: Option<String>,
+    /// The appeal was a live call of this many seconds.
+    pub call_secs: Option<u32>,
 }
 
 impl std::fmt::Debug for NewAppeal {
@@ -83,7 +90,7 @@ impl std::fmt::Debug for NewAppeal {
 }
 
 /// A new random appeal number (`A-` and 8 characters without look-alikes).
-fn new_appeal_id() -> String {
+pub fn new_appeal_id() -> String {
     format!("A-{}", random_from(senim_protocol::APPEAL_ID_ALPHABET, 8))
 }
 
@@ -127,6 +134,15 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = loop {
+            if let Some(id) = &appeal.appeal_id {
+                if !senim_protocol::valid_appeal_id(id) {
+                    return Err(StoreError::Corrupt {
+                        what: "appeal number",
+                        detail: "a number made beforehand must look like A-XXXXXXXX".into(),
+                    });
+                }
+                break id.clone();
+            }
             let id = new_appeal_id();
             let taken: bool = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM appeals WHERE id = ?1)",
@@ -154,8 +170,9 @@ impl Store {
             }
             tx.execute(
                 "INSERT INTO appeals (id, created_at, topic, language, iin, callback_phone, text, \
-                 video_file, video_bytes, video_sha256, video_seconds, interrupted, test) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 video_file, video_bytes, video_sha256, video_seconds, interrupted, test, \
+                 call_secs) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     id,
                     ts(appeal.created_at),
@@ -170,6 +187,7 @@ impl Store {
                     video_cols.3,
                     appeal.interrupted,
                     appeal.test,
+                    appeal.call_secs,
                 ],
             )?;
             insert_outbox(
@@ -201,15 +219,16 @@ impl Store {
     pub fn begin_recording(&mut self, r: &NewRecording) -> Result<i64, StoreError> {
         let dir = self.relative_take_dir(&r.take_dir)?;
         self.conn.execute(
-            "INSERT INTO recordings (take_dir, started_at, topic, language, iin, test) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO recordings (take_dir, started_at, topic, language, iin, test, call_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 dir,
                 ts(r.started_at),
                 r.topic.as_str(),
                 r.language,
                 r.iin,
-                r.test
+                r.test,
+                r.call_id,
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -240,7 +259,7 @@ impl Store {
     /// Recordings a crash or power cut left unfinished, oldest first.
     pub fn unfinished_recordings(&self) -> Result<Vec<UnfinishedRecording>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, take_dir, started_at, topic, language, iin, test FROM recordings \
+            "SELECT id, take_dir, started_at, topic, language, iin, test, call_id FROM recordings \
              ORDER BY id",
         )?;
         let rows = stmt
@@ -253,11 +272,12 @@ impl Store {
                     r.get::<_, String>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, bool>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(id, dir, started, topic, language, iin, test)| {
+            .map(|(id, dir, started, topic, language, iin, test, call_id)| {
                 Ok(UnfinishedRecording {
                     id,
                     recording: NewRecording {
@@ -267,6 +287,7 @@ impl Store {
                         iin,
                         test,
                         started_at: parse_ts(&started)?,
+                        call_id,
                     },
                 })
             })
@@ -290,7 +311,7 @@ impl Store {
     pub(super) fn appeal_record(&self, id: &str) -> Result<AppealRecord, StoreError> {
         let row = self.conn.query_row(
             "SELECT created_at, topic, language, iin, callback_phone, text, video_bytes, \
-             video_sha256, video_seconds, interrupted, test FROM appeals WHERE id = ?1",
+             video_sha256, video_seconds, interrupted, test, call_secs FROM appeals WHERE id = ?1",
             [id],
             |r| {
                 Ok((
@@ -305,11 +326,24 @@ impl Store {
                     r.get::<_, Option<u32>>(8)?,
                     r.get::<_, bool>(9)?,
                     r.get::<_, bool>(10)?,
+                    r.get::<_, Option<u32>>(11)?,
                 ))
             },
         )?;
-        let (created, topic, language, iin, phone, text, bytes, sha, seconds, interrupted, test) =
-            row;
+        let (
+            created,
+            topic,
+            language,
+            iin,
+            phone,
+            text,
+            bytes,
+            sha,
+            seconds,
+            interrupted,
+            test,
+            call_secs,
+        ) = row;
         let video = match (bytes, sha) {
             (Some(bytes), Some(sha256)) => Some(VideoInfo {
                 bytes: bytes as u64,
@@ -329,7 +363,7 @@ impl Store {
             video,
             interrupted,
             test,
-            call_secs: None,
+            call_secs,
         })
     }
 }

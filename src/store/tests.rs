@@ -31,6 +31,8 @@ fn appeal(video: Option<NewVideo>, at: DateTime<Utc>) -> NewAppeal {
         test: false,
         created_at: at,
         recording: None,
+        appeal_id: None,
+        call_secs: None,
     }
 }
 
@@ -143,6 +145,7 @@ fn a_recording_is_noted_before_it_starts_and_ends_with_its_appeal_or_its_discard
                 iin: Some("880101300010".into()),
                 test: false,
                 started_at: t(0),
+                call_id: None,
             })
             .unwrap();
         (id, take_dir)
@@ -431,4 +434,49 @@ fn free_space_is_measured_and_an_impossible_need_refused() {
     assert!(err.is_disk_full());
     assert!(err.to_string().contains("disk is full"), "{err}");
     assert!(store.check_space(1).is_ok());
+}
+
+#[test]
+fn a_calls_appeal_keeps_the_calls_number_and_length_and_its_recording_note_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let number = crate::store::new_appeal_id();
+    let note = store
+        .begin_recording(&NewRecording {
+            take_dir: store.incoming_dir().join("call-take"),
+            topic: Topic::Complaint,
+            language: "kk".into(),
+            iin: None,
+            test: false,
+            started_at: Utc::now(),
+            call_id: Some(number.clone()),
+        })
+        .unwrap();
+    let left = store.unfinished_recordings().unwrap();
+    assert_eq!(left[0].recording.call_id.as_deref(), Some(number.as_str()));
+    let committed = store
+        .commit_appeal(&NewAppeal {
+            appeal_id: Some(number.clone()),
+            call_secs: Some(95),
+            recording: Some(note),
+            ..appeal(None, Utc::now())
+        })
+        .unwrap();
+    assert_eq!(committed, number);
+    let record = store.appeal_record(&number).unwrap();
+    assert_eq!(record.call_secs, Some(95));
+    assert!(store.unfinished_recordings().unwrap().is_empty());
+    // The same number twice is refused (nothing new is stored), as is a malformed one.
+    assert!(store
+        .commit_appeal(&NewAppeal {
+            appeal_id: Some(number.clone()),
+            ..appeal(None, Utc::now())
+        })
+        .is_err());
+    assert!(store
+        .commit_appeal(&NewAppeal {
+            appeal_id: Some("call-1".into()),
+            ..appeal(None, Utc::now())
+        })
+        .is_err());
 }

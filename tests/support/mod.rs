@@ -205,6 +205,8 @@ pub fn commit_appeal(store: &mut Store, seed: u64, len: usize) -> String {
             test: false,
             created_at: Utc::now(),
             recording: None,
+            appeal_id: None,
+            call_secs: None,
         })
         .unwrap()
 }
