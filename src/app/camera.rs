@@ -43,6 +43,8 @@ fn wants_live(screen: &Screen) -> bool {
         screen,
         Screen::AppealCountdown { .. }
             | Screen::AppealRecording { .. }
+            | Screen::CallRinging { .. }
+            | Screen::InCall { .. }
             | Screen::TechnicianTest(TechTest::Camera)
     ) || wants_qr(screen)
 }

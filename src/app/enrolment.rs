@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use super::{dispatch, dispatch_from_thread, post, App};
 use crate::config::Config;
-use crate::flow::Event;
+use crate::flow::{CallCentreStatus, Event};
 use crate::sync::{self, SyncHandle};
 
 pub(super) struct Link {
@@ -95,10 +95,13 @@ impl App {
         }
     }
 
-    /// The call-centre's hours by the server's clock where the kiosk has learnt its skew.
+    /// The call-centre's hours: its own word from the last heartbeat while online (the one
+    /// truth), the kiosk's copy of the calendar (by the server's clock where the skew is
+    /// known) only while offline.
     pub(super) fn update_hours(&self) {
         let now = Utc::now() + chrono::Duration::milliseconds(self.link.clock_skew_ms.get());
-        self.dispatch(Event::CallCentre(self.schedule.status(now)));
+        let operators = self.link.state.borrow().operators;
+        self.dispatch(Event::CallCentre(hours_now(&self.schedule, now, operators)));
     }
 
     /// The sync worker's report: the technician's queue figures, enrolment changes, a newly
@@ -113,6 +116,7 @@ impl App {
         let skew = &self.link.clock_skew_ms;
         let skew_changed = skew.replace(status.clock_skew_ms) != status.clock_skew_ms;
         let enrolment_changed = self.link.state.borrow().enrolled_as != status.enrolled_as;
+        let operators_changed = self.link.state.borrow().operators != status.operators;
         *self.link.state.borrow_mut() = status.clone();
         if enrolment_changed {
             self.enrolment_known(status.enrolled_as.clone());
@@ -124,9 +128,90 @@ impl App {
             online: status.online,
             pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
         });
-        if skew_changed {
+        let available = status.operators.is_some_and(|o| o.available && o.open);
+        if self.flow.borrow().operators_available() != available {
+            self.dispatch(Event::OperatorsAvailable(available));
+        }
+        if skew_changed || operators_changed {
             self.update_hours();
         }
+    }
+}
+
+/// Whether operators are at work at `now`: the call-centre's word when there is one, else the
+/// kiosk's copy of its calendar. When the call-centre says closed on what the copy calls a
+/// working day (a holiday only it knows), appeals are seen from the copy's next working day.
+fn hours_now(
+    schedule: &crate::flow::hours::Schedule,
+    now: chrono::DateTime<Utc>,
+    operators: Option<sync::Operators>,
+) -> CallCentreStatus {
+    use chrono::TimeZone;
+    match (operators, schedule.status(now)) {
+        (None, local) => local,
+        (Some(o), _) if o.open => CallCentreStatus::Open,
+        (Some(_), closed @ CallCentreStatus::Closed { .. }) => closed,
+        (Some(_), CallCentreStatus::Open) => {
+            // From the start of tomorrow (local), the copy's next opening.
+            let tomorrow = schedule
+                .local(now)
+                .date()
+                .succ_opt()
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                .and_then(|t| schedule.tz().from_local_datetime(&t).earliest())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(now + chrono::Duration::days(1));
+            match schedule.status(tomorrow) {
+                closed @ CallCentreStatus::Closed { .. } => closed,
+                CallCentreStatus::Open => CallCentreStatus::Closed {
+                    next_open: schedule.local(tomorrow),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::hours::HoursConfig;
+
+    fn schedule() -> crate::flow::hours::Schedule {
+        HoursConfig::default().schedule().unwrap()
+    }
+
+    fn at(text: &str) -> chrono::DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_call_centres_word_wins_and_the_calendar_copy_is_for_offline() {
+        let s = schedule();
+        // Friday 2026-12-04 10:00 in Astana (UTC+5): open by the calendar.
+        let friday = at("2026-12-04T05:00:00Z");
+        let open = sync::Operators {
+            open: true,
+            available: true,
+        };
+        let closed = sync::Operators {
+            open: false,
+            available: false,
+        };
+        assert_eq!(hours_now(&s, friday, None), CallCentreStatus::Open);
+        assert_eq!(hours_now(&s, friday, Some(open)), CallCentreStatus::Open);
+        // Closed by the call-centre (a holiday the copy lacks): seen on the next working day.
+        let CallCentreStatus::Closed { next_open } = hours_now(&s, friday, Some(closed)) else {
+            panic!("the call-centre said closed");
+        };
+        assert_eq!(next_open.to_string(), "2026-12-07 09:00:00");
+        // Saturday: the copy says closed; an open word from the call-centre (a working
+        // Saturday) wins.
+        let saturday = at("2026-12-05T05:00:00Z");
+        assert!(matches!(
+            hours_now(&s, saturday, None),
+            CallCentreStatus::Closed { .. }
+        ));
+        assert_eq!(hours_now(&s, saturday, Some(open)), CallCentreStatus::Open);
     }
 }
 

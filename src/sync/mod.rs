@@ -140,6 +140,19 @@ pub struct Status {
     pub uploaded_bytes: u64,
     /// The newest catalogue installed from the call-centre (`None`: the shipped one).
     pub catalog_version: Option<String>,
+    /// What the call-centre said of its operators in the last heartbeat answer (`None`
+    /// before one, and while offline): the one truth the kiosk's "open now", "seen at" and
+    /// call offer follow.
+    pub operators: Option<Operators>,
+}
+
+/// The call-centre's word on its operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operators {
+    /// Within working hours (the call-centre's calendar and holidays).
+    pub open: bool,
+    /// Somebody signed in and marked available can take a live call now.
+    pub available: bool,
 }
 
 enum Command {

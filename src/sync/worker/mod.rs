@@ -55,6 +55,8 @@ pub(super) struct Worker {
     next_heartbeat: Instant,
     backoff: Backoff,
     online: bool,
+    /// The last heartbeat answer's word on the operators.
+    operators: Option<super::Operators>,
     uploaded_bytes: u64,
     last_report: Option<Instant>,
     next_purge: Instant,
@@ -86,6 +88,7 @@ impl Worker {
             devices: Vec::new(),
             next_heartbeat: Instant::now(),
             online: false,
+            operators: None,
             uploaded_bytes: 0,
             last_report: None,
             next_purge: Instant::now(),
@@ -264,6 +267,7 @@ impl Worker {
             clock_skew_ms: self.store.clock_skew_ms().unwrap_or(0),
             uploaded_bytes: self.uploaded_bytes,
             catalog_version: self.store.catalog_version().ok().flatten(),
+            operators: self.operators.filter(|_| self.online),
         });
     }
 

@@ -57,6 +57,10 @@ impl Worker {
         self.store.set_clock_skew_ms(skew)?;
         self.store.note_success(Utc::now())?;
         self.online = true;
+        self.operators = Some(super::super::Operators {
+            open: answer.operators_open,
+            available: answer.operators_available,
+        });
         self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
         if let Some(version) = answer.catalog_version {
             self.update_catalog(api, &version).await?;
