@@ -130,21 +130,27 @@ fn video_chain(cfg: &CameraConfig, record: bool) -> String {
 /// (0: no cap). A pad probe rather than `videorate`: the caps (and a take's file) keep the
 /// camera's frame rate while the congestion control changes the cap.
 fn limit_frame_rate(bin: &gst::Bin, counters: &Arc<Counters>) {
-    let Some(pad) = bin
+    if let Some(pad) = bin
         .by_name("call-video-in")
         .and_then(|q| q.static_pad("src"))
-    else {
-        return;
-    };
-    let counters = Arc::clone(counters);
+    {
+        let counters = Arc::clone(counters);
+        cap_frame_rate(&pad, move || counters.fps_cap.load(Ordering::Relaxed));
+    }
+}
+
+/// A pad probe passing at most `fps()` buffers a second (0: all), by their timestamps. Not
+/// `videorate`: it changes caps, and on the operator's stream (variable frame rate, `0/1`)
+/// GStreamer 1.22's `videorate max-rate` aborts the process on a buffer without duration.
+fn cap_frame_rate(pad: &gst::Pad, fps: impl Fn() -> u32 + Send + Sync + 'static) {
     let last_kept = std::sync::atomic::AtomicU64::new(u64::MAX);
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        let fps = u64::from(counters.fps_cap.load(Ordering::Relaxed));
+        let fps = u64::from(fps());
         let Some(pts) = info.buffer().and_then(|b| b.pts()).map(|t| t.nseconds()) else {
             return gst::PadProbeReturn::Ok;
         };
         let last = last_kept.load(Ordering::Relaxed);
-        // 0.9 of the interval: camera timestamps jitter, and 30 → 15 must keep every other.
+        // 0.9 of the interval: timestamps jitter, and 30 → 15 must keep every other.
         let due = fps == 0 || last == u64::MAX || pts >= last.saturating_add(900_000_000 / fps);
         if due || pts < last {
             last_kept.store(pts, Ordering::Relaxed);
@@ -349,6 +355,10 @@ pub(crate) fn audio_sink_desc(cfg: &CameraConfig) -> &'static str {
     }
 }
 
+/// The operator's picture is drawn at most this often (as the camera's preview): converting and
+/// uploading more frames to the UI costs CPU nobody sees.
+const REMOTE_FPS: u32 = 15;
+
 /// What the receiving branches share with the engine.
 pub(crate) struct RemoteSettings {
     pub counters: Arc<Counters>,
@@ -450,6 +460,12 @@ pub(crate) fn link_remote(
                     .fetch_add(1, Ordering::Relaxed);
                 gst::PadProbeReturn::Ok
             });
+        }
+        if let Some(pad) = bin
+            .by_name("call-remote-video-frames")
+            .and_then(|q| q.static_pad("src"))
+        {
+            cap_frame_rate(&pad, || REMOTE_FPS);
         }
         if let Some(appsink) = bin
             .by_name("call-remote-video-sink")
