@@ -466,14 +466,12 @@ impl Control {
                 }
             }
             ToKiosk::Ended { call_id, reason } if self.ours(&call_id) => match reason {
-                EndReason::HungUp => Step::End(
-                    CallEnd::HungUpByOperator,
-                    "the operator hung up".into(),
-                ),
-                EndReason::Unanswered => Step::End(
-                    CallEnd::Unanswered,
-                    "nobody answered in time".into(),
-                ),
+                EndReason::HungUp => {
+                    Step::End(CallEnd::HungUpByOperator, "the operator hung up".into())
+                }
+                EndReason::Unanswered => {
+                    Step::End(CallEnd::Unanswered, "nobody answered in time".into())
+                }
                 EndReason::Lost => Step::End(
                     CallEnd::Lost,
                     "the operator's connection to the call-centre broke".into(),
@@ -495,9 +493,7 @@ impl Control {
                     ErrorCode::Unavailable if !self.rang => {
                         Step::End(CallEnd::Unavailable, message)
                     }
-                    ErrorCode::Busy | ErrorCode::Malformed | ErrorCode::TooLarge
-                        if !self.rang =>
-                    {
+                    ErrorCode::Busy | ErrorCode::Malformed | ErrorCode::TooLarge if !self.rang => {
                         let _ = call_id;
                         Step::End(CallEnd::Failed, message)
                     }
@@ -591,9 +587,15 @@ mod tests {
     #[test]
     fn ice_servers_are_mapped_to_what_webrtcbin_takes() {
         let mapped = media_ice_servers(&[
-            server(&["stun:stun.example.kz:3478", "stun:second.example.kz"], false),
             server(
-                &["turn:turn.example.kz?transport=udp", "turns:turn.example.kz:443"],
+                &["stun:stun.example.kz:3478", "stun:second.example.kz"],
+                false,
+            ),
+            server(
+                &[
+                    "turn:turn.example.kz?transport=udp",
+                    "turns:turn.example.kz:443",
+                ],
                 true,
             ),
             server(&["turn:no-credentials.example.kz:3478"], false),

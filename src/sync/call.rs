@@ -310,14 +310,12 @@ async fn open(endpoint: &Endpoint) -> Result<Socket, SignallingError> {
         url: endpoint.url.clone(),
         reason,
     };
-    let mut request = endpoint
-        .url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| SignallingError::BadBackendUrl {
+    let mut request = endpoint.url.as_str().into_client_request().map_err(|e| {
+        SignallingError::BadBackendUrl {
             url: endpoint.url.clone(),
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     let auth = format!("Bearer {}", endpoint.token)
         .parse()
         .map_err(|_| SignallingError::Unauthorized)?;
@@ -382,11 +380,7 @@ fn describe(e: &tungstenite::Error) -> String {
 }
 
 /// Carries the socket until it closes or the owner closes it.
-async fn carry(
-    mut socket: Socket,
-    mut rx: mpsc::UnboundedReceiver<Out>,
-    sink: impl Fn(Incoming),
-) {
+async fn carry(mut socket: Socket, mut rx: mpsc::UnboundedReceiver<Out>, sink: impl Fn(Incoming)) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let why = loop {
@@ -437,10 +431,7 @@ pub struct Availability {
 }
 
 /// Opens the socket, waits for its first `availability` (at most `wait`) and closes it.
-pub fn availability(
-    endpoint: &Endpoint,
-    wait: Duration,
-) -> Result<Availability, SignallingError> {
+pub fn availability(endpoint: &Endpoint, wait: Duration) -> Result<Availability, SignallingError> {
     let (tx, rx) = std::sync::mpsc::channel();
     let socket = Signalling::connect(endpoint, move |incoming| {
         let _ = tx.send(incoming);
