@@ -229,6 +229,27 @@ impl KioskCall {
         self.seen.iter().rev().find(|v| v["event"] == "media")
     }
 
+    /// Waits until the kiosk's figures show the operator's picture and voice arriving.
+    async fn wait_operator_media(&mut self, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            self.pump();
+            if self.last_media().is_some_and(|m| {
+                m["operator_frames_drawn"].as_u64() > Some(0)
+                    && m["audio_packets_received"].as_u64() > Some(0)
+            }) {
+                return;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "no operator media on the kiosk within {limit:?}: {:#?}; stderr {:#?}",
+                self.seen,
+                self.stderr
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the kiosk printed `name`; panics after `limit`.
     async fn wait_event(&mut self, name: &str, limit: Duration) -> Value {
         let start = Instant::now();
@@ -621,6 +642,7 @@ async fn the_operator_hangs_up(c: &Client, server: &TestServer, kiosk: &Kiosk) {
         |s| s.video_bytes > 5_000 && s.audio_bytes > 500,
     )
     .await;
+    call.wait_operator_media(Duration::from_secs(20)).await;
     c.execute("return window.opHangUp();", vec![])
         .await
         .unwrap();
@@ -720,6 +742,7 @@ async fn the_browser_dies_mid_call(c: &Client, server: &TestServer, kiosk: &Kios
         |s| s.video_bytes > 5_000 && s.audio_bytes > 500,
     )
     .await;
+    call.wait_operator_media(Duration::from_secs(20)).await;
     let pids = chromium_pids();
     assert!(!pids.is_empty(), "no Chromium process found");
     for pid in &pids {
