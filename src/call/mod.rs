@@ -7,6 +7,11 @@
 //! `ended` from the call-centre hangs the media up; media `Lost` sends `hang_up{lost}`; a
 //! malformed answer or candidate ends the call on both sides (`hang_up{error}`). Everything
 //! ends in exactly one [`CallNews::Ended`]. Nothing personal is logged (never the IIN).
+//!
+//! `ice.rs`: the call-centre's ICE servers as the media takes them, and whether they answer
+//! (for `doctor`).
+
+pub mod ice;
 
 use std::net::IpAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -230,50 +235,6 @@ impl Drop for LiveCall {
     }
 }
 
-/// Maps the call-centre's ICE servers to the media's: the first STUN URL (webrtcbin takes
-/// one), every TURN URL with its credentials; `stun:h:p` becomes `stun://h:p`, a missing port
-/// the default, a `?transport=` suffix dropped. URLs the media cannot use are left out.
-pub fn media_ice_servers(servers: &[IceServer]) -> Vec<media::IceServer> {
-    let mut out = Vec::new();
-    let mut stun = false;
-    for server in servers {
-        for url in &server.urls {
-            let Some((scheme, rest)) = url.split_once(':') else {
-                continue;
-            };
-            let rest = rest.trim_start_matches("//");
-            let rest = rest.split('?').next().unwrap_or_default();
-            if rest.is_empty() || rest.contains(['@', '/', ' ']) {
-                continue;
-            }
-            let default_port = if scheme == "turns" { 5349 } else { 3478 };
-            let host_port = match rest.rsplit_once(':') {
-                Some((_, port)) if port.parse::<u16>().is_ok() && !rest.ends_with(']') => {
-                    rest.to_string()
-                }
-                _ => format!("{rest}:{default_port}"),
-            };
-            match (scheme, &server.username, &server.credential) {
-                ("stun", _, _) if !stun => {
-                    stun = true;
-                    out.push(media::IceServer::Stun {
-                        url: format!("stun://{host_port}"),
-                    });
-                }
-                ("turn" | "turns", Some(username), Some(credential)) => {
-                    out.push(media::IceServer::Turn {
-                        url: format!("{scheme}://{host_port}"),
-                        username: username.clone(),
-                        credential: credential.clone(),
-                    });
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
 /// Creates the call's media: the ONE place a call opens the camera and microphone (to be
 /// swapped for the camera's shared capture).
 fn start_media(
@@ -282,7 +243,7 @@ fn start_media(
     tx: Sender<Input>,
 ) -> Result<CallMedia, media::CallError> {
     let config = media::CallConfig {
-        ice_servers: media_ice_servers(ice_servers),
+        ice_servers: ice::media_ice_servers(ice_servers),
         local_addresses: setup.local_addresses.clone(),
         ..media::CallConfig::default()
     };
@@ -575,56 +536,6 @@ impl Control {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn server(urls: &[&str], creds: bool) -> IceServer {
-        IceServer {
-            urls: urls.iter().map(|u| u.to_string()).collect(),
-            username: creds.then(|| "1767225600:K-1".into()),
-            credential: creds.then(|| "c2VjcmV0".into()),
-        }
-    }
-
-    #[test]
-    fn ice_servers_are_mapped_to_what_webrtcbin_takes() {
-        let mapped = media_ice_servers(&[
-            server(
-                &["stun:stun.example.kz:3478", "stun:second.example.kz"],
-                false,
-            ),
-            server(
-                &[
-                    "turn:turn.example.kz?transport=udp",
-                    "turns:turn.example.kz:443",
-                ],
-                true,
-            ),
-            server(&["turn:no-credentials.example.kz:3478"], false),
-            server(&["nonsense", "stun:"], false),
-        ]);
-        assert_eq!(
-            mapped,
-            vec![
-                media::IceServer::Stun {
-                    url: "stun://stun.example.kz:3478".into()
-                },
-                media::IceServer::Turn {
-                    url: "turn://turn.example.kz:3478".into(),
-                    username: "1767225600:K-1".into(),
-                    credential: "c2VjcmV0".into(),
-                },
-                media::IceServer::Turn {
-                    url: "turns://turn.example.kz:443".into(),
-                    username: "1767225600:K-1".into(),
-                    credential: "c2VjcmV0".into(),
-                },
-            ]
-        );
-        let config = media::CallConfig {
-            ice_servers: mapped,
-            ..media::CallConfig::default()
-        };
-        config.validate().unwrap();
-    }
 
     #[test]
     fn a_request_never_shows_the_iin() {

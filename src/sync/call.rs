@@ -428,6 +428,8 @@ async fn carry(mut socket: Socket, mut rx: mpsc::UnboundedReceiver<Out>, sink: i
 pub struct Availability {
     pub operators_available: bool,
     pub open_now: bool,
+    /// The STUN/TURN servers a call would get now (none on a LAN).
+    pub ice_servers: Vec<senim_protocol::call::IceServer>,
 }
 
 /// Opens the socket, waits for its first `availability` (at most `wait`) and closes it.
@@ -443,12 +445,13 @@ pub fn availability(endpoint: &Endpoint, wait: Duration) -> Result<Availability,
             Ok(Incoming::Message(ToKiosk::Availability {
                 operators_available,
                 open_now,
-                ..
+                ice_servers,
             })) => {
                 drop(socket);
                 return Ok(Availability {
                     operators_available,
                     open_now,
+                    ice_servers,
                 });
             }
             Ok(Incoming::Closed(e)) => return Err(e),
