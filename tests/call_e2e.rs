@@ -5,7 +5,8 @@
 //! fake camera and microphone, trickle ICE). Checked: media both ways (the kiosk's figures and
 //! the browser's `getStats()`), a foreign `hang_up` from another kiosk refused with
 //! `not_your_call` while the call goes on, the operator hanging up, nobody available, nobody
-//! answering (`ring_seconds = 2`), and the browser killed mid-call (`lost` on the kiosk).
+//! answering (`ring_seconds = 2`), the browser killed mid-call (`lost` on the kiosk), and
+//! `doctor`'s call and ICE checks.
 //!
 //! `harness = false`: as `tests/call_media.rs`, the parent re-runs this binary under
 //! `unshare --net --pid --mount-proc`, so only loopback exists, every process dies with the
@@ -668,9 +669,44 @@ async fn the_operator_hangs_up(c: &Client, server: &TestServer, kiosk: &Kiosk) {
 async fn nobody_available_then_nobody_answers() {
     let mut config = test_config();
     config.call.ring_seconds = 2;
+    // One STUN server that answers and one that does not, for the doctor.
+    let stun = stun_server();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    config.call.stun_urls = vec![
+        format!("stun:{stun}"),
+        format!("stun:{}", silent.local_addr().unwrap()),
+    ];
     let server = TestServer::start_with(config, None).await;
     server.operator("bolat", PASSWORD, "Bolat Nurov");
     let kiosk = Kiosk::enrolled(&server).await;
+
+    // The doctor: the socket opens with the token and tells availability; one STUN server
+    // answers, the other fails with a hint.
+    let out = kiosk.command(&["doctor", "--json"]).output().unwrap();
+    let checks: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let call_check = checks
+        .iter()
+        .find(|c| c["check"] == "call")
+        .expect("a call check");
+    assert_eq!(call_check["level"], "ok", "{call_check}");
+    let detail = call_check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("open now: yes") && detail.contains("operators available now: no"),
+        "{detail}"
+    );
+    let ice: Vec<&Value> = checks.iter().filter(|c| c["check"] == "ice").collect();
+    assert_eq!(ice.len(), 2, "{checks:#?}");
+    assert_eq!(ice[0]["level"], "ok", "{:?}", ice[0]);
+    assert_eq!(ice[1]["level"], "fail", "{:?}", ice[1]);
+    assert!(ice[1]["hint"].as_str().unwrap().contains("firewall"));
+    println!(
+        "doctor: {call_check}\ndoctor: {}\ndoctor: {}",
+        ice[0], ice[1]
+    );
+    drop(silent);
 
     let mut call = kiosk.call(4);
     let (code, ended) = call.finished(Duration::from_secs(20)).await;
@@ -710,6 +746,23 @@ async fn nobody_available_then_nobody_answers() {
     assert_ne!(code, 0);
     assert!(call.event("answered").is_none());
     drop(console);
+}
+
+/// A STUN server on loopback answering every binding request with success.
+fn stun_server() -> std::net::SocketAddr {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            if n >= 20 && buf[0..2] == [0, 1] {
+                let mut answer = buf[..20].to_vec();
+                answer[0..2].copy_from_slice(&[0x01, 0x01]);
+                let _ = socket.send_to(&answer, from);
+            }
+        }
+    });
+    addr
 }
 
 /// Chromium's processes (the browser and its helpers): in this PID namespace, only the test's.
