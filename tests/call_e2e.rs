@@ -92,6 +92,7 @@ fn child() {
         media_flows_both_ways_and_a_foreign_message_is_refused(&browser, &server, &kiosk).await;
         the_operator_hangs_up(&browser, &server, &kiosk).await;
         nobody_available_then_nobody_answers().await;
+        a_malformed_answer_ends_the_call_on_both_sides(&browser, &server, &kiosk).await;
         the_browser_dies_mid_call(&browser, &server, &kiosk).await;
         drop(driver);
     });
@@ -393,7 +394,9 @@ async function handle(m) {
     await pc.setRemoteDescription({ type: "offer", sdp: m.sdp });
     for (const t of stream.getTracks()) pc.addTrack(t, stream);
     await pc.setLocalDescription(await pc.createAnswer());
-    send({ type: "sdp_answer", call_id: m.call_id, sdp: pc.localDescription.sdp });
+    // A broken console: an answer that starts right but is no session description.
+    const sdp = window.opBadAnswer ? "v=0\r\nthis is not an answer\r\n" : pc.localDescription.sdp;
+    send({ type: "sdp_answer", call_id: m.call_id, sdp });
   } else if (m.type === "ice_candidate" && m.call_id === op.callId && window.pc) {
     await window.pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.mline_index });
   } else if (m.type === "ended" && m.call_id === op.callId) {
@@ -662,6 +665,36 @@ async fn the_operator_hangs_up(c: &Client, server: &TestServer, kiosk: &Kiosk) {
         "the exit says why: {:#?}",
         call.stderr
     );
+}
+
+async fn a_malformed_answer_ends_the_call_on_both_sides(
+    c: &Client,
+    server: &TestServer,
+    kiosk: &Kiosk,
+) {
+    operator_ready(c, server).await;
+    c.execute("window.opBadAnswer = true; return true;", vec![])
+        .await
+        .unwrap();
+    let mut call = kiosk.call(120);
+    call.wait_event("answered", Duration::from_secs(15)).await;
+    let (code, ended) = call.finished(Duration::from_secs(20)).await;
+    assert_eq!(ended["reason"], "failed", "{ended}");
+    assert!(
+        ended["detail"].as_str().unwrap().contains("malformed"),
+        "{ended}"
+    );
+    assert_ne!(code, 0);
+    assert!(call.event("connected").is_none());
+    let after = wait_browser(
+        c,
+        &mut call,
+        "operator told",
+        Duration::from_secs(10),
+        |s| s.ended.is_some(),
+    )
+    .await;
+    assert_eq!(after.ended.as_deref(), Some("error"), "{after:?}");
 }
 
 /// A second call-centre that rings for 2 s: first nobody is available, then an operator is
