@@ -154,14 +154,15 @@ impl Kiosk {
 
     /// `senim-kiosk call --seconds N` on loopback, its JSON lines read as they come.
     fn call(&self, seconds: u32) -> KioskCall {
+        self.call_with(seconds, &[])
+    }
+
+    fn call_with(&self, seconds: u32, extra: &[&str]) -> KioskCall {
+        let seconds = seconds.to_string();
+        let mut args = vec!["call", "--seconds", &seconds, "--ice-address", "127.0.0.1"];
+        args.extend_from_slice(extra);
         let mut child = self
-            .command(&[
-                "call",
-                "--seconds",
-                &seconds.to_string(),
-                "--ice-address",
-                "127.0.0.1",
-            ])
+            .command(&args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -537,6 +538,10 @@ async fn media_flows_both_ways_and_a_foreign_message_is_refused(
 ) {
     operator_ready(c, server).await;
     let mut call = kiosk.call(4);
+    let told = call
+        .wait_event("availability", Duration::from_secs(15))
+        .await;
+    assert_eq!(told["operators_available"], true, "{told}");
     let ringing = call.wait_event("ringing", Duration::from_secs(15)).await;
     let call_id = ringing["call_id"].as_str().unwrap().to_string();
     let answered = call.wait_event("answered", Duration::from_secs(15)).await;
@@ -744,6 +749,10 @@ async fn nobody_available_then_nobody_answers() {
     let mut call = kiosk.call(4);
     let (code, ended) = call.finished(Duration::from_secs(20)).await;
     assert_eq!(ended["reason"], "unavailable", "{ended}");
+    assert_eq!(
+        call.event("availability").unwrap()["operators_available"],
+        false
+    );
     assert_ne!(code, 0);
     assert!(call.event("ringing").is_none());
 
@@ -779,6 +788,19 @@ async fn nobody_available_then_nobody_answers() {
     assert_ne!(code, 0);
     assert!(call.event("answered").is_none());
     drop(console);
+
+    // A call-centre that is not there: `cannot_connect`, with what to check.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", nowhere.local_addr().unwrap());
+    drop(nowhere);
+    let mut call = kiosk.call_with(4, &["--backend", &url]);
+    let (code, ended) = call.finished(Duration::from_secs(20)).await;
+    assert_eq!(ended["reason"], "cannot_connect", "{ended}");
+    assert!(
+        ended["detail"].as_str().unwrap().contains("backend_url"),
+        "{ended}"
+    );
+    assert_ne!(code, 0);
 }
 
 /// A STUN server on loopback answering every binding request with success.

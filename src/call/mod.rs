@@ -1,7 +1,8 @@
 //! One live call from the kiosk, glued together: the signalling socket (`sync::call`), the
 //! media (`devices::call::CallMedia`) and the news the app (or `senim-kiosk call`) needs.
 //!
-//! [`LiveCall::place`] connects the socket and rings; a control thread then runs the call:
+//! [`LiveCall::place`] returns at once; the call's thread connects the socket, rings and runs
+//! the call:
 //! `ringing` → on `answered` the media starts ([`start_media`], the one place it is created),
 //! the SDP offer and our candidates go out, the operator's answer and candidates come in;
 //! `ended` from the call-centre hangs the media up; media `Lost` sends `hang_up{lost}`; a
@@ -24,7 +25,7 @@ use senim_protocol::Topic;
 
 use crate::devices::call::{self as media, CallEvent, CallMedia, CallState, RemoteFrame};
 use crate::devices::camera::CameraConfig;
-use crate::sync::call::{Endpoint, Incoming, Signalling, SignallingError};
+use crate::sync::call::{Endpoint, Incoming, Signalling};
 
 /// What to call about.
 #[derive(Clone, PartialEq, Eq)]
@@ -124,8 +125,6 @@ pub struct CallStats {
 /// Why a call could not even be placed.
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceError {
-    #[error(transparent)]
-    Signalling(#[from] SignallingError),
     #[error("the call request is malformed: {0}")]
     BadRequest(String),
     #[error("cannot start the call's thread: {0}")]
@@ -154,8 +153,10 @@ impl std::fmt::Debug for LiveCall {
 }
 
 impl LiveCall {
-    /// Opens the signalling socket (blocking, a few seconds at most), rings, and runs the call
-    /// on its own thread, reporting to `sink`.
+    /// Starts the call on its own thread and returns at once: the thread opens the signalling
+    /// socket (a few seconds at most; failing that, `Ended{Failed}` with the reason), rings,
+    /// and runs the call, reporting to `sink`. Only a malformed request (a bad call id or IIN)
+    /// or a thread that cannot start is refused here.
     pub fn place(
         request: CallRequest,
         setup: CallSetup,
@@ -170,31 +171,44 @@ impl LiveCall {
         ring.check()
             .map_err(|e| PlaceError::BadRequest(e.message))?;
         let (tx, rx) = mpsc::channel();
-        let signal_tx = tx.clone();
-        let signalling = Signalling::connect(&setup.endpoint, move |incoming| {
-            let _ = signal_tx.send(Input::Signal(incoming));
-        })?;
-        signalling.send(ring)?;
-        tracing::info!(test = request.test, topic = ?request.topic, "live call: ringing");
         let stats = Arc::new(Mutex::new(CallStats::default()));
-        let control = Control {
-            setup,
-            signalling,
-            tx: tx.clone(),
-            rx,
-            stats: Arc::clone(&stats),
-            sink: Box::new(sink),
-            call_id: request.call_id,
-            ice_servers: Vec::new(),
-            media: None,
-            failure: None,
-            rang: false,
-            rang_at: Instant::now(),
-            volume: 100,
-        };
+        let thread_stats = Arc::clone(&stats);
+        let thread_tx = tx.clone();
         let thread = std::thread::Builder::new()
             .name("senim-live-call".into())
-            .spawn(move || control.run())
+            .spawn(move || {
+                let signal_tx = thread_tx.clone();
+                let signalling = Signalling::connect(&setup.endpoint, move |incoming| {
+                    let _ = signal_tx.send(Input::Signal(incoming));
+                });
+                let signalling = match signalling {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live call: cannot open the call socket");
+                        sink(CallNews::Ended {
+                            reason: CallEnd::Failed,
+                            detail: e.to_string(),
+                        });
+                        return;
+                    }
+                };
+                let control = Control {
+                    setup,
+                    signalling,
+                    tx: thread_tx,
+                    rx,
+                    stats: thread_stats,
+                    sink: Box::new(sink),
+                    call_id: request.call_id,
+                    ice_servers: Vec::new(),
+                    media: None,
+                    failure: None,
+                    rang: false,
+                    rang_at: Instant::now(),
+                    volume: 100,
+                };
+                control.run(ring, request.test, request.topic);
+            })
             .map_err(|e| PlaceError::Thread(e.to_string()))?;
         Ok(LiveCall {
             tx,
@@ -278,8 +292,47 @@ enum Step {
 }
 
 impl Control {
-    fn run(mut self) {
-        let (reason, detail) = loop {
+    fn run(mut self, ring: KioskMessage, test: bool, topic: Topic) {
+        let (reason, detail) = self.ring(ring, test, topic).unwrap_or_else(|| self.serve());
+        if let Some(media) = self.media.take() {
+            self.update_stats(Some(&media));
+            media.hang_up();
+            drop(media);
+        }
+        self.signalling.close();
+        tracing::info!(reason = reason.as_str(), %detail, "live call ended");
+        (self.sink)(CallNews::Ended { reason, detail });
+    }
+
+    /// Rings, unless the owner hung up while the socket opened (or it closed again); then
+    /// answers how the call ended.
+    fn ring(&mut self, ring: KioskMessage, test: bool, topic: Topic) -> Option<(CallEnd, String)> {
+        let mut early = Vec::new();
+        while let Ok(input) = self.rx.try_recv() {
+            match input {
+                Input::HangUp => return Some((CallEnd::HungUpByKiosk, "the kiosk hung up".into())),
+                Input::Signal(Incoming::Closed(e)) => {
+                    return Some((CallEnd::Failed, e.to_string()))
+                }
+                Input::Volume(v) => self.volume = v,
+                other => early.push(other),
+            }
+        }
+        if let Err(e) = self.signalling.send(ring) {
+            return Some((CallEnd::Failed, e.to_string()));
+        }
+        tracing::info!(test, topic = ?topic, "live call: ringing");
+        self.rang_at = Instant::now();
+        // What came before the ring (the availability) is handled as usual.
+        for input in early {
+            let _ = self.tx.send(input);
+        }
+        None
+    }
+
+    /// Runs the call until it ends; how it ended.
+    fn serve(&mut self) -> (CallEnd, String) {
+        loop {
             let input = match self.setup.ring_timeout.filter(|_| self.media.is_none()) {
                 Some(limit) => {
                     let left = limit.saturating_sub(self.rang_at.elapsed());
@@ -287,19 +340,19 @@ impl Control {
                         Ok(input) => input,
                         Err(mpsc::RecvTimeoutError::Timeout) => {
                             self.send_hang_up(EndReason::Unanswered);
-                            break (
+                            return (
                                 CallEnd::Unanswered,
                                 format!("nobody answered within {} s", limit.as_secs()),
                             );
                         }
                         Err(mpsc::RecvTimeoutError::Disconnected) => {
-                            break (CallEnd::Failed, "the call's channel closed".into())
+                            return (CallEnd::Failed, "the call's channel closed".into())
                         }
                     }
                 }
                 None => match self.rx.recv() {
                     Ok(input) => input,
-                    Err(_) => break (CallEnd::Failed, "the call's channel closed".into()),
+                    Err(_) => return (CallEnd::Failed, "the call's channel closed".into()),
                 },
             };
             let step = match input {
@@ -316,17 +369,9 @@ impl Control {
                 }
             };
             if let Step::End(reason, detail) = step {
-                break (reason, detail);
+                return (reason, detail);
             }
-        };
-        if let Some(media) = self.media.take() {
-            self.update_stats(Some(&media));
-            media.hang_up();
-            drop(media);
         }
-        self.signalling.close();
-        tracing::info!(reason = reason.as_str(), %detail, "live call ended");
-        (self.sink)(CallNews::Ended { reason, detail });
     }
 
     fn ours(&self, call_id: &str) -> bool {

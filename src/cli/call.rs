@@ -1,8 +1,8 @@
 //! `senim-kiosk call [--seconds N]`: the technician's test call. It rings any available
 //! operator (at any hour, marked as a test) with the configured camera and microphone, stays
-//! N seconds in the call once connected, hangs up, and prints JSON lines: `ringing`,
-//! `answered`, `connected`, `media` figures once a second and at the end, `ended` with the
-//! reason. Exit status 0 only if media flowed both ways.
+//! N seconds in the call once connected, hangs up, and prints JSON lines: `availability`,
+//! `ringing`, `answered`, `connected`, `media` figures once a second and at the end, `ended`
+//! with the reason. Exit status 0 only if media flowed both ways.
 
 use std::net::IpAddr;
 use std::sync::mpsc;
@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::call::{CallEnd, CallNews, CallRequest, CallSetup, CallStats, LiveCall, PlaceError};
+use crate::call::{CallEnd, CallNews, CallRequest, CallSetup, CallStats, LiveCall};
 use crate::config::Config;
-use crate::sync::call::Endpoint;
+use crate::sync::call::{availability, Endpoint};
 
 /// Longest wait for the call to connect after the operator answered.
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
@@ -43,8 +43,18 @@ pub(super) fn call(
         eprintln!("call: cannot connect: {detail}");
         Ok(1)
     };
-    let endpoint = match Endpoint::from_sync(&sync) {
-        Ok(e) => e,
+    // First a look at the socket: it opens with the token, and says who can answer.
+    let endpoint = match Endpoint::from_sync(&sync)
+        .and_then(|e| availability(&e, CONNECT_LIMIT).map(|a| (e, a)))
+    {
+        Ok((endpoint, a)) => {
+            print(json!({
+                "event": "availability",
+                "open_now": a.open_now,
+                "operators_available": a.operators_available,
+            }));
+            endpoint
+        }
         Err(e) => return cannot_connect(e.to_string()),
     };
     let (tx, rx) = mpsc::channel();
@@ -60,15 +70,11 @@ pub(super) fn call(
         iin: None,
         test: true,
     };
-    let live = match LiveCall::place(request, setup, move |news| {
+    let live = LiveCall::place(request, setup, move |news| {
         if !matches!(news, CallNews::RemoteFrame(_)) {
             let _ = tx.send(news);
         }
-    }) {
-        Ok(live) => live,
-        Err(PlaceError::Signalling(e)) => return cannot_connect(e.to_string()),
-        Err(e) => return Err(e.into()),
-    };
+    })?;
     let mut answered_at = None;
     let mut hang_up_at = None;
     let mut hung_up = false;
