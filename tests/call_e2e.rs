@@ -38,7 +38,8 @@ fn main() {
     if std::env::var_os("SENIM_CALL_E2E_CHILD").is_some() {
         child();
         println!(
-            "call e2e: media both ways, foreign message, hang-ups, unavailable, unanswered, lost"
+            "call e2e: media both ways, foreign message, hang-ups, bad answer, unavailable, \
+             unanswered, cannot connect, lost, doctor"
         );
         return;
     }
