@@ -6,7 +6,8 @@
 //! the browser's `getStats()`), a foreign `hang_up` from another kiosk refused with
 //! `not_your_call` while the call goes on, the operator hanging up, nobody available, nobody
 //! answering (`ring_seconds = 2`), the browser killed mid-call (`lost` on the kiosk), and
-//! `doctor`'s call and ICE checks.
+//! `doctor`'s call and ICE checks; and `LiveCall` itself: its own ring limit, a cancel while
+//! ringing, a call id chosen by the kiosk.
 //!
 //! `harness = false`: as `tests/call_media.rs`, the parent re-runs this binary under
 //! `unshare --net --pid --mount-proc`, so only loopback exists, every process dies with the
@@ -25,8 +26,10 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use senim_kiosk::call::{CallEnd, CallNews, CallRequest, CallSetup, LiveCall};
 use senim_kiosk::sync::call::{Endpoint, Incoming, Signalling};
 use senim_protocol::call::{EndReason, ErrorCode, KioskMessage, ToKiosk};
+use senim_protocol::Topic;
 
 #[path = "../callcentre/tests/common/mod.rs"]
 mod common;
@@ -788,6 +791,73 @@ async fn nobody_available_then_nobody_answers() {
     assert_eq!(ended["reason"], "unanswered", "{ended}");
     assert_ne!(code, 0);
     assert!(call.event("answered").is_none());
+
+    // The glue itself: the kiosk's own ring limit, and a cancel while ringing that the
+    // operator's console hears about.
+    let token = senim_kiosk::store::Store::open(&kiosk.data)
+        .unwrap()
+        .enrolment()
+        .unwrap()
+        .unwrap()
+        .token;
+    let endpoint = Endpoint::new(&server.url, None, &token).unwrap();
+    let setup = |ring_timeout| CallSetup {
+        endpoint: endpoint.clone(),
+        devices: senim_kiosk::devices::camera::CameraConfig::test_sources(true, true),
+        local_addresses: vec!["127.0.0.1".parse().unwrap()],
+        ring_timeout,
+    };
+    let request = CallRequest {
+        call_id: Some("kiosk-chosen-id-1".into()),
+        topic: Topic::Complaint,
+        iin: Some("880101300010".into()),
+        test: false,
+    };
+    let (tx, news) = mpsc::channel();
+    let live = LiveCall::place(
+        request.clone(),
+        setup(Some(Duration::from_secs(1))),
+        move |n| {
+            let _ = tx.send(n);
+        },
+    )
+    .unwrap();
+    match next_news(&news).await {
+        CallNews::Ringing { call_id } => assert_eq!(call_id, "kiosk-chosen-id-1"),
+        other => panic!("expected ringing, got {other:?}"),
+    }
+    match next_news(&news).await {
+        CallNews::Ended { reason, detail } => {
+            assert_eq!(reason, CallEnd::Unanswered, "{detail}");
+            assert!(detail.contains("within 1 s"), "{detail}");
+        }
+        other => panic!("expected the kiosk's own ring limit, got {other:?}"),
+    }
+    drop(live);
+    let ended = console_expect(&mut console, "ended", "kiosk-chosen-id-1").await;
+    assert_eq!(ended["reason"], "unanswered");
+
+    let (tx, news) = mpsc::channel();
+    let request = CallRequest {
+        call_id: Some("kiosk-chosen-id-2".into()),
+        ..request
+    };
+    let live = LiveCall::place(request, setup(None), move |n| {
+        let _ = tx.send(n);
+    })
+    .unwrap();
+    assert!(matches!(next_news(&news).await, CallNews::Ringing { .. }));
+    let incoming = console_expect(&mut console, "incoming", "kiosk-chosen-id-2").await;
+    assert_eq!(incoming["test"], false);
+    live.cancel();
+    match next_news(&news).await {
+        CallNews::Ended { reason, .. } => assert_eq!(reason, CallEnd::HungUpByKiosk),
+        other => panic!("expected the kiosk's hang-up, got {other:?}"),
+    }
+    let ended = console_expect(&mut console, "ended", "kiosk-chosen-id-2").await;
+    assert_eq!(ended["reason"], "hung_up");
+    assert_eq!(live.stats(), Default::default());
+    drop(live);
     drop(console);
 
     // A call-centre that is not there: `cannot_connect`, with what to check.
@@ -802,6 +872,47 @@ async fn nobody_available_then_nobody_answers() {
         "{ended}"
     );
     assert_ne!(code, 0);
+}
+
+/// The next news of a call placed by the test; panics after 15 s.
+async fn next_news(news: &mpsc::Receiver<CallNews>) -> CallNews {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match news.try_recv() {
+            Ok(CallNews::RemoteFrame(_)) => {}
+            Ok(n) => return n,
+            Err(mpsc::TryRecvError::Empty) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("no news from the call within 15 s ({e})"),
+        }
+    }
+}
+
+/// The next message of type `kind` about `call_id` on a console socket (others skipped);
+/// panics after 15 s.
+async fn console_expect(
+    console: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    kind: &str,
+    call_id: &str,
+) -> Value {
+    use futures_util::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, console.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{kind}` of {call_id} on the console within 15 s"))
+            .expect("the console socket closed")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let v: Value = serde_json::from_str(text.as_str()).unwrap();
+            if v["type"] == kind && v["call_id"] == call_id {
+                return v;
+            }
+        }
+    }
 }
 
 /// A STUN server on loopback answering every binding request with success.
