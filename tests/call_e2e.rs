@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use senim_kiosk::call::{CallEnd, CallNews, CallRequest, CallSetup, LiveCall};
-use senim_kiosk::sync::call::{Endpoint, Incoming, Signalling};
+use senim_kiosk::sync::call::{Endpoint, Incoming, Signalling, SignallingError};
 use senim_protocol::call::{EndReason, ErrorCode, KioskMessage, ToKiosk};
 use senim_protocol::Topic;
 
@@ -585,6 +585,29 @@ async fn media_flows_both_ways_and_a_foreign_message_is_refused(
     .unwrap();
     assert_eq!(refusal.0, ErrorCode::NotYourCall);
     assert_eq!(refusal.1.as_deref(), Some(call_id.as_str()));
+
+    // A wrong token and a revoked kiosk are told apart, with what to do.
+    let (intruder_id, intruder_token) = server.enrol(&reqwest::Client::new(), "Ward 10").await;
+    server
+        .state
+        .db
+        .write(|tx| senim_callcentre::db::revoke_kiosk(tx, &intruder_id, chrono::Utc::now()))
+        .unwrap();
+    let url = kiosk.backend.clone();
+    let (wrong, revoked) = tokio::task::spawn_blocking(move || {
+        let try_token = |token: &str| {
+            let endpoint = Endpoint::new(&url, None, token).unwrap();
+            Signalling::connect(&endpoint, |_| {})
+                .map(|_| ())
+                .unwrap_err()
+        };
+        (try_token("not-a-token"), try_token(&intruder_token))
+    })
+    .await
+    .unwrap();
+    assert_eq!(wrong, SignallingError::Unauthorized);
+    assert!(wrong.to_string().contains("senim-kiosk enrol"), "{wrong}");
+    assert_eq!(revoked, SignallingError::Revoked);
 
     call.wait_event("connected", Duration::from_secs(30)).await;
     // The operator's browser receives the kiosk's picture and sound, and keeps receiving.
