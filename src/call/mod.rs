@@ -2,9 +2,9 @@
 //! media (`devices::call::CallMedia`) and the news the app (or `senim-kiosk call`) needs.
 //!
 //! [`LiveCall::place`] returns at once; the call's thread connects the socket, rings and runs
-//! the call:
-//! `ringing` → on `answered` the media starts ([`start_media`], the one place it is created),
-//! the SDP offer and our candidates go out, the operator's answer and candidates come in;
+//! the call: `ringing` → on `answered` the media starts (`start_media`, the one place it is
+//! created), the SDP offer and our candidates go out, the operator's answer and candidates come
+//! in;
 //! `ended` from the call-centre hangs the media up; media `Lost` sends `hang_up{lost}`; a
 //! malformed answer or candidate ends the call on both sides (`hang_up{error}`). Everything
 //! ends in exactly one [`CallNews::Ended`]. Nothing personal is logged (never the IIN).
@@ -139,7 +139,8 @@ enum Input {
 }
 
 /// A call under way. Every method returns at once; news goes to the sink. Dropping it hangs
-/// up and waits for the call's thread.
+/// up and waits for the call's thread (the media closing; at most the socket's 10 s connect
+/// timeout while it is still opening): drop it after `Ended`, or off the UI thread.
 pub struct LiveCall {
     tx: Sender<Input>,
     stats: Arc<Mutex<CallStats>>,
