@@ -508,7 +508,15 @@ impl Control {
                 }
             }
             other => {
-                tracing::warn!(message = ?other, "live call: a message about another call ignored");
+                // Only the kind: an `answered` carries an operator's name.
+                let kind = match other {
+                    ToKiosk::Answered { .. } => "answered",
+                    ToKiosk::SdpAnswer { .. } => "sdp_answer",
+                    ToKiosk::IceCandidate { .. } => "ice_candidate",
+                    ToKiosk::Ended { .. } => "ended",
+                    _ => "other",
+                };
+                tracing::warn!(kind, "live call: a message about another call ignored");
                 Step::Go
             }
         }
