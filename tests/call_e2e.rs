@@ -637,6 +637,10 @@ async fn media_flows_both_ways_and_a_foreign_message_is_refused(
     let (code, ended) = call.finished(Duration::from_secs(30)).await;
     assert_eq!(ended["reason"], "hung_up_by_kiosk", "{ended}");
     assert_eq!(ended["media_both_ways"], true, "{ended}");
+    let first_frame = ended["answer_to_first_frame_ms"]
+        .as_u64()
+        .expect("a first frame time");
+    println!("answer → first operator frame on the kiosk: {first_frame} ms");
     assert_eq!(code, 0, "{:#?}; stderr {:#?}", call.seen, call.stderr);
     let media = call.last_media().expect("media figures").clone();
     for figure in [

@@ -70,12 +70,17 @@ pub(super) fn call(
         iin: None,
         test: true,
     };
+    let seen_frame = std::sync::atomic::AtomicBool::new(false);
     let live = LiveCall::place(request, setup, move |news| {
-        if !matches!(news, CallNews::RemoteFrame(_)) {
+        // Only the first of the operator's pictures matters here (its time).
+        let first = !matches!(news, CallNews::RemoteFrame(_))
+            || !seen_frame.swap(true, std::sync::atomic::Ordering::Relaxed);
+        if first {
             let _ = tx.send(news);
         }
     })?;
     let mut answered_at = None;
+    let mut first_frame_ms = None;
     let mut hang_up_at = None;
     let mut hung_up = false;
     let mut next_figures = Instant::now() + Duration::from_secs(1);
@@ -115,7 +120,10 @@ pub(super) fn call(
                 print(json!({"event": "connected", "seconds": seconds}));
             }
             Ok(CallNews::Ended { reason, detail }) => break (reason, detail),
-            Ok(CallNews::RemoteFrame(_)) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(CallNews::RemoteFrame(_)) => {
+                first_frame_ms = answered_at.map(|t: Instant| t.elapsed().as_millis() as u64);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 break (CallEnd::Failed, "the call stopped without a word".into())
             }
@@ -130,6 +138,7 @@ pub(super) fn call(
         "reason": reason.as_str(),
         "detail": detail,
         "media_both_ways": flowed,
+        "answer_to_first_frame_ms": first_frame_ms,
     }));
     let ok = flowed && reason == CallEnd::HungUpByKiosk && hung_up;
     if ok {
