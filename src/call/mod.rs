@@ -509,13 +509,7 @@ impl Control {
             }
             other => {
                 // Only the kind: an `answered` carries an operator's name.
-                let kind = match other {
-                    ToKiosk::Answered { .. } => "answered",
-                    ToKiosk::SdpAnswer { .. } => "sdp_answer",
-                    ToKiosk::IceCandidate { .. } => "ice_candidate",
-                    ToKiosk::Ended { .. } => "ended",
-                    _ => "other",
-                };
+                let kind = crate::sync::call::kind(&other);
                 tracing::warn!(kind, "live call: a message about another call ignored");
                 Step::Go
             }

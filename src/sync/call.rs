@@ -206,6 +206,19 @@ pub fn parse_incoming(text: &str) -> Result<ToKiosk, SignallingError> {
     Ok(message)
 }
 
+/// A message's `type`, for logs (the message itself may name the operator).
+pub fn kind(message: &ToKiosk) -> &'static str {
+    match message {
+        ToKiosk::Ringing { .. } => "ringing",
+        ToKiosk::Answered { .. } => "answered",
+        ToKiosk::SdpAnswer { .. } => "sdp_answer",
+        ToKiosk::IceCandidate { .. } => "ice_candidate",
+        ToKiosk::Ended { .. } => "ended",
+        ToKiosk::Availability { .. } => "availability",
+        ToKiosk::Error { .. } => "error",
+    }
+}
+
 enum Out {
     Message(KioskMessage),
     Close,
