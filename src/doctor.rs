@@ -144,6 +144,11 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
         checks.push(disk(config, store));
     }
     checks.extend(backend(config, store.as_ref()));
+    if live.is_none() {
+        // Not from the running kiosk's technician screen: the call-centre keeps one socket
+        // per kiosk, and this one would replace the kiosk's own.
+        checks.extend(call(config));
+    }
     match live {
         Some(live) => checks.extend(live_devices(config, live)),
         None => {
@@ -331,6 +336,51 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
             e.to_string(),
             "see the network check; the call-centre may be down",
         )),
+    }
+    checks
+}
+
+/// How long `doctor` waits for the signalling socket's first word, and for each ICE server.
+const CALL_WAIT: Duration = Duration::from_secs(5);
+const ICE_WAIT: Duration = Duration::from_secs(2);
+
+/// The live-call link: the signalling socket opens with the token and says whether a call can
+/// be placed; the STUN/TURN servers the call-centre hands out answer.
+fn call(config: &Config) -> Vec<Check> {
+    use crate::sync::call::{availability, Endpoint, SignallingError};
+    let Ok(Some(sync)) = config.sync_config() else {
+        return Vec::new();
+    };
+    let hint = "check that the call-centre is reachable (see network) and that a proxy in \
+                between passes WebSocket upgrades on /api/v1/call";
+    let found = Endpoint::from_sync(&sync).and_then(|e| availability(&e, CALL_WAIT));
+    let found = match found {
+        Ok(found) => found,
+        // The enrolment and backend checks already say what to do.
+        Err(
+            SignallingError::NotEnrolled | SignallingError::Unauthorized | SignallingError::Revoked,
+        ) => return Vec::new(),
+        Err(e) => return vec![Check::fail("call", e.to_string(), hint)],
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let mut checks = vec![Check::ok(
+        "call",
+        format!(
+            "signalling socket open; call-centre open now: {}, operators available now: {}",
+            yes_no(found.open_now),
+            yes_no(found.operators_available)
+        ),
+    )];
+    for url in found.ice_servers.iter().flat_map(|s| &s.urls) {
+        checks.push(match crate::call::ice::probe(url, ICE_WAIT) {
+            Ok(t) => Check::ok("ice", format!("{url} answers in {}", ms(t))),
+            Err(e) => Check::fail(
+                "ice",
+                format!("{url}: {e}"),
+                "calls from behind NAT need it: check the firewall (UDP and TCP 3478, 5349 for \
+                 turns:) and [call] stun_urls / turn_urls at the call-centre",
+            ),
+        });
     }
     checks
 }

@@ -13,6 +13,8 @@
 //! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
 //! - [`qr`]: QR codes for the screen and the receipt (pure).
 //! - [`ui`]: adapters between the Slint UI and the flow.
+//! - [`call`]: one live call to the call-centre (signalling + media), for the app and
+//!   `senim-kiosk call`.
 //! - [`app`]: wiring of it all on the UI thread.
 //! - [`cli`]: the `senim-kiosk` command line.
 //! - [`watchdog`]: `READY=1` and `WATCHDOG=1` to systemd from the UI thread.
@@ -20,6 +22,7 @@
 pub use senim_journey::{flow, identity};
 
 pub mod app;
+pub mod call;
 pub mod catalog;
 pub mod cli;
 pub mod config;

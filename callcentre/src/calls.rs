@@ -209,6 +209,7 @@ impl Inner {
                 ToKiosk::Availability {
                     operators_available: now.0,
                     open_now: now.1,
+                    ice_servers: Vec::new(),
                 },
             );
         }
@@ -317,6 +318,7 @@ impl Calls {
         let _ = tx.try_send(ToKiosk::Availability {
             operators_available: available,
             open_now,
+            ice_servers: ice_servers(&self.config, kiosk_id, Utc::now()),
         });
         inner
             .kiosks

@@ -141,6 +141,10 @@ pub enum ToKiosk {
     Availability {
         operators_available: bool,
         open_now: bool,
+        /// On connecting only: the ICE servers a call would get now, so the kiosk's `doctor`
+        /// can check they are reachable without placing a call. Empty otherwise.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     Error {
         code: ErrorCode,
@@ -537,6 +541,7 @@ mod tests {
             ToKiosk::Availability {
                 operators_available: true,
                 open_now: false,
+                ice_servers: ice.clone(),
             },
             ToKiosk::Error {
                 code: ErrorCode::Busy,
@@ -600,6 +605,7 @@ mod tests {
         let text = serde_json::to_string(&ToKiosk::Availability {
             operators_available: true,
             open_now: true,
+            ice_servers: Vec::new(),
         })
         .unwrap();
         assert_eq!(

@@ -1,8 +1,9 @@
 //! The `senim-kiosk` command line: `run`, and the technician tools other parts add.
 //!
 //! `mod.rs`: the subcommand table, `main`, and the store, sync, doctor and catalogue commands;
-//! `devices.rs`: the device tools (`scan`, `print-test`, `record`).
+//! `devices.rs`: the device tools (`scan`, `print-test`, `record`); `call.rs`: the test call.
 
+mod call;
 mod devices;
 
 use std::path::PathBuf;
@@ -107,6 +108,19 @@ pub enum Command {
         #[arg(long)]
         print_launch: bool,
     },
+    /// Place a test call to the call-centre (it rings any available operator at any hour,
+    /// marked as a test) with the configured camera and microphone; print JSON lines
+    /// (ringing, answered, media figures, ended with the reason). Exit status 0 only if media
+    /// flowed both ways.
+    Call {
+        /// Seconds to stay in the call once connected, then hang up.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        seconds: u64,
+        /// Gather the call's host candidates only on this address (repeatable; default: every
+        /// interface but loopback). For multi-homed kiosks and tests.
+        #[arg(long = "ice-address", value_name = "IP")]
+        ice_addresses: Vec<std::net::IpAddr>,
+    },
     /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
     Sync {
         /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
@@ -188,6 +202,10 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
+        Command::Call {
+            seconds,
+            ice_addresses,
+        } => call::call(&load()?, seconds, ice_addresses),
         Command::Doctor {
             send_test_appeal: true,
             seconds,

@@ -4,6 +4,7 @@
 //! runtime and its own store connection; the UI thread only sends it commands.
 
 pub mod backoff;
+pub mod call;
 pub mod catalog;
 pub mod client;
 mod health;
