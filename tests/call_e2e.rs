@@ -833,6 +833,7 @@ async fn nobody_available_then_nobody_answers() {
         devices: senim_kiosk::devices::camera::CameraConfig::test_sources(true, true),
         local_addresses: vec!["127.0.0.1".parse().unwrap()],
         ring_timeout,
+        capture: None,
     };
     let request = CallRequest {
         call_id: Some("kiosk-chosen-id-1".into()),

@@ -207,6 +207,12 @@ impl App {
 
     /// The countdown is over: note the recording in the store, then start the camera.
     pub(super) fn start_recording(&self) {
+        self.start_recording_for(None);
+    }
+
+    /// A recording; `call_id`: a live call's (the note keeps it, so a crash mid-call leaves the
+    /// call's appeal under its number).
+    pub(super) fn start_recording_for(&self, call_id: Option<String>) {
         let Some(camera) = &self.camera.device else {
             dispatch(Event::RecordingFailed);
             return;
@@ -231,7 +237,7 @@ impl App {
                     .map(|i| i.as_str().to_string()),
                 test: false,
                 started_at: Utc::now(),
-                call_id: None,
+                call_id,
             }
         };
         *self.camera.recording.borrow_mut() = Some(Recording {
@@ -253,6 +259,16 @@ impl App {
             }
         });
         camera.start_recording(&dir);
+    }
+
+    /// A handle for a live call to share the camera's capture (`None`: no camera fitted).
+    pub(super) fn lender(&self) -> Option<crate::devices::camera::CaptureLender> {
+        self.camera.device.as_ref().map(Camera::lender)
+    }
+
+    /// Whether a take is noted (running, or finished and not yet committed).
+    pub(super) fn has_recording(&self) -> bool {
+        self.camera.recording.borrow().is_some()
     }
 
     /// "Send" came before the camera sealed the take: the appeal is saved when it is.

@@ -21,6 +21,11 @@ pub(super) struct Link {
 }
 
 impl Link {
+    /// The sync settings (`None`: no call-centre configured, or they are unusable).
+    pub fn sync_config(&self) -> Option<sync::SyncConfig> {
+        self.config.as_ref().ok().cloned().flatten()
+    }
+
     pub fn new(config: &Config) -> Link {
         Link {
             config: config.sync_config().map_err(|e| e.to_string()),

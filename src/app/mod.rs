@@ -8,6 +8,7 @@
 //! kiosk is to the call-centre, the sync worker's reports, the call-centre's hours) and
 //! [`catalog`] (the service guides in use and one waiting).
 
+mod call;
 mod camera;
 mod catalog;
 mod enrolment;
@@ -79,6 +80,7 @@ struct App {
     traces: records::CitizenTraces,
     printer: printer::PrinterSide,
     camera: camera::CameraSide,
+    call: call::CallSide,
 }
 
 thread_local! {
@@ -191,13 +193,9 @@ impl App {
                 self.restart_requested.set(true);
                 let _ = slint::quit_event_loop();
             }
-            // wired by the call runtime
-            Effect::PlaceCall { .. }
-            | Effect::CancelCall
-            | Effect::HangUpCall
-            | Effect::SetCallVolume(_) => {
-                tracing::info!(effect = ?effect, "live calls are not wired yet");
-            }
+            Effect::PlaceCall { topic, iin } => self.place_call(topic, iin),
+            Effect::CancelCall | Effect::HangUpCall => self.hang_up_call(),
+            Effect::SetCallVolume(volume) => self.set_call_volume(volume),
         }
     }
 }
@@ -267,6 +265,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         traces: records::CitizenTraces::default(),
         printer: printer::PrinterSide::start(&config),
         camera: camera::CameraSide::start(&config),
+        call: call::CallSide::default(),
         config,
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));

@@ -32,7 +32,10 @@ impl App {
     pub(super) fn save_appeal(&self, draft: AppealDraft) {
         let mut appeal = new_appeal(&draft, self.flow.borrow().lang().code());
         let mut take_dir = None;
-        if draft.kind != AppealKind::Typed {
+        // A call that was never recorded (it ended before connecting, or there is no camera)
+        // is saved without a take.
+        let unrecorded_call = draft.call.is_some() && !self.has_recording();
+        if draft.kind != AppealKind::Typed && !unrecorded_call {
             let Some((video, recording, interrupted, dir)) = self.take_for_commit() else {
                 // The camera is still sealing the take (a second at most): save when it is.
                 tracing::debug!("appeal waits for its take to be sealed");
@@ -233,7 +236,10 @@ pub(super) fn new_appeal(draft: &AppealDraft, language: &str) -> NewAppeal {
         test: false,
         created_at: Utc::now(),
         recording: None,
-        appeal_id: None,
-        call_secs: None,
+        appeal_id: draft.call.as_ref().map(|c| c.call_id.clone()),
+        call_secs: draft
+            .call
+            .as_ref()
+            .map(|c| u32::try_from(c.duration_ms / 1000).unwrap_or(u32::MAX)),
     }
 }

@@ -63,6 +63,7 @@ pub(super) fn call(
         devices: config.camera.clone(),
         local_addresses,
         ring_timeout: None,
+        capture: None,
     };
     let request = CallRequest {
         call_id: None,
