@@ -176,6 +176,20 @@ fn hours_now(
     }
 }
 
+/// A stable code the enrolment screen translates.
+fn enrol_error_code(e: &sync::SyncError) -> &'static str {
+    match e {
+        sync::SyncError::Refused { code, .. } => match code.as_str() {
+            "code_used" => "code_used",
+            "code_expired" => "code_expired",
+            "code_unknown" => "code_unknown",
+            _ => "enrol_failed",
+        },
+        sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
+        _ => "enrol_failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,19 +231,5 @@ mod tests {
             CallCentreStatus::Closed { .. }
         ));
         assert_eq!(hours_now(&s, saturday, Some(open)), CallCentreStatus::Open);
-    }
-}
-
-/// A stable code the enrolment screen translates.
-fn enrol_error_code(e: &sync::SyncError) -> &'static str {
-    match e {
-        sync::SyncError::Refused { code, .. } => match code.as_str() {
-            "code_used" => "code_used",
-            "code_expired" => "code_expired",
-            "code_unknown" => "code_unknown",
-            _ => "enrol_failed",
-        },
-        sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
-        _ => "enrol_failed",
     }
 }
