@@ -18,6 +18,9 @@ use crate::devices::camera::{CameraConfig, CaptureLender};
 
 /// How often the engine looks at its timers (counters, silence, connect deadline).
 const TICK: Duration = Duration::from_millis(100);
+/// Longest wait from `create_offer` for webrtcbin to make the offer; past it the call fails
+/// rather than hang on "connecting" (the patient is then offered to record instead).
+const OFFER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Interval of `Counters` events.
 const COUNTERS_EVERY: Duration = Duration::from_secs(1);
 
@@ -55,6 +58,8 @@ pub(crate) struct Engine {
     negotiation_needed: bool,
     offer_wanted: bool,
     offer_requested: bool,
+    /// When `create_offer` was asked for, until the offer is made.
+    offer_asked_at: Option<Instant>,
     reported: Option<CallState>,
     answered_at: Option<Instant>,
     connected_at: Option<Instant>,
@@ -90,6 +95,7 @@ impl Engine {
             negotiation_needed: false,
             offer_wanted: false,
             offer_requested: false,
+            offer_asked_at: None,
             reported: None,
             answered_at: None,
             connected_at: None,
@@ -306,6 +312,7 @@ impl Engine {
         match cmd {
             Command::CreateOffer => {
                 self.offer_wanted = true;
+                self.offer_asked_at.get_or_insert_with(Instant::now);
                 self.maybe_offer();
             }
             Command::Answer(message) => {
@@ -381,6 +388,7 @@ impl Engine {
         };
         webrtc.emit_by_name::<()>("set-local-description", &[&offer, &None::<gst::Promise>]);
         *self.offered.lock().unwrap_or_else(|e| e.into_inner()) = Some(sdp::media_kinds(&text));
+        self.offer_asked_at = None;
         self.emit(CallEvent::LocalDescription(text));
         self.report(CallState::Connecting);
     }
@@ -422,6 +430,27 @@ impl Engine {
             self.next_counters = now + COUNTERS_EVERY;
             self.emit(CallEvent::Counters(self.counters.snapshot()));
             self.ask_stats();
+        }
+        if self
+            .offer_asked_at
+            .is_some_and(|at| now.duration_since(at) >= OFFER_TIMEOUT)
+        {
+            let secs = OFFER_TIMEOUT.as_secs();
+            tracing::warn!(
+                negotiation_needed = self.negotiation_needed,
+                "call: no offer {secs} s after it was asked for"
+            );
+            return self.fail(CallError::Negotiation {
+                what: "to make an offer",
+                reason: format!(
+                    "no offer within {secs} s (webrtcbin {} asked for negotiation)",
+                    if self.negotiation_needed {
+                        "had"
+                    } else {
+                        "never"
+                    }
+                ),
+            });
         }
         if self.connected_at.is_some() {
             let received = self.counters.received();
