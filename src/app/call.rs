@@ -120,7 +120,8 @@ impl App {
                 crate::ui::show_operator_frame(&self.window, Some(frame.pixels));
             }
             CallNews::Ended { reason, detail } => {
-                tracing::info!(reason = reason.as_str(), %detail, "live call ended");
+                // `call::LiveCall` logs the end with its reason; nothing more to say here.
+                let _ = detail;
                 self.call.call_id.borrow_mut().take();
                 self.stop_recording();
                 if let Some(call) = self.call.live.borrow_mut().take() {

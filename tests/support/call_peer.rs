@@ -357,10 +357,6 @@ impl Call {
             if done(self) {
                 return start.elapsed();
             }
-            if start.elapsed() >= limit && std::env::var_os("SENIM_HANG_DEBUG").is_some() {
-                println!("HANG-DEBUG {what}");
-                std::thread::sleep(Duration::from_secs(120));
-            }
             assert!(
                 start.elapsed() < limit,
                 "{what}: not within {limit:?} (kiosk states {:?}, failures {:?}, counters {:?})",
