@@ -51,6 +51,7 @@ impl App {
             test: false,
         };
         let devices = self.config.camera.clone();
+        let host_addresses = self.config.call.host_addresses.clone();
         let capture = self.lender();
         self.store.exec(move |store| {
             let endpoint = store
@@ -71,7 +72,7 @@ impl App {
                     CallSetup {
                         endpoint,
                         devices,
-                        local_addresses: Vec::new(),
+                        local_addresses: host_addresses,
                         ring_timeout: None,
                         capture,
                     },
@@ -125,6 +126,14 @@ impl App {
                 self.call.call_id.borrow_mut().take();
                 self.stop_recording();
                 if let Some(call) = self.call.live.borrow_mut().take() {
+                    let s = call.stats();
+                    tracing::info!(
+                        operator_frames_received = s.operator_frames_received,
+                        operator_frames_drawn = s.operator_frames_drawn,
+                        audio_packets_received = s.audio_packets_received,
+                        frames_sent = s.frames_sent,
+                        "live call media"
+                    );
                     // Its thread is finishing; joining it is not the UI thread's business.
                     let _ = std::thread::Builder::new()
                         .name("senim-call-drop".into())

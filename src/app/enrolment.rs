@@ -135,6 +135,7 @@ impl App {
         });
         let available = status.operators.is_some_and(|o| o.available && o.open);
         if self.flow.borrow().operators_available() != available {
+            tracing::info!(available, "call-centre operators for a live call");
             self.dispatch(Event::OperatorsAvailable(available));
         }
         if skew_changed || operators_changed {

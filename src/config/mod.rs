@@ -14,9 +14,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use sections::{
-    status_url_for, AppealSection, CallCentreSection, CameraSection, DisplaySection, KioskSection,
-    PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection, SyncSection,
-    TechnicianSection, STATUS_URL_NUMBER,
+    status_url_for, AppealSection, CallCentreSection, CallSection, CameraSection, DisplaySection,
+    KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection,
+    SyncSection, TechnicianSection, STATUS_URL_NUMBER,
 };
 
 /// What can go wrong while loading the configuration. Every message names the file.
@@ -70,6 +70,8 @@ pub struct Config {
     pub store: StoreSection,
     #[serde(default)]
     pub sync: SyncSection,
+    #[serde(default)]
+    pub call: CallSection,
 }
 
 /// Settings the command line may override for any subcommand.

@@ -330,3 +330,13 @@ impl Default for SyncSection {
         }
     }
 }
+
+/// The kiosk's side of a live call.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallSection {
+    /// The addresses offered to the operator as host candidates, e.g. the ward LAN's
+    /// (`["10.1.2.30"]`); empty: every interface but loopback (libnice's default). STUN and TURN
+    /// candidates come from the call-centre's `[call]` servers either way.
+    pub host_addresses: Vec<std::net::IpAddr>,
+}
