@@ -14,7 +14,6 @@
 //! trip shows the delay: they prove nothing about a poor link until a kernel with netem runs
 //! them.
 
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,8 @@ use senim_kiosk::devices::camera::{Camera, CameraConfig, CameraEvent};
 mod call_peer;
 #[path = "../callcentre/tests/common/chromium.rs"]
 mod chromium;
+#[path = "../callcentre/tests/common/netns.rs"]
+mod netns;
 use call_peer::{Call, CallTarget};
 
 const ANSWER_RUNS: usize = 5;
@@ -40,21 +41,9 @@ const LINK_DELAY_MS: u32 = 100;
 const LINK_LOSS_PERCENT: u32 = 2;
 
 fn main() {
-    if std::env::var_os("SENIM_CALL_CHILD").is_some() {
-        return child();
-    }
-    let mut unshare = Command::new("unshare");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        unshare.args(["--user", "--map-root-user"]);
-    }
-    let status = unshare
-        .args(["--net", "--pid", "--fork", "--kill-child"])
-        .arg(std::env::current_exe().unwrap())
-        .env("SENIM_CALL_CHILD", "1")
-        .status()
-        .expect("unshare (util-linux) runs this bench in a network namespace of its own");
-    assert!(status.success(), "the call bench failed");
+    netns::isolated("the call bench", || {
+        child();
+    });
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -75,11 +64,6 @@ fn cpu_seconds() -> f64 {
 }
 
 fn child() {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .unwrap();
-    assert!(up.success());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -33,53 +33,21 @@ use senim_protocol::Topic;
 
 #[path = "../callcentre/tests/common/mod.rs"]
 mod common;
-use common::{chromium, test_config, TestServer};
+use common::{chromium, netns, test_config, TestServer};
 
 const PASSWORD: &str = "demo-password-1";
 
 fn main() {
-    if std::env::var_os("SENIM_CALL_E2E_CHILD").is_some() {
+    netns::isolated("the call end-to-end scenario", || {
         child();
         println!(
             "call e2e: media both ways, foreign message, hang-ups, bad answer, unavailable, \
-             unanswered, cannot connect, lost, doctor"
+                 unanswered, cannot connect, lost, doctor"
         );
-        return;
-    }
-    let mut unshare = Command::new("unshare");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        unshare.args(["--user", "--map-root-user"]);
-    }
-    // --mount-proc: /proc shows this PID namespace, so the test finds its own Chromium.
-    let status = unshare
-        .args(["--net", "--pid", "--fork", "--kill-child", "--mount-proc"])
-        .arg(std::env::current_exe().unwrap())
-        .env("SENIM_CALL_E2E_CHILD", "1")
-        .status()
-        .expect("unshare (util-linux) runs this test in a network namespace of its own");
-    assert!(status.success(), "the call end-to-end scenario failed");
-}
-
-/// Brings `lo` up and proves the namespace has nothing else.
-fn loopback_only() {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("ip (iproute2) brings the loopback interface up");
-    assert!(up.success(), "cannot bring lo up");
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
-        .unwrap()
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(|name| name.trim().to_string())
-        .collect();
-    assert_eq!(interfaces, vec!["lo".to_string()], "loopback only");
+    });
 }
 
 fn child() {
-    loopback_only();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -318,38 +286,11 @@ impl Drop for KioskCall {
 // The operator: Chromium signed in to the console, the operator's side injected as JavaScript.
 
 async fn browser(driver: &chromium::Driver) -> Client {
-    chromium::browser(
-        driver,
-        &[
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection",
-        ],
-    )
-    .await
+    chromium::browser(driver, &chromium::FAKE_MEDIA).await
 }
 
 async fn sign_in_as_operator(c: &Client, server: &TestServer) {
-    c.goto(&format!("{}/console", server.url)).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("aigerim")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chromium::sign_in(c, &server.url, "aigerim", PASSWORD).await;
     // Signed in: the login form is gone.
     let deadline = Instant::now() + Duration::from_secs(15);
     while c.find(Locator::Css("input[name=password]")).await.is_ok() {
@@ -960,24 +901,6 @@ fn stun_server() -> std::net::SocketAddr {
     addr
 }
 
-/// Chromium's processes (the browser and its helpers): in this PID namespace, only the test's.
-fn chromium_pids() -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else {
-            continue;
-        };
-        let name = exe.file_name().unwrap_or_default().to_string_lossy();
-        if name == "chromium" || name == "chrome" {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
 async fn the_browser_dies_mid_call(c: &Client, server: &TestServer, kiosk: &Kiosk) {
     operator_ready(c, server).await;
     let mut call = kiosk.call(120);
@@ -991,13 +914,7 @@ async fn the_browser_dies_mid_call(c: &Client, server: &TestServer, kiosk: &Kios
     )
     .await;
     call.wait_operator_media(Duration::from_secs(20)).await;
-    let pids = chromium_pids();
-    assert!(!pids.is_empty(), "no Chromium process found");
-    for pid in &pids {
-        // SAFETY: kill has no memory preconditions; these are this test's own Chromium
-        // processes in its own PID namespace.
-        unsafe { libc::kill(*pid, libc::SIGKILL) };
-    }
+    netns::kill_chromium();
     let started = Instant::now();
     let (code, ended) = call.finished(Duration::from_secs(10)).await;
     println!(

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
-use common::{chromium, TestServer};
+use common::{chromium, netns, TestServer};
 use xvfb::{start_xvfb, Killed};
 
 const PASSWORD: &str = "operator-password-1";
@@ -32,39 +32,10 @@ const PASSWORD: &str = "operator-password-1";
 const GUARD: Duration = Duration::from_secs(40);
 
 fn main() {
-    if std::env::var_os("SENIM_CALL_CHILD").is_some() {
+    netns::isolated("the kiosk call scenario", || {
         child();
         println!("call kiosk: scan, offer, ring, answer, media both ways, browser gone, appeal");
-        return;
-    }
-    let mut unshare = Command::new("unshare");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        unshare.args(["--user", "--map-root-user"]);
-    }
-    let status = unshare
-        .args(["--net", "--pid", "--fork", "--kill-child", "--mount-proc"])
-        .arg(std::env::current_exe().unwrap())
-        .env("SENIM_CALL_CHILD", "1")
-        .status()
-        .expect("unshare (util-linux) runs this test in a namespace of its own");
-    assert!(status.success(), "the kiosk call scenario failed");
-}
-
-fn loopback_only() {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("ip (iproute2) brings lo up");
-    assert!(up.success());
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
-        .unwrap()
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(|n| n.trim().to_string())
-        .collect();
-    assert_eq!(interfaces, vec!["lo".to_string()]);
+    });
 }
 
 /// The kiosk's log lines; `expect` waits for one containing a text.
@@ -135,23 +106,6 @@ fn logged_number(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {key} in {line:?}"))
 }
 
-fn chromium_pids() -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(exe) = std::fs::read_link(entry.path().join("exe")) else {
-            continue;
-        };
-        let name = exe.file_name().unwrap_or_default().to_string_lossy();
-        if name == "chromium" || name == "chrome" {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
 /// The operator's inbound (video, audio) bytes, from the console's peer connection.
 async fn operator_inbound(c: &Client) -> (u64, u64) {
     let v = c
@@ -185,7 +139,6 @@ where
 }
 
 fn child() {
-    loopback_only();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -201,35 +154,8 @@ async fn scenario() {
 
     // The operator signs in and goes available.
     let driver = chromium::start_chromedriver();
-    let c = chromium::browser(
-        &driver,
-        &[
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection",
-        ],
-    )
-    .await;
-    c.goto(&format!("{}/console", server.url)).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("aigerim")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let c = chromium::browser(&driver, &chromium::FAKE_MEDIA).await;
+    chromium::sign_in(&c, &server.url, "aigerim", PASSWORD).await;
     c.wait()
         .for_element(Locator::Css("#availability"))
         .await
@@ -367,7 +293,8 @@ async fn scenario() {
         }
         assert!(
             Instant::now() < deadline,
-            "the operator never received the patient: {now:?}"
+            "the operator never received the patient: {now:?}; the kiosk's log:\n{}",
+            log.drain()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
@@ -381,11 +308,7 @@ async fn scenario() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // The operator's browser dies.
-    for pid in chromium_pids() {
-        // SAFETY: kill has no memory preconditions; these are this test's own Chromium
-        // processes in its own PID namespace.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
+    netns::kill_chromium();
     log.expect("to=\"call-ended-lost\"");
     let media = log.expect("live call media");
     assert!(

@@ -13,7 +13,6 @@
 //! The operator's page, its signalling server and the kiosk's side of one call are in
 //! `tests/support/call_peer.rs` (shared with `benches/call.rs`).
 
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -26,56 +25,19 @@ use senim_kiosk::devices::camera::{Camera, CameraEvent};
 mod call_peer;
 #[path = "../callcentre/tests/common/chromium.rs"]
 mod chromium;
+#[path = "../callcentre/tests/common/netns.rs"]
+mod netns;
 use call_peer::{browser, test_devices, wait_browser, Call, CallTarget};
 use chromium::start_chromedriver;
 
 fn main() {
-    if std::env::var_os("SENIM_CALL_CHILD").is_some() {
+    netns::isolated("the call media scenario", || {
         child();
         println!("call media: both ways, hang-up, peer gone and a bad answer all behave");
-        return;
-    }
-    let mut unshare = Command::new("unshare");
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        unshare.args(["--user", "--map-root-user"]);
-    }
-    // A network namespace with only lo; a PID namespace too, so that every process the test
-    // starts (chromedriver, Chromium and its helpers) dies with it, even after a panic.
-    let status = unshare
-        .args(["--net", "--pid", "--fork", "--kill-child"])
-        .arg(std::env::current_exe().unwrap())
-        .env("SENIM_CALL_CHILD", "1")
-        .status()
-        .expect("unshare (util-linux) runs this test in a network namespace of its own");
-    assert!(status.success(), "the call media scenario failed");
-}
-
-/// Brings `lo` up and proves the namespace has nothing else: no packet can leave the machine.
-fn loopback_only() {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("ip (iproute2) brings the loopback interface up");
-    assert!(up.success(), "cannot bring lo up");
-    // /proc/self/net/dev lists this namespace's interfaces (/sys/class/net would show the
-    // namespace that mounted /sys, i.e. the machine's).
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
-        .unwrap()
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(|name| name.trim().to_string())
-        .collect();
-    assert_eq!(
-        interfaces,
-        vec!["lo".to_string()],
-        "the test must run in a namespace with loopback only"
-    );
+    });
 }
 
 fn child() {
-    loopback_only();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

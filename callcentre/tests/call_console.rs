@@ -18,9 +18,9 @@
 //! appeal and a lost call, with its relay of the kiosk's media and its helpers.
 
 mod common;
+use common::netns;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use common::chromium::{browser, start_chromedriver, Driver};
@@ -36,51 +36,15 @@ const WITHIN: Duration = Duration::from_secs(45);
 const IIN: &str = "880101300010";
 
 fn main() {
-    if std::env::var_os("SENIM_CALL_CONSOLE_CHILD").is_some() {
+    netns::isolated("the call console scenario", || {
         child();
         println!(
             "call console: ring, answer, taken by, media, reveal, outcome, appeal, lost, bad offer"
         );
-        return;
-    }
-    let root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        .unwrap_or(false);
-    let mut unshare = Command::new("unshare");
-    if !root {
-        unshare.args(["--user", "--map-root-user"]);
-    }
-    let status = unshare
-        .args(["--net", "--pid", "--fork", "--kill-child"])
-        .arg(std::env::current_exe().unwrap())
-        .env("SENIM_CALL_CONSOLE_CHILD", "1")
-        .status()
-        .expect("unshare (util-linux) runs this test in a network namespace of its own");
-    assert!(status.success(), "the call console scenario failed");
-}
-
-/// Brings `lo` up and proves the namespace has nothing else.
-fn loopback_only() {
-    let up = Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .expect("ip (iproute2) brings the loopback interface up");
-    assert!(up.success(), "cannot bring lo up");
-    let interfaces: Vec<String> = std::fs::read_to_string("/proc/self/net/dev")
-        .unwrap()
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(|name| name.trim().to_string())
-        .collect();
-    assert_eq!(interfaces, vec!["lo".to_string()], "loopback only");
+    });
 }
 
 fn child() {
-    loopback_only();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -105,15 +69,7 @@ async fn shot(c: &Client, name: &str) {
 
 /// A Chromium with fake camera and microphone and loopback ICE candidates.
 async fn media_browser(driver: &Driver) -> Client {
-    browser(
-        driver,
-        &[
-            "--use-fake-device-for-media-stream",
-            "--use-fake-ui-for-media-stream",
-            "--allow-loopback-in-peer-connection",
-        ],
-    )
-    .await
+    browser(driver, &common::chromium::FAKE_MEDIA).await
 }
 
 async fn sign_in(c: &Client, server: &TestServer, username: &str) {

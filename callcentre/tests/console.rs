@@ -76,26 +76,7 @@ async fn populated_server() -> (TestServer, String, String, String) {
 }
 
 async fn sign_in(c: &Client, server: &TestServer, password: &str) {
-    c.goto(&format!("{}/console", server.url)).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys("aigerim")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    common::chromium::sign_in(c, &server.url, "aigerim", password).await;
 }
 
 async fn lamp_visible(c: &Client) -> bool {

@@ -132,14 +132,7 @@ pub async fn browser(driver: &chromium::Driver) -> Client {
 
 /// As [`browser`], with more Chromium flags.
 pub async fn browser_with(driver: &chromium::Driver, more: &[&str]) -> Client {
-    let mut args = vec![
-        // The operator's camera and microphone: Chromium's fake devices (a moving test
-        // picture, a beep), permission granted without a prompt.
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        // Chromium leaves loopback addresses out of ICE gathering unless told otherwise.
-        "--allow-loopback-in-peer-connection",
-    ];
+    let mut args = chromium::FAKE_MEDIA.to_vec();
     args.extend_from_slice(more);
     chromium_session(driver, &args).await
 }

@@ -2,6 +2,9 @@
 //! shared by the call-centre's console tests and the kiosk's call-media test, which includes
 //! this file with `#[path]`.
 
+// Each including test uses a part of it.
+#![allow(dead_code)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -90,3 +93,38 @@ pub async fn browser(driver: &Driver, extra: &[&str]) -> Client {
         }
     }
 }
+
+/// Fills in and submits the console's sign-in form at `base` (the server's URL). Returns once
+/// submitted; whether it worked is the caller's to check.
+pub async fn sign_in(c: &Client, base: &str, username: &str, password: &str) {
+    use fantoccini::Locator;
+    c.goto(&format!("{base}/console")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Chromium's flags for an operator with a camera and a microphone: its fake devices (a moving
+/// test picture, a beep), permission granted without a prompt, and loopback ICE candidates
+/// (left out of gathering otherwise).
+pub const FAKE_MEDIA: [&str; 3] = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+];

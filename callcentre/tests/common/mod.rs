@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 
 pub mod chromium;
 mod config;
+pub mod netns;
 pub mod ws;
 
 pub use config::test_config;
