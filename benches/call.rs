@@ -7,12 +7,13 @@
 //!
 //! Like `tests/call_media.rs` it re-runs itself under `unshare --net --pid`: only loopback, and
 //! the browser dies with the bench. The poor link: this machine's kernel has no `sch_netem`
-//! (nor `tbf`'s and `prio`'s modules), so the bench asks Chromium's own network emulation for
-//! it (libwebrtc's field trials `WebRTC-FakeNetworkSendConfig` / `-ReceiveConfig`: a
-//! rate-limited queue with a delay and random loss). Chromium 156 ignores them (the round trip
-//! stays ~1 ms), and `scripts/bench.py` marks those rows "unshaped" unless the measured round
-//! trip shows the delay: they prove nothing about a poor link until a kernel with netem runs
-//! them.
+//! (nor `tbf`'s and `prio`'s modules), and Chromium 156 ignores libwebrtc's network-emulation
+//! field trials, so the link is a relay in user space (`call_peer::Shaper`): the browser is
+//! given the relay's address instead of the kiosk's, and the kiosk learns the browser only from
+//! the relay's checks, so every packet crosses it; each direction waits in a queue behind the
+//! rate limit (tail drop past 500 ms), then the delay, and loses its share at random, as
+//! `tc netem rate 512kbit delay 100ms loss 2%` would. `scripts/bench.py` checks the round trip
+//! it measures shows the delay, so an unshaped run cannot pass for a poor link.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -70,18 +71,19 @@ fn child() {
         .unwrap();
     let out = rt.block_on(async {
         let driver = chromium::start_chromedriver();
+        // `SENIM_BENCH_CALL=poor-link`: only the poor link (while working on it).
+        if std::env::var("SENIM_BENCH_CALL").as_deref() == Ok("poor-link") {
+            let browser = call_peer::browser(&driver).await;
+            let poor = poor_link(&browser).await;
+            browser.close().await.unwrap();
+            return json!({ "poor_link": poor });
+        }
         let browser = call_peer::browser(&driver).await;
         let answer_ms = answer_to_first_frame(&browser).await;
         let (alone, in_call) = cpu_in_call(&browser).await;
         browser.close().await.unwrap();
 
-        let trials = format!(
-            "--force-fieldtrials=WebRTC-FakeNetworkSendConfig/link_capacity_kbps:{LINK_KBPS},\
-             queue_delay_ms:{LINK_DELAY_MS},loss_percent:{LINK_LOSS_PERCENT}/\
-             WebRTC-FakeNetworkReceiveConfig/link_capacity_kbps:{LINK_KBPS},\
-             queue_delay_ms:{LINK_DELAY_MS},loss_percent:{LINK_LOSS_PERCENT}/"
-        );
-        let poor_browser = call_peer::browser_with(&driver, &[trials.as_str()]).await;
+        let poor_browser = call_peer::browser(&driver).await;
         let poor = poor_link(&poor_browser).await;
         poor_browser.close().await.unwrap();
         json!({
@@ -226,6 +228,12 @@ async fn browser_detail(c: &Client) -> Value {
 /// A call over the shaped link, measured over [`POOR_WINDOW`] after it settles.
 async fn poor_link(c: &Client) -> Value {
     let mut call = Call::start_on(c, true, CallTarget::Own, bench_camera()).await;
+    call.shaper = Some(call_peer::Shaper::new(call_peer::Link {
+        kbps: LINK_KBPS,
+        delay: Duration::from_millis(u64::from(LINK_DELAY_MS)),
+        loss_percent: LINK_LOSS_PERCENT,
+        max_queue: Duration::from_millis(500),
+    }));
     call.connected().await;
     let settle = Instant::now();
     while settle.elapsed() < Duration::from_secs(10) {

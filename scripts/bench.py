@@ -225,9 +225,8 @@ def call_rows():
 
     Targets (issue 22): answer -> first operator frame on the kiosk under 1 s on loopback; the
     kiosk's CPU in a 640x480 call at most 1.5x the same recording without one. The poor-link
-    rows say whether the link was shaped at all (a round trip of at least the link's delay);
-    on this machine it is not (no sch_netem, and Chromium ignores its network-emulation field
-    trials), so they are marked "unshaped" and prove nothing about a poor link.
+    rows say whether the link was shaped at all (a round trip of at least the link's delay): the
+    bench shapes it with a relay in user space (no sch_netem here); an unshaped run is marked.
     """
     path = os.environ.get("BENCH_CALL_JSON")
     if not path:
@@ -255,7 +254,7 @@ def call_rows():
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
     if not shaped:
         print(f"  poor link NOT shaped: round trip {p['rtt_ms']} ms for a {p['link_delay_ms']} ms "
-              f"link (no sch_netem here; Chromium ignored its network emulation)")
+              f"link: the relay did not carry the call")
 
 
 def sync_rows():

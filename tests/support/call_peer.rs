@@ -206,6 +206,8 @@ pub struct Call {
     pub first_frame_at: Option<Instant>,
     pub frames_seen: u64,
     pub frame_size: Option<(u32, u32)>,
+    /// A poor link between the two, when the call goes through one.
+    pub shaper: Option<Shaper>,
 }
 
 /// Where the kiosk's side of a call gets its camera and microphone.
@@ -280,6 +282,7 @@ impl Call {
             first_frame_at: None,
             frames_seen: 0,
             frame_size: None,
+            shaper: None,
         }
     }
 
@@ -301,6 +304,11 @@ impl Call {
                     self.offer = Some(sdp);
                 }
                 CallEvent::IceCandidate { mline, candidate } => {
+                    // Through the poor link: the browser only learns the relay's address.
+                    let candidate = match &mut self.shaper {
+                        Some(shaper) => shaper.relay(&candidate),
+                        None => candidate,
+                    };
                     self.shared
                         .to_browser
                         .lock()
@@ -329,7 +337,11 @@ impl Call {
                 Some("candidate") => {
                     let candidate = msg["candidate"].as_str().unwrap().to_string();
                     let mline = msg["mline"].as_u64().unwrap() as u32;
-                    self.media.add_remote_candidate(mline, &candidate).unwrap();
+                    // Through the poor link, the kiosk learns the browser only from the relay's
+                    // checks (a peer-reflexive candidate), so no packet goes around it.
+                    if self.shaper.is_none() {
+                        self.media.add_remote_candidate(mline, &candidate).unwrap();
+                    }
                     self.remote_candidates.push(candidate);
                 }
                 other => panic!("unexpected message from the browser: {other:?}"),
@@ -393,5 +405,160 @@ pub async fn wait_browser(
             "{what}: not within {limit:?}; browser {stats:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A poor link in user space (this machine's kernel has no sch_netem): a UDP relay between the
+// browser and the kiosk that queues each direction behind a rate limit, delays it and drops a
+// share at random, as `tc netem rate … delay … loss …` would.
+
+/// One direction of the link.
+#[derive(Debug, Clone, Copy)]
+pub struct Link {
+    pub kbps: u32,
+    pub delay: Duration,
+    /// Packets dropped at random, in percent.
+    pub loss_percent: u32,
+    /// Longest queue before tail drop.
+    pub max_queue: Duration,
+}
+
+/// The relay: one socket the browser sends to per kiosk candidate.
+pub struct Shaper {
+    link: Link,
+    /// The kiosk's candidate port → the relay port given to the browser in its place.
+    ports: std::collections::HashMap<u16, u16>,
+    seed: u64,
+}
+
+impl Shaper {
+    pub fn new(link: Link) -> Shaper {
+        Shaper {
+            link,
+            ports: std::collections::HashMap::new(),
+            seed: 0x5eed,
+        }
+    }
+
+    /// The kiosk's candidate as the browser should see it: the relay's port in place of the
+    /// kiosk's (a relay socket per kiosk port, made on first sight). Must run in a tokio runtime.
+    pub fn relay(&mut self, candidate: &str) -> String {
+        let fields: Vec<&str> = candidate.split(' ').collect();
+        let (Some(addr), Some(port)) = (fields.get(4), fields.get(5)) else {
+            return candidate.to_string();
+        };
+        let Ok(kiosk_port) = port.parse::<u16>() else {
+            return candidate.to_string();
+        };
+        if *addr != "127.0.0.1"
+            || fields.get(2).map(|p| p.to_ascii_lowercase()) != Some("udp".into())
+        {
+            return candidate.to_string();
+        }
+        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let (link, seed) = (self.link, self.seed);
+        let relay_port = *self.ports.entry(kiosk_port).or_insert_with(|| {
+            let outer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let port = outer.local_addr().unwrap().port();
+            outer.set_nonblocking(true).unwrap();
+            tokio::spawn(relay_task(outer, kiosk_port, link, seed));
+            port
+        });
+        let mut out: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+        out[5] = relay_port.to_string();
+        out.join(" ")
+    }
+}
+
+/// A tiny random generator for the loss (xorshift; no crate for a test's coin).
+struct Coin(u64);
+
+impl Coin {
+    fn percent(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % 100) as u32
+    }
+}
+
+/// A queue behind a rate limit: when each packet would leave, or `None` (dropped).
+struct Queue {
+    link: Link,
+    coin: Coin,
+    free_at: tokio::time::Instant,
+}
+
+impl Queue {
+    fn admit(&mut self, len: usize) -> Option<tokio::time::Instant> {
+        if self.coin.percent() < self.link.loss_percent {
+            return None;
+        }
+        let now = tokio::time::Instant::now();
+        let start = self.free_at.max(now);
+        if start - now > self.link.max_queue {
+            return None; // tail drop: the queue is full
+        }
+        let wire = Duration::from_secs_f64(len as f64 * 8.0 / (f64::from(self.link.kbps) * 1000.0));
+        self.free_at = start + wire;
+        Some(self.free_at + self.link.delay)
+    }
+}
+
+/// Relays between the browser (whoever sends to `outer`) and the kiosk's `kiosk_port`, through
+/// an inner socket, each direction through its own queue.
+async fn relay_task(outer: std::net::UdpSocket, kiosk_port: u16, link: Link, seed: u64) {
+    let outer = Arc::new(tokio::net::UdpSocket::from_std(outer).unwrap());
+    let inner = Arc::new(tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let kiosk: std::net::SocketAddr = ([127, 0, 0, 1], kiosk_port).into();
+    let browser = Arc::new(Mutex::new(None::<std::net::SocketAddr>));
+    let new_queue = |seed: u64| Queue {
+        link,
+        coin: Coin(seed | 1),
+        free_at: tokio::time::Instant::now(),
+    };
+    // Browser → kiosk.
+    {
+        let (outer, inner, browser) =
+            (Arc::clone(&outer), Arc::clone(&inner), Arc::clone(&browser));
+        let (tx, mut rx) = unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+        tokio::spawn(async move {
+            while let Some((at, packet)) = rx.recv().await {
+                tokio::time::sleep_until(at).await;
+                let _ = inner.send_to(&packet, kiosk).await;
+            }
+        });
+        let mut queue = new_queue(seed);
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            while let Ok((n, from)) = outer.recv_from(&mut buf).await {
+                *browser.lock().unwrap() = Some(from);
+                if let Some(at) = queue.admit(n) {
+                    let _ = tx.send((at, buf[..n].to_vec()));
+                }
+            }
+        });
+    }
+    // Kiosk → browser.
+    let (tx, mut rx) = unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    {
+        let (outer, browser) = (Arc::clone(&outer), Arc::clone(&browser));
+        tokio::spawn(async move {
+            while let Some((at, packet)) = rx.recv().await {
+                tokio::time::sleep_until(at).await;
+                let to = *browser.lock().unwrap();
+                if let Some(to) = to {
+                    let _ = outer.send_to(&packet, to).await;
+                }
+            }
+        });
+    }
+    let mut queue = new_queue(seed.rotate_left(17));
+    let mut buf = vec![0u8; 65536];
+    while let Ok((n, _)) = inner.recv_from(&mut buf).await {
+        if let Some(at) = queue.admit(n) {
+            let _ = tx.send((at, buf[..n].to_vec()));
+        }
     }
 }

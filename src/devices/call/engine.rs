@@ -489,7 +489,7 @@ impl Engine {
     /// Adapts the encoder to what the operator's receiver reports.
     fn report_received(&mut self, report: Report) {
         let before = self.rate.rate();
-        let now = self.rate.update(report.fraction_lost, report.rtt);
+        let now = self.rate.update(report.fraction_lost);
         self.counters
             .video_target_bps
             .store(u64::from(now.bps), std::sync::atomic::Ordering::Relaxed);
@@ -509,6 +509,7 @@ impl Engine {
                     kbps = now.bps / 1000,
                     fps = now.fps,
                     lost = report.fraction_lost,
+                    rtt_ms = report.rtt.map_or(-1.0, |r| r * 1000.0),
                     "call: the sending rate follows the link"
                 );
             }
