@@ -21,6 +21,11 @@ const TICK: Duration = Duration::from_millis(100);
 /// Longest wait from `create_offer` for webrtcbin to make the offer; past it the call fails
 /// rather than hang on "connecting" (the patient is then offered to record instead).
 const OFFER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for webrtcbin's `on-negotiation-needed` before making the offer anyway.
+/// On the camera's capture it sometimes never comes (seen about once in ten calls here, with
+/// the camera's tees already flowing when the call's branch starts); the offer made without it
+/// is the same offer.
+const NEGOTIATION_GRACE: Duration = Duration::from_secs(1);
 /// Interval of `Counters` events.
 const COUNTERS_EVERY: Duration = Duration::from_secs(1);
 
@@ -430,6 +435,15 @@ impl Engine {
             self.next_counters = now + COUNTERS_EVERY;
             self.emit(CallEvent::Counters(self.counters.snapshot()));
             self.ask_stats();
+        }
+        if !self.negotiation_needed
+            && self
+                .offer_asked_at
+                .is_some_and(|at| now.duration_since(at) >= NEGOTIATION_GRACE)
+        {
+            tracing::info!("call: webrtcbin did not ask for negotiation; making the offer anyway");
+            self.negotiation_needed = true;
+            self.maybe_offer();
         }
         if self
             .offer_asked_at
