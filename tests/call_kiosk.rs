@@ -6,7 +6,8 @@
 //! ways (the browser's inbound video and audio bytes grow; the kiosk draws the operator's
 //! frames); then the operator's browser dies mid-call: the kiosk says the call was lost, saves
 //! what was said, and the call-centre ends up with ONE appeal under the call's number holding
-//! the call's length and its recorded video.
+//! the call's length and its recorded video. Then the kiosk itself dies mid-call: started again,
+//! it keeps what it recorded as the call's appeal, under the call's number, marked interrupted.
 //!
 //! `harness = false`: like `tests/call_media.rs`, it re-runs itself under `unshare --net --pid`
 //! (loopback only; Chromium, Xvfb and the kiosk die with the test).
@@ -34,7 +35,7 @@ const GUARD: Duration = Duration::from_secs(40);
 fn main() {
     netns::isolated("the kiosk call scenario", || {
         child();
-        println!("call kiosk: scan, offer, ring, answer, media both ways, browser gone, appeal");
+        println!("call kiosk: scan, offer, ring, answer, media both ways, browser gone, appeal; kiosk killed mid-call, appeal kept");
     });
 }
 
@@ -67,6 +68,38 @@ impl Log {
         }
     }
 
+    /// Waits for a line containing `needle` logged after the line `index` (0-based).
+    fn expect_after(&mut self, index: usize, needle: &str) -> String {
+        let deadline = Instant::now() + GUARD;
+        loop {
+            if let Some(l) = self
+                .seen
+                .iter()
+                .skip(index + 1)
+                .find(|l| l.contains(needle))
+            {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "the kiosk never logged {needle:?} after line {index}; its log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The index of the last line containing `needle` (waiting for one if there is none).
+    fn last(&mut self, needle: &str) -> usize {
+        self.expect(needle);
+        self.seen
+            .iter()
+            .rposition(|l| l.contains(needle))
+            .unwrap_or(0)
+    }
+
     /// Everything logged so far (waiting briefly for stragglers).
     fn drain(&mut self) -> String {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
@@ -74,6 +107,36 @@ impl Log {
         }
         self.seen.join("\n")
     }
+}
+
+/// Starts the kiosk and collects its log.
+fn run_kiosk(mut cmd: Command) -> (Killed, Log) {
+    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("start the kiosk");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (
+        Killed(child),
+        Log {
+            lines,
+            seen: Vec::new(),
+        },
+    )
+}
+
+/// The appeal number in a log line (`appeal=A-…`).
+fn logged_appeal(line: &str) -> String {
+    line.split("appeal=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no appeal number in {line:?}"))
+        .to_string()
 }
 
 fn tap(display: &str, x: u32, y: u32) {
@@ -226,26 +289,12 @@ async fn scenario() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (_xvfb, display) = start_xvfb("1920x1080x24");
-    let mut child = kiosk(&["run", "--windowed"])
-        .env("DISPLAY", &display)
-        .env("SENIM_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the kiosk");
-    let stderr = child.stderr.take().unwrap();
-    let _kiosk = Killed(child);
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Log {
-        lines,
-        seen: Vec::new(),
+    let start_kiosk = || {
+        let mut cmd = kiosk(&["run", "--windowed"]);
+        cmd.env("DISPLAY", &display).env("SENIM_LOG", "info");
+        run_kiosk(cmd)
     };
+    let (kiosk_process, mut log) = start_kiosk();
     log.expect("kiosk started");
     log.expect("card scanner connected");
     // The call-centre's word reaches the kiosk with a heartbeat.
@@ -320,13 +369,7 @@ async fn scenario() {
         "{media}"
     );
     assert!(logged_number(&media, "frames_sent") > 10, "{media}");
-    let committed = log.expect("appeal committed");
-    let number = committed
-        .split("appeal=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let number = logged_appeal(&log.expect("appeal committed"));
     screenshot(&display, "call-lost");
 
     // One appeal under the call's number: the call's length and the recorded video.
@@ -351,6 +394,75 @@ async fn scenario() {
     );
     assert!(appeal.duration_seconds.unwrap_or(0) >= 2);
 
+    let all = log.drain();
+    assert!(!all.contains("880101300010"), "the kiosk logged the IIN");
+
+    // Part two: the kiosk itself dies mid-call (a power cut, a crash). Started again, it keeps
+    // what it recorded as the call's appeal, under the call's number, marked interrupted.
+    tap(&display, 1620, 66); // "Finish"
+    let c = chromium::browser(&driver, &chromium::FAKE_MEDIA).await;
+    chromium::sign_in(&c, &server.url, "aigerim", PASSWORD).await;
+    c.wait()
+        .for_element(Locator::Css("#availability"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The operator was away after the browser died, and is available again.
+    let away = log.last("available=false");
+    let back = log.expect_after(away, "available=true");
+    let back = log.seen.iter().rposition(|l| *l == back).unwrap_or(away);
+    scanner.write_all(b"880101300010\n").unwrap();
+    log.expect_after(back, "to=\"appeal-topic\"");
+    tap(&display, 960, 378);
+    log.expect_after(back, "to=\"appeal-consent\"");
+    tap(&display, 1603, 990);
+    c.wait()
+        .at_most(GUARD)
+        .for_element(Locator::Css("#ringing .answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    log.expect_after(back, "to=\"in-call\"");
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let now = operator_inbound(&c).await;
+        if now.0 > 20_000 && now.1 > 2_000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the operator never received the patient in the second call: {now:?}; the kiosk's \
+             log:\n{}",
+            log.drain()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A few seconds of the call on disk (the recorder makes it durable every 2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    drop(kiosk_process); // SIGKILL
+    let (_kiosk_again, mut log) = start_kiosk();
+    let kept = logged_appeal(&log.expect("an interrupted recording was kept"));
+    log.expect("video delivered");
+    let appeal = server
+        .state
+        .db
+        .read(|conn| senim_callcentre::db::list_appeals(conn, &[]))
+        .unwrap()
+        .into_iter()
+        .find(|a| a.id == kept)
+        .unwrap_or_else(|| panic!("no appeal {kept} at the call-centre"));
+    let call = appeal.call.as_ref().expect("the kept appeal is the call's");
+    assert!(!call.call_only, "the kiosk's record joined the call");
+    assert!(appeal.interrupted, "the kept appeal is marked interrupted");
+    assert!(
+        appeal.video_bytes.unwrap_or(0) > 10_000,
+        "{:?}",
+        appeal.video_bytes
+    );
     let all = log.drain();
     assert!(!all.contains("880101300010"), "the kiosk logged the IIN");
     drop(driver);

@@ -21,10 +21,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// Longest wait from `create_offer` for webrtcbin to make the offer; past it the call fails
 /// rather than hang on "connecting" (the patient is then offered to record instead).
 const OFFER_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait for webrtcbin's `on-negotiation-needed` before making the offer anyway.
-/// On the camera's capture it sometimes never comes (seen about once in ten calls here, with
-/// the camera's tees already flowing when the call's branch starts); the offer made without it
-/// is the same offer.
+/// How long to wait for webrtcbin's `on-negotiation-needed` before making the offer anyway (a
+/// safety net: it did not come while the call's branch was linked to the camera's tees before it
+/// ran, which stalled the capture — `shared::plug` now starts the branch first).
 const NEGOTIATION_GRACE: Duration = Duration::from_secs(1);
 /// Interval of `Counters` events.
 const COUNTERS_EVERY: Duration = Duration::from_secs(1);
@@ -201,9 +200,12 @@ impl Engine {
         } else {
             "microphone"
         };
-        let started = match &self.pipeline {
+        let started = match &mut self.pipeline {
             Some(Media::Own(pipe)) => pipe.set_state(gst::State::Playing).is_ok(),
-            Some(Media::Shared { bin, .. }) => bin.sync_state_with_parent().is_ok(),
+            Some(media @ Media::Shared { .. }) => {
+                shared::plug(media)?;
+                true
+            }
             None => false,
         };
         if !started {
@@ -234,13 +236,13 @@ impl Engine {
         Ok(webrtc)
     }
 
-    /// The call's branch on the camera's live pipeline, linked to its tees (not yet started).
-    /// The camera's controller watches that pipeline's bus: device faults are the camera's to
+    /// The call's branch for the camera's live pipeline, built (plugged in and linked to its
+    /// tees once webrtcbin's signals are hooked). The camera's controller watches that pipeline's bus: device faults are the camera's to
     /// report (the call then hears nothing and is `Lost`).
     fn start_shared(&mut self, lender: &CaptureLender) -> Result<gst::Element, CallError> {
-        let (media, webrtc) = shared::attach(lender, &self.devices, &self.counters)?;
+        let (media, webrtc) = shared::prepare(lender, &self.devices, &self.counters)?;
         self.pipeline = Some(media);
-        webrtc.ok_or_else(|| CallError::Init("the call branch did not link to the camera".into()))
+        Ok(webrtc)
     }
 
     /// STUN/TURN servers of this call and the addresses to gather host candidates on.

@@ -32,14 +32,13 @@ impl Media {
     }
 }
 
-/// Borrows the camera's capture and adds the call's branch to it, linked to its tees (not yet
-/// started). The media is returned even when a link failed (with `None` for webrtcbin), so
-/// that the caller tears down what was added.
-pub(crate) fn attach(
+/// Borrows the camera's capture and builds the call's branch for it (not yet added: the
+/// caller hooks webrtcbin's signals first, then [`plug`]s it in).
+pub(crate) fn prepare(
     lender: &CaptureLender,
     devices: &CameraConfig,
     counters: &Arc<Counters>,
-) -> Result<(Media, Option<gst::Element>), CallError> {
+) -> Result<(Media, gst::Element), CallError> {
     let capture = lender.borrow().map_err(|e| CallError::Device {
         device: "camera",
         reason: e.to_string(),
@@ -50,36 +49,52 @@ pub(crate) fn attach(
         return Err(CallError::NothingFitted);
     }
     let (bin, webrtc) = pipeline::build_shared(devices, video, audio, counters)?;
-    capture
-        .pipeline
-        .add(&bin)
-        .map_err(|e| CallError::Init(format!("cannot add the call branch: {e}")))?;
-    let mut links = Vec::new();
-    let mut linked = true;
-    for (tee, ghost) in [
-        (capture.video_tee.clone().filter(|_| video), "video"),
-        (capture.audio_tee.clone().filter(|_| audio), "audio"),
-    ] {
-        let Some(tee) = tee else { continue };
-        let (Some(sink), Some(pad)) = (bin.static_pad(ghost), tee.request_pad_simple("src_%u"))
-        else {
-            linked = false;
-            break;
-        };
-        let ok = pad.link(&sink).is_ok();
-        links.push((tee, pad));
-        if !ok {
-            tracing::warn!(input = ghost, "cannot link the camera's tee to the call");
-            linked = false;
-            break;
-        }
-    }
     let media = Media::Shared {
         capture,
         bin,
-        links,
+        links: Vec::new(),
     };
-    Ok((media, linked.then_some(webrtc)))
+    Ok((media, webrtc))
+}
+
+/// Adds the branch to the camera's running pipeline, starts it, and only then links it to the
+/// camera's tees: a tee pushing into a branch that is not running yet gets FLUSHING back and
+/// passes it upstream, which stops the camera's sources (the preview and the take with them).
+/// On failure, what was added stays in `media` for [`detach`].
+pub(crate) fn plug(media: &mut Media) -> Result<(), CallError> {
+    let Media::Shared {
+        capture,
+        bin,
+        links,
+    } = media
+    else {
+        return Ok(());
+    };
+    capture
+        .pipeline
+        .add(&*bin)
+        .map_err(|e| CallError::Init(format!("cannot add the call branch: {e}")))?;
+    bin.sync_state_with_parent()
+        .map_err(|e| CallError::Init(format!("cannot start the call branch: {e}")))?;
+    for (tee, ghost) in [
+        (capture.video_tee.clone(), "video"),
+        (capture.audio_tee.clone(), "audio"),
+    ] {
+        let (Some(tee), Some(sink)) = (tee, bin.static_pad(ghost)) else {
+            continue;
+        };
+        let pad = tee
+            .request_pad_simple("src_%u")
+            .ok_or_else(|| CallError::Init(format!("the camera's {ghost} tee gives no output")))?;
+        let linked = pad.link(&sink).is_ok();
+        links.push((tee, pad));
+        if !linked {
+            return Err(CallError::Init(format!(
+                "cannot link the camera's {ghost} to the call"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Takes the call's branch off the camera's capture. A take of the call goes on with the
@@ -103,5 +118,7 @@ pub(crate) fn detach(media: Media) {
         tee.release_request_pad(&pad);
     }
     let _ = bin.set_state(gst::State::Null);
-    let _ = capture.pipeline.remove(&bin);
+    if bin.parent().is_some() {
+        let _ = capture.pipeline.remove(&bin);
+    }
 }
