@@ -20,7 +20,6 @@
 mod common;
 use common::netns;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::chromium::{browser, start_chromedriver, Driver};
@@ -53,19 +52,7 @@ fn child() {
     rt.block_on(scenario());
 }
 
-fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/screenshots"
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(format!("console-{name}.png")), png).unwrap();
-}
+use common::chromium::shot;
 
 /// A Chromium with fake camera and microphone and loopback ICE candidates.
 async fn media_browser(driver: &Driver) -> Client {
@@ -73,26 +60,7 @@ async fn media_browser(driver: &Driver) -> Client {
 }
 
 async fn sign_in(c: &Client, server: &TestServer, username: &str) {
-    c.goto(&format!("{}/console", server.url)).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("demo-password-1")
-        .await
-        .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    common::chromium::sign_in(c, &server.url, username, "demo-password-1").await;
     c.wait()
         .for_element(Locator::Css("#availability"))
         .await

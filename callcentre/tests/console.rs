@@ -19,19 +19,7 @@ use serde_json::{json, Value};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/sample.webm");
 
-fn screenshots() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/screenshots"
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    std::fs::write(screenshots().join(format!("console-{name}.png")), png).unwrap();
-}
+use common::chromium::shot;
 
 /// A server with an operator, a kiosk, and appeals: one with its uploaded video, one overdue,
 /// one test appeal.

@@ -128,3 +128,19 @@ pub const FAKE_MEDIA: [&str; 3] = [
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
 ];
+
+/// `target/screenshots/`, made if missing.
+pub fn screenshots() -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/screenshots"
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The page as `target/screenshots/console-<name>.png`.
+pub async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("console-{name}.png")), png).unwrap();
+}
