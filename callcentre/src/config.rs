@@ -36,12 +36,17 @@ pub struct Config {
     pub tls: TlsSection,
     pub console: ConsoleSection,
     pub enrolment: EnrolmentSection,
-    pub appeals: AppealsSection,
+    /// The legal limits for answering appeals.
+    pub deadlines: DeadlinesSection,
     pub uploads: UploadsSection,
     pub fleet: FleetSection,
     /// Working hours and public holidays (the red lamp lights only inside them).
     pub hours: HoursConfig,
     pub call: CallSection,
+    /// Telling citizens their appeal was answered, by SMS.
+    pub sms: SmsSection,
+    /// When the personal data of closed appeals is erased.
+    pub retention: RetentionSection,
 }
 
 impl Default for Config {
@@ -51,11 +56,13 @@ impl Default for Config {
             tls: TlsSection::default(),
             console: ConsoleSection::default(),
             enrolment: EnrolmentSection::default(),
-            appeals: AppealsSection::default(),
+            deadlines: DeadlinesSection::default(),
             uploads: UploadsSection::default(),
             fleet: FleetSection::default(),
             hours: kazakhstan_hours(),
             call: CallSection::default(),
+            sms: SmsSection::default(),
+            retention: RetentionSection::default(),
         }
     }
 }
@@ -75,6 +82,9 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// The largest JSON body accepted from a kiosk, in KiB.
     pub max_json_kib: usize,
+    /// The address citizens reach this server at (e.g. `https://senim.example.kz`): links in
+    /// SMS to the status page start with it. Empty: no SMS can be sent.
+    pub public_url: String,
 }
 
 impl Default for ServerSection {
@@ -83,6 +93,7 @@ impl Default for ServerSection {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("/var/lib/senim-callcentre"),
             max_json_kib: 1024,
+            public_url: String::new(),
         }
     }
 }
@@ -129,16 +140,137 @@ impl Default for EnrolmentSection {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct AppealsSection {
-    /// Calendar days within which an appeal must be answered (the legal limit).
-    pub due_days: u32,
+/// How days towards a deadline are counted.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DayCount {
+    /// Every day counts.
+    #[default]
+    Calendar,
+    /// Only working days count: weekends and the holidays of `[hours]` are skipped.
+    Working,
 }
 
-impl Default for AppealsSection {
+/// One topic's own limit.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TopicDeadline {
+    pub days: u32,
+    #[serde(default)]
+    pub count: DayCount,
+}
+
+/// The legal limits for answering an appeal, counted from when the citizen left it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeadlinesSection {
+    /// Days to answer, for topics without their own limit.
+    pub days: u32,
+    /// `calendar` or `working` days.
+    pub count: DayCount,
+    /// The limit an operator may extend an appeal to, with a recorded reason (same count).
+    pub extended_days: u32,
+    /// An open appeal this many days (or fewer) before its deadline is marked "due soon".
+    pub due_soon_days: u32,
+    /// Per-topic limits by the topic's wire name (`complaint`, `request`, `gratitude`,
+    /// `bribe_report`, `other`).
+    pub topics: std::collections::BTreeMap<String, TopicDeadline>,
+}
+
+impl Default for DeadlinesSection {
     fn default() -> Self {
-        Self { due_days: 15 }
+        Self {
+            days: 15,
+            count: DayCount::Calendar,
+            extended_days: 30,
+            due_soon_days: 3,
+            topics: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl DeadlinesSection {
+    /// The limit for a topic (its wire name).
+    pub fn for_topic(&self, topic: &str) -> TopicDeadline {
+        self.topics.get(topic).copied().unwrap_or(TopicDeadline {
+            days: self.days,
+            count: self.count,
+        })
+    }
+}
+
+/// The SMS gateway. Without `url`, nothing is sent.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSection {
+    /// The gateway's HTTP(S) endpoint; each message is one POST of JSON
+    /// `{"to": "+77…", "text": "…", "sender": "…"}`. Empty: SMS are off.
+    pub url: String,
+    /// HTTP Basic credentials for the gateway (both empty: none sent); never logged.
+    pub username: String,
+    pub password: String,
+    /// The sender name the gateway shows.
+    pub sender: String,
+    /// Message templates per language; `{number}` is the appeal number, `{link}` the status
+    /// page link.
+    pub template_kk: String,
+    pub template_ru: String,
+    pub template_en: String,
+    /// Seconds one request to the gateway may take.
+    pub timeout_secs: u64,
+    /// The longest wait between retries of a message the gateway did not take, in seconds.
+    pub max_retry_secs: u64,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            username: String::new(),
+            password: String::new(),
+            sender: "Senim".into(),
+            template_kk: "Senim: {number} өтінішіңізге жауап берілді: {link}".into(),
+            template_ru: "Senim: на ваше обращение {number} дан ответ: {link}".into(),
+            template_en: "Senim: your appeal {number} has been answered: {link}".into(),
+            timeout_secs: 10,
+            max_retry_secs: 3600,
+        }
+    }
+}
+
+impl SmsSection {
+    /// Are SMS sent at all?
+    pub fn enabled(&self) -> bool {
+        !self.url.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SmsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &str| if s.is_empty() { "" } else { "<redacted>" };
+        f.debug_struct("SmsSection")
+            .field("url", &self.url)
+            .field("username", &hidden(&self.username))
+            .field("password", &hidden(&self.password))
+            .field("sender", &self.sender)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("max_retry_secs", &self.max_retry_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long personal data of closed appeals is kept.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSection {
+    /// Days after closing when an appeal's IIN, phone, text, video and answer are erased
+    /// (numbers, dates, topic and status stay for the figures).
+    pub days: u32,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        Self { days: 365 }
     }
 }
 
@@ -264,7 +396,14 @@ impl Config {
             ));
         }
         let positive = [
-            ("appeals.due_days", u64::from(self.appeals.due_days)),
+            ("deadlines.days", u64::from(self.deadlines.days)),
+            (
+                "deadlines.extended_days",
+                u64::from(self.deadlines.extended_days),
+            ),
+            ("sms.timeout_secs", self.sms.timeout_secs),
+            ("sms.max_retry_secs", self.sms.max_retry_secs),
+            ("retention.days", u64::from(self.retention.days)),
             ("uploads.max_mib", self.uploads.max_mib),
             ("uploads.expire_hours", u64::from(self.uploads.expire_hours)),
             ("uploads.idle_timeout_secs", self.uploads.idle_timeout_secs),
@@ -284,6 +423,59 @@ impl Config {
         for (key, value) in positive {
             if value == 0 {
                 return Err(invalid(key, "a number above zero", "0".into()));
+            }
+        }
+        for (topic, limit) in &self.deadlines.topics {
+            if !senim_protocol::Topic::ALL
+                .iter()
+                .any(|t| t.as_str() == topic)
+            {
+                return Err(invalid(
+                    &format!("deadlines.topics.{topic}"),
+                    "a topic: complaint, request, gratitude, bribe_report or other",
+                    format!("{topic:?}"),
+                ));
+            }
+            if limit.days == 0 || limit.days > self.deadlines.extended_days {
+                return Err(invalid(
+                    &format!("deadlines.topics.{topic}.days"),
+                    "a number of days from 1 to deadlines.extended_days",
+                    limit.days.to_string(),
+                ));
+            }
+        }
+        if self.deadlines.extended_days < self.deadlines.days {
+            return Err(invalid(
+                "deadlines.extended_days",
+                "at least deadlines.days",
+                self.deadlines.extended_days.to_string(),
+            ));
+        }
+        if self.sms.enabled() {
+            if !(self.sms.url.starts_with("https://") || self.sms.url.starts_with("http://")) {
+                return Err(invalid(
+                    "sms.url",
+                    "an http:// or https:// URL",
+                    format!("{:?}", self.sms.url),
+                ));
+            }
+            if !(self.server.public_url.starts_with("https://")
+                || self.server.public_url.starts_with("http://"))
+            {
+                return Err(invalid(
+                    "server.public_url",
+                    "the call-centre's public http(s):// address when sms.url is set (SMS link to the status page)",
+                    format!("{:?}", self.server.public_url),
+                ));
+            }
+            for (key, t) in [
+                ("sms.template_kk", &self.sms.template_kk),
+                ("sms.template_ru", &self.sms.template_ru),
+                ("sms.template_en", &self.sms.template_en),
+            ] {
+                if !t.contains("{link}") {
+                    return Err(invalid(key, "a text with {link}", format!("{t:?}")));
+                }
             }
         }
         if !self.call.turn_urls.is_empty() && self.call.turn_secret.is_empty() {
@@ -349,10 +541,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("server.listen"), "{err}");
-        let err = Config::parse("[appeals]\ndue_dayz = 3\n", Path::new("x.toml"))
+        let err = Config::parse("[deadlines]\ndayz = 3\n", Path::new("x.toml"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("due_dayz"), "{err}");
+        assert!(err.contains("dayz"), "{err}");
+        let err = Config::parse(
+            "[deadlines.topics]\nbribes = { days = 5 }\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("deadlines.topics.bribes"), "{err}");
+        let err = Config::parse(
+            "[sms]\nurl = \"https://sms.example\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("server.public_url"), "{err}");
         let err = Config::parse("[hours]\nopens = \"9am\"\n", Path::new("x.toml"))
             .unwrap_err()
             .to_string();

@@ -27,6 +27,7 @@ pub mod console;
 pub mod db;
 pub mod enrolment;
 pub mod guides;
+pub mod i18n;
 pub mod qr;
 pub mod secrets;
 pub mod server;

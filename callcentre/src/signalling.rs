@@ -21,7 +21,7 @@ pub async fn store_calls(state: &Arc<AppState>) {
     if facts.is_empty() {
         return;
     }
-    let due_days = state.config.appeals.due_days;
+    let due_days = state.config.deadlines.days;
     let written = db::write(&state.db, move |tx| {
         for fact in &facts {
             match fact {

@@ -341,6 +341,12 @@ pub struct AppealRecord {
     /// call-centre joins it to the notes and outcome the operator recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_secs: Option<u32>,
+    /// The check code printed on the receipt and in its QR code (16 characters of
+    /// [`CHECK_CODE_ALPHABET`], 80 random bits), made by the kiosk when the appeal is
+    /// committed. With the number it opens the appeal's status page; the call-centre keeps
+    /// only its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_code: Option<String>,
 }
 
 impl std::fmt::Debug for AppealRecord {
@@ -357,6 +363,10 @@ impl std::fmt::Debug for AppealRecord {
             )
             .field("text", &self.text.as_ref().map(|_| "<redacted>"))
             .field("video", &self.video)
+            .field(
+                "check_code",
+                &self.check_code.as_ref().map(|_| "<redacted>"),
+            )
             .field("interrupted", &self.interrupted)
             .field("test", &self.test)
             .field("call_secs", &self.call_secs)
@@ -523,6 +533,15 @@ pub fn valid_appeal_id(id: &str) -> bool {
             .all(|b| APPEAL_ID_ALPHABET.contains(b))
 }
 
+/// The check code's alphabet: RFC 4648 base32, upper case (5 bits a character, and the QR
+/// code stays in alphanumeric mode).
+pub const CHECK_CODE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// Whether a check code has the allowed shape: 16 characters of [`CHECK_CODE_ALPHABET`].
+pub fn valid_check_code(code: &str) -> bool {
+    code.len() == 16 && code.bytes().all(|b| CHECK_CODE_ALPHABET.contains(&b))
+}
+
 /// Whether a callback phone number is a Kazakh mobile number written `+77XXXXXXXXX`.
 pub fn valid_phone(phone: &str) -> bool {
     phone.len() == 12
@@ -593,6 +612,7 @@ mod tests {
             callback_phone: Some("+77011234567".into()),
             text: Some("secret".into()),
             video: None,
+            check_code: Some("ABCDEFGHIJKLMNOP".into()),
             interrupted: false,
             test: false,
             call_secs: None,
@@ -601,5 +621,9 @@ mod tests {
         assert!(!debug.contains("880101300010"));
         assert!(!debug.contains("+77011234567"));
         assert!(!debug.contains("secret"));
+        assert!(!debug.contains("ABCDEFGHIJKLMNOP"));
+        assert!(valid_check_code("ABCDEFGHIJKLMNOP"));
+        assert!(!valid_check_code("ABCDEFGHIJKLMNO1"));
+        assert!(!valid_check_code("abcdefghijklmnop"));
     }
 }

@@ -364,6 +364,7 @@ impl Store {
             interrupted,
             test,
             call_secs,
+            check_code: None,
         })
     }
 }

@@ -469,7 +469,7 @@ async fn records(
         hashes.push(hex::encode(Sha256::digest(&canonical)));
     }
     let now = Utc::now();
-    let due_days = state.config.appeals.due_days;
+    let due_days = state.config.deadlines.days;
     let kiosk_id = kiosk.kiosk_id.clone();
     let has_appeals = batch
         .records

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, DbError};
 /// Appeal statuses, in the order an appeal moves through them.
-pub const STATUSES: [&str; 4] = ["new", "in_progress", "answered", "closed"];
+pub const STATUSES: [&str; 5] = ["new", "assigned", "in_progress", "answered", "closed"];
 
 /// An appeal as the queue and the appeal page show it.
 #[derive(Debug, Clone, PartialEq)]

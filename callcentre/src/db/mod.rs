@@ -2,6 +2,7 @@
 //! server runs, one file per resource (no other module speaks SQL).
 
 mod appeals;
+mod audit;
 mod calls;
 mod catalog;
 mod guides;
@@ -19,6 +20,7 @@ use rusqlite_migration::{Migrations, M};
 use senim_common::sqlite::{self, UpgradeError};
 
 pub use appeals::*;
+pub use audit::*;
 pub use calls::*;
 pub use catalog::*;
 pub use guides::*;
@@ -35,11 +37,12 @@ pub fn migrations() -> Migrations<'static> {
             "../../migrations/0002_guides_catalogue_enrolment.sql"
         )),
         M::up(include_str!("../../migrations/0003_live_calls.sql")),
+        M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 3;
+pub const SCHEMA_VERSION: usize = 4;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,9 @@ impl Db {
         };
         let mut writer = open()?;
         configure(&writer)?;
+        // Migrations that rebuild a table run with foreign keys off (SQLite's procedure for
+        // schema changes ALTER TABLE cannot make); each such migration checks them itself.
+        writer.pragma_update(None, "foreign_keys", "OFF")?;
         sqlite::upgrade(&mut writer, &migrations(), SCHEMA_VERSION).map_err(|e| match e {
             UpgradeError::NewerSchema { found, known } => DbError::TooNew {
                 path: path.clone(),
@@ -121,6 +127,7 @@ impl Db {
             UpgradeError::Sql(e) => DbError::Sql(e),
             UpgradeError::Migrate(e) => DbError::Migrate(e),
         })?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = open()?;
@@ -264,6 +271,102 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(redeemed.mode, senim_protocol::SiteMode::Hospital);
+    }
+
+    #[test]
+    fn a_schema_3_database_keeps_its_appeals_history_and_operators() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut conn = Connection::open(dir.path().join("senim.sqlite3")).unwrap();
+            conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+            let old = Migrations::new(migrations_up_to(3));
+            old.to_latest(&mut conn).unwrap();
+            conn.execute_batch(
+                "INSERT INTO kiosks (id, site, token_hash, enrolled_at) \
+                 VALUES ('K-OLD001', 'Old clinic', 't', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO operators (username, display_name, password_hash, created_at) \
+                 VALUES ('aigerim', 'Aigerim', 'x', '2026-01-01T00:00:00.000Z');
+                 INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
+                 interrupted, test, status, due_at) VALUES ('A-AAAAAAAA', 'K-OLD001', \
+                 'bribe_report', '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:01.000Z', 'kk', \
+                 0, 0, 'in_progress', '2026-01-17T00:00:00.000Z');
+                 INSERT INTO appeal_events (appeal_id, at, operator, action, from_status, \
+                 to_status) VALUES ('A-AAAAAAAA', '2026-01-03T00:00:00.000Z', 'aigerim', \
+                 'status', 'new', 'in_progress');
+                 INSERT INTO uploads (id, kiosk_id, appeal_id, length, metadata, created_at, \
+                 expires_at) VALUES ('u1', 'K-OLD001', 'A-AAAAAAAA', 10, '', \
+                 '2026-01-02T00:00:00.000Z', '2026-01-05T00:00:00.000Z');",
+            )
+            .unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        let appeal = db.read(|c| get_appeal(c, "A-AAAAAAAA")).unwrap().unwrap();
+        assert_eq!(appeal.status, "in_progress");
+        assert_eq!(
+            db.read(|c| appeal_events(c, "A-AAAAAAAA")).unwrap().len(),
+            1
+        );
+        let (flag, fk_ok): (bool, i64) = db
+            .read(|c| {
+                Ok((
+                    c.query_row("SELECT anticorruption FROM appeals", [], |r| r.get(0))?,
+                    c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?,
+                ))
+            })
+            .unwrap();
+        assert!(
+            flag,
+            "a bribe report is flagged for the anti-corruption queue"
+        );
+        assert_eq!(fk_ok, 0);
+        let roles = db
+            .read(|c| {
+                let mut s =
+                    c.prepare("SELECT role FROM operator_roles WHERE username = 'aigerim'")?;
+                let v = s
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(v)
+            })
+            .unwrap();
+        assert_eq!(
+            Roles::from_names(roles.iter().map(String::as_str))
+                .unwrap()
+                .names(),
+            ["admin", "operator"]
+        );
+        // Foreign keys are back on for the server's own work.
+        let on: i64 = db
+            .write(|tx| {
+                Ok::<_, DbError>(tx.pragma_query_value(None, "foreign_keys", |r| r.get(0))?)
+            })
+            .unwrap();
+        assert_eq!(on, 1);
+        let orphan = db.write(|tx| {
+            tx.execute(
+                "INSERT INTO appeal_events (appeal_id, at, operator, action) \
+                 VALUES ('A-NOPE0000', 'x', 'y', 'note')",
+                [],
+            )
+            .map_err(DbError::from)
+        });
+        assert!(
+            orphan.is_err(),
+            "foreign keys are enforced after the upgrade"
+        );
+    }
+
+    fn migrations_up_to(n: usize) -> Vec<M<'static>> {
+        [
+            include_str!("../../migrations/0001_initial.sql"),
+            include_str!("../../migrations/0002_guides_catalogue_enrolment.sql"),
+            include_str!("../../migrations/0003_live_calls.sql"),
+        ][..n]
+            .iter()
+            .map(|sql| M::up(sql))
+            .collect()
     }
 
     #[test]
