@@ -156,29 +156,28 @@ pub fn session(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<SessionRow>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT s.username, o.display_name, s.csrf, o.language FROM sessions s \
+    conn.prepare_cached(
+        "SELECT s.username, o.display_name, s.csrf, o.language FROM sessions s \
              JOIN operators o ON o.username = s.username \
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND o.disabled_at IS NULL",
-        )?
-        .query_row(params![token_hash, ts(now)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?
-        .map(
-            |(username, display_name, csrf, language): (String, String, String, Option<String>)| {
-                Ok::<_, DbError>(SessionRow {
-                    roles: roles_of(conn, &username)?,
-                    sites: sites_of(conn, &username)?,
-                    username,
-                    display_name,
-                    csrf,
-                    language,
-                })
-            },
-        )
-        .transpose()?)
+    )?
+    .query_row(params![token_hash, ts(now)], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .optional()?
+    .map(
+        |(username, display_name, csrf, language): (String, String, String, Option<String>)| {
+            Ok::<_, DbError>(SessionRow {
+                roles: roles_of(conn, &username)?,
+                sites: sites_of(conn, &username)?,
+                username,
+                display_name,
+                csrf,
+                language,
+            })
+        },
+    )
+    .transpose()
 }
 
 pub fn delete_session(tx: &Transaction<'_>, token_hash: &str) -> Result<(), DbError> {
