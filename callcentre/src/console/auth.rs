@@ -49,6 +49,54 @@ impl Operator {
     }
 }
 
+impl Operator {
+    /// May this operator open an appeal of a kiosk at `site` (flagged for the anti-corruption
+    /// queue or not)?
+    pub fn may_see_appeal(&self, site: &str, anticorruption: bool) -> bool {
+        let roles = self.session.roles;
+        let queue = if anticorruption {
+            roles.anticorruption
+        } else {
+            roles.operator || roles.admin
+        };
+        queue && self.session.may_see_site(site)
+    }
+}
+
+/// Records a refusal (403) in the audit — who, what they tried, from where — and returns the
+/// error to show. Use it wherever an operator reaches past their role or sites.
+pub async fn forbid(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    what: &str,
+    appeal_id: Option<&str>,
+) -> ConsoleError {
+    let (who, what, appeal) = (
+        operator.session.username.clone(),
+        what.to_string(),
+        appeal_id.map(str::to_owned),
+    );
+    tracing::warn!(operator = %who, what = %what, "console request outside the operator's role or sites");
+    let logged = db::write(&state.db, move |tx| {
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&who),
+                action: "forbidden",
+                appeal_id: appeal.as_deref(),
+                detail: Some(&what),
+                ..db::AuditEntry::default()
+            },
+            Utc::now(),
+        )
+    })
+    .await;
+    match logged {
+        Ok(()) => ConsoleError::Forbidden,
+        Err(e) => ConsoleError::Internal(e),
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for Operator {
     type Rejection = ConsoleError;
 

@@ -25,7 +25,7 @@ use axum::Router;
 use crate::db::DbError;
 use crate::state::AppState;
 
-pub use auth::Operator;
+pub use auth::{forbid, Operator};
 
 /// The console's routes.
 pub fn router() -> Router<Arc<AppState>> {
@@ -65,6 +65,9 @@ pub enum ConsoleError {
     Csrf,
     #[error("there is no such {0}")]
     NotFound(&'static str),
+    /// Outside the operator's role or sites; logged in the audit by [`auth::forbid`].
+    #[error("this is not for your role or your sites; ask an administrator if you need it")]
+    Forbidden,
     #[error("{0}")]
     Invalid(String),
     #[error("the server could not complete this; it is logged")]
@@ -77,6 +80,7 @@ impl IntoResponse for ConsoleError {
             ConsoleError::SignIn => return Redirect::to("/console/login").into_response(),
             ConsoleError::Csrf => StatusCode::FORBIDDEN,
             ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
+            ConsoleError::Forbidden => StatusCode::FORBIDDEN,
             ConsoleError::Invalid(_) => StatusCode::BAD_REQUEST,
             ConsoleError::Internal(e) => {
                 tracing::error!(error = %e, "console request failed");

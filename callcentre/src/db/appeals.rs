@@ -31,6 +31,30 @@ pub struct AppealRow {
     pub expected_video_bytes: Option<u64>,
     /// The appeal was a live call (answered by an operator); see [`LiveCall`].
     pub call: Option<LiveCall>,
+    /// The operator it is assigned to (username).
+    pub assigned_to: Option<String>,
+    /// The answer to the citizen, once written.
+    pub answer: Option<Answer>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why it was closed without an answer.
+    pub close_reason: Option<String>,
+    /// Why the legal limit was extended, if it was.
+    pub due_extended_reason: Option<String>,
+    /// A report of a bribe or an improper demand (the anti-corruption queue).
+    pub anticorruption: bool,
+    /// When retention erased its personal data.
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+/// The operator's answer to the citizen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    /// `kk`, `ru` or `en`.
+    pub language: String,
+    pub at: DateTime<Utc>,
+    /// Username of the operator who answered.
+    pub by: String,
 }
 
 /// What an appeal that was a live call adds.
@@ -54,7 +78,8 @@ const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a
     a.callback_phone, a.body_text, a.duration_seconds, a.interrupted, a.test, a.status, a.due_at, \
     a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes, a.call_answered_at, \
     a.call_secs, a.call_operator, a.call_operator_name, a.call_end, a.call_notes, a.call_outcome, \
-    a.call_only";
+    a.call_only, a.assigned_to, a.answer_text, a.answer_language, a.answered_at, a.answered_by, \
+    a.closed_at, a.close_reason, a.due_extended_reason, a.anticorruption, a.erased_at";
 
 fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
     let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
@@ -96,6 +121,39 @@ fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
                 call_only: r.get(25).unwrap_or(false),
             })
         },
+        assigned_to: r.get(26)?,
+        answer: {
+            let text: Option<String> = r.get(27)?;
+            let language: Option<String> = r.get(28)?;
+            let at: Option<String> = r.get(29)?;
+            let by: Option<String> = r.get(30)?;
+            match (text, at) {
+                (Some(text), Some(at)) => Some(Answer {
+                    text,
+                    language: language.unwrap_or_default(),
+                    at: parse_ts(&at).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            29,
+                            rusqlite::types::Type::Text,
+                            at.into(),
+                        )
+                    })?,
+                    by: by.unwrap_or_default(),
+                }),
+                _ => None,
+            }
+        },
+        closed_at: r
+            .get::<_, Option<String>>(31)?
+            .as_deref()
+            .and_then(parse_ts),
+        close_reason: r.get(32)?,
+        due_extended_reason: r.get(33)?,
+        anticorruption: r.get(34)?,
+        erased_at: r
+            .get::<_, Option<String>>(35)?
+            .as_deref()
+            .and_then(parse_ts),
     })
 }
 
