@@ -74,14 +74,14 @@ pub struct LiveCall {
     pub call_only: bool,
 }
 
-const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
+pub(super) const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
     a.callback_phone, a.body_text, a.duration_seconds, a.interrupted, a.test, a.status, a.due_at, \
     a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes, a.call_answered_at, \
     a.call_secs, a.call_operator, a.call_operator_name, a.call_end, a.call_notes, a.call_outcome, \
     a.call_only, a.assigned_to, a.answer_text, a.answer_language, a.answered_at, a.answered_by, \
     a.closed_at, a.close_reason, a.due_extended_reason, a.anticorruption, a.erased_at";
 
-fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
+pub(super) fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
     let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
         let s: String = r.get(i)?;
         parse_ts(&s).ok_or_else(|| {
