@@ -22,6 +22,13 @@ pub async fn store_calls(state: &Arc<AppState>) {
         return;
     }
     let due_days = state.config.deadlines.days;
+    let changed: Vec<String> = facts
+        .iter()
+        .map(|fact| match fact {
+            CallFact::Answered(call) => call.appeal_id.clone(),
+            CallFact::Ended { appeal_id, .. } => appeal_id.clone(),
+        })
+        .collect();
     let written = db::write(&state.db, move |tx| {
         for fact in &facts {
             match fact {
@@ -49,7 +56,7 @@ pub async fn store_calls(state: &Arc<AppState>) {
     })
     .await;
     match written {
-        Ok(()) => state.notify(LiveEvent::Appeals),
+        Ok(()) => state.notify(LiveEvent::AppealsChanged(changed)),
         Err(e) => tracing::error!(error = %e, "live calls could not be stored as appeals"),
     }
 }

@@ -51,8 +51,12 @@ pub enum LiveEvent {
     Presence,
     /// A consultant call came, changed, or ended.
     Consultant,
-    /// A new appeal arrived, or an appeal's video finished uploading.
+    /// Something in the queue changed and which appeals is not known: the console reloads the
+    /// rows it shows. Prefer [`LiveEvent::AppealsChanged`].
     Appeals,
+    /// These appeals arrived or changed (status, video, call, assignment…): the console
+    /// fetches just their rows.
+    AppealsChanged(Vec<String>),
 }
 
 /// Everything handlers share.

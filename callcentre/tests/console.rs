@@ -33,7 +33,8 @@ async fn populated_server() -> (TestServer, String, String, String) {
     with_video["record"]["created_at"] = json!(chrono::Utc::now() - chrono::Duration::hours(2));
     let mut overdue = appeal("appeal-000002", &appeal_id(2), None);
     overdue["record"]["created_at"] = json!(chrono::Utc::now() - chrono::Duration::days(20));
-    overdue["record"]["topic"] = json!("bribe_report");
+    // Not a bribe report: those go to the anti-corruption queue, which this operator lacks.
+    overdue["record"]["topic"] = json!("complaint");
     overdue["record"]["text"] = json!("They asked for money for a referral.");
     let mut test = appeal("appeal-000003", &appeal_id(3), None);
     test["record"]["test"] = json!(true);

@@ -1,5 +1,5 @@
 // Senim operator console: the red lamp (with a sound), consultant calls from the service
-// guides (with another sound and an "On my way" button) and live refresh, fed by Server-Sent
+// guides (with another sound and an "On my way" button) and live queue rows, fed by Server-Sent
 // Events from /console/events. Everything works without it except the live parts.
 "use strict";
 (() => {
@@ -178,17 +178,80 @@
   setInterval(() => { if (soundOn && open && present.length > 0 && !callHasFloor()) beep(); }, 2500);
   setInterval(() => { if (soundOn && calls.length > 0) beep(CONSULTANT_TONES); }, 6000);
 
-  async function refreshQueue() {
-    const queue = document.getElementById("queue");
-    if (!queue) return;
+  // The queue page (#queue) is told which appeals changed: it fetches just their rows, as its
+  // own view and filters show them, and puts each in its place (or drops it if it left the
+  // view). Without ids (the server does not know which) it reloads the list.
+  async function reloadQueue() {
     const response = await fetch(location.href, { credentials: "same-origin" });
     if (!response.ok) return;
     const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-    const fresh = doc.getElementById("queue");
-    if (fresh) {
-      queue.replaceWith(fresh);
-      const note = document.getElementById("fresh");
-      if (note) note.hidden = false;
+    for (const sel of ["#queue", "#queue-summary", "nav.pager", "nav.tabs"]) {
+      const here = document.querySelector(sel);
+      const fresh = doc.querySelector(sel);
+      if (here && fresh) here.replaceWith(fresh);
+    }
+  }
+
+  // A row's place in the order: urgency views go by `due~created~id` ascending, the others
+  // by `created~id` descending.
+  function before(a, b, order) {
+    if (order === "asc") return a < b;
+    const tail = (k) => k.split("~").slice(1).join("~");
+    return tail(a) > tail(b);
+  }
+
+  function place(tbody, row, queue) {
+    const order = queue.dataset.order;
+    const rows = [...tbody.querySelectorAll("tr[data-id]")];
+    const next = rows.find((r) => before(row.dataset.key, r.dataset.key, order));
+    // Before this page's first row or after its last: it belongs to another page.
+    if (next && next === rows[0] && queue.dataset.prev === "true") return false;
+    if (!next && rows.length > 0 && queue.dataset.next === "true") return false;
+    tbody.insertBefore(row, next || null);
+    return true;
+  }
+
+  function drawFlagged(count) {
+    const tab = document.getElementById("tab-anticorruption");
+    if (!tab || count === undefined) return;
+    let badge = document.getElementById("flagged-new");
+    if (Number(count) > 0) {
+      if (!badge) {
+        badge = document.createElement("span");
+        badge.id = "flagged-new";
+        badge.className = "count";
+        tab.append(" ", badge);
+      }
+      badge.textContent = count;
+    } else if (badge) {
+      badge.remove();
+    }
+  }
+
+  async function updateQueue(ids) {
+    const queue = document.getElementById("queue");
+    if (!queue) return;
+    if (!Array.isArray(ids)) return reloadQueue();
+    if (ids.length === 0) return;
+    const params = new URLSearchParams(queue.dataset.params || "");
+    params.set("ids", ids.join(","));
+    const response = await fetch("/console/queue/rows?" + params, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = doc.querySelector("tbody");
+    if (!fresh) return;
+    drawFlagged(fresh.dataset.flaggedNew);
+    const tbody = document.getElementById("queue-rows");
+    for (const row of [...fresh.querySelectorAll("tr[data-id]")]) {
+      const old = tbody && tbody.querySelector('tr[data-id="' + CSS.escape(row.dataset.id) + '"]');
+      if (row.hasAttribute("data-gone")) {
+        if (old) old.remove();
+        continue;
+      }
+      // An empty page has no table yet: draw it whole.
+      if (!tbody) return reloadQueue();
+      if (old) old.remove();
+      if (place(tbody, row, queue)) row.classList.add("fresh-row");
     }
   }
 
@@ -211,7 +274,11 @@
       drawCalls();
       if (soundOn && calls.some((c) => !known.has(c.kiosk_id))) beep(CONSULTANT_TONES);
     });
-    source.addEventListener("appeals", () => { refreshQueue(); });
+    source.addEventListener("appeals", (e) => {
+      let ids = null;
+      try { ids = JSON.parse(e.data).ids; } catch (err) { /* not JSON: reload */ }
+      updateQueue(ids);
+    });
     source.onerror = () => {
       // A dead session cannot stream: look at the page again (it redirects to sign-in).
       if (source.readyState === EventSource.CLOSED) setTimeout(() => location.reload(), 3000);

@@ -471,10 +471,14 @@ async fn records(
     let now = Utc::now();
     let due_days = state.config.deadlines.days;
     let kiosk_id = kiosk.kiosk_id.clone();
-    let has_appeals = batch
+    let appeal_keys: std::collections::HashMap<String, String> = batch
         .records
         .iter()
-        .any(|r| matches!(r.record, RecordBody::Appeal(_)));
+        .filter_map(|r| match &r.record {
+            RecordBody::Appeal(a) => Some((r.key.clone(), a.appeal_id.clone())),
+            _ => None,
+        })
+        .collect();
     let outcome = db::write(&state.db, move |tx| {
         match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, due_days)? {
             Ok(results) => Ok(results),
@@ -488,8 +492,13 @@ async fn records(
         .filter(|r| r.outcome == senim_protocol::RecordOutcome::Stored)
         .count();
     tracing::debug!(kiosk = %kiosk.kiosk_id, stored, replayed = outcome.len() - stored, "records batch");
-    if has_appeals && stored > 0 {
-        state.notify(LiveEvent::Appeals);
+    let changed: Vec<String> = outcome
+        .iter()
+        .filter(|r| r.outcome == senim_protocol::RecordOutcome::Stored)
+        .filter_map(|r| appeal_keys.get(&r.key).cloned())
+        .collect();
+    if !changed.is_empty() {
+        state.notify(LiveEvent::AppealsChanged(changed));
     }
     Ok(Json(RecordBatchResponse { results: outcome }))
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -16,31 +16,6 @@ use super::pages;
 use super::ConsoleError;
 use crate::db;
 use crate::state::{AppState, LiveEvent};
-
-#[derive(Deserialize)]
-pub(super) struct QueueQuery {
-    #[serde(default)]
-    show: Option<String>,
-}
-
-pub(super) async fn queue(
-    State(state): State<Arc<AppState>>,
-    operator: Operator,
-    Query(q): Query<QueueQuery>,
-) -> Result<Html<String>, ConsoleError> {
-    let show = q.show.unwrap_or_else(|| "open".into());
-    let statuses: Vec<&'static str> = match show.as_str() {
-        "open" => vec!["new", "in_progress"],
-        "answered" => vec!["answered"],
-        "closed" => vec!["closed"],
-        "all" => vec![],
-        _ => return Err(ConsoleError::Invalid("unknown queue filter".into())),
-    };
-    let appeals = db::read(&state.db, move |c| db::list_appeals(c, &statuses)).await?;
-    Ok(Html(
-        pages::queue(&state, &operator.session, &show, &appeals, Utc::now()).into_string(),
-    ))
-}
 
 pub(super) async fn appeal(
     State(state): State<Arc<AppState>>,
@@ -129,7 +104,7 @@ pub(super) async fn change_status(
     })
     .await?;
     tracing::info!(appeal = %id, operator = %operator.session.username, status = to, "appeal status changed");
-    state.notify(LiveEvent::Appeals);
+    state.notify(LiveEvent::AppealsChanged(vec![id.clone()]));
     Ok(Redirect::to(&format!("/console/appeals/{id}")).into_response())
 }
 

@@ -173,7 +173,7 @@ pub(super) async fn save_outcome(
     match saved {
         db::OutcomeSaved::Saved => {
             tracing::info!(appeal = %appeal_id, operator = %operator.session.username, outcome = ?outcome, "live call's notes and outcome saved");
-            state.notify(LiveEvent::Appeals);
+            state.notify(LiveEvent::AppealsChanged(vec![appeal_id.clone()]));
             Ok(StatusCode::NO_CONTENT)
         }
         db::OutcomeSaved::NoSuchCall => Err(ConsoleError::NotFound(

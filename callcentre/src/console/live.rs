@@ -120,9 +120,18 @@ fn lamp_event(state: &AppState) -> Event {
         .unwrap_or_else(|_| Event::default().comment("lamp unavailable"))
 }
 
+/// `appeals` names the appeals that changed (`{"ids": [...]}`; the page fetches their rows
+/// from `/console/queue/rows`), or `{"ids": null}` when it is not known which (reload).
+fn appeals_event(ids: Option<Vec<String>>) -> Event {
+    Event::default()
+        .event("appeals")
+        .json_data(serde_json::json!({ "ids": ids }))
+        .unwrap_or_else(|_| Event::default().comment("appeals unavailable"))
+}
+
 /// Live updates: `lamp` whenever presence changes (and every 15 s, as hours pass),
 /// `consultant` whenever a consultant call comes, moves or ends (and every 15 s), `appeals`
-/// when the queue changed.
+/// when appeals in the queue changed (which ones).
 pub(super) async fn events(
     State(state): State<Arc<AppState>>,
     operator: Result<Operator, ConsoleError>,
@@ -156,14 +165,15 @@ pub(super) async fn events(
                     Ok(LiveEvent::Consultant) => {
                         feed.pending.push_back(consultant_event(&feed.state));
                     }
-                    Ok(LiveEvent::Appeals) => {
-                        feed.pending.push_back(Event::default().event("appeals").data("changed"));
+                    Ok(LiveEvent::Appeals) => feed.pending.push_back(appeals_event(None)),
+                    Ok(LiveEvent::AppealsChanged(ids)) => {
+                        feed.pending.push_back(appeals_event(Some(ids)));
                     }
                     Err(RecvError::Lagged(_)) => {
                         // Missed some: send the whole picture again.
                         feed.pending.push_back(lamp_event(&feed.state));
                         feed.pending.push_back(consultant_event(&feed.state));
-                        feed.pending.push_back(Event::default().event("appeals").data("changed"));
+                        feed.pending.push_back(appeals_event(None));
                     }
                     Err(RecvError::Closed) => return None,
                 },

@@ -14,6 +14,7 @@ mod fleet;
 mod guides;
 mod live;
 mod pages;
+mod queue;
 
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ pub use auth::{forbid, Operator};
 /// The console's routes.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/console", get(appeals::queue))
+        .route("/console", get(queue::queue))
+        .route("/console/queue/rows", get(queue::rows))
         .route("/console/login", get(auth::login_form).post(auth::login))
         .route("/console/logout", post(auth::logout))
         .route("/console/events", get(live::events))

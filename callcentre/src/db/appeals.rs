@@ -74,7 +74,8 @@ pub struct LiveCall {
     pub call_only: bool,
 }
 
-pub(super) const APPEAL_COLUMNS: &str = "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
+pub(super) const APPEAL_COLUMNS: &str =
+    "a.id, a.kiosk_id, k.site, a.topic, a.created_at, a.language, a.iin, \
     a.callback_phone, a.body_text, a.duration_seconds, a.interrupted, a.test, a.status, a.due_at, \
     a.video_upload_id, a.video_bytes, a.video_sha256, a.expected_video_bytes, a.call_answered_at, \
     a.call_secs, a.call_operator, a.call_operator_name, a.call_end, a.call_notes, a.call_outcome, \

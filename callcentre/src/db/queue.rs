@@ -437,7 +437,11 @@ fn page_query(
     if let (Some(term), true) = (keyset, from.is_some()) {
         t.push(term, params);
     }
-    (select(&t.clause(), order_by, Some(size + 1)), t.params, forward)
+    (
+        select(&t.clause(), order_by, Some(size + 1)),
+        t.params,
+        forward,
+    )
 }
 
 /// One page of `view` as `viewer` may see it, narrowed by `filter`, at `cursor`.
@@ -684,21 +688,35 @@ mod tests {
                 },
             );
         }
-        let page = first(&db, View::Open, &QueueFilter::default(), viewer("aigerim", operator(), &[]));
+        let page = first(
+            &db,
+            View::Open,
+            &QueueFilter::default(),
+            viewer("aigerim", operator(), &[]),
+        );
         assert_eq!(
             ids(&page),
             [7, 1, 2, 4, 5, 3, 6].map(id),
             "overdue first, then by deadline, then by arrival"
         );
         // Newest first where nothing is urgent any more.
-        let page = first(&db, View::All, &QueueFilter::default(), viewer("aigerim", operator(), &[]));
+        let page = first(
+            &db,
+            View::All,
+            &QueueFilter::default(),
+            viewer("aigerim", operator(), &[]),
+        );
         assert_eq!(ids(&page), [3, 5, 4, 2, 1, 6, 7].map(id));
     }
 
     fn mixed(db: &Db) {
         let statuses = ["new", "assigned", "in_progress", "answered", "closed"];
         for n in 0..60u32 {
-            let topic = if n % 4 == 0 { "bribe_report" } else { "complaint" };
+            let topic = if n % 4 == 0 {
+                "bribe_report"
+            } else {
+                "complaint"
+            };
             let status = statuses[n as usize % 5];
             let created = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap()
                 + chrono::Duration::hours(i64::from(n * 7 % 60));
@@ -711,7 +729,11 @@ mod tests {
                     status,
                     created: &ts(created),
                     due: &ts(created + chrono::Duration::days(i64::from(n % 9))),
-                    assigned: (status != "new").then_some(if n % 2 == 0 { "aigerim" } else { "bolat" }),
+                    assigned: (status != "new").then_some(if n % 2 == 0 {
+                        "aigerim"
+                    } else {
+                        "bolat"
+                    }),
                 },
             );
         }
@@ -728,7 +750,11 @@ mod tests {
         let v = viewer("aigerim", operator(), &[]);
         for view in View::ALL {
             let page = first(&db, view, &QueueFilter::default(), v);
-            assert!(ids(&page).iter().all(|n| !is_flagged(n)), "{view:?}: {:?}", ids(&page));
+            assert!(
+                ids(&page).iter().all(|n| !is_flagged(n)),
+                "{view:?}: {:?}",
+                ids(&page)
+            );
             if view == View::Anticorruption {
                 assert!(page.rows.is_empty());
                 assert_eq!(page.total, Count::Exact(0));
@@ -737,22 +763,36 @@ mod tests {
             }
         }
         // Not by number either, nor by asking for the topic.
-        let by_number = QueueFilter { number: Some(id(4)), ..QueueFilter::default() };
+        let by_number = QueueFilter {
+            number: Some(id(4)),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::Open, &by_number, v).rows.is_empty());
-        let by_topic = QueueFilter { topic: Some("bribe_report".into()), ..QueueFilter::default() };
+        let by_topic = QueueFilter {
+            topic: Some("bribe_report".into()),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::All, &by_topic, v).rows.is_empty());
         assert_eq!(db.read(|c| flagged_new(c, v)).unwrap(), 0);
 
         // The anti-corruption operator sees only flagged ones, open unless asked otherwise.
-        let roles = Roles { anticorruption: true, ..Roles::default() };
+        let roles = Roles {
+            anticorruption: true,
+            ..Roles::default()
+        };
         let ac = viewer("bolat", roles, &[]);
         let page = first(&db, View::Anticorruption, &QueueFilter::default(), ac);
         assert!(!page.rows.is_empty());
         for r in &page.rows {
             assert!(r.appeal.anticorruption && OPEN_STATUSES.contains(&r.appeal.status.as_str()));
         }
-        assert!(first(&db, View::Open, &QueueFilter::default(), ac).rows.is_empty());
-        let closed = QueueFilter { status: Some("closed".into()), ..QueueFilter::default() };
+        assert!(first(&db, View::Open, &QueueFilter::default(), ac)
+            .rows
+            .is_empty());
+        let closed = QueueFilter {
+            status: Some("closed".into()),
+            ..QueueFilter::default()
+        };
         let page = first(&db, View::Anticorruption, &closed, ac);
         assert!(!page.rows.is_empty() && page.rows.iter().all(|r| r.appeal.status == "closed"));
         assert_eq!(ids(&first(&db, View::Open, &by_number, ac)), [id(4)]);
@@ -769,16 +809,31 @@ mod tests {
         for view in [View::Open, View::Answered, View::Closed, View::All] {
             let page = first(&db, view, &QueueFilter::default(), v);
             assert!(!page.rows.is_empty(), "{view:?}");
-            assert!(page.rows.iter().all(|r| r.appeal.site == "Beta"), "{view:?}");
+            assert!(
+                page.rows.iter().all(|r| r.appeal.site == "Beta"),
+                "{view:?}"
+            );
         }
         // Asking for the other site, its kiosk or one of its numbers finds nothing.
-        let alpha = QueueFilter { site: Some("Alpha".into()), ..QueueFilter::default() };
+        let alpha = QueueFilter {
+            site: Some("Alpha".into()),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::All, &alpha, v).rows.is_empty());
-        let kiosk = QueueFilter { kiosk: Some("K-A1".into()), ..QueueFilter::default() };
+        let kiosk = QueueFilter {
+            kiosk: Some("K-A1".into()),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::All, &kiosk, v).rows.is_empty());
-        let number = QueueFilter { number: Some(id(1)), ..QueueFilter::default() };
+        let number = QueueFilter {
+            number: Some(id(1)),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::All, &number, v).rows.is_empty());
-        let number = QueueFilter { number: Some(id(3)), ..QueueFilter::default() };
+        let number = QueueFilter {
+            number: Some(id(3)),
+            ..QueueFilter::default()
+        };
         assert_eq!(ids(&first(&db, View::All, &number, v)), [id(3)]);
         assert_eq!(db.read(|c| queue_sites(c, v)).unwrap(), ["Beta"]);
     }
@@ -810,14 +865,27 @@ mod tests {
             assert!(a.created_at >= f.from.unwrap() && a.created_at < f.until.unwrap());
         }
         // A status outside the view: nothing.
-        let closed = QueueFilter { status: Some("closed".into()), ..QueueFilter::default() };
+        let closed = QueueFilter {
+            status: Some("closed".into()),
+            ..QueueFilter::default()
+        };
         assert!(first(&db, View::Open, &closed, v).rows.is_empty());
     }
 
     #[test]
     fn numbers_are_found_however_they_are_typed() {
-        for typed in ["A-ABCD2345", "a-abcd2345", " a - abcd 2345 ", "abcd2345", "AABCD2345"] {
-            assert_eq!(normalise_number(typed).as_deref(), Some("A-ABCD2345"), "{typed}");
+        for typed in [
+            "A-ABCD2345",
+            "a-abcd2345",
+            " a - abcd 2345 ",
+            "abcd2345",
+            "AABCD2345",
+        ] {
+            assert_eq!(
+                normalise_number(typed).as_deref(),
+                Some("A-ABCD2345"),
+                "{typed}"
+            );
         }
         for typed in ["", "A-ABC", "A-ABCD234O", "hello world"] {
             assert_eq!(normalise_number(typed), None, "{typed}");
@@ -829,18 +897,30 @@ mod tests {
         let (_dir, db) = store();
         mixed(&db);
         // Same deadlines and times on several rows: the number breaks the tie.
-        let v = viewer("aigerim", Roles { operator: true, anticorruption: true, ..Roles::default() }, &[]);
+        let v = viewer(
+            "aigerim",
+            Roles {
+                operator: true,
+                anticorruption: true,
+                ..Roles::default()
+            },
+            &[],
+        );
         for view in [View::Open, View::All, View::Anticorruption] {
             let f = QueueFilter::default();
             let all = db
                 .read(|c| queue_page_sized(c, view, &f, v, &Cursor::First, 1000))
                 .unwrap();
-            let Count::Exact(total) = all.total else { panic!() };
+            let Count::Exact(total) = all.total else {
+                panic!()
+            };
             assert_eq!(all.rows.len() as u64, total);
             let mut seen = Vec::new();
             let mut cursor = Cursor::First;
             loop {
-                let page = db.read(|c| queue_page_sized(c, view, &f, v, &cursor, 7)).unwrap();
+                let page = db
+                    .read(|c| queue_page_sized(c, view, &f, v, &cursor, 7))
+                    .unwrap();
                 assert!(page.rows.len() <= 7);
                 seen.extend(ids(&page));
                 match page.next {
@@ -852,7 +932,9 @@ mod tests {
             let mut back = Vec::new();
             let mut cursor = Cursor::Last;
             loop {
-                let page = db.read(|c| queue_page_sized(c, view, &f, v, &cursor, 7)).unwrap();
+                let page = db
+                    .read(|c| queue_page_sized(c, view, &f, v, &cursor, 7))
+                    .unwrap();
                 back.splice(0..0, ids(&page));
                 match page.prev {
                     Some(k) => cursor = Cursor::Before(k),
@@ -899,34 +981,114 @@ mod tests {
             created_at: "2026-10-01T00:00:00.000Z".into(),
             id: id(3),
         };
-        let ac = Roles { operator: true, anticorruption: true, ..Roles::default() };
+        let ac = Roles {
+            operator: true,
+            anticorruption: true,
+            ..Roles::default()
+        };
         let beta = vec!["Beta".to_string()];
         let cases: Vec<(View, QueueFilter, Viewer<'_>)> = vec![
-            (View::Open, QueueFilter::default(), viewer("aigerim", operator(), &[])),
-            (View::Mine, QueueFilter::default(), viewer("aigerim", operator(), &[])),
-            (View::Anticorruption, QueueFilter::default(), viewer("aigerim", ac, &[])),
-            (View::Answered, QueueFilter::default(), viewer("aigerim", operator(), &[])),
-            (View::Closed, QueueFilter::default(), viewer("aigerim", operator(), &[])),
-            (View::All, QueueFilter::default(), viewer("aigerim", operator(), &[])),
-            (View::Open, QueueFilter::default(), viewer("aigerim", operator(), &beta)),
-            (View::All, QueueFilter { number: Some(id(3)), ..QueueFilter::default() }, viewer("aigerim", operator(), &[])),
-            (View::All, QueueFilter { kiosk: Some("K-A1".into()), ..QueueFilter::default() }, viewer("aigerim", operator(), &[])),
-            (View::All, QueueFilter { topic: Some("request".into()), ..QueueFilter::default() }, viewer("aigerim", operator(), &[])),
-            (View::All, QueueFilter { site: Some("Beta".into()), ..QueueFilter::default() }, viewer("aigerim", operator(), &[])),
-            (View::All, QueueFilter { from: Some(t("2026-10-02T00:00:00.000Z")), ..QueueFilter::default() }, viewer("aigerim", operator(), &[])),
+            (
+                View::Open,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::Mine,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::Anticorruption,
+                QueueFilter::default(),
+                viewer("aigerim", ac, &[]),
+            ),
+            (
+                View::Answered,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::Closed,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::All,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::Open,
+                QueueFilter::default(),
+                viewer("aigerim", operator(), &beta),
+            ),
+            (
+                View::All,
+                QueueFilter {
+                    number: Some(id(3)),
+                    ..QueueFilter::default()
+                },
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::All,
+                QueueFilter {
+                    kiosk: Some("K-A1".into()),
+                    ..QueueFilter::default()
+                },
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::All,
+                QueueFilter {
+                    topic: Some("request".into()),
+                    ..QueueFilter::default()
+                },
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::All,
+                QueueFilter {
+                    site: Some("Beta".into()),
+                    ..QueueFilter::default()
+                },
+                viewer("aigerim", operator(), &[]),
+            ),
+            (
+                View::All,
+                QueueFilter {
+                    from: Some(t("2026-10-02T00:00:00.000Z")),
+                    ..QueueFilter::default()
+                },
+                viewer("aigerim", operator(), &[]),
+            ),
         ];
         for (view, filter, v) in &cases {
-            for cursor in [Cursor::First, Cursor::After(key.clone()), Cursor::Before(key.clone()), Cursor::Last] {
+            for cursor in [
+                Cursor::First,
+                Cursor::After(key.clone()),
+                Cursor::Before(key.clone()),
+                Cursor::Last,
+            ] {
                 let plan = plan(&db, *view, filter, *v, &cursor);
-                assert!(plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"), "{view:?} {filter:?} {cursor:?}:\n{plan}");
                 assert!(
-                    !plan.lines().any(|l| l.trim() == "SCAN a" || l.trim() == "SCAN appeals"),
+                    plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
+                    "{view:?} {filter:?} {cursor:?}:\n{plan}"
+                );
+                assert!(
+                    !plan
+                        .lines()
+                        .any(|l| l.trim() == "SCAN a" || l.trim() == "SCAN appeals"),
                     "{view:?} {filter:?} {cursor:?} scans appeals:\n{plan}"
                 );
                 if !view.urgent() && *filter == QueueFilter::default() && v.sites.is_empty() {
                     // Newest first: walked in index order, stopping at the page's end.
                     assert!(plan.contains("appeals_by_created"), "{view:?}:\n{plan}");
-                    assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "{view:?}:\n{plan}");
+                    assert!(
+                        !plan.contains("TEMP B-TREE FOR ORDER BY"),
+                        "{view:?}:\n{plan}"
+                    );
                 }
             }
         }

@@ -204,7 +204,7 @@ async fn finish(
     .await?;
     if attached {
         tracing::info!(upload = %row.id, bytes = row.length, "video received");
-        state.notify(LiveEvent::Appeals);
+        state.notify(LiveEvent::AppealsChanged(vec![row.appeal_id.clone()]));
     } else {
         tracing::warn!(
             upload = %row.id,

@@ -5,6 +5,7 @@
 mod appeals;
 mod fleet;
 mod guides;
+mod queue;
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
@@ -13,9 +14,10 @@ use senim_protocol::hours::CallCentreStatus;
 use crate::db::SessionRow;
 use crate::state::AppState;
 
-pub use appeals::{appeal, queue};
+pub use appeals::appeal;
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
+pub use queue::{queue, queue_rows, QueueRequest, QueueView};
 
 fn local(state: &AppState, t: DateTime<Utc>) -> String {
     state
