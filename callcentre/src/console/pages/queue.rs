@@ -269,7 +269,7 @@ fn filters(lang: Lang, v: &QueueView<'_>) -> Markup {
                 }
             }
             label { (tr(lang, "Left from")) input type="date" name="from" value=(date(r.from)); }
-            label { (tr(lang, "to")) input type="date" name="to" value=(date(r.to)); }
+            label { (tr(lang, "Left until")) input type="date" name="to" value=(date(r.to)); }
             button type="submit" .primary { (tr(lang, "Show")) }
             a .clear href={ "/console?view=" (r.view.key()) } { (tr(lang, "Clear")) }
         }
