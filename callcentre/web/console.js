@@ -257,6 +257,8 @@
 
   function connect() {
     const source = new EventSource("/console/events");
+    // Connected: changes from now on arrive (tests wait for this).
+    source.addEventListener("open", () => { document.body.dataset.live = "connected"; });
     source.addEventListener("lamp", (e) => {
       const data = JSON.parse(e.data);
       const wasLit = open && present.length > 0;

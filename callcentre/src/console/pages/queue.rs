@@ -270,8 +270,10 @@ fn filters(lang: Lang, v: &QueueView<'_>) -> Markup {
             }
             label { (tr(lang, "Left from")) input type="date" name="from" value=(date(r.from)); }
             label { (tr(lang, "Left until")) input type="date" name="to" value=(date(r.to)); }
-            button type="submit" .primary { (tr(lang, "Show")) }
-            a .clear href={ "/console?view=" (r.view.key()) } { (tr(lang, "Clear")) }
+            span .actions {
+                button type="submit" .primary { (tr(lang, "Show")) }
+                a .clear href={ "/console?view=" (r.view.key()) } { (tr(lang, "Clear")) }
+            }
         }
     }
 }
