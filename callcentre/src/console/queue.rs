@@ -106,11 +106,10 @@ pub(super) fn parse(
             .map(|t| t.with_timezone(&Utc))
     };
     let typed_number = given(&q.q).map(str::to_owned);
-    let number = match &typed_number {
-        // A number that cannot exist finds nothing (rather than everything).
-        Some(typed) => Some(db::normalise_number(typed).unwrap_or_else(|| "-".into())),
-        None => None,
-    };
+    // A number that cannot exist finds nothing (rather than everything).
+    let number = typed_number
+        .as_deref()
+        .map(|typed| db::normalise_number(typed).unwrap_or_else(|| "-".into()));
     Ok(QueueRequest {
         view,
         filter: QueueFilter {
