@@ -2,10 +2,14 @@
 //! their 30 s schedule and at saturation, and send record batches; prints a table of rates and
 //! p50/p99 latencies and writes the same figures as JSON to `$SENIM_BENCH_JSON` if it is set.
 //!
-//! Run with `cargo bench -p senim-callcentre --bench load`. The real server runs in-process on
-//! `127.0.0.1:0` with a fresh data folder (on disk, so every commit pays its fsync), on its own
-//! tokio runtime; the simulated kiosks run on a second runtime in the same process, so client
-//! and server share the machine's cores. Figures are medians and percentiles; nothing asserts.
+//! Then the queue: 100,000 appeals paged, searched and filtered through the console's router
+//! (`load/queue.rs`).
+//!
+//! Run with `cargo bench -p senim-callcentre --bench load` (`-- queue` for the queue alone).
+//! The real server runs in-process on `127.0.0.1:0` with a fresh data folder (on disk, so
+//! every commit pays its fsync), on its own tokio runtime; the simulated kiosks run on a
+//! second runtime in the same process, so client and server share the machine's cores.
+//! Figures are medians and percentiles; nothing asserts.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +27,9 @@ use senim_protocol::{
     RecordOutcome, Versions,
 };
 use tokio::time::Instant;
+
+#[path = "load/queue.rs"]
+mod queue;
 
 /// Simulated kiosks enrolled, each beating once per [`HEARTBEAT_PERIOD`].
 const KIOSKS: usize = 10_000;
@@ -350,6 +357,11 @@ fn main() -> Result<(), BoxError> {
         .enable_all()
         .thread_name("server")
         .build()?;
+    if std::env::args().any(|a| a == "queue") {
+        let results = serde_json::json!({ "queue": queue::run(&server_rt)? });
+        queue::print_table(&results);
+        return write_json(&results);
+    }
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -406,9 +418,17 @@ fn main() -> Result<(), BoxError> {
     server_rt.block_on(server)??;
     drop(dir);
 
+    let mut results = results;
+    results["queue"] = queue::run(&server_rt)?;
     print_table(&results);
+    queue::print_table(&results);
+    write_json(&results)
+}
+
+/// Writes the figures to `$SENIM_BENCH_JSON` if it is set (bench.sh reads them).
+fn write_json(results: &serde_json::Value) -> Result<(), BoxError> {
     if let Some(path) = std::env::var_os("SENIM_BENCH_JSON") {
-        std::fs::write(&path, serde_json::to_string_pretty(&results)? + "\n")?;
+        std::fs::write(&path, serde_json::to_string_pretty(results)? + "\n")?;
         eprintln!("load: results written to {}", path.to_string_lossy());
     }
     Ok(())
