@@ -266,9 +266,10 @@ fn text(s: &str) -> Value {
 }
 
 /// The terms choosing the appeals of `view` and `filter` that `viewer` may see. With `walk`,
-/// for a page of a newest-first view, the flag and status terms are kept off the indexes
-/// (unary `+`) so SQLite walks `appeals_by_created` in order and stops at the page's end,
-/// rather than sorting every closed appeal; counts use every index they can.
+/// for a newest-first view, the flag and status terms are kept off the indexes (unary `+`):
+/// a page then walks `appeals_by_created` (or the topic's, kiosk's or dates' index) in order
+/// and stops at the page's end rather than sorting every closed appeal. Counts walk the same
+/// way when a filter narrows them, and otherwise count `appeals_by_triage` alone.
 fn terms(view: View, filter: &QueueFilter, viewer: Viewer<'_>, walk: bool) -> Terms {
     let mut t = Terms::default();
     let plus = if walk && !view.urgent() { "+" } else { "" };
@@ -489,6 +490,16 @@ pub fn queue_page_sized(
     })
 }
 
+fn count_terms(view: View, filter: &QueueFilter, viewer: Viewer<'_>) -> Terms {
+    let narrowed = !viewer.sites.is_empty()
+        || filter.site.is_some()
+        || filter.kiosk.is_some()
+        || filter.topic.is_some()
+        || filter.from.is_some()
+        || filter.until.is_some();
+    terms(view, filter, viewer, narrowed)
+}
+
 /// How many appeals of `view` and `filter` the viewer may see (up to [`COUNT_CAP`]).
 pub fn count(
     conn: &Connection,
@@ -496,7 +507,7 @@ pub fn count(
     filter: &QueueFilter,
     viewer: Viewer<'_>,
 ) -> Result<Count, DbError> {
-    let t = terms(view, filter, viewer, false);
+    let t = count_terms(view, filter, viewer);
     let sql = format!(
         "SELECT count(*) FROM (SELECT 1 FROM appeals a {} LIMIT {})",
         t.clause(),

@@ -382,8 +382,27 @@ fn live_rows_are_only_those_the_viewer_sees_in_the_view() {
     assert_eq!(got, [1, 2, 5, 6, 7].map(id));
 }
 
-fn plan(db: &Db, view: View, filter: &QueueFilter, v: Viewer<'_>, cursor: &Cursor) -> String {
-    let (sql, params, _) = page_query(view, filter, v, cursor, PAGE_SIZE);
+fn plan(
+    db: &Db,
+    view: View,
+    filter: &QueueFilter,
+    v: Viewer<'_>,
+    cursor: Option<&Cursor>,
+) -> String {
+    let (sql, params) = match cursor {
+        // The count of the view's rows.
+        None => {
+            let t = count_terms(view, filter, v);
+            (
+                format!("SELECT count(*) FROM appeals a {}", t.clause()),
+                t.params,
+            )
+        }
+        Some(cursor) => {
+            let (sql, params, _) = page_query(view, filter, v, cursor, PAGE_SIZE);
+            (sql, params)
+        }
+    };
     db.read(|c| {
         let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let lines = stmt
@@ -488,12 +507,13 @@ fn the_main_views_use_an_index_and_never_scan_appeals() {
     ];
     for (view, filter, v) in &cases {
         for cursor in [
-            Cursor::First,
-            Cursor::After(key.clone()),
-            Cursor::Before(key.clone()),
-            Cursor::Last,
+            None,
+            Some(Cursor::First),
+            Some(Cursor::After(key.clone())),
+            Some(Cursor::Before(key.clone())),
+            Some(Cursor::Last),
         ] {
-            let plan = plan(&db, *view, filter, *v, &cursor);
+            let plan = plan(&db, *view, filter, *v, cursor.as_ref());
             assert!(
                 plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"),
                 "{view:?} {filter:?} {cursor:?}:\n{plan}"
@@ -504,7 +524,11 @@ fn the_main_views_use_an_index_and_never_scan_appeals() {
                     .any(|l| l.trim() == "SCAN a" || l.trim() == "SCAN appeals"),
                 "{view:?} {filter:?} {cursor:?} scans appeals:\n{plan}"
             );
-            if !view.urgent() && *filter == QueueFilter::default() && v.sites.is_empty() {
+            if cursor.is_some()
+                && !view.urgent()
+                && *filter == QueueFilter::default()
+                && v.sites.is_empty()
+            {
                 // Newest first: walked in index order, stopping at the page's end.
                 assert!(plan.contains("appeals_by_created"), "{view:?}:\n{plan}");
                 assert!(
