@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "demo-password-1";
 
-/// An appeal row written straight into the store (deadlines given, not computed), flagged
-/// as arrival would flag it.
+/// An appeal row written straight into the store (deadlines given, not computed), a bribe
+/// report flagged as arrival flags it.
 #[allow(clippy::too_many_arguments)]
 fn insert(
     server: &TestServer,
@@ -49,8 +49,8 @@ fn insert(
         .write(move |tx| {
             tx.execute(
                 "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
-                 interrupted, test, status, due_at, assigned_to) \
-                 VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7)",
+                 interrupted, test, status, due_at, assigned_to, anticorruption) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, ?3 = 'bribe_report')",
                 rusqlite::params![
                     id,
                     kiosk,
@@ -60,8 +60,8 @@ fn insert(
                     db::ts(due),
                     assigned
                 ],
-            )?;
-            db::flag_on_arrival(tx, &id)
+            )
+            .map_err(DbError::from)
         })
         .unwrap();
 }

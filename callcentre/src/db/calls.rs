@@ -69,7 +69,6 @@ pub fn store_call_answered(
                     call.operator_name
                 ],
             )?;
-            super::flag_on_arrival(tx, &call.appeal_id)?;
         }
     }
     change_status(

@@ -1,11 +1,11 @@
 //! The appeal queue in SQL: views (open, mine, anti-corruption, answered, closed, all), search
 //! by number, filters (kiosk, site, topic, status, dates), the viewer's limits (flagged appeals
 //! only for the anti-corruption role, sites), urgency or newest-first order, keyset pages and
-//! counts, all on schema 4's indexes; and the triage flag set on arrival.
+//! counts, all on schema 4's indexes.
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, Transaction};
+use rusqlite::{params_from_iter, Connection};
 
 use super::appeals::{appeal_row, APPEAL_COLUMNS};
 use super::{ts, AppealRow, DbError, Roles, SessionRow};
@@ -330,7 +330,14 @@ fn terms(view: View, filter: &QueueFilter, viewer: Viewer<'_>, walk: bool) -> Te
         t.push("a.kiosk_id = ?", [text(kiosk)]);
     }
     if let Some(topic) = &filter.topic {
-        t.push("a.topic = ?", [text(topic)]);
+        // Five topics against a thousand kiosks: with a site or kiosk, go by the kiosks.
+        let by_kiosk = !viewer.sites.is_empty() || filter.site.is_some() || filter.kiosk.is_some();
+        let column = if walk && by_kiosk {
+            "+a.topic"
+        } else {
+            "a.topic"
+        };
+        t.push(&format!("{column} = ?"), [text(topic)]);
     }
     if let Some(from) = filter.from {
         t.push("a.created_at >= ?", [text(&ts(from))]);
@@ -570,17 +577,6 @@ pub fn queue_sites(conn: &Connection, viewer: Viewer<'_>) -> Result<Vec<String>,
         .into_iter()
         .filter(|s| viewer.sites.is_empty() || viewer.sites.contains(s))
         .collect())
-}
-
-/// Flags an appeal that arrived as a report of a bribe or an improper demand for the
-/// anti-corruption queue (it stays flagged). Run where an appeal row is made or joined.
-pub fn flag_on_arrival(tx: &Transaction<'_>, id: &str) -> Result<(), DbError> {
-    tx.prepare_cached(
-        "UPDATE appeals SET anticorruption = 1 WHERE id = ?1 AND topic = 'bribe_report' \
-         AND anticorruption = 0",
-    )?
-    .execute([id])?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -64,7 +64,6 @@ pub fn store_batch(
                 match owner {
                     Some((owner, true)) if owner == kiosk_id => {
                         join_call(tx, a, now)?;
-                        super::flag_on_arrival(tx, &a.appeal_id)?;
                         insert.execute(params![
                             kiosk_id,
                             record.key,
@@ -112,7 +111,6 @@ pub fn store_batch(
                     ts(due),
                     a.call_secs,
                 ])?;
-                super::flag_on_arrival(tx, &a.appeal_id)?;
             }
             RecordBody::GuideEvent(e) => {
                 let event = serde_json::to_value(e.event)

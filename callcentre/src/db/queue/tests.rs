@@ -41,11 +41,11 @@ fn add(db: &Db, a: New<'_>) {
     db.write(|tx| {
         tx.execute(
             "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
-             interrupted, test, status, due_at, assigned_to) \
-             VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7)",
+             interrupted, test, status, due_at, assigned_to, anticorruption) \
+             VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, ?3 = 'bribe_report')",
             rusqlite::params![a.id, a.kiosk, a.topic, a.created, a.status, a.due, a.assigned],
         )?;
-        flag_on_arrival(tx, a.id)
+        Ok::<_, DbError>(())
     })
     .unwrap();
 }
