@@ -2,8 +2,8 @@
 //! appeal (in any view, by number, or in live rows) and gets a logged 403 on the
 //! anti-corruption view, which its own operators see with a "flagged on arrival" badge; a
 //! site-limited operator sees only their site; following the page links visits every appeal
-//! exactly once; bad parameters are refused; and a live update brings just the changed rows
-//! into the open page (no reload). Screenshots: `target/screenshots/console-queue-*.png`.
+//! exactly once; date filters are the call-centre's local days; bad parameters are refused;
+//! and a live update brings just the changed rows into the open page (no reload). Screenshots: `target/screenshots/console-queue-*.png`.
 //!
 //! Over 600 lines: HTTP checks and one browser journey share the fixtures (one costly
 //! Chromium session).
@@ -344,6 +344,54 @@ async fn following_the_page_links_shows_every_appeal_exactly_once() {
         numbers(&all),
         newest_first,
         "open: oldest deadline first; all: newest first"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dates_are_the_call_centres_own_days() {
+    let server = TestServer::start().await;
+    let (kiosk, _) = server
+        .enrol(&reqwest::Client::new(), "Alpha hospital")
+        .await;
+    server.operator("ordinary", PASSWORD, "ordinary");
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    // Almaty is UTC+5: 20:00 UTC on the 20th is already the 21st there.
+    for (n, created) in [
+        (1, "2026-11-20T18:30:00Z"),
+        (2, "2026-11-20T20:00:00Z"),
+        (3, "2026-11-21T18:59:00Z"),
+        (4, "2026-11-21T19:00:00Z"),
+    ] {
+        let created = at(created);
+        insert(
+            &server,
+            &appeal_id(n),
+            &kiosk,
+            "complaint",
+            "new",
+            created,
+            created + chrono::Duration::days(15),
+            None,
+        );
+    }
+    let cookie = http_sign_in_as(&server, "ordinary", PASSWORD)
+        .await
+        .unwrap();
+    let (_, page) = get(
+        &server,
+        &cookie,
+        "/console?view=all&from=2026-11-21&to=2026-11-21",
+    )
+    .await;
+    assert_eq!(
+        numbers(&page),
+        [3, 2].map(appeal_id),
+        "the 21st in Almaty, newest first"
+    );
+    assert!(
+        page.contains("value=\"2026-11-21\""),
+        "the form keeps the dates"
     );
     server.stop().await;
 }
