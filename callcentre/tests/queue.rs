@@ -3,7 +3,8 @@
 //! anti-corruption view, which its own operators see with a "flagged on arrival" badge; a
 //! site-limited operator sees only their site; following the page links visits every appeal
 //! exactly once; date filters are the call-centre's local days; bad parameters are refused;
-//! and a live update brings just the changed rows into the open page (no reload). Screenshots: `target/screenshots/console-queue-*.png`.
+//! and a live update brings just the changed rows into the open page (no reload).
+//! Screenshots: `target/screenshots/console-queue-*.png`.
 //!
 //! Over 600 lines: HTTP checks and one browser journey share the fixtures (one costly
 //! Chromium session).
