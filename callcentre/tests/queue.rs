@@ -714,6 +714,26 @@ async fn live_updates_bring_only_the_changed_rows_into_the_open_page() {
     )
     .await;
     assert_eq!(rows(&c).await, [5, 7].map(appeal_id));
+    // In the operator's own language (Kazakh here), marks and all.
+    server
+        .state
+        .db
+        .write(|tx| {
+            tx.execute(
+                "UPDATE operators SET language = 'kk' WHERE username = 'dana'",
+                [],
+            )
+            .map_err(DbError::from)
+        })
+        .unwrap();
+    c.goto(&format!("{}/console?view=open", server.url))
+        .await
+        .unwrap();
+    let tab = c.wait().for_element(Locator::Id("tab-open")).await.unwrap();
+    assert_eq!(tab.text().await.unwrap(), "Ашық");
+    let body = js(&c, "return document.getElementById('queue').innerText;").await;
+    assert!(body.as_str().unwrap().contains("күнге өтті"), "{body}");
+    shot(&c, "queue-kk").await;
     c.close().await.unwrap();
     server.stop().await;
 }
