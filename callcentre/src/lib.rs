@@ -8,6 +8,7 @@
 //!   SSE, queue, fleet with enrolment codes, service-guide figures);
 //! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
 //! - [`guides`]: the service-guide usage figures;
+//! - [`figures`]: the appeal figures (per month, site, topic, status; time to answer) and CSV;
 //! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
@@ -15,6 +16,7 @@
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
 //! - [`signalling`]: the plumbing of the two signalling sockets (kiosk and console);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
+//! - [`retention`]: erasing the personal data of long-closed appeals (daily and by the CLI);
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
 
@@ -26,9 +28,11 @@ pub mod config;
 pub mod console;
 pub mod db;
 pub mod enrolment;
+pub mod figures;
 pub mod guides;
 pub mod i18n;
 pub mod qr;
+pub mod retention;
 pub mod secrets;
 pub mod server;
 pub mod signalling;

@@ -2,6 +2,7 @@
 //! operators, appeals, catalogue publishing and the service-guide figures.
 
 mod guides_text;
+mod purge;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -83,6 +84,13 @@ enum Command {
     },
     /// Print the OpenAPI document of the kiosk API.
     Openapi,
+    /// Erase the personal data (IIN, phone, text, answer, video) of appeals closed more than
+    /// [retention] days ago; the server also does this daily.
+    Purge {
+        /// Only say how many appeals and videos would be erased; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `--mode` of `enrol-code`.
@@ -350,6 +358,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Guides {
             command: GuidesCommand::Report { from, to, json },
         } => guides_report(&config, from.as_deref(), to.as_deref(), json),
+        Command::Purge { dry_run } => purge::purge(&config, dry_run),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())

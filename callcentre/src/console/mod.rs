@@ -10,6 +10,7 @@
 mod appeals;
 mod auth;
 mod call;
+mod figures;
 mod fleet;
 mod guides;
 mod live;
@@ -40,6 +41,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))
+        .route("/console/figures", get(figures::figures))
+        .route("/console/figures.csv", get(figures::figures_csv))
         .route(
             "/console/consultant/{kiosk}/taken",
             post(live::take_consultant_call),

@@ -5,9 +5,11 @@ mod appeals;
 mod audit;
 mod calls;
 mod catalog;
+mod figures;
 mod guides;
 mod kiosks;
 mod records;
+mod retention;
 mod sessions;
 mod uploads;
 
@@ -23,9 +25,11 @@ pub use appeals::*;
 pub use audit::*;
 pub use calls::*;
 pub use catalog::*;
+pub use figures::*;
 pub use guides::*;
 pub use kiosks::*;
 pub use records::*;
+pub use retention::*;
 pub use sessions::*;
 pub use uploads::*;
 

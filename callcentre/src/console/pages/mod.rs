@@ -3,6 +3,7 @@
 //! part of the console in `appeals`, `fleet` and `guides`.
 
 mod appeals;
+mod figures;
 mod fleet;
 mod guides;
 
@@ -14,6 +15,7 @@ use crate::db::SessionRow;
 use crate::state::AppState;
 
 pub use appeals::{appeal, queue};
+pub use figures::figures;
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
 
@@ -111,6 +113,7 @@ fn layout(
                     nav {
                         a href="/console" class=[(current == "queue").then_some("here")] { "Appeals" }
                         a href="/console/guides" class=[(current == "guides").then_some("here")] { "Service guides" }
+                        a href="/console/figures" class=[(current == "figures").then_some("here")] { (figures::menu_label(session)) }
                         a href="/console/fleet" class=[(current == "fleet").then_some("here")] { "Kiosks" }
                     }
                     span .hours { (open_status(state, now)) }
