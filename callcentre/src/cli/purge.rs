@@ -19,25 +19,24 @@ pub(super) fn purge(config: &Config, dry_run: bool) -> anyhow::Result<()> {
     let days = config.retention.days;
     let report = crate::retention::purge(&db, &data.join("uploads"), days, Utc::now(), dry_run)?;
     let cutoff = report.cutoff.format("%Y-%m-%d %H:%M UTC");
+    let counts = format!(
+        "appeals: {}; videos: {} ({})",
+        report.appeals,
+        report.videos,
+        megabytes(report.bytes)
+    );
     let mut out = std::io::stdout().lock();
     if dry_run {
         writeln!(
             out,
-            "Would erase the personal data of {} appeals closed before {cutoff} (more than {days} \
-             days ago) and delete {} videos ({}). Nothing was changed.",
-            report.appeals,
-            report.videos,
-            megabytes(report.bytes)
+            "Would erase the personal data of appeals closed before {cutoff} (more than {days} \
+             days ago): {counts}. Nothing was changed."
         )?;
     } else {
         writeln!(
             out,
-            "Erased the personal data of {} appeals closed before {cutoff} (more than {days} \
-             days ago) and deleted {} videos ({}). Their numbers, dates, topics and statuses \
-             stay for the figures.",
-            report.appeals,
-            report.videos,
-            megabytes(report.bytes)
+            "Erased the personal data of appeals closed before {cutoff} (more than {days} days \
+             ago): {counts}. Their numbers, dates, topics and statuses stay for the figures."
         )?;
     }
     Ok(())

@@ -181,6 +181,8 @@ pub struct Report {
     pub sites: Vec<String>,
     /// Anti-corruption reports are counted (the viewer has that role).
     pub anticorruption: bool,
+    /// The month in progress, if the range has it: its figures are so far.
+    pub current_month: Option<NaiveDate>,
 }
 
 pub fn month_key(m: NaiveDate) -> String {
@@ -312,6 +314,8 @@ pub fn report(
         by_status,
         sites: viewer.sites.clone(),
         anticorruption: viewer.anticorruption,
+        current_month: Some(first_of_month(now.with_timezone(&tz).date_naive()))
+            .filter(|m| (months.from..=months.to).contains(m)),
     })
 }
 

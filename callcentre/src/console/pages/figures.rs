@@ -14,8 +14,9 @@ use crate::state::AppState;
 
 /// The menu's link to this page, in the operator's chosen language.
 pub(super) fn menu_label(session: &SessionRow) -> &'static str {
+    // The rest of the menu is English until the shell is translated.
     let lang = session.language.as_deref().and_then(Lang::parse);
-    tr(lang.unwrap_or_default(), "Figures")
+    tr(lang.unwrap_or(Lang::En), "Figures")
 }
 
 /// A number with the language's decimal mark (a comma in Kazakh and Russian).
@@ -92,6 +93,8 @@ struct Bar {
     label: String,
     value: Option<f64>,
     text: String,
+    /// The month is not over: drawn paler with a dashed outline, and said so in its title.
+    partial: bool,
 }
 
 /// A round number at or above `x` for the top of an axis (1, 2, 2.5 or 5 times a power of 10).
@@ -125,6 +128,8 @@ struct Chart<'a> {
     /// The axis top; `None`: a round number above the largest value.
     top: Option<f64>,
     colour: &'a str,
+    /// Said of a month that is not over.
+    partial_note: &'a str,
 }
 
 fn bar_chart(chart: &Chart<'_>, bars: &[Bar], tick: impl Fn(f64) -> String) -> Markup {
@@ -135,6 +140,7 @@ fn bar_chart(chart: &Chart<'_>, bars: &[Bar], tick: impl Fn(f64) -> String) -> M
         y_label,
         top: fixed_top,
         colour,
+        partial_note,
     } = chart;
     let max = bars.iter().filter_map(|b| b.value).fold(0.0, f64::max);
     let top = fixed_top.unwrap_or_else(|| nice_top(max));
@@ -169,10 +175,16 @@ fn bar_chart(chart: &Chart<'_>, bars: &[Bar], tick: impl Fn(f64) -> String) -> M
                     @let x = LEFT + slot * i as f64 + (slot - bar_w) / 2.0;
                     @let cx = x + bar_w / 2.0;
                     g .bar data-label=(bar.label) data-value=(bar.text) {
-                        title { (bar.label) ": " (bar.text) }
+                        title { (bar.label) ": " (bar.text) @if bar.partial { " (" (partial_note) ")" } }
                         @if let Some(v) = bar.value {
-                            rect x=(x) y=(y(v)) width=(bar_w) height=((y(0.0) - y(v)).max(0.0))
-                                fill=(colour) {}
+                            @if bar.partial {
+                                rect x=(x) y=(y(v)) width=(bar_w) height=((y(0.0) - y(v)).max(0.0))
+                                    fill=(colour) fill-opacity="0.4" stroke=(colour)
+                                    stroke-dasharray="4 3" {}
+                            } @else {
+                                rect x=(x) y=(y(v)) width=(bar_w) height=((y(0.0) - y(v)).max(0.0))
+                                    fill=(colour) {}
+                            }
                         }
                         @if print_values {
                             text x=(cx) y=(bar.value.map_or(y(0.0), y) - 5.0) text-anchor="middle"
@@ -221,6 +233,9 @@ figure.chart { margin: 0 0 1.2rem; background: var(--card); border: 1px solid va
 figure.chart svg { display: block; max-width: 100%; height: auto; }
 .charts h2 { margin-top: 1rem; }
 .figure-note { margin: -0.4rem 0 1rem; }
+table.figures tbody th { text-transform: none; letter-spacing: normal; font-size: 1rem;
+  color: var(--ink); font-weight: 600; }
+table.figures tr.total th, table.figures tr.total td { border-top: 2px solid var(--line); }
 ";
 
 /// The appeal figures page.
@@ -243,6 +258,7 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
                     label: month_name(lang, m.month),
                     value,
                     text,
+                    partial: report.current_month == Some(m.month),
                 }
             })
             .collect::<Vec<_>>()
@@ -260,6 +276,7 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
         )
     });
     let csv = format!("/console/figures.csv?from={from}&to={to}");
+    let so_far = tr(lang, "the month is not over: figures so far");
     let body = html! {
         style { (PreEscaped(STYLE)) }
         div .title-row {
@@ -298,21 +315,26 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
             p .empty { (tr(lang, "No appeals were made in these months.")) }
         } @else {
             div .charts {
+                @if let Some(m) = report.current_month {
+                    p .muted.figure-note #partial-note {
+                        (trf(lang, "{0} is not over yet: its bars are paler, with a dashed outline, and show the figures so far.", &[&month_name(lang, m)]))
+                    }
+                }
                 h2 { (tr(lang, "Appeals per month")) }
                 (bar_chart(&Chart { id: "chart-appeals", title: tr(lang, "Appeals per month"),
                     desc: trf(lang, "Number of appeals made each month, {0}.", &[&range]),
-                    y_label: tr(lang, "Appeals"), top: None, colour: "#1d5fbf" }, &appeals_bars,
+                    y_label: tr(lang, "Appeals"), top: None, colour: "#1d5fbf", partial_note: so_far }, &appeals_bars,
                     |v| decimal(lang, v, if v.fract() == 0.0 { 0 } else { 1 })))
                 h2 { (tr(lang, "Share answered within the legal limit")) }
                 p .muted.figure-note { (tr(lang, "Of the appeals answered or past their due date; appeals closed without an answer are left out.")) }
                 (bar_chart(&Chart { id: "chart-share", title: tr(lang, "Share answered within the legal limit"),
                     desc: trf(lang, "Percent of each month's appeals answered by their due date, {0}.", &[&range]),
-                    y_label: tr(lang, "Percent"), top: Some(100.0), colour: "#1a7f37" }, &share_bars,
+                    y_label: tr(lang, "Percent"), top: Some(100.0), colour: "#1a7f37", partial_note: so_far }, &share_bars,
                     |v| format!("{}%", decimal(lang, v, 0))))
                 h2 { (tr(lang, "Median time to answer")) }
                 (bar_chart(&Chart { id: "chart-median", title: tr(lang, "Median time to answer"),
                     desc: trf(lang, "Median days from an appeal to its answer, by the month the appeal was made, {0}.", &[&range]),
-                    y_label: tr(lang, "Days"), top: None, colour: "#b26a00" }, &median_bars,
+                    y_label: tr(lang, "Days"), top: None, colour: "#b26a00", partial_note: so_far }, &median_bars,
                     |v| decimal(lang, v, if v.fract() == 0.0 { 0 } else { 1 })))
             }
             h2 { (tr(lang, "By month")) }
