@@ -543,7 +543,7 @@ async fn a_year_of_appeals_over_three_sites_as_a_manager_sees_it() {
         .unwrap();
     assert_eq!(title, "Share answered within the legal limit");
     shot(&c, "figures").await;
-    c.set_window_size(1440, 3600).await.unwrap();
+    c.set_window_size(1440, 4400).await.unwrap();
     shot(&c, "figures-full").await;
 
     // The same in Russian, the operator's choice.

@@ -164,6 +164,8 @@ pub struct GroupRow {
     pub key: String,
     pub counts: Counts,
     pub median_hours: Option<f64>,
+    /// Appeals per month of the range, oldest first.
+    pub per_month: Vec<u64>,
 }
 
 /// The figures of a range of months.
@@ -267,14 +269,23 @@ pub fn report(
             statuses: [0; 5],
         })
         .collect();
-    let mut sites: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut topics: BTreeMap<String, Counts> = BTreeMap::new();
+    let month_list = months.list();
+    let month_of = |key: &str| month_list.iter().position(|m| month_key(*m) == key);
+    let mut sites: BTreeMap<String, (Counts, Vec<u64>)> = BTreeMap::new();
+    let mut topics: BTreeMap<String, (Counts, Vec<u64>)> = BTreeMap::new();
     let mut total = Counts::default();
     let mut by_status = [0; 5];
     for c in &cells {
         total.add(c);
-        sites.entry(c.site.clone()).or_default().add(c);
-        topics.entry(c.topic.clone()).or_default().add(c);
+        for (map, key) in [(&mut sites, &c.site), (&mut topics, &c.topic)] {
+            let (counts, per_month) = map
+                .entry(key.clone())
+                .or_insert_with(|| (Counts::default(), vec![0; month_list.len()]));
+            counts.add(c);
+            if let Some(i) = month_of(&c.month) {
+                per_month[i] += c.appeals;
+            }
+        }
         let status = status_index(&c.status);
         if let Some(i) = status {
             by_status[i] += c.appeals;
@@ -286,13 +297,14 @@ pub fn report(
             }
         }
     }
-    let group = |map: BTreeMap<String, Counts>, medians: &BTreeMap<String, f64>| {
+    let group = |map: BTreeMap<String, (Counts, Vec<u64>)>, medians: &BTreeMap<String, f64>| {
         let mut rows: Vec<GroupRow> = map
             .into_iter()
-            .map(|(key, counts)| GroupRow {
+            .map(|(key, (counts, per_month))| GroupRow {
                 median_hours: medians.get(&key).copied(),
                 key,
                 counts,
+                per_month,
             })
             .collect();
         rows.sort_by(|a, b| {

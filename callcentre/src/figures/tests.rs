@@ -273,6 +273,9 @@ fn the_median_time_to_answer_and_the_share_within_the_limit() {
     );
     assert_eq!(r.total.appeals, 10);
     assert_eq!(r.by_status, [1, 0, 1, 4, 4]);
+    assert_eq!(r.by_site.len(), 1);
+    assert_eq!(r.by_site[0].per_month, [6, 4]);
+    assert_eq!(r.by_topic[0].key, "complaint");
 }
 
 #[test]

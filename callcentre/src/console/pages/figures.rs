@@ -235,6 +235,7 @@ figure.chart svg { display: block; max-width: 100%; height: auto; }
 .figure-note { margin: -0.4rem 0 1rem; }
 table.figures tbody th { text-transform: none; letter-spacing: normal; font-size: 1rem;
   color: var(--ink); font-weight: 600; }
+.wide { overflow-x: auto; }
 table.figures tr.total th, table.figures tr.total td { border-top: 2px solid var(--line); }
 ";
 
@@ -356,6 +357,23 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
                         (count_cells(lang, &s.counts, s.median_hours))
                     }
                 } }
+            }
+            h2 { (tr(lang, "Appeals per site and month")) }
+            div .wide {
+                table .figures #site-months {
+                    thead { tr {
+                        th scope="col" { (tr(lang, "Site")) }
+                        @for m in &report.by_month { th scope="col" .n { (month_name(lang, m.month)) } }
+                        th scope="col" .n { (tr(lang, "All months")) }
+                    } }
+                    tbody { @for s in &report.by_site {
+                        tr data-site=(s.key) {
+                            th scope="row" { (s.key) }
+                            @for n in &s.per_month { td .n { (n) } }
+                            td .n { strong { (s.counts.appeals) } }
+                        }
+                    } }
+                }
             }
             h2 { (tr(lang, "By topic")) }
             table .figures #by-topic {
