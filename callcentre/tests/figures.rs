@@ -2,8 +2,10 @@
 //! `purge` on a fixture database (the built binary); the figures page and its CSV over HTTP
 //! with the right numbers for an ordinary operator, an anti-corruption operator, an operator
 //! limited to one site, and a refusal (403, logged) for an account without the operator role;
-//! and a year of appeals over three sites in Chromium, with screenshots in
+//! the server's own purge, after which the erased appeal still counts; and a year of appeals over three sites in Chromium, with screenshots in
 //! `target/screenshots/console-figures*.png`.
+//!
+//! Over 600 lines: three journeys with fixture data of their own, and a year of appeals made up.
 
 mod common;
 
@@ -397,6 +399,45 @@ async fn the_figures_page_and_csv_count_right_for_each_operator() {
         .await
         .unwrap()
         .contains("The first month comes after the last"));
+
+    // The server's own purge (as its daily task runs it): an appeal of January 2025, closed
+    // long ago, loses its IIN and video but still counts in the figures.
+    let old_created = at(1, 5) - Duration::days(365);
+    server
+        .state
+        .db
+        .write(|tx| {
+            let mut a = fixture("A-2025", "K-A", "complaint", old_created);
+            a.answered_after = Some(24.0);
+            a.status = "closed";
+            a.closed = Some(old_created + Duration::days(2));
+            a.video = Some("u-2025");
+            add_appeal(tx, &a)
+        })
+        .unwrap();
+    let uploads = server.data().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    std::fs::write(uploads.join("u-2025"), b"webm123").unwrap();
+    let purged = senim_callcentre::retention::purge_now(&server.state)
+        .await
+        .unwrap();
+    assert_eq!((purged.appeals, purged.videos), (1, 1));
+    assert!(!uploads.join("u-2025").exists());
+    let appeal = server
+        .state
+        .db
+        .read(|c| db::get_appeal(c, "A-2025"))
+        .unwrap()
+        .unwrap();
+    assert!(appeal.iin.is_none() && appeal.erased_at.is_some());
+    let r = get(
+        &format!("{}/console/figures?from=2025-01&to=2025-01", server.url),
+        &aigerim,
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    assert_eq!(text_of(&html, "total-appeals"), "1");
+    assert_eq!(text_of(&html, "total-median"), "24 h");
     server.stop().await;
 }
 
