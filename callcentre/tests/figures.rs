@@ -2,8 +2,8 @@
 //! `purge` on a fixture database (the built binary); the figures page and its CSV over HTTP
 //! with the right numbers for an ordinary operator, an anti-corruption operator, an operator
 //! limited to one site, and a refusal (403, logged) for an account without the operator role;
-//! the server's own purge, after which the erased appeal still counts; and a year of appeals over three sites in Chromium, with screenshots in
-//! `target/screenshots/console-figures*.png`.
+//! the server's own purge, after which the erased appeal still counts; and a year of appeals
+//! over three sites in Chromium, with screenshots in `target/screenshots/console-figures*.png`.
 //!
 //! Over 600 lines: three journeys with fixture data of their own, and a year of appeals made up.
 
