@@ -153,60 +153,84 @@ pub fn figure_cells(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The median hours from an appeal's making to its answer, per group of `by`, over the
-/// answered appeals of the scope. The database sorts each group's durations and returns the
-/// middle one (the mean of the middle two for an even count): one row per group.
+/// The median hours from an appeal's making to its answer over the answered appeals of the
+/// scope, for each grouping of `groupings` (the answer has one list per grouping, one row per
+/// group). One statement: the durations are computed once, then for each grouping the
+/// database sorts each group's durations and keeps the middle one (the mean of the middle two
+/// for an even count).
 pub fn answer_medians(
     conn: &Connection,
     scope: &FigureScope<'_>,
-    by: MedianBy,
-) -> Result<Vec<MedianRow>, DbError> {
+    groupings: &[MedianBy],
+) -> Result<Vec<Vec<MedianRow>>, DbError> {
+    if groupings.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut values = Vec::new();
     let month = month_expr(scope.spans, &mut values);
     let filter = scope_filter(scope, &mut values)?;
-    let keys: Vec<&str> = [(by.month, "month"), (by.site, "site"), (by.topic, "topic")]
-        .into_iter()
-        .filter_map(|(on, k)| on.then_some(k))
+    let branches: Vec<String> = groupings
+        .iter()
+        .enumerate()
+        .map(|(g, by)| {
+            let keys: Vec<&str> = [(by.month, "month"), (by.site, "site"), (by.topic, "topic")]
+                .into_iter()
+                .filter_map(|(on, k)| on.then_some(k))
+                .collect();
+            let (partition, group) = if keys.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    format!("PARTITION BY {}", keys.join(", ")),
+                    format!("GROUP BY {}", keys.join(", ")),
+                )
+            };
+            let pick = |on: bool, k: &str| if on { k.to_string() } else { "NULL".into() };
+            format!(
+                "SELECT {g} AS g, {} AS month, {} AS site, {} AS topic, MAX(n) AS n, \
+                 AVG(hours) AS median FROM ( \
+                     SELECT month, site, topic, hours, \
+                     ROW_NUMBER() OVER ({partition} ORDER BY hours) AS rn, \
+                     COUNT(*) OVER ({partition}) AS n FROM d) \
+                 WHERE rn IN ((n + 1) / 2, (n + 2) / 2) {group}",
+                pick(by.month, "month"),
+                pick(by.site, "site"),
+                pick(by.topic, "topic"),
+            )
+        })
         .collect();
-    let partition = if keys.is_empty() {
-        String::new()
-    } else {
-        format!("PARTITION BY {}", keys.join(", "))
-    };
-    let group = if keys.is_empty() {
-        String::new()
-    } else {
-        format!("GROUP BY {}", keys.join(", "))
-    };
-    let pick = |on: bool, k: &str| if on { k.to_string() } else { "NULL".into() };
     let sql = format!(
-        "WITH d AS ( \
+        "WITH d AS MATERIALIZED ( \
              SELECT {month} AS month, k.site AS site, a.topic AS topic, \
-             ROUND((julianday(a.answered_at) - julianday(a.created_at)) * 86400.0) / 3600.0 AS hours \
+             ROUND((julianday(a.answered_at) - julianday(a.created_at)) * 86400.0) / 3600.0 \
+             AS hours \
              FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id \
-             WHERE {filter} AND a.answered_at IS NOT NULL), \
-         r AS ( \
-             SELECT month, site, topic, hours, \
-             ROW_NUMBER() OVER ({partition} ORDER BY hours) AS rn, \
-             COUNT(*) OVER ({partition}) AS n FROM d) \
-         SELECT {}, {}, {}, MAX(n), AVG(hours) FROM r \
-         WHERE rn IN ((n + 1) / 2, (n + 2) / 2) {group} ORDER BY 1, 2, 3",
-        pick(by.month, "month"),
-        pick(by.site, "site"),
-        pick(by.topic, "topic"),
+             WHERE {filter} AND a.answered_at IS NOT NULL) \
+         {} ORDER BY 1, 2, 3, 4",
+        branches.join(" UNION ALL ")
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-        Ok(MedianRow {
-            month: r.get(0)?,
-            site: r.get(1)?,
-            topic: r.get(2)?,
-            answered: count(r, 3)?,
-            median_hours: r.get::<_, Option<f64>>(4)?.unwrap_or(0.0),
-        })
+        Ok((
+            r.get::<_, i64>(0)?,
+            MedianRow {
+                month: r.get(1)?,
+                site: r.get(2)?,
+                topic: r.get(3)?,
+                answered: count(r, 4)?,
+                median_hours: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+            },
+        ))
     })?;
-    let mut out: Vec<MedianRow> = rows.collect::<Result<_, _>>()?;
-    // Without groups, an empty scope still yields one row of NULLs.
-    out.retain(|m| m.answered > 0);
+    let mut out = vec![Vec::new(); groupings.len()];
+    for row in rows {
+        let (g, median) = row?;
+        // Without groups, an empty scope still yields one row of NULLs.
+        if median.answered > 0 {
+            if let Some(list) = usize::try_from(g).ok().and_then(|g| out.get_mut(g)) {
+                list.push(median);
+            }
+        }
+    }
     Ok(out)
 }

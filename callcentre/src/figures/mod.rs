@@ -233,31 +233,31 @@ pub fn report(
     let spans = crate::guides::offset_spans(tz, from, to);
     let scope = scope(months, tz, &spans, viewer, now);
     let cells = db::figure_cells(conn, &scope)?;
-    let medians = |by: MedianBy| db::answer_medians(conn, &scope, by);
-    let total_median = medians(MedianBy::default())?
-        .first()
-        .map(|m| m.median_hours);
-    let month_medians: BTreeMap<String, f64> = medians(MedianBy {
-        month: true,
-        ..MedianBy::default()
-    })?
-    .into_iter()
-    .filter_map(|m| Some((m.month?, m.median_hours)))
-    .collect();
-    let site_medians: BTreeMap<String, f64> = medians(MedianBy {
-        site: true,
-        ..MedianBy::default()
-    })?
-    .into_iter()
-    .filter_map(|m| Some((m.site?, m.median_hours)))
-    .collect();
-    let topic_medians: BTreeMap<String, f64> = medians(MedianBy {
-        topic: true,
-        ..MedianBy::default()
-    })?
-    .into_iter()
-    .filter_map(|m| Some((m.topic?, m.median_hours)))
-    .collect();
+    let by = |month, site, topic| MedianBy { month, site, topic };
+    let mut medians = db::answer_medians(
+        conn,
+        &scope,
+        &[
+            by(false, false, false),
+            by(true, false, false),
+            by(false, true, false),
+            by(false, false, true),
+        ],
+    )?
+    .into_iter();
+    let mut next = || medians.next().unwrap_or_default();
+    let total_median = next().first().map(|m| m.median_hours);
+    let keyed = |rows: Vec<db::MedianRow>, key: fn(db::MedianRow) -> Option<String>| {
+        rows.into_iter()
+            .filter_map(|m| {
+                let hours = m.median_hours;
+                Some((key(m)?, hours))
+            })
+            .collect::<BTreeMap<String, f64>>()
+    };
+    let month_medians = keyed(next(), |m| m.month);
+    let site_medians = keyed(next(), |m| m.site);
+    let topic_medians = keyed(next(), |m| m.topic);
 
     let mut by_month: Vec<MonthRow> = months
         .list()
@@ -361,13 +361,14 @@ pub fn csv_rows(
     let medians: BTreeMap<(String, String, String), f64> = db::answer_medians(
         conn,
         &scope,
-        MedianBy {
+        &[MedianBy {
             month: true,
             site: true,
             topic: true,
-        },
+        }],
     )?
     .into_iter()
+    .flatten()
     .filter_map(|m| Some(((m.month?, m.site?, m.topic?), m.median_hours)))
     .collect();
     Ok(rows
