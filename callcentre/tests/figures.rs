@@ -610,6 +610,23 @@ async fn a_year_of_appeals_over_three_sites_as_a_manager_sees_it() {
         .unwrap();
     assert_eq!(h1, "Показатели по обращениям");
     shot(&c, "figures-ru").await;
+    server
+        .state
+        .db
+        .write(|tx| {
+            tx.execute(
+                "UPDATE operators SET language = 'kk' WHERE username = 'aigerim'",
+                [],
+            )
+            .map_err(DbError::from)
+        })
+        .unwrap();
+    c.refresh().await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("chart-median"))
+        .await
+        .unwrap();
+    shot(&c, "figures-kk").await;
     c.close().await.unwrap();
     server.stop().await;
 }

@@ -370,3 +370,39 @@ fn csv_fields_are_quoted_and_formulas_defused() {
     assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
     assert_eq!(csv_field("plain"), "plain");
 }
+
+#[test]
+fn months_follow_the_zone_across_a_change_of_its_offset() {
+    // Almaty moved from UTC+6 to UTC+5 at the start of March 2024: local midnight came twice
+    // near the month's end. The SQL's month of each appeal must be the one chrono gives.
+    let (_dir, db) = db_with_kiosks();
+    let instants: Vec<DateTime<Utc>> = (0..10)
+        .map(|i| Utc.with_ymd_and_hms(2024, 2, 29, 16, 30, 0).unwrap() + Duration::minutes(i * 20))
+        .collect();
+    for (i, t) in instants.iter().enumerate() {
+        add(
+            &db,
+            Fixture {
+                id: &format!("A-{i}"),
+                created: *t,
+                ..Fixture::default()
+            },
+        );
+    }
+    let months = range((2024, 2), (2024, 3));
+    let (from, to) = months.bounds(ALMATY);
+    assert!(
+        crate::guides::offset_spans(ALMATY, from, to).len() > 1,
+        "the zone data knows the change, so the range has two offsets"
+    );
+    let r = db
+        .read(|c| report(c, months, ALMATY, &everyone(), Utc::now()))
+        .unwrap();
+    let feb = instants
+        .iter()
+        .filter(|t| t.with_timezone(&ALMATY).format("%m").to_string() == "02")
+        .count() as u64;
+    assert!(feb > 0 && feb < 10);
+    let per_month: Vec<u64> = r.by_month.iter().map(|m| m.counts.appeals).collect();
+    assert_eq!(per_month, [feb, 10 - feb]);
+}

@@ -236,6 +236,7 @@ figure.chart svg { display: block; max-width: 100%; height: auto; }
 table.figures tbody th { text-transform: none; letter-spacing: normal; font-size: 1rem;
   color: var(--ink); font-weight: 600; }
 .wide { overflow-x: auto; }
+table.figures th.month { white-space: nowrap; }
 table.figures tr.total th, table.figures tr.total td { border-top: 2px solid var(--line); }
 ";
 
@@ -343,7 +344,7 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
                 (count_head(lang, tr(lang, "Month")))
                 tbody { @for m in &report.by_month {
                     tr data-month=(m.month.format("%Y-%m")) class=[(m.counts.appeals == 0).then_some("quiet")] {
-                        th scope="row" { (month_name(lang, m.month)) }
+                        th scope="row" .month { (month_name(lang, m.month)) }
                         (count_cells(lang, &m.counts, m.median_hours))
                     }
                 } }
@@ -394,7 +395,7 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
                 tbody {
                     @for m in &report.by_month {
                         tr data-month=(m.month.format("%Y-%m")) class=[(m.counts.appeals == 0).then_some("quiet")] {
-                            th scope="row" { (month_name(lang, m.month)) }
+                            th scope="row" .month { (month_name(lang, m.month)) }
                             @for n in m.statuses { td .n { (n) } }
                         }
                     }
