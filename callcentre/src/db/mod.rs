@@ -9,6 +9,7 @@ mod guides;
 mod kiosks;
 mod records;
 mod sessions;
+mod status;
 mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub use guides::*;
 pub use kiosks::*;
 pub use records::*;
 pub use sessions::*;
+pub use status::*;
 pub use uploads::*;
 
 /// The schema, oldest first. Append only.
