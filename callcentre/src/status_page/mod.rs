@@ -36,6 +36,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/s/{number}/{code}", get(status))
         .route("/s/{number}", get(no_code))
+        .route("/s/{number}/{code}/{*rest}", get(no_code))
         .layer(Extension(limiter))
 }
 
@@ -117,7 +118,7 @@ fn respond(status: StatusCode, lang: Lang, body: Markup) -> Response {
     (status, headers, body.into_string()).into_response()
 }
 
-/// `/s/{number}` without a code: the same page as any wrong link.
+/// `/s/{number}` without a code, or with more after it: the same page as any wrong link.
 async fn no_code(
     Extension(limiter): Extension<Arc<Limiter>>,
     Path(_number): Path<String>,

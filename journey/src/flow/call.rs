@@ -223,13 +223,13 @@ impl Flow {
 
     /// The lost call's appeal is stored: its number shown, and printed as after any appeal.
     fn call_saved_as(&mut self, number: String, check_code: CheckCode, fx: &mut Vec<Effect>) {
-        let receipt = self.receipt(number.clone(), check_code);
+        let receipt = self.receipt(number.clone(), check_code.clone());
         if self.printer == Health::Ok {
             fx.push(Effect::PrintReceipt(receipt));
         }
         let session = self.session_mut();
         session.call_ms = None;
-        session.call_saved = Some(CallSaved::Saved(number));
+        session.call_saved = Some(CallSaved::Saved(number, check_code));
     }
 
     fn call_saved(&self) -> Option<&CallSaved> {

@@ -376,7 +376,13 @@ fn lost_call_is_saved_at_once_and_the_rest_can_be_recorded() {
         number: "C9-01".into(),
         check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
-    assert_eq!(saved(&k), Some(CallSaved::Saved("C9-01".into())));
+    assert_eq!(
+        saved(&k),
+        Some(CallSaved::Saved(
+            "C9-01".into(),
+            CheckCode("ABCDEFGHIJKLMNOP".into())
+        ))
+    );
     assert_eq!(k.screen(), &Screen::CallEnded { why: CallEnd::Lost });
     let fx = k.took();
     assert!(
