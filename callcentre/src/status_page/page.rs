@@ -241,3 +241,48 @@ fn message(lang: Lang, title: &str, text: &str) -> Markup {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn appeal(status: &str, answered: bool) -> AppealStatus {
+        let t = Utc::now();
+        AppealStatus {
+            id: "A-23456789".into(),
+            status: status.into(),
+            created_at: t,
+            due_at: t,
+            answer: answered.then(|| ("Жауап".to_string(), t)),
+            answer_language: answered.then(|| "kk".to_string()),
+        }
+    }
+
+    #[test]
+    fn the_citizen_sees_four_stages() {
+        assert_eq!(Stage::of(&appeal("new", false)), Stage::Received);
+        assert_eq!(Stage::of(&appeal("assigned", false)), Stage::InProgress);
+        assert_eq!(Stage::of(&appeal("in_progress", false)), Stage::InProgress);
+        assert_eq!(Stage::of(&appeal("answered", true)), Stage::Answered);
+        assert_eq!(
+            Stage::of(&appeal("closed", true)),
+            Stage::Answered,
+            "closed after the answer: the answer stays on the page"
+        );
+        assert_eq!(Stage::of(&appeal("closed", false)), Stage::Closed);
+    }
+
+    #[test]
+    fn the_not_found_page_is_the_same_for_everyone_in_a_language() {
+        for lang in Lang::ALL {
+            let page = not_found(lang).into_string();
+            assert_eq!(page, not_found(lang).into_string());
+            assert!(page.contains(r#"<meta name="robots" content="noindex"#));
+            assert!(page.contains(r#"name="viewport""#));
+            assert!(
+                page.contains(r#"href="?lang=ru""#),
+                "the switch keeps the path"
+            );
+        }
+    }
+}
