@@ -1,6 +1,8 @@
 //! The status page's HTML (maud, escaped by construction), small enough to read on a phone:
 //! the appeal's number, where it stands, its dates and the answer; and the one "not found",
 //! "too many requests" and "unavailable" pages. Styles are inline (no other request).
+//! Every text is `trc(lang, "status page", …)`: its own context in `status.po`, apart from the
+//! console's parts.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -8,8 +10,6 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use crate::db::AppealStatus;
 use crate::i18n::{fill, trc, Lang};
 
-/// The context of the page's texts in `status.po` (the console's parts have their own).
-const CTX: &str = "status page";
 use crate::state::AppState;
 
 const STYLE: &str = r#"
@@ -73,7 +73,7 @@ fn frame(lang: Lang, title: &str, body: Markup) -> Markup {
             body {
                 header {
                     span .brand { "Senim" }
-                    nav .langs aria-label=(trc(lang, CTX, "Language")) {
+                    nav .langs aria-label=(trc(lang, "status page", "Language")) {
                         @for other in Lang::ALL {
                             a href={ "?lang=" (other.code()) } hreflang=(other.code()) lang=(other.code())
                                 title=(other.name()) aria-label=(other.name())
@@ -121,10 +121,10 @@ impl Stage {
 
     fn label(self, lang: Lang) -> &'static str {
         match self {
-            Stage::Received => trc(lang, CTX, "Received"),
-            Stage::InProgress => trc(lang, CTX, "In progress"),
-            Stage::Answered => trc(lang, CTX, "Answered"),
-            Stage::Closed => trc(lang, CTX, "Closed"),
+            Stage::Received => trc(lang, "status page", "Received"),
+            Stage::InProgress => trc(lang, "status page", "In progress"),
+            Stage::Answered => trc(lang, "status page", "Answered"),
+            Stage::Closed => trc(lang, "status page", "Closed"),
         }
     }
 
@@ -132,16 +132,20 @@ impl Stage {
         match self {
             Stage::Received => trc(
                 lang,
-                CTX,
+                "status page",
                 "Your appeal has been received. A specialist will take it up soon.",
             ),
-            Stage::InProgress => trc(lang, CTX, "A specialist is working on your appeal."),
+            Stage::InProgress => trc(
+                lang,
+                "status page",
+                "A specialist is working on your appeal.",
+            ),
             Stage::Answered => trc(
                 lang,
-                CTX,
+                "status page",
                 "Your appeal has been answered. The answer is below.",
             ),
-            Stage::Closed => trc(lang, CTX, "Your appeal has been closed."),
+            Stage::Closed => trc(lang, "status page", "Your appeal has been closed."),
         }
     }
 
@@ -164,16 +168,16 @@ pub fn appeal(state: &AppState, lang: Lang, appeal: &AppealStatus) -> Markup {
         Stage::Answered => stage == Stage::Answered,
         Stage::Closed => false,
     };
-    let title = fill(trc(lang, CTX, "Appeal {0}"), &[&appeal.id]);
+    let title = fill(trc(lang, "status page", "Appeal {0}"), &[&appeal.id]);
     let body = html! {
-        h1 { (trc(lang, CTX, "Your appeal")) }
+        h1 { (trc(lang, "status page", "Your appeal")) }
         section .card {
-            p .label { (trc(lang, CTX, "Appeal number")) }
+            p .label { (trc(lang, "status page", "Appeal number")) }
             p .number #number { (appeal.id) }
             span #stage class={ "badge " (stage.class()) } { (stage.label(lang)) }
             p .sentence #sentence { (stage.sentence(lang)) }
             @if stage != Stage::Closed {
-                ol .steps aria-label=(trc(lang, CTX, "Progress")) {
+                ol .steps aria-label=(trc(lang, "status page", "Progress")) {
                     @for s in [Stage::Received, Stage::InProgress, Stage::Answered] {
                         li class=[reached(s).then_some("done")] { (s.label(lang)) }
                     }
@@ -182,20 +186,20 @@ pub fn appeal(state: &AppState, lang: Lang, appeal: &AppealStatus) -> Markup {
         }
         @if let Some((text, at)) = &appeal.answer {
             section .card {
-                h2 { (trc(lang, CTX, "The answer")) }
-                p .label { (trc(lang, CTX, "Answered on")) " " span #answered-at { (stamp(state, *at)) } }
+                h2 { (trc(lang, "status page", "The answer")) }
+                p .label { (trc(lang, "status page", "Answered on")) " " span #answered-at { (stamp(state, *at)) } }
                 p .answer #answer lang=[appeal.answer_language.as_deref()] { (text) }
             }
         }
         section .card {
             dl {
-                dt { (trc(lang, CTX, "Submitted")) }
+                dt { (trc(lang, "status page", "Submitted")) }
                 dd #submitted { (stamp(state, appeal.created_at)) }
-                dt { (trc(lang, CTX, "Answer due by")) }
+                dt { (trc(lang, "status page", "Answer due by")) }
                 dd #due { (date(state, appeal.due_at)) }
             }
         }
-        p .note { (trc(lang, CTX, "Anyone with this page's link can see the answer: share it only with people you trust.")) }
+        p .note { (trc(lang, "status page", "Anyone with this page's link can see the answer: share it only with people you trust.")) }
     };
     frame(lang, &title, body)
 }
@@ -204,8 +208,8 @@ pub fn appeal(state: &AppState, lang: Lang, appeal: &AppealStatus) -> Markup {
 pub fn not_found(lang: Lang) -> Markup {
     message(
         lang,
-        trc(lang, CTX, "Appeal not found"),
-        trc(lang, CTX,
+        trc(lang, "status page", "Appeal not found"),
+        trc(lang, "status page",
             "Check the appeal number and the check code on your receipt, or scan its QR code again.",
         ),
     )
@@ -215,8 +219,8 @@ pub fn not_found(lang: Lang) -> Markup {
 pub fn too_many(lang: Lang) -> Markup {
     message(
         lang,
-        trc(lang, CTX, "Too many requests"),
-        trc(lang, CTX, "Please wait a minute, then try again."),
+        trc(lang, "status page", "Too many requests"),
+        trc(lang, "status page", "Please wait a minute, then try again."),
     )
 }
 
@@ -224,8 +228,8 @@ pub fn too_many(lang: Lang) -> Markup {
 pub fn unavailable(lang: Lang) -> Markup {
     message(
         lang,
-        trc(lang, CTX, "The page cannot be shown right now"),
-        trc(lang, CTX, "Please try again later."),
+        trc(lang, "status page", "The page cannot be shown right now"),
+        trc(lang, "status page", "Please try again later."),
     )
 }
 
