@@ -11,6 +11,7 @@
 //! - [`figures`]: the appeal figures (per month, site, topic, status; time to answer) and CSV;
 //! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
+//! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
@@ -37,4 +38,5 @@ pub mod secrets;
 pub mod server;
 pub mod signalling;
 pub mod state;
+pub mod status_page;
 pub mod uploads;

@@ -384,6 +384,16 @@ fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
                     return Err("callback_phone must be written +77XXXXXXXXX".into());
                 }
             }
+            if let Some(code) = &a.check_code {
+                // The code is a secret: the message never repeats it.
+                if !senim_protocol::valid_check_code(code) {
+                    return Err(
+                        "check_code must be 16 characters of A-Z and 2-7 (upper-case \
+                         base32, as the kiosk makes it); leave it out if the appeal has none"
+                            .into(),
+                    );
+                }
+            }
             if let Some(text) = &a.text {
                 if text.chars().count() > 4000 {
                     return Err("text must be at most 4,000 characters".into());

@@ -11,6 +11,7 @@ mod kiosks;
 mod records;
 mod retention;
 mod sessions;
+mod status;
 mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use kiosks::*;
 pub use records::*;
 pub use retention::*;
 pub use sessions::*;
+pub use status::*;
 pub use uploads::*;
 
 /// The schema, oldest first. Append only.
