@@ -7,6 +7,8 @@
 //! - [`console`]: the operator console (sessions, CSRF, red lamp and consultant calls over
 //!   SSE, queue, fleet with enrolment codes, service-guide figures);
 //! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
+//! - [`deadlines`]: appeals' legal deadlines (calendar or working days of `[hours]`);
+//! - [`sms`]: telling citizens their appeal was answered (outbox and sender);
 //! - [`guides`]: the service-guide usage figures;
 //! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
@@ -25,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod deadlines;
 pub mod enrolment;
 pub mod guides;
 pub mod i18n;
@@ -32,5 +35,6 @@ pub mod qr;
 pub mod secrets;
 pub mod server;
 pub mod signalling;
+pub mod sms;
 pub mod state;
 pub mod uploads;

@@ -7,8 +7,10 @@ mod calls;
 mod catalog;
 mod guides;
 mod kiosks;
+mod lifecycle;
 mod records;
 mod sessions;
+mod sms;
 mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -25,8 +27,10 @@ pub use calls::*;
 pub use catalog::*;
 pub use guides::*;
 pub use kiosks::*;
+pub use lifecycle::*;
 pub use records::*;
 pub use sessions::*;
+pub use sms::*;
 pub use uploads::*;
 
 /// The schema, oldest first. Append only.

@@ -1,12 +1,13 @@
 //! Record batches from kiosks (appeals, guide events, device faults), stored all or none,
 //! and the recent device faults the fleet view lists.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{Record, RecordBody, RecordOutcome, RecordResult};
 use std::collections::HashMap;
 
 use super::{parse_ts, ts, DbError};
+use crate::deadlines::Deadlines;
 /// A batch cannot be stored: the key was used before for a different body, or the appeal
 /// number belongs to another appeal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub fn store_batch(
     records: &[Record],
     body_hashes: &[String],
     now: DateTime<Utc>,
-    due_days: u32,
+    deadlines: &Deadlines,
 ) -> Result<Result<Vec<RecordResult>, BatchConflict>, DbError> {
     // Report the time exactly as stored, so a replay returns the very same result.
     let now = parse_ts(&ts(now)).unwrap_or(now);
@@ -86,7 +87,7 @@ pub fn store_batch(
                     }
                     None => {}
                 }
-                let due = a.created_at + Duration::days(i64::from(due_days));
+                let due = deadlines.due_at(a.topic.as_str(), a.created_at);
                 tx.prepare_cached(
                     "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                      iin, callback_phone, body_text, expected_video_bytes, expected_video_sha256, \
