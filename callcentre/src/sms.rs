@@ -222,11 +222,11 @@ impl Outbox {
                     .to_std()
                     .unwrap_or(Duration::ZERO)
                     .max(Duration::from_millis(200)),
-                None => Duration::from_secs(300),
+                None => Duration::from_secs(30),
             };
             tokio::select! {
                 _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(pause.min(Duration::from_secs(300))) => {},
+                _ = tokio::time::sleep(pause.min(Duration::from_secs(30))) => {},
             }
         }
     }

@@ -301,9 +301,8 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         .unwrap();
     assert!(
         history.contains("Aigerim Sadykova assigned the appeal to Aigerim Sadykova")
-            && history.contains(
-                "Aigerim Sadykova changed the status from “Assigned” to “In progress”"
-            ),
+            && history
+                .contains("Aigerim Sadykova changed the status from “Assigned” to “In progress”"),
         "{history}"
     );
     assert!(

@@ -133,10 +133,8 @@ async fn render(
         db::assignable_operators(c, &site, flagged)
     })
     .await?;
-    let deadlines = crate::deadlines::Deadlines::new(
-        state.config.deadlines.clone(),
-        state.schedule.clone(),
-    );
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let view = pages::AppealView {
         appeal: &appeal,
         events: &events,
@@ -164,7 +162,15 @@ pub(super) async fn appeal(
 ) -> Result<Html<String>, ConsoleError> {
     permitted(&state, &operator, &id, "appeal_view").await?;
     audit_look(&state, &operator, "appeal_view", &id).await?;
-    render(&state, &operator, lang(&operator, &headers), &id, false, None).await
+    render(
+        &state,
+        &operator,
+        lang(&operator, &headers),
+        &id,
+        false,
+        None,
+    )
+    .await
 }
 
 /// The appeal's video, with HTTP range requests so the player can seek. The first request of
@@ -226,10 +232,8 @@ async fn change(
     operator.check_csrf(csrf)?;
     let (appeal, _) = permitted(&state, &operator, &id, what).await?;
     let lang = lang(&operator, &headers);
-    let deadlines = crate::deadlines::Deadlines::new(
-        state.config.deadlines.clone(),
-        state.schedule.clone(),
-    );
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let extended_due = deadlines.extended_due_at(&appeal.topic, appeal.created_at);
     let (key, who) = (id.clone(), operator.session.username.clone());
     let st = Arc::clone(&state);
@@ -245,9 +249,7 @@ async fn change(
             Change::Answer { text, language } => {
                 crate::sms::answer(tx, &st.config, &key, actor, &text, &language, now)
             }
-            Change::Close(reason) => {
-                db::close(tx, &key, actor, Some(&reason), now).map(|()| false)
-            }
+            Change::Close(reason) => db::close(tx, &key, actor, Some(&reason), now).map(|()| false),
             Change::Reopen => db::reopen(tx, &key, actor, now).map(|()| false),
             Change::Extend(reason) => {
                 db::extend(tx, &key, actor, &reason, extended_due, now).map(|()| false)
@@ -472,5 +474,13 @@ pub(super) async fn reveal_iin(
     })
     .await?;
     tracing::info!(appeal = %id, operator = %operator.session.username, "IIN revealed to an operator");
-    render(&state, &operator, lang(&operator, &headers), &id, true, None).await
+    render(
+        &state,
+        &operator,
+        lang(&operator, &headers),
+        &id,
+        true,
+        None,
+    )
+    .await
 }

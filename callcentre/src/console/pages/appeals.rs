@@ -168,12 +168,7 @@ fn who(view: &AppealView<'_>, lang: Lang, username: &str) -> String {
         .unwrap_or_else(|| username.to_string())
 }
 
-fn due_facts(
-    state: &AppState,
-    lang: Lang,
-    view: &AppealView<'_>,
-    now: DateTime<Utc>,
-) -> Markup {
+fn due_facts(state: &AppState, lang: Lang, view: &AppealView<'_>, now: DateTime<Utc>) -> Markup {
     let a = view.appeal;
     let open = crate::db::OPEN_STATUSES.contains(&a.status.as_str());
     let days = (a.due_at - now).num_hours().div_euclid(24);
@@ -220,12 +215,7 @@ fn event_text(view: &AppealView<'_>, lang: Lang, e: &AppealEvent) -> Markup {
 }
 
 /// Assign, start, answer, close, reopen, extend: what the appeal's status allows.
-fn actions(
-    state: &AppState,
-    session: &SessionRow,
-    lang: Lang,
-    view: &AppealView<'_>,
-) -> Markup {
+fn actions(state: &AppState, session: &SessionRow, lang: Lang, view: &AppealView<'_>) -> Markup {
     let a = view.appeal;
     let base = format!("/console/appeals/{}", a.id);
     let open = crate::db::OPEN_STATUSES.contains(&a.status.as_str());
