@@ -56,8 +56,8 @@ pub fn store_call_answered(
             tx.execute(
                 "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                  interrupted, test, due_at, call_only, call_answered_at, call_operator, \
-                 call_operator_name) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, '', 0, ?6, ?7, 1, ?5, ?8, ?9)",
+                 call_operator_name, anticorruption) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, '', 0, ?6, ?7, 1, ?5, ?8, ?9, ?10)",
                 params![
                     call.appeal_id,
                     call.kiosk_id,
@@ -67,7 +67,9 @@ pub fn store_call_answered(
                     call.test,
                     ts(due),
                     call.operator,
-                    call.operator_name
+                    call.operator_name,
+                    // Reports of bribes go to the anti-corruption queue from arrival.
+                    call.topic == "bribe_report"
                 ],
             )?;
         }

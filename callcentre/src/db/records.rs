@@ -91,8 +91,9 @@ pub fn store_batch(
                 tx.prepare_cached(
                     "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                      iin, callback_phone, body_text, expected_video_bytes, expected_video_sha256, \
-                     duration_seconds, interrupted, test, due_at, call_secs) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     duration_seconds, interrupted, test, due_at, call_secs, anticorruption) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                     ?17)",
                 )?
                 .execute(params![
                     a.appeal_id,
@@ -111,6 +112,8 @@ pub fn store_batch(
                     a.test,
                     ts(due),
                     a.call_secs,
+                    // Reports of bribes go to the anti-corruption queue from arrival.
+                    a.topic.as_str() == "bribe_report",
                 ])?;
             }
             RecordBody::GuideEvent(e) => {
