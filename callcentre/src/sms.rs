@@ -206,8 +206,9 @@ impl Outbox {
         }
     }
 
-    /// Sends due messages whenever one is queued or a retry falls due, until the task is
-    /// stopped. Does nothing when SMS are off.
+    /// Sends due messages whenever one is queued here or a retry falls due, and looks at
+    /// least every 30 s (for messages another process, the command line, queued), until the
+    /// task is stopped. Does nothing when SMS are off.
     pub async fn run(self: Arc<Self>) {
         if self.client.is_none() {
             return;

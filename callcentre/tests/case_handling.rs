@@ -452,6 +452,7 @@ async fn an_operator_outside_the_role_or_sites_gets_403_logged_and_views_are_aud
     let r = http
         .post(format!("{}/console/appeals/{complaint}/close", server.url))
         .header("Cookie", &aigerim)
+        .header("Accept-Language", "en-GB,en;q=0.9")
         .form(&[("csrf", csrf.as_str()), ("reason", "")])
         .send()
         .await
@@ -569,4 +570,24 @@ async fn the_command_line_assigns_answers_in_the_citizens_language_shows_and_clo
     assert_eq!(other["status"], "new");
     assert!(other["answered_at"].is_null());
     server.stop().await;
+}
+
+#[test]
+fn statuses_and_refusals_read_in_kazakh_and_russian() {
+    use senim_callcentre::i18n::Lang;
+    assert_eq!(db::status_label(Lang::Kk, "answered"), "Жауап берілді");
+    assert_eq!(db::status_label(Lang::Ru, "in_progress"), "В работе");
+    assert_eq!(
+        LifecycleError::ReasonNeeded.message(Lang::Ru),
+        "На это обращение нет ответа: напишите, почему оно закрывается без ответа."
+    );
+    assert_eq!(
+        LifecycleError::NotAllowed {
+            action: db::Action::Answer,
+            status: "new".into()
+        }
+        .message(Lang::Kk),
+        "Тек тағайындалған немесе жұмыстағы өтінішке жауап беруге болады; бұл өтініштің \
+         мәртебесі — «Жаңа». Алдымен оны тағайындаңыз."
+    );
 }
