@@ -10,7 +10,7 @@ use crate::i18n::{tr, trc, trf, Lang};
 use crate::state::AppState;
 
 fn due_cell(appeal: &AppealRow, now: DateTime<Utc>, state: &AppState) -> Markup {
-    let open = appeal.status == "new" || appeal.status == "in_progress";
+    let open = crate::db::OPEN_STATUSES.contains(&appeal.status.as_str());
     let days = (appeal.due_at - now).num_hours().div_euclid(24);
     html! {
         @if open && now > appeal.due_at {
