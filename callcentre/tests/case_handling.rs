@@ -2,6 +2,9 @@
 //! changes nothing), history and audit rows for every change, assigning only to colleagues
 //! who may take the appeal, deadlines in working days at ingest, 403s (logged) for appeals
 //! outside an operator's role or sites, and the `appeals` command line.
+//!
+//! Over 600 lines: every transition and refusal of the lifecycle, each checked for what it
+//! left in the history and the audit, shares one fixture.
 
 mod common;
 
@@ -548,6 +551,23 @@ async fn the_command_line_assigns_answers_in_the_citizens_language_shows_and_clo
     assert!(
         !out.stdout.windows(12).any(|w| w == b"880101300010"),
         "no IIN"
+    );
+    let out = cli(&server, &["appeals", "extend", &id, "--reason", "Late"]);
+    assert!(!out.status.success(), "an answered appeal's deadline stays");
+    let other = appeal_id(2);
+    let out = cli(
+        &server,
+        &["appeals", "extend", &other, "--reason", "Records"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        row(&server, &other).due_at.to_rfc3339(),
+        "2027-01-10T05:00:00+00:00",
+        "30 calendar days from 11 December"
     );
     let out = cli(&server, &["appeals", "close", &id, "--reason", "Done"]);
     assert!(out.status.success());

@@ -1,4 +1,4 @@
-//! `senim-callcentre appeals …`: list, show, assign, answer and close appeals from scripts
+//! `senim-callcentre appeals …`: list, show, assign, answer, extend and close appeals from scripts
 //! (JSON with `--json`). Changes go through the same lifecycle as the console, with history
 //! and audit rows naming the actor (`cli`, or `--as NAME`); a refused change exits non-zero
 //! and changes nothing.
@@ -49,6 +49,16 @@ pub enum AppealsCommand {
         #[arg(long, value_enum)]
         language: Option<LangArg>,
         /// Who answers, in the history and the audit.
+        #[arg(long = "as", value_name = "NAME", default_value = "cli")]
+        actor: String,
+    },
+    /// Extend an open appeal's deadline (once) to `[deadlines] extended_days`.
+    Extend {
+        number: String,
+        /// Why (required; kept in the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Who extends it, in the history and the audit.
         #[arg(long = "as", value_name = "NAME", default_value = "cli")]
         actor: String,
     },
@@ -133,6 +143,29 @@ pub fn run(config: &Config, command: AppealsCommand) -> anyhow::Result<()> {
                 } else {
                     ""
                 }
+            );
+            Ok(())
+        }
+        AppealsCommand::Extend {
+            number,
+            reason,
+            actor,
+        } => {
+            let appeal = get(&db, &number)?;
+            let schedule = config
+                .schedule()
+                .map_err(|e| anyhow::anyhow!("hours.{e}"))?;
+            let due = crate::deadlines::Deadlines::new(config.deadlines.clone(), schedule)
+                .extended_due_at(&appeal.topic, appeal.created_at);
+            change(
+                &db,
+                &number,
+                |tx, who| db::extend(tx, &number, who, &reason, due, Utc::now()),
+                &actor,
+            )?;
+            println!(
+                "Appeal {number} is now due {}.",
+                due.format("%Y-%m-%d %H:%M UTC")
             );
             Ok(())
         }
