@@ -7,6 +7,8 @@
 //! - [`console`]: the operator console (sessions, CSRF, red lamp and consultant calls over
 //!   SSE, queue, fleet with enrolment codes, service-guide figures);
 //! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
+//! - [`deadlines`]: appeals' legal deadlines (calendar or working days of `[hours]`);
+//! - [`sms`]: telling citizens their appeal was answered (outbox and sender);
 //! - [`guides`]: the service-guide usage figures;
 //! - [`figures`]: the appeal figures (per month, site, topic, status; time to answer) and CSV;
 //! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
@@ -28,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod deadlines;
 pub mod enrolment;
 pub mod figures;
 pub mod guides;
@@ -37,6 +40,7 @@ pub mod retention;
 pub mod secrets;
 pub mod server;
 pub mod signalling;
+pub mod sms;
 pub mod state;
 pub mod status_page;
 pub mod uploads;

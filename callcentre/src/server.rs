@@ -65,6 +65,7 @@ pub async fn serve(
     let handle = axum_server::Handle::new();
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&state)));
     let retention = tokio::spawn(crate::retention::run_daily(Arc::clone(&state)));
+    let sms_sender = tokio::spawn(Arc::clone(&state.sms).run());
     {
         let handle = handle.clone();
         tokio::spawn(async move {
@@ -92,6 +93,7 @@ pub async fn serve(
     };
     housekeeping.abort();
     retention.abort();
+    sms_sender.abort();
     if let Err(e) = tokio::task::spawn_blocking(move || state.flush_heartbeats()).await {
         tracing::error!(error = %e, "could not write the last heartbeats");
     }

@@ -479,14 +479,15 @@ async fn records(
         hashes.push(hex::encode(Sha256::digest(&canonical)));
     }
     let now = Utc::now();
-    let due_days = state.config.deadlines.days;
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let kiosk_id = kiosk.kiosk_id.clone();
     let has_appeals = batch
         .records
         .iter()
         .any(|r| matches!(r.record, RecordBody::Appeal(_)));
     let outcome = db::write(&state.db, move |tx| {
-        match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, due_days)? {
+        match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, &deadlines)? {
             Ok(results) => Ok(results),
             // Returning an error rolls the whole batch back.
             Err(conflict) => Err(ApiFailure::from(conflict)),

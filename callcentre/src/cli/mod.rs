@@ -1,6 +1,7 @@
 //! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
 //! operators, appeals, catalogue publishing and the service-guide figures.
 
+mod appeals;
 mod guides_text;
 mod purge;
 
@@ -67,10 +68,10 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Stored appeals.
+    /// Stored appeals: list, show, assign, answer, close.
     Appeals {
         #[command(subcommand)]
-        command: AppealsCommand,
+        command: appeals::AppealsCommand,
     },
     /// The service-guide catalogue kiosks download.
     Catalog {
@@ -156,16 +157,6 @@ enum OperatorCommand {
         /// The name shown in the console and in appeal histories.
         #[arg(long)]
         name: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AppealsCommand {
-    /// List every stored appeal, test appeals included and marked.
-    List {
-        /// One JSON array instead of a table.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -291,66 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Operator {username} added.");
             Ok(())
         }
-        Command::Appeals {
-            command: AppealsCommand::List { json },
-        } => {
-            let db = open_db(&config)?;
-            let appeals = db.read(|c| db::list_appeals(c, &[]))?;
-            let mut out = std::io::stdout().lock();
-            if json {
-                let list: Vec<serde_json::Value> = appeals
-                    .iter()
-                    .map(|a| {
-                        serde_json::json!({
-                            "id": a.id,
-                            "kiosk_id": a.kiosk_id,
-                            "site": a.site,
-                            "topic": a.topic,
-                            "status": a.status,
-                            "created_at": a.created_at,
-                            "due_at": a.due_at,
-                            "test": a.test,
-                            "interrupted": a.interrupted,
-                            "video_bytes": a.video_bytes,
-                            "video_sha256": a.video_sha256,
-                            // A live call: its length, operator and outcome (null otherwise).
-                            "call": a.call.as_ref().map(|c| serde_json::json!({
-                                "secs": c.secs,
-                                "operator": c.operator,
-                                "outcome": c.outcome,
-                            })),
-                        })
-                    })
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
-            } else {
-                for a in appeals {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}{}{}",
-                        a.id,
-                        a.created_at.format("%Y-%m-%d %H:%M"),
-                        a.kiosk_id,
-                        a.topic,
-                        a.status,
-                        a.video_bytes
-                            .map(|b| format!("video {b} bytes"))
-                            .unwrap_or_else(|| "no video yet".into()),
-                        match &a.call {
-                            Some(c) => format!(
-                                "\tlive call {}",
-                                c.secs
-                                    .map(|s| format!("{}:{:02}", s / 60, s % 60))
-                                    .unwrap_or_else(|| "(length unknown)".into())
-                            ),
-                            None => String::new(),
-                        },
-                        if a.test { "\tTEST" } else { "" }
-                    )?;
-                }
-            }
-            Ok(())
-        }
+        Command::Appeals { command } => appeals::run(&config, command),
         Command::Catalog { command } => match command {
             CatalogCommand::Publish { dir } => catalog_publish(&config, &dir),
             CatalogCommand::List => catalog_list(&config),

@@ -8,9 +8,11 @@ mod catalog;
 mod figures;
 mod guides;
 mod kiosks;
+mod lifecycle;
 mod records;
 mod retention;
 mod sessions;
+mod sms;
 mod status;
 mod uploads;
 
@@ -29,9 +31,11 @@ pub use catalog::*;
 pub use figures::*;
 pub use guides::*;
 pub use kiosks::*;
+pub use lifecycle::*;
 pub use records::*;
 pub use retention::*;
 pub use sessions::*;
+pub use sms::*;
 pub use status::*;
 pub use uploads::*;
 

@@ -2,12 +2,13 @@
 //! and the recent device faults the fleet view lists. An appeal's check code is kept only as
 //! its SHA-256 (`check_hash`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{Record, RecordBody, RecordOutcome, RecordResult};
 use std::collections::HashMap;
 
 use super::{code_hash, parse_ts, ts, DbError};
+use crate::deadlines::Deadlines;
 /// A batch cannot be stored: the key was used before for a different body, or the appeal
 /// number belongs to another appeal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub fn store_batch(
     records: &[Record],
     body_hashes: &[String],
     now: DateTime<Utc>,
-    due_days: u32,
+    deadlines: &Deadlines,
 ) -> Result<Result<Vec<RecordResult>, BatchConflict>, DbError> {
     // Report the time exactly as stored, so a replay returns the very same result.
     let now = parse_ts(&ts(now)).unwrap_or(now);
@@ -87,13 +88,14 @@ pub fn store_batch(
                     }
                     None => {}
                 }
-                let due = a.created_at + Duration::days(i64::from(due_days));
+                let due = deadlines.due_at(a.topic.as_str(), a.created_at);
                 tx.prepare_cached(
                     "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                      iin, callback_phone, body_text, expected_video_bytes, expected_video_sha256, \
-                     duration_seconds, interrupted, test, due_at, call_secs, check_hash) \
+                     duration_seconds, interrupted, test, due_at, call_secs, check_hash, \
+                     anticorruption) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                     ?17)",
+                     ?17, ?18)",
                 )?
                 .execute(params![
                     a.appeal_id,
@@ -113,6 +115,8 @@ pub fn store_batch(
                     ts(due),
                     a.call_secs,
                     a.check_code.as_deref().map(code_hash),
+                    // Reports of bribes go to the anti-corruption queue from arrival.
+                    a.topic.as_str() == "bribe_report",
                 ])?;
             }
             RecordBody::GuideEvent(e) => {

@@ -14,7 +14,7 @@ use senim_protocol::hours::CallCentreStatus;
 use crate::db::SessionRow;
 use crate::state::AppState;
 
-pub use appeals::{appeal, queue};
+pub use appeals::{appeal, queue, AppealView};
 pub use figures::figures;
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
@@ -44,15 +44,6 @@ fn status_label(status: &str) -> &'static str {
         "answered" => "Answered",
         "closed" => "Closed",
         _ => "Unknown",
-    }
-}
-
-fn language_label(lang: &str) -> &'static str {
-    match lang {
-        "kk" => "Kazakh",
-        "ru" => "Russian",
-        "en" => "English",
-        _ => "unknown",
     }
 }
 
