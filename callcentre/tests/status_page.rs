@@ -309,21 +309,23 @@ async fn shot(c: &Client, name: &str) {
 async fn the_citizen_reads_the_kazakh_answer_and_switches_to_russian_on_a_phone() {
     let (server, _) = server_with_appeal().await;
     let id = appeal_id(1);
-    // The answer, as the operator's "answer" leaves the row (written here directly).
+    // An operator takes the appeal and answers it in Kazakh, through the lifecycle the console
+    // and the CLI use.
+    server.operator("aigerim", "correct horse battery", "Aigerim");
     let answered_at = Utc::now();
     {
         let id = id.clone();
+        let config = server.state.config.clone();
         server
             .state
             .db
             .write(move |tx| {
-                tx.execute(
-                    "UPDATE appeals SET status = 'answered', answer_text = ?2, \
-                     answer_language = 'kk', answered_at = ?3, answered_by = 'aigerim' \
-                     WHERE id = ?1",
-                    rusqlite::params![id, ANSWER_KK, senim_callcentre::db::ts(answered_at)],
-                )
-                .map_err(senim_callcentre::db::DbError::from)
+                let me = senim_callcentre::db::Actor {
+                    name: "aigerim",
+                    address: None,
+                };
+                senim_callcentre::db::assign(tx, &id, me, "aigerim", answered_at)?;
+                senim_callcentre::sms::answer(tx, &config, &id, me, ANSWER_KK, "kk", answered_at)
             })
             .unwrap();
     }
