@@ -48,6 +48,20 @@ fn picture(w: u32, h: u32, tone: [u8; 3]) -> slint::SharedPixelBuffer<slint::Rgb
     pixels
 }
 
+/// Every QR code on a rendered screen (RGBA), decoded as a phone's camera would.
+fn scan_qr(rgba: &[u8], size: PhysicalSize) -> Vec<String> {
+    let (w, h) = (size.width as usize, size.height as usize);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let p = &rgba[(y * w + x) * 4..];
+        ((u16::from(p[0]) + u16::from(p[1]) + u16::from(p[2])) / 3) as u8
+    });
+    image
+        .detect_grids()
+        .iter()
+        .map(|g| g.decode().expect("a QR code on screen decodes").1)
+        .collect()
+}
+
 fn out_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("create target/screenshots");
@@ -64,7 +78,8 @@ fn every_screen_in_every_language_and_orientation() {
         site_name: config.kiosk.site_name.clone(),
         kiosk_id: "KGD-HOSP1-03".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        status_url: "https://senim.example/a/{number}".into(),
+        // The default: the call-centre's status page (`Config::status_url_template`).
+        status_url: "https://cc.senim.example/s/{number}/{code}".into(),
         tech: technician_view(),
     };
 
@@ -125,6 +140,15 @@ fn every_screen_in_every_language_and_orientation() {
                             lang.code()
                         );
                     }
+                }
+                if shot.name == "appeal-receipt" {
+                    // What a phone reads from the screen: the status page, number and code.
+                    assert_eq!(
+                        scan_qr(&rgba, size),
+                        ["https://cc.senim.example/s/K7F-42Q/QR7DKXW2M5TBNZ4H"],
+                        "the receipt's QR code in {} ({orientation})",
+                        lang.code()
+                    );
                 }
                 if lang == Lang::En {
                     english.insert((shot.name, orientation), rgba);

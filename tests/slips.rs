@@ -12,7 +12,9 @@ use senim_kiosk::devices::printer::{CodePage, Paper, QrMode, Seen, Slip};
 use senim_kiosk::flow::Lang;
 
 const NUMBER: &str = "A-7Q2M9XK3";
-const URL: &str = "https://senim.example/a/A-7Q2M9XK3";
+const CODE: &str = "QR7DKXW2M5TBNZ4H";
+/// The default target: the call-centre's status page with the number and the check code.
+const URL: &str = "https://cc.senim.example/s/A-7Q2M9XK3/QR7DKXW2M5TBNZ4H";
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)
@@ -83,6 +85,7 @@ fn receipts_in_every_language_on_both_papers() {
             let slip = Slip::appeal(
                 lang,
                 NUMBER,
+                "QR7DKXW2M5TBNZ4H",
                 at(2026, 11, 20, 19, 41),
                 closed,
                 Some(URL),
@@ -91,7 +94,20 @@ fn receipts_in_every_language_on_both_papers() {
             let name = format!("appeal-{}-{tag}", lang.code());
             let (bytes, out) = print(&name, &slip, &paper(width, CodePage::Cp866));
             assert!(out.text_lines.iter().any(|l| l == NUMBER), "{name}");
+            let label = match lang {
+                Lang::Kk => "Тексеру коды",
+                Lang::Ru => "Код проверки",
+                Lang::En => "Check code",
+            };
+            // The check code under the number, on a line of its own, grouped for reading.
+            let at = out.text_lines.iter().position(|l| l == label);
+            assert!(
+                at.is_some_and(|i| out.text_lines[i + 1] == "QR7D KXW2 M5TB NZ4H"),
+                "{name}: {:?}",
+                out.text_lines
+            );
             assert_eq!(out.qr_codes, [URL], "{name}");
+            assert!(URL.contains(CODE));
             assert!(out.cut, "{name}");
             // At 9600 baud, 10 bits a byte: a Kazakh slip costs more paper time, but stays
             // within a few seconds on 58 mm paper.
@@ -110,6 +126,7 @@ fn open_hours_receipt_and_kz1048_printer() {
     let slip = Slip::appeal(
         Lang::Kk,
         NUMBER,
+        "QR7DKXW2M5TBNZ4H",
         at(2026, 11, 23, 10, 5),
         Seen::Now,
         Some(URL),
@@ -150,4 +167,41 @@ fn technician_test_slip() {
     let (bytes, out) = print("test-80mm-raster-qr", &slip, &raster);
     assert!(out.qr_codes.is_empty(), "raster mode sends no GS ( k");
     assert!(!bytes.windows(3).any(|w| w == [0x1D, b'(', b'k']));
+}
+
+/// What a phone's camera reads from the printed QR code: the status page with the number and
+/// the check code, whether the printer draws the code itself or the kiosk sends it as an image.
+#[test]
+fn the_receipts_qr_code_scans_to_the_status_page_with_its_check_code() {
+    for (qr, tag) in [(QrMode::Native, "native"), (QrMode::Raster, "raster")] {
+        let slip = Slip::appeal(
+            Lang::Ru,
+            NUMBER,
+            CODE,
+            at(2026, 11, 23, 10, 5),
+            Seen::Now,
+            Some(URL),
+            "Карагандинская областная больница",
+        );
+        let paper = Paper {
+            qr,
+            ..paper(384, CodePage::Cp866)
+        };
+        let fonts = Fonts::bundled().unwrap();
+        let bytes = layout(&slip, &paper, &fonts).unwrap();
+        let (image, _) = preview::render(&bytes, 384, CodePage::Cp866, &fonts).unwrap();
+        let luma = preview::to_luma(&image);
+        let width = image.width();
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(width, image.height(), |x, y| {
+                luma[y * width + x]
+            });
+        let read: Vec<String> = prepared
+            .detect_grids()
+            .iter()
+            .map(|g| g.decode().expect("the QR code decodes").1)
+            .collect();
+        assert_eq!(read, [URL], "{tag}");
+        assert!(read[0].ends_with(&format!("/s/{NUMBER}/{CODE}")), "{tag}");
+    }
 }

@@ -329,3 +329,74 @@ fn a_consultant_call_outlives_heartbeats_until_the_kiosk_withdraws_it() {
         kiosk_state_after(ended) == Some(KioskState::Idle)
     });
 }
+
+/// The receipt's QR code, end to end: the check code the kiosk's store made at commit travels
+/// with the record, the call-centre keeps only its hash, the kiosk forgets it on delivery, and
+/// the kiosk's default status link (`{backend_url}/s/{number}/{code}`) opens the appeal's page.
+#[test]
+fn a_receipts_check_code_opens_its_status_page_at_the_call_centre() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let committed = {
+        let mut store = Store::open(data.path()).unwrap();
+        let draft = senim_kiosk::store::NewAppeal {
+            topic: senim_protocol::Topic::Request,
+            language: "ru".into(),
+            iin: None,
+            callback_phone: None,
+            text: Some("Прошу перезвонить.".into()),
+            video: None,
+            interrupted: false,
+            test: false,
+            created_at: chrono::Utc::now(),
+            recording: None,
+            appeal_id: None,
+            call_secs: None,
+        };
+        store.commit_appeal_with_code(&draft).unwrap()
+    };
+    let (worker, _) = deliver(data.path(), &backend.url);
+    join(worker, Duration::from_secs(30));
+
+    let config = senim_kiosk::config::Config::parse(
+        &format!(
+            "[kiosk]\nsite_name = \"Test\"\nmode = \"hospital\"\n[sync]\nbackend_url = \"{}\"\n",
+            backend.url
+        ),
+        std::path::Path::new("kiosk.toml"),
+    )
+    .unwrap();
+    let link = config
+        .status_url(&committed.number, &committed.check_code)
+        .unwrap();
+    assert_eq!(
+        link,
+        format!(
+            "{}/s/{}/{}",
+            backend.url, committed.number, committed.check_code
+        )
+    );
+    let page = reqwest::blocking::get(&link).unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().unwrap();
+    assert!(html.contains(&committed.number), "{html}");
+    assert!(
+        !html.contains("Прошу перезвонить"),
+        "the appeal's text is not on the page"
+    );
+
+    let wrong = link.replace(&committed.check_code, "AAAAAAAAAAAAAAAA");
+    let page = reqwest::blocking::get(&wrong).unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::NOT_FOUND);
+
+    let kept: Option<String> =
+        rusqlite::Connection::open(data.path().join(senim_kiosk::store::DB_FILE))
+            .unwrap()
+            .query_row(
+                "SELECT check_code FROM appeals WHERE id = ?1",
+                [&committed.number],
+                |r| r.get(0),
+            )
+            .unwrap();
+    assert_eq!(kept, None, "delivered: the kiosk forgets the code");
+}

@@ -7,14 +7,19 @@
 //! - [`console`]: the operator console (sessions, CSRF, red lamp and consultant calls over
 //!   SSE, queue, fleet with enrolment codes, service-guide figures);
 //! - [`catalog`]: publishing the service-guide catalogue (validated by the kiosk's own code);
+//! - [`deadlines`]: appeals' legal deadlines (calendar or working days of `[hours]`);
+//! - [`sms`]: telling citizens their appeal was answered (outbox and sender);
 //! - [`guides`]: the service-guide usage figures;
+//! - [`figures`]: the appeal figures (per month, site, topic, status; time to answer) and CSV;
 //! - [`enrolment`]: issuing one-time enrolment codes (the command line and the console);
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
+//! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
 //! - [`signalling`]: the plumbing of the two signalling sockets (kiosk and console);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
+//! - [`retention`]: erasing the personal data of long-closed appeals (daily and by the CLI);
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
 
@@ -25,12 +30,17 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod deadlines;
 pub mod enrolment;
+pub mod figures;
 pub mod guides;
 pub mod i18n;
 pub mod qr;
+pub mod retention;
 pub mod secrets;
 pub mod server;
 pub mod signalling;
+pub mod sms;
 pub mod state;
+pub mod status_page;
 pub mod uploads;

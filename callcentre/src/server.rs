@@ -13,7 +13,8 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// The whole application: kiosk API, OpenAPI document, operator console.
+/// The whole application: kiosk API, OpenAPI document, operator console, the citizen's
+/// status page.
 pub fn app(state: Arc<AppState>) -> Router {
     let (api, _) = crate::api::router();
     let json_limit = state.config.server.max_json_kib * 1024;
@@ -22,6 +23,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/call", get(crate::api::call::socket))
         .route("/api/v1/openapi.json", get(crate::api::openapi_document))
         .merge(crate::console::router())
+        .merge(crate::status_page::router())
         .route("/", get(|| async { Redirect::to("/console") }))
         .layer(DefaultBodyLimit::max(json_limit))
         .with_state(state)
@@ -62,6 +64,8 @@ pub async fn serve(
     listener.set_nonblocking(true)?;
     let handle = axum_server::Handle::new();
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&state)));
+    let retention = tokio::spawn(crate::retention::run_daily(Arc::clone(&state)));
+    let sms_sender = tokio::spawn(Arc::clone(&state.sms).run());
     {
         let handle = handle.clone();
         tokio::spawn(async move {
@@ -70,7 +74,9 @@ pub async fn serve(
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         });
     }
-    let service = app(Arc::clone(&state)).into_make_service();
+    // The peer's address reaches handlers (the status page limits requests per client).
+    let service =
+        app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = match tls {
         Some(tls) => {
             axum_server::from_tcp_rustls(listener, tls)?
@@ -86,6 +92,8 @@ pub async fn serve(
         }
     };
     housekeeping.abort();
+    retention.abort();
+    sms_sender.abort();
     if let Err(e) = tokio::task::spawn_blocking(move || state.flush_heartbeats()).await {
         tracing::error!(error = %e, "could not write the last heartbeats");
     }

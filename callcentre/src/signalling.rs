@@ -21,7 +21,8 @@ pub async fn store_calls(state: &Arc<AppState>) {
     if facts.is_empty() {
         return;
     }
-    let due_days = state.config.deadlines.days;
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let changed: Vec<String> = facts
         .iter()
         .map(|fact| match fact {
@@ -33,7 +34,7 @@ pub async fn store_calls(state: &Arc<AppState>) {
         for fact in &facts {
             match fact {
                 CallFact::Answered(call) => {
-                    if !db::store_call_answered(tx, call, due_days)? {
+                    if !db::store_call_answered(tx, call, &deadlines)? {
                         tracing::warn!(call_appeal = %call.appeal_id, kiosk = %call.kiosk_id,
                             "a live call's appeal number is another kiosk's appeal; the call is not stored");
                     }

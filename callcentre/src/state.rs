@@ -76,6 +76,8 @@ pub struct AppState {
     uploads: crate::uploads::Locks,
     /// Live calls and the signalling sockets.
     pub calls: crate::calls::Calls,
+    /// SMS to citizens: the outbox's sender.
+    pub sms: Arc<crate::sms::Outbox>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,7 +96,9 @@ impl AppState {
     pub fn new(db: Arc<Db>, config: Config, schedule: Schedule, data_dir: PathBuf) -> Arc<Self> {
         let (live, _) = broadcast::channel(256);
         let calls = crate::calls::Calls::new(config.call.clone());
+        let sms = Arc::new(crate::sms::Outbox::new(Arc::clone(&db), config.sms.clone()));
         Arc::new(AppState {
+            sms,
             calls,
             db,
             config,

@@ -467,7 +467,7 @@ async fn scenario() {
     a.refresh().await.unwrap();
     let page = js(&a, "return document.querySelector('main').textContent;").await;
     let page = page.as_str().unwrap();
-    assert!(page.contains("Kazakh") && page.contains(notes), "{page}");
+    assert!(page.contains("Қазақша") && page.contains(notes), "{page}");
     shot(&a, "call-appeal").await;
 
     // A call the kiosk loses shows "Call lost" on the console.

@@ -1,6 +1,6 @@
 //! The operator console in a real browser (Debian's headless Chromium driven over WebDriver):
-//! sign-in, the red lamp following presence, an appeal's video playing and seeking, a status
-//! change that sticks, the logged IIN reveal, the fleet view; consultant calls outside working
+//! sign-in, the red lamp following presence, an appeal's video playing and seeking, taking
+//! the appeal and starting work, the logged IIN reveal, the fleet view; consultant calls outside working
 //! hours and "On my way", the service-guide figures, enrolling a kiosk by QR code and a refused
 //! catalogue in the fleet view; plus CSRF and session refusals over plain HTTP. Screenshots
 //! land in `target/screenshots/console-*.png`.
@@ -262,13 +262,19 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         .unwrap();
     assert_eq!(iin.text().await.unwrap(), "880101300010");
 
-    // A status change sticks, with who and when in the history.
+    // Taking the appeal and starting work stick, with who and when in the history.
     c.goto(&format!("{}/console/appeals/{video_id}", server.url))
         .await
         .unwrap();
-    let select = c.wait().for_element(Locator::Id("status")).await.unwrap();
-    select.select_by_value("in_progress").await.unwrap();
-    c.find(Locator::Css("form.status-form button"))
+    c.wait()
+        .for_element(Locator::Css("#assign-me button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#start-work button"))
         .await
         .unwrap()
         .click()
@@ -280,10 +286,13 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         .unwrap();
     c.refresh().await.unwrap();
     let value = c
-        .execute("return document.getElementById('status').value;", vec![])
+        .find(Locator::Id("appeal-status"))
+        .await
+        .unwrap()
+        .text()
         .await
         .unwrap();
-    assert_eq!(value, "in_progress");
+    assert_eq!(value, "In progress");
     let history = c
         .find(Locator::Id("history"))
         .await
@@ -292,10 +301,15 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         .await
         .unwrap();
     assert!(
-        history.contains("aigerim changed the status from New to In progress"),
+        history.contains("Aigerim Sadykova assigned the appeal to Aigerim Sadykova")
+            && history
+                .contains("Aigerim Sadykova changed the status from “Assigned” to “In progress”"),
         "{history}"
     );
-    assert!(history.contains("aigerim revealed the IIN"), "{history}");
+    assert!(
+        history.contains("Aigerim Sadykova revealed the IIN"),
+        "{history}"
+    );
     shot(&c, "appeal").await;
     let stored = server
         .state
@@ -387,9 +401,9 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     // A forged form (no or wrong CSRF token) changes nothing.
     for csrf in ["", "forged"] {
         let r = http
-            .post(format!("{}/console/appeals/{video_id}/status", server.url))
+            .post(format!("{}/console/appeals/{video_id}/close", server.url))
             .header("Cookie", &cookie)
-            .form(&[("status", "closed"), ("csrf", csrf)])
+            .form(&[("reason", "forged"), ("csrf", csrf)])
             .send()
             .await
             .unwrap();

@@ -209,7 +209,8 @@ impl Schedule {
         }
     }
 
-    fn is_working_day(&self, date: NaiveDate) -> bool {
+    /// Is this local date a working day (a working weekday that is no public holiday)?
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
         self.days.contains(&date.weekday()) && !self.holidays.contains(&date)
     }
 

@@ -246,7 +246,7 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         kiosk_id: "not enrolled".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         tech: ui::TechView::default(),
-        status_url: config.appeal.status_url.clone(),
+        status_url: config.status_url_template(),
     };
     let store = StoreThread::spawn(config.store.data_dir.clone())
         .context("cannot start the store thread")?;

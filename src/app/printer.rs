@@ -43,10 +43,13 @@ impl App {
         let Some(printer) = &self.printer.printer else {
             return;
         };
-        let status_url = self.config.appeal.status_url(&receipt.number);
+        let status_url = self
+            .config
+            .status_url(&receipt.number, receipt.check_code.as_str());
         let slip = Slip::appeal(
             self.flow.borrow().lang(),
             &receipt.number,
+            receipt.check_code.as_str(),
             self.schedule.local(Utc::now()),
             receipt.seen_at.into(),
             status_url.as_deref(),

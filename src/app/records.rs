@@ -8,7 +8,7 @@ use chrono::Utc;
 use senim_protocol::{DeviceFaultRecord, GuideEventKind, GuideEventRecord};
 
 use super::{dispatch_from_thread, post, App};
-use crate::flow::{AppealDraft, AppealKind, Device, Event, GuideUsage, Health, Rating};
+use crate::flow::{AppealDraft, AppealKind, CheckCode, Device, Event, GuideUsage, Health, Rating};
 use crate::store::NewAppeal;
 use crate::sync::{self, SyncHandle};
 
@@ -51,13 +51,17 @@ impl App {
         let waker = self.sync.as_ref().map(SyncHandle::waker);
         self.store.exec(move |store| {
             let result = store.map_err(|e| e.to_string()).and_then(|s| {
-                let number = s.commit_appeal(&appeal).map_err(|e| e.to_string())?;
+                let committed = s
+                    .commit_appeal_with_code(&appeal)
+                    .map_err(|e| e.to_string())?;
                 // Tell the flow whether the next recording still fits.
                 let room = s.check_space(min_free).is_ok();
-                Ok((number, room))
+                Ok((committed, room))
             });
             match result {
-                Ok((number, room)) => {
+                Ok((committed, room)) => {
+                    let number = committed.number;
+                    let check_code = CheckCode(committed.check_code);
                     tracing::info!(appeal = %number, "appeal committed");
                     if let Some(dir) = &take_dir {
                         if let Err(e) = crate::devices::camera::remove_take_dir(dir) {
@@ -67,7 +71,7 @@ impl App {
                     waker.iter().for_each(sync::Waker::wake);
                     post(move |app| {
                         app.take_committed();
-                        app.dispatch(Event::AppealSaved { number });
+                        app.dispatch(Event::AppealSaved { number, check_code });
                         if !room {
                             app.dispatch(Event::DeviceHealth(Device::Storage, Health::Faulty));
                         }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 pub use sections::{
     status_url_for, AppealSection, CallCentreSection, CallSection, CameraSection, DisplaySection,
     KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection,
-    SyncSection, TechnicianSection, STATUS_URL_NUMBER,
+    SyncSection, TechnicianSection, STATUS_URL_CODE, STATUS_URL_NUMBER,
 };
 
 /// What can go wrong while loading the configuration. Every message names the file.
@@ -84,6 +84,28 @@ pub struct Overrides {
 }
 
 impl Config {
+    /// What the receipt's QR code and link point at, with `{number}` and `{code}` still in
+    /// it: `[appeal] status_url` when set, otherwise the call-centre's status page
+    /// `{[sync] backend_url}/s/{number}/{code}`; empty when there is neither.
+    pub fn status_url_template(&self) -> String {
+        if !self.appeal.status_url.is_empty() {
+            return self.appeal.status_url.clone();
+        }
+        if self.sync.backend_url.is_empty() {
+            return String::new();
+        }
+        format!(
+            "{}/s/{STATUS_URL_NUMBER}/{STATUS_URL_CODE}",
+            self.sync.backend_url.trim_end_matches('/')
+        )
+    }
+
+    /// The status link of one appeal (the receipt's QR code, on screen and on paper), or
+    /// `None` when there is no status page.
+    pub fn status_url(&self, number: &str, check_code: &str) -> Option<String> {
+        status_url_for(&self.status_url_template(), number, check_code)
+    }
+
     /// The sync worker's settings, or `None` when no backend is configured.
     pub fn sync_config(&self) -> Result<Option<crate::sync::SyncConfig>, crate::sync::SyncError> {
         if self.sync.backend_url.is_empty() {
@@ -328,13 +350,15 @@ impl Config {
                 .unwrap_or("");
             let well_formed = !host.is_empty()
                 && !host.contains(STATUS_URL_NUMBER)
+                && !host.contains(STATUS_URL_CODE)
                 && status_url.matches(STATUS_URL_NUMBER).count() == 1
+                && status_url.matches(STATUS_URL_CODE).count() <= 1
                 && status_url.len() <= 200
                 && !status_url.contains(|c: char| c.is_whitespace() || c.is_control());
             if !well_formed {
                 return Err(invalid(
                     "appeal.status_url",
-                    "an https:// link of at most 200 characters with {number} once in its path, e.g. \"https://senim.example/a/{number}\", or empty",
+                    "an https:// link of at most 200 characters with {number} once in its path and {code} at most once, e.g. \"https://senim.example/s/{number}/{code}\", or empty (the call-centre's own status page)",
                     format!("{status_url:?}"),
                 ));
             }

@@ -218,8 +218,10 @@ pub struct AppealSection {
     pub countdown_secs: u64,
     /// Maximum length of a video appeal.
     pub max_recording_secs: u64,
-    /// Public page where a citizen follows an appeal, `https://…{number}…`; `{number}` is
-    /// replaced by the appeal number. Empty: receipts carry no QR code or link.
+    /// Public page where a citizen follows an appeal, `https://…{number}…{code}…`: `{number}`
+    /// is replaced by the appeal number and `{code}` by its check code. Empty (the default):
+    /// the call-centre's own status page, `{[sync] backend_url}/s/{number}/{code}`; with no
+    /// backend either, receipts carry no QR code or link.
     pub status_url: String,
 }
 
@@ -233,23 +235,22 @@ impl Default for AppealSection {
     }
 }
 
-/// The placeholder in `appeal.status_url`.
+/// The appeal number's placeholder in `appeal.status_url`.
 pub const STATUS_URL_NUMBER: &str = "{number}";
+/// The check code's placeholder in `appeal.status_url`.
+pub const STATUS_URL_CODE: &str = "{code}";
 
-impl AppealSection {
-    /// The status link of one appeal (for the receipt's QR code, on screen and on paper), or
-    /// `None` when no status page is configured.
-    pub fn status_url(&self, number: &str) -> Option<String> {
-        status_url_for(&self.status_url, number)
-    }
-}
-
-/// The link to follow an appeal: `template` with `{number}` replaced; `None` when empty.
-pub fn status_url_for(template: &str, number: &str) -> Option<String> {
+/// The link to follow an appeal: `template` with `{number}` and `{code}` replaced; `None` when
+/// empty.
+pub fn status_url_for(template: &str, number: &str, check_code: &str) -> Option<String> {
     if template.is_empty() {
         return None;
     }
-    Some(template.replace(STATUS_URL_NUMBER, number))
+    Some(
+        template
+            .replace(STATUS_URL_NUMBER, number)
+            .replace(STATUS_URL_CODE, check_code),
+    )
 }
 
 #[derive(Clone, Deserialize, PartialEq, Default)]

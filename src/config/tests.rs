@@ -21,13 +21,25 @@ fn shipped_example_and_demo_configs_parse() {
 }
 
 #[test]
+fn the_receipt_links_to_the_call_centres_status_page_by_default() {
+    let c = parse(&format!(
+        "{MINIMAL}[sync]\nbackend_url = \"https://cc.senim.example/\"\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        c.status_url("A-7Q2M9XK3", "ABCDEFGHIJKLMNOP").as_deref(),
+        Some("https://cc.senim.example/s/A-7Q2M9XK3/ABCDEFGHIJKLMNOP")
+    );
+}
+
+#[test]
 fn minimal_config_takes_documented_defaults() {
     let c = parse(MINIMAL).unwrap();
     assert_eq!(c.session.idle_warning_secs, 60);
     assert_eq!(c.kiosk.default_language, Lang::Kk);
     assert!(c.scanner.options().is_none(), "no port means no scanner");
     assert!(c.printer.options().is_none(), "no port means no printer");
-    assert_eq!(c.appeal.status_url("A-7Q2M9XK3"), None);
+    assert_eq!(c.status_url("A-7Q2M9XK3", "ABCDEFGHIJKLMNOP"), None);
     assert!(
         !c.camera.has_video() && !c.camera.has_audio(),
         "no [camera] means none fitted"
@@ -108,6 +120,10 @@ fn impossible_values_are_refused() {
             "appeal.status_url",
         ),
         (
+            "[appeal]\nstatus_url = \"https://senim.example/a/{number}/{code}/{code}\"\n",
+            "appeal.status_url",
+        ),
+        (
             "[camera]\nvideo = \"v4l2\"\nvideo_device = \"\"\n",
             "camera.video_device",
         ),
@@ -136,7 +152,7 @@ fn impossible_values_are_refused() {
 fn printer_section_becomes_driver_options() {
     let c = parse(&format!(
             "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\nwidth_dots = 384\ncode_page = \"cp1251\"\nqr = \"raster\"\n\
-             [appeal]\nstatus_url = \"https://senim.example/a/{{number}}\"\n"
+             [appeal]\nstatus_url = \"https://senim.example/a/{{number}}?c={{code}}\"\n"
         ))
         .unwrap();
     let o = c.printer.options().unwrap();
@@ -146,8 +162,9 @@ fn printer_section_becomes_driver_options() {
     assert_eq!(o.paper.code_page_number, 46, "Epson's number by default");
     assert_eq!(o.paper.qr, QrMode::Raster);
     assert_eq!(
-        c.appeal.status_url("A-7Q2M9XK3").as_deref(),
-        Some("https://senim.example/a/A-7Q2M9XK3")
+        c.status_url("A-7Q2M9XK3", "ABCDEFGHIJKLMNOP").as_deref(),
+        Some("https://senim.example/a/A-7Q2M9XK3?c=ABCDEFGHIJKLMNOP"),
+        "[appeal] status_url overrides the call-centre's page"
     );
     let c = parse(&format!(
         "{MINIMAL}[printer]\nport = \"/dev/ttyUSB0\"\ncode_page_number = 73\n"

@@ -94,6 +94,37 @@ pub fn new_appeal_id() -> String {
     format!("A-{}", random_from(senim_protocol::APPEAL_ID_ALPHABET, 8))
 }
 
+/// A new check code: 80 random bits from the thread's CSPRNG (ChaCha, seeded by the
+/// operating system), written as 16 characters of [`senim_protocol::CHECK_CODE_ALPHABET`]
+/// (base32, 5 bits each).
+pub fn new_check_code() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 10];
+    rand::rng().fill_bytes(&mut bytes);
+    let bits = bytes
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    (0..16)
+        .rev()
+        .map(|i| senim_protocol::CHECK_CODE_ALPHABET[((bits >> (5 * i)) & 31) as usize] as char)
+        .collect()
+}
+
+/// A committed appeal: its number and the check code that opens its status page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CommittedAppeal {
+    pub number: String,
+    pub check_code: String,
+}
+
+impl std::fmt::Debug for CommittedAppeal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommittedAppeal")
+            .field("number", &self.number)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Opens (or creates) the file, fsyncs it and its folder.
 fn fsync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
@@ -118,11 +149,20 @@ fn seal_file(path: &Path) -> std::io::Result<(u64, String)> {
 }
 
 impl Store {
-    /// Commits an appeal and its video durably: the video is fsynced and moved to
-    /// `videos/<number>.webm`, the folder fsynced, then the appeal row and its outbox row are
-    /// committed in one transaction. Only then does the citizen see "sent". On failure
-    /// nothing is stored and the take stays where it was, so "try again" can commit it.
+    /// [`Store::commit_appeal_with_code`], for callers that need only the number.
     pub fn commit_appeal(&mut self, appeal: &NewAppeal) -> Result<String, StoreError> {
+        self.commit_appeal_with_code(appeal).map(|c| c.number)
+    }
+
+    /// Commits an appeal and its video durably: the video is fsynced and moved to
+    /// `videos/<number>.webm`, the folder fsynced, then the appeal row (with a new check code)
+    /// and its outbox row are committed in one transaction. Only then does the citizen see
+    /// "sent". On failure nothing is stored and the take stays where it was, so "try again"
+    /// can commit it.
+    pub fn commit_appeal_with_code(
+        &mut self,
+        appeal: &NewAppeal,
+    ) -> Result<CommittedAppeal, StoreError> {
         // Hash and fsync the take before taking the write lock (it can be 100 MB).
         let sealed = match &appeal.video {
             Some(video) => {
@@ -153,6 +193,7 @@ impl Store {
                 break id;
             }
         };
+        let check_code = new_check_code();
         let mut moved: Option<(PathBuf, PathBuf)> = None;
         let mut video_cols: (Option<String>, Option<u64>, Option<String>, Option<u32>) =
             (None, None, None, None);
@@ -171,8 +212,8 @@ impl Store {
             tx.execute(
                 "INSERT INTO appeals (id, created_at, topic, language, iin, callback_phone, text, \
                  video_file, video_bytes, video_sha256, video_seconds, interrupted, test, \
-                 call_secs) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 call_secs, check_code) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     id,
                     ts(appeal.created_at),
@@ -188,6 +229,7 @@ impl Store {
                     appeal.interrupted,
                     appeal.test,
                     appeal.call_secs,
+                    check_code,
                 ],
             )?;
             insert_outbox(
@@ -212,7 +254,10 @@ impl Store {
             }
             return Err(e);
         }
-        Ok(id)
+        Ok(CommittedAppeal {
+            number: id,
+            check_code,
+        })
     }
 
     /// Notes that a recording has started (before the camera writes a byte of it).
@@ -311,7 +356,8 @@ impl Store {
     pub(super) fn appeal_record(&self, id: &str) -> Result<AppealRecord, StoreError> {
         let row = self.conn.query_row(
             "SELECT created_at, topic, language, iin, callback_phone, text, video_bytes, \
-             video_sha256, video_seconds, interrupted, test, call_secs FROM appeals WHERE id = ?1",
+             video_sha256, video_seconds, interrupted, test, call_secs, check_code FROM appeals \
+             WHERE id = ?1",
             [id],
             |r| {
                 Ok((
@@ -327,6 +373,7 @@ impl Store {
                     r.get::<_, bool>(9)?,
                     r.get::<_, bool>(10)?,
                     r.get::<_, Option<u32>>(11)?,
+                    r.get::<_, Option<String>>(12)?,
                 ))
             },
         )?;
@@ -343,6 +390,7 @@ impl Store {
             interrupted,
             test,
             call_secs,
+            check_code,
         ) = row;
         let video = match (bytes, sha) {
             (Some(bytes), Some(sha256)) => Some(VideoInfo {
@@ -364,7 +412,7 @@ impl Store {
             interrupted,
             test,
             call_secs,
-            check_code: None,
+            check_code,
         })
     }
 }

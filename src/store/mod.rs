@@ -28,7 +28,10 @@ use rusqlite::{params, Connection};
 use rusqlite_migration::{Migrations, M};
 use senim_common::sqlite::{self, UpgradeError};
 
-pub use appeals::{new_appeal_id, NewAppeal, NewRecording, NewVideo, UnfinishedRecording};
+pub use appeals::{
+    new_appeal_id, new_check_code, CommittedAppeal, NewAppeal, NewRecording, NewVideo,
+    UnfinishedRecording,
+};
 pub use guides::new_session_id;
 pub use meta::Enrolment;
 pub use outbox::{Outgoing, PendingVideo};
@@ -49,11 +52,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/0001_initial.sql")),
         M::up(include_str!("sql/0002_recordings.sql")),
         M::up(include_str!("sql/0003_calls.sql")),
+        M::up(include_str!("sql/0004_check_code.sql")),
     ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 3;
+pub const SCHEMA_VERSION: usize = 4;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]

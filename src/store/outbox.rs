@@ -1,5 +1,5 @@
 //! Delivery: the outbox read in commit order as wire records, rows marked delivered (erasing
-//! the appeal's personal data) or refused, and videos through their tus upload to the server's
+//! the appeal's personal data and check code) or refused, and videos through their tus upload to the server's
 //! confirmed SHA-256, after which the file is deleted.
 
 use std::path::PathBuf;
@@ -78,7 +78,8 @@ impl Store {
     }
 
     /// The backend stored these records (now or earlier): they leave the outbox, and the
-    /// personal data of delivered appeals is erased here (the backend has it).
+    /// personal data of delivered appeals is erased here (the backend has it), with the check
+    /// code (not personal, but a secret the call-centre now holds as a hash).
     pub fn mark_delivered(&mut self, seqs: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -88,7 +89,7 @@ impl Store {
                 "UPDATE outbox SET delivered_at = ?2 WHERE seq = ?1 AND delivered_at IS NULL",
             )?;
             let mut scrub = tx.prepare_cached(
-                "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL \
+                "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL, check_code = NULL \
                  WHERE id = (SELECT ref_id FROM outbox WHERE seq = ?1 AND kind = 'appeal')",
             )?;
             let now = ts(now);

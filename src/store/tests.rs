@@ -57,6 +57,16 @@ fn fault(at: DateTime<Utc>) -> DeviceFaultRecord {
 }
 
 #[test]
+fn check_codes_are_16_base32_characters_and_differ() {
+    let codes: std::collections::HashSet<String> = (0..1000).map(|_| new_check_code()).collect();
+    assert_eq!(codes.len(), 1000, "80 random bits: no repeats");
+    assert!(codes.iter().all(|c| senim_protocol::valid_check_code(c)));
+    // Every character of the alphabet shows up (the encoding uses all 5 bits).
+    let seen: std::collections::HashSet<u8> = codes.iter().flat_map(|c| c.bytes()).collect();
+    assert_eq!(seen.len(), 32);
+}
+
+#[test]
 fn migrations_are_valid_and_counted() {
     migrations().validate().unwrap();
     let mut conn = Connection::open_in_memory().unwrap();
@@ -262,12 +272,25 @@ fn records_leave_in_commit_order_and_delivery_erases_personal_data() {
     let mut store = Store::open_in_memory(dir.path()).unwrap();
     store.record_guide_event(&guide(t(0))).unwrap();
     let video = take(&store, "v.webm", b"0123456789");
-    let id = store.commit_appeal(&appeal(Some(video), t(1))).unwrap();
+    let committed = store
+        .commit_appeal_with_code(&appeal(Some(video), t(1)))
+        .unwrap();
+    let id = committed.number.clone();
+    assert!(senim_protocol::valid_check_code(&committed.check_code));
+    assert!(!format!("{committed:?}").contains(&committed.check_code));
     store.record_device_fault(&fault(t(2))).unwrap();
 
     let pending = store.pending_records(10).unwrap();
     let kinds: Vec<_> = pending.iter().map(|o| o.record.record.kind()).collect();
     assert_eq!(kinds, ["guide_event", "appeal", "device_fault"]);
+    let RecordBody::Appeal(sent) = &pending[1].record.record else {
+        panic!("the appeal's record");
+    };
+    assert_eq!(
+        sent.check_code.as_deref(),
+        Some(committed.check_code.as_str()),
+        "the check code travels with the appeal"
+    );
     assert_eq!(
         store.pending_records(2).unwrap().len(),
         2,
@@ -287,18 +310,18 @@ fn records_leave_in_commit_order_and_delivery_erases_personal_data() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].record.record.kind(), "device_fault");
 
-    let (iin, phone): (Option<String>, Option<String>) = store
+    let (iin, phone, code): (Option<String>, Option<String>, Option<String>) = store
         .conn
         .query_row(
-            "SELECT iin, callback_phone FROM appeals WHERE id = ?1",
+            "SELECT iin, callback_phone, check_code FROM appeals WHERE id = ?1",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
     assert_eq!(
-        (iin, phone),
-        (None, None),
-        "the backend has them; the kiosk forgets"
+        (iin, phone, code),
+        (None, None, None),
+        "the backend has them; the kiosk forgets (the check code too)"
     );
 
     let video = store.next_video().unwrap().unwrap();

@@ -69,12 +69,17 @@ pub(super) fn apply(window: &AppWindow, flow: &Flow, now: Millis, status_url: &s
     match flow.screen() {
         FlowScreen::AppealReceipt { receipt } => {
             if appeal.get_receipt_number() != receipt.number.as_str() {
-                let url = crate::config::status_url_for(status_url, &receipt.number);
+                let url = crate::config::status_url_for(
+                    status_url,
+                    &receipt.number,
+                    receipt.check_code.as_str(),
+                );
                 let qr = url.as_deref().and_then(|u| qr_image(u, 8));
                 appeal.set_receipt_qr(qr.unwrap_or_default());
                 appeal.set_status_url(url.unwrap_or_default().into());
             }
             appeal.set_receipt_number(receipt.number.as_str().into());
+            appeal.set_receipt_check_code(receipt.check_code.grouped().into());
             appeal.set_seen_now(receipt.seen_at.is_none());
             if let Some(at) = receipt.seen_at {
                 appeal.set_seen_at(map_when(at));
@@ -85,6 +90,7 @@ pub(super) fn apply(window: &AppWindow, flow: &Flow, now: Millis, status_url: &s
             appeal.set_receipt_qr(slint::Image::default());
             appeal.set_status_url(SharedString::new());
             appeal.set_receipt_number(SharedString::new());
+            appeal.set_receipt_check_code(SharedString::new());
             appeal.set_seen_now(true);
             appeal.set_offline(false);
         }

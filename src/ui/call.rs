@@ -69,11 +69,15 @@ pub(super) fn apply(window: &AppWindow, flow: &Flow, now: Millis) {
     call.set_saving(match saved {
         None => CallSaving::None,
         Some(flow::CallSaved::Saving) => CallSaving::Saving,
-        Some(flow::CallSaved::Saved(_)) => CallSaving::Saved,
+        Some(flow::CallSaved::Saved(..)) => CallSaving::Saved,
         Some(flow::CallSaved::Failed) => CallSaving::Failed,
     });
     call.set_saved_number(match saved {
-        Some(flow::CallSaved::Saved(number)) => number.as_str().into(),
+        Some(flow::CallSaved::Saved(number, _)) => number.as_str().into(),
+        _ => SharedString::new(),
+    });
+    call.set_saved_check_code(match saved {
+        Some(flow::CallSaved::Saved(_, code)) => code.grouped().into(),
         _ => SharedString::new(),
     });
 }

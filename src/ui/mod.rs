@@ -46,7 +46,8 @@ pub struct KioskInfo {
     pub version: String,
     /// What technician mode shows beyond the flow (wiped when it ends).
     pub tech: TechView,
-    /// `[appeal] status_url`: the receipt's QR code links there (`{number}` replaced).
+    /// `Config::status_url_template`: the receipt's QR code links there (`{number}` and
+    /// `{code}` replaced).
     pub status_url: String,
 }
 

@@ -231,6 +231,7 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .send(Event::SkipPhone)
             .send(Event::AppealSaved {
                 number: "K7F-42Q".into(),
+                check_code: senim_kiosk::flow::CheckCode("QR7DKXW2M5TBNZ4H".into()),
             })
             .shot("appeal-receipt"),
         recorded()
@@ -242,6 +243,7 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .send(Event::SkipPhone)
             .send(Event::AppealSaved {
                 number: "K7F-42Q".into(),
+                check_code: senim_kiosk::flow::CheckCode("QR7DKXW2M5TBNZ4H".into()),
             })
             .shot("appeal-receipt-offline"),
         eds()
@@ -340,6 +342,7 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .send(Event::CallEnded(CallEnd::Lost))
             .send(Event::AppealSaved {
                 number: "C9-014".into(),
+                check_code: senim_kiosk::flow::CheckCode("QR7DKXW2M5TBNZ4H".into()),
             })
             .shot("call-ended-lost"),
     ]

@@ -231,6 +231,8 @@ pub fn says(shot: &str, lang: Lang, catalog: &Catalog, app: &AppWindow) -> Vec<S
             Tr("Your appeal has been accepted"),
             Tr("Appeal number"),
             Text("K7F-42Q".into()),
+            Tr("Check code"),
+            Text("QR7D KXW2 M5TB NZ4H".into()),
         ],
         "appeal-receipt-offline" => vec![
             Text("K7F-42Q".into()),
@@ -365,6 +367,8 @@ pub fn says(shot: &str, lang: Lang, catalog: &Catalog, app: &AppWindow) -> Vec<S
             Tr("The call was lost"),
             Tr("Appeal number"),
             Text("C9-014".into()),
+            Tr("Check code"),
+            Text("QR7D KXW2 M5TB NZ4H".into()),
             Tr("You can record the rest as a new appeal, or finish here."),
             Tr("Record the rest"),
         ],

@@ -384,6 +384,16 @@ fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
                     return Err("callback_phone must be written +77XXXXXXXXX".into());
                 }
             }
+            if let Some(code) = &a.check_code {
+                // The code is a secret: the message never repeats it.
+                if !senim_protocol::valid_check_code(code) {
+                    return Err(
+                        "check_code must be 16 characters of A-Z and 2-7 (upper-case \
+                         base32, as the kiosk makes it); leave it out if the appeal has none"
+                            .into(),
+                    );
+                }
+            }
             if let Some(text) = &a.text {
                 if text.chars().count() > 4000 {
                     return Err("text must be at most 4,000 characters".into());
@@ -469,7 +479,8 @@ async fn records(
         hashes.push(hex::encode(Sha256::digest(&canonical)));
     }
     let now = Utc::now();
-    let due_days = state.config.deadlines.days;
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let kiosk_id = kiosk.kiosk_id.clone();
     let appeal_keys: std::collections::HashMap<String, String> = batch
         .records
@@ -480,7 +491,7 @@ async fn records(
         })
         .collect();
     let outcome = db::write(&state.db, move |tx| {
-        match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, due_days)? {
+        match db::store_batch(tx, &kiosk_id, &batch.records, &hashes, now, &deadlines)? {
             Ok(results) => Ok(results),
             // Returning an error rolls the whole batch back.
             Err(conflict) => Err(ApiFailure::from(conflict)),

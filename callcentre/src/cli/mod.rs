@@ -1,7 +1,9 @@
 //! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
 //! operators, appeals, catalogue publishing and the service-guide figures.
 
+mod appeals;
 mod guides_text;
+mod purge;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -66,10 +68,10 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
-    /// Stored appeals.
+    /// Stored appeals: list, show, assign, answer, close.
     Appeals {
         #[command(subcommand)]
-        command: AppealsCommand,
+        command: appeals::AppealsCommand,
     },
     /// The service-guide catalogue kiosks download.
     Catalog {
@@ -83,6 +85,13 @@ enum Command {
     },
     /// Print the OpenAPI document of the kiosk API.
     Openapi,
+    /// Erase the personal data (IIN, phone, text, answer, video) of appeals closed more than
+    /// [retention] days ago; the server also does this daily.
+    Purge {
+        /// Only say how many appeals and videos would be erased; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `--mode` of `enrol-code`.
@@ -148,16 +157,6 @@ enum OperatorCommand {
         /// The name shown in the console and in appeal histories.
         #[arg(long)]
         name: Option<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AppealsCommand {
-    /// List every stored appeal, test appeals included and marked.
-    List {
-        /// One JSON array instead of a table.
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -283,66 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Operator {username} added.");
             Ok(())
         }
-        Command::Appeals {
-            command: AppealsCommand::List { json },
-        } => {
-            let db = open_db(&config)?;
-            let appeals = db.read(|c| db::list_appeals(c, &[]))?;
-            let mut out = std::io::stdout().lock();
-            if json {
-                let list: Vec<serde_json::Value> = appeals
-                    .iter()
-                    .map(|a| {
-                        serde_json::json!({
-                            "id": a.id,
-                            "kiosk_id": a.kiosk_id,
-                            "site": a.site,
-                            "topic": a.topic,
-                            "status": a.status,
-                            "created_at": a.created_at,
-                            "due_at": a.due_at,
-                            "test": a.test,
-                            "interrupted": a.interrupted,
-                            "video_bytes": a.video_bytes,
-                            "video_sha256": a.video_sha256,
-                            // A live call: its length, operator and outcome (null otherwise).
-                            "call": a.call.as_ref().map(|c| serde_json::json!({
-                                "secs": c.secs,
-                                "operator": c.operator,
-                                "outcome": c.outcome,
-                            })),
-                        })
-                    })
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
-            } else {
-                for a in appeals {
-                    writeln!(
-                        out,
-                        "{}\t{}\t{}\t{}\t{}\t{}{}{}",
-                        a.id,
-                        a.created_at.format("%Y-%m-%d %H:%M"),
-                        a.kiosk_id,
-                        a.topic,
-                        a.status,
-                        a.video_bytes
-                            .map(|b| format!("video {b} bytes"))
-                            .unwrap_or_else(|| "no video yet".into()),
-                        match &a.call {
-                            Some(c) => format!(
-                                "\tlive call {}",
-                                c.secs
-                                    .map(|s| format!("{}:{:02}", s / 60, s % 60))
-                                    .unwrap_or_else(|| "(length unknown)".into())
-                            ),
-                            None => String::new(),
-                        },
-                        if a.test { "\tTEST" } else { "" }
-                    )?;
-                }
-            }
-            Ok(())
-        }
+        Command::Appeals { command } => appeals::run(&config, command),
         Command::Catalog { command } => match command {
             CatalogCommand::Publish { dir } => catalog_publish(&config, &dir),
             CatalogCommand::List => catalog_list(&config),
@@ -350,6 +290,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Guides {
             command: GuidesCommand::Report { from, to, json },
         } => guides_report(&config, from.as_deref(), to.as_deref(), json),
+        Command::Purge { dry_run } => purge::purge(&config, dry_run),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())

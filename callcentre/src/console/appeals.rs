@@ -1,39 +1,40 @@
 //! The appeal queue and one appeal's page: the video (with range requests, so the player can
-//! seek), status changes, notes, and the IIN shown once with a logged reveal.
+//! seek), the lifecycle's actions (assign to me or a colleague, start work, answer in the
+//! citizen's language, close, reopen, extend the deadline), notes, and the IIN shown once with
+//! a logged reveal. Every handler checks the operator may see the appeal (403, logged
+//! otherwise) and views, video plays and reveals land in the audit.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 use tower::ServiceExt;
 
-use super::auth::{CsrfForm, Operator};
+use super::auth::{forbid, CsrfForm, Operator};
 use super::pages;
 use super::ConsoleError;
-use crate::db;
+use crate::db::{self, Actor, LifecycleError};
+use crate::i18n::{tr, Lang};
 use crate::state::{AppState, LiveEvent};
 
-pub(super) async fn appeal(
-    State(state): State<Arc<AppState>>,
-    operator: Operator,
-    Path(id): Path<String>,
-) -> Result<Html<String>, ConsoleError> {
-    let (appeal, events) = load_appeal(&state, &id).await?;
-    Ok(Html(
-        pages::appeal(
-            &state,
-            &operator.session,
-            &appeal,
-            &events,
-            None,
-            Utc::now(),
-        )
-        .into_string(),
-    ))
+/// The operator's console language: their choice, else the browser's.
+fn lang(operator: &Operator, headers: &HeaderMap) -> Lang {
+    operator
+        .session
+        .language
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| {
+            Lang::from_accept_language(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        })
 }
 
 async fn load_appeal(
@@ -54,17 +55,119 @@ async fn load_appeal(
     .ok_or(ConsoleError::NotFound("appeal"))
 }
 
-/// The appeal's video, with HTTP range requests so the player can seek.
+/// Loads an appeal the operator may see; a 403 (logged) for one outside their role or sites.
+async fn permitted(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    id: &str,
+    what: &str,
+) -> Result<(db::AppealRow, Vec<db::AppealEvent>), ConsoleError> {
+    let (appeal, events) = load_appeal(state, id).await?;
+    if !operator.may_see_appeal(&appeal.site, appeal.anticorruption) {
+        return Err(forbid(state, operator, what, Some(id)).await);
+    }
+    Ok((appeal, events))
+}
+
+/// Writes an audit row for an operator's look at an appeal (`appeal_view`, `video_play`).
+async fn audit_look(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    action: &'static str,
+    id: &str,
+) -> Result<(), ConsoleError> {
+    let (who, key) = (operator.session.username.clone(), id.to_string());
+    db::write(&state.db, move |tx| {
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&who),
+                action,
+                appeal_id: Some(&key),
+                ..db::AuditEntry::default()
+            },
+            Utc::now(),
+        )
+    })
+    .await?;
+    Ok(())
+}
+
+/// The appeal page, with `error` (a refused action) shown above the actions.
+async fn render(
+    state: &Arc<AppState>,
+    operator: &Operator,
+    lang: Lang,
+    id: &str,
+    revealed_iin: bool,
+    error: Option<&str>,
+) -> Result<Html<String>, ConsoleError> {
+    let (appeal, events) = load_appeal(state, id).await?;
+    let (site, flagged) = (appeal.site.clone(), appeal.anticorruption);
+    let assignable = db::read(&state.db, move |c| {
+        db::assignable_operators(c, &site, flagged)
+    })
+    .await?;
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
+    let view = pages::AppealView {
+        appeal: &appeal,
+        events: &events,
+        assignable: &assignable,
+        revealed_iin: if revealed_iin {
+            appeal.iin.as_deref()
+        } else {
+            None
+        },
+        error,
+        extended_due: deadlines.extended_due_at(&appeal.topic, appeal.created_at),
+        extended_days: deadlines.extended_days(),
+        due_soon: deadlines.due_soon(appeal.due_at, Utc::now()),
+    };
+    Ok(Html(
+        pages::appeal(state, &operator.session, lang, &view, Utc::now()).into_string(),
+    ))
+}
+
+pub(super) async fn appeal(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Html<String>, ConsoleError> {
+    permitted(&state, &operator, &id, "appeal_view").await?;
+    audit_look(&state, &operator, "appeal_view", &id).await?;
+    render(
+        &state,
+        &operator,
+        lang(&operator, &headers),
+        &id,
+        false,
+        None,
+    )
+    .await
+}
+
+/// The appeal's video, with HTTP range requests so the player can seek. The first request of
+/// a play (no range, or one from byte 0) is logged as `video_play`.
 pub(super) async fn video(
     State(state): State<Arc<AppState>>,
-    _operator: Operator,
+    operator: Operator,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ConsoleError> {
-    let (appeal, _) = load_appeal(&state, &id).await?;
+    let (appeal, _) = permitted(&state, &operator, &id, "video_play").await?;
     let upload = appeal
         .video_upload_id
         .ok_or(ConsoleError::NotFound("video for this appeal yet"))?;
+    let from_start = request
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|r| r.trim().starts_with("bytes=0-"));
+    if from_start {
+        audit_look(&state, &operator, "video_play", &id).await?;
+    }
     let webm: mime::Mime = "video/webm"
         .parse()
         .map_err(|_| ConsoleError::NotFound("video"))?;
@@ -80,32 +183,214 @@ pub(super) async fn video(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-pub(super) struct StatusForm {
-    csrf: String,
-    status: String,
+/// What a lifecycle action posted from the appeal page asks for.
+enum Change {
+    Assign(String),
+    Start,
+    Answer { text: String, language: String },
+    Close(String),
+    Reopen,
+    Extend(String),
 }
 
-pub(super) async fn change_status(
+/// Runs a lifecycle action: back to the appeal page, or the page again with why it was
+/// refused (nothing changed then).
+async fn change(
+    state: Arc<AppState>,
+    operator: Operator,
+    headers: HeaderMap,
+    id: String,
+    csrf: &str,
+    what: &'static str,
+    change: Change,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(csrf)?;
+    let (appeal, _) = permitted(&state, &operator, &id, what).await?;
+    let lang = lang(&operator, &headers);
+    let deadlines =
+        crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
+    let extended_due = deadlines.extended_due_at(&appeal.topic, appeal.created_at);
+    let (key, who) = (id.clone(), operator.session.username.clone());
+    let st = Arc::clone(&state);
+    let result = db::write(&state.db, move |tx| {
+        let actor = Actor {
+            name: &who,
+            address: None,
+        };
+        let now = Utc::now();
+        match change {
+            Change::Assign(to) => db::assign(tx, &key, actor, &to, now).map(|()| false),
+            Change::Start => db::start_work(tx, &key, actor, now).map(|()| false),
+            Change::Answer { text, language } => {
+                crate::sms::answer(tx, &st.config, &key, actor, &text, &language, now)
+            }
+            Change::Close(reason) => db::close(tx, &key, actor, Some(&reason), now).map(|()| false),
+            Change::Reopen => db::reopen(tx, &key, actor, now).map(|()| false),
+            Change::Extend(reason) => {
+                db::extend(tx, &key, actor, &reason, extended_due, now).map(|()| false)
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(sms_queued) => {
+            tracing::info!(appeal = %id, operator = %operator.session.username, action = what, "appeal changed");
+            if sms_queued {
+                state.sms.wake();
+            }
+            state.notify(LiveEvent::AppealsChanged(vec![id.clone()]));
+            Ok(Redirect::to(&format!("/console/appeals/{id}")).into_response())
+        }
+        Err(LifecycleError::Db(e)) => Err(ConsoleError::Internal(e)),
+        Err(LifecycleError::NoSuchAppeal) => Err(ConsoleError::NotFound("appeal")),
+        Err(refused) => {
+            let status = match refused {
+                LifecycleError::NotAllowed { .. }
+                | LifecycleError::AlreadyAssigned { .. }
+                | LifecycleError::NotAssignee { .. }
+                | LifecycleError::AlreadyExtended => StatusCode::CONFLICT,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let message = refused.message(lang);
+            let page = render(&state, &operator, lang, &id, false, Some(&message)).await?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct AssignForm {
+    csrf: String,
+    to: String,
+}
+
+pub(super) async fn assign(
     State(state): State<Arc<AppState>>,
     operator: Operator,
+    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<StatusForm>,
+    Form(form): Form<AssignForm>,
 ) -> Result<Response, ConsoleError> {
-    operator.check_csrf(&form.csrf)?;
-    let to = db::STATUSES
-        .iter()
-        .find(|s| **s == form.status)
-        .ok_or_else(|| ConsoleError::Invalid("unknown status".into()))?;
-    load_appeal(&state, &id).await?;
-    let (key, who) = (id.clone(), operator.session.username.clone());
-    db::write(&state.db, move |tx| {
-        db::change_status(tx, &key, &who, to, Utc::now())
-    })
-    .await?;
-    tracing::info!(appeal = %id, operator = %operator.session.username, status = to, "appeal status changed");
-    state.notify(LiveEvent::AppealsChanged(vec![id.clone()]));
-    Ok(Redirect::to(&format!("/console/appeals/{id}")).into_response())
+    let to = form.to.trim().to_string();
+    change(
+        state,
+        operator,
+        headers,
+        id,
+        &form.csrf,
+        "assign",
+        Change::Assign(to),
+    )
+    .await
+}
+
+pub(super) async fn start_work(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    change(
+        state,
+        operator,
+        headers,
+        id,
+        &form.csrf,
+        "status",
+        Change::Start,
+    )
+    .await
+}
+
+pub(super) async fn reopen(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    change(
+        state,
+        operator,
+        headers,
+        id,
+        &form.csrf,
+        "status",
+        Change::Reopen,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct AnswerForm {
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    language: String,
+}
+
+pub(super) async fn answer(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<AnswerForm>,
+) -> Result<Response, ConsoleError> {
+    let change_to = Change::Answer {
+        text: form.text,
+        language: form.language,
+    };
+    change(
+        state, operator, headers, id, &form.csrf, "answer", change_to,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReasonForm {
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn close(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, ConsoleError> {
+    change(
+        state,
+        operator,
+        headers,
+        id,
+        &form.csrf,
+        "close",
+        Change::Close(form.reason),
+    )
+    .await
+}
+
+pub(super) async fn extend(
+    State(state): State<Arc<AppState>>,
+    operator: Operator,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, ConsoleError> {
+    change(
+        state,
+        operator,
+        headers,
+        id,
+        &form.csrf,
+        "extend",
+        Change::Extend(form.reason),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -117,17 +402,18 @@ pub(super) struct NoteForm {
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     operator: Operator,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
+    permitted(&state, &operator, &id, "note").await?;
     let note = form.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 4000 {
-        return Err(ConsoleError::Invalid(
-            "a note is 1 to 4,000 characters".into(),
-        ));
+        let lang = lang(&operator, &headers);
+        let message = tr(lang, "A note is 1 to 4,000 characters.");
+        return Err(ConsoleError::Invalid(message.into()));
     }
-    load_appeal(&state, &id).await?;
     let (key, who) = (id.clone(), operator.session.username.clone());
     db::write(&state.db, move |tx| {
         db::log_appeal_action(tx, &key, &who, "note", Some(&note), Utc::now())
@@ -136,31 +422,40 @@ pub(super) async fn add_note(
     Ok(Redirect::to(&format!("/console/appeals/{id}")).into_response())
 }
 
-/// Shows the IIN once, and logs who looked and when.
+/// Shows the IIN once, and logs who looked and when (history and audit).
 pub(super) async fn reveal_iin(
     State(state): State<Arc<AppState>>,
     operator: Operator,
+    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Html<String>, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
-    load_appeal(&state, &id).await?;
+    permitted(&state, &operator, &id, "iin_reveal").await?;
     let (key, who) = (id.clone(), operator.session.username.clone());
     db::write(&state.db, move |tx| {
-        db::log_appeal_action(tx, &key, &who, "reveal_iin", None, Utc::now())
+        let now = Utc::now();
+        db::log_appeal_action(tx, &key, &who, "reveal_iin", None, now)?;
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&who),
+                action: "iin_reveal",
+                appeal_id: Some(&key),
+                ..db::AuditEntry::default()
+            },
+            now,
+        )
     })
     .await?;
     tracing::info!(appeal = %id, operator = %operator.session.username, "IIN revealed to an operator");
-    let (appeal, events) = load_appeal(&state, &id).await?;
-    Ok(Html(
-        pages::appeal(
-            &state,
-            &operator.session,
-            &appeal,
-            &events,
-            appeal.iin.as_deref(),
-            Utc::now(),
-        )
-        .into_string(),
-    ))
+    render(
+        &state,
+        &operator,
+        lang(&operator, &headers),
+        &id,
+        true,
+        None,
+    )
+    .await
 }

@@ -104,7 +104,19 @@ pub(super) async fn reveal(
         // Only on the call's own row (not another kiosk's appeal that had the same number).
         let ours = db::get_appeal(tx, &key)?.is_some_and(|a| a.kiosk_id == kiosk_id);
         if ours {
-            db::log_appeal_action(tx, &key, &who, "reveal_iin", None, Utc::now())?;
+            let now = Utc::now();
+            db::log_appeal_action(tx, &key, &who, "reveal_iin", None, now)?;
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    actor: Some(&who),
+                    action: "iin_reveal",
+                    appeal_id: Some(&key),
+                    detail: Some("live call"),
+                    ..db::AuditEntry::default()
+                },
+                now,
+            )?;
         }
         Ok::<_, db::DbError>(ours)
     })

@@ -10,6 +10,7 @@
 mod appeals;
 mod auth;
 mod call;
+mod figures;
 mod fleet;
 mod guides;
 mod live;
@@ -42,13 +43,20 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))
+        .route("/console/figures", get(figures::figures))
+        .route("/console/figures.csv", get(figures::figures_csv))
         .route(
             "/console/consultant/{kiosk}/taken",
             post(live::take_consultant_call),
         )
         .route("/console/appeals/{id}", get(appeals::appeal))
         .route("/console/appeals/{id}/video", get(appeals::video))
-        .route("/console/appeals/{id}/status", post(appeals::change_status))
+        .route("/console/appeals/{id}/assign", post(appeals::assign))
+        .route("/console/appeals/{id}/start", post(appeals::start_work))
+        .route("/console/appeals/{id}/answer", post(appeals::answer))
+        .route("/console/appeals/{id}/close", post(appeals::close))
+        .route("/console/appeals/{id}/reopen", post(appeals::reopen))
+        .route("/console/appeals/{id}/extend", post(appeals::extend))
         .route("/console/appeals/{id}/note", post(appeals::add_note))
         .route("/console/appeals/{id}/reveal", post(appeals::reveal_iin))
         .route("/console/static/console.css", get(css))

@@ -1,10 +1,11 @@
 //! Live calls as appeals: the row an answered call makes (or joins, when the kiosk's record
 //! came first), its end and duration, and the notes and outcome its operator saves.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{change_status, ts, DbError};
+use super::{call_outcome, call_taken, ts, DbError};
+use crate::deadlines::Deadlines;
 
 /// An operator answered a live call: what its appeal row starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +22,13 @@ pub struct CallAnswered {
     pub operator_name: String,
 }
 
-/// Makes the appeal row of an answered call (status `in_progress`, taken by its operator), or
+/// Makes the appeal row of an answered call (status `in_progress`, assigned to its operator), or
 /// joins the call to the kiosk's record of the same id if that came first. `false` when the id
 /// is another kiosk's appeal (nothing is stored then).
 pub fn store_call_answered(
     tx: &Transaction<'_>,
     call: &CallAnswered,
-    due_days: u32,
+    deadlines: &Deadlines,
 ) -> Result<bool, DbError> {
     let owner: Option<String> = tx
         .query_row(
@@ -51,12 +52,12 @@ pub fn store_call_answered(
             )?;
         }
         None => {
-            let due = call.rang_at + Duration::days(i64::from(due_days));
+            let due = deadlines.due_at(&call.topic, call.rang_at);
             tx.execute(
                 "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                  interrupted, test, due_at, call_only, call_answered_at, call_operator, \
-                 call_operator_name) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, '', 0, ?6, ?7, 1, ?5, ?8, ?9)",
+                 call_operator_name, anticorruption) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, '', 0, ?6, ?7, 1, ?5, ?8, ?9, ?10)",
                 params![
                     call.appeal_id,
                     call.kiosk_id,
@@ -66,18 +67,14 @@ pub fn store_call_answered(
                     call.test,
                     ts(due),
                     call.operator,
-                    call.operator_name
+                    call.operator_name,
+                    // Reports of bribes go to the anti-corruption queue from arrival.
+                    call.topic == "bribe_report"
                 ],
             )?;
         }
     }
-    change_status(
-        tx,
-        &call.appeal_id,
-        &call.operator,
-        "in_progress",
-        call.answered_at,
-    )?;
+    call_taken(tx, &call.appeal_id, &call.operator, call.answered_at)?;
     Ok(true)
 }
 
@@ -111,7 +108,7 @@ pub const CALL_OUTCOMES: [&str; 2] = ["resolved", "follow_up"];
 
 /// Saves the notes and outcome of a call its operator took. "Resolved on the call" moves the
 /// appeal to `answered`, "needs follow-up" keeps (or puts) it `in_progress`; both are logged
-/// as status changes like any other.
+/// as status changes like any other (see [`call_outcome`]).
 pub fn save_call_outcome(
     tx: &Transaction<'_>,
     appeal_id: &str,
@@ -138,12 +135,8 @@ pub fn save_call_outcome(
         params![appeal_id, notes, outcome],
     )?;
     match outcome {
-        Some("resolved") => {
-            change_status(tx, appeal_id, operator, "answered", now)?;
-        }
-        Some("follow_up") => {
-            change_status(tx, appeal_id, operator, "in_progress", now)?;
-        }
+        Some("resolved") => call_outcome(tx, appeal_id, operator, true, now)?,
+        Some("follow_up") => call_outcome(tx, appeal_id, operator, false, now)?,
         _ => {}
     }
     Ok(OutcomeSaved::Saved)

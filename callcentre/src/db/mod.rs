@@ -5,11 +5,16 @@ mod appeals;
 mod audit;
 mod calls;
 mod catalog;
+mod figures;
 mod guides;
 mod kiosks;
+mod lifecycle;
 mod queue;
 mod records;
+mod retention;
 mod sessions;
+mod sms;
+mod status;
 mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -24,11 +29,16 @@ pub use appeals::*;
 pub use audit::*;
 pub use calls::*;
 pub use catalog::*;
+pub use figures::*;
 pub use guides::*;
 pub use kiosks::*;
+pub use lifecycle::*;
 pub use queue::*;
 pub use records::*;
+pub use retention::*;
 pub use sessions::*;
+pub use sms::*;
+pub use status::*;
 pub use uploads::*;
 
 /// The schema, oldest first. Append only.

@@ -8,16 +8,13 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use super::appeals::{appeal_row, APPEAL_COLUMNS};
-use super::{ts, AppealRow, DbError, Roles, SessionRow};
+use super::{ts, AppealRow, DbError, Roles, SessionRow, OPEN_STATUSES};
 
 /// Rows on one page of the queue.
 pub const PAGE_SIZE: usize = 50;
 
 /// Counting stops here: past it the console says "more than".
 pub const COUNT_CAP: u64 = 100_000;
-
-/// Statuses of an appeal still to be handled.
-pub const OPEN_STATUSES: [&str; 3] = ["new", "assigned", "in_progress"];
 
 /// The topics an appeal can have, in the order the filter offers them.
 pub const TOPICS: [&str; 5] = ["complaint", "request", "gratitude", "bribe_report", "other"];

@@ -1,12 +1,14 @@
 //! Record batches from kiosks (appeals, guide events, device faults), stored all or none,
-//! and the recent device faults the fleet view lists.
+//! and the recent device faults the fleet view lists. An appeal's check code is kept only as
+//! its SHA-256 (`check_hash`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{Record, RecordBody, RecordOutcome, RecordResult};
 use std::collections::HashMap;
 
-use super::{parse_ts, ts, DbError};
+use super::{code_hash, parse_ts, ts, DbError};
+use crate::deadlines::Deadlines;
 /// A batch cannot be stored: the key was used before for a different body, or the appeal
 /// number belongs to another appeal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +25,7 @@ pub fn store_batch(
     records: &[Record],
     body_hashes: &[String],
     now: DateTime<Utc>,
-    due_days: u32,
+    deadlines: &Deadlines,
 ) -> Result<Result<Vec<RecordResult>, BatchConflict>, DbError> {
     // Report the time exactly as stored, so a replay returns the very same result.
     let now = parse_ts(&ts(now)).unwrap_or(now);
@@ -86,12 +88,14 @@ pub fn store_batch(
                     }
                     None => {}
                 }
-                let due = a.created_at + Duration::days(i64::from(due_days));
+                let due = deadlines.due_at(a.topic.as_str(), a.created_at);
                 tx.prepare_cached(
                     "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                      iin, callback_phone, body_text, expected_video_bytes, expected_video_sha256, \
-                     duration_seconds, interrupted, test, due_at, call_secs) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                     duration_seconds, interrupted, test, due_at, call_secs, check_hash, \
+                     anticorruption) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                     ?17, ?18)",
                 )?
                 .execute(params![
                     a.appeal_id,
@@ -110,6 +114,9 @@ pub fn store_batch(
                     a.test,
                     ts(due),
                     a.call_secs,
+                    a.check_code.as_deref().map(code_hash),
+                    // Reports of bribes go to the anti-corruption queue from arrival.
+                    a.topic.as_str() == "bribe_report",
                 ])?;
             }
             RecordBody::GuideEvent(e) => {
@@ -176,7 +183,7 @@ fn join_call(
         "UPDATE appeals SET language = ?2, iin = ?3, callback_phone = ?4, body_text = ?5, \
          expected_video_bytes = ?6, expected_video_sha256 = ?7, duration_seconds = ?8, \
          interrupted = ?9, test = (test OR ?10), call_secs = COALESCE(call_secs, ?11), \
-         received_at = ?12, call_only = 0 WHERE id = ?1",
+         received_at = ?12, call_only = 0, check_hash = COALESCE(?13, check_hash) WHERE id = ?1",
     )?
     .execute(params![
         a.appeal_id,
@@ -191,6 +198,7 @@ fn join_call(
         a.test,
         a.call_secs,
         ts(now),
+        a.check_code.as_deref().map(code_hash),
     ])?;
     Ok(())
 }

@@ -106,7 +106,11 @@ fn store(events: &[Event<'_>]) -> (tempfile::TempDir, Db) {
             })
             .collect();
         let hashes: Vec<String> = (0..records.len()).map(|i| i.to_string()).collect();
-        db::store_batch(tx, "K-AAAAAA", &records, &hashes, now, 15)?.unwrap();
+        let deadlines = crate::deadlines::Deadlines::new(
+            Default::default(),
+            crate::config::kazakhstan_hours().schedule().unwrap(),
+        );
+        db::store_batch(tx, "K-AAAAAA", &records, &hashes, now, &deadlines)?.unwrap();
         Ok::<_, DbError>(())
     })
     .unwrap();

@@ -5,7 +5,7 @@
 use senim_protocol::hours::CallCentreStatus;
 
 use super::event::{AppealDraft, CallDraft, Effect, Event, Health};
-use super::screen::{Receipt, Screen};
+use super::screen::{CheckCode, Receipt, Screen};
 use super::session::{AppealKind, Journey};
 use super::{Flow, Millis};
 
@@ -129,8 +129,8 @@ impl Flow {
                     Screen::AppealReview
                 }
             }
-            (Screen::AppealSaving { .. }, Event::AppealSaved { number }) => {
-                let receipt = self.receipt(number);
+            (Screen::AppealSaving { .. }, Event::AppealSaved { number, check_code }) => {
+                let receipt = self.receipt(number, check_code);
                 if self.printer == Health::Ok {
                     fx.push(Effect::PrintReceipt(receipt.clone()));
                 }
@@ -173,9 +173,10 @@ impl Flow {
 
     /// The receipt of the appeal stored as `number`: when it will be seen, whether it is
     /// still on its way.
-    pub(super) fn receipt(&self, number: String) -> Receipt {
+    pub(super) fn receipt(&self, number: String, check_code: CheckCode) -> Receipt {
         Receipt {
             number,
+            check_code,
             seen_at: match self.callcentre {
                 CallCentreStatus::Open => None,
                 CallCentreStatus::Closed { next_open } => Some(next_open),

@@ -9,7 +9,7 @@
 use senim_protocol::hours::CallCentreStatus;
 
 use super::event::{Effect, Event, Health};
-use super::screen::{CallEnd, Screen};
+use super::screen::{CallEnd, CheckCode, Screen};
 use super::session::{AppealKind, CallSaved, Journey};
 use super::{Flow, Millis};
 
@@ -163,9 +163,9 @@ impl Flow {
                 fx.push(Effect::SetCallVolume(self.call_volume));
                 screen
             }
-            (Screen::CallEnded { why }, Event::AppealSaved { number }) => {
+            (Screen::CallEnded { why }, Event::AppealSaved { number, check_code }) => {
                 if self.call_saved() == Some(&CallSaved::Saving) {
-                    self.call_saved_as(number, fx);
+                    self.call_saved_as(number, check_code, fx);
                 }
                 Screen::CallEnded { why }
             }
@@ -222,14 +222,14 @@ impl Flow {
     }
 
     /// The lost call's appeal is stored: its number shown, and printed as after any appeal.
-    fn call_saved_as(&mut self, number: String, fx: &mut Vec<Effect>) {
-        let receipt = self.receipt(number.clone());
+    fn call_saved_as(&mut self, number: String, check_code: CheckCode, fx: &mut Vec<Effect>) {
+        let receipt = self.receipt(number.clone(), check_code.clone());
         if self.printer == Health::Ok {
             fx.push(Effect::PrintReceipt(receipt));
         }
         let session = self.session_mut();
         session.call_ms = None;
-        session.call_saved = Some(CallSaved::Saved(number));
+        session.call_saved = Some(CallSaved::Saved(number, check_code));
     }
 
     fn call_saved(&self) -> Option<&CallSaved> {

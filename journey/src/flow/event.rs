@@ -7,7 +7,7 @@ use std::fmt;
 use senim_protocol::{Lang, Topic};
 
 use super::config::GuideShape;
-use super::screen::{CallEnd, Receipt, TechTest};
+use super::screen::{CallEnd, CheckCode, Receipt, TechTest};
 use super::session::{AppealKind, Journey};
 use super::{CallCentreStatus, Millis, Mode};
 use crate::identity::{self, Iin};
@@ -143,6 +143,8 @@ pub enum Event {
     /// The store committed the appeal (app → flow).
     AppealSaved {
         number: String,
+        /// The check code the store made with it (for the receipt; `Debug` hides it).
+        check_code: CheckCode,
     },
     /// The store could not commit it (disk full, I/O error).
     AppealSaveFailed,

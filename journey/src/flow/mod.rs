@@ -41,7 +41,7 @@ pub use config::{FlowConfig, GuideInfo, GuideShape, RING_MS_DEFAULT};
 pub use event::{AppealDraft, CallDraft, Device, Effect, Event, GuideUsage, Health, Rating};
 pub use hours::CallCentreStatus;
 pub use identify::IDENTIFIED_MS;
-pub use screen::{CallEnd, Receipt, Screen, TechTest};
+pub use screen::{CallEnd, CheckCode, Receipt, Screen, TechTest};
 pub use session::{AppealKind, CallSaved, GuideRun, Journey, Session};
 pub use technician::PIN_FREE_ATTEMPTS;
 

@@ -247,6 +247,38 @@ pub struct Receipt {
     pub seen_at: Option<chrono::NaiveDateTime>,
     /// The backend could not be reached: "safe on this kiosk, on its way".
     pub offline: bool,
+    /// The check code that opens the appeal's status page, with the number.
+    pub check_code: CheckCode,
+}
+
+/// The secret that, with the appeal number, opens the citizen's status page: 16 characters of
+/// `senim_protocol::CHECK_CODE_ALPHABET`, made by the kiosk's store when the appeal is
+/// committed. Only the receipt (screen, slip, QR code) shows it; `Debug` never does.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct CheckCode(pub String);
+
+impl CheckCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// "ABCD EFGH IJKL MNOP": grouped by four for reading and typing.
+    pub fn grouped(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() + self.0.len() / 4);
+        for (i, c) in self.0.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push(' ');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+impl fmt::Debug for CheckCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckCode(<redacted>)")
+    }
 }
 
 /// How a call ended, as the app reports it.

@@ -5,6 +5,7 @@ use std::fmt;
 
 use senim_protocol::Topic;
 
+use super::screen::CheckCode;
 use super::Millis;
 use crate::identity::Iin;
 
@@ -94,7 +95,7 @@ impl fmt::Debug for Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallSaved {
     Saving,
-    /// Stored; the appeal's number.
-    Saved(String),
+    /// Stored; the appeal's number and its check code (for the receipt).
+    Saved(String, CheckCode),
     Failed,
 }

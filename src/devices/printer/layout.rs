@@ -255,6 +255,7 @@ mod tests {
         let slip = Slip::appeal(
             Lang::Ru,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(20, 19),
             super::super::Seen::At(at(23, 9)),
             Some("https://senim.example/a/A-7Q2M9XK3"),
@@ -283,6 +284,7 @@ mod tests {
         let slip = Slip::appeal(
             Lang::Kk,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(20, 19),
             super::super::Seen::Now,
             None,
@@ -314,6 +316,7 @@ mod tests {
         let slip = Slip::appeal(
             Lang::Kk,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(20, 19),
             super::super::Seen::Now,
             None,

@@ -474,6 +474,7 @@ mod tests {
         Slip::appeal(
             lang,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(20, 19),
             Seen::At(at(23, 9)),
             Some(URL),

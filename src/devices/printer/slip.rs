@@ -96,6 +96,7 @@ pub struct Slip {
 struct Words {
     title: &'static str,
     number: &'static str,
+    check_code: &'static str,
     accepted_at: &'static str,
     seen_now: &'static str,
     seen_at: &'static str,
@@ -110,6 +111,7 @@ struct Words {
 const KK: Words = Words {
     title: "Өтінішіңіз қабылданды",
     number: "Өтініш нөмірі",
+    check_code: "Тексеру коды",
     accepted_at: "Қабылданған уақыты",
     seen_now: "Оны қазір колл-орталық маманы көріп отыр.",
     seen_at: "Колл-орталық маманы оны мына уақытта қарайды:",
@@ -143,6 +145,7 @@ const KK: Words = Words {
 const RU: Words = Words {
     title: "Ваше обращение принято",
     number: "Номер обращения",
+    check_code: "Код проверки",
     accepted_at: "Время приёма",
     seen_now: "Специалист колл-центра уже видит его.",
     seen_at: "Специалист колл-центра рассмотрит его:",
@@ -176,6 +179,7 @@ const RU: Words = Words {
 const EN: Words = Words {
     title: "Your appeal has been accepted",
     number: "Appeal number",
+    check_code: "Check code",
     accepted_at: "Accepted",
     seen_now: "A call-centre specialist has it now.",
     seen_at: "A call-centre specialist will see it on:",
@@ -235,6 +239,15 @@ pub fn stamp(at: NaiveDateTime) -> String {
     at.format("%d.%m.%Y, %H:%M").to_string()
 }
 
+/// "ABCD EFGH IJKL MNOP": a check code as the receipt screen shows it.
+fn group_by_four(code: &str) -> String {
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn text(text: impl Into<String>, style: Style) -> Block {
     Block::Text {
         text: text.into(),
@@ -244,11 +257,14 @@ fn text(text: impl Into<String>, style: Style) -> Block {
 
 impl Slip {
     /// The citizen's receipt for an appeal, in their language: where, the appeal number
-    /// (large), when it was accepted, when it will be seen, and, when the kiosk has a status
-    /// page configured, a QR code of `status_url` with a line on how to follow the appeal.
+    /// (large) and its check code (grouped by four), when it was accepted, when it will be
+    /// seen, and, when the kiosk has a status page, a QR code of `status_url` with a line on
+    /// how to follow the appeal.
+    #[allow(clippy::too_many_arguments)]
     pub fn appeal(
         lang: Lang,
         number: &str,
+        check_code: &str,
         created_local: NaiveDateTime,
         seen: Seen,
         status_url: Option<&str>,
@@ -265,13 +281,19 @@ impl Slip {
             Block::Space,
             text(w.number, normal),
             text(number, Style::centred(Size::Largest, true)),
+        ];
+        if !check_code.is_empty() {
+            blocks.push(text(w.check_code, normal));
+            blocks.push(text(group_by_four(check_code), bold));
+        }
+        blocks.extend([
             Block::Space,
             text(
                 format!("{}: {}", w.accepted_at, stamp(created_local)),
                 normal,
             ),
             Block::Space,
-        ];
+        ]);
         match seen {
             Seen::Now => blocks.push(text(w.seen_now, bold)),
             Seen::At(at) => {
@@ -372,6 +394,7 @@ mod tests {
         let slip = Slip::appeal(
             Lang::Ru,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(2026, 11, 20, 19, 41),
             Seen::At(at(2026, 11, 23, 9, 0)),
             Some("https://senim.example/a/A-7Q2M9XK3"),
@@ -380,6 +403,8 @@ mod tests {
         assert_eq!(slip.kind(), SlipKind::Appeal);
         let t = texts(&slip);
         assert!(t.contains(&"A-7Q2M9XK3"));
+        assert!(t.contains(&"Код проверки"));
+        assert!(t.contains(&"QR7D KXW2 M5TB NZ4H"));
         assert!(t.contains(&"Время приёма: 20.11.2026, 19:41"));
         assert!(t.contains(&"понедельник, 23 ноября, 09:00"));
         assert!(t.contains(&"senim.example/a/A-7Q2M9XK3"));
@@ -399,6 +424,7 @@ mod tests {
         let slip = Slip::appeal(
             Lang::Kk,
             "A-7Q2M9XK3",
+            "QR7DKXW2M5TBNZ4H",
             at(2026, 11, 23, 10, 0),
             Seen::Now,
             None,
@@ -416,6 +442,7 @@ mod tests {
             Slip::appeal(
                 lang,
                 "A-7Q2M9XK3",
+                "QR7DKXW2M5TBNZ4H",
                 at(2026, 11, 20, 19, 41),
                 Seen::At(at(2026, 11, 23, 9, 0)),
                 Some("https://senim.example/a/A-7Q2M9XK3"),

@@ -3,6 +3,7 @@
 //! part of the console in `appeals`, `fleet` and `guides`.
 
 mod appeals;
+mod figures;
 mod fleet;
 mod guides;
 mod queue;
@@ -14,7 +15,8 @@ use senim_protocol::hours::CallCentreStatus;
 use crate::db::SessionRow;
 use crate::state::AppState;
 
-pub use appeals::appeal;
+pub use appeals::{appeal, AppealView};
+pub use figures::figures;
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
 pub use queue::{queue, queue_rows, QueueRequest, QueueView};
@@ -25,35 +27,6 @@ fn local(state: &AppState, t: DateTime<Utc>) -> String {
         .local(t)
         .format("%-d %b %Y, %H:%M")
         .to_string()
-}
-
-fn topic_label(topic: &str) -> &'static str {
-    match topic {
-        "complaint" => "Complaint",
-        "request" => "Request",
-        "gratitude" => "Gratitude",
-        "bribe_report" => "Report of a bribe demand",
-        _ => "Other",
-    }
-}
-
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "new" => "New",
-        "in_progress" => "In progress",
-        "answered" => "Answered",
-        "closed" => "Closed",
-        _ => "Unknown",
-    }
-}
-
-fn language_label(lang: &str) -> &'static str {
-    match lang {
-        "kk" => "Kazakh",
-        "ru" => "Russian",
-        "en" => "English",
-        _ => "unknown",
-    }
 }
 
 fn megabytes(bytes: u64) -> String {
@@ -113,6 +86,7 @@ fn layout(
                     nav {
                         a href="/console" class=[(current == "queue").then_some("here")] { "Appeals" }
                         a href="/console/guides" class=[(current == "guides").then_some("here")] { "Service guides" }
+                        a href="/console/figures" class=[(current == "figures").then_some("here")] { (figures::menu_label(session)) }
                         a href="/console/fleet" class=[(current == "fleet").then_some("here")] { "Kiosks" }
                     }
                     span .hours { (open_status(state, now)) }

@@ -59,11 +59,18 @@ fn appeal_happy_path_by_scanning_on_attract() {
 
     k.send(Event::AppealSaved {
         number: "K7-4F9Q".into(),
+        check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
     let Screen::AppealReceipt { receipt } = k.screen().clone() else {
         panic!("expected the receipt, got {:?}", k.screen());
     };
     assert_eq!(receipt.number, "K7-4F9Q");
+    assert_eq!(receipt.check_code.as_str(), "ABCDEFGHIJKLMNOP");
+    assert_eq!(receipt.check_code.grouped(), "ABCD EFGH IJKL MNOP");
+    assert!(
+        !format!("{receipt:?}").contains("ABCD"),
+        "the check code is a secret: not in Debug"
+    );
     assert_eq!(receipt.seen_at, None, "open now: an operator has it");
     k.send(Event::Continue);
     assert_eq!(k.screen(), &Screen::Attract);
@@ -102,6 +109,7 @@ fn appeal_out_of_hours_sends_no_presence_and_says_when() {
         .send(Event::SkipPhone)
         .send(Event::AppealSaved {
             number: "A1".into(),
+            check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
         });
     let fx = k.took();
     assert!(

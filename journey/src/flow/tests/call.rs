@@ -179,6 +179,7 @@ fn call_answered_then_hung_up_is_an_appeal_with_a_receipt() {
 
     k.send(Event::AppealSaved {
         number: "C4-11".into(),
+        check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
     let Screen::AppealReceipt { receipt } = k.screen().clone() else {
         panic!("expected the receipt, got {:?}", k.screen());
@@ -219,6 +220,7 @@ fn operator_hanging_up_saves_the_call_like_the_citizen_does() {
     assert_eq!(k.screen(), &Screen::AppealSaving { failed: false });
     k.send(Event::AppealSaved {
         number: "C4-12".into(),
+        check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
     assert!(matches!(k.screen(), Screen::AppealReceipt { .. }));
 }
@@ -234,7 +236,10 @@ fn volume_is_kept_bounded_and_forgotten_with_the_session() {
     assert_eq!(k.flow.call_volume(), 100);
     assert_eq!(k.took(), vec![Effect::SetCallVolume(100)]);
     k.send(Event::HangUp)
-        .send(Event::AppealSaved { number: "N".into() })
+        .send(Event::AppealSaved {
+            number: "N".into(),
+            check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
+        })
         .send(Event::Continue);
     assert_eq!(k.flow.call_volume(), CALL_VOLUME_DEFAULT);
 }
@@ -369,8 +374,15 @@ fn lost_call_is_saved_at_once_and_the_rest_can_be_recorded() {
 
     k.send(Event::AppealSaved {
         number: "C9-01".into(),
+        check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
-    assert_eq!(saved(&k), Some(CallSaved::Saved("C9-01".into())));
+    assert_eq!(
+        saved(&k),
+        Some(CallSaved::Saved(
+            "C9-01".into(),
+            CheckCode("ABCDEFGHIJKLMNOP".into())
+        ))
+    );
     assert_eq!(k.screen(), &Screen::CallEnded { why: CallEnd::Lost });
     let fx = k.took();
     assert!(
@@ -389,6 +401,7 @@ fn lost_call_is_saved_at_once_and_the_rest_can_be_recorded() {
     assert!((10_000..11_000).contains(&rest.recorded_ms));
     k.send(Event::AppealSaved {
         number: "C9-02".into(),
+        check_code: CheckCode("ABCDEFGHIJKLMNOP".into()),
     });
     let Screen::AppealReceipt { receipt } = k.screen().clone() else {
         panic!("expected the receipt, got {:?}", k.screen());
