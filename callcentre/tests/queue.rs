@@ -96,6 +96,8 @@ async fn get(server: &TestServer, cookie: &str, path: &str) -> (StatusCode, Stri
         .unwrap()
         .get(format!("{}{path}", server.url))
         .header("Cookie", cookie)
+        // The checks read English (without it the console speaks Russian).
+        .header("Accept-Language", "en")
         .send()
         .await
         .unwrap();
