@@ -118,7 +118,10 @@ fn urgency(state: &AppState, row: &QueueRow, now: DateTime<Utc>) -> Option<&'sta
         None
     } else if now > a.due_at {
         Some("overdue")
-    } else if days_left(a.due_at, now) < i64::from(state.config.deadlines.due_soon_days) {
+    } else if a.due_at - now
+        <= chrono::Duration::days(i64::from(state.config.deadlines.due_soon_days))
+    {
+        // As `deadlines::Deadlines::due_soon` has it (the appeal page's mark).
         Some("due-soon")
     } else {
         None

@@ -78,42 +78,67 @@ fn first(db: &Db, view: View, filter: &QueueFilter, v: Viewer<'_>) -> QueuePage 
         .unwrap()
 }
 
-/// Deadlines around a weekend and a holiday, as `[deadlines] count = "working"` makes
-/// them (the due times are written here, not computed): appeals left on Friday 4 Dec
-/// 2026, Monday 14 Dec and Tuesday 15 Dec (16 Dec is Independence Day) are due after the
-/// weekend or the holiday, and the queue goes by the deadline, not by arrival.
+/// Deadlines around a weekend and a holiday, computed by `deadlines` as `[deadlines]` with
+/// `count = "working"` makes them (5 working days, requests 2) on Kazakhstan's calendar in
+/// Almaty (16 December 2026 is Independence Day): the queue goes by the deadline, not by
+/// arrival.
 #[test]
 fn open_views_go_by_urgency_across_a_weekend_and_a_holiday() {
+    use crate::config::{Config, DayCount, DeadlinesSection, TopicDeadline};
+    let mut limits = DeadlinesSection {
+        days: 5,
+        count: DayCount::Working,
+        ..DeadlinesSection::default()
+    };
+    limits.topics.insert(
+        "request".into(),
+        TopicDeadline {
+            days: 2,
+            count: DayCount::Working,
+        },
+    );
+    let schedule = Config::default().schedule().unwrap();
+    let deadlines = crate::deadlines::Deadlines::new(limits, schedule);
     let (_dir, db) = store();
-    let rows = [
-        // Left Friday evening: 1 working day → due Monday 7 Dec (not Saturday).
-        (1, "2026-12-04T13:00:00.000Z", "2026-12-07T13:00:00.000Z"),
-        // Left Saturday: the count starts Monday → due Tuesday 8 Dec.
-        (2, "2026-12-05T05:00:00.000Z", "2026-12-08T13:00:00.000Z"),
-        // Left Tuesday 15 Dec: the 16th is a holiday → due Thursday 17 Dec.
-        (3, "2026-12-15T04:00:00.000Z", "2026-12-17T13:00:00.000Z"),
-        // Left Monday 14 Dec, earlier, with the same deadline as the next: by arrival.
-        (4, "2026-12-14T04:00:00.000Z", "2026-12-15T13:00:00.000Z"),
-        (5, "2026-12-14T09:00:00.000Z", "2026-12-15T13:00:00.000Z"),
-        // Left long before, with an extended deadline: still later than the others.
-        (6, "2026-11-20T04:00:00.000Z", "2026-12-31T13:00:00.000Z"),
-        // Overdue since November.
-        (7, "2026-11-02T04:00:00.000Z", "2026-11-23T13:00:00.000Z"),
+    // Left at (Almaty, UTC+5), in the order they arrived.
+    let appeals = [
+        // Thursday 10 Dec: Fri, Mon, Tue, (Wed 16th off), Thu, Fri → Friday 18th, 10:00.
+        ("A", "complaint", "2026-12-10T05:00:00.000Z"),
+        // Friday 11 Dec, 11:00: Mon, Tue → Tuesday 15th, 11:00.
+        ("C", "request", "2026-12-11T06:00:00.000Z"),
+        // Saturday 12 Dec, 08:00: counted from Monday → Tuesday 15th, 08:00.
+        ("E", "request", "2026-12-12T03:00:00.000Z"),
+        // Monday 14 Dec: Tue, Thu, Fri, Mon, Tue → Tuesday 22nd.
+        ("B", "complaint", "2026-12-14T05:00:00.000Z"),
+        // Tuesday 15 Dec, 09:00: (Wed off) Thu, Fri → Friday 18th, 09:00.
+        ("D", "request", "2026-12-15T04:00:00.000Z"),
     ];
-    for (n, created, due) in rows {
+    let number = |name: &str| id(u32::from(name.as_bytes()[0]));
+    for (name, topic, created) in appeals {
+        let due = deadlines.due_at(topic, t(created));
         add(
             &db,
             New {
-                id: &id(n),
+                id: &number(name),
                 kiosk: "K-A1",
-                topic: "complaint",
+                topic,
                 status: "new",
                 created,
-                due,
+                due: &ts(due),
                 assigned: None,
             },
         );
     }
+    let due = |name: &str| {
+        let (_, topic, created) = appeals.iter().find(|a| a.0 == name).unwrap();
+        ts(deadlines.due_at(topic, t(created)))
+    };
+    assert_eq!(
+        due("D"),
+        "2026-12-18T04:00:00.000Z",
+        "the holiday does not count"
+    );
+    assert_eq!(due("E"), "2026-12-15T03:00:00.000Z", "nor does the weekend");
     let page = first(
         &db,
         View::Open,
@@ -122,8 +147,8 @@ fn open_views_go_by_urgency_across_a_weekend_and_a_holiday() {
     );
     assert_eq!(
         ids(&page),
-        [7, 1, 2, 4, 5, 3, 6].map(id),
-        "overdue first, then by deadline, then by arrival"
+        ["E", "C", "D", "A", "B"].map(number),
+        "by deadline, then by arrival"
     );
     // Newest first where nothing is urgent any more.
     let page = first(
@@ -132,7 +157,7 @@ fn open_views_go_by_urgency_across_a_weekend_and_a_holiday() {
         &QueueFilter::default(),
         viewer("aigerim", operator(), &[]),
     );
-    assert_eq!(ids(&page), [3, 5, 4, 2, 1, 6, 7].map(id));
+    assert_eq!(ids(&page), ["D", "B", "E", "C", "A"].map(number));
 }
 
 fn mixed(db: &Db) {
