@@ -38,7 +38,15 @@ pub(super) async fn queue(
     };
     let appeals = db::read(&state.db, move |c| db::list_appeals(c, &statuses)).await?;
     Ok(Html(
-        pages::queue(&state, &operator.session, &show, &appeals, Utc::now()).into_string(),
+        pages::queue(
+            &state,
+            &operator.session,
+            operator.lang,
+            &show,
+            &appeals,
+            Utc::now(),
+        )
+        .into_string(),
     ))
 }
 
@@ -52,6 +60,7 @@ pub(super) async fn appeal(
         pages::appeal(
             &state,
             &operator.session,
+            operator.lang,
             &appeal,
             &events,
             None,
@@ -181,6 +190,7 @@ pub(super) async fn reveal_iin(
         pages::appeal(
             &state,
             &operator.session,
+            operator.lang,
             &appeal,
             &events,
             appeal.iin.as_deref(),

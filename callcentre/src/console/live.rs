@@ -14,7 +14,15 @@ use futures_util::Stream;
 
 use super::auth::{CsrfForm, Operator};
 use super::ConsoleError;
+use crate::i18n::tr;
 use crate::state::{AppState, LiveEvent};
+
+fn consultant_call_gone(lang: crate::i18n::Lang) -> &'static str {
+    tr(
+        lang,
+        "This consultant call is gone: someone took it already, or the citizen left.",
+    )
+}
 
 /// A staff member goes to the kiosk: the consultant call is cleared for everyone.
 pub(super) async fn take_consultant_call(
@@ -25,13 +33,11 @@ pub(super) async fn take_consultant_call(
 ) -> Result<StatusCode, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
     if kiosk.len() > 16 {
-        return Err(ConsoleError::NotFound("consultant call"));
+        return Err(ConsoleError::Missing(consultant_call_gone));
     }
     let call = state
         .take_consultant_call(&kiosk)
-        .ok_or(ConsoleError::NotFound(
-            "consultant call: someone took it already, or the citizen left",
-        ))?;
+        .ok_or(ConsoleError::Missing(consultant_call_gone))?;
     tracing::info!(
         kiosk = %call.kiosk_id,
         service = %call.service_id,

@@ -5,20 +5,21 @@ use maud::{html, Markup};
 
 use super::{language_label, layout, local, masked_iin, megabytes, status_label, topic_label};
 use crate::db::{AppealEvent, AppealRow, SessionRow};
+use crate::i18n::Lang;
 use crate::state::AppState;
 
-fn due_cell(appeal: &AppealRow, now: DateTime<Utc>, state: &AppState) -> Markup {
+fn due_cell(appeal: &AppealRow, now: DateTime<Utc>, state: &AppState, lang: Lang) -> Markup {
     let open = appeal.status == "new" || appeal.status == "in_progress";
     let days = (appeal.due_at - now).num_hours().div_euclid(24);
     html! {
         @if open && now > appeal.due_at {
             span .overdue { "Overdue by " ((-days).max(1)) " day" @if (-days).max(1) != 1 { "s" } }
-            br; small { "was due " (local(state, appeal.due_at)) }
+            br; small { "was due " (local(state, lang, appeal.due_at)) }
         } @else if open {
-            span { (local(state, appeal.due_at)) }
+            span { (local(state, lang, appeal.due_at)) }
             br; small { (days) " day" @if days != 1 { "s" } " left" }
         } @else {
-            span .muted { (local(state, appeal.due_at)) }
+            span .muted { (local(state, lang, appeal.due_at)) }
         }
     }
 }
@@ -58,10 +59,10 @@ fn call_badge(state: &AppState, appeal: &AppealRow) -> Markup {
     }
 }
 
-fn video_cell(appeal: &AppealRow) -> Markup {
+fn video_cell(appeal: &AppealRow, lang: Lang) -> Markup {
     html! {
         @if let Some(bytes) = appeal.video_bytes {
-            span .ok { "Video " (megabytes(bytes)) }
+            span .ok { "Video " (megabytes(lang, bytes)) }
         } @else if appeal.expected_video_bytes.is_some() {
             span .pending { "Video uploading…" }
         } @else if appeal.text.is_some() {
@@ -75,6 +76,7 @@ fn video_cell(appeal: &AppealRow) -> Markup {
 pub fn queue(
     state: &AppState,
     session: &SessionRow,
+    lang: Lang,
     show: &str,
     appeals: &[AppealRow],
     now: DateTime<Utc>,
@@ -109,12 +111,12 @@ pub fn queue(
                             tr class=[(a.status == "new").then_some("new")] {
                                 td { a href={ "/console/appeals/" (a.id) } .num { (a.id) }
                                     @if a.test { " " span .badge.test { "TEST" } } }
-                                td { (local(state, a.created_at)) }
-                                td { (topic_label(&a.topic)) }
+                                td { (local(state, lang, a.created_at)) }
+                                td { (topic_label(lang, &a.topic)) }
                                 td { (a.site) br; small .muted { (a.kiosk_id) } }
-                                td { span class={ "status " (a.status) } { (status_label(&a.status)) } }
-                                td { (due_cell(a, now, state)) }
-                                td { (call_badge(state, a)) (video_cell(a)) }
+                                td { span class={ "status " (a.status) } { (status_label(lang, &a.status)) } }
+                                td { (due_cell(a, now, state, lang)) }
+                                td { (call_badge(state, a)) (video_cell(a, lang)) }
                             }
                         }
                     }
@@ -122,12 +124,13 @@ pub fn queue(
             }
         }
     };
-    layout(state, session, "Appeals", "queue", body)
+    layout(state, session, lang, "Appeals", "queue", body)
 }
 
 pub fn appeal(
     state: &AppState,
     session: &SessionRow,
+    lang: Lang,
     a: &AppealRow,
     events: &[AppealEvent],
     revealed_iin: Option<&str>,
@@ -137,7 +140,7 @@ pub fn appeal(
         p { a href="/console" { "← All appeals" } }
         div .title-row {
             h1 { "Appeal " span .num { (a.id) } }
-            span class={ "status big " (a.status) } { (status_label(&a.status)) }
+            span class={ "status big " (a.status) } { (status_label(lang, &a.status)) }
             @if a.test { span .badge.test { "TEST — left by a technician" } }
         }
         div .appeal {
@@ -145,7 +148,7 @@ pub fn appeal(
                 @if a.video_upload_id.is_some() {
                     video #video controls preload="metadata" src={ "/console/appeals/" (a.id) "/video" } {}
                 } @else if let Some(bytes) = a.expected_video_bytes {
-                    div .placeholder { "The video (" (megabytes(bytes)) ") is still on its way from the kiosk. "
+                    div .placeholder { "The video (" (megabytes(lang, bytes)) ") is still on its way from the kiosk. "
                         "This page shows it once it has arrived." }
                 } @else if a.call.as_ref().is_some_and(|c| c.call_only) {
                     div .placeholder { "This appeal was a live call. Its recording arrives from the kiosk "
@@ -169,7 +172,7 @@ pub fn appeal(
                             dt { "Taken by" }
                             dd { (call.operator_name.as_deref().or(call.operator.as_deref()).unwrap_or("—")) }
                             @if let Some(at) = call.answered_at {
-                                dt { "Answered" } dd { (local(state, at)) }
+                                dt { "Answered" } dd { (local(state, lang, at)) }
                             }
                             dt { "Length" }
                             dd #appeal-call-length {
@@ -195,12 +198,12 @@ pub fn appeal(
                     }
                 }
                 dl {
-                    dt { "Topic" } dd { (topic_label(&a.topic)) }
-                    dt { @if a.call.is_some() { "Called at" } @else { "Left at" } } dd { (local(state, a.created_at)) }
-                    dt { "Due" } dd { (due_cell(a, now, state)) }
+                    dt { "Topic" } dd { (topic_label(lang, &a.topic)) }
+                    dt { @if a.call.is_some() { "Called at" } @else { "Left at" } } dd { (local(state, lang, a.created_at)) }
+                    dt { "Due" } dd { (due_cell(a, now, state, lang)) }
                     dt { "Kiosk" } dd { (a.site) " · " (a.kiosk_id) }
                     @if !a.language.is_empty() {
-                        dt { "Language" } dd { (language_label(&a.language)) }
+                        dt { "Language" } dd { (language_label(lang, &a.language)) }
                     }
                     @if let Some(d) = a.duration_seconds {
                         dt { @if a.call.is_some() { "Recording" } @else { "Length" } } dd { (d / 60) ":" (format!("{:02}", d % 60)) }
@@ -227,7 +230,7 @@ pub fn appeal(
                     label { "Status "
                         select name="status" #status {
                             @for s in crate::db::STATUSES {
-                                option value=(s) selected[s == a.status] { (status_label(s)) }
+                                option value=(s) selected[s == a.status] { (status_label(lang, s)) }
                             }
                         }
                     }
@@ -243,15 +246,15 @@ pub fn appeal(
         section .history {
             h2 { "History" }
             ol #history {
-                li { span .when { (local(state, a.created_at)) } " Left at " (a.site) }
+                li { span .when { (local(state, lang, a.created_at)) } " Left at " (a.site) }
                 @for e in events {
                     li {
-                        span .when { (crate::db::parse_ts(&e.at).map(|t| local(state, t)).unwrap_or_default()) }
+                        span .when { (crate::db::parse_ts(&e.at).map(|t| local(state, lang, t)).unwrap_or_default()) }
                         " " strong { (e.operator) } " "
                         @match e.action.as_str() {
                             "status" => {
-                                "changed the status from " (status_label(e.from_status.as_deref().unwrap_or("")))
-                                " to " (status_label(e.to_status.as_deref().unwrap_or("")))
+                                "changed the status from " (status_label(lang, e.from_status.as_deref().unwrap_or("")))
+                                " to " (status_label(lang, e.to_status.as_deref().unwrap_or("")))
                             },
                             "reveal_iin" => "revealed the IIN",
                             _ => { "noted: " span .note { (e.note.as_deref().unwrap_or("")) } },
@@ -261,5 +264,12 @@ pub fn appeal(
             }
         }
     };
-    layout(state, session, &format!("Appeal {}", a.id), "appeal", body)
+    layout(
+        state,
+        session,
+        lang,
+        &format!("Appeal {}", a.id),
+        "appeal",
+        body,
+    )
 }
