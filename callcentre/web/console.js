@@ -16,6 +16,7 @@
   const away = document.getElementById("away");
   const band = document.getElementById("consultants");
   const csrf = document.body.dataset.csrf || "";
+  const pageLang = document.documentElement.lang || "en";
   const soundButton = document.getElementById("sound");
   let soundOn = localStorage.getItem("senim-sound") !== "off";
   let present = [];      // [{kiosk_id, site, journey, elapsed_secs}]
@@ -172,7 +173,7 @@
         band.append(row);
       }
       row.querySelector(".text").textContent =
-        t("consultant", c.kiosk_id, c.site, c.title, stepText(c.step)) + " ";
+        t("consultant", c.kiosk_id, c.site, (c.titles && c.titles[pageLang]) || c.title, stepText(c.step)) + " ";
       row.querySelector(".timer").textContent = t("for_time", clock(c.elapsed_secs + extra));
     }
   }

@@ -53,7 +53,7 @@ pub(super) async fn guides(
             tr(lang, "The filter names an unknown kiosk.")
         }));
     }
-    let titles = state.service_titles();
+    let titles = state.service_titles_in(operator.lang);
     let version = state.catalog_version();
     let (report, kiosks) = db::read(&state.db, move |c| {
         Ok((

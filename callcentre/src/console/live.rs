@@ -1,6 +1,7 @@
 //! What the console is told live: the red lamp (someone at a kiosk in working hours) and the
 //! consultant calls over Server-Sent Events, and "On my way", which takes a consultant call.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +15,10 @@ use futures_util::Stream;
 
 use super::auth::{CsrfForm, Operator};
 use super::ConsoleError;
-use crate::i18n::tr;
+use crate::i18n::{tr, Lang};
 use crate::state::{AppState, LiveEvent};
 
-fn consultant_call_gone(lang: crate::i18n::Lang) -> &'static str {
+fn consultant_call_gone(lang: Lang) -> &'static str {
     tr(
         lang,
         "This consultant call is gone: someone took it already, or the citizen left.",
@@ -78,6 +79,8 @@ struct ConsultantView {
     service_id: String,
     /// From the newest published catalogue, else the id.
     title: String,
+    /// The title in each console language (`kk`, `ru`, `en`); the page picks its own.
+    titles: HashMap<&'static str, String>,
     step: u32,
     /// Seconds since the call arrived, by the server's clock.
     elapsed_secs: i64,
@@ -91,6 +94,13 @@ fn consultant_event(state: &AppState) -> Event {
             .into_iter()
             .map(|c| ConsultantView {
                 title: state.service_title(&c.service_id),
+                titles: Lang::ALL
+                    .into_iter()
+                    .map(|l| {
+                        let title = state.service_titles_in(l).remove(&c.service_id);
+                        (l.code(), title.unwrap_or_else(|| c.service_id.clone()))
+                    })
+                    .collect(),
                 kiosk_id: c.kiosk_id,
                 site: c.site,
                 service_id: c.service_id,

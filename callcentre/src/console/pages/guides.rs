@@ -63,7 +63,7 @@ pub fn guides(
         }
         url
     };
-    let mut services: Vec<(String, String)> = state.service_titles().into_iter().collect();
+    let mut services: Vec<(String, String)> = state.service_titles_in(lang).into_iter().collect();
     for s in &report.by_service {
         if !services.iter().any(|(id, _)| *id == s.service_id) {
             services.push((s.service_id.clone(), s.title.clone()));
