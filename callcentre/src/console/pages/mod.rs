@@ -131,16 +131,19 @@ pub fn layout(
                         a href="/console/fleet" class=[(current == "fleet").then_some("here")] { (tr(lang, "Kiosks")) }
                     }
                     span .hours { (open_status(state, lang, now)) }
-                    span .spacer {}
-                    span #signal .signal hidden {}
-                    button #availability type="button" .availability aria-pressed="false"
-                        title=(tr(lang, "Available: live calls from the kiosks ring here. Away: they do not.")) { (tr(lang, "Away")) }
-                    button #sound type="button" .quiet aria-pressed="true" { (tr(lang, "Sound: on")) }
-                    (language_switch(lang, &session.csrf))
-                    span .who { (session.display_name) }
-                    form method="post" action="/console/logout" .inline {
-                        input type="hidden" name="csrf" value=(session.csrf);
-                        button .quiet type="submit" { (tr(lang, "Sign out")) }
+                    // The operator's own controls; a row of their own when the header is
+                    // too narrow for one (Kazakh and Russian labels are long).
+                    div .tools {
+                        span #signal .signal hidden {}
+                        button #availability type="button" .availability aria-pressed="false"
+                            title=(tr(lang, "Available: live calls from the kiosks ring here. Away: they do not.")) { (tr(lang, "Away")) }
+                        button #sound type="button" .quiet aria-pressed="true" { (tr(lang, "Sound: on")) }
+                        (language_switch(lang, &session.csrf))
+                        span .who { (session.display_name) }
+                        form method="post" action="/console/logout" .inline {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            button .quiet type="submit" { (tr(lang, "Sign out")) }
+                        }
                     }
                 }
                 main { (body) }
