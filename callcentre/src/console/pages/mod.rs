@@ -80,7 +80,6 @@ fn open_status(state: &AppState, lang: Lang, now: DateTime<Utc>) -> String {
 
 fn head(lang: Lang, title: &str, live: bool) -> Markup {
     html! {
-        (DOCTYPE)
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
@@ -114,6 +113,7 @@ pub fn layout(
 ) -> Markup {
     let now = Utc::now();
     html! {
+        (DOCTYPE)
         html lang=(lang.code()) {
             (head(lang, title, true))
             body data-page=(current) data-csrf=(session.csrf) {
@@ -231,6 +231,7 @@ fn call_panel(lang: Lang) -> Markup {
 /// (already in `lang`) when the last try was refused.
 pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
     html! {
+        (DOCTYPE)
         html lang=(lang.code()) {
             (head(lang, trc(lang, "page title", "Sign in"), false))
             body .login-page {
@@ -262,6 +263,7 @@ pub fn login(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
 /// The page of a refused or failed request; `message` is already in `lang`.
 pub fn error_page(lang: Lang, message: &str) -> Markup {
     html! {
+        (DOCTYPE)
         html lang=(lang.code()) {
             (head(lang, tr(lang, "Problem"), false))
             body .login-page {
