@@ -352,6 +352,7 @@ fn placeholders(text: &str) -> BTreeSet<String> {
 struct Entry {
     msgstr: String,
     file: String,
+    fuzzy: bool,
 }
 
 /// Every catalogue of `lang`: (context, msgid) → the entries (one per part file that has it).
@@ -386,6 +387,7 @@ fn catalogue(lang: &str) -> BTreeMap<Key, Vec<Entry>> {
                 .push(Entry {
                     msgstr,
                     file: name.clone(),
+                    fuzzy: m.flags().is_fuzzy(),
                 });
         }
     }
@@ -426,6 +428,14 @@ fn every_console_text_has_a_kazakh_and_a_russian_translation_and_no_stale_ones()
                 )),
                 Some(entries) => {
                     for e in entries {
+                        if e.fuzzy {
+                            problems.push(format!(
+                                "{}: the translation of {} is marked fuzzy: check it, then \
+                                 remove the flag",
+                                e.file,
+                                describe(key)
+                            ));
+                        }
                         if e.msgstr.trim().is_empty() {
                             problems.push(format!(
                                 "{}: {} (used at {}:{}) has an empty msgstr",
