@@ -111,6 +111,11 @@ async fn a_kazakh_speaking_operator_reads_kazakh_switches_to_russian_and_it_stay
         .unwrap();
     assert_header_fits(&c, "Kazakh").await;
     shot(&c, "language-queue-kk").await;
+    // A smaller office monitor: still nothing cut.
+    c.set_window_size(1280, 800).await.unwrap();
+    assert_header_fits(&c, "Kazakh at 1280 px").await;
+    shot(&c, "language-queue-kk-1280").await;
+    c.set_window_size(1440, 1000).await.unwrap();
 
     // The live-call panel's texts in Kazakh (shown here without a call, to look at them).
     js(&c, "document.getElementById('call').hidden = false;").await;
