@@ -123,3 +123,36 @@ fn texts(lang: Lang) -> Value {
 pub fn json(lang: Lang) -> String {
     texts(lang).to_string().replace('<', "\\u003c")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t("key")` in the scripts has its text here (else the script would show the key).
+    #[test]
+    fn every_key_the_scripts_use_has_a_text() {
+        let texts = texts(Lang::Kk);
+        for (name, script) in [
+            ("console.js", include_str!("../../../web/console.js")),
+            ("call.js", include_str!("../../../web/call.js")),
+        ] {
+            // `t("key"`, not `split("…"`.
+            let keys: Vec<&str> = script
+                .match_indices("t(\"")
+                .filter(|(at, _)| {
+                    !script[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                })
+                .filter_map(|(at, _)| script[at + 3..].split('"').next())
+                .collect();
+            assert!(!keys.is_empty(), "{name} reads no texts");
+            for key in keys {
+                assert!(
+                    texts.get(key).is_some_and(Value::is_string),
+                    "web/{name} shows t(\"{key}\"), which pages/script_texts.rs does not give"
+                );
+            }
+        }
+        assert!(texts["topics"]["bribe_report"].is_string());
+        assert!(texts["signal_errors"]["already_taken"].is_string());
+    }
+}
