@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
@@ -42,24 +42,16 @@ pub(super) async fn queue(
     };
     let appeals = db::read(&state.db, move |c| db::list_appeals(c, &statuses)).await?;
     Ok(Html(
-        pages::queue(&state, &operator.session, &show, &appeals, Utc::now()).into_string(),
+        pages::queue(
+            &state,
+            &operator.session,
+            operator.lang,
+            &show,
+            &appeals,
+            Utc::now(),
+        )
+        .into_string(),
     ))
-}
-
-/// The operator's console language: their choice, else the browser's.
-fn lang(operator: &Operator, headers: &HeaderMap) -> Lang {
-    operator
-        .session
-        .language
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        })
 }
 
 async fn load_appeal(
@@ -157,20 +149,11 @@ async fn render(
 pub(super) async fn appeal(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     permitted(&state, &operator, &id, "appeal_view").await?;
     audit_look(&state, &operator, "appeal_view", &id).await?;
-    render(
-        &state,
-        &operator,
-        lang(&operator, &headers),
-        &id,
-        false,
-        None,
-    )
-    .await
+    render(&state, &operator, operator.lang, &id, false, None).await
 }
 
 /// The appeal's video, with HTTP range requests so the player can seek. The first request of
@@ -223,7 +206,6 @@ enum Change {
 async fn change(
     state: Arc<AppState>,
     operator: Operator,
-    headers: HeaderMap,
     id: String,
     csrf: &str,
     what: &'static str,
@@ -231,7 +213,7 @@ async fn change(
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(csrf)?;
     let (appeal, _) = permitted(&state, &operator, &id, what).await?;
-    let lang = lang(&operator, &headers);
+    let lang = operator.lang;
     let deadlines =
         crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let extended_due = deadlines.extended_due_at(&appeal.topic, appeal.created_at);
@@ -292,7 +274,6 @@ pub(super) struct AssignForm {
 pub(super) async fn assign(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, ConsoleError> {
@@ -300,7 +281,6 @@ pub(super) async fn assign(
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "assign",
@@ -312,39 +292,19 @@ pub(super) async fn assign(
 pub(super) async fn start_work(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    change(
-        state,
-        operator,
-        headers,
-        id,
-        &form.csrf,
-        "status",
-        Change::Start,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "status", Change::Start).await
 }
 
 pub(super) async fn reopen(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    change(
-        state,
-        operator,
-        headers,
-        id,
-        &form.csrf,
-        "status",
-        Change::Reopen,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "status", Change::Reopen).await
 }
 
 #[derive(Deserialize)]
@@ -359,7 +319,6 @@ pub(super) struct AnswerForm {
 pub(super) async fn answer(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, ConsoleError> {
@@ -367,10 +326,7 @@ pub(super) async fn answer(
         text: form.text,
         language: form.language,
     };
-    change(
-        state, operator, headers, id, &form.csrf, "answer", change_to,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "answer", change_to).await
 }
 
 #[derive(Deserialize)]
@@ -383,14 +339,12 @@ pub(super) struct ReasonForm {
 pub(super) async fn close(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, ConsoleError> {
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "close",
@@ -402,14 +356,12 @@ pub(super) async fn close(
 pub(super) async fn extend(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, ConsoleError> {
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "extend",
@@ -427,7 +379,6 @@ pub(super) struct NoteForm {
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, ConsoleError> {
@@ -435,7 +386,7 @@ pub(super) async fn add_note(
     permitted(&state, &operator, &id, "note").await?;
     let note = form.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 4000 {
-        let lang = lang(&operator, &headers);
+        let lang = operator.lang;
         let message = tr(lang, "A note is 1 to 4,000 characters.");
         return Err(ConsoleError::Invalid(message.into()));
     }
@@ -451,7 +402,6 @@ pub(super) async fn add_note(
 pub(super) async fn reveal_iin(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Html<String>, ConsoleError> {
@@ -474,13 +424,5 @@ pub(super) async fn reveal_iin(
     })
     .await?;
     tracing::info!(appeal = %id, operator = %operator.session.username, "IIN revealed to an operator");
-    render(
-        &state,
-        &operator,
-        lang(&operator, &headers),
-        &id,
-        true,
-        None,
-    )
-    .await
+    render(&state, &operator, operator.lang, &id, true, None).await
 }
