@@ -671,6 +671,8 @@ async fn kazakh_operator() -> Fixture {
     let data = vec![
         SITE.to_string(),
         OPERATOR.to_string(),
+        // The operator's username, shown beside the name in an appeal's history.
+        "(aigerim)".into(),
         kiosk,
         appeal_id(1),
         appeal_id(2),

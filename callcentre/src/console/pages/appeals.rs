@@ -382,7 +382,7 @@ pub fn appeal(
                             dt { (tr(lang, "Taken by")) }
                             dd { (call.operator_name.as_deref().or(call.operator.as_deref()).unwrap_or("—")) }
                             @if let Some(at) = call.answered_at {
-                                dt { (tr(lang, "Answered")) } dd { (local(state, lang, at)) }
+                                dt { (trc(lang, "call", "Answered")) } dd { (local(state, lang, at)) }
                             }
                             dt { (tr(lang, "Length")) }
                             dd #appeal-call-length {
