@@ -136,6 +136,12 @@ pub fn validate(dir: &Path, files: &Files) -> Result<Catalog, PublishError> {
 /// `title.en`, falling back to Russian, then Kazakh), so titles show even if a later
 /// validator would find fault with an older version.
 pub fn titles(files: &Files) -> HashMap<String, String> {
+    titles_in(files, "en")
+}
+
+/// Every service's title in `lang` (`kk`, `ru`, `en`), by id; a service without a title in
+/// that language has its English, else Russian, else Kazakh one.
+pub fn titles_in(files: &Files, lang: &str) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for text in files.values() {
         let Ok(value) = text.parse::<toml::Table>() else {
@@ -145,7 +151,7 @@ pub fn titles(files: &Files) -> HashMap<String, String> {
             continue;
         };
         let title = value.get("title").and_then(|t| {
-            ["en", "ru", "kk"]
+            [lang, "en", "ru", "kk"]
                 .into_iter()
                 .filter_map(|lang| t.get(lang).and_then(|v| v.as_str()))
                 .map(str::trim)

@@ -3,9 +3,10 @@
 //! console), the language from an operator's choice or the browser's `Accept-Language`.
 //!
 //! Pages write `tr(lang, "English text")`, or `trf(lang, "Due in {0} days", &[&n])` with
-//! numbered placeholders; `tests/translations.rs` checks that every such string has a Kazakh
-//! and a Russian translation with the same placeholders, and that no catalogue keeps strings
-//! the code no longer uses.
+//! numbered placeholders; `tests/console_translations.rs` checks that every such string has a
+//! Kazakh and a Russian translation with the same placeholders, that no catalogue keeps
+//! strings the code no longer uses, and that the pages show no English to a Kazakh speaker.
+//! The message must be a string literal in the call (the test reads the source).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

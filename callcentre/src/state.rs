@@ -42,6 +42,8 @@ pub struct ConsultantNeeded {
 struct CatalogCache {
     version: Option<String>,
     titles: HashMap<String, String>,
+    /// The titles in each console language (`i18n::Lang::code`), by id.
+    localized: HashMap<&'static str, HashMap<String, String>>,
 }
 
 /// What the console is told live.
@@ -278,6 +280,16 @@ impl AppState {
         lock(&self.catalog).titles.clone()
     }
 
+    /// Every service title of the newest published catalogue in `lang`, by id.
+    pub fn service_titles_in(&self, lang: crate::i18n::Lang) -> HashMap<String, String> {
+        let catalog = lock(&self.catalog);
+        catalog
+            .localized
+            .get(lang.code())
+            .unwrap_or(&catalog.titles)
+            .clone()
+    }
+
     /// Re-reads the newest catalogue version (heartbeats answer from memory); its files are
     /// read only when the version changed.
     pub fn refresh_catalog_version(&self) -> Result<(), crate::db::DbError> {
@@ -288,6 +300,10 @@ impl AppState {
         let cache = match self.db.read(crate::db::latest_catalog)? {
             Some(doc) => CatalogCache {
                 titles: crate::catalog::titles(&doc.files),
+                localized: crate::i18n::Lang::ALL
+                    .into_iter()
+                    .map(|l| (l.code(), crate::catalog::titles_in(&doc.files, l.code())))
+                    .collect(),
                 version: Some(doc.version),
             },
             None => CatalogCache::default(),

@@ -430,6 +430,7 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     let enrol = |csrf: String, site: &str, mode: &str| {
         http.post(format!("{}/console/fleet/enrol", server.url))
             .header("Cookie", &cookie)
+            .header("Accept-Language", "en")
             .form(&[("csrf", csrf.as_str()), ("site", site), ("mode", mode)])
             .send()
     };

@@ -734,7 +734,10 @@ async fn live_updates_bring_only_the_changed_rows_into_the_open_page() {
     let tab = c.wait().for_element(Locator::Id("tab-open")).await.unwrap();
     assert_eq!(tab.text().await.unwrap(), "Ашық");
     let body = js(&c, "return document.getElementById('queue').innerText;").await;
-    assert!(body.as_str().unwrap().contains("күнге өтті"), "{body}");
+    assert!(
+        body.as_str().unwrap().contains("күнге кешіктірілді"),
+        "{body}"
+    );
     shot(&c, "queue-kk").await;
     c.close().await.unwrap();
     server.stop().await;

@@ -14,16 +14,25 @@
   const signal = $("signal");
   if (!band || !panel || !toggle) return;
   const csrf = document.body.dataset.csrf || "";
-  const TOPICS = {
-    complaint: "Complaint", request: "Request", gratitude: "Gratitude",
-    bribe_report: "Report of a bribe demand", other: "Other",
-  };
+  // The page's texts in the operator's language (the layout's <script id="i18n">).
+  const T = (() => {
+    try { return JSON.parse(document.getElementById("i18n").textContent); } catch (e) { return {}; }
+  })();
+  function t(key, ...args) {
+    let text = typeof T[key] === "string" ? T[key] : key;
+    args.forEach((a, i) => { text = text.split("{" + i + "}").join(String(a)); });
+    return text;
+  }
+  const TOPICS = T.topics || {};
   const ENDED = {
-    hung_up: "The patient hung up.",
-    unanswered: "Nobody answered in time.",
-    lost: "Call lost — the kiosk's connection dropped.",
-    error: "The call ended because of an error.",
+    hung_up: t("ended_hung_up"),
+    unanswered: t("ended_unanswered"),
+    lost: t("ended_lost"),
+    error: t("ended_error"),
   };
+  const SIGNAL_ERRORS = T.signal_errors || {};
+  // A refusal of the call service in the operator's language (its English text if unknown).
+  const signalError = (m) => SIGNAL_ERRORS[m.code] || m.message;
 
   let ws = null;
   let retry = 1000;
@@ -82,7 +91,7 @@
 
   // ---- Availability ----
   function drawAvailability() {
-    toggle.textContent = available ? "Available" : "Away";
+    toggle.textContent = available ? t("available") : t("away_button");
     toggle.setAttribute("aria-pressed", String(available));
     toggle.classList.toggle("on", available);
     drawRinging();
@@ -94,7 +103,7 @@
     wantAvailable = !available;
     sessionStorage.setItem("senim-available", wantAvailable ? "1" : "0");
     if (!send({ type: "set_available", available: wantAvailable })) {
-      say("Not connected to the call service; trying again…", true);
+      say(t("not_connected"), true);
     }
   });
 
@@ -144,12 +153,12 @@
         r.row = row;
       }
       const d = r.data;
-      r.row.querySelector(".site").textContent = "Live call from " + d.site;
-      const parts = ["Kiosk " + d.kiosk_id, TOPICS[d.topic] || d.topic];
-      parts.push(d.iin_masked ? "IIN " + d.iin_masked : "not identified");
-      if (d.test) parts.push("TEST call from a technician");
+      r.row.querySelector(".site").textContent = t("call_from", d.site);
+      const parts = [t("kiosk_n", d.kiosk_id), TOPICS[d.topic] || d.topic];
+      parts.push(d.iin_masked ? t("iin_n", d.iin_masked) : t("not_identified"));
+      if (d.test) parts.push(t("test_call"));
       r.row.querySelector(".detail").textContent = parts.join(" · ");
-      r.row.querySelector(".timer").textContent = r.taken ? "" : "waiting " + clock(waiting(r));
+      r.row.querySelector(".timer").textContent = r.taken ? "" : t("waiting", clock(waiting(r)));
       r.row.classList.toggle("taken", Boolean(r.taken));
       const action = r.row.querySelector(".action");
       if (r.taken) {
@@ -167,22 +176,22 @@
         const button = document.createElement("button");
         button.type = "button";
         button.className = "answer";
-        button.textContent = "Answer";
+        button.textContent = t("answer");
         if (mode !== "answer") {
           button.disabled = true;
-          button.title = mode === "away" ? "Mark yourself Available to answer" : "Close your call first";
+          button.title = mode === "away" ? t("mark_available") : t("close_call_first");
         }
         button.addEventListener("click", () => {
           button.disabled = true;
-          button.textContent = "Answering…";
+          button.textContent = t("answering");
           if (!send({ type: "answer", call_id: id })) {
             button.disabled = false;
-            button.textContent = "Not connected — try again";
+            button.textContent = t("not_connected_retry");
           }
         });
         const hint = document.createElement("small");
         hint.className = "hint";
-        hint.textContent = mode === "away" ? "You are away" : mode === "busy" ? "You are on a call" : "";
+        hint.textContent = mode === "away" ? t("you_are_away") : mode === "busy" ? t("you_are_on_a_call") : "";
         action.replaceChildren(button, hint);
       }
     }
@@ -207,7 +216,7 @@
     $("call-topic").textContent = TOPICS[d.topic] || d.topic;
     $("call-test").hidden = !d.test;
     const iin = $("call-iin");
-    iin.textContent = d.iin_masked || "not given";
+    iin.textContent = d.iin_masked || t("not_given");
     iin.classList.remove("revealed");
     iin.classList.toggle("muted", !d.iin_masked);
     $("call-reveal").hidden = !d.iin_masked;
@@ -216,13 +225,13 @@
     link.href = "/console/appeals/" + encodeURIComponent(appealId);
     $("call-notes").value = "";
     for (const o of document.querySelectorAll("input[name=call-outcome]")) o.checked = false;
-    $("call-state").textContent = "Connecting to the kiosk…";
+    $("call-state").textContent = t("connecting_kiosk");
     $("call-timer").textContent = "0:00";
     $("call-banner").hidden = true;
     $("call-saved").hidden = true;
     showError("");
     $("call-mute").hidden = false;
-    $("call-mute").textContent = "Mute";
+    $("call-mute").textContent = t("mute");
     $("call-mute").setAttribute("aria-pressed", "false");
     $("call-hangup").hidden = false;
     $("call-close").hidden = true;
@@ -251,12 +260,12 @@
       if (call.ended) return;
       if (pc.connectionState === "connected") {
         call.connected = true;
-        $("call-state").textContent = "On the call";
+        $("call-state").textContent = t("on_the_call");
       } else if (pc.connectionState === "disconnected") {
-        $("call-state").textContent = "Connection unsteady…";
+        $("call-state").textContent = t("unsteady");
       } else if (pc.connectionState === "failed") {
         send({ type: "hang_up", call_id: call.callId, reason: "lost" });
-        callEnded(call, "lost", "Call lost — the network between you and the kiosk failed.");
+        callEnded(call, "lost", t("lost_network"));
       }
     };
     call.media = navigator.mediaDevices.getUserMedia({
@@ -267,8 +276,7 @@
       $("self-video").srcObject = stream;
       for (const track of stream.getTracks()) pc.addTrack(track, stream);
     }).catch((e) => {
-      showError("Your camera or microphone could not be opened (" + e.name + "): the patient " +
-        "cannot see or hear you. Allow them in the browser's site settings.");
+      showError(t("camera_failed", e.name));
     });
   }
 
@@ -283,8 +291,7 @@
       send({ type: "sdp_answer", call_id: call.callId, sdp: call.pc.localDescription.sdp });
     } catch (e) {
       send({ type: "hang_up", call_id: call.callId, reason: "error" });
-      callEnded(call, "error", "The kiosk's video offer could not be used (" + e.message +
-        "); the call has ended. The patient can record an appeal instead.");
+      callEnded(call, "error", t("offer_failed", e.message));
     }
   }
 
@@ -313,7 +320,7 @@
     banner.textContent = text || ENDED[reason] || ENDED.error;
     banner.className = "banner " + reason;
     banner.hidden = false;
-    $("call-state").textContent = reason === "lost" ? "Call lost" : "Call ended";
+    $("call-state").textContent = reason === "lost" ? t("call_lost") : t("call_ended");
     panel.classList.add("over");
     $("call-mute").hidden = true;
     $("call-hangup").hidden = true;
@@ -337,12 +344,10 @@
   }
 
   function failure(response, what) {
-    if (!response) return what + " failed: no connection to the server. Try again.";
-    if (response.status === 403) return what + " failed: this page's form token expired. Copy " +
-      "your notes, reload the page, and save them on the appeal's page.";
-    if (response.status === 401 || response.redirected) return what + " failed: sign in again.";
-    return what + " failed (" + response.status + "). Try again; if it keeps failing, note it " +
-      "on the appeal's page.";
+    if (!response) return t("failed_offline", what);
+    if (response.status === 403) return t("failed_csrf", what);
+    if (response.status === 401 || response.redirected) return t("failed_signin", what);
+    return t("failed_status", what, response.status);
   }
 
   async function save() {
@@ -360,10 +365,10 @@
       showError("");
       const saved = $("call-saved");
       saved.hidden = false;
-      saved.textContent = "Saved on appeal " + call.appealId + " at " +
-        new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".";
+      saved.textContent = t("saved_on", call.appealId,
+        new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
     } else {
-      showError(failure(response, "Saving the notes and outcome"));
+      showError(failure(response, t("saving")));
     }
   }
 
@@ -378,10 +383,9 @@
       iin.classList.add("revealed");
       $("call-reveal").hidden = true;
     } else if (response && response.status === 404) {
-      showError("The IIN can be revealed only during your call; after it, reveal it on the " +
-        "appeal's page once the kiosk's record has arrived.");
+      showError(t("reveal_after"));
     } else {
-      showError(failure(response, "Revealing the IIN"));
+      showError(failure(response, t("revealing")));
     }
   }
 
@@ -396,19 +400,19 @@
     if (!call || !call.local) return;
     call.muted = !call.muted;
     for (const t of call.local.getAudioTracks()) t.enabled = !call.muted;
-    $("call-mute").textContent = call.muted ? "Unmute" : "Mute";
+    $("call-mute").textContent = call.muted ? t("unmute") : t("mute");
     $("call-mute").setAttribute("aria-pressed", String(call.muted));
-    $("call-state").textContent = call.muted ? "On the call — you are muted" : "On the call";
+    $("call-state").textContent = call.muted ? t("on_the_call_muted") : t("on_the_call");
   });
   $("call-hangup").addEventListener("click", () => {
     const call = current;
     if (!call || call.ended) return;
     send({ type: "hang_up", call_id: call.callId, reason: "hung_up" });
-    callEnded(call, "hung_up", "You hung up.");
+    callEnded(call, "hung_up", t("you_hung_up"));
   });
   $("call-close").addEventListener("click", () => {
     if (current && current.dirty &&
-        !confirm("Your notes or outcome are not saved yet. Close anyway?")) return;
+        !confirm(t("unsaved_close"))) return;
     current = null;
     panel.hidden = true;
     panel.classList.remove("over");
@@ -445,7 +449,7 @@
         if (current && current.callId === m.call_id) break;
         const r = ringing.get(m.call_id);
         if (r) {
-          r.taken = "Taken by " + m.by;
+          r.taken = t("taken_by", m.by);
           r.until = performance.now() + 6000;
           drawRinging();
         }
@@ -463,14 +467,14 @@
         break;
       case "error":
         if (current && !current.ended && (!m.call_id || m.call_id === current.callId)) {
-          showError(m.message);
+          showError(signalError(m));
         } else if (m.call_id && ringing.has(m.call_id)) {
           const r = ringing.get(m.call_id);
-          r.taken = m.code === "already_taken" ? "Another operator answered first" : m.message;
+          r.taken = m.code === "already_taken" ? t("answered_first") : signalError(m);
           r.until = performance.now() + 6000;
           drawRinging();
         } else {
-          say(m.message, true);
+          say(signalError(m), true);
         }
         break;
     }
@@ -494,10 +498,9 @@
       ringing.clear();
       drawAvailability();
       if (current && !current.ended) {
-        callEnded(current, "lost", "Call lost — this console's connection to the call-centre " +
-          "server dropped.");
+        callEnded(current, "lost", t("lost_server"));
       }
-      say("Calls: reconnecting…", true);
+      say(t("reconnecting"), true);
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 15000);
     };

@@ -3,10 +3,20 @@
 // Events from /console/events. Everything works without it except the live parts.
 "use strict";
 (() => {
+  // The page's texts in the operator's language (the layout's <script id="i18n">).
+  const T = (() => {
+    try { return JSON.parse(document.getElementById("i18n").textContent); } catch (e) { return {}; }
+  })();
+  function t(key, ...args) {
+    let text = typeof T[key] === "string" ? T[key] : key;
+    args.forEach((a, i) => { text = text.split("{" + i + "}").join(String(a)); });
+    return text;
+  }
   const lamp = document.getElementById("lamp");
   const away = document.getElementById("away");
   const band = document.getElementById("consultants");
   const csrf = document.body.dataset.csrf || "";
+  const pageLang = document.documentElement.lang || "en";
   const soundButton = document.getElementById("sound");
   let soundOn = localStorage.getItem("senim-sound") !== "off";
   let present = [];      // [{kiosk_id, site, journey, elapsed_secs}]
@@ -18,7 +28,7 @@
 
   function drawSoundButton() {
     if (!soundButton) return;
-    soundButton.textContent = soundOn ? "Sound: on" : "Sound: off";
+    soundButton.textContent = soundOn ? t("sound_on") : t("sound_off");
     soundButton.setAttribute("aria-pressed", String(soundOn));
   }
   if (soundButton) {
@@ -61,7 +71,7 @@
   }
 
   function journeyText(j) {
-    return j === "appeal" ? "leaving an appeal" : j === "guide" ? "following a service guide" : "at the terminal";
+    return j === "appeal" ? t("journey_appeal") : j === "guide" ? t("journey_guide") : t("journey_other");
   }
 
   function draw() {
@@ -73,7 +83,7 @@
       const bulb = document.createElement("span");
       bulb.className = "bulb";
       const title = document.createElement("span");
-      title.textContent = present.length === 1 ? "A patient is at a kiosk now" : present.length + " patients are at kiosks now";
+      title.textContent = present.length === 1 ? t("lamp_one") : t("lamp_many", present.length);
       lamp.append(bulb, title);
       for (const p of present) {
         const who = document.createElement("span");
@@ -81,8 +91,8 @@
         who.dataset.kiosk = p.kiosk_id;
         const timer = document.createElement("span");
         timer.className = "timer";
-        timer.textContent = clock(p.elapsed_secs + extra);
-        who.append(p.site + " · " + p.kiosk_id + " · " + journeyText(p.journey) + " · for ", timer);
+        timer.textContent = t("for_time", clock(p.elapsed_secs + extra));
+        who.append(p.site + " · " + p.kiosk_id + " · " + journeyText(p.journey) + " · ", timer);
         lamp.append(who);
       }
     } else {
@@ -92,9 +102,7 @@
     if (away) {
       if (present.length > 0 && !open) {
         away.hidden = false;
-        away.textContent = "Outside working hours: someone is at " +
-          present.map((p) => p.site + " (" + p.kiosk_id + ")").join(", ") +
-          ". Their appeal will wait in the queue.";
+        away.textContent = t("away", present.map((p) => p.site + " (" + p.kiosk_id + ")").join(", "));
       } else {
         away.hidden = true;
       }
@@ -103,12 +111,12 @@
   }
 
   function stepText(step) {
-    return step === 0 ? "on the overview page" : "step " + step;
+    return step === 0 ? t("step_overview") : t("step_n", step);
   }
 
   async function take(kiosk, button) {
     button.disabled = true;
-    button.textContent = "Telling the others…";
+    button.textContent = t("telling_others");
     let status = 0;
     try {
       const response = await fetch("/console/consultant/" + encodeURIComponent(kiosk) + "/taken", {
@@ -125,7 +133,7 @@
       drawCalls();
     } else {
       button.disabled = false;
-      button.textContent = status === 403 ? "Reload the page, then: On my way" : "Not sent — try again";
+      button.textContent = status === 403 ? t("reload_then_go") : t("not_sent");
     }
   }
 
@@ -159,14 +167,14 @@
         const button = document.createElement("button");
         button.type = "button";
         button.className = "take";
-        button.textContent = "On my way";
+        button.textContent = t("on_my_way");
         button.addEventListener("click", () => take(c.kiosk_id, button));
         row.append(what, button);
         band.append(row);
       }
-      row.querySelector(".text").textContent = "Consultant needed at kiosk " + c.kiosk_id + " (" + c.site +
-        "), service " + c.title + ", " + stepText(c.step) + ", for ";
-      row.querySelector(".timer").textContent = clock(c.elapsed_secs + extra);
+      row.querySelector(".text").textContent =
+        t("consultant", c.kiosk_id, c.site, (c.titles && c.titles[pageLang]) || c.title, stepText(c.step)) + " ";
+      row.querySelector(".timer").textContent = t("for_time", clock(c.elapsed_secs + extra));
     }
   }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
@@ -20,22 +20,6 @@ use super::ConsoleError;
 use crate::db::{self, Actor, LifecycleError};
 use crate::i18n::{tr, Lang};
 use crate::state::{AppState, LiveEvent};
-
-/// The operator's console language: their choice, else the browser's.
-fn lang(operator: &Operator, headers: &HeaderMap) -> Lang {
-    operator
-        .session
-        .language
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        })
-}
 
 async fn load_appeal(
     state: &Arc<AppState>,
@@ -132,20 +116,11 @@ async fn render(
 pub(super) async fn appeal(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Html<String>, ConsoleError> {
     permitted(&state, &operator, &id, "appeal_view").await?;
     audit_look(&state, &operator, "appeal_view", &id).await?;
-    render(
-        &state,
-        &operator,
-        lang(&operator, &headers),
-        &id,
-        false,
-        None,
-    )
-    .await
+    render(&state, &operator, operator.lang, &id, false, None).await
 }
 
 /// The appeal's video, with HTTP range requests so the player can seek. The first request of
@@ -198,7 +173,6 @@ enum Change {
 async fn change(
     state: Arc<AppState>,
     operator: Operator,
-    headers: HeaderMap,
     id: String,
     csrf: &str,
     what: &'static str,
@@ -206,7 +180,7 @@ async fn change(
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(csrf)?;
     let (appeal, _) = permitted(&state, &operator, &id, what).await?;
-    let lang = lang(&operator, &headers);
+    let lang = operator.lang;
     let deadlines =
         crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let extended_due = deadlines.extended_due_at(&appeal.topic, appeal.created_at);
@@ -267,7 +241,6 @@ pub(super) struct AssignForm {
 pub(super) async fn assign(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, ConsoleError> {
@@ -275,7 +248,6 @@ pub(super) async fn assign(
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "assign",
@@ -287,39 +259,19 @@ pub(super) async fn assign(
 pub(super) async fn start_work(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    change(
-        state,
-        operator,
-        headers,
-        id,
-        &form.csrf,
-        "status",
-        Change::Start,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "status", Change::Start).await
 }
 
 pub(super) async fn reopen(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, ConsoleError> {
-    change(
-        state,
-        operator,
-        headers,
-        id,
-        &form.csrf,
-        "status",
-        Change::Reopen,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "status", Change::Reopen).await
 }
 
 #[derive(Deserialize)]
@@ -334,7 +286,6 @@ pub(super) struct AnswerForm {
 pub(super) async fn answer(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, ConsoleError> {
@@ -342,10 +293,7 @@ pub(super) async fn answer(
         text: form.text,
         language: form.language,
     };
-    change(
-        state, operator, headers, id, &form.csrf, "answer", change_to,
-    )
-    .await
+    change(state, operator, id, &form.csrf, "answer", change_to).await
 }
 
 #[derive(Deserialize)]
@@ -358,14 +306,12 @@ pub(super) struct ReasonForm {
 pub(super) async fn close(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, ConsoleError> {
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "close",
@@ -377,14 +323,12 @@ pub(super) async fn close(
 pub(super) async fn extend(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, ConsoleError> {
     change(
         state,
         operator,
-        headers,
         id,
         &form.csrf,
         "extend",
@@ -402,7 +346,6 @@ pub(super) struct NoteForm {
 pub(super) async fn add_note(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Result<Response, ConsoleError> {
@@ -410,7 +353,7 @@ pub(super) async fn add_note(
     permitted(&state, &operator, &id, "note").await?;
     let note = form.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 4000 {
-        let lang = lang(&operator, &headers);
+        let lang = operator.lang;
         let message = tr(lang, "A note is 1 to 4,000 characters.");
         return Err(ConsoleError::Invalid(message.into()));
     }
@@ -426,7 +369,6 @@ pub(super) async fn add_note(
 pub(super) async fn reveal_iin(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Html<String>, ConsoleError> {
@@ -449,13 +391,5 @@ pub(super) async fn reveal_iin(
     })
     .await?;
     tracing::info!(appeal = %id, operator = %operator.session.username, "IIN revealed to an operator");
-    render(
-        &state,
-        &operator,
-        lang(&operator, &headers),
-        &id,
-        true,
-        None,
-    )
-    .await
+    render(&state, &operator, operator.lang, &id, true, None).await
 }

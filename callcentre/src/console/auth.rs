@@ -2,9 +2,9 @@
 //! SHA-256), cookies, CSRF tokens (one per session in every form; a double-submit cookie on the
 //! sign-in form), and signing in and out with argon2id passwords.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::pages;
 use super::ConsoleError;
 use crate::db::{self, SessionRow};
+use crate::i18n::{tr, Lang};
 use crate::secrets;
 use crate::state::AppState;
 
@@ -32,10 +33,36 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The browser's language from its `Accept-Language` header.
+pub(super) fn browser_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// Where the `Operator` extractor leaves the signed-in operator's language for
+/// `language::error_pages`.
+#[derive(Clone, Default)]
+pub(super) struct LangSlot(Arc<OnceLock<Lang>>);
+
+impl LangSlot {
+    pub(super) fn set(&self, lang: Lang) {
+        let _ = self.0.set(lang);
+    }
+
+    pub(super) fn get(&self) -> Option<Lang> {
+        self.0.get().copied()
+    }
+}
+
 /// A signed-in operator.
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub session: SessionRow,
+    /// The console's language for them: their stored choice, else their browser's.
+    pub lang: Lang,
 }
 
 impl Operator {
@@ -112,7 +139,15 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         let session = db::read(&state.db, move |c| db::session(c, &hash, now))
             .await?
             .ok_or(ConsoleError::SignIn)?;
-        Ok(Operator { session })
+        let lang = session
+            .language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or_else(|| browser_lang(&parts.headers));
+        if let Some(slot) = parts.extensions.get::<LangSlot>() {
+            slot.set(lang);
+        }
+        Ok(Operator { session, lang })
     }
 }
 
@@ -125,17 +160,36 @@ fn session_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age
     format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
-pub(super) async fn login_form(State(state): State<Arc<AppState>>) -> Response {
-    login_page(&state, None, StatusCode::OK)
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    /// A language picked on the sign-in page (`kk`, `ru`, `en`) over the browser's.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
-fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+/// The sign-in page's language: one picked on the page, else the browser's.
+fn login_lang(picked: Option<&str>, headers: &HeaderMap) -> Lang {
+    picked
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| browser_lang(headers))
+}
+
+pub(super) async fn login_form(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let lang = login_lang(q.lang.as_deref(), &headers);
+    login_page(&state, lang, None, StatusCode::OK)
+}
+
+fn login_page(state: &AppState, lang: Lang, error: Option<&str>, status: StatusCode) -> Response {
     let csrf = secrets::token();
     let cookie = session_cookie(state, LOGIN_CSRF_COOKIE, &csrf, "/console/login", 3600);
     (
         status,
         [(header::SET_COOKIE, cookie)],
-        Html(pages::login(&csrf, error).into_string()),
+        Html(pages::login(lang, &csrf, error).into_string()),
     )
         .into_response()
 }
@@ -145,6 +199,9 @@ pub(super) struct LoginForm {
     username: String,
     password: String,
     csrf: String,
+    /// The sign-in page's language, to answer a refusal in it.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 pub(super) async fn login(
@@ -152,12 +209,14 @@ pub(super) async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
+    let lang = login_lang(form.lang.as_deref(), &headers);
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !secrets::constant_time_eq(expected.as_bytes(), form.csrf.as_bytes())
     {
         return Ok(login_page(
             &state,
-            Some("The sign-in form expired. Please try again."),
+            lang,
+            Some(tr(lang, "The sign-in form expired. Please try again.")),
             StatusCode::FORBIDDEN,
         ));
     }
@@ -165,7 +224,8 @@ pub(super) async fn login(
     if username.len() > 64 || form.password.len() > 256 {
         return Ok(login_page(
             &state,
-            Some("Wrong username or password."),
+            lang,
+            Some(tr(lang, "Wrong username or password.")),
             StatusCode::UNAUTHORIZED,
         ));
     }
@@ -186,7 +246,8 @@ pub(super) async fn login(
         tracing::info!("console sign-in refused");
         return Ok(login_page(
             &state,
-            Some("Wrong username or password."),
+            lang,
+            Some(tr(lang, "Wrong username or password.")),
             StatusCode::UNAUTHORIZED,
         ));
     }
@@ -240,7 +301,9 @@ pub(super) async fn logout(
     state
         .calls
         .signed_out(&operator.session.username, state.open_now());
-    let mut response = Redirect::to("/console/login").into_response();
+    // The sign-in page in the language the operator was using.
+    let login = format!("/console/login?lang={}", operator.lang.code());
+    let mut response = Redirect::to(&login).into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, SESSION_COOKIE, "", "/", 0)) {
         response.headers_mut().insert(header::SET_COOKIE, v);
     }

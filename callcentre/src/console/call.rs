@@ -20,6 +20,7 @@ use super::auth::CsrfForm;
 use super::{ConsoleError, Operator};
 use crate::calls::RevealRefused;
 use crate::db;
+use crate::i18n::tr;
 use crate::signalling;
 use crate::state::{AppState, LiveEvent};
 
@@ -92,10 +93,12 @@ pub(super) async fn reveal(
         .calls
         .caller_iin(&appeal_id, &who)
         .map_err(|refused| match refused {
-            RevealRefused::NotLive => ConsoleError::NotFound(
-                "live call of yours with this appeal number (it ended: reveal the IIN on the appeal's page)",
-            ),
-            RevealRefused::NoIin => ConsoleError::NotFound("IIN: the caller did not identify"),
+            RevealRefused::NotLive => ConsoleError::Missing(|lang| {
+                tr(lang, "You have no live call with this appeal number; once a call has ended, reveal the IIN on the appeal's page.")
+            }),
+            RevealRefused::NoIin => ConsoleError::Missing(|lang| {
+                tr(lang, "The caller did not identify, so there is no IIN to reveal.")
+            }),
         })?;
     // The call's appeal row must be stored before its reveal is logged on it.
     signalling::store_calls(&state).await;
@@ -122,9 +125,9 @@ pub(super) async fn reveal(
     })
     .await?;
     if !logged {
-        return Err(ConsoleError::NotFound(
-            "stored appeal for this call (see the server log); the IIN was not revealed",
-        ));
+        return Err(ConsoleError::Missing(|lang| {
+            tr(lang, "The appeal of this call is not stored (see the server log); the IIN was not revealed.")
+        }));
     }
     tracing::info!(appeal = %appeal_id, operator = %operator.session.username, "IIN of a live caller revealed to an operator");
     Ok((
@@ -158,22 +161,23 @@ pub(super) async fn save_outcome(
     }
     let notes = form.notes.trim().to_string();
     if notes.chars().count() > 4000 {
-        return Err(ConsoleError::Invalid(
-            "call notes are at most 4,000 characters; shorten them and save again".into(),
-        ));
+        return Err(ConsoleError::Refused(|lang| {
+            tr(
+                lang,
+                "Call notes are at most 4,000 characters; shorten them and save again.",
+            )
+        }));
     }
     let outcome = match form.outcome.as_str() {
         "" => None,
-        o => Some(
-            *db::CALL_OUTCOMES
-                .iter()
-                .find(|known| **known == o)
-                .ok_or_else(|| {
-                    ConsoleError::Invalid(
-                        "the outcome is `resolved` (on the call) or `follow_up`".into(),
-                    )
-                })?,
-        ),
+        o => Some(*db::CALL_OUTCOMES.iter().find(|known| **known == o).ok_or(
+            ConsoleError::Refused(|lang| {
+                tr(
+                    lang,
+                    "Choose the outcome: resolved on the call, or needs follow-up.",
+                )
+            }),
+        )?),
     };
     signalling::store_calls(&state).await;
     let (key, who) = (appeal_id.clone(), operator.session.username.clone());
@@ -188,11 +192,14 @@ pub(super) async fn save_outcome(
             state.notify(LiveEvent::AppealsChanged(vec![appeal_id.clone()]));
             Ok(StatusCode::NO_CONTENT)
         }
-        db::OutcomeSaved::NoSuchCall => Err(ConsoleError::NotFound(
-            "answered call with this appeal number",
-        )),
-        db::OutcomeSaved::NotYours => Err(ConsoleError::Invalid(
-            "another operator took this call; only they can record its outcome".into(),
-        )),
+        db::OutcomeSaved::NoSuchCall => Err(ConsoleError::Missing(|lang| {
+            tr(lang, "There is no answered call with this appeal number.")
+        })),
+        db::OutcomeSaved::NotYours => Err(ConsoleError::Refused(|lang| {
+            tr(
+                lang,
+                "Another operator took this call; only they can record its outcome.",
+            )
+        })),
     }
 }

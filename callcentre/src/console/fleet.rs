@@ -15,6 +15,7 @@ use super::pages;
 use super::ConsoleError;
 use crate::db;
 use crate::enrolment;
+use crate::i18n::tr;
 use crate::state::AppState;
 
 pub(super) async fn fleet(
@@ -37,6 +38,7 @@ async fn fleet_page(
         pages::fleet(
             state,
             &operator.session,
+            operator.lang,
             &kiosks,
             &faults,
             enrol_error,
@@ -61,16 +63,20 @@ pub(super) async fn enrol_code(
     Form(form): Form<EnrolForm>,
 ) -> Result<Response, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
-    let mode = senim_protocol::SiteMode::parse(&form.mode).ok_or_else(|| {
-        ConsoleError::Invalid("choose the site's mode: hospital or front office".into())
-    })?;
+    let mode =
+        senim_protocol::SiteMode::parse(&form.mode).ok_or(ConsoleError::Refused(|lang| {
+            tr(lang, "Choose the site's mode: hospital or front office.")
+        }))?;
     let Some(site) = enrolment::site_name(&form.site) else {
         let page = fleet_page(
             &state,
             &operator,
             Some((
                 &form.site,
-                "Give the site's name: 1 to 200 characters, on one line.",
+                tr(
+                    operator.lang,
+                    "Give the site's name: 1 to 200 characters, on one line.",
+                ),
             )),
         )
         .await?;
@@ -79,7 +85,12 @@ pub(super) async fn enrol_code(
     let code = enrolment::new_code();
     let qr = enrolment::qr(&code)
         .and_then(|qr| qr.to_png(crate::qr::PNG_SCALE))
-        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "the enrolment code's QR code could not be drawn");
+            ConsoleError::Refused(|lang| {
+                tr(lang, "The QR code could not be drawn; make the code in a terminal on the server instead.")
+            })
+        })?;
     let ttl = state.config.enrolment.code_ttl_hours;
     let (stored_code, stored_site) = (code.clone(), site.clone());
     let expires = db::write(&state.db, move |tx| {
@@ -87,7 +98,18 @@ pub(super) async fn enrol_code(
     })
     .await?;
     tracing::info!(operator = %operator.session.username, site = %site, mode = mode.as_str(), "enrolment code made in the console");
-    let html = pages::enrol_code(&state, &operator.session, &site, mode, &code, &qr, expires)
-        .into_string();
+    let html = pages::enrol_code(
+        &state,
+        &operator.session,
+        operator.lang,
+        &pages::EnrolCode {
+            site: &site,
+            mode,
+            code: &code,
+            png: &qr,
+            expires,
+        },
+    )
+    .into_string();
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }

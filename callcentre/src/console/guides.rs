@@ -12,6 +12,8 @@ use super::auth::Operator;
 use super::pages;
 use super::ConsoleError;
 use crate::db;
+use crate::guides::RangeError;
+use crate::i18n::{tr, trf, Lang};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -31,7 +33,7 @@ pub(super) async fn guides(
     let tz = state.schedule.tz();
     let today = Utc::now().with_timezone(&tz).date_naive();
     let range = crate::guides::Range::parse(q.from.as_deref(), q.to.as_deref(), today)
-        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+        .map_err(|e| ConsoleError::Invalid(range_error(operator.lang, &e)))?;
     let pick = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let filter = crate::guides::Filter {
         service: pick(q.service),
@@ -42,14 +44,16 @@ pub(super) async fn guides(
         .as_deref()
         .is_some_and(|s| !senim_protocol::valid_service_id(s))
     {
-        return Err(ConsoleError::Invalid(
-            "unknown service in the filter".into(),
-        ));
+        return Err(ConsoleError::Refused(|lang| {
+            tr(lang, "The filter names an unknown service.")
+        }));
     }
     if filter.kiosk.as_deref().is_some_and(|k| k.len() > 16) {
-        return Err(ConsoleError::Invalid("unknown kiosk in the filter".into()));
+        return Err(ConsoleError::Refused(|lang| {
+            tr(lang, "The filter names an unknown kiosk.")
+        }));
     }
-    let titles = state.service_titles();
+    let titles = state.service_titles_in(operator.lang);
     let version = state.catalog_version();
     let (report, kiosks) = db::read(&state.db, move |c| {
         Ok((
@@ -59,6 +63,34 @@ pub(super) async fn guides(
     })
     .await?;
     Ok(Html(
-        pages::guides(&state, &operator.session, &report, &kiosks).into_string(),
+        pages::guides(&state, &operator.session, operator.lang, &report, &kiosks).into_string(),
     ))
+}
+
+/// Why a date range was refused, in the operator's language.
+fn range_error(lang: Lang, e: &RangeError) -> String {
+    match e {
+        RangeError::Date { key, found } => {
+            let field = if *key == "to" {
+                tr(lang, "To")
+            } else {
+                tr(lang, "From")
+            };
+            trf(
+                lang,
+                "{0}: write the date as YYYY-MM-DD, e.g. 2026-11-01 (found “{1}”).",
+                &[&field, &found.chars().take(40).collect::<String>()],
+            )
+        }
+        RangeError::Backwards { from, to } => trf(
+            lang,
+            "The first date ({0}) is after the last ({1}); give the earlier date first.",
+            &[from, to],
+        ),
+        RangeError::TooLong { from, to, days } => trf(
+            lang,
+            "{0} to {1} is {2} days; ask for at most {3} days at a time.",
+            &[from, to, days, &crate::guides::MAX_DAYS],
+        ),
+    }
 }

@@ -1,6 +1,7 @@
 //! What the console is told live: the red lamp (someone at a kiosk in working hours) and the
 //! consultant calls over Server-Sent Events, and "On my way", which takes a consultant call.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,15 @@ use futures_util::Stream;
 
 use super::auth::{CsrfForm, Operator};
 use super::ConsoleError;
+use crate::i18n::{tr, Lang};
 use crate::state::{AppState, LiveEvent};
+
+fn consultant_call_gone(lang: Lang) -> &'static str {
+    tr(
+        lang,
+        "This consultant call is gone: someone took it already, or the citizen left.",
+    )
+}
 
 /// A staff member goes to the kiosk: the consultant call is cleared for everyone.
 pub(super) async fn take_consultant_call(
@@ -25,13 +34,11 @@ pub(super) async fn take_consultant_call(
 ) -> Result<StatusCode, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
     if kiosk.len() > 16 {
-        return Err(ConsoleError::NotFound("consultant call"));
+        return Err(ConsoleError::Missing(consultant_call_gone));
     }
     let call = state
         .take_consultant_call(&kiosk)
-        .ok_or(ConsoleError::NotFound(
-            "consultant call: someone took it already, or the citizen left",
-        ))?;
+        .ok_or(ConsoleError::Missing(consultant_call_gone))?;
     tracing::info!(
         kiosk = %call.kiosk_id,
         service = %call.service_id,
@@ -72,6 +79,8 @@ struct ConsultantView {
     service_id: String,
     /// From the newest published catalogue, else the id.
     title: String,
+    /// The title in each console language (`kk`, `ru`, `en`); the page picks its own.
+    titles: HashMap<&'static str, String>,
     step: u32,
     /// Seconds since the call arrived, by the server's clock.
     elapsed_secs: i64,
@@ -85,6 +94,13 @@ fn consultant_event(state: &AppState) -> Event {
             .into_iter()
             .map(|c| ConsultantView {
                 title: state.service_title(&c.service_id),
+                titles: Lang::ALL
+                    .into_iter()
+                    .map(|l| {
+                        let title = state.service_titles_in(l).remove(&c.service_id);
+                        (l.code(), title.unwrap_or_else(|| c.service_id.clone()))
+                    })
+                    .collect(),
                 kiosk_id: c.kiosk_id,
                 site: c.site,
                 service_id: c.service_id,

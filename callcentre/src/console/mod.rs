@@ -3,9 +3,10 @@
 //! IIN with a logged reveal, notes, status history), the fleet view with enrolment codes as QR
 //! codes, and the service-guide figures. Server-rendered HTML.
 //!
-//! This module keeps the router, the error type and the two static files; `auth` (sessions,
-//! cookies, CSRF, sign-in and out), `appeals`, `fleet`, `guides` and `live` (the SSE feed and
-//! consultant calls) hold the handlers, `pages` the HTML.
+//! This module keeps the router, the error type and the static files; `auth` (sessions,
+//! cookies, CSRF, sign-in and out), `appeals`, `fleet`, `guides`, `live` (the SSE feed and
+//! consultant calls) and `language` (the operator's language, the switch, error pages in it)
+//! hold the handlers, `pages` the HTML. Every text goes through `i18n::tr`.
 
 mod appeals;
 mod auth;
@@ -13,6 +14,7 @@ mod call;
 mod figures;
 mod fleet;
 mod guides;
+mod language;
 mod live;
 mod pages;
 mod queue;
@@ -25,6 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::db::DbError;
+use crate::i18n::Lang;
 use crate::state::AppState;
 
 pub use auth::{forbid, Operator};
@@ -62,9 +65,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/static/console.css", get(css))
         .route("/console/static/console.js", get(js))
         .route("/console/static/call.js", get(call_js))
+        .route("/console/language", post(language::set_language))
+        .layer(axum::middleware::from_fn(language::error_pages))
 }
 
-/// A console failure, shown to the operator as a page.
+/// A text in the operator's language, for errors: `|lang| tr(lang, "…")`.
+pub type Localized = fn(Lang) -> &'static str;
+
+/// A console failure, shown to the operator as a page in their language
+/// ([`ConsoleError::message`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     #[error("sign in first")]
@@ -75,9 +84,16 @@ pub enum ConsoleError {
     Csrf,
     #[error("there is no such {0}")]
     NotFound(&'static str),
+    /// Not found (404), saying so in the operator's language.
+    #[error("{}", .0(Lang::En))]
+    Missing(Localized),
+    /// Refused as bad input (400), saying why in the operator's language.
+    #[error("{}", .0(Lang::En))]
+    Refused(Localized),
     /// Outside the operator's role or sites; logged in the audit by [`auth::forbid`].
     #[error("this is not for your role or your sites; ask an administrator if you need it")]
     Forbidden,
+    /// Refused as bad input (400); the text is already in the operator's language.
     #[error("{0}")]
     Invalid(String),
     #[error("the server could not complete this; it is logged")]
@@ -89,7 +105,8 @@ impl IntoResponse for ConsoleError {
         let status = match &self {
             ConsoleError::SignIn => return Redirect::to("/console/login").into_response(),
             ConsoleError::Csrf => StatusCode::FORBIDDEN,
-            ConsoleError::NotFound(_) => StatusCode::NOT_FOUND,
+            ConsoleError::NotFound(_) | ConsoleError::Missing(_) => StatusCode::NOT_FOUND,
+            ConsoleError::Refused(_) => StatusCode::BAD_REQUEST,
             ConsoleError::Forbidden => StatusCode::FORBIDDEN,
             ConsoleError::Invalid(_) => StatusCode::BAD_REQUEST,
             ConsoleError::Internal(e) => {
@@ -97,11 +114,23 @@ impl IntoResponse for ConsoleError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (
-            status,
-            Html(pages::error_page(&self.to_string()).into_string()),
-        )
-            .into_response()
+        // Every language; the `language::error_pages` layer keeps the request's.
+        let pages = Lang::ALL.map(|lang| {
+            (
+                lang,
+                pages::error_page(lang, &self.message(lang)).into_string(),
+            )
+        });
+        let fallback = pages
+            .iter()
+            .find(|(lang, _)| *lang == Lang::default())
+            .map(|(_, page)| page.clone())
+            .unwrap_or_default();
+        let mut response = (status, Html(fallback)).into_response();
+        response
+            .extensions_mut()
+            .insert(language::ErrorPages(Arc::new(pages)));
+        response
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
@@ -14,7 +14,6 @@ use super::auth::{forbid, Operator};
 use super::pages::{self, QueueRequest};
 use super::ConsoleError;
 use crate::db::{self, Cursor, QueueFilter, QueueKey, View, Viewer};
-use crate::i18n::Lang;
 use crate::state::AppState;
 
 /// The queue's URL parameters (empty fields of the GET form count as absent).
@@ -129,22 +128,6 @@ pub(super) fn parse(
     })
 }
 
-/// The operator's console language: their choice, else the browser's.
-pub(super) fn lang(operator: &Operator, headers: &HeaderMap) -> Lang {
-    operator
-        .session
-        .language
-        .as_deref()
-        .and_then(Lang::parse)
-        .unwrap_or_else(|| {
-            Lang::from_accept_language(
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok()),
-            )
-        })
-}
-
 /// Refuses (403, in the audit) a view outside the operator's roles.
 async fn check_view(
     state: &Arc<AppState>,
@@ -162,7 +145,6 @@ async fn check_view(
 pub(super) async fn queue(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Query(q): Query<QueueQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     let request = parse(&state, &operator, &q)?;
@@ -185,14 +167,7 @@ pub(super) async fn queue(
         sites: &sites,
     };
     Ok(Html(
-        pages::queue(
-            &state,
-            &operator.session,
-            lang(&operator, &headers),
-            &view,
-            Utc::now(),
-        )
-        .into_string(),
+        pages::queue(&state, &operator.session, operator.lang, &view, Utc::now()).into_string(),
     ))
 }
 
@@ -202,7 +177,6 @@ pub(super) async fn queue(
 pub(super) async fn rows(
     State(state): State<Arc<AppState>>,
     operator: Operator,
-    headers: HeaderMap,
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, ConsoleError> {
     let request = parse(&state, &operator, &q)?;
@@ -230,14 +204,7 @@ pub(super) async fn rows(
         .filter(|id| !rows.iter().any(|r| &r.appeal.id == *id))
         .map(String::as_str)
         .collect();
-    let html = pages::queue_rows(
-        &state,
-        lang(&operator, &headers),
-        &rows,
-        &gone,
-        flagged,
-        Utc::now(),
-    );
+    let html = pages::queue_rows(&state, operator.lang, &rows, &gone, flagged, Utc::now());
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Html(html.into_string()),

@@ -184,3 +184,17 @@ pub fn delete_session(tx: &Transaction<'_>, token_hash: &str) -> Result<(), DbEr
     tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
+
+/// Stores an operator's console language (`kk`, `ru`, `en`; `None`: follow the browser).
+/// `false` if there is no such operator.
+pub fn set_operator_language(
+    tx: &Transaction<'_>,
+    username: &str,
+    language: Option<&str>,
+) -> Result<bool, DbError> {
+    let n = tx.execute(
+        "UPDATE operators SET language = ?2 WHERE username = ?1",
+        params![username, language],
+    )?;
+    Ok(n == 1)
+}

@@ -79,12 +79,12 @@ fn due_facts(state: &AppState, lang: Lang, view: &AppealView<'_>, now: DateTime<
         span #appeal-due {
             @if open && now > a.due_at {
                 span .overdue { (trf(lang, "Overdue by {0} days", &[&(-days).max(1)])) }
-                br; small { (trf(lang, "was due {0}", &[&local(state, a.due_at)])) }
+                br; small { (trf(lang, "was due {0}", &[&local(state, lang, a.due_at)])) }
             } @else if open {
-                span class=[view.due_soon.then_some("due-soon")] { (local(state, a.due_at)) }
+                span class=[view.due_soon.then_some("due-soon")] { (local(state, lang, a.due_at)) }
                 br; small { (trf(lang, "{0} days left", &[&days])) }
             } @else {
-                span .muted { (local(state, a.due_at)) }
+                span .muted { (local(state, lang, a.due_at)) }
             }
             @if let Some(reason) = &a.due_extended_reason {
                 br; small .muted { (tr(lang, "Extended:")) " " (reason) }
@@ -141,7 +141,7 @@ fn actions(state: &AppState, session: &SessionRow, lang: Lang, view: &AppealView
                     h3 { (tr(lang, "Answer to the citizen")) }
                     p .muted {
                         (language_name(&answer.language)) " · " (who(view, lang, &answer.by))
-                        " · " (local(state, answer.at))
+                        " · " (local(state, lang, answer.at))
                     }
                     blockquote .typed lang=(answer.language) { (answer.text) }
                 }
@@ -207,7 +207,7 @@ fn actions(state: &AppState, session: &SessionRow, lang: Lang, view: &AppealView
                     form method="post" action={ (base) "/extend" } #extend-form .stack {
                         input type="hidden" name="csrf" value=(session.csrf);
                         h3 { (trf(lang, "Extend the deadline to {0} days", &[&view.extended_days])) }
-                        p .muted { (trf(lang, "The new due date would be {0}.", &[&local(state, view.extended_due)])) }
+                        p .muted { (trf(lang, "The new due date would be {0}.", &[&local(state, lang, view.extended_due)])) }
                         label { (tr(lang, "Reason (required)"))
                             input name="reason" #extend-reason maxlength="1000"; }
                         button type="submit" { (tr(lang, "Extend the deadline")) }
@@ -226,7 +226,7 @@ fn actions(state: &AppState, session: &SessionRow, lang: Lang, view: &AppealView
                 }
             } @else {
                 p #closed-note {
-                    @if let Some(at) = a.closed_at { (trf(lang, "Closed on {0}.", &[&local(state, at)])) }
+                    @if let Some(at) = a.closed_at { (trf(lang, "Closed on {0}.", &[&local(state, lang, at)])) }
                     @if let Some(reason) = &a.close_reason {
                         " " (tr(lang, "Reason:")) " " span .note { (reason) }
                     }
@@ -261,7 +261,7 @@ pub fn appeal(
                 @if a.video_upload_id.is_some() {
                     video #video controls preload="metadata" src={ "/console/appeals/" (a.id) "/video" } {}
                 } @else if let Some(bytes) = a.expected_video_bytes {
-                    div .placeholder { (trf(lang, "The video ({0}) is still on its way from the kiosk. This page shows it once it has arrived.", &[&megabytes(bytes)])) }
+                    div .placeholder { (trf(lang, "The video ({0}) is still on its way from the kiosk. This page shows it once it has arrived.", &[&megabytes(lang, bytes)])) }
                 } @else if a.call.as_ref().is_some_and(|c| c.call_only) {
                     div .placeholder { (tr(lang, "This appeal was a live call. Its recording arrives from the kiosk after the call, if the patient agreed to it.")) }
                 } @else {
@@ -284,7 +284,7 @@ pub fn appeal(
                             dt { (tr(lang, "Taken by")) }
                             dd { (call.operator_name.as_deref().or(call.operator.as_deref()).unwrap_or("—")) }
                             @if let Some(at) = call.answered_at {
-                                dt { (tr(lang, "Answered")) } dd { (local(state, at)) }
+                                dt { (trc(lang, "call", "Answered")) } dd { (local(state, lang, at)) }
                             }
                             dt { (tr(lang, "Length")) }
                             dd #appeal-call-length {
@@ -312,7 +312,7 @@ pub fn appeal(
                 dl {
                     dt { (tr(lang, "Topic")) } dd { (topic_name(lang, &a.topic)) }
                     dt { @if a.call.is_some() { (tr(lang, "Called at")) } @else { (tr(lang, "Left at")) } }
-                    dd { (local(state, a.created_at)) }
+                    dd { (local(state, lang, a.created_at)) }
                     dt { (tr(lang, "Due")) } dd { (due_facts(state, lang, view, now)) }
                     dt { (tr(lang, "Kiosk")) } dd { (a.site) " · " (a.kiosk_id) }
                     dt { (tr(lang, "Citizen's language")) } dd #appeal-language { (language_name(&a.language)) }
@@ -352,10 +352,10 @@ pub fn appeal(
         section .history {
             h2 { (tr(lang, "History")) }
             ol #history {
-                li { span .when { (local(state, a.created_at)) } " " (trf(lang, "Left at {0}", &[&a.site])) }
+                li { span .when { (local(state, lang, a.created_at)) } " " (trf(lang, "Left at {0}", &[&a.site])) }
                 @for e in view.events {
                     li {
-                        span .when { (crate::db::parse_ts(&e.at).map(|t| local(state, t)).unwrap_or_default()) }
+                        span .when { (crate::db::parse_ts(&e.at).map(|t| local(state, lang, t)).unwrap_or_default()) }
                         " " strong { (who(view, lang, &e.operator)) } " "
                         (event_text(view, lang, e))
                     }
@@ -366,6 +366,7 @@ pub fn appeal(
     layout(
         state,
         session,
+        lang,
         &format!("{} {}", tr(lang, "Appeal"), a.id),
         "appeal",
         body,

@@ -12,13 +12,6 @@ use crate::figures::{Counts, MonthRow, Report};
 use crate::i18n::{tr, trc, trf, Lang};
 use crate::state::AppState;
 
-/// The menu's link to this page, in the operator's chosen language.
-pub(super) fn menu_label(session: &SessionRow) -> &'static str {
-    // The rest of the menu is English until the shell is translated.
-    let lang = session.language.as_deref().and_then(Lang::parse);
-    tr(lang.unwrap_or(Lang::En), "Figures")
-}
-
 /// A number with the language's decimal mark (a comma in Kazakh and Russian).
 fn decimal(lang: Lang, x: f64, places: usize) -> String {
     let s = format!("{x:.places$}");
@@ -409,5 +402,12 @@ pub fn figures(state: &AppState, session: &SessionRow, lang: Lang, report: &Repo
             }
         }
     };
-    layout(state, session, tr(lang, "Appeal figures"), "figures", body)
+    layout(
+        state,
+        session,
+        lang,
+        tr(lang, "Appeal figures"),
+        "figures",
+        body,
+    )
 }

@@ -8,42 +8,47 @@ use maud::{html, Markup, PreEscaped};
 
 use super::{layout, local};
 use crate::db::{FaultRow, KioskRow, SessionRow};
+use crate::i18n::{tr, trf, Lang};
 use crate::state::AppState;
 
-fn mode_label(mode: senim_protocol::SiteMode) -> &'static str {
+fn mode_label(lang: Lang, mode: senim_protocol::SiteMode) -> &'static str {
     match mode {
-        senim_protocol::SiteMode::Hospital => "Hospital (appeals first)",
-        senim_protocol::SiteMode::FrontOffice => "Front office (service guides first)",
+        senim_protocol::SiteMode::Hospital => tr(lang, "Hospital (appeals first)"),
+        senim_protocol::SiteMode::FrontOffice => tr(lang, "Front office (service guides first)"),
     }
 }
 
-/// The "Enrol a kiosk" form; `error` is what was typed and why it was refused.
-fn enrol_form(session: &SessionRow, kiosks: &[KioskRow], error: Option<(&str, &str)>) -> Markup {
+/// The "Enrol a kiosk" form; `error` is what was typed and why it was refused (in `lang`).
+fn enrol_form(
+    session: &SessionRow,
+    lang: Lang,
+    kiosks: &[KioskRow],
+    error: Option<(&str, &str)>,
+) -> Markup {
     let mut sites: Vec<&str> = kiosks.iter().map(|k| k.site.as_str()).collect();
     sites.dedup();
     html! {
         details #enrol .card open[error.is_some() || kiosks.is_empty()] {
-            summary { "Enrol a kiosk" }
-            p .muted { "Makes a one-time code and shows it as a QR code. On a new kiosk's first "
-                "screen, hold the QR code to its scanner or camera." }
+            summary { (tr(lang, "Enrol a kiosk")) }
+            p .muted { (tr(lang, "Makes a one-time code and shows it as a QR code. On a new kiosk's first screen, hold the QR code to its scanner or camera.")) }
             @if let Some((_, message)) = error {
                 p .error role="alert" { (message) }
             }
             form method="post" action="/console/fleet/enrol" .enrol-form {
                 input type="hidden" name="csrf" value=(session.csrf);
-                label { "Site"
+                label { (tr(lang, "Site"))
                     input name="site" required maxlength="200" list="sites"
-                        placeholder="City Hospital No. 4, Almaty" value=[error.map(|e| e.0)];
+                        placeholder=(tr(lang, "City Hospital No. 4, Almaty")) value=[error.map(|e| e.0)];
                 }
                 datalist #sites { @for site in &sites { option value=(site) {} } }
-                label { "Mode"
+                label { (tr(lang, "Mode"))
                     select name="mode" {
                         @for mode in senim_protocol::SiteMode::ALL {
-                            option value=(mode.as_str()) { (mode_label(mode)) }
+                            option value=(mode.as_str()) { (mode_label(lang, mode)) }
                         }
                     }
                 }
-                button type="submit" .primary { "Make a code" }
+                button type="submit" .primary { (tr(lang, "Make a code")) }
             }
         }
     }
@@ -51,22 +56,23 @@ fn enrol_form(session: &SessionRow, kiosks: &[KioskRow], error: Option<(&str, &s
 
 /// The catalogue cell of a kiosk: the version it runs against the newest, or what it refused.
 fn catalog_cell(
+    lang: Lang,
     latest: Option<&str>,
     running: Option<&str>,
     problem: Option<&senim_protocol::CatalogProblem>,
 ) -> Markup {
     html! {
         @if let Some(p) = problem {
-            span .badge.fail title=(p.message) { "Refused " (p.version) }
+            span .badge.fail title=(p.message) { (trf(lang, "Refused {0}", &[&p.version])) }
             br; small .muted .problem { (p.message.chars().take(160).collect::<String>())
                 @if p.message.chars().count() > 160 { "…" } }
-            @if let Some(v) = running { br; small { "Still runs " (v) } }
+            @if let Some(v) = running { br; small { (trf(lang, "Still runs {0}", &[&v])) } }
         } @else if let Some(v) = running {
-            @if Some(v) == latest { span .badge.ok title=(v) { "Newest" } }
-            @else { span .badge.warn { "Behind" } }
+            @if Some(v) == latest { span .badge.ok title=(v) { (tr(lang, "Newest")) } }
+            @else { span .badge.warn { (tr(lang, "Behind")) } }
             br; small .muted { (v) }
         } @else {
-            span .muted { "Built-in" }
+            span .muted { (tr(lang, "Built-in")) }
         }
     }
 }
@@ -74,6 +80,7 @@ fn catalog_cell(
 pub fn fleet(
     state: &AppState,
     session: &SessionRow,
+    lang: Lang,
     kiosks: &[KioskRow],
     faults: &HashMap<String, Vec<FaultRow>>,
     enrol_error: Option<(&str, &str)>,
@@ -84,18 +91,18 @@ pub fn fleet(
     let offline_after = state.config.fleet.offline_after_secs as i64;
     let body = html! {
         div .title-row {
-            h1 { "Kiosks" }
-            span .muted { "Newest catalogue: " @if let Some(v) = &latest { code { (v) } } @else { "none published" } }
+            h1 { (tr(lang, "Kiosks")) }
+            span .muted { (tr(lang, "Newest catalogue:")) " " @if let Some(v) = &latest { code { (v) } } @else { (tr(lang, "none published")) } }
         }
-        (enrol_form(session, kiosks, enrol_error))
+        (enrol_form(session, lang, kiosks, enrol_error))
         @if kiosks.is_empty() {
-            p .empty { "No kiosk is enrolled yet. Make a code above, or with "
-                code { "senim-callcentre enrol-code --site NAME --qr" } ", and scan it on the kiosk." }
+            p .empty { (tr(lang, "No kiosk is enrolled yet. Make a code above, or in a terminal on the server, and scan it on the kiosk:")) " "
+                code { "senim-callcentre enrol-code --site NAME --qr" } }
         } @else {
             table .fleet {
                 thead { tr {
-                    th { "Kiosk" } th { "Link" } th { "Last heartbeat" } th { "State" }
-                    th { "Queue" } th { "Devices" } th { "Version" } th { "Catalogue" } th { "Recent faults" }
+                    th { (tr(lang, "Kiosk")) } th { (tr(lang, "Link")) } th { (tr(lang, "Last heartbeat")) } th { (tr(lang, "State")) }
+                    th { (tr(lang, "Queue")) } th { (tr(lang, "Devices")) } th { (tr(lang, "Version")) } th { (tr(lang, "Catalogue")) } th { (tr(lang, "Recent faults")) }
                 } }
                 tbody {
                     @for k in kiosks {
@@ -103,16 +110,16 @@ pub fn fleet(
                         @let last = seen.map(|s| s.received).or(k.last_heartbeat);
                         @let online = !k.revoked && last.is_some_and(|t| (now - t).num_seconds() <= offline_after);
                         tr data-kiosk=(k.id) {
-                            td { strong { (k.site) } br; small .muted { (k.id) " · " (mode_label(k.mode)) } }
+                            td { strong { (k.site) } br; small .muted { (k.id) " · " (mode_label(lang, k.mode)) } }
                             td {
-                                @if k.revoked { span .badge.fail { "Revoked" } }
-                                @else if online { span .dot.on {} "Online" }
-                                @else { span .dot.off {} "Offline" }
+                                @if k.revoked { span .badge.fail { (tr(lang, "Revoked")) } }
+                                @else if online { span .dot.on {} (tr(lang, "Online")) }
+                                @else { span .dot.off {} (tr(lang, "Offline")) }
                             }
-                            td { @if let Some(t) = last { (ago(now, t)) } @else { span .muted { "never" } } }
+                            td { @if let Some(t) = last { (ago(lang, now, t)) } @else { span .muted { (tr(lang, "never")) } } }
                             td {
-                                @if let Some(s) = seen { (state_label(&serde_json::to_value(s.beat.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())) }
-                                @else if let Some(s) = &k.state { (state_label(s)) }
+                                @if let Some(s) = seen { (state_label(lang, &serde_json::to_value(s.beat.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())) }
+                                @else if let Some(s) = &k.state { (state_label(lang, s)) }
                             }
                             td { @if let Some(s) = seen { (s.beat.queue_depth) } @else if let Some(q) = k.queue_depth { (q) } }
                             td .devices {
@@ -129,15 +136,15 @@ pub fn fleet(
                             td { @if let Some(s) = seen { (s.beat.versions.app) } @else if let Some(v) = &k.app_version { (v) } }
                             td .catalog {
                                 @if let Some(s) = seen {
-                                    (catalog_cell(latest.as_deref(), s.beat.versions.catalog.as_deref(), s.beat.catalog_problem.as_ref()))
+                                    (catalog_cell(lang, latest.as_deref(), s.beat.versions.catalog.as_deref(), s.beat.catalog_problem.as_ref()))
                                 } @else {
-                                    (catalog_cell(latest.as_deref(), k.catalog_version.as_deref(), k.catalog_problem.as_ref()))
+                                    (catalog_cell(lang, latest.as_deref(), k.catalog_version.as_deref(), k.catalog_problem.as_ref()))
                                 }
                             }
                             td {
                                 @for f in faults.get(&k.id).map(Vec::as_slice).unwrap_or(&[]) {
                                     div .fault { span class={ "badge " (f.status) } { (f.device) } " " (f.detail) " "
-                                        small .muted { (crate::db::parse_ts(&f.at).map(|t| local(state, t)).unwrap_or_default()) } }
+                                        small .muted { (crate::db::parse_ts(&f.at).map(|t| local(state, lang, t)).unwrap_or_default()) } }
                                 }
                             }
                         }
@@ -147,61 +154,81 @@ pub fn fleet(
         }
         (PreEscaped(""))
     };
-    layout(state, session, "Kiosks", "fleet", body)
+    layout(state, session, lang, tr(lang, "Kiosks"), "fleet", body)
 }
 
 /// The page that shows a fresh enrolment code and its QR code.
+/// A fresh enrolment code as its page shows it.
+pub struct EnrolCode<'a> {
+    pub site: &'a str,
+    pub mode: senim_protocol::SiteMode,
+    pub code: &'a str,
+    /// The code's QR code.
+    pub png: &'a [u8],
+    pub expires: DateTime<Utc>,
+}
+
 pub fn enrol_code(
     state: &AppState,
     session: &SessionRow,
-    site: &str,
-    mode: senim_protocol::SiteMode,
-    code: &str,
-    png: &[u8],
-    expires: DateTime<Utc>,
+    lang: Lang,
+    fresh: &EnrolCode<'_>,
 ) -> Markup {
     use base64::Engine;
+    let EnrolCode {
+        site,
+        mode,
+        code,
+        png,
+        expires,
+    } = *fresh;
     let image = base64::engine::general_purpose::STANDARD.encode(png);
     let body = html! {
-        p { a href="/console/fleet" { "← Kiosks" } }
-        h1 { "Enrolment code" }
+        p { a href="/console/fleet" { "← " (tr(lang, "Kiosks")) } }
+        h1 { (tr(lang, "Enrolment code")) }
         div .enrol-code.card {
             img #enrol-qr src={ "data:image/png;base64," (image) }
-                alt={ "QR code of the enrolment code " (code) };
+                alt=(trf(lang, "QR code of the enrolment code {0}", &[&code]));
             div {
                 p #code .code { (code) }
                 dl {
-                    dt { "Site" } dd #enrol-site { (site) }
-                    dt { "Mode" } dd { (mode_label(mode)) }
-                    dt { "Valid until" } dd { (local(state, expires)) }
+                    dt { (tr(lang, "Site")) } dd #enrol-site { (site) }
+                    dt { (tr(lang, "Mode")) } dd { (mode_label(lang, mode)) }
+                    dt { (tr(lang, "Valid until")) } dd { (local(state, lang, expires)) }
                 }
-                p { "On the new kiosk's first screen (\"scan the enrolment code\"), hold this QR "
-                    "code to the scanner or the camera: the kiosk enrols itself and takes the site "
-                    "and the mode from here. Over SSH: " code { "senim-kiosk enrol " (code) } }
-                p .muted { "The code works once, for one kiosk. It is not shown again once you "
-                    "leave this page; make another for the next kiosk." }
+                p { (tr(lang, "On the new kiosk's first screen (“scan the enrolment code”), hold this QR code to the scanner or the camera: the kiosk enrols itself and takes the site and the mode from here. Over SSH:"))
+                    " " code { "senim-kiosk enrol " (code) } }
+                p .muted { (tr(lang, "The code works once, for one kiosk. It is not shown again once you leave this page; make another for the next kiosk.")) }
             }
         }
     };
-    layout(state, session, "Enrolment code", "fleet", body)
+    layout(
+        state,
+        session,
+        lang,
+        tr(lang, "Enrolment code"),
+        "fleet",
+        body,
+    )
 }
 
-fn state_label(state: &str) -> &'static str {
+fn state_label(lang: Lang, state: &str) -> &'static str {
     match state {
-        "starting" => "Starting",
-        "idle" => "Waiting",
-        "in_use" => "In use",
-        "technician" => "Technician",
+        "starting" => tr(lang, "Starting"),
+        "idle" => tr(lang, "Waiting"),
+        "in_use" => tr(lang, "In use"),
+        "technician" => tr(lang, "Technician"),
         _ => "",
     }
 }
 
-fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+/// "5 min ago" (written so that no plural forms are needed).
+fn ago(lang: Lang, now: DateTime<Utc>, t: DateTime<Utc>) -> String {
     let s = (now - t).num_seconds().max(0);
     match s {
-        0..=59 => format!("{s} s ago"),
-        60..=3599 => format!("{} min ago", s / 60),
-        3600..=86399 => format!("{} h ago", s / 3600),
-        _ => format!("{} days ago", s / 86400),
+        0..=59 => trf(lang, "{0} s ago", &[&s]),
+        60..=3599 => trf(lang, "{0} min ago", &[&(s / 60)]),
+        3600..=86399 => trf(lang, "{0} h ago", &[&(s / 3600)]),
+        _ => trf(lang, "{0} d ago", &[&(s / 86400)]),
     }
 }

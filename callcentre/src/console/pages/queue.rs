@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{html, Markup};
 
-use super::{layout, local, megabytes};
+use super::{layout, local, megabytes, status_label, topic_label};
 use crate::db::{Count, Cursor, QueueFilter, QueuePage, QueueRow, SessionRow, View};
 use crate::i18n::{tr, trc, trf, Lang};
 use crate::state::AppState;
@@ -81,27 +81,6 @@ fn view_label(lang: Lang, view: View) -> &'static str {
     }
 }
 
-fn status_label(lang: Lang, status: &str) -> &'static str {
-    match status {
-        "new" => trc(lang, "appeal status", "New"),
-        "assigned" => trc(lang, "appeal status", "Assigned"),
-        "in_progress" => trc(lang, "appeal status", "In progress"),
-        "answered" => trc(lang, "appeal status", "Answered"),
-        "closed" => trc(lang, "appeal status", "Closed"),
-        _ => trc(lang, "appeal status", "Unknown"),
-    }
-}
-
-fn topic_label(lang: Lang, topic: &str) -> &'static str {
-    match topic {
-        "complaint" => trc(lang, "appeal topic", "Complaint"),
-        "request" => trc(lang, "appeal topic", "Request"),
-        "gratitude" => trc(lang, "appeal topic", "Gratitude"),
-        "bribe_report" => trc(lang, "appeal topic", "Report of a bribe demand"),
-        _ => trc(lang, "appeal topic", "Other"),
-    }
-}
-
 fn open(status: &str) -> bool {
     crate::db::OPEN_STATUSES.contains(&status)
 }
@@ -139,11 +118,11 @@ fn due_cell(state: &AppState, lang: Lang, row: &QueueRow, now: DateTime<Utc>) ->
                     @if late == 1 { (tr(lang, "Overdue by 1 day")) }
                     @else { (trf(lang, "Overdue by {0} days", &[&late])) }
                 }
-                br; small { (trf(lang, "was due {0}", &[&local(state, a.due_at)])) }
+                br; small { (trf(lang, "was due {0}", &[&local(state, lang, a.due_at)])) }
             },
             urgent => {
                 @if open(&a.status) {
-                    span { (local(state, a.due_at)) }
+                    span { (local(state, lang, a.due_at)) }
                     br;
                     small class=[urgent.map(|_| "soon")] {
                         @if days == 0 { (tr(lang, "due today")) }
@@ -151,7 +130,7 @@ fn due_cell(state: &AppState, lang: Lang, row: &QueueRow, now: DateTime<Utc>) ->
                         @else { (trf(lang, "{0} days left", &[&days])) }
                     }
                 } @else {
-                    span .muted { (local(state, a.due_at)) }
+                    span .muted { (local(state, lang, a.due_at)) }
                 }
             },
         }
@@ -181,7 +160,7 @@ fn video_cell(lang: Lang, row: &QueueRow) -> Markup {
     let a = &row.appeal;
     html! {
         @if let Some(bytes) = a.video_bytes {
-            span .ok { (tr(lang, "Video")) " " (megabytes(bytes)) }
+            span .ok { (tr(lang, "Video")) " " (megabytes(lang, bytes)) }
         } @else if a.expected_video_bytes.is_some() {
             span .pending { (tr(lang, "Video uploading…")) }
         } @else if a.text.is_some() {
@@ -211,7 +190,7 @@ fn row(state: &AppState, lang: Lang, r: &QueueRow, now: DateTime<Utc>) -> Markup
                 @if a.test { " " span .badge.test { (tr(lang, "TEST")) } }
                 @if a.anticorruption { br; span .badge.flag { (tr(lang, "Flagged on arrival")) } }
             }
-            td { (local(state, a.created_at)) }
+            td { (local(state, lang, a.created_at)) }
             td { (topic_label(lang, &a.topic)) }
             td { (a.site) br; small .muted { (a.kiosk_id) } }
             td { span class={ "status " (a.status) } { (status_label(lang, &a.status)) } }
@@ -239,7 +218,7 @@ fn filters(lang: Lang, v: &QueueView<'_>) -> Markup {
         form #filters .filters method="get" action="/console" role="search" {
             input type="hidden" name="view" value=(r.view.key());
             label .number { (tr(lang, "Appeal number"))
-                input type="search" name="q" value=[r.typed_number.as_deref()] placeholder="A-XXXXXXXX"
+                input type="search" name="q" value=[r.typed_number.as_deref()] placeholder="A-7K2M9Q4P"
                     autocomplete="off" spellcheck="false";
             }
             label { (tr(lang, "Site"))
@@ -384,7 +363,7 @@ pub fn queue(
         }
         (pager(lang, v))
     };
-    layout(state, session, tr(lang, "Appeals"), "queue", body)
+    layout(state, session, lang, tr(lang, "Appeals"), "queue", body)
 }
 
 /// The rows a live update asked for, in a table so a browser parses them: the rows the viewer
