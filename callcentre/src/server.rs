@@ -70,7 +70,9 @@ pub async fn serve(
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         });
     }
-    let service = app(Arc::clone(&state)).into_make_service();
+    // The client's address reaches handlers as `ConnectInfo` (sign-ins are audited with it).
+    let service =
+        app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = match tls {
         Some(tls) => {
             axum_server::from_tcp_rustls(listener, tls)?

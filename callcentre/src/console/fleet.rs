@@ -82,8 +82,24 @@ pub(super) async fn enrol_code(
         .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
     let ttl = state.config.enrolment.code_ttl_hours;
     let (stored_code, stored_site) = (code.clone(), site.clone());
+    let (who, address) = (operator.session.username.clone(), operator.address.clone());
     let expires = db::write(&state.db, move |tx| {
-        enrolment::store(tx, &stored_code, &stored_site, mode, Utc::now(), ttl)
+        let now = Utc::now();
+        let expires = enrolment::store(tx, &stored_code, &stored_site, mode, now, ttl)?;
+        // The code itself is not kept in the audit: it would let a reader enrol a kiosk.
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&who),
+                action: "enrol_code",
+                target: Some(&stored_site),
+                address: address.as_deref(),
+                detail: Some(mode.as_str()),
+                ..db::AuditEntry::default()
+            },
+            now,
+        )?;
+        Ok::<_, db::DbError>(expires)
     })
     .await?;
     tracing::info!(operator = %operator.session.username, site = %site, mode = mode.as_str(), "enrolment code made in the console");

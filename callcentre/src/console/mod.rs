@@ -14,6 +14,7 @@ mod fleet;
 mod guides;
 mod live;
 mod pages;
+mod roles;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use crate::db::DbError;
 use crate::state::AppState;
 
 pub use auth::{forbid, Operator};
+pub use roles::{Admin, Need, Staff};
 
 /// The console's routes.
 pub fn router() -> Router<Arc<AppState>> {
