@@ -13,7 +13,12 @@ use crate::db;
 const BATCH: u32 = 1000;
 
 /// Prints the audit rows from `from` to `to` (YYYY-MM-DD, the call-centre's local days).
-pub fn run(config: &Config, from: Option<&str>, to: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub fn run(
+    config: &Config,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let schedule = config
         .schedule()
         .map_err(|e| anyhow::anyhow!("hours.{e}"))?;

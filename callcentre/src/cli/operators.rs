@@ -90,9 +90,8 @@ fn read_password(username: &str, file: Option<&Path>) -> anyhow::Result<String> 
     let mut line = String::new();
     match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!("cannot read the password file {}", path.display())
-            })?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the password file {}", path.display()))?;
             line = text.lines().next().unwrap_or("").to_string();
         }
         None => {
@@ -157,7 +156,10 @@ pub fn run(config: &Config, command: OperatorCommand) -> anyhow::Result<()> {
             }
             let display = name.unwrap_or_else(|| username.clone());
             if !db::valid_display_name(&display) {
-                anyhow::bail!("--name: 1 to {} characters on one line", db::MAX_DISPLAY_CHARS);
+                anyhow::bail!(
+                    "--name: 1 to {} characters on one line",
+                    db::MAX_DISPLAY_CHARS
+                );
             }
             let sites = clean_sites(&sites)?;
             let roles = if role_args.is_empty() {
@@ -179,10 +181,7 @@ pub fn run(config: &Config, command: OperatorCommand) -> anyhow::Result<()> {
                     sites: &sites,
                 },
             )?;
-            println!(
-                "Operator {username} added ({}).",
-                roles.names().join(", ")
-            );
+            println!("Operator {username} added ({}).", roles.names().join(", "));
         }
         OperatorCommand::Disable { username } => {
             apply(config, &username, &Change::Disable)?;

@@ -7,6 +7,7 @@
 //! cookies, CSRF, sign-in and out), `appeals`, `fleet`, `guides` and `live` (the SSE feed and
 //! consultant calls) hold the handlers, `pages` the HTML.
 
+mod admin;
 mod appeals;
 mod auth;
 mod call;
@@ -42,6 +43,28 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
         .route("/console/guides", get(guides::guides))
+        .route(
+            "/console/admin/operators",
+            get(admin::operators).post(admin::add_operator),
+        )
+        .route("/console/admin/operators/{name}", get(admin::operator_page))
+        .route(
+            "/console/admin/operators/{name}/access",
+            post(admin::save_access),
+        )
+        .route(
+            "/console/admin/operators/{name}/password",
+            post(admin::reset_password),
+        )
+        .route(
+            "/console/admin/operators/{name}/disable",
+            post(admin::disable),
+        )
+        .route(
+            "/console/admin/operators/{name}/enable",
+            post(admin::enable),
+        )
+        .route("/console/admin/audit", get(admin::audit))
         .route(
             "/console/consultant/{kiosk}/taken",
             post(live::take_consultant_call),

@@ -2,6 +2,7 @@
 //! shares, sign-in and error pages, and the labels the pages have in common; the pages of each
 //! part of the console in `appeals`, `fleet` and `guides`.
 
+mod admin;
 mod appeals;
 mod fleet;
 mod guides;
@@ -13,6 +14,7 @@ use senim_protocol::hours::CallCentreStatus;
 use crate::db::SessionRow;
 use crate::state::AppState;
 
+pub use admin::{audit, operator, operators, AddDraft, AuditView};
 pub use appeals::{appeal, queue};
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
@@ -96,9 +98,17 @@ fn layout(
     body: Markup,
 ) -> Markup {
     let now = Utc::now();
+    // The menu shows what the operator may use; live calls only reach appeal staff.
+    let roles = session.roles;
+    let staff = roles.operator || roles.anticorruption;
+    let lang = session
+        .language
+        .as_deref()
+        .and_then(crate::i18n::Lang::parse)
+        .unwrap_or_default();
     html! {
         html lang="en" {
-            (head(title, true))
+            (head(title, staff))
             body data-page=(current) data-csrf=(session.csrf) {
                 div .alerts {
                     div #ringing .ringing hidden role="alert" aria-live="assertive" {}
@@ -109,16 +119,23 @@ fn layout(
                 header .top {
                     span .brand { "Senim" span .sub { " call-centre" } }
                     nav {
-                        a href="/console" class=[(current == "queue").then_some("here")] { "Appeals" }
-                        a href="/console/guides" class=[(current == "guides").then_some("here")] { "Service guides" }
-                        a href="/console/fleet" class=[(current == "fleet").then_some("here")] { "Kiosks" }
+                        @if staff {
+                            a href="/console" class=[(current == "queue").then_some("here")] { "Appeals" }
+                            a href="/console/guides" class=[(current == "guides").then_some("here")] { "Service guides" }
+                        }
+                        @if roles.admin {
+                            a href="/console/fleet" class=[(current == "fleet").then_some("here")] { "Kiosks" }
+                        }
+                        (admin::admin_nav(session, lang, current))
                     }
                     span .hours { (open_status(state, now)) }
                     span .spacer {}
                     span #signal .signal hidden {}
-                    button #availability type="button" .availability aria-pressed="false"
-                        title="Available: live calls from the kiosks ring here. Away: they do not." { "Away" }
-                    button #sound type="button" .quiet aria-pressed="true" { "Sound: on" }
+                    @if staff {
+                        button #availability type="button" .availability aria-pressed="false"
+                            title="Available: live calls from the kiosks ring here. Away: they do not." { "Away" }
+                        button #sound type="button" .quiet aria-pressed="true" { "Sound: on" }
+                    }
                     span .who { (session.display_name) }
                     form method="post" action="/console/logout" .inline {
                         input type="hidden" name="csrf" value=(session.csrf);
