@@ -225,7 +225,7 @@ pub(super) async fn login(
             },
             now,
         )?;
-        Ok::<_, db::DbError>(db::operator_roles(tx, &user)?)
+        db::operator_roles(tx, &user)
     })
     .await?;
     tracing::info!(operator = %username, "operator signed in");
