@@ -12,8 +12,8 @@ use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::access::{self, ClientAddress};
 use super::pages;
-use super::roles::{self, ClientAddress};
 use super::ConsoleError;
 use crate::db::{self, SessionRow};
 use crate::secrets;
@@ -37,7 +37,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub session: SessionRow,
-    /// The client's IP address (see [`roles::client_address`]).
+    /// The client's IP address (see [`access::client_address`]).
     pub address: Option<String>,
 }
 
@@ -119,11 +119,11 @@ impl FromRequestParts<Arc<AppState>> for Operator {
             .ok_or(ConsoleError::SignIn)?;
         let operator = Operator {
             session,
-            address: roles::client_address(parts),
+            address: access::client_address(parts),
         };
         // Every console path is behind its role (see `roles`).
         operator
-            .require(state, roles::need(parts.uri.path()), parts.uri.path())
+            .require(state, access::need(parts.uri.path()), parts.uri.path())
             .await?;
         Ok(operator)
     }

@@ -7,6 +7,7 @@
 //! cookies, CSRF, sign-in and out), `appeals`, `fleet`, `guides` and `live` (the SSE feed and
 //! consultant calls) hold the handlers, `pages` the HTML.
 
+mod access;
 mod admin;
 mod appeals;
 mod auth;
