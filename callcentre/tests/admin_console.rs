@@ -191,12 +191,17 @@ async fn roles_are_enforced_and_disabling_ends_the_session() {
             server.url
         ))
         .header("Cookie", &boss_cookie)
+        .header("Accept-Language", "ru-KZ,ru;q=0.9")
         .form(&[("csrf", boss_csrf.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("no enabled administrator"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("не останется ни одного активного администратора"));
 
     // Enabled again with a new password: the old one no longer works.
     for (path, form) in [
@@ -507,6 +512,32 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
         .unwrap();
     assert_eq!(first.as_deref(), Some("operator_disable"), "newest first");
     shot(&c, "admin-audit").await;
+
+    // In the operator's language: Kazakh.
+    server
+        .state
+        .db
+        .write(|tx| {
+            tx.execute(
+                "UPDATE operators SET language = 'kk' WHERE username = 'boss'",
+                [],
+            )
+            .map_err(db::DbError::from)
+        })
+        .unwrap();
+    c.goto(&format!("{}/console/admin/operators/bolat", server.url))
+        .await
+        .unwrap();
+    let button = c
+        .wait()
+        .for_element(Locator::Css("#status button"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(button, "Есептік жазбаны қосу");
+    shot(&c, "admin-operator-kk").await;
 
     c.close().await.unwrap();
     server.stop().await;

@@ -1,8 +1,8 @@
 //! Who may use which part of the console. Administration (operators, kiosks and enrolment
 //! codes, the audit) needs the `admin` role; the appeals, calls and figures need `operator` or
 //! `anticorruption`; signing out needs only a session. The [`Operator`] extractor applies
-//! [`super::access::need`] to every request by its path, so a handler that takes an `Operator` is already
-//! behind the right role; [`Admin`] and [`Staff`] say it in a handler's signature, and
+//! [`super::access::need`] to every request by its path, so a handler that takes an
+//! `Operator` is already behind the right role; [`Admin`] and [`Staff`] say it in a handler's signature, and
 //! [`Operator::require_admin`] / [`Operator::require_staff`] check inside a handler (e.g. an
 //! admin-only action on a page everyone uses). Every refusal is a 403 with a `forbidden` row in
 //! the audit ([`super::forbid`]).

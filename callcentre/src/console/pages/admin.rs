@@ -5,24 +5,24 @@ use maud::{html, Markup};
 
 use super::{layout, local};
 use crate::db::{AuditRow, OperatorRow, Roles, SessionRow};
-use crate::i18n::{tr, trf, Lang};
+use crate::i18n::{tr, trc, trf, Lang};
 use crate::state::AppState;
 
 /// The administration entries of the menu, for an administrator.
 pub fn admin_nav(session: &SessionRow, lang: Lang, current: &str) -> Markup {
     html! {
         @if session.roles.admin {
-            a href="/console/admin/operators" class=[(current == "operators").then_some("here")] { (tr(lang, "Operators")) }
-            a href="/console/admin/audit" class=[(current == "audit").then_some("here")] { (tr(lang, "Audit")) }
+            a href="/console/admin/operators" class=[(current == "operators").then_some("here")] { (trc(lang, "admin", "Operators")) }
+            a href="/console/admin/audit" class=[(current == "audit").then_some("here")] { (trc(lang, "admin", "Audit")) }
         }
     }
 }
 
 fn role_label(lang: Lang, role: &str) -> &'static str {
     match role {
-        "admin" => tr(lang, "Administrator"),
-        "operator" => tr(lang, "Operator"),
-        "anticorruption" => tr(lang, "Anti-corruption"),
+        "admin" => trc(lang, "admin", "Administrator"),
+        "operator" => trc(lang, "admin", "Operator"),
+        "anticorruption" => trc(lang, "admin", "Anti-corruption"),
         _ => "",
     }
 }
@@ -60,7 +60,7 @@ fn sites_cell(lang: Lang, sites: &[String]) -> Markup {
 fn role_boxes(lang: Lang, checked: Roles) -> Markup {
     html! {
         fieldset .roles {
-            legend { (tr(lang, "Roles")) }
+            legend { (trc(lang, "admin", "Roles")) }
             @for r in ROLES {
                 label .check {
                     input type="checkbox" name="role" value=(r) checked[has(checked, r)];
@@ -78,7 +78,7 @@ fn site_select(lang: Lang, known: &[String], chosen: &[String]) -> Markup {
     all.dedup();
     html! {
         label .sites {
-            (tr(lang, "Sites"))
+            (trc(lang, "admin", "Sites"))
             select name="site" multiple size=(all.len().clamp(3, 8)) {
                 @for s in all { option value=(s) selected[chosen.contains(s)] { (s) } }
             }
@@ -118,15 +118,15 @@ pub fn operators(
     };
     let body = html! {
         div .title-row {
-            h1 { (tr(lang, "Operators")) }
-            span .muted { (trf(lang, "{0} accounts", &[&list.len()])) }
+            h1 { (trc(lang, "admin", "Operators")) }
+            span .muted { (trf(lang, "Accounts: {0}", &[&list.len()])) }
         }
         details #add-operator .card open[error.is_some()] {
             summary { (tr(lang, "Add an operator")) }
             @if let Some(e) = error { p .error role="alert" { (e) } }
             form method="post" action="/console/admin/operators" .admin-form {
                 input type="hidden" name="csrf" value=(session.csrf);
-                label { (tr(lang, "Username"))
+                label { (trc(lang, "admin", "Username"))
                     input name="username" required minlength="2" maxlength="64" pattern="[A-Za-z0-9._-]+"
                         autocomplete="off" value=(draft.username);
                     small .muted { (tr(lang, "2 to 64 characters: Latin letters, digits, '.', '_' or '-'.")) }
@@ -145,8 +145,8 @@ pub fn operators(
         }
         table .operators {
             thead { tr {
-                th { (tr(lang, "Operator")) } th { (tr(lang, "Roles")) } th { (tr(lang, "Sites")) }
-                th { (tr(lang, "Status")) } th {}
+                th { (trc(lang, "admin", "Operator")) } th { (trc(lang, "admin", "Roles")) } th { (trc(lang, "admin", "Sites")) }
+                th { (trc(lang, "admin", "Status")) } th {}
             } }
             tbody {
                 @for o in list {
@@ -155,22 +155,28 @@ pub fn operators(
                         td { (roles_cell(lang, o.roles)) }
                         td { (sites_cell(lang, &o.sites)) }
                         td { (status_cell(state, lang, o)) }
-                        td { a href={ "/console/admin/operators/" (o.username) } { (tr(lang, "Manage")) } }
+                        td { a href={ "/console/admin/operators/" (o.username) } { (trc(lang, "admin", "Manage")) } }
                     }
                 }
             }
         }
     };
-    layout(state, session, tr(lang, "Operators"), "operators", body)
+    layout(
+        state,
+        session,
+        trc(lang, "admin", "Operators"),
+        "operators",
+        body,
+    )
 }
 
 fn status_cell(state: &AppState, lang: Lang, o: &OperatorRow) -> Markup {
     html! {
         @if let Some(t) = o.disabled_at {
-            span .badge.fail { (tr(lang, "Disabled")) } br;
+            span .badge.fail { (trc(lang, "admin", "Disabled")) } br;
             small .muted { (trf(lang, "since {0}", &[&local(state, t)])) }
         } @else {
-            span .badge.ok { (tr(lang, "Enabled")) }
+            span .badge.ok { (trc(lang, "admin", "Enabled")) }
         }
     }
 }
@@ -187,7 +193,7 @@ pub fn operator(
 ) -> Markup {
     let base = format!("/console/admin/operators/{}", o.username);
     let body = html! {
-        p { a href="/console/admin/operators" { "← " (tr(lang, "Operators")) } }
+        p { a href="/console/admin/operators" { "← " (trc(lang, "admin", "Operators")) } }
         div .title-row {
             h1 { (o.display_name) " " small .muted { (o.username) } }
             (status_cell(state, lang, o))
@@ -195,7 +201,7 @@ pub fn operator(
         @if let Some(n) = notice { p .saved role="status" { (n) } }
         @if let Some(e) = error { p .error role="alert" { (e) } }
         section .card {
-            h2 { (tr(lang, "Access")) }
+            h2 { (trc(lang, "admin", "Access")) }
             form method="post" action={ (base) "/access" } .admin-form #access {
                 input type="hidden" name="csrf" value=(session.csrf);
                 label { (tr(lang, "Name shown in the console"))
@@ -203,11 +209,11 @@ pub fn operator(
                 }
                 (role_boxes(lang, o.roles))
                 (site_select(lang, known_sites, &o.sites))
-                button type="submit" .primary { (tr(lang, "Save")) }
+                button type="submit" .primary { (trc(lang, "admin", "Save")) }
             }
         }
         section .card {
-            h2 { (tr(lang, "Password")) }
+            h2 { (trc(lang, "admin", "Password")) }
             p .muted { (tr(lang, "Sets a new password. The operator is signed out everywhere and signs in with the new one.")) }
             form method="post" action={ (base) "/password" } .admin-form #password {
                 input type="hidden" name="csrf" value=(session.csrf);
@@ -218,7 +224,7 @@ pub fn operator(
             }
         }
         section .card {
-            h2 { (tr(lang, "Status")) }
+            h2 { (trc(lang, "admin", "Status")) }
             @if o.disabled_at.is_some() {
                 p .muted { (tr(lang, "This account cannot sign in.")) }
                 form method="post" action={ (base) "/enable" } #status {
@@ -293,13 +299,13 @@ pub fn audit(
     };
     let body = html! {
         div .title-row {
-            h1 { (tr(lang, "Audit")) }
-            span .muted { (trf(lang, "{0} entries", &[&view.total])) }
+            h1 { (trc(lang, "admin", "Audit")) }
+            span .muted { (trf(lang, "Entries: {0}", &[&view.total])) }
         }
         form method="get" action="/console/admin/audit" .filters #audit-range {
-            label { (tr(lang, "From")) input type="date" name="from" value=(view.from); }
-            label { (tr(lang, "To")) input type="date" name="to" value=(view.to); }
-            button type="submit" { (tr(lang, "Show")) }
+            label { (trc(lang, "admin", "From")) input type="date" name="from" value=(view.from); }
+            label { (trc(lang, "admin", "To")) input type="date" name="to" value=(view.to); }
+            button type="submit" { (trc(lang, "admin", "Show")) }
         }
         @if let Some(e) = view.error { p .error role="alert" { (e) } }
         @if rows.is_empty() {
@@ -307,9 +313,9 @@ pub fn audit(
         } @else {
             table .audit {
                 thead { tr {
-                    th { (tr(lang, "When")) } th { (tr(lang, "Who")) } th { (tr(lang, "What")) }
-                    th { (tr(lang, "Appeal")) } th { (tr(lang, "Concerning")) } th { (tr(lang, "Address")) }
-                    th { (tr(lang, "Detail")) }
+                    th { (trc(lang, "admin", "When")) } th { (trc(lang, "admin", "Who")) } th { (trc(lang, "admin", "What")) }
+                    th { (trc(lang, "admin", "Appeal")) } th { (tr(lang, "Concerning")) } th { (trc(lang, "admin", "Address")) }
+                    th { (trc(lang, "admin", "Detail")) }
                 } }
                 tbody {
                     @for r in rows {
@@ -330,12 +336,26 @@ pub fn audit(
             }
             @if view.pages > 1 {
                 nav .pager {
-                    @if view.page > 1 { a href=(link(view.page - 1)) rel="prev" { "← " (tr(lang, "Newer")) } }
+                    @if view.page > 1 { a href=(link(view.page - 1)) rel="prev" { "← " (trc(lang, "admin", "Newer")) } }
                     span .muted { (trf(lang, "Page {0} of {1}", &[&view.page, &view.pages])) }
-                    @if view.page < view.pages { a href=(link(view.page + 1)) rel="next" { (tr(lang, "Older")) " →" } }
+                    @if view.page < view.pages { a href=(link(view.page + 1)) rel="next" { (trc(lang, "admin", "Older")) " →" } }
                 }
             }
         }
     };
-    layout(state, session, tr(lang, "Audit"), "audit", body)
+    layout(state, session, trc(lang, "admin", "Audit"), "audit", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::trc;
+
+    #[test]
+    fn the_admin_texts_are_in_kazakh_and_russian() {
+        assert_eq!(trc(Lang::Ru, "admin", "Operators"), "Операторы");
+        assert_eq!(tr(Lang::Kk, "Enable the account"), "Есептік жазбаны қосу");
+        assert_eq!(action_label(Lang::Ru, "sign_in_failed"), "Вход отклонён");
+        assert_eq!(role_label(Lang::Kk, "admin"), "Әкімші");
+    }
 }
