@@ -542,3 +542,144 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
     c.close().await.unwrap();
     server.stop().await;
 }
+
+fn cli(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_manages_operators_and_its_changes_are_audited() {
+    let server = TestServer::start().await;
+    let (kiosk, _) = server.enrol(&reqwest::Client::new(), SITE).await;
+    let data = server.data();
+    let password_file = data.join("boss-password");
+    std::fs::write(&password_file, "boss-password-1\n").unwrap();
+    tokio::task::spawn_blocking(move || {
+        let ok = |args: &[&str], stdin: &str| {
+            let out = cli(&data, args, stdin);
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let refused = |args: &[&str], stdin: &str| {
+            let out = cli(&data, args, stdin);
+            assert!(!out.status.success(), "{args:?} should be refused");
+            String::from_utf8(out.stderr).unwrap()
+        };
+        let file = password_file.to_str().unwrap();
+        ok(
+            &[
+                "operator",
+                "add",
+                "boss",
+                "--name",
+                "Saule",
+                "--role",
+                "admin",
+                "--role",
+                "operator",
+                "--password-file",
+                file,
+            ],
+            "",
+        );
+        // The old form still works: the password on standard input, the operator role.
+        ok(
+            &["operator", "add", "aigerim", "--name", "Aigerim"],
+            "demo-password-1\n",
+        );
+        assert!(refused(&["operator", "add", "aigerim"], "demo-password-1\n").contains("already"));
+        assert!(refused(&["operator", "add", "dana"], "short\n").contains("at least 10"));
+        assert!(refused(&["operator", "roles", "aigerim", "--role", "root"], "").contains("root"));
+        ok(
+            &[
+                "operator",
+                "roles",
+                "aigerim",
+                "--role",
+                "operator",
+                "--role",
+                "anticorruption",
+            ],
+            "",
+        );
+        ok(&["operator", "sites", "aigerim", "--site", SITE], "");
+        assert!(refused(&["operator", "disable", "boss"], "").contains("no enabled administrator"));
+        ok(&["operator", "disable", "aigerim"], "");
+        ok(
+            &["operator", "reset-password", "aigerim"],
+            "another-password-2\n",
+        );
+        assert!(refused(&["operator", "enable", "ghost"], "").contains("no operator \"ghost\""));
+        let list: serde_json::Value =
+            serde_json::from_str(&ok(&["operator", "list", "--json"], "")).unwrap();
+        let aigerim = &list[0];
+        assert_eq!(aigerim["username"], "aigerim");
+        assert_eq!(
+            aigerim["roles"],
+            serde_json::json!(["operator", "anticorruption"])
+        );
+        assert_eq!(aigerim["sites"], serde_json::json!([SITE]));
+        assert!(aigerim["disabled_at"].is_string());
+        assert_eq!(list[1]["roles"], serde_json::json!(["admin", "operator"]));
+
+        ok(&["enrol-code", "--site", "Clinic 7"], "");
+        ok(&["kiosk", "revoke", &kiosk], "");
+
+        let text = ok(&["audit"], "");
+        assert!(text
+            .lines()
+            .any(|l| l.contains("(command line)\tkiosk_revoke") && l.contains(&kiosk)));
+        let rows = cli_audit_json(&data);
+        let actions: Vec<(&str, &str)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().unwrap(),
+                    r["target"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("operator_add", "boss"),
+                ("operator_add", "aigerim"),
+                ("operator_roles", "aigerim"),
+                ("operator_sites", "aigerim"),
+                ("operator_disable", "aigerim"),
+                ("password_reset", "aigerim"),
+                ("enrol_code", "Clinic 7"),
+                ("kiosk_revoke", kiosk.as_str()),
+            ],
+            "every change once, oldest first; refused ones leave nothing"
+        );
+        assert!(
+            refused(&["audit", "--from", "2026-12-31", "--to", "2026-01-01"], "").contains("after")
+        );
+    })
+    .await
+    .unwrap();
+    server.stop().await;
+}
