@@ -4,6 +4,9 @@
 //! sign-ins are in the audit with the name tried and the address; `senim-callcentre audit
 //! --json` lists it all. Plain HTTP for the rules, Chromium for the pages (screenshots in
 //! `target/screenshots/console-admin-*.png`).
+//!
+//! Over 600 lines: three whole journeys (HTTP, Chromium, the command line), each checking
+//! every step's audit row.
 
 mod common;
 
