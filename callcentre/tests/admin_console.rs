@@ -339,7 +339,7 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
     server.operator("bolat", "demo-password-1", "Bolat Nurov");
     let http = reqwest::Client::new();
     server.enrol(&http, SITE).await;
-    server
+    let (astana, _) = server
         .enrol(&http, "Public Service Centre No. 2, Astana")
         .await;
 
@@ -479,6 +479,43 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
     assert!(row.contains("Disabled"), "{row}");
     shot(&c, "admin-operators").await;
 
+    // Revoke the Astana kiosk from the fleet page.
+    c.find(Locator::Css("header.top nav a[href='/console/fleet']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row_of_astana = format!("tr[data-kiosk='{astana}']");
+    c.wait()
+        .for_element(Locator::Css(&format!(
+            "{row_of_astana} details.revoke summary"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot(&c, "admin-fleet-revoke").await;
+    c.find(Locator::Css(&format!(
+        "{row_of_astana} details.revoke button"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .for_element(Locator::Css(&format!("{row_of_astana} .badge.fail")))
+        .await
+        .unwrap();
+    let kiosks = server.state.db.read(db::list_kiosks).unwrap();
+    assert_eq!(
+        kiosks.iter().filter(|k| k.revoked).count(),
+        1,
+        "only the Astana kiosk is revoked"
+    );
+
     // The audit page: newest first, bolat's refusal and his disabling on it.
     c.find(Locator::Css(
         "header.top nav a[href='/console/admin/audit']",
@@ -497,6 +534,8 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
         .await
         .unwrap();
     for expected in [
+        "kiosk_revoke",
+        astana.as_str(),
         "operator_disable",
         "operator_add",
         "forbidden",
@@ -513,7 +552,7 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
         .attr("data-action")
         .await
         .unwrap();
-    assert_eq!(first.as_deref(), Some("operator_disable"), "newest first");
+    assert_eq!(first.as_deref(), Some("kiosk_revoke"), "newest first");
     shot(&c, "admin-audit").await;
 
     // In the operator's language: Kazakh.

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::Operator;
+use super::auth::{CsrfForm, Operator};
 use super::pages;
+use super::roles::Admin;
 use super::ConsoleError;
 use crate::db;
 use crate::enrolment;
@@ -106,4 +107,43 @@ pub(super) async fn enrol_code(
     let html = pages::enrol_code(&state, &operator.session, &site, mode, &code, &qr, expires)
         .into_string();
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}
+
+/// Revokes a kiosk's token: it can send nothing until enrolled again. Logged in the audit.
+pub(super) async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Admin(operator): Admin,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    let (who, address, kiosk) = (
+        operator.session.username.clone(),
+        operator.address.clone(),
+        id.clone(),
+    );
+    let found = db::write(&state.db, move |tx| {
+        let now = Utc::now();
+        let found = db::revoke_kiosk(tx, &kiosk, now)?;
+        if found {
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    actor: Some(&who),
+                    action: "kiosk_revoke",
+                    target: Some(&kiosk),
+                    address: address.as_deref(),
+                    ..db::AuditEntry::default()
+                },
+                now,
+            )?;
+        }
+        Ok::<_, db::DbError>(found)
+    })
+    .await?;
+    if !found {
+        return Err(ConsoleError::NotFound("kiosk"));
+    }
+    tracing::info!(operator = %operator.session.username, kiosk = %id, "kiosk revoked in the console");
+    Ok(Redirect::to("/console/fleet").into_response())
 }

@@ -43,6 +43,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/calls/{id}/outcome", post(call::save_outcome))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
+        .route("/console/fleet/{id}/revoke", post(fleet::revoke))
         .route("/console/guides", get(guides::guides))
         .route(
             "/console/admin/operators",

@@ -18,6 +18,35 @@ pub fn admin_nav(session: &SessionRow, lang: Lang, current: &str) -> Markup {
     }
 }
 
+/// The operator's chosen console language, else English like the rest of the shared frame:
+/// for the parts of shared pages (the menu, the fleet page) that are not told the page's
+/// language.
+pub fn session_lang(session: &SessionRow) -> Lang {
+    session
+        .language
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::En)
+}
+
+/// "Revoke…" on a kiosk's row of the fleet page, for an administrator: the kiosk's token stops
+/// working and it must be enrolled again.
+pub fn revoke_kiosk_form(session: &SessionRow, kiosk_id: &str) -> Markup {
+    let lang = session_lang(session);
+    html! {
+        @if session.roles.admin {
+            details .revoke {
+                summary { (tr(lang, "Revoke…")) }
+                form method="post" action={ "/console/fleet/" (kiosk_id) "/revoke" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    p .muted { (tr(lang, "The kiosk can send nothing until it is enrolled again.")) }
+                    button type="submit" .danger { (tr(lang, "Revoke the kiosk")) }
+                }
+            }
+        }
+    }
+}
+
 fn role_label(lang: Lang, role: &str) -> &'static str {
     match role {
         "admin" => trc(lang, "admin", "Administrator"),

@@ -108,6 +108,7 @@ pub fn fleet(
                                 @if k.revoked { span .badge.fail { "Revoked" } }
                                 @else if online { span .dot.on {} "Online" }
                                 @else { span .dot.off {} "Offline" }
+                                @if !k.revoked { (super::revoke_kiosk_form(session, &k.id)) }
                             }
                             td { @if let Some(t) = last { (ago(now, t)) } @else { span .muted { "never" } } }
                             td {

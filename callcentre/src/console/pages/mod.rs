@@ -14,7 +14,7 @@ use senim_protocol::hours::CallCentreStatus;
 use crate::db::SessionRow;
 use crate::state::AppState;
 
-pub use admin::{audit, operator, operators, AddDraft, AuditView};
+pub use admin::{audit, operator, operators, revoke_kiosk_form, AddDraft, AuditView};
 pub use appeals::{appeal, queue};
 pub use fleet::{enrol_code, fleet};
 pub use guides::guides;
@@ -101,11 +101,7 @@ fn layout(
     // The menu shows what the operator may use; live calls only reach appeal staff.
     let roles = session.roles;
     let staff = roles.operator || roles.anticorruption;
-    let lang = session
-        .language
-        .as_deref()
-        .and_then(crate::i18n::Lang::parse)
-        .unwrap_or_default();
+    let lang = admin::session_lang(session);
     html! {
         html lang="en" {
             (head(title, staff))
