@@ -138,6 +138,31 @@ async fn roles_are_enforced_and_disabling_ends_the_session() {
         .iter()
         .any(|r| r.detail.as_deref() == Some("/console/admin/operators/boss/disable")));
 
+    // An administrator without the appeal roles: the admin pages yes, the queue no.
+    server.operator_with_roles("auditor", "audit-password-1", "Auditor", &["admin"]);
+    let auditor = http_sign_in_as(&server, "auditor", "audit-password-1")
+        .await
+        .unwrap();
+    for (path, status) in [
+        ("/console/admin/audit", 200),
+        ("/console/admin/operators", 200),
+        ("/console", 403),
+        ("/console/guides", 403),
+    ] {
+        let r = http
+            .get(format!("{}{path}", server.url))
+            .header("Cookie", &auditor)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    server
+        .state
+        .db
+        .write(|tx| db::set_disabled(tx, "auditor", true, chrono::Utc::now()))
+        .unwrap();
+
     // A failed sign-in: the name tried and the address.
     assert!(http_sign_in_as(&server, "mallory", "guess-password-1")
         .await
