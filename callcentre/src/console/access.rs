@@ -16,6 +16,9 @@ pub enum Need {
     Staff,
     /// The `admin` role: operators, kiosks and enrolment codes, the audit.
     Admin,
+    /// The `anticorruption` role: the queue of bribe and improper-demand reports (no path
+    /// needs it by itself; handlers ask with `Operator::require_anticorruption`).
+    AntiCorruption,
 }
 
 /// Paths under these prefixes are administration.

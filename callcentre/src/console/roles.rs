@@ -28,13 +28,29 @@ impl Operator {
         self.session.roles.operator || self.session.roles.anticorruption
     }
 
+    /// Does this operator hold the `anticorruption` role?
+    pub fn is_anticorruption(&self) -> bool {
+        self.session.roles.anticorruption
+    }
+
     /// Does this operator meet `need`?
     pub fn meets(&self, need: Need) -> bool {
         match need {
             Need::SignedIn => true,
             Need::Staff => self.is_staff(),
             Need::Admin => self.is_admin(),
+            Need::AntiCorruption => self.is_anticorruption(),
         }
+    }
+
+    /// `Ok` for an anti-corruption operator; otherwise logs the refusal of `what` and returns
+    /// the 403.
+    pub async fn require_anticorruption(
+        &self,
+        state: &Arc<AppState>,
+        what: &str,
+    ) -> Result<(), ConsoleError> {
+        self.require(state, Need::AntiCorruption, what).await
     }
 
     /// `Ok` for an admin; otherwise logs the refusal of `what` and returns the 403.
