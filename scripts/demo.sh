@@ -41,7 +41,7 @@ kiosk=(target/debug/senim-kiosk --config config/kiosk.demo.toml)
 mkdir -p "$data/callcentre"
 demo_password="senim-demo-2026"
 if [ ! -e "$data/callcentre/.demo-operator" ]; then
-  printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" >/dev/null
+  printf '%s\n' "$demo_password" | "${cc[@]}" operator add demo --name "Demo Operator" --role admin --role operator >/dev/null
   touch "$data/callcentre/.demo-operator"
 fi
 # The shipped service-guide catalogue, published so kiosks can fetch it and the console names

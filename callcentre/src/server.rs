@@ -74,7 +74,8 @@ pub async fn serve(
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         });
     }
-    // The peer's address reaches handlers (the status page limits requests per client).
+    // The client's address reaches handlers as `ConnectInfo` (the status page limits requests
+    // per client; sign-ins are audited with it).
     let service =
         app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = match tls {

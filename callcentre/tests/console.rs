@@ -25,7 +25,7 @@ use common::chromium::shot;
 /// one test appeal.
 async fn populated_server() -> (TestServer, String, String, String) {
     let server = TestServer::start().await;
-    server.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    server.admin("aigerim", "demo-password-1", "Aigerim Sadykova");
     let http = reqwest::Client::new();
     let (kiosk, token) = server.enrol(&http, "City Hospital No. 4, Almaty").await;
     let video_id = appeal_id(1);
@@ -499,7 +499,7 @@ async fn staff_see_consultant_calls_at_any_hour_the_guide_figures_and_enrol_a_ki
     ];
     let server = TestServer::start_with(config, None).await;
     assert!(!server.state.schedule.is_open(chrono::Utc::now()));
-    server.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    server.admin("aigerim", "demo-password-1", "Aigerim Sadykova");
     let http = reqwest::Client::new();
     let (kiosk, token) = server
         .enrol(&http, "Public Service Centre No. 2, Astana")

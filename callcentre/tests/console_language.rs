@@ -65,7 +65,7 @@ async fn assert_header_fits(c: &Client, what: &str) {
 #[tokio::test]
 async fn a_kazakh_speaking_operator_reads_kazakh_switches_to_russian_and_it_stays() {
     let server = TestServer::start().await;
-    server.operator("aigerim", "demo-password-1", "Айгерім Садықова");
+    server.admin("aigerim", "demo-password-1", "Айгерім Садықова");
     let http = reqwest::Client::new();
     let (_kiosk, token) = server.enrol(&http, "№ 4 қалалық аурухана, Алматы").await;
     let mut record = appeal("appeal-000001", &appeal_id(1), None);

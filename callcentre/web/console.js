@@ -293,6 +293,10 @@
       // A dead session cannot stream: look at the page again (it redirects to sign-in).
       if (source.readyState === EventSource.CLOSED) setTimeout(() => location.reload(), 3000);
     };
+    // A page kept in the back/forward cache must not hold its stream open: over HTTP/1.1 a
+    // browser has six connections to the server, and held streams stall every later page.
+    window.addEventListener("pagehide", () => source.close(), { once: true });
   }
+  window.addEventListener("pageshow", (e) => { if (e.persisted) connect(); });
   connect();
 })();

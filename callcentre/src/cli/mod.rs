@@ -2,10 +2,12 @@
 //! operators, appeals, catalogue publishing and the service-guide figures.
 
 mod appeals;
+mod audit;
 mod guides_text;
+mod operators;
 mod purge;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,7 +20,6 @@ use senim_protocol::SiteMode;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::enrolment;
-use crate::secrets;
 use crate::state::AppState;
 
 /// Senim call-centre backend and operator console.
@@ -66,7 +67,20 @@ enum Command {
     /// Operator accounts of the console.
     Operator {
         #[command(subcommand)]
-        command: OperatorCommand,
+        command: operators::OperatorCommand,
+    },
+    /// The audit trail (sign-ins, refusals, operator changes, enrolment codes, kiosk
+    /// revocations, appeal actions) for a range of local days, oldest first.
+    Audit {
+        /// First day, YYYY-MM-DD (default: 29 days before --to).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD, included (default: today).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// One JSON array instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Stored appeals: list, show, assign, answer, close.
     Appeals {
@@ -149,17 +163,6 @@ enum KioskCommand {
     Revoke { id: String },
 }
 
-#[derive(Debug, Subcommand)]
-enum OperatorCommand {
-    /// Add an operator; the password is read from standard input (one line).
-    Add {
-        username: String,
-        /// The name shown in the console and in appeal histories.
-        #[arg(long)]
-        name: Option<String>,
-    },
-}
-
 /// Runs the command line; the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -237,7 +240,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 KioskCommand::Revoke { id } => {
-                    let found = db.write(|tx| db::revoke_kiosk(tx, &id, Utc::now()))?;
+                    let found = db.write(|tx| {
+                        let now = Utc::now();
+                        let found = db::revoke_kiosk(tx, &id, now)?;
+                        if found {
+                            db::audit(
+                                tx,
+                                &db::AuditEntry {
+                                    actor: Some(db::CLI_ACTOR),
+                                    action: "kiosk_revoke",
+                                    target: Some(&id),
+                                    ..db::AuditEntry::default()
+                                },
+                                now,
+                            )?;
+                        }
+                        Ok::<_, db::DbError>(found)
+                    })?;
                     if !found {
                         anyhow::bail!(
                             "there is no kiosk {id:?}; `senim-callcentre kiosk list` shows them"
@@ -248,39 +267,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Operator {
-            command: OperatorCommand::Add { username, name },
-        } => {
-            let valid = (2..=64).contains(&username.len())
-                && username
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !valid {
-                anyhow::bail!("a username is 2 to 64 characters of a-z, 0-9, '.', '_' or '-'");
-            }
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                eprint!(
-                    "Password for {username} (it is shown as you type; use a pipe to hide it): "
-                );
-            }
-            let mut password = String::new();
-            stdin.lock().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            if password.chars().count() < 10 {
-                anyhow::bail!("the password must be at least 10 characters");
-            }
-            let hash = secrets::hash_password(&password)
-                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
-            let db = open_db(&config)?;
-            let display = name.unwrap_or_else(|| username.clone());
-            let created =
-                db.write(|tx| db::insert_operator(tx, &username, &display, &hash, Utc::now()))?;
-            if !created {
-                anyhow::bail!("there is already an operator {username:?}");
-            }
-            println!("Operator {username} added.");
-            Ok(())
+        Command::Operator { command } => operators::run(&config, command),
+        Command::Audit { from, to, json } => {
+            audit::run(&config, from.as_deref(), to.as_deref(), json)
         }
         Command::Appeals { command } => appeals::run(&config, command),
         Command::Catalog { command } => match command {
@@ -328,7 +317,22 @@ fn enrol_code(
     };
     let stored = open_db(config).and_then(|db| {
         let ttl = config.enrolment.code_ttl_hours;
-        Ok(db.write(|tx| enrolment::store(tx, &code, &site, mode, Utc::now(), ttl))?)
+        Ok(db.write(|tx| {
+            let now = Utc::now();
+            let expires = enrolment::store(tx, &code, &site, mode, now, ttl)?;
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    actor: Some(db::CLI_ACTOR),
+                    action: "enrol_code",
+                    target: Some(&site),
+                    detail: Some(mode.as_str()),
+                    ..db::AuditEntry::default()
+                },
+                now,
+            )?;
+            Ok::<_, db::DbError>(expires)
+        })?)
     });
     let expires = match stored {
         Ok(expires) => expires,

@@ -12,6 +12,7 @@ use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::access::{self, ClientAddress};
 use super::pages;
 use super::ConsoleError;
 use crate::db::{self, SessionRow};
@@ -63,6 +64,8 @@ pub struct Operator {
     pub session: SessionRow,
     /// The console's language for them: their stored choice, else their browser's.
     pub lang: Lang,
+    /// The client's IP address (see [`access::client_address`]).
+    pub address: Option<String>,
 }
 
 impl Operator {
@@ -98,10 +101,11 @@ pub async fn forbid(
     what: &str,
     appeal_id: Option<&str>,
 ) -> ConsoleError {
-    let (who, what, appeal) = (
+    let (who, what, appeal, address) = (
         operator.session.username.clone(),
         what.to_string(),
         appeal_id.map(str::to_owned),
+        operator.address.clone(),
     );
     tracing::warn!(operator = %who, what = %what, "console request outside the operator's role or sites");
     let logged = db::write(&state.db, move |tx| {
@@ -111,6 +115,7 @@ pub async fn forbid(
                 actor: Some(&who),
                 action: "forbidden",
                 appeal_id: appeal.as_deref(),
+                address: address.as_deref(),
                 detail: Some(&what),
                 ..db::AuditEntry::default()
             },
@@ -147,7 +152,16 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         if let Some(slot) = parts.extensions.get::<LangSlot>() {
             slot.set(lang);
         }
-        Ok(Operator { session, lang })
+        let operator = Operator {
+            session,
+            lang,
+            address: access::client_address(parts),
+        };
+        // Every console path is behind its role (see `roles`).
+        operator
+            .require(state, access::need(parts.uri.path()), parts.uri.path())
+            .await?;
+        Ok(operator)
     }
 }
 
@@ -206,6 +220,7 @@ pub(super) struct LoginForm {
 
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
@@ -222,6 +237,7 @@ pub(super) async fn login(
     }
     let username = form.username.trim().to_string();
     if username.len() > 64 || form.password.len() > 256 {
+        sign_in_failed(&state, &username, address).await?;
         return Ok(login_page(
             &state,
             lang,
@@ -244,6 +260,7 @@ pub(super) async fn login(
     .unwrap_or(false);
     if !ok {
         tracing::info!("console sign-in refused");
+        sign_in_failed(&state, &username, address).await?;
         return Ok(login_page(
             &state,
             lang,
@@ -258,12 +275,29 @@ pub(super) async fn login(
     let hours = i64::from(state.config.console.session_hours);
     let expires = now + chrono::Duration::hours(hours);
     let user = username.clone();
-    db::write(&state.db, move |tx| {
-        db::insert_session(tx, &hash, &user, &csrf, now, expires)
+    let roles = db::write(&state.db, move |tx| {
+        db::insert_session(tx, &hash, &user, &csrf, now, expires)?;
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&user),
+                action: "sign_in",
+                address: address.as_deref(),
+                ..db::AuditEntry::default()
+            },
+            now,
+        )?;
+        db::operator_roles(tx, &user)
     })
     .await?;
     tracing::info!(operator = %username, "operator signed in");
-    let mut response = Redirect::to("/console").into_response();
+    // An administrator without the appeal roles starts at the operators page.
+    let home = if roles.operator || roles.anticorruption {
+        "/console"
+    } else {
+        "/console/admin/operators"
+    };
+    let mut response = Redirect::to(home).into_response();
     let headers = response.headers_mut();
     for c in [
         session_cookie(&state, SESSION_COOKIE, &token, "/", hours * 3600),
@@ -274,6 +308,29 @@ pub(super) async fn login(
         }
     }
     Ok(response)
+}
+
+/// Records a refused sign-in: the name tried (at most 64 characters) and the address.
+async fn sign_in_failed(
+    state: &Arc<AppState>,
+    tried: &str,
+    address: Option<String>,
+) -> Result<(), ConsoleError> {
+    let tried: String = tried.chars().take(64).collect();
+    db::write(&state.db, move |tx| {
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&tried),
+                action: "sign_in_failed",
+                address: address.as_deref(),
+                ..db::AuditEntry::default()
+            },
+            Utc::now(),
+        )
+    })
+    .await?;
+    Ok(())
 }
 
 /// A valid argon2id hash of a random password, to verify against for unknown usernames.
@@ -295,7 +352,21 @@ pub(super) async fn logout(
     operator.check_csrf(&form.csrf)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = secrets::sha256_hex(token.as_bytes());
-        db::write(&state.db, move |tx| db::delete_session(tx, &hash)).await?;
+        let (who, address) = (operator.session.username.clone(), operator.address.clone());
+        db::write(&state.db, move |tx| {
+            db::delete_session(tx, &hash)?;
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    actor: Some(&who),
+                    action: "sign_out",
+                    address: address.as_deref(),
+                    ..db::AuditEntry::default()
+                },
+                Utc::now(),
+            )
+        })
+        .await?;
     }
     // Signing out makes the operator away: their call sockets close.
     state

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::auth::Operator;
+use super::auth::{CsrfForm, Operator};
 use super::pages;
+use super::roles::Admin;
 use super::ConsoleError;
 use crate::db;
 use crate::enrolment;
@@ -93,8 +94,24 @@ pub(super) async fn enrol_code(
         })?;
     let ttl = state.config.enrolment.code_ttl_hours;
     let (stored_code, stored_site) = (code.clone(), site.clone());
+    let (who, address) = (operator.session.username.clone(), operator.address.clone());
     let expires = db::write(&state.db, move |tx| {
-        enrolment::store(tx, &stored_code, &stored_site, mode, Utc::now(), ttl)
+        let now = Utc::now();
+        let expires = enrolment::store(tx, &stored_code, &stored_site, mode, now, ttl)?;
+        // The code itself is not kept in the audit: it would let a reader enrol a kiosk.
+        db::audit(
+            tx,
+            &db::AuditEntry {
+                actor: Some(&who),
+                action: "enrol_code",
+                target: Some(&stored_site),
+                address: address.as_deref(),
+                detail: Some(mode.as_str()),
+                ..db::AuditEntry::default()
+            },
+            now,
+        )?;
+        Ok::<_, db::DbError>(expires)
     })
     .await?;
     tracing::info!(operator = %operator.session.username, site = %site, mode = mode.as_str(), "enrolment code made in the console");
@@ -112,4 +129,43 @@ pub(super) async fn enrol_code(
     )
     .into_string();
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
+}
+
+/// Revokes a kiosk's token: it can send nothing until enrolled again. Logged in the audit.
+pub(super) async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Admin(operator): Admin,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    operator.check_csrf(&form.csrf)?;
+    let (who, address, kiosk) = (
+        operator.session.username.clone(),
+        operator.address.clone(),
+        id.clone(),
+    );
+    let found = db::write(&state.db, move |tx| {
+        let now = Utc::now();
+        let found = db::revoke_kiosk(tx, &kiosk, now)?;
+        if found {
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    actor: Some(&who),
+                    action: "kiosk_revoke",
+                    target: Some(&kiosk),
+                    address: address.as_deref(),
+                    ..db::AuditEntry::default()
+                },
+                now,
+            )?;
+        }
+        Ok::<_, db::DbError>(found)
+    })
+    .await?;
+    if !found {
+        return Err(ConsoleError::NotFound("kiosk"));
+    }
+    tracing::info!(operator = %operator.session.username, kiosk = %id, "kiosk revoked in the console");
+    Ok(Redirect::to("/console/fleet").into_response())
 }

@@ -8,6 +8,8 @@
 //! consultant calls) and `language` (the operator's language, the switch, error pages in it)
 //! hold the handlers, `pages` the HTML. Every text goes through `i18n::tr`.
 
+mod access;
+mod admin;
 mod appeals;
 mod auth;
 mod call;
@@ -18,6 +20,7 @@ mod language;
 mod live;
 mod pages;
 mod queue;
+mod roles;
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ use crate::i18n::Lang;
 use crate::state::AppState;
 
 pub use auth::{forbid, Operator};
+pub use roles::{Admin, Need, Staff};
 
 /// The console's routes.
 pub fn router() -> Router<Arc<AppState>> {
@@ -45,9 +49,32 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/calls/{id}/outcome", post(call::save_outcome))
         .route("/console/fleet", get(fleet::fleet))
         .route("/console/fleet/enrol", post(fleet::enrol_code))
+        .route("/console/fleet/{id}/revoke", post(fleet::revoke))
         .route("/console/guides", get(guides::guides))
         .route("/console/figures", get(figures::figures))
         .route("/console/figures.csv", get(figures::figures_csv))
+        .route(
+            "/console/admin/operators",
+            get(admin::operators).post(admin::add_operator),
+        )
+        .route("/console/admin/operators/{name}", get(admin::operator_page))
+        .route(
+            "/console/admin/operators/{name}/access",
+            post(admin::save_access),
+        )
+        .route(
+            "/console/admin/operators/{name}/password",
+            post(admin::reset_password),
+        )
+        .route(
+            "/console/admin/operators/{name}/disable",
+            post(admin::disable),
+        )
+        .route(
+            "/console/admin/operators/{name}/enable",
+            post(admin::enable),
+        )
+        .route("/console/admin/audit", get(admin::audit))
         .route(
             "/console/consultant/{kiosk}/taken",
             post(live::take_consultant_call),

@@ -55,7 +55,7 @@ pub fn set_roles(tx: &Transaction<'_>, username: &str, roles: Roles) -> Result<(
     Ok(())
 }
 
-fn roles_of(conn: &Connection, username: &str) -> Result<Roles, DbError> {
+pub(super) fn roles_of(conn: &Connection, username: &str) -> Result<Roles, DbError> {
     let mut stmt = conn.prepare_cached("SELECT role FROM operator_roles WHERE username = ?1")?;
     let names = stmt
         .query_map([username], |r| r.get::<_, String>(0))?
@@ -63,7 +63,7 @@ fn roles_of(conn: &Connection, username: &str) -> Result<Roles, DbError> {
     Ok(Roles::from_names(names.iter().map(String::as_str)).unwrap_or_default())
 }
 
-fn sites_of(conn: &Connection, username: &str) -> Result<Vec<String>, DbError> {
+pub(super) fn sites_of(conn: &Connection, username: &str) -> Result<Vec<String>, DbError> {
     let mut stmt =
         conn.prepare_cached("SELECT site FROM operator_sites WHERE username = ?1 ORDER BY site")?;
     let sites = stmt

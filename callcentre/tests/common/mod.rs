@@ -119,6 +119,22 @@ impl TestServer {
             .unwrap();
     }
 
+    /// Adds an operator account with exactly these roles (`admin`, `operator`,
+    /// `anticorruption`).
+    pub fn operator_with_roles(&self, username: &str, password: &str, name: &str, roles: &[&str]) {
+        self.operator(username, password, name);
+        let roles = db::Roles::from_names(roles.iter().copied()).unwrap();
+        self.state
+            .db
+            .write(|tx| db::set_roles(tx, username, roles))
+            .unwrap();
+    }
+
+    /// Adds an operator who is also an administrator (kiosks, enrolment codes, operators).
+    pub fn admin(&self, username: &str, password: &str, name: &str) {
+        self.operator_with_roles(username, password, name, &["admin", "operator"]);
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

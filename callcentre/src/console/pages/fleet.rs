@@ -115,6 +115,7 @@ pub fn fleet(
                                 @if k.revoked { span .badge.fail { (tr(lang, "Revoked")) } }
                                 @else if online { span .dot.on {} (tr(lang, "Online")) }
                                 @else { span .dot.off {} (tr(lang, "Offline")) }
+                                @if !k.revoked { (super::revoke_kiosk_form(session, lang, &k.id)) }
                             }
                             td { @if let Some(t) = last { (ago(lang, now, t)) } @else { span .muted { (tr(lang, "never")) } } }
                             td {

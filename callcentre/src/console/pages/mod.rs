@@ -4,6 +4,7 @@
 //! texts in `script_texts`, the pages of each part of the console in `appeals`, `fleet` and
 //! `guides`.
 
+mod admin;
 mod appeals;
 mod dates;
 mod figures;
@@ -20,6 +21,7 @@ use crate::db::SessionRow;
 use crate::i18n::{tr, trc, trf, Lang};
 use crate::state::AppState;
 
+pub use admin::{audit, operator, operators, revoke_kiosk_form, AddDraft, AuditView};
 pub use appeals::{appeal, AppealView};
 pub use dates::{day, local, weekday_day};
 pub use figures::figures;
@@ -106,10 +108,13 @@ pub fn layout(
     body: Markup,
 ) -> Markup {
     let now = Utc::now();
+    // The menu shows what the operator may use; live calls only reach appeal staff.
+    let roles = session.roles;
+    let staff = roles.operator || roles.anticorruption;
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
-            (head(lang, title, true))
+            (head(lang, title, staff))
             body data-page=(current) data-csrf=(session.csrf) {
                 div .alerts {
                     div #ringing .ringing hidden role="alert" aria-live="assertive" {}
@@ -120,19 +125,28 @@ pub fn layout(
                 header .top {
                     span .brand { (brand(lang)) }
                     nav {
-                        a href="/console" class=[(current == "queue").then_some("here")] { (tr(lang, "Appeals")) }
-                        a href="/console/guides" class=[(current == "guides").then_some("here")] { (tr(lang, "Service guides")) }
-                        a href="/console/figures" class=[(current == "figures").then_some("here")] { (tr(lang, "Figures")) }
-                        a href="/console/fleet" class=[(current == "fleet").then_some("here")] { (tr(lang, "Kiosks")) }
+                        @if staff {
+                            a href="/console" class=[(current == "queue").then_some("here")] { (tr(lang, "Appeals")) }
+                            a href="/console/guides" class=[(current == "guides").then_some("here")] { (tr(lang, "Service guides")) }
+                        }
+                        @if roles.admin || roles.operator {
+                            a href="/console/figures" class=[(current == "figures").then_some("here")] { (tr(lang, "Figures")) }
+                        }
+                        @if roles.admin {
+                            a href="/console/fleet" class=[(current == "fleet").then_some("here")] { (tr(lang, "Kiosks")) }
+                        }
+                        (admin::admin_nav(session, lang, current))
                     }
                     span .hours { (open_status(state, lang, now)) }
                     // The operator's own controls; a row of their own when the header is
                     // too narrow for one (Kazakh and Russian labels are long).
                     div .tools {
                         span #signal .signal hidden {}
-                        button #availability type="button" .availability aria-pressed="false"
-                            title=(tr(lang, "Available: live calls from the kiosks ring here. Away: they do not.")) { (tr(lang, "Away")) }
-                        button #sound type="button" .quiet aria-pressed="true" { (tr(lang, "Sound: on")) }
+                        @if staff {
+                            button #availability type="button" .availability aria-pressed="false"
+                                title=(tr(lang, "Available: live calls from the kiosks ring here. Away: they do not.")) { (tr(lang, "Away")) }
+                            button #sound type="button" .quiet aria-pressed="true" { (tr(lang, "Sound: on")) }
+                        }
                         (language_switch(lang, &session.csrf))
                         span .who { (session.display_name) }
                         form method="post" action="/console/logout" .inline {
