@@ -58,36 +58,9 @@ pub struct MedianRow {
     pub median_hours: f64,
 }
 
-/// The local month of `a.created_at` (`YYYY-MM`): SQLite knows no time zones, so the UTC time
-/// is moved by the offset in force (one `CASE` arm per offset span). Pushes its parameters.
+/// The local month of `a.created_at` (`YYYY-MM`); pushes its parameters.
 fn month_expr(spans: &[OffsetSpan], values: &mut Vec<Value>) -> String {
-    let modifier = |secs: i32| format!("{secs:+} seconds");
-    match spans {
-        [] => "strftime('%Y-%m', a.created_at)".to_string(),
-        [only] => {
-            values.push(modifier(only.offset_secs).into());
-            format!("strftime('%Y-%m', a.created_at, ?{})", values.len())
-        }
-        _ => {
-            let mut case = String::from("CASE");
-            for span in spans {
-                values.push(modifier(span.offset_secs).into());
-                let m = values.len();
-                match span.until {
-                    Some(until) => {
-                        values.push(ts(until).into());
-                        case.push_str(&format!(
-                            " WHEN a.created_at < ?{} THEN strftime('%Y-%m', a.created_at, ?{m})",
-                            m + 1
-                        ));
-                    }
-                    None => case.push_str(&format!(" ELSE strftime('%Y-%m', a.created_at, ?{m})")),
-                }
-            }
-            case.push_str(" END");
-            case
-        }
-    }
+    super::guides::local_sql(spans, values, "strftime('%Y-%m', ", "a.created_at")
 }
 
 /// The `WHERE` clause of a scope (on `appeals a JOIN kiosks k`); pushes its parameters.

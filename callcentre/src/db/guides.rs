@@ -40,6 +40,44 @@ pub struct OffsetSpan {
     pub offset_secs: i32,
 }
 
+/// SQL for a local date or month of the UTC time in `column`: SQLite knows no time zones, so
+/// the time is moved by the offset in force (one `CASE` arm per span). `call` opens the SQL
+/// function, e.g. `"date("` or `"strftime('%Y-%m', "`. Pushes its parameters onto `values`.
+pub(super) fn local_sql(
+    spans: &[OffsetSpan],
+    values: &mut Vec<rusqlite::types::Value>,
+    call: &str,
+    column: &str,
+) -> String {
+    let modifier = |secs: i32| format!("{secs:+} seconds");
+    match spans {
+        [] => format!("{call}{column})"),
+        [only] => {
+            values.push(modifier(only.offset_secs).into());
+            format!("{call}{column}, ?{})", values.len())
+        }
+        _ => {
+            let mut case = String::from("CASE");
+            for span in spans {
+                values.push(modifier(span.offset_secs).into());
+                let m = values.len();
+                match span.until {
+                    Some(until) => {
+                        values.push(ts(until).into());
+                        case.push_str(&format!(
+                            " WHEN {column} < ?{} THEN {call}{column}, ?{m})",
+                            m + 1
+                        ));
+                    }
+                    None => case.push_str(&format!(" ELSE {call}{column}, ?{m})")),
+                }
+            }
+            case.push_str(" END");
+            case
+        }
+    }
+}
+
 /// Counts the guide events of `[from, to)` by one grouping (local days from `spans`),
 /// optionally for one service or one kiosk. One pass over the range per grouping: each
 /// answer has a row per group, kind, step and rating, however many events there are.
@@ -62,35 +100,7 @@ pub fn guide_counts(
         GuideGrouping::Service => "g.service_id".to_string(),
         GuideGrouping::Kiosk => "g.kiosk_id".to_string(),
         // SQLite knows no time zones: the day is the UTC time moved by the offset in force.
-        GuideGrouping::Day => {
-            let modifier = |secs: i32| format!("{secs:+} seconds");
-            match spans {
-                [] => "date(g.at)".to_string(),
-                [only] => {
-                    values.push(modifier(only.offset_secs).into());
-                    format!("date(g.at, ?{})", values.len())
-                }
-                _ => {
-                    let mut case = String::from("CASE");
-                    for span in spans {
-                        values.push(modifier(span.offset_secs).into());
-                        let m = values.len();
-                        match span.until {
-                            Some(until) => {
-                                values.push(ts(until).into());
-                                case.push_str(&format!(
-                                    " WHEN g.at < ?{} THEN date(g.at, ?{m})",
-                                    m + 1
-                                ));
-                            }
-                            None => case.push_str(&format!(" ELSE date(g.at, ?{m})")),
-                        }
-                    }
-                    case.push_str(" END");
-                    case
-                }
-            }
-        }
+        GuideGrouping::Day => local_sql(spans, &mut values, "date(", "g.at"),
     };
     let grouped = format!(
         "SELECT {key} AS grp, g.event AS event, g.step AS step, g.rating AS rating, \
