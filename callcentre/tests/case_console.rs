@@ -195,6 +195,29 @@ async fn an_operator_takes_an_appeal_and_answers_in_kazakh_and_a_refusal_says_wh
         .contains("азаматқа жауап берді (Қазақша)"));
     shot(&c, "case-answered-kk").await;
 
+    // The audit has each of the operator's actions on this appeal, with where they came from.
+    let key = id.clone();
+    let rows: Vec<(String, Option<String>)> = server
+        .state
+        .db
+        .read(move |conn| {
+            let mut stmt =
+                conn.prepare("SELECT action, address FROM audit WHERE appeal_id = ?1 ORDER BY id")?;
+            let rows = stmt
+                .query_map([&key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|(a, _)| a.as_str()).collect();
+    for wanted in ["appeal_view", "assign", "status", "answer"] {
+        assert!(actions.contains(&wanted), "{wanted} in {actions:?}");
+    }
+    assert!(
+        rows.iter().all(|(_, a)| a.as_deref() == Some("127.0.0.1")),
+        "{rows:?}"
+    );
+
     c.close().await.unwrap();
     server.stop().await;
 }

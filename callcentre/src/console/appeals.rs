@@ -60,7 +60,11 @@ async fn audit_look(
     action: &'static str,
     id: &str,
 ) -> Result<(), ConsoleError> {
-    let (who, key) = (operator.session.username.clone(), id.to_string());
+    let (who, key, address) = (
+        operator.session.username.clone(),
+        id.to_string(),
+        operator.address.clone(),
+    );
     db::write(&state.db, move |tx| {
         db::audit(
             tx,
@@ -68,6 +72,7 @@ async fn audit_look(
                 actor: Some(&who),
                 action,
                 appeal_id: Some(&key),
+                address: address.as_deref(),
                 ..db::AuditEntry::default()
             },
             Utc::now(),
@@ -184,12 +189,16 @@ async fn change(
     let deadlines =
         crate::deadlines::Deadlines::new(state.config.deadlines.clone(), state.schedule.clone());
     let extended_due = deadlines.extended_due_at(&appeal.topic, appeal.created_at);
-    let (key, who) = (id.clone(), operator.session.username.clone());
+    let (key, who, address) = (
+        id.clone(),
+        operator.session.username.clone(),
+        operator.address.clone(),
+    );
     let st = Arc::clone(&state);
     let result = db::write(&state.db, move |tx| {
         let actor = Actor {
             name: &who,
-            address: None,
+            address: address.as_deref(),
         };
         let now = Utc::now();
         match change {
@@ -374,7 +383,11 @@ pub(super) async fn reveal_iin(
 ) -> Result<Html<String>, ConsoleError> {
     operator.check_csrf(&form.csrf)?;
     permitted(&state, &operator, &id, "iin_reveal").await?;
-    let (key, who) = (id.clone(), operator.session.username.clone());
+    let (key, who, address) = (
+        id.clone(),
+        operator.session.username.clone(),
+        operator.address.clone(),
+    );
     db::write(&state.db, move |tx| {
         let now = Utc::now();
         db::log_appeal_action(tx, &key, &who, "reveal_iin", None, now)?;
@@ -384,6 +397,7 @@ pub(super) async fn reveal_iin(
                 actor: Some(&who),
                 action: "iin_reveal",
                 appeal_id: Some(&key),
+                address: address.as_deref(),
                 ..db::AuditEntry::default()
             },
             now,

@@ -89,6 +89,7 @@ pub(super) async fn reveal(
         return Err(ConsoleError::NotFound("call"));
     }
     let who = operator.session.username.clone();
+    let address = operator.address.clone();
     let (iin, kiosk_id) = state
         .calls
         .caller_iin(&appeal_id, &who)
@@ -115,6 +116,7 @@ pub(super) async fn reveal(
                     actor: Some(&who),
                     action: "iin_reveal",
                     appeal_id: Some(&key),
+                    address: address.as_deref(),
                     detail: Some("live call"),
                     ..db::AuditEntry::default()
                 },

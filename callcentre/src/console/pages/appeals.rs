@@ -259,7 +259,7 @@ pub fn appeal(
             div .left {
             section .media {
                 @if a.video_upload_id.is_some() {
-                    video #video controls preload="metadata" src={ "/console/appeals/" (a.id) "/video" } {}
+                    video #video controls preload="none" src={ "/console/appeals/" (a.id) "/video" } {}
                 } @else if let Some(bytes) = a.expected_video_bytes {
                     div .placeholder { (trf(lang, "The video ({0}) is still on its way from the kiosk. This page shows it once it has arrived.", &[&megabytes(lang, bytes)])) }
                 } @else if a.call.as_ref().is_some_and(|c| c.call_only) {
