@@ -201,8 +201,9 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
                    ' networkState=' + v.networkState + ' error=' + (v.error && (v.error.code + ' ' + v.error.message))), ms))]);
                const event = (name) => new Promise(r => v.addEventListener(name, r, {once: true}));
                v.muted = true;
+               // Nothing is fetched until the operator presses play (a view is not a play).
+               const before = v.readyState;
                (async () => {
-                 if (v.readyState < 1) await stage('metadata', event('loadedmetadata'), 10000);
                  await stage('play', v.play(), 10000);
                  await stage('playing', new Promise(r => { const t = () => v.currentTime > 0.1 ? r() : setTimeout(t, 50); t(); }), 10000);
                  const played = v.currentTime;
@@ -211,7 +212,7 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
                  v.currentTime = 2.0;
                  await stage('seek', seeked, 10000);
                  const r = await fetch(v.src, {headers: {Range: 'bytes=0-99'}});
-                 done({played, after_seek: v.currentTime, duration: v.duration,
+                 done({before, played, after_seek: v.currentTime, duration: v.duration,
                        error: v.error && v.error.code, range_status: r.status,
                        content_range: r.headers.get('content-range')});
                })().catch(e => done({failed: String(e)}));"#,
@@ -220,6 +221,10 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         .await
         .unwrap();
     assert!(played.get("failed").is_none(), "{played}");
+    assert_eq!(
+        played["before"], 0,
+        "the video loads only when played: {played}"
+    );
     assert!(
         played["played"].as_f64().unwrap() > 0.1,
         "the video did not play: {played}"
@@ -239,6 +244,24 @@ async fn an_operator_signs_in_sees_the_red_lamp_plays_the_video_and_moves_the_ap
         format!("bytes 0-99/{}", FIXTURE.len()),
         "{played}"
     );
+    // The view, then the play, are in the audit (the test's own fetch from byte 0 counts as
+    // another play; the player's later ranges and the seek do not).
+    let key = video_id.to_string();
+    let looks: Vec<String> = server
+        .state
+        .db
+        .read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT action FROM audit WHERE appeal_id = ?1 \
+                 AND action IN ('appeal_view', 'video_play') ORDER BY id",
+            )?;
+            let rows = stmt
+                .query_map([&key], |r| r.get(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(looks, ["appeal_view", "video_play", "video_play"]);
 
     // The IIN is masked until revealed; the reveal is logged with the operator's name.
     let iin = c
