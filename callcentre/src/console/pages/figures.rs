@@ -72,13 +72,7 @@ fn topic_name(lang: Lang, topic: &str) -> String {
 }
 
 fn status_name(lang: Lang, status: &str) -> &'static str {
-    match status {
-        "new" => trc(lang, "status", "New"),
-        "assigned" => trc(lang, "status", "Assigned"),
-        "in_progress" => trc(lang, "status", "In progress"),
-        "answered" => trc(lang, "status", "Answered"),
-        _ => trc(lang, "status", "Closed"),
-    }
+    crate::db::status_label(lang, status)
 }
 
 /// One bar of a chart: its label under the axis, its height, the value printed above it.

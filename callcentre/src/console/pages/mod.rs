@@ -40,17 +40,7 @@ pub fn topic_label(lang: Lang, topic: &str) -> &'static str {
     }
 }
 
-/// An appeal's status (`new`, `assigned`, `in_progress`, `answered`, `closed`).
-pub fn status_label(lang: Lang, status: &str) -> &'static str {
-    match status {
-        "new" => trc(lang, "status", "New"),
-        "assigned" => trc(lang, "status", "Assigned"),
-        "in_progress" => trc(lang, "status", "In progress"),
-        "answered" => trc(lang, "status", "Answered"),
-        "closed" => trc(lang, "status", "Closed"),
-        _ => trc(lang, "status", "Unknown"),
-    }
-}
+pub use crate::db::status_label;
 
 /// `12.3 MB` in the operator's language.
 pub fn megabytes(lang: Lang, bytes: u64) -> String {
