@@ -7,7 +7,7 @@
 //! valid account cannot be used to clear an address's record of other failures.
 //!
 //! Attempts are counted before the password is checked, so parallel guesses cannot all pass
-//! between a check and its failure. Keys are forgotten [`FORGET`] after their last attempt;
+//! between a check and its failure. A name is kept by its first 64 characters. Keys are forgotten [`FORGET`] after their last attempt;
 //! at most [`MAX_KEYS`] per table, the oldest dropped beyond.
 
 use std::collections::HashMap;
@@ -187,7 +187,8 @@ impl Throttle {
         address: Option<IpAddr>,
         now: Instant,
     ) -> Result<Attempt, Refused> {
-        let name = name.to_lowercase();
+        // Bounded keys: a name longer than any operator's is refused anyway.
+        let name: String = name.chars().take(64).collect::<String>().to_lowercase();
         let address = address.map(AddressKey::of);
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let (names, addresses) = &mut *tables;
@@ -316,5 +317,17 @@ mod tests {
             let _ = t.attempt(&format!("user{i}"), None, now);
         }
         assert_eq!(t.tracked().0, MAX_KEYS);
+    }
+
+    #[test]
+    fn a_long_name_is_kept_by_its_first_64_characters() {
+        let t = throttle();
+        let now = Instant::now();
+        for _ in 0..3 {
+            t.attempt(&"x".repeat(100_000), None, now).unwrap();
+        }
+        assert!(t.attempt(&"X".repeat(64), None, now).is_err());
+        let tables = t.tables.lock().unwrap();
+        assert!(tables.0.entries.keys().all(|k| k.len() == 64));
     }
 }
