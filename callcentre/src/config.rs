@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use senim_protocol::hours::{HoursConfig, Schedule};
 use serde::Deserialize;
 
+mod console;
+pub use console::ConsoleSection;
+
 /// Why a configuration cannot be used, saying where and how to fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -106,25 +109,6 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ConsoleSection {
-    /// Hours a console sign-in lasts.
-    pub session_hours: u32,
-    /// Mark session cookies `Secure` (on whenever operators reach the console over HTTPS,
-    /// directly or through a proxy).
-    pub secure_cookies: bool,
-}
-
-impl Default for ConsoleSection {
-    fn default() -> Self {
-        Self {
-            session_hours: 12,
-            secure_cookies: true,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -420,7 +404,7 @@ impl Config {
             ("call.turn_ttl_secs", self.call.turn_ttl_secs),
             ("call.ring_seconds", self.call.ring_seconds),
         ];
-        for (key, value) in positive {
+        for (key, value) in positive.into_iter().chain(self.console.positive()) {
             if value == 0 {
                 return Err(invalid(key, "a number above zero", "0".into()));
             }

@@ -80,6 +80,10 @@ pub struct AppState {
     pub calls: crate::calls::Calls,
     /// SMS to citizens: the outbox's sender.
     pub sms: Arc<crate::sms::Outbox>,
+    /// The console's sign-in throttle.
+    pub signin: crate::signin_throttle::Throttle,
+    /// Password hashing and checks, on their own threads.
+    pub passwords: crate::passwords::Passwords,
 }
 
 impl std::fmt::Debug for AppState {
@@ -99,7 +103,11 @@ impl AppState {
         let (live, _) = broadcast::channel(256);
         let calls = crate::calls::Calls::new(config.call.clone());
         let sms = Arc::new(crate::sms::Outbox::new(Arc::clone(&db), config.sms.clone()));
+        let signin = crate::signin_throttle::Throttle::new(&config.console);
+        let passwords = crate::passwords::Passwords::start(config.console.password_checks_at_once);
         Arc::new(AppState {
+            signin,
+            passwords,
             sms,
             calls,
             db,

@@ -12,6 +12,10 @@
     args.forEach((a, i) => { text = text.split("{" + i + "}").join(String(a)); });
     return text;
   }
+  // Bar widths (the guides' figures) come as data-width: the page's CSP allows no style="".
+  document.querySelectorAll(".bar[data-width]").forEach((bar) => {
+    bar.style.width = Math.min(100, Number(bar.dataset.width) || 0) + "%";
+  });
   const lamp = document.getElementById("lamp");
   const away = document.getElementById("away");
   const band = document.getElementById("consultants");

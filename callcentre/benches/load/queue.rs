@@ -157,7 +157,7 @@ pub fn run(rt: &tokio::runtime::Runtime) -> Result<serde_json::Value, BoxError> 
     })?;
     let deep = deep.replace(':', "%3A").replace('~', "%7E");
     let state = AppState::new(db, config, schedule, dir.path().to_path_buf());
-    let router = senim_callcentre::console::router().with_state(state);
+    let router = senim_callcentre::console::router(false).with_state(state);
     let cookie = format!("senim_session={token}");
     let searched = number(12_345);
     let live = [number(99_990), number(99_991), number(50_000)].join(",");

@@ -19,7 +19,6 @@ use super::roles::Admin;
 use super::ConsoleError;
 use crate::db::{self, By, Change, OperatorError, Roles};
 use crate::i18n::{tr, trf, Lang};
-use crate::secrets;
 use crate::state::AppState;
 
 /// Audit rows per page.
@@ -191,10 +190,11 @@ pub(super) async fn add_operator(
         let page = operators_page(&state, &operator, lang, Some((&draft, problem))).await?;
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+    let hash = state
+        .passwords
+        .hash(password)
         .await
-        .map_err(|_| ConsoleError::Internal(db::DbError::Task))?
-        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+        .ok_or(ConsoleError::Internal(db::DbError::Task))?;
     let (roles, sites, user) = (draft.roles, draft.sites.clone(), username.clone());
     let done = run_change(&state, &operator, lang, move |tx, by, now| {
         let add = Change::Add {
@@ -383,10 +383,11 @@ pub(super) async fn reset_password(
         )
         .await;
     }
-    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+    let hash = state
+        .passwords
+        .hash(password)
         .await
-        .map_err(|_| ConsoleError::Internal(db::DbError::Task))?
-        .map_err(|e| ConsoleError::Invalid(e.to_string()))?;
+        .ok_or(ConsoleError::Internal(db::DbError::Task))?;
     let user = username.clone();
     let done = run_change(&state, &operator, lang, move |tx, by, now| {
         db::change_operator(tx, &user, &Change::Password(&hash), by, now)

@@ -16,7 +16,7 @@ use super::access::{self, ClientAddress};
 use super::pages;
 use super::ConsoleError;
 use crate::db::{self, SessionRow};
-use crate::i18n::{tr, Lang};
+use crate::i18n::{tr, trf, Lang};
 use crate::secrets;
 use crate::state::AppState;
 
@@ -236,31 +236,20 @@ pub(super) async fn login(
         ));
     }
     let username = form.username.trim().to_string();
-    if username.len() > 64 || form.password.len() > 256 {
-        sign_in_failed(&state, &username, address).await?;
-        return Ok(login_page(
-            &state,
-            lang,
-            Some(tr(lang, "Wrong username or password.")),
-            StatusCode::UNAUTHORIZED,
-        ));
-    }
-    let user = username.clone();
-    let stored = db::read(&state.db, move |c| db::operator_login(c, &user)).await?;
-    let password = form.password;
-    let ok = tokio::task::spawn_blocking(move || match stored {
-        Some((hash, _)) => secrets::verify_password(&password, &hash),
-        None => {
-            // Spend the same time as a real check so usernames cannot be probed.
-            let _ = secrets::verify_password(&password, DUMMY_HASH);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    let ip = address.as_deref().and_then(|a| a.parse().ok());
+    let attempt = match state
+        .signin
+        .attempt(&username, ip, std::time::Instant::now())
+    {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok(throttled(&state, lang, refused.retry_after)),
+    };
+    let ok = username.len() <= 64
+        && form.password.len() <= 256
+        && check_password(&state, &username, form.password).await?;
     if !ok {
         tracing::info!("console sign-in refused");
-        sign_in_failed(&state, &username, address).await?;
+        sign_in_failed(&state, &username, address, &attempt).await?;
         return Ok(login_page(
             &state,
             lang,
@@ -268,6 +257,7 @@ pub(super) async fn login(
             StatusCode::UNAUTHORIZED,
         ));
     }
+    state.signin.succeeded(&attempt);
     let token = secrets::token();
     let csrf = secrets::token();
     let hash = secrets::sha256_hex(token.as_bytes());
@@ -310,24 +300,86 @@ pub(super) async fn login(
     Ok(response)
 }
 
-/// Records a refused sign-in: the name tried (at most 64 characters) and the address.
+/// Whether `password` is `username`'s, checked on the password threads (an unknown name costs
+/// the same time as a known one, so names cannot be probed).
+async fn check_password(
+    state: &Arc<AppState>,
+    username: &str,
+    password: String,
+) -> Result<bool, ConsoleError> {
+    let user = username.to_string();
+    let stored = db::read(&state.db, move |c| db::operator_login(c, &user)).await?;
+    Ok(match stored {
+        Some((hash, _)) => state.passwords.verify(password, hash).await,
+        None => {
+            let _ = state.passwords.verify(password, DUMMY_HASH.into()).await;
+            false
+        }
+    })
+}
+
+/// The sign-in page refused with `429 Too Many Requests` and `Retry-After`, the password not
+/// checked.
+fn throttled(state: &AppState, lang: Lang, retry_after: u64) -> Response {
+    let message = if retry_after >= 60 {
+        trf(
+            lang,
+            "Too many failed sign-ins. Sign-in is locked; try again in {0} min.",
+            &[&retry_after.div_ceil(60)],
+        )
+    } else {
+        trf(
+            lang,
+            "Too many failed sign-ins. Try again in {0} s.",
+            &[&retry_after],
+        )
+    };
+    let mut response = login_page(state, lang, Some(&message), StatusCode::TOO_MANY_REQUESTS);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
+/// Records a refused sign-in: the name tried (at most 64 characters) and the address; and,
+/// when this failure locks the name or the address, that too.
 async fn sign_in_failed(
     state: &Arc<AppState>,
     tried: &str,
     address: Option<String>,
+    attempt: &crate::signin_throttle::Attempt,
 ) -> Result<(), ConsoleError> {
     let tried: String = tried.chars().take(64).collect();
+    let locked = match (attempt.locks_name, attempt.locks_address) {
+        (true, true) => Some("name, address"),
+        (true, false) => Some("name"),
+        (false, true) => Some("address"),
+        (false, false) => None,
+    };
+    if let Some(what) = locked {
+        tracing::warn!(name = %tried, address = ?address, locked = what, "console sign-in locked");
+    }
     db::write(&state.db, move |tx| {
-        db::audit(
-            tx,
-            &db::AuditEntry {
-                actor: Some(&tried),
-                action: "sign_in_failed",
-                address: address.as_deref(),
-                ..db::AuditEntry::default()
-            },
-            Utc::now(),
-        )
+        let now = Utc::now();
+        let entry = db::AuditEntry {
+            actor: Some(&tried),
+            action: "sign_in_failed",
+            address: address.as_deref(),
+            ..db::AuditEntry::default()
+        };
+        db::audit(tx, &entry, now)?;
+        if let Some(what) = locked {
+            db::audit(
+                tx,
+                &db::AuditEntry {
+                    action: "sign_in_locked",
+                    detail: Some(what),
+                    ..entry
+                },
+                now,
+            )?;
+        }
+        Ok::<(), db::DbError>(())
     })
     .await?;
     Ok(())

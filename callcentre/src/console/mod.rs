@@ -16,6 +16,7 @@ mod call;
 mod figures;
 mod fleet;
 mod guides;
+mod headers;
 mod language;
 mod live;
 mod pages;
@@ -36,8 +37,8 @@ use crate::state::AppState;
 pub use auth::{forbid, Operator};
 pub use roles::{Admin, Need, Staff};
 
-/// The console's routes.
-pub fn router() -> Router<Arc<AppState>> {
+/// The console's routes; `hsts` when the server serves TLS itself.
+pub fn router(hsts: bool) -> Router<Arc<AppState>> {
     Router::new()
         .route("/console", get(queue::queue))
         .route("/console/queue/rows", get(queue::rows))
@@ -94,6 +95,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/console/static/call.js", get(call_js))
         .route("/console/language", post(language::set_language))
         .layer(axum::middleware::from_fn(language::error_pages))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            headers::secure(hsts, request, next)
+        }))
 }
 
 /// A text in the operator's language, for errors: `|lang| tr(lang, "…")`.

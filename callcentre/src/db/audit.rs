@@ -13,7 +13,8 @@ use super::{parse_ts, ts, DbError};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditEntry<'a> {
     pub actor: Option<&'a str>,
-    /// A stable action name, e.g. `sign_in`, `sign_in_failed`, `appeal_view`, `video_play`,
+    /// A stable action name, e.g. `sign_in`, `sign_in_failed`, `sign_in_locked` (detail: `name`,
+    /// `address` or both), `appeal_view`, `video_play`,
     /// `iin_reveal`, `assign`, `answer`, `close`, `status`, `extend`, `enrol_code`,
     /// `kiosk_revoke`, `operator_add`, `operator_disable`, `password_reset`, `purge`,
     /// `forbidden`.

@@ -265,6 +265,7 @@ fn action_label(lang: Lang, action: &str) -> &'static str {
     match action {
         "sign_in" => tr(lang, "Signed in"),
         "sign_in_failed" => tr(lang, "Sign-in refused"),
+        "sign_in_locked" => tr(lang, "Sign-in locked after failures"),
         "sign_out" => tr(lang, "Signed out"),
         "forbidden" => tr(lang, "Refused: outside role or sites"),
         "enrol_code" => tr(lang, "Enrolment code made"),

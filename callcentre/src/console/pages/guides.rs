@@ -165,8 +165,8 @@ pub fn guides(
                         td { (weekday_day(lang, d.date)) }
                         (count_cells(lang, &d.figures))
                         td .bars {
-                            span .bar.started style={ "width:" (d.figures.started * 100 / busiest) "%" } {}
-                            span .bar.completed style={ "width:" (d.figures.completed * 100 / busiest) "%" } {}
+                            span .bar.started data-width=(d.figures.started * 100 / busiest) {}
+                            span .bar.completed data-width=(d.figures.completed * 100 / busiest) {}
                         }
                     }
                 } }
