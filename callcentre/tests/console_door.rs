@@ -40,29 +40,8 @@ struct Tried {
 }
 
 async fn try_sign_in(server: &TestServer, username: &str, password: &str) -> Tried {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http
-        .get(format!("{}/console/login?lang=ru", server.url))
-        .send()
-        .await
-        .unwrap();
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let body = page.text().await.unwrap();
-    let csrf = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let http = common::no_redirects();
+    let (cookie, csrf) = common::login_form(&http, server, "?lang=ru").await;
     let r = http
         .post(format!("{}/console/login", server.url))
         .header("Cookie", cookie)

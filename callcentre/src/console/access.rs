@@ -17,7 +17,7 @@ pub enum Need {
     /// The `admin` role: operators, kiosks and enrolment codes, the audit.
     Admin,
     /// The `anticorruption` role: the queue of bribe and improper-demand reports (no path
-    /// needs it by itself; handlers ask with `Operator::require_anticorruption`).
+    /// needs it by itself; handlers ask with `Operator::require`).
     AntiCorruption,
 }
 

@@ -35,7 +35,7 @@ use crate::i18n::Lang;
 use crate::state::AppState;
 
 pub use auth::{forbid, Operator};
-pub use roles::{Admin, Need, Staff};
+pub use roles::{Admin, Need};
 
 /// The console's routes; `hsts` when the server serves TLS itself.
 pub fn router(hsts: bool) -> Router<Arc<AppState>> {

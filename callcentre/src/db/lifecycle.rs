@@ -239,6 +239,23 @@ struct Current {
     extended: bool,
 }
 
+/// The appeal as it is, if `action` may be taken from its status (one of `from`).
+fn current_for(
+    tx: &Transaction<'_>,
+    id: &str,
+    action: Action,
+    from: &[&str],
+) -> Result<Current, LifecycleError> {
+    let c = current(tx, id)?;
+    if !from.contains(&c.status.as_str()) {
+        return Err(LifecycleError::NotAllowed {
+            action,
+            status: c.status,
+        });
+    }
+    Ok(c)
+}
+
 fn current(tx: &Transaction<'_>, id: &str) -> Result<Current, LifecycleError> {
     tx.query_row(
         "SELECT a.status, a.assigned_to, a.anticorruption, k.site, a.due_extended_reason IS NOT NULL \
@@ -405,13 +422,7 @@ pub fn assign(
     to: &str,
     now: DateTime<Utc>,
 ) -> Result<(), LifecycleError> {
-    let c = current(tx, id)?;
-    if !OPEN_STATUSES.contains(&c.status.as_str()) {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Assign,
-            status: c.status,
-        });
-    }
+    let c = current_for(tx, id, Action::Assign, &OPEN_STATUSES)?;
     if c.assigned_to.as_deref() == Some(to) {
         return Err(LifecycleError::AlreadyAssigned { to: to.into() });
     }
@@ -441,13 +452,7 @@ pub fn start_work(
     actor: Actor<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), LifecycleError> {
-    let c = current(tx, id)?;
-    if c.status != "assigned" {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Start,
-            status: c.status,
-        });
-    }
+    let c = current_for(tx, id, Action::Start, &["assigned"])?;
     if c.assigned_to.as_deref() != Some(actor.name) {
         return Err(LifecycleError::NotAssignee {
             assignee: c.assigned_to,
@@ -493,13 +498,7 @@ pub fn answer(
             found: language.chars().take(20).collect(),
         });
     }
-    let c = current(tx, id)?;
-    if c.status != "assigned" && c.status != "in_progress" {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Answer,
-            status: c.status,
-        });
-    }
+    let c = current_for(tx, id, Action::Answer, &["assigned", "in_progress"])?;
     tx.execute(
         "UPDATE appeals SET status = 'answered', answer_text = ?2, answer_language = ?3, \
          answered_at = ?4, answered_by = ?5 WHERE id = ?1",
@@ -528,13 +527,12 @@ pub fn close(
     now: DateTime<Utc>,
 ) -> Result<(), LifecycleError> {
     let why = reason(why)?;
-    let c = current(tx, id)?;
-    if c.status == "closed" {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Close,
-            status: c.status,
-        });
-    }
+    let c = current_for(
+        tx,
+        id,
+        Action::Close,
+        &["new", "assigned", "in_progress", "answered"],
+    )?;
     if c.status != "answered" && why.is_none() {
         return Err(LifecycleError::ReasonNeeded);
     }
@@ -564,13 +562,7 @@ pub fn reopen(
     actor: Actor<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), LifecycleError> {
-    let c = current(tx, id)?;
-    if c.status != "answered" {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Reopen,
-            status: c.status,
-        });
-    }
+    let c = current_for(tx, id, Action::Reopen, &["answered"])?;
     tx.execute(
         "UPDATE appeals SET status = 'in_progress', \
          assigned_to = COALESCE(assigned_to, ?2) WHERE id = ?1",
@@ -600,13 +592,7 @@ pub fn extend(
     now: DateTime<Utc>,
 ) -> Result<(), LifecycleError> {
     let why = reason(Some(why))?.ok_or(LifecycleError::ExtendReasonNeeded)?;
-    let c = current(tx, id)?;
-    if !OPEN_STATUSES.contains(&c.status.as_str()) {
-        return Err(LifecycleError::NotAllowed {
-            action: Action::Extend,
-            status: c.status,
-        });
-    }
+    let c = current_for(tx, id, Action::Extend, &OPEN_STATUSES)?;
     if c.extended {
         return Err(LifecycleError::AlreadyExtended);
     }

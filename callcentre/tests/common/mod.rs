@@ -169,22 +169,26 @@ pub async fn http_sign_in(server: &TestServer, password: &str) -> Option<String>
     http_sign_in_as(server, "aigerim", password).await
 }
 
-/// Session cookie from a plain HTTP sign-in (no browser) as `username`.
-pub async fn http_sign_in_as(
-    server: &TestServer,
-    username: &str,
-    password: &str,
-) -> Option<String> {
-    let http = reqwest::Client::builder()
+/// An HTTP client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The sign-in form's double-submit cookie and CSRF token (`query` e.g. `?lang=ru`).
+pub async fn login_form(
+    http: &reqwest::Client,
+    server: &TestServer,
+    query: &str,
+) -> (String, String) {
     let page = http
-        .get(format!("{}/console/login", server.url))
+        .get(format!("{}/console/login{query}", server.url))
         .send()
         .await
         .unwrap();
-    let login_cookie = page.headers()["set-cookie"]
+    let cookie = page.headers()["set-cookie"]
         .to_str()
         .unwrap()
         .split(';')
@@ -195,11 +199,20 @@ pub async fn http_sign_in_as(
     let csrf = body
         .split("name=\"csrf\" value=\"")
         .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
+        .and_then(|r| r.split('"').next())
         .unwrap()
         .to_string();
+    (cookie, csrf)
+}
+
+/// Session cookie from a plain HTTP sign-in (no browser) as `username`.
+pub async fn http_sign_in_as(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> Option<String> {
+    let http = no_redirects();
+    let (login_cookie, csrf) = login_form(&http, server, "").await;
     let r = http
         .post(format!("{}/console/login", server.url))
         .header("Cookie", login_cookie)
