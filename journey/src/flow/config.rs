@@ -25,8 +25,10 @@ pub struct FlowConfig {
     pub ring_ms: Millis,
     /// What the journey knows of the service catalogue.
     pub guides: GuideShape,
-    /// SHA-256 hex of the technician PIN; empty disables PIN entry.
-    pub pin_sha256: String,
+    /// Whether a technician PIN is configured; without one PIN entry never opens technician
+    /// mode. The flow never sees the PIN's hash: the app checks a typed PIN
+    /// (`Effect::CheckPin`) off the UI thread.
+    pub pin_set: bool,
     /// SHA-256 hex of the technician badges (the payload after `SENIM-TECH:`) that open
     /// technician mode without the PIN.
     pub badges_sha256: Vec<String>,

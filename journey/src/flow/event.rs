@@ -193,6 +193,23 @@ pub enum Event {
     HangUp,
     /// The call's volume, 0..=100.
     CallVolume(u8),
+    /// The answer to `Effect::CheckPin` (app → flow): whether the PIN matched the configured
+    /// hash. Verification (argon2id, tens of milliseconds) runs off the UI thread.
+    PinChecked {
+        ok: bool,
+    },
+    /// The PIN lock-out kept in the store, read back at start (app → flow): failures so far and
+    /// how long the lock still lasts.
+    PinLockRestored(PinLock),
+}
+
+/// The technician PIN's lock-out as it is kept across restarts: failed attempts since the last
+/// right PIN, and how long from now new attempts are refused (0 when not locked). Durations,
+/// not instants, so the flow's clock (milliseconds since start) never reaches the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PinLock {
+    pub failures: u32,
+    pub locked_for_ms: Millis,
 }
 
 /// What the app must do for the journey. `Debug` never shows the IIN.
@@ -242,6 +259,12 @@ pub enum Effect {
     HangUpCall,
     /// The call's volume, 0..=100.
     SetCallVolume(u8),
+    /// Check the typed technician PIN against the configured hash, off the UI thread, and
+    /// answer with `Event::PinChecked`. `Debug` hides the PIN.
+    CheckPin(String),
+    /// Keep the PIN lock-out in the store (after every failure and after the right PIN), so
+    /// a restart does not reset it.
+    SavePinLock(PinLock),
 }
 
 impl fmt::Debug for Effect {
@@ -280,6 +303,8 @@ impl fmt::Debug for Effect {
             Effect::CancelCall => f.write_str("CancelCall"),
             Effect::HangUpCall => f.write_str("HangUpCall"),
             Effect::SetCallVolume(level) => f.debug_tuple("SetCallVolume").field(level).finish(),
+            Effect::CheckPin(_) => f.write_str("CheckPin(<pin>)"),
+            Effect::SavePinLock(lock) => f.debug_tuple("SavePinLock").field(lock).finish(),
         }
     }
 }

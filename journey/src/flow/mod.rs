@@ -38,12 +38,14 @@ mod tests;
 pub use appeal::{is_kazakh_mobile, APPEAL_TEXT_MAX};
 pub use call::{CallOffer, CALL_VOLUME_DEFAULT, RING_GRACE_MS};
 pub use config::{FlowConfig, GuideInfo, GuideShape, RING_MS_DEFAULT};
-pub use event::{AppealDraft, CallDraft, Device, Effect, Event, GuideUsage, Health, Rating};
+pub use event::{
+    AppealDraft, CallDraft, Device, Effect, Event, GuideUsage, Health, PinLock, Rating,
+};
 pub use hours::CallCentreStatus;
 pub use identify::IDENTIFIED_MS;
 pub use screen::{CallEnd, CheckCode, Receipt, Screen, TechTest};
 pub use session::{AppealKind, CallSaved, GuideRun, Journey, Session};
-pub use technician::PIN_FREE_ATTEMPTS;
+pub use technician::{PIN_CHECK_TIMEOUT_MS, PIN_FREE_ATTEMPTS, PIN_LOCK_MAX_MS};
 
 /// Monotonic milliseconds since the kiosk started.
 pub type Millis = u64;
@@ -78,6 +80,9 @@ pub struct Flow {
     call_volume: u8,
     pin_failures: u32,
     pin_locked_until: Millis,
+    /// When the PIN typed last went to the app for checking (`Effect::CheckPin`), until its
+    /// answer; further submits wait for it.
+    pin_checking_since: Option<Millis>,
     /// What the identify step leads to once the card is read.
     after_identify: Journey,
     /// `false` once the app says this kiosk has no accepted token: between citizens it shows
@@ -108,6 +113,7 @@ impl Flow {
             call_volume: CALL_VOLUME_DEFAULT,
             pin_failures: 0,
             pin_locked_until: 0,
+            pin_checking_since: None,
             after_identify: Journey::Appeal,
             enrolled: true,
             pending_guides: None,
@@ -199,6 +205,8 @@ impl Flow {
                 | Event::CallRinging { .. }
                 | Event::CallAnswered { .. }
                 | Event::CallEnded(_)
+                | Event::PinChecked { .. }
+                | Event::PinLockRestored(_)
         );
         if is_user_input {
             self.last_activity = now;
@@ -276,6 +284,11 @@ impl Flow {
                 if self.at_rest(&screen) {
                     self.switch_catalog(fx);
                 }
+                screen
+            }
+            Event::PinChecked { ok } => self.pin_checked(screen, ok, fx),
+            Event::PinLockRestored(lock) => {
+                self.restore_pin_lock(now, lock);
                 screen
             }
             Event::Enrolled(enrolled) => self.set_enrolled(enrolled, screen),

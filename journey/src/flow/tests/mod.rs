@@ -28,8 +28,8 @@ fn config(mode: Mode) -> FlowConfig {
         max_recording_ms: 180_000,
         ring_ms: 60_000,
         guides: guides(),
-        // sha256("4321")
-        pin_sha256: "fe2592b42a727e977f055947385b709cc82b16b9a87f88c6abf3900d65d0cdc3".into(),
+        // The app checks a typed PIN; `Kiosk::try_pin` plays the app with "4321".
+        pin_set: true,
         // sha256("tech_01-AB")
         badges_sha256: vec![sha256_hex("tech_01-AB")],
     }
