@@ -55,7 +55,7 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         // The call-centre's `[call] ring_seconds` default; wired by the call runtime.
         ring_ms: crate::flow::RING_MS_DEFAULT,
         guides: GuideShape::of(catalog),
-        pin_sha256: config.technician.pin_sha256.clone(),
+        pin_set: config.technician.pin_set(),
         badges_sha256: config.technician.badges_sha256.clone(),
     }
 }
@@ -196,6 +196,8 @@ impl App {
             Effect::PlaceCall { topic, iin } => self.place_call(topic, iin),
             Effect::CancelCall | Effect::HangUpCall => self.hang_up_call(),
             Effect::SetCallVolume(volume) => self.set_call_volume(volume),
+            Effect::CheckPin(pin) => self.check_pin(pin),
+            Effect::SavePinLock(lock) => self.save_pin_lock(lock),
         }
     }
 }
@@ -271,6 +273,12 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     ui::connect(&window, Rc::new(dispatch));
 
+    if app.config.technician.pin_deprecated() {
+        tracing::warn!(
+            "[technician] pin_sha256 is an unsalted SHA-256 and is deprecated: run \
+             `senim-kiosk hash-pin` and replace it with the pin_hash line it prints"
+        );
+    }
     app.restore_from_store();
     let hours = slint::Timer::default();
     app.update_hours();
@@ -295,11 +303,16 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
 
 impl App {
     /// At start, off the UI thread: what a crash cut short becomes an appeal, then who this
-    /// kiosk is (enrolment), whether a recording fits, and the installed catalogue version.
+    /// kiosk is (enrolment), whether a recording fits, the installed catalogue version and the
+    /// technician PIN's lock-out.
     fn restore_from_store(&self) {
         let min_free = self.min_free_bytes();
         let waker = self.sync.as_ref().map(SyncHandle::waker);
         self.store.exec(move |store| {
+            let pin_lock = match &store {
+                Ok(s) => s.pin_lock().map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
             let (enrolled, room, catalog) = match store {
                 Ok(s) => (
                     {
@@ -325,6 +338,7 @@ impl App {
                 if let Some(version) = catalog {
                     app.catalog_installed(&version);
                 }
+                app.pin_lock_read(pin_lock);
             });
         });
     }

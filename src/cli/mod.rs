@@ -1,10 +1,12 @@
 //! The `senim-kiosk` command line: `run`, and the technician tools other parts add.
 //!
 //! `mod.rs`: the subcommand table, `main`, and the store, sync, doctor and catalogue commands;
-//! `devices.rs`: the device tools (`scan`, `print-test`, `record`); `call.rs`: the test call.
+//! `devices.rs`: the device tools (`scan`, `print-test`, `record`); `call.rs`: the test call;
+//! `pin.rs`: `hash-pin`.
 
 mod call;
 mod devices;
+mod pin;
 
 use std::path::PathBuf;
 
@@ -121,6 +123,10 @@ pub enum Command {
         #[arg(long = "ice-address", value_name = "IP")]
         ice_addresses: Vec<std::net::IpAddr>,
     },
+    /// Hash a technician PIN for `[technician] pin_hash`: reads it without echo from a
+    /// terminal (asked twice), or the first line of standard input, and prints the line
+    /// `pin_hash = "$argon2id$…"`. Needs no configuration.
+    HashPin,
     /// Deliver the queue to the call-centre in the foreground (the kiosk's own worker).
     Sync {
         /// Stop once everything is delivered (exit 0) or a refusal retrying cannot fix.
@@ -199,6 +205,7 @@ pub fn main() -> anyhow::Result<i32> {
             }
             record(camera, seconds, &out)
         }
+        Command::HashPin => pin::hash_pin_command(),
         Command::Queue { json } => queue(&load()?, json),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),

@@ -6,6 +6,7 @@
 //! `mod.rs`: errors, the whole `Config`, loading and validation; `sections.rs`: each
 //! section's keys and defaults.
 
+mod pin;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use pin::{check_pin_text, hash_pin, PinError, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 pub use sections::{
     status_url_for, AppealSection, CallCentreSection, CallSection, CameraSection, DisplaySection,
     KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection,
@@ -360,6 +362,23 @@ impl Config {
                     "appeal.status_url",
                     "an https:// link of at most 200 characters with {number} once in its path and {code} at most once, e.g. \"https://senim.example/s/{number}/{code}\", or empty (the call-centre's own status page)",
                     format!("{status_url:?}"),
+                ));
+            }
+        }
+        let pin_hash = &self.technician.pin_hash;
+        if !pin_hash.is_empty() {
+            if let Some(problem) = pin::pin_hash_problem(pin_hash) {
+                return Err(invalid(
+                    "technician.pin_hash",
+                    "the argon2id line `senim-kiosk hash-pin` prints (\"$argon2id$v=19$…\"), or an empty string",
+                    problem,
+                ));
+            }
+            if !self.technician.pin_sha256.is_empty() {
+                return Err(invalid(
+                    "technician.pin_sha256",
+                    "no pin_sha256 beside pin_hash (delete the old pin_sha256 line)",
+                    "both keys set".into(),
                 ));
             }
         }

@@ -256,7 +256,11 @@ pub fn status_url_for(template: &str, number: &str, check_code: &str) -> Option<
 #[derive(Clone, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TechnicianSection {
-    /// SHA-256 (hex) of the technician PIN; empty disables PIN entry.
+    /// argon2id PHC string of the technician PIN (`senim-kiosk hash-pin` prints the line);
+    /// empty (and no `pin_sha256`) disables PIN entry.
+    pub pin_hash: String,
+    /// Deprecated: the unsalted SHA-256 (hex) of the PIN that older configurations hold.
+    /// Still accepted (with a warning at start and in `doctor`) when `pin_hash` is empty.
     pub pin_sha256: String,
     /// SHA-256 (hex) of technician badges (`SENIM-TECH:<badge>` barcodes) that open technician
     /// mode without the PIN.
@@ -265,15 +269,10 @@ pub struct TechnicianSection {
 
 impl fmt::Debug for TechnicianSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |v: &str| if v.is_empty() { "<unset>" } else { "<redacted>" };
         f.debug_struct("TechnicianSection")
-            .field(
-                "pin_sha256",
-                &if self.pin_sha256.is_empty() {
-                    "<unset>"
-                } else {
-                    "<redacted>"
-                },
-            )
+            .field("pin_hash", &redact(&self.pin_hash))
+            .field("pin_sha256", &redact(&self.pin_sha256))
             .field("badges", &self.badges_sha256.len())
             .finish()
     }

@@ -140,6 +140,11 @@ fn impossible_values_are_refused() {
             "[technician]\npin_sha256 = \"1234\"\n",
             "technician.pin_sha256",
         ),
+        ("[technician]\npin_hash = \"1234\"\n", "technician.pin_hash"),
+        (
+            "[technician]\npin_hash = \"$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\"\n",
+            "technician.pin_hash",
+        ),
     ];
     for (extra, key) in cases {
         let msg = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
@@ -196,4 +201,25 @@ fn pin_hash_is_redacted_in_debug() {
     );
     let c = parse(&text).unwrap();
     assert!(!format!("{c:?}").contains("abab"));
+}
+
+#[test]
+fn pin_hash_is_argon2id_redacted_and_not_beside_the_old_key() {
+    let hash = crate::config::hash_pin("4321").unwrap();
+    let c = parse(&format!("{MINIMAL}[technician]\npin_hash = \"{hash}\"\n")).unwrap();
+    assert!(c.technician.pin_set() && !c.technician.pin_deprecated());
+    assert!(!format!("{c:?}").contains(&hash[20..]), "redacted");
+    let both = format!(
+        "{MINIMAL}[technician]\npin_hash = \"{hash}\"\npin_sha256 = \"{}\"\n",
+        "ab".repeat(32)
+    );
+    let msg = parse(&both).unwrap_err().to_string();
+    assert!(msg.contains("technician.pin_sha256"), "{msg}");
+    // The old key alone is still read (deprecated): an upgraded kiosk keeps its PIN.
+    let c = parse(&format!(
+        "{MINIMAL}[technician]\npin_sha256 = \"{}\"\n",
+        "ab".repeat(32)
+    ))
+    .unwrap();
+    assert!(c.technician.pin_deprecated());
 }

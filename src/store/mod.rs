@@ -9,14 +9,15 @@
 //! This file opens the store (pragmas, migrations, refusing a newer schema) and holds what the
 //! parts share; the parts: `appeals.rs` (appeals and recordings), `guides.rs` (service-guide
 //! events), `faults.rs` (device faults), `outbox.rs` (delivery and videos), `retention.rs`
-//! (purge), `meta.rs` (enrolment and sync notes), `queue.rs` (counts), `thread.rs` (the store
-//! thread).
+//! (purge), `meta.rs` (enrolment and sync notes), `pin.rs` (the technician PIN's lock-out),
+//! `queue.rs` (counts), `thread.rs` (the store thread).
 
 mod appeals;
 mod faults;
 mod guides;
 mod meta;
 mod outbox;
+mod pin;
 mod queue;
 mod retention;
 mod thread;
@@ -35,6 +36,7 @@ pub use appeals::{
 pub use guides::new_session_id;
 pub use meta::Enrolment;
 pub use outbox::{Outgoing, PendingVideo};
+pub use pin::StoredPinLock;
 pub use queue::{Counts, QueueReport, KINDS};
 pub use retention::Purged;
 pub use thread::StoreThread;
@@ -53,11 +55,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/0002_recordings.sql")),
         M::up(include_str!("sql/0003_calls.sql")),
         M::up(include_str!("sql/0004_check_code.sql")),
+        // 0005 (the delivery's parked items) comes from its own branch; merged, this is 6.
+        M::up(include_str!("sql/0006_technician_pin.sql")),
     ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]
