@@ -79,7 +79,8 @@ mod tests {
     #[test]
     fn the_pin_lock_survives_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let now = Utc::now();
+        // Whole milliseconds, as the store keeps times.
+        let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
             assert_eq!(store.pin_lock().unwrap(), StoredPinLock::default());
