@@ -415,6 +415,9 @@ pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
