@@ -157,6 +157,7 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
             checks.push(printer(config));
         }
     }
+    checks.push(technician(config, store.as_ref()));
     checks.push(Check::ok(
         "versions",
         format!(
@@ -166,6 +167,16 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
         ),
     ));
     checks
+}
+
+/// The technician PIN: set, none, deprecated (unsalted SHA-256) or locked now.
+fn technician(config: &Config, store: Option<&Store>) -> Check {
+    let lock = store.and_then(|s| s.pin_lock().ok());
+    let lock = lock.map(|l| l.to_flow(chrono::Utc::now()));
+    match config.technician.pin_check(lock.unwrap_or_default()) {
+        Ok(detail) => Check::ok("technician", detail),
+        Err((detail, hint)) => Check::warn("technician", detail, hint),
+    }
 }
 
 fn catalogue(config: &Config) -> Check {

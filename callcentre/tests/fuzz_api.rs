@@ -88,12 +88,8 @@ fn slot<'a>(v: &'a mut Value, path: &[String]) -> &'a mut Value {
 fn mangled(good: Value) -> impl Strategy<Value = Vec<u8>> {
     let mut paths = Vec::new();
     leaves(&good, Vec::new(), &mut paths);
-    (
-        prop::sample::select(paths),
-        any_json(),
-        any::<bool>(),
-    )
-        .prop_map(move |(path, value, remove)| {
+    (prop::sample::select(paths), any_json(), any::<bool>()).prop_map(
+        move |(path, value, remove)| {
             let mut body = good.clone();
             match (remove, path.split_last()) {
                 (true, Some((last, parent))) => {
@@ -104,7 +100,8 @@ fn mangled(good: Value) -> impl Strategy<Value = Vec<u8>> {
                 _ => *slot(&mut body, &path) = value,
             }
             serde_json::to_vec(&body).unwrap()
-        })
+        },
+    )
 }
 
 /// Raw bytes: anything, or text that starts like JSON.
@@ -118,7 +115,10 @@ fn raw_bytes() -> impl Strategy<Value = Vec<u8>> {
 
 struct Api {
     rt: tokio::runtime::Runtime,
-    server: TestServer,
+    /// Keeps the server (and its data folder) for the router below.
+    _server: TestServer,
+    /// The whole application's router, built once (building it builds the OpenAPI document).
+    app: axum::Router,
     token: String,
 }
 
@@ -131,17 +131,21 @@ impl Api {
             .unwrap();
         let (server, token) = rt.block_on(async {
             let server = TestServer::start().await;
-            let (_, token) = server
-                .enrol(&reqwest::Client::new(), "Fuzz Hospital")
-                .await;
+            let (_, token) = server.enrol(&reqwest::Client::new(), "Fuzz Hospital").await;
             (server, token)
         });
-        Api { rt, server, token }
+        let app = senim_callcentre::server::app(server.state.clone());
+        Api {
+            rt,
+            _server: server,
+            app,
+            token,
+        }
     }
 
     /// `POST path` with `body` as JSON, through the router in-process: status and body.
     fn post(&self, path: &str, body: Vec<u8>, auth: bool) -> (StatusCode, Vec<u8>) {
-        let app = senim_callcentre::server::app(self.server.state.clone());
+        let app = self.app.clone();
         let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if auth {
             request = request.header(header::AUTHORIZATION, format!("Bearer {}", self.token));
@@ -158,7 +162,12 @@ impl Api {
     }
 
     /// The property every answer must have.
-    fn holds(&self, path: &str, allowed: &BTreeSet<u16>, body: Vec<u8>) -> Result<(), TestCaseError> {
+    fn holds(
+        &self,
+        path: &str,
+        allowed: &BTreeSet<u16>,
+        body: Vec<u8>,
+    ) -> Result<(), TestCaseError> {
         let (status, answer) = self.post(path, body, path != "/api/v1/enrol");
         prop_assert!(!status.is_server_error(), "{path}: {status}");
         prop_assert!(
@@ -182,7 +191,11 @@ impl Api {
     fn fuzz(&self, path: &str, good: Value) {
         let allowed = documented(path);
         // The real request is accepted as it is.
-        let (status, _) = self.post(path, serde_json::to_vec(&good).unwrap(), path != "/api/v1/enrol");
+        let (status, _) = self.post(
+            path,
+            serde_json::to_vec(&good).unwrap(),
+            path != "/api/v1/enrol",
+        );
         assert!(
             status.is_success() || path == "/api/v1/enrol",
             "{path}: the good request got {status}"
@@ -197,7 +210,7 @@ impl Api {
 }
 
 fn record_batch() -> Value {
-    let record = common::appeal("k-1", &common::appeal_id(1), Some(b"video bytes"));
+    let record = common::appeal("appeal-0001", &common::appeal_id(1), Some(b"video bytes"));
     json!({ "records": [record] })
 }
 
@@ -232,8 +245,5 @@ fn presence_consultant_and_enrolment_of_any_bytes_get_a_documented_answer_never_
         "/api/v1/consultant",
         json!({ "service_id": "address", "step": 2, "at": now, "active": true }),
     );
-    api.fuzz(
-        "/api/v1/enrol",
-        json!({ "code": "AAAA-BBBB-CCCC-DDDD" }),
-    );
+    api.fuzz("/api/v1/enrol", json!({ "code": "AAAA-BBBB-CCCC-DDDD" }));
 }

@@ -11,6 +11,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use super::TechnicianSection;
+use crate::flow::PinLock;
 
 /// The fewest digits a technician PIN may have.
 pub const PIN_MIN_DIGITS: usize = 4;
@@ -32,7 +33,8 @@ pub enum PinError {
 /// Checks that `pin` can be typed on the kiosk's keypad.
 pub fn check_pin_text(pin: &str) -> Result<(), PinError> {
     let digits = pin.chars().count();
-    if !(PIN_MIN_DIGITS..=PIN_MAX_DIGITS).contains(&digits) || !pin.bytes().all(|b| b.is_ascii_digit())
+    if !(PIN_MIN_DIGITS..=PIN_MAX_DIGITS).contains(&digits)
+        || !pin.bytes().all(|b| b.is_ascii_digit())
     {
         return Err(PinError::NotDigits {
             found: if pin.chars().all(|c| c.is_ascii_digit()) {
@@ -79,6 +81,30 @@ impl TechnicianSection {
     /// Whether the PIN is still the deprecated unsalted SHA-256 (`pin_sha256`).
     pub fn pin_deprecated(&self) -> bool {
         self.pin_hash.is_empty() && !self.pin_sha256.is_empty()
+    }
+
+    /// What `doctor` says of the PIN, given the lock-out the store keeps: `Ok(detail)`, or
+    /// `Err((detail, hint))` for a warning (deprecated hash, locked now).
+    pub fn pin_check(&self, lock: PinLock) -> Result<&'static str, (String, &'static str)> {
+        if self.pin_deprecated() {
+            Err((
+                "[technician] pin_sha256 is an unsalted SHA-256 (deprecated)".into(),
+                "run `senim-kiosk hash-pin` and replace pin_sha256 with the pin_hash line it prints",
+            ))
+        } else if lock.locked_for_ms > 0 {
+            Err((
+                format!(
+                    "the PIN is locked for {} s after {} wrong PINs",
+                    lock.locked_for_ms.div_ceil(1000),
+                    lock.failures
+                ),
+                "wait, or open technician mode with a technician badge",
+            ))
+        } else if self.pin_set() {
+            Ok("PIN set (argon2id with a salt)")
+        } else {
+            Ok("no PIN: only a technician badge opens technician mode")
+        }
     }
 
     /// Whether `typed` is the configured PIN. Slow (argon2id): never on the UI thread.
@@ -138,6 +164,27 @@ mod tests {
     }
 
     #[test]
+    fn doctor_warns_of_the_old_hash_and_of_a_lock() {
+        let old = TechnicianSection {
+            pin_sha256: "ab".repeat(32),
+            ..TechnicianSection::default()
+        };
+        let (detail, hint) = old.pin_check(PinLock::default()).unwrap_err();
+        assert!(detail.contains("pin_sha256") && hint.contains("hash-pin"));
+        let new = TechnicianSection {
+            pin_hash: hash_pin("1234").unwrap(),
+            ..TechnicianSection::default()
+        };
+        assert!(new.pin_check(PinLock::default()).is_ok());
+        let locked = PinLock {
+            failures: 4,
+            locked_for_ms: 59_001,
+        };
+        let (detail, _) = new.pin_check(locked).unwrap_err();
+        assert!(detail.contains("60 s after 4"), "{detail}");
+    }
+
+    #[test]
     fn only_keypad_pins_are_hashed() {
         for bad in ["", "123", "12345678901234", "12a4", "１２３４", " 1234"] {
             assert!(hash_pin(bad).is_err(), "{bad:?}");
@@ -148,7 +195,9 @@ mod tests {
     #[test]
     fn a_pin_hash_must_be_argon2id() {
         assert!(pin_hash_problem("4321").is_some());
-        assert!(pin_hash_problem("$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo").is_some());
+        assert!(
+            pin_hash_problem("$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo").is_some()
+        );
         assert!(pin_hash_problem("$argon2id$v=19$m=19456,t=2,p=1").is_some());
     }
 }

@@ -269,7 +269,13 @@ pub struct TechnicianSection {
 
 impl fmt::Debug for TechnicianSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redact = |v: &str| if v.is_empty() { "<unset>" } else { "<redacted>" };
+        let redact = |v: &str| {
+            if v.is_empty() {
+                "<unset>"
+            } else {
+                "<redacted>"
+            }
+        };
         f.debug_struct("TechnicianSection")
             .field("pin_hash", &redact(&self.pin_hash))
             .field("pin_sha256", &redact(&self.pin_sha256))

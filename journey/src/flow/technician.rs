@@ -142,12 +142,7 @@ impl Flow {
 
     /// The app's answer to `Effect::CheckPin`. The failure was counted at submit; the right
     /// PIN clears it. Only technician mode's PIN page opens technician mode.
-    pub(super) fn pin_checked(
-        &mut self,
-        screen: Screen,
-        ok: bool,
-        fx: &mut Vec<Effect>,
-    ) -> Screen {
+    pub(super) fn pin_checked(&mut self, screen: Screen, ok: bool, fx: &mut Vec<Effect>) -> Screen {
         if self.pin_checking_since.take().is_none() {
             return screen; // nobody asked
         }

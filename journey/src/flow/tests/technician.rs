@@ -48,7 +48,10 @@ fn technician_pin_with_growing_lock_out() {
     assert_eq!(k.flow.pin_locked_for(k.now), 30);
     // Even the right PIN is refused while locked: not even sent to be checked.
     let fx = k.try_pin(PIN);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::CheckPin(_))), "{fx:?}");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CheckPin(_))),
+        "{fx:?}"
+    );
     assert!(matches!(k.screen(), Screen::TechnicianPin { .. }));
     k.wait(30_000);
     assert_eq!(k.flow.pin_locked_for(k.now), 0);
@@ -57,7 +60,11 @@ fn technician_pin_with_growing_lock_out() {
     k.wait(60_000);
     k.try_pin(PIN);
     assert_eq!(k.screen(), &Screen::TechnicianHome);
-    assert_eq!(k.flow.pin_lock(k.now), PinLock::default(), "the right PIN clears it");
+    assert_eq!(
+        k.flow.pin_lock(k.now),
+        PinLock::default(),
+        "the right PIN clears it"
+    );
     k.send(Event::Restart);
     assert_eq!(k.took().last(), Some(&Effect::Restart));
     k.send(Event::TechnicianExit);
@@ -99,10 +106,7 @@ fn a_pin_is_counted_as_a_failure_before_the_app_checks_it_and_cleared_when_right
     k.send(Event::PinChecked { ok: true });
     assert_eq!(
         k.took(),
-        [
-            Effect::SavePinLock(PinLock::default()),
-            Effect::RunChecks
-        ]
+        [Effect::SavePinLock(PinLock::default()), Effect::RunChecks]
     );
     assert_eq!(k.screen(), &Screen::TechnicianHome);
 }
@@ -177,7 +181,10 @@ fn without_a_configured_pin_every_attempt_is_a_failure_and_nothing_is_checked() 
     k.flow = Flow::new(config);
     k.send(Event::TechnicianGesture);
     let fx = k.try_pin(PIN);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::CheckPin(_))), "{fx:?}");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CheckPin(_))),
+        "{fx:?}"
+    );
     assert_eq!(saved_locks(&fx).len(), 1);
     assert!(matches!(
         k.screen(),
@@ -196,10 +203,17 @@ fn a_lock_read_back_from_the_store_holds_and_keeps_growing() {
     assert_eq!(k.flow.pin_locked_for(k.now), 20);
     k.send(Event::TechnicianGesture);
     let fx = k.try_pin(PIN);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::CheckPin(_))), "locked");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CheckPin(_))),
+        "locked"
+    );
     k.wait(20_000);
     k.try_pin("0000");
-    assert_eq!(k.flow.pin_locked_for(k.now), 60, "the fourth failure doubles");
+    assert_eq!(
+        k.flow.pin_locked_for(k.now),
+        60,
+        "the fourth failure doubles"
+    );
 
     // A lock from a clock set far back is cut to the longest lock; restoring never
     // shortens the lock in memory.
