@@ -110,7 +110,12 @@ fuzz_target!(|data: &[u8]| {
                 .split(|&b| b == b'\n')
                 .map(|v| HeaderValue::from_bytes(v).ok());
             let mut headers = Vec::new();
-            for name in ["upload-length", "upload-metadata", "upload-checksum", "tus-resumable"] {
+            for name in [
+                "upload-length",
+                "upload-metadata",
+                "upload-checksum",
+                "tus-resumable",
+            ] {
                 if let Some(Some(value)) = values.next() {
                     headers.push((name, value));
                 }
@@ -118,9 +123,7 @@ fuzz_target!(|data: &[u8]| {
             ("/api/v1/uploads/", token, Vec::new(), headers)
         }
     };
-    let (status, answer) = api
-        .rt
-        .block_on(send(&api.app, path, token, body, &headers));
+    let (status, answer) = api.rt.block_on(send(&api.app, path, token, body, &headers));
     assert!(status < 500, "{path}: {status}");
     if status >= 400 {
         let error: serde_json::Value = serde_json::from_slice(&answer).expect("a JSON error");

@@ -63,6 +63,15 @@ impl Driver {
         }
         self
     }
+    /// Types a technician PIN and submits it, answering the flow's `CheckPin` as the app does
+    /// with the demo configuration's PIN (4321).
+    fn pin(self, digits: &str) -> Driver {
+        self.keys(digits)
+            .send(Event::KeypadSubmit)
+            .send(Event::PinChecked {
+                ok: digits == "4321",
+            })
+    }
     fn shot(self, name: &'static str) -> Shot {
         Shot {
             name,
@@ -251,31 +260,24 @@ pub fn journeys(config: &Config, catalog: &Catalog, lang: Lang) -> Vec<Shot> {
             .wait(65_000)
             .shot("idle-warning"),
         d().send(Event::TechnicianGesture)
-            .keys("1111")
-            .send(Event::KeypadSubmit)
-            .keys("2222")
-            .send(Event::KeypadSubmit)
-            .keys("3333")
-            .send(Event::KeypadSubmit)
+            .pin("1111")
+            .pin("2222")
+            .pin("3333")
             .shot("technician-pin-locked"),
         d().send(Event::TechnicianGesture)
-            .keys("4321")
-            .send(Event::KeypadSubmit)
+            .pin("4321")
             .shot("technician-home"),
         d().send(Event::TechnicianGesture)
-            .keys("4321")
-            .send(Event::KeypadSubmit)
+            .pin("4321")
             .send(Event::TechnicianOpen(TechTest::Scanner))
             .shot("technician-scanner"),
         d().send(Event::TechnicianGesture)
-            .keys("4321")
-            .send(Event::KeypadSubmit)
+            .pin("4321")
             .send(Event::DeviceHealth(Device::Camera, Health::Ok))
             .send(Event::TechnicianOpen(TechTest::Camera))
             .shot("technician-camera"),
         d().send(Event::TechnicianGesture)
-            .keys("4321")
-            .send(Event::KeypadSubmit)
+            .pin("4321")
             .send(Event::DeviceHealth(Device::Printer, Health::Ok))
             .send(Event::TechnicianOpen(TechTest::Printer))
             .shot("technician-printer"),
