@@ -1,0 +1,226 @@
+//! The technician PIN on the real kiosk window (Xvfb, touch through xdotool): the lock-out the
+//! store kept is restored at start, a PIN typed on the keypad is checked off the UI thread and
+//! its failure reaches the store, and a restart (a SIGKILL) does not reset the count.
+
+#[path = "support/xvfb.rs"]
+mod xvfb;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use senim_kiosk::store::{Store, StoredPinLock};
+use xvfb::{start_xvfb, Killed};
+
+/// Only a guard against a hung test; every wait ends as soon as its condition holds.
+const GUARD: Duration = Duration::from_secs(30);
+
+/// The keypad's columns, and rows at heights inside each key both with and without a notice
+/// above the keypad (1920×1080, the demo configuration's window).
+const COLUMNS: [u32; 3] = [793, 959, 1125];
+const ROWS: [u32; 4] = [516, 670, 825, 978];
+
+fn key(c: char) -> (u32, u32) {
+    match c {
+        '0' => (COLUMNS[1], ROWS[3]),
+        'k' => (COLUMNS[2], ROWS[3]), // OK
+        d => {
+            let n = d.to_digit(10).expect("a digit") - 1;
+            (COLUMNS[(n % 3) as usize], ROWS[(n / 3) as usize])
+        }
+    }
+}
+
+fn tap(display: &str, (x, y): (u32, u32)) {
+    let status = Command::new("xdotool")
+        .env("DISPLAY", display)
+        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+        .status()
+        .expect("xdotool is installed by scripts/setup.sh");
+    assert!(status.success());
+}
+
+fn screenshot(display: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("window-{name}.png"));
+    let status = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(&path)
+        .status()
+        .expect("imagemagick's import is installed by scripts/setup.sh");
+    assert!(status.success(), "screenshot failed");
+    path
+}
+
+/// Waits until the kiosk's window is drawn (a blank screen has one colour), so taps reach it.
+fn wait_drawn(display: &str, name: &str) {
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let path = screenshot(display, name);
+        let out = Command::new("identify")
+            .args(["-format", "%k"])
+            .arg(&path)
+            .output()
+            .expect("identify");
+        let colours: usize = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if colours > 20 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the window was never drawn");
+    }
+}
+
+/// The running kiosk and its log lines; `expect` waits for a line containing a text.
+struct Kiosk {
+    _child: Killed,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Kiosk {
+    fn start(config: &Path, display: &str) -> Kiosk {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_senim-kiosk"))
+            .args(["run", "--windowed", "--config"])
+            .arg(config)
+            .env("DISPLAY", display)
+            .env("SENIM_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the kiosk");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut kiosk = Kiosk {
+            _child: Killed(child),
+            lines,
+            seen: Vec::new(),
+        };
+        kiosk.expect("kiosk started");
+        kiosk
+    }
+
+    fn expect(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + GUARD;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "the kiosk never logged {needle:?}; its log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+/// Waits until the store holds a lock-out with `failures`.
+fn stored_failures(data: &Path, failures: u32) -> StoredPinLock {
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let lock = Store::open(data).and_then(|s| s.pin_lock()).expect("store");
+        if lock.failures == failures {
+            return lock;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the store never held {failures} failures: {lock:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn config(dir: &Path) -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = dir.join("data");
+    let text = std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
+        .expect("demo config")
+        .replace(
+            "catalog_dir = \"config/services\"",
+            &format!("catalog_dir = {:?}", root.join("config/services")),
+        )
+        // A stand-alone kiosk (no call-centre, so no enrolment screen), its store in the
+        // test's own folder.
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            "backend_url = \"\"",
+        )
+        .replace(
+            "data_dir = \"demo-data/kiosk\"",
+            &format!("data_dir = {:?}", data),
+        );
+    assert!(text.contains("pin_hash = "), "the demo PIN is argon2id");
+    let path = dir.join("kiosk.toml");
+    std::fs::write(&path, text).expect("config");
+    (path, data)
+}
+
+#[test]
+fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thread() {
+    let (_xvfb, display) = start_xvfb("1920x1080x24");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, data) = config(dir.path());
+    // Two wrong PINs before a power cut.
+    Store::open(&data)
+        .and_then(|s| {
+            s.set_pin_lock(&StoredPinLock {
+                failures: 2,
+                locked_until: None,
+            })
+        })
+        .expect("seed the store");
+
+    let mut kiosk = Kiosk::start(&config, &display);
+    let restored = kiosk.expect("technician PIN lock-out restored");
+    assert!(restored.contains("failures=2"), "{restored}");
+
+    // Five taps in the top-left corner, then a wrong PIN: the third failure, which locks.
+    wait_drawn(&display, "pin-attract");
+    for _ in 0..5 {
+        tap(&display, (60, 60));
+    }
+    kiosk.expect("to=\"technician-pin\"");
+    wait_drawn(&display, "pin-entry");
+    for c in "9999k".chars() {
+        tap(&display, key(c));
+    }
+    let checked = kiosk.expect("technician PIN checked");
+    assert!(checked.contains("ok=false"), "{checked}");
+    let lock = stored_failures(&data, 3);
+    assert!(
+        lock.locked_until.is_some(),
+        "the third failure locks: {lock:?}"
+    );
+    screenshot(&display, "pin-locked");
+
+    // Killed and started again: still locked, still three failures.
+    drop(kiosk);
+    let mut kiosk = Kiosk::start(&config, &display);
+    let restored = kiosk.expect("technician PIN lock-out restored");
+    assert!(
+        restored.contains("failures=3") && !restored.contains("locked_secs=0"),
+        "{restored}"
+    );
+    let all = kiosk.seen.join("\n");
+    assert!(!all.contains("9999"), "the log shows a PIN:\n{all}");
+}
