@@ -224,3 +224,35 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
     let all = kiosk.seen.join("\n");
     assert!(!all.contains("9999"), "the log shows a PIN:\n{all}");
 }
+
+#[test]
+fn the_right_pin_opens_technician_mode_and_clears_the_kept_failures() {
+    let (_xvfb, display) = start_xvfb("1920x1080x24");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, data) = config(dir.path());
+    Store::open(&data)
+        .and_then(|s| {
+            s.set_pin_lock(&StoredPinLock {
+                failures: 2,
+                locked_until: None,
+            })
+        })
+        .expect("seed the store");
+
+    let mut kiosk = Kiosk::start(&config, &display);
+    kiosk.expect("technician PIN lock-out restored");
+    wait_drawn(&display, "pin-attract-2");
+    for _ in 0..5 {
+        tap(&display, (60, 60));
+    }
+    kiosk.expect("to=\"technician-pin\"");
+    wait_drawn(&display, "pin-entry-2");
+    // The demo configuration's PIN (`pin_hash` of 4321).
+    for c in "4321k".chars() {
+        tap(&display, key(c));
+    }
+    let checked = kiosk.expect("technician PIN checked");
+    assert!(checked.contains("ok=true"), "{checked}");
+    kiosk.expect("to=\"technician-home\"");
+    assert_eq!(stored_failures(&data, 0), StoredPinLock::default());
+}
