@@ -66,12 +66,31 @@ impl Store {
         }))
     }
 
-    /// The call-centre revoked this kiosk: its token is useless, so it is forgotten (the queue
-    /// stays, to be delivered once the kiosk is enrolled again).
+    /// The call-centre revoked this kiosk: its token is useless for requests, so it is
+    /// forgotten as this kiosk's token (the queue stays, to be delivered once the kiosk is
+    /// enrolled again) and kept only as `revoked_token`, the proof a re-enrolment offers so
+    /// that the call-centre recognises the machine and keeps its kiosk id.
     pub fn forget_token(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) SELECT 'revoked_token', value FROM meta \
+             WHERE key = 'token' ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The token this machine held before a (re-)enrolment: the current one, else a revoked
+    /// one. Sent with the enrolment request so the call-centre keeps the kiosk's id.
+    pub fn previous_token(&self) -> Result<Option<String>, StoreError> {
+        Ok(match self.meta("token")? {
+            Some(t) => Some(t),
+            None => self.meta("revoked_token")?,
+        })
     }
 
     /// Keeps a new enrolment (replacing an old one).
@@ -92,6 +111,7 @@ impl Store {
                 params![k, v],
             )?;
         }
+        tx.execute("DELETE FROM meta WHERE key = 'revoked_token'", [])?;
         tx.commit()?;
         Ok(())
     }

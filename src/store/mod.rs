@@ -34,7 +34,7 @@ pub use appeals::{
 };
 pub use guides::new_session_id;
 pub use meta::Enrolment;
-pub use outbox::{Outgoing, PendingVideo};
+pub use outbox::{Outgoing, Parked, PendingVideo};
 pub use queue::{Counts, QueueReport, KINDS};
 pub use retention::Purged;
 pub use thread::StoreThread;
@@ -53,11 +53,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/0002_recordings.sql")),
         M::up(include_str!("sql/0003_calls.sql")),
         M::up(include_str!("sql/0004_check_code.sql")),
+        M::up(include_str!("sql/0005_parked.sql")),
     ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]

@@ -1,10 +1,13 @@
 //! The one place API failures become HTTP responses: a status, a stable code and a sentence
-//! saying how to fix it. Internal errors are logged here and never sent to the kiosk.
+//! saying how to fix it. Internal errors are logged here and never sent to the kiosk. A
+//! permanent refusal ("refused for good": the kiosk parks the item) is made only with
+//! [`ApiFailure::refused`] and one of the documented [`RefusalCode`]s; every other code is
+//! transient for the kiosk.
 
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use senim_protocol::ApiError;
+use senim_protocol::{ApiError, RefusalCode};
 
 use crate::db::DbError;
 
@@ -25,6 +28,21 @@ impl ApiFailure {
             message: message.into(),
             headers: Vec::new(),
         }
+    }
+
+    /// Refused for good: the request will never be accepted as sent, and the kiosk parks it.
+    pub fn refused(status: StatusCode, code: RefusalCode, message: impl Into<String>) -> Self {
+        Self::new(status, code.as_str(), message)
+    }
+
+    /// `400` refused for good (see [`ApiFailure::refused`]).
+    pub fn invalid(code: RefusalCode, message: impl Into<String>) -> Self {
+        Self::refused(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// Whether the kiosk will read this as "refused for good".
+    pub fn is_refusal(&self) -> bool {
+        RefusalCode::parse(self.code).is_some()
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {

@@ -218,7 +218,16 @@ impl Worker {
         let api = self.api()?;
         self.send_presence(&api).await?;
         if Instant::now() >= self.next_heartbeat {
-            self.heartbeat(&api).await?;
+            match self.heartbeat(&api).await {
+                // The API's own answer refusing a heartbeat (say, a field an older call-centre
+                // does not know) must not hold up delivery: noted, tried again when due.
+                Err(e @ (SyncError::Refused { .. } | SyncError::Declined { .. })) => {
+                    tracing::warn!(error = %e, "sync: heartbeat refused; delivery goes on");
+                    self.store.note_error(&e.to_string(), Utc::now())?;
+                    self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
+                }
+                other => other?,
+            }
         }
         let batch = self.store.pending_records(self.cfg.batch_size)?;
         if !batch.is_empty() {
