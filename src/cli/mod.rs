@@ -239,12 +239,13 @@ fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
             "last_success_at".into(),
             serde_json::to_value(report.last_success_at)?,
         );
+        out.insert("parked".into(), serde_json::to_value(&report.parked)?);
         println!("{}", serde_json::Value::Object(out));
         return Ok(0);
     }
     println!(
         "{:<14}{:>10}{:>10}{:>10}{:>10}",
-        "kind", "committed", "pending", "delivered", "refused"
+        "kind", "committed", "pending", "delivered", "parked"
     );
     for kind in KINDS {
         let c = report.kinds.get(kind).copied().unwrap_or_default();
@@ -266,6 +267,12 @@ fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
     match &report.last_error {
         Some(message) => println!("last error:   {} — {message}", when(report.last_error_at)),
         None => println!("last error:   none"),
+    }
+    if !report.parked.is_empty() {
+        println!("parked (refused for good; the rest goes past them):");
+        for p in &report.parked {
+            println!("  {} {} {} — {}", when(Some(p.at)), p.kind, p.id, p.reason);
+        }
     }
     Ok(0)
 }

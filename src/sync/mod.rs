@@ -157,6 +157,8 @@ pub struct Status {
     pub online: bool,
     /// Items not yet confirmed (records and videos).
     pub pending: u64,
+    /// Items parked: refused for good, or a video failing its checksum too often.
+    pub parked: u64,
     pub pending_bytes: u64,
     pub last_error: Option<String>,
     pub last_success_at: Option<DateTime<Utc>>,

@@ -270,6 +270,7 @@ impl Worker {
             enrolled_as,
             online: self.online,
             pending: queue.pending(),
+            parked: queue.parked_count(),
             pending_bytes: queue.pending_video_bytes,
             last_error: queue.last_error,
             last_success_at: queue.last_success_at,
