@@ -261,11 +261,6 @@ pub fn says(shot: &str, lang: Lang, catalog: &Catalog, app: &AppWindow) -> Vec<S
             Text("the data disk is nearly full".into()),
             Tr("Technician mode"),
             Tr("Network"),
-            Tr("Set aside"),
-            TrWith(
-                "{0} item(s) refused by the call-centre; the rest is sent. `senim-kiosk queue` lists why",
-                vec!["2".into()],
-            ),
             Tr("Scanner test"),
             Tr("Leave technician mode"),
         ],
