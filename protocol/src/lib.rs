@@ -224,7 +224,7 @@ pub struct Heartbeat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_problem: Option<CatalogProblem>,
     /// Records and videos the kiosk parked: refused for good by the call-centre (one of the
-    /// [`RefusalCode`]s), or a video whose checksum kept failing. Kept on the kiosk with the
+    /// `RefusalCode`s), or a video whose checksum kept failing. Kept on the kiosk with the
     /// reason for a technician; the rest of the queue flows past them. Left out when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub parked: u32,

@@ -9,10 +9,18 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
-/// Refused for good: the `error` codes of an [`crate::ApiError`] with which the call-centre
-/// says a request will never be accepted as sent. Retrying it unchanged cannot help, so a
-/// kiosk parks the record or video (kept, with the reason, for a technician) and delivers the
-/// next one. Any other code, status or body is transient and retried with back-off.
+/// Refused for good: the `error` codes of an `ApiError` with which the call-centre says a
+/// request will never be accepted as sent. Retrying it unchanged cannot help, so a kiosk parks
+/// the record or video (kept, with the reason, for a technician) and delivers the next one.
+/// Any other code, status or body is transient and retried with back-off.
+///
+/// Enrolment: `invalid_code` (400, not an enrolment code), `code_unknown`, `code_used`,
+/// `code_expired` (403). Any JSON body: `invalid_body` (400, a field or value this server does
+/// not know), `too_large` (413, the body, one record or the video is too large). Records:
+/// `invalid_record`, `invalid_key` (400), `idempotency_conflict` (422, the key was stored with
+/// another body), `appeal_id_conflict` (422, the number belongs to another appeal). Uploads:
+/// `invalid_metadata`, `length_mismatch` (400), `appeal_unknown` (422, this kiosk sent no
+/// appeal with that number), `video_attached` (409, on termination).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]

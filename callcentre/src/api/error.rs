@@ -110,3 +110,38 @@ impl IntoResponse for ApiFailure {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal for good is made only through [`ApiFailure::refused`] with a
+    /// [`RefusalCode`]: no handler writes one of those codes as a plain string (where it
+    /// could drift from the documented list), and no other code reads as a refusal.
+    #[test]
+    fn refusal_codes_are_written_only_through_the_documented_list() {
+        let sources = [
+            ("api/mod.rs", include_str!("mod.rs")),
+            ("api/call.rs", include_str!("call.rs")),
+            ("api/error.rs", include_str!("error.rs")),
+            ("api/tus/mod.rs", include_str!("tus/mod.rs")),
+            ("api/tus/chunk.rs", include_str!("tus/chunk.rs")),
+            ("api/tus/headers.rs", include_str!("tus/headers.rs")),
+        ];
+        for (file, text) in sources {
+            for code in RefusalCode::ALL {
+                let literal = format!("\"{}\"", code.as_str());
+                assert!(
+                    !text.contains(&literal),
+                    "{file} writes the refusal code {literal} as a plain string; use \
+                     ApiFailure::refused(status, RefusalCode::{code:?}, …)"
+                );
+            }
+        }
+        let refused = ApiFailure::invalid(RefusalCode::InvalidRecord, "m");
+        assert!(refused.is_refusal());
+        assert_eq!(refused.code, RefusalCode::InvalidRecord.as_str());
+        assert!(!ApiFailure::unauthorized().is_refusal());
+        assert!(!ApiFailure::bad_request("invalid_batch", "m").is_refusal());
+    }
+}
