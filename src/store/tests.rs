@@ -368,6 +368,79 @@ fn a_refused_record_leaves_the_queue_and_is_counted() {
 }
 
 #[test]
+fn checksum_failures_are_counted_durably_and_a_parked_video_lets_the_next_one_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = {
+        let mut store = Store::open(dir.path()).unwrap();
+        let v1 = take(&store, "a.webm", b"first video");
+        let first = store.commit_appeal(&appeal(Some(v1), t(0))).unwrap();
+        let v2 = take(&store, "b.webm", b"second video");
+        let second = store.commit_appeal(&appeal(Some(v2), t(1))).unwrap();
+        let seqs: Vec<i64> = store
+            .pending_records(10)
+            .unwrap()
+            .iter()
+            .map(|o| o.seq)
+            .collect();
+        store.mark_delivered(&seqs, t(2)).unwrap();
+        store.set_upload_url(&first, Some("/api/v1/uploads/x")).unwrap();
+        assert_eq!(store.note_video_mismatch(&first).unwrap(), 1);
+        (first, second)
+    };
+    // Counted in the file: a restart does not reset it; the failed upload is forgotten.
+    let mut store = Store::open(dir.path()).unwrap();
+    let next = store.next_video().unwrap().unwrap();
+    assert_eq!((next.appeal_id.as_str(), next.attempts), (first.as_str(), 1));
+    assert_eq!(next.upload_url, None);
+    assert_eq!(store.note_video_mismatch(&first).unwrap(), 2);
+
+    store.park_video(&first, "checksum failed 2 times", t(3)).unwrap();
+    assert_eq!(store.next_video().unwrap().unwrap().appeal_id, second);
+    let q = store.queue().unwrap();
+    assert_eq!(q.kinds["video"].pending, 1);
+    assert_eq!(q.kinds["video"].rejected, 1);
+    assert_eq!(q.parked_count(), 1);
+    assert_eq!(q.pending_video_bytes, b"second video".len() as u64);
+    assert_eq!(
+        q.parked,
+        vec![Parked {
+            kind: "video".into(),
+            id: first.clone(),
+            reason: "checksum failed 2 times".into(),
+            at: t(3),
+        }]
+    );
+    assert!(dir.path().join(VIDEOS_DIR).join(format!("{first}.webm")).exists());
+}
+
+#[test]
+fn a_revoked_token_is_kept_only_as_the_proof_for_reenrolment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open_in_memory(dir.path()).unwrap();
+    assert_eq!(store.previous_token().unwrap(), None);
+    let e = Enrolment {
+        kiosk_id: "K-ABC".into(),
+        token: "old-token".into(),
+        site: "Hospital".into(),
+        mode: SiteMode::Hospital,
+        backend_url: "https://cc.example".into(),
+    };
+    store.set_enrolment(&e).unwrap();
+    assert_eq!(store.previous_token().unwrap().as_deref(), Some("old-token"));
+    store.forget_token().unwrap();
+    assert_eq!(store.enrolment().unwrap(), None);
+    assert_eq!(store.previous_token().unwrap().as_deref(), Some("old-token"));
+    store
+        .set_enrolment(&Enrolment {
+            token: "new-token".into(),
+            ..e
+        })
+        .unwrap();
+    assert_eq!(store.previous_token().unwrap().as_deref(), Some("new-token"));
+    assert_eq!(store.meta("revoked_token").unwrap(), None);
+}
+
+#[test]
 fn retention_purges_delivered_items_but_never_undelivered_ones() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open_in_memory(dir.path()).unwrap();
