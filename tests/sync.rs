@@ -1,7 +1,13 @@
 //! The kiosk's sync worker against the real call-centre backend on loopback: a backend that is
 //! down for a while, and a network that drops, stalls and resets connections mid-batch and
 //! mid-upload. Nothing may be lost, nothing may arrive twice, records arrive in commit order,
-//! and an upload cut half-way resumes from the server's offset.
+//! and an upload cut half-way resumes from the server's offset. Delivery never stalls: a
+//! proxy's own 403/404 parks nothing, refusals for good and failing checksums park only their
+//! item, and a re-enrolled kiosk delivers what it queued under its old token.
+//!
+//! Over 600 lines: each scenario needs the real backend, a kiosk store and the worker run to
+//! idle, and they share the helpers here (delivery, the proxy that answers its own pages,
+//! what the backend holds); split per concern they would each repeat them.
 
 mod support;
 

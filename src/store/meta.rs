@@ -84,9 +84,18 @@ impl Store {
         Ok(())
     }
 
-    /// The token this machine held before a (re-)enrolment: the current one, else a revoked
-    /// one. Sent with the enrolment request so the call-centre keeps the kiosk's id.
-    pub fn previous_token(&self) -> Result<Option<String>, StoreError> {
+    /// The token this machine held before a (re-)enrolment with `backend_url`: the current
+    /// one, else a revoked one — only if it was issued by that same backend (a token is never
+    /// shown to another server). Sent with the enrolment request so the call-centre keeps the
+    /// kiosk's id.
+    pub fn previous_token(&self, backend_url: &str) -> Result<Option<String>, StoreError> {
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        if !self
+            .meta("backend_url")?
+            .is_some_and(|u| same(&u, backend_url))
+        {
+            return Ok(None);
+        }
         Ok(match self.meta("token")? {
             Some(t) => Some(t),
             None => self.meta("revoked_token")?,

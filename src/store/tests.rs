@@ -383,18 +383,25 @@ fn checksum_failures_are_counted_durably_and_a_parked_video_lets_the_next_one_go
             .map(|o| o.seq)
             .collect();
         store.mark_delivered(&seqs, t(2)).unwrap();
-        store.set_upload_url(&first, Some("/api/v1/uploads/x")).unwrap();
+        store
+            .set_upload_url(&first, Some("/api/v1/uploads/x"))
+            .unwrap();
         assert_eq!(store.note_video_mismatch(&first).unwrap(), 1);
         (first, second)
     };
     // Counted in the file: a restart does not reset it; the failed upload is forgotten.
     let mut store = Store::open(dir.path()).unwrap();
     let next = store.next_video().unwrap().unwrap();
-    assert_eq!((next.appeal_id.as_str(), next.attempts), (first.as_str(), 1));
+    assert_eq!(
+        (next.appeal_id.as_str(), next.attempts),
+        (first.as_str(), 1)
+    );
     assert_eq!(next.upload_url, None);
     assert_eq!(store.note_video_mismatch(&first).unwrap(), 2);
 
-    store.park_video(&first, "checksum failed 2 times", t(3)).unwrap();
+    store
+        .park_video(&first, "checksum failed 2 times", t(3))
+        .unwrap();
     assert_eq!(store.next_video().unwrap().unwrap().appeal_id, second);
     let q = store.queue().unwrap();
     assert_eq!(q.kinds["video"].pending, 1);
@@ -410,14 +417,18 @@ fn checksum_failures_are_counted_durably_and_a_parked_video_lets_the_next_one_go
             at: t(3),
         }]
     );
-    assert!(dir.path().join(VIDEOS_DIR).join(format!("{first}.webm")).exists());
+    assert!(dir
+        .path()
+        .join(VIDEOS_DIR)
+        .join(format!("{first}.webm"))
+        .exists());
 }
 
 #[test]
 fn a_revoked_token_is_kept_only_as_the_proof_for_reenrolment() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open_in_memory(dir.path()).unwrap();
-    assert_eq!(store.previous_token().unwrap(), None);
+    assert_eq!(store.previous_token("https://cc.example").unwrap(), None);
     let e = Enrolment {
         kiosk_id: "K-ABC".into(),
         token: "old-token".into(),
@@ -426,18 +437,41 @@ fn a_revoked_token_is_kept_only_as_the_proof_for_reenrolment() {
         backend_url: "https://cc.example".into(),
     };
     store.set_enrolment(&e).unwrap();
-    assert_eq!(store.previous_token().unwrap().as_deref(), Some("old-token"));
+    assert_eq!(
+        store
+            .previous_token("https://cc.example/")
+            .unwrap()
+            .as_deref(),
+        Some("old-token")
+    );
     store.forget_token().unwrap();
     assert_eq!(store.enrolment().unwrap(), None);
-    assert_eq!(store.previous_token().unwrap().as_deref(), Some("old-token"));
+    assert_eq!(
+        store
+            .previous_token("https://cc.example/")
+            .unwrap()
+            .as_deref(),
+        Some("old-token")
+    );
     store
         .set_enrolment(&Enrolment {
             token: "new-token".into(),
             ..e
         })
         .unwrap();
-    assert_eq!(store.previous_token().unwrap().as_deref(), Some("new-token"));
+    assert_eq!(
+        store
+            .previous_token("https://cc.example/")
+            .unwrap()
+            .as_deref(),
+        Some("new-token")
+    );
     assert_eq!(store.meta("revoked_token").unwrap(), None);
+    assert_eq!(
+        store.previous_token("https://elsewhere.example").unwrap(),
+        None,
+        "a token is never shown to another server"
+    );
 }
 
 #[test]

@@ -346,7 +346,7 @@ pub fn enrol(
         .map_err(SyncError::Thread)?;
     // Re-enrolling this machine: its previous token (even a revoked one) keeps its kiosk id
     // at the call-centre, so what is queued under it is delivered as its own.
-    let previous = Store::open(data_dir)?.previous_token()?;
+    let previous = Store::open(data_dir)?.previous_token(backend_url)?;
     let answer = runtime.block_on(api.enrol(code, previous.as_deref()))?;
     let enrolment = Enrolment {
         kiosk_id: answer.kiosk_id,

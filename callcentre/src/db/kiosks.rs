@@ -69,6 +69,9 @@ pub fn redeem_enrol_code(
     Ok(Ok(enrolled))
 }
 
+/// A re-enrolled kiosk's id, and the code's outcome.
+pub type Reenrolled = (String, Result<Enrolled, CodeProblem>);
+
 /// Re-enrolment of a machine that proves its previous token (even a revoked one): the code is
 /// used, and the kiosk keeps its id with the new token, the code's site and mode, and no
 /// revocation, so what it queued under the old token is delivered as its own. `Ok(None)`
@@ -79,7 +82,7 @@ pub fn reenrol_kiosk(
     now: DateTime<Utc>,
     previous_token_hash: &str,
     token_hash: &str,
-) -> Result<Option<(String, Result<Enrolled, CodeProblem>)>, DbError> {
+) -> Result<Option<Reenrolled>, DbError> {
     let kiosk_id: Option<String> = tx
         .query_row(
             "SELECT id FROM kiosks WHERE token_hash = ?1",
