@@ -452,13 +452,23 @@ impl PageProxy {
                         return;
                     }
                     let rule = *rule.lock().unwrap();
-                    if let Some((prefix, status)) = rule.filter(|(p, _)| text.starts_with(p)) {
-                        let _ = prefix;
+                    let matches = |p: &str| text.starts_with(p.split(" json:").next().unwrap_or(p));
+                    if let Some((prefix, status)) = rule.filter(|(p, _)| matches(p)) {
                         count.fetch_add(1, Ordering::SeqCst);
-                        let page = "<html><body><h1>Maintenance</h1></body></html>";
+                        // A code in the rule's place answers as an (older) API would.
+                        let (kind, page) = match prefix.split_once(" json:") {
+                            Some((_, code)) => (
+                                "application/json",
+                                format!(r#"{{"error":"{code}","message":"not known here"}}"#),
+                            ),
+                            None => (
+                                "text/html",
+                                "<html><body><h1>Maintenance</h1></body></html>".to_string(),
+                            ),
+                        };
                         let _ = write!(
                             client,
-                            "HTTP/1.1 {status} Nope\r\nContent-Type: text/html\r\n\
+                            "HTTP/1.1 {status} Nope\r\nContent-Type: {kind}\r\n\
                              Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
                             page.len()
                         );
@@ -539,6 +549,35 @@ fn a_proxys_html_403_or_404_parks_nothing_and_everything_goes_later() {
     let (worker, _) = deliver(data.path(), &url);
     join(worker, Duration::from_secs(60));
     assert_delivered(&backend, data.path(), &appeals);
+}
+
+/// A heartbeat the call-centre's API refuses (an older call-centre that does not know a new
+/// field, say) is noted and skipped: it never holds up delivery, and parks nothing.
+#[test]
+fn a_refused_heartbeat_does_not_hold_up_delivery() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let proxy = PageProxy::start(backend.addr);
+    let url = format!("http://{}", proxy.addr);
+    let appeals = commit_mix(data.path(), 8, 100_000);
+    proxy.refuse(Some(("POST /api/v1/heartbeat json:invalid_body", 400)));
+    let (worker, _) = deliver(data.path(), &url);
+    join(worker, Duration::from_secs(60));
+    assert!(
+        proxy.refused.load(Ordering::SeqCst) >= 1,
+        "the heartbeat was refused"
+    );
+    assert_delivered(&backend, data.path(), &appeals);
+    assert_eq!(parked(data.path()), vec![]);
+    let queue = Store::open(data.path()).unwrap().queue().unwrap();
+    assert!(
+        queue
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("invalid_body"),
+        "{queue:?}"
+    );
 }
 
 /// Items the call-centre refuses for good (its documented codes) and a video whose checksum
