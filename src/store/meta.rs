@@ -187,3 +187,60 @@ impl Store {
             .unwrap_or(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use senim_protocol::SiteMode;
+
+    use super::*;
+
+    #[test]
+    fn a_revoked_token_is_kept_only_as_the_proof_for_reenrolment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in_memory(dir.path()).unwrap();
+        assert_eq!(store.previous_token("https://cc.example").unwrap(), None);
+        let e = Enrolment {
+            kiosk_id: "K-ABC".into(),
+            token: "old-token".into(),
+            site: "Hospital".into(),
+            mode: SiteMode::Hospital,
+            backend_url: "https://cc.example".into(),
+        };
+        store.set_enrolment(&e).unwrap();
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("old-token")
+        );
+        store.forget_token().unwrap();
+        assert_eq!(store.enrolment().unwrap(), None);
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("old-token")
+        );
+        store
+            .set_enrolment(&Enrolment {
+                token: "new-token".into(),
+                ..e
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("new-token")
+        );
+        assert_eq!(store.meta("revoked_token").unwrap(), None);
+        assert_eq!(
+            store.previous_token("https://elsewhere.example").unwrap(),
+            None,
+            "a token is never shown to another server"
+        );
+    }
+}

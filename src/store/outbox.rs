@@ -279,3 +279,95 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::super::{NewAppeal, NewVideo, VIDEOS_DIR};
+    use super::*;
+
+    fn t(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 10, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    fn take(store: &Store, name: &str, bytes: &[u8]) -> NewVideo {
+        let path = store.incoming_dir().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        NewVideo { path, seconds: 42 }
+    }
+
+    fn appeal(video: Option<NewVideo>, at: DateTime<Utc>) -> NewAppeal {
+        NewAppeal {
+            topic: senim_protocol::Topic::Complaint,
+            language: "kk".into(),
+            iin: None,
+            callback_phone: None,
+            text: None,
+            video,
+            interrupted: false,
+            test: false,
+            created_at: at,
+            recording: None,
+            appeal_id: None,
+            call_secs: None,
+        }
+    }
+
+    #[test]
+    fn checksum_failures_are_counted_durably_and_a_parked_video_lets_the_next_one_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = {
+            let mut store = Store::open(dir.path()).unwrap();
+            let v1 = take(&store, "a.webm", b"first video");
+            let first = store.commit_appeal(&appeal(Some(v1), t(0))).unwrap();
+            let v2 = take(&store, "b.webm", b"second video");
+            let second = store.commit_appeal(&appeal(Some(v2), t(1))).unwrap();
+            let seqs: Vec<i64> = store
+                .pending_records(10)
+                .unwrap()
+                .iter()
+                .map(|o| o.seq)
+                .collect();
+            store.mark_delivered(&seqs, t(2)).unwrap();
+            store
+                .set_upload_url(&first, Some("/api/v1/uploads/x"))
+                .unwrap();
+            assert_eq!(store.note_video_mismatch(&first).unwrap(), 1);
+            (first, second)
+        };
+        // Counted in the file: a restart does not reset it; the failed upload is forgotten.
+        let mut store = Store::open(dir.path()).unwrap();
+        let next = store.next_video().unwrap().unwrap();
+        assert_eq!(
+            (next.appeal_id.as_str(), next.attempts),
+            (first.as_str(), 1)
+        );
+        assert_eq!(next.upload_url, None);
+        assert_eq!(store.note_video_mismatch(&first).unwrap(), 2);
+
+        store
+            .park_video(&first, "checksum failed 2 times", t(3))
+            .unwrap();
+        assert_eq!(store.next_video().unwrap().unwrap().appeal_id, second);
+        let q = store.queue().unwrap();
+        assert_eq!(q.kinds["video"].pending, 1);
+        assert_eq!(q.kinds["video"].rejected, 1);
+        assert_eq!(q.parked_count(), 1);
+        assert_eq!(q.pending_video_bytes, b"second video".len() as u64);
+        assert_eq!(
+            q.parked,
+            vec![Parked {
+                kind: "video".into(),
+                id: first.clone(),
+                reason: "checksum failed 2 times".into(),
+                at: t(3),
+            }]
+        );
+        assert!(dir
+            .path()
+            .join(VIDEOS_DIR)
+            .join(format!("{first}.webm"))
+            .exists());
+    }
+}
