@@ -426,7 +426,8 @@ fn queue(store: &Store) -> Check {
                 "{detail}; {refused} parked (refused for good or failing their checksum){last}"
             ),
             "the rest of the queue is delivered past them; `senim-kiosk queue` lists them with \
-             their reasons — send that and the kiosk's log to the developers",
+             their reasons — send that and the kiosk's log to the developers; once the cause \
+             is fixed, `senim-kiosk queue --retry-parked` sends them again",
         )
     } else {
         Check::ok("sync", detail)

@@ -905,4 +905,15 @@ fn parked_items_show_in_queue_and_doctor() {
         sync["detail"].as_str().unwrap().contains("2 parked"),
         "{sync}"
     );
+
+    // Once the cause is fixed, a technician puts them back in the queue.
+    let out = kiosk_at(&config, &data)
+        .args(["queue", "--json", "--retry-parked"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 parked item(s) back"));
+    let json = json_of(&out);
+    assert_eq!(json["parked"], serde_json::json!([]), "{json}");
+    assert_eq!(json["appeal"]["pending"], 1);
+    assert_eq!(json["video"]["pending"], 1);
 }

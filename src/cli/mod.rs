@@ -70,6 +70,10 @@ pub enum Command {
         /// One JSON object keyed by kind.
         #[arg(long)]
         json: bool,
+        /// Put every parked record and video back in the queue (after the call-centre or the
+        /// kiosk was fixed); a video's checksum attempts start again.
+        #[arg(long)]
+        retry_parked: bool,
     },
     /// Enrol this kiosk with a one-time code from `senim-callcentre enrol-code`.
     Enrol {
@@ -199,7 +203,7 @@ pub fn main() -> anyhow::Result<i32> {
             }
             record(camera, seconds, &out)
         }
-        Command::Queue { json } => queue(&load()?, json),
+        Command::Queue { json, retry_parked } => queue(&load()?, json, retry_parked),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
         Command::Call {
@@ -216,8 +220,12 @@ pub fn main() -> anyhow::Result<i32> {
 }
 
 /// `senim-kiosk queue`: counts per kind, last error, last success.
-fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
-    let store = Store::open(&config.store.data_dir)?;
+fn queue(config: &Config, json: bool, retry_parked: bool) -> anyhow::Result<i32> {
+    let mut store = Store::open(&config.store.data_dir)?;
+    if retry_parked {
+        let n = store.unpark_all()?;
+        eprintln!("{n} parked item(s) back in the queue; the sync worker sends them next");
+    }
     let report = store.queue()?;
     if json {
         let mut out = serde_json::Map::new();

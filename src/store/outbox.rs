@@ -199,6 +199,27 @@ impl Store {
         Ok(())
     }
 
+    /// Puts every parked record and video back in the queue (a technician's `senim-kiosk
+    /// queue --retry-parked`, once the cause is fixed); a video's checksum attempts start
+    /// again. Returns how many items were parked.
+    pub fn unpark_all(&mut self) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let records = tx.execute(
+            "UPDATE outbox SET rejected_at = NULL, rejection = NULL \
+             WHERE rejected_at IS NOT NULL AND delivered_at IS NULL",
+            [],
+        )?;
+        let videos = tx.execute(
+            "UPDATE appeals SET video_parked_at = NULL, video_parked_reason = NULL, \
+             video_attempts = 0 WHERE video_parked_at IS NOT NULL AND video_confirmed_at IS NULL",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(records + videos)
+    }
+
     /// Everything parked, oldest first: records refused for good and parked videos.
     pub fn parked(&self) -> Result<Vec<Parked>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
