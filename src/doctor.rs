@@ -414,7 +414,7 @@ fn queue(store: &Store) -> Check {
         && report
             .last_success_at
             .is_none_or(|t| chrono::Utc::now() - t > STUCK_AFTER);
-    let refused: u64 = report.kinds.values().map(|c| c.rejected).sum();
+    let refused = report.parked_count();
     if stuck {
         Check::warn(
             "sync",
@@ -425,10 +425,20 @@ fn queue(store: &Store) -> Check {
             ),
         )
     } else if refused > 0 {
+        // The newest parked item's reason says what happened; the others are in the queue.
+        let last = report
+            .parked
+            .last()
+            .map(|p| format!("; latest: {} {}: {}", p.kind, p.id, p.reason))
+            .unwrap_or_default();
         Check::warn(
             "sync",
-            format!("{detail}; {refused} refused by the call-centre"),
-            "`senim-kiosk queue` lists them; send the kiosk's log to the developers",
+            format!(
+                "{detail}; {refused} parked (refused for good or failing their checksum){last}"
+            ),
+            "the rest of the queue is delivered past them; `senim-kiosk queue` lists them with \
+             their reasons — send that and the kiosk's log to the developers; once the cause \
+             is fixed, `senim-kiosk queue --retry-parked` sends them again",
         )
     } else {
         Check::ok("sync", detail)

@@ -830,3 +830,90 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// What the kiosk parked (refused for good by the call-centre, or a video whose checksum kept
+/// failing) is listed with its reason by `queue` and `queue --json`, and `doctor` warns.
+#[test]
+fn parked_items_show_in_queue_and_doctor() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    let text = demo_config()
+        .replace(
+            "port = \"demo-data/scanner-kiosk\"",
+            "port = \"/dev/senim-test-no-such-scanner\"",
+        )
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            "backend_url = \"\"",
+        );
+    std::fs::write(&config, text).unwrap();
+    let data = dir.path().join("data");
+    let (record, video) = {
+        let mut store = senim_kiosk::store::Store::open(&data).unwrap();
+        let record = support::commit_appeal(&mut store, 1, 0);
+        let video = support::commit_appeal(&mut store, 2, 40_000);
+        let now = chrono::Utc::now();
+        store
+            .mark_rejected(1, "400 invalid_record: iin must be 12 digits", now)
+            .unwrap();
+        store.mark_delivered(&[2], now).unwrap();
+        store
+            .park_video(
+                &video,
+                "422 appeal_unknown: send the appeal record first",
+                now,
+            )
+            .unwrap();
+        (record, video)
+    };
+
+    let json = json_of(
+        &kiosk_at(&config, &data)
+            .args(["queue", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let parked = json["parked"].as_array().expect("parked list");
+    assert_eq!(parked.len(), 2, "{json}");
+    assert_eq!(parked[0]["kind"], "appeal");
+    assert_eq!(parked[0]["id"], record.as_str());
+    assert!(parked[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("invalid_record"));
+    assert_eq!(parked[1]["kind"], "video");
+    assert_eq!(parked[1]["id"], video.as_str());
+    assert_eq!(json["appeal"]["rejected"], 1);
+    assert_eq!(json["video"]["rejected"], 1);
+    assert_eq!(json["video"]["pending"], 0, "a parked video is not pending");
+
+    let out = kiosk_at(&config, &data).arg("queue").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("appeal_unknown") && table.contains(&video),
+        "{table}"
+    );
+
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks = doctor_checks(&out);
+    let sync = check(&checks, "sync");
+    assert_eq!(sync["level"], "warn", "{sync}");
+    assert!(
+        sync["detail"].as_str().unwrap().contains("2 parked"),
+        "{sync}"
+    );
+
+    // Once the cause is fixed, a technician puts them back in the queue.
+    let out = kiosk_at(&config, &data)
+        .args(["queue", "--json", "--retry-parked"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 parked item(s) back"));
+    let json = json_of(&out);
+    assert_eq!(json["parked"], serde_json::json!([]), "{json}");
+    assert_eq!(json["appeal"]["pending"], 1);
+    assert_eq!(json["video"]["pending"], 1);
+}

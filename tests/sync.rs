@@ -1,7 +1,13 @@
 //! The kiosk's sync worker against the real call-centre backend on loopback: a backend that is
 //! down for a while, and a network that drops, stalls and resets connections mid-batch and
 //! mid-upload. Nothing may be lost, nothing may arrive twice, records arrive in commit order,
-//! and an upload cut half-way resumes from the server's offset.
+//! and an upload cut half-way resumes from the server's offset. Delivery never stalls: a
+//! proxy's own 403/404 parks nothing, refusals for good and failing checksums park only their
+//! item, and a re-enrolled kiosk delivers what it queued under its old token.
+//!
+//! Over 600 lines: each scenario needs the real backend, a kiosk store and the worker run to
+//! idle, and they share the helpers here (delivery, the proxy that answers its own pages,
+//! what the backend holds); split per concern they would each repeat them.
 
 mod support;
 
@@ -399,4 +405,407 @@ fn a_receipts_check_code_opens_its_status_page_at_the_call_centre() {
             )
             .unwrap();
     assert_eq!(kept, None, "delivered: the kiosk forgets the code");
+}
+
+/// A reverse proxy in front of the backend that answers, while `refuse` names a path prefix
+/// (`"POST /api/v1/records"`, `"POST /api/v1/uploads/"`…), with its own HTML page and
+/// `status` instead of passing the request on — a maintenance page, a WAF, a misrouted
+/// location. Everything else is forwarded, one request per connection.
+struct PageProxy {
+    addr: std::net::SocketAddr,
+    refuse: std::sync::Arc<std::sync::Mutex<Option<(&'static str, u16)>>>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl PageProxy {
+    fn start(backend: std::net::SocketAddr) -> PageProxy {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let refuse = std::sync::Arc::new(std::sync::Mutex::new(None::<(&'static str, u16)>));
+        let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (rule, count) = (refuse.clone(), refused.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let (rule, count) = (rule.clone(), count.clone());
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let text = String::from_utf8_lossy(&head).to_string();
+                    let length: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; length];
+                    if client.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let rule = *rule.lock().unwrap();
+                    let matches = |p: &str| text.starts_with(p.split(" json:").next().unwrap_or(p));
+                    if let Some((prefix, status)) = rule.filter(|(p, _)| matches(p)) {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        // A code in the rule's place answers as an (older) API would.
+                        let (kind, page) = match prefix.split_once(" json:") {
+                            Some((_, code)) => (
+                                "application/json",
+                                format!(r#"{{"error":"{code}","message":"not known here"}}"#),
+                            ),
+                            None => (
+                                "text/html",
+                                "<html><body><h1>Maintenance</h1></body></html>".to_string(),
+                            ),
+                        };
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 {status} Nope\r\nContent-Type: {kind}\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                            page.len()
+                        );
+                        return;
+                    }
+                    let Ok(mut upstream) = std::net::TcpStream::connect(backend) else {
+                        return;
+                    };
+                    let head =
+                        text.trim_end_matches("\r\n").to_string() + "\r\nConnection: close\r\n\r\n";
+                    if upstream.write_all(head.as_bytes()).is_err()
+                        || upstream.write_all(&body).is_err()
+                    {
+                        return;
+                    }
+                    let _ = std::io::copy(&mut upstream, &mut client);
+                });
+            }
+        });
+        PageProxy {
+            addr,
+            refuse,
+            refused,
+        }
+    }
+
+    fn refuse(&self, rule: Option<(&'static str, u16)>) {
+        *self.refuse.lock().unwrap() = rule;
+        self.refused.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Runs the worker in the background until `done` (checked on its reports and the backend),
+/// then stops it.
+fn run_until(data: &std::path::Path, url: &str, what: &str, mut done: impl FnMut() -> bool) {
+    let handle = sync::spawn(sync_config(data, url), |_| {}).unwrap();
+    wait_for(what, Duration::from_secs(30), &mut done);
+    handle.stop();
+}
+
+/// The parked items of a kiosk, as `senim-kiosk queue --json` lists them.
+fn parked(data: &std::path::Path) -> Vec<senim_kiosk::store::Parked> {
+    Store::open(data).unwrap().queue().unwrap().parked
+}
+
+/// A proxy's HTML 403 or 404 (maintenance, a WAF) is not the call-centre refusing anything:
+/// records and videos stay queued, nothing is parked, and all of it goes once the proxy
+/// passes requests again.
+#[test]
+fn a_proxys_html_403_or_404_parks_nothing_and_everything_goes_later() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let proxy = PageProxy::start(backend.addr);
+    let url = format!("http://{}", proxy.addr);
+    let appeals = commit_mix(data.path(), 12, 150_000);
+
+    proxy.refuse(Some(("POST /api/v1/records", 403)));
+    run_until(data.path(), &url, "three refused batches", || {
+        proxy.refused.load(Ordering::SeqCst) >= 3
+    });
+    assert!(backend.stored_keys().is_empty());
+    assert_eq!(parked(data.path()), vec![], "a proxy's 403 parks nothing");
+
+    proxy.refuse(Some(("POST /api/v1/uploads/", 404)));
+    run_until(data.path(), &url, "three refused uploads", || {
+        proxy.refused.load(Ordering::SeqCst) >= 3
+    });
+    assert_eq!(backend.stored_keys().len(), 12, "the records went");
+    assert_eq!(parked(data.path()), vec![], "a proxy's 404 parks nothing");
+    let queue = Store::open(data.path()).unwrap().queue().unwrap();
+    assert_eq!(queue.kinds["video"].pending, 2, "{queue:?}");
+    assert!(
+        queue.last_error.as_deref().unwrap_or("").contains("404"),
+        "{queue:?}"
+    );
+
+    proxy.refuse(None);
+    let (worker, _) = deliver(data.path(), &url);
+    join(worker, Duration::from_secs(60));
+    assert_delivered(&backend, data.path(), &appeals);
+}
+
+/// A heartbeat the call-centre's API refuses (an older call-centre that does not know a new
+/// field, say) is noted and skipped: it never holds up delivery, and parks nothing.
+#[test]
+fn a_refused_heartbeat_does_not_hold_up_delivery() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let proxy = PageProxy::start(backend.addr);
+    let url = format!("http://{}", proxy.addr);
+    let appeals = commit_mix(data.path(), 8, 100_000);
+    proxy.refuse(Some(("POST /api/v1/heartbeat json:invalid_body", 400)));
+    let (worker, _) = deliver(data.path(), &url);
+    join(worker, Duration::from_secs(60));
+    assert!(
+        proxy.refused.load(Ordering::SeqCst) >= 1,
+        "the heartbeat was refused"
+    );
+    assert_delivered(&backend, data.path(), &appeals);
+    assert_eq!(parked(data.path()), vec![]);
+    let queue = Store::open(data.path()).unwrap().queue().unwrap();
+    assert!(
+        queue
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("invalid_body"),
+        "{queue:?}"
+    );
+}
+
+/// Items the call-centre refuses for good (its documented codes) and a video whose checksum
+/// keeps failing are parked with their reasons — reported in the queue and the heartbeat —
+/// and everything after them is delivered.
+#[test]
+fn refused_for_good_and_failing_checksums_are_parked_and_the_next_ones_go() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let (unknown, invalid, damaged, good) = {
+        let mut store = Store::open(data.path()).unwrap();
+        let a = [
+            commit_appeal(&mut store, 1, 100_000),
+            commit_appeal(&mut store, 2, 0),
+            commit_appeal(&mut store, 3, 120_000),
+            commit_appeal(&mut store, 4, 90_000),
+        ];
+        store
+            .record_device_fault(&DeviceFaultRecord {
+                device: "printer".into(),
+                status: DeviceStatus::Fail,
+                detail: "paper out".into(),
+                at: chrono::Utc::now(),
+            })
+            .unwrap();
+        // The first appeal's record counts as delivered though the call-centre never got it
+        // (its database restored from a backup, say): its video is `appeal_unknown` there.
+        store.mark_delivered(&[1], chrono::Utc::now()).unwrap();
+        a.into()
+    };
+    let conn = rusqlite::Connection::open(data.path().join(senim_kiosk::store::DB_FILE)).unwrap();
+    // A record the call-centre refuses (`invalid_record`): an IIN that is not 12 digits.
+    conn.execute("UPDATE appeals SET iin = '123' WHERE id = ?1", [&invalid])
+        .unwrap();
+    // A video damaged on the kiosk's disk after it was sealed: every copy the call-centre
+    // gets has another SHA-256 than the one sealed at commit.
+    let file: String = conn
+        .query_row(
+            "SELECT video_file FROM appeals WHERE id = ?1",
+            [&damaged],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let path = data.path().join("videos").join(file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+
+    let mut config = sync_config(data.path(), &backend.url);
+    config.max_video_attempts = 2;
+    let run = |config: &sync::SyncConfig| {
+        let config = config.clone();
+        let worker = std::thread::spawn(move || sync::run_until_idle(config, |_| {}));
+        join(worker, Duration::from_secs(60));
+    };
+    run(&config);
+
+    // The good appeal and the fault went, with the good video.
+    let held = backend.appeals();
+    let ids: Vec<&str> = held.iter().map(|a| a.id.as_str()).collect();
+    assert!(ids.contains(&good.as_str()) && ids.contains(&damaged.as_str()));
+    assert!(!ids.contains(&invalid.as_str()) && !ids.contains(&unknown.as_str()));
+    let row = held.iter().find(|a| a.id == good).unwrap();
+    assert_eq!(backend.video(row).unwrap(), video_bytes(4, 90_000));
+    let row = held.iter().find(|a| a.id == damaged).unwrap();
+    assert!(
+        row.video_upload_id.is_none(),
+        "the damaged copy is not attached"
+    );
+
+    let parked = parked(data.path());
+    let find = |kind: &str, id: &str| {
+        parked
+            .iter()
+            .find(|p| p.kind == kind && p.id == id)
+            .unwrap_or_else(|| panic!("{kind} {id} parked: {parked:?}"))
+            .reason
+            .clone()
+    };
+    assert_eq!(parked.len(), 3, "{parked:?}");
+    assert!(find("appeal", &invalid).contains("invalid_record"));
+    assert!(find("video", &unknown).contains("appeal_unknown"));
+    assert!(find("video", &damaged).contains("2 times"));
+    let attempts: i64 = conn
+        .query_row(
+            "SELECT video_attempts FROM appeals WHERE id = ?1",
+            [&damaged],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(attempts, 2, "attempts are counted in the store");
+    let queue = Store::open(data.path()).unwrap().queue().unwrap();
+    assert_eq!(queue.pending(), 0, "{queue:?}");
+    assert_eq!(queue.parked_count(), 3);
+    assert_eq!(queue.kinds["video"].rejected, 2);
+    assert!(path.exists(), "a parked video stays on the kiosk");
+
+    // The next heartbeat says so, and a restart sends no parked item again.
+    let keys = backend.stored_keys();
+    run(&config);
+    assert_eq!(backend.stored_keys(), keys);
+    let seen = backend.state.heartbeats();
+    assert_eq!(seen.values().next().expect("a heartbeat").beat.parked, 3);
+}
+
+/// Re-enrolling a kiosk (a new code for the same machine, here after its token was revoked)
+/// keeps its kiosk id at the call-centre, so a video whose appeal went under the old token
+/// and records still queued are delivered, once each.
+#[test]
+fn a_reenrolled_kiosk_delivers_what_it_queued_under_its_old_token() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let first = Store::open(data.path())
+        .unwrap()
+        .enrolment()
+        .unwrap()
+        .unwrap();
+    let proxy = PageProxy::start(backend.addr);
+    let url = format!("http://{}", proxy.addr);
+    let mut appeals = commit_mix(data.path(), 9, 200_000);
+
+    // The records go, the videos are held up (a proxy's 404).
+    proxy.refuse(Some(("POST /api/v1/uploads/", 404)));
+    run_until(data.path(), &url, "records in, uploads refused", || {
+        proxy.refused.load(Ordering::SeqCst) >= 1
+    });
+    assert_eq!(backend.stored_keys().len(), 9);
+    proxy.refuse(None);
+
+    // More is queued; then the call-centre revokes the kiosk, and the kiosk learns it.
+    {
+        let mut store = Store::open(data.path()).unwrap();
+        appeals.push((commit_appeal(&mut store, 100, 50_000), 100, 50_000));
+    }
+    backend
+        .state
+        .db
+        .write(|tx| senim_callcentre::db::revoke_kiosk(tx, &first.kiosk_id, chrono::Utc::now()))
+        .unwrap();
+    let worker = {
+        let config = sync_config(data.path(), &backend.url);
+        std::thread::spawn(move || sync::run_until_idle(config, |_| {}))
+    };
+    assert!(matches!(
+        worker.join().unwrap(),
+        Err(sync::SyncError::Revoked)
+    ));
+    assert!(Store::open(data.path())
+        .unwrap()
+        .enrolment()
+        .unwrap()
+        .is_none());
+
+    // A technician enrols it again with a new code: the same machine, the same kiosk id.
+    let code = backend.code("Test hospital");
+    let again = sync::enrol(data.path(), &backend.url, None, &code).unwrap();
+    assert_eq!(again.kiosk_id, first.kiosk_id);
+    assert_ne!(again.token, first.token);
+    let (worker, _) = deliver(data.path(), &backend.url);
+    join(worker, Duration::from_secs(60));
+    assert_delivered(&backend, data.path(), &appeals);
+    assert_eq!(parked(data.path()), vec![]);
+    let kiosks = backend
+        .state
+        .db
+        .read(senim_callcentre::db::list_kiosks)
+        .unwrap();
+    assert_eq!(kiosks.len(), 1, "one machine, one kiosk");
+    assert!(!kiosks[0].revoked);
+
+    // Enrolling again while the token still works also keeps the id; the old token is dead.
+    let code = backend.code("Test hospital");
+    let third = sync::enrol(data.path(), &backend.url, None, &code).unwrap();
+    assert_eq!(third.kiosk_id, first.kiosk_id);
+    let old = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/presence", backend.url))
+        .bearer_auth(&again.token)
+        .json(&serde_json::json!({"present": false, "at": chrono::Utc::now()}))
+        .send()
+        .unwrap();
+    assert_eq!(old.status(), reqwest::StatusCode::UNAUTHORIZED);
+}
+
+/// The classification itself: only the API's JSON with a documented code is "refused for
+/// good"; a token problem only when the API says so.
+#[test]
+fn only_documented_codes_in_the_apis_json_are_refusals() {
+    use senim_kiosk::sync::client::classify;
+    use senim_protocol::ApiError;
+    let e = |code: &str| {
+        Some(ApiError {
+            error: code.into(),
+            message: "m".into(),
+        })
+    };
+    let s = |n: u16| reqwest::StatusCode::from_u16(n).unwrap();
+    assert!(matches!(
+        classify(s(400), e("invalid_record")),
+        sync::SyncError::Refused { .. }
+    ));
+    assert!(matches!(
+        classify(s(422), e("appeal_unknown")),
+        sync::SyncError::Refused { .. }
+    ));
+    for status in [403, 404, 401, 409, 500, 502] {
+        assert!(
+            matches!(classify(s(status), None), sync::SyncError::Server { .. }),
+            "{status} without the API's JSON is transient"
+        );
+    }
+    assert!(matches!(
+        classify(s(409), e("offset_mismatch")),
+        sync::SyncError::Declined { .. }
+    ));
+    assert!(matches!(
+        classify(s(507), e("insufficient_storage")),
+        sync::SyncError::Declined { .. }
+    ));
+    assert!(matches!(
+        classify(s(500), e("invalid_record")),
+        sync::SyncError::Declined { .. }
+    ));
+    assert!(matches!(
+        classify(s(401), e("revoked")),
+        sync::SyncError::Revoked
+    ));
+    assert!(matches!(
+        classify(s(401), e("unauthorized")),
+        sync::SyncError::Unauthorized
+    ));
 }

@@ -116,7 +116,10 @@ impl Fleet {
         let response = self
             .client
             .post(format!("{}/api/v1/enrol", self.base))
-            .json(&EnrolRequest { code: code.into() })
+            .json(&EnrolRequest {
+                code: code.into(),
+                previous_token: None,
+            })
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -149,6 +152,7 @@ impl Fleet {
             },
             sent_at: Utc::now(),
             catalog_problem: None,
+            parked: 0,
         };
         let response = self
             .client

@@ -1050,6 +1050,22 @@ fn the_checked_in_openapi_document_matches_the_code() {
          intended, run `UPDATE_OPENAPI=1 cargo test -p senim-callcentre --test api` and commit it"
     );
     let doc: Value = serde_json::from_str(&generated).unwrap();
+    // The closed list of "refused for good" codes is in the document, exactly.
+    let codes: Vec<&str> = doc["components"]["schemas"]["RefusalCode"]["enum"]
+        .as_array()
+        .expect("RefusalCode in the document")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let documented: Vec<&str> = senim_protocol::RefusalCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(codes, documented);
+    assert!(doc["info"]["description"]
+        .as_str()
+        .unwrap()
+        .contains("refused for good"));
     for path in [
         "/api/v1/enrol",
         "/api/v1/heartbeat",

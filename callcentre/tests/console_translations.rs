@@ -660,7 +660,7 @@ async fn kazakh_operator() -> Fixture {
         .json(&json!({"state": "in_use", "queue_depth": 2,
             "devices": [{"device": "scanner", "status": "ok"},
                         {"device": "printer", "status": "fail", "detail": "paper out"}],
-            "versions": {"app": "0.1.0"}, "sent_at": now}))
+            "versions": {"app": "0.1.0"}, "sent_at": now, "parked": 2}))
         .send()
         .await
         .unwrap();
@@ -1132,6 +1132,10 @@ async fn the_fleet_pages_say_no_english_in_kazakh() {
     assert_eq!(status, 200, "{html}");
     assert_kazakh("fleet", &html, &f.data);
     assert!(html.contains("Киосктер"), "{html}");
+    assert!(
+        html.contains("2 шетке қойылды"),
+        "the heartbeat's parked count: {html}"
+    );
 
     let csrf = f.csrf().await;
     let http = reqwest::Client::new();

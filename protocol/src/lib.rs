@@ -11,9 +11,12 @@
 pub mod call;
 pub mod catalog;
 pub mod hours;
+pub mod refusal;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use refusal::{refused_for_good, RefusalCode};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -53,12 +56,30 @@ pub const MAX_BATCH_RECORDS: usize = 500;
 pub const ENROL_PREFIX: &str = "SENIM-ENROL:";
 
 /// `POST /api/v1/enrol`: a one-time code from `senim-callcentre enrol-code`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {
     /// The one-time enrolment code, as printed or shown as a QR code.
     pub code: String,
+    /// Re-enrolment of the same machine: the bearer token it held before (even a revoked
+    /// one). The call-centre then keeps the machine's kiosk id (and gives it the code's site
+    /// and mode), so the records and videos it queued under the old token are delivered as
+    /// its own. Unknown or absent: a new kiosk id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_token: Option<String>,
+}
+
+impl std::fmt::Debug for EnrolRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrolRequest")
+            .field("code", &"<redacted>")
+            .field(
+                "previous_token",
+                &self.previous_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// How a site uses its kiosks: which journey comes first. Both modes offer both journeys.
@@ -202,6 +223,15 @@ pub struct Heartbeat {
     /// kiosk runs a good newest version. The fleet view shows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_problem: Option<CatalogProblem>,
+    /// Records and videos the kiosk parked: refused for good by the call-centre (one of the
+    /// `RefusalCode`s), or a video whose checksum kept failing. Kept on the kiosk with the
+    /// reason for a technician; the rest of the queue flows past them. Left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub parked: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The answer to a heartbeat.
@@ -498,7 +528,9 @@ pub struct CatalogDocument {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ApiError {
-    /// Stable, e.g. `unauthorized`, `code_used`, `idempotency_conflict`.
+    /// Stable, e.g. `unauthorized`, `code_used`, `idempotency_conflict`. The codes of
+    /// `RefusalCode` (the closed list of "refused for good") mean that the request will never
+    /// be accepted as sent; every other code, status or body is transient.
     pub error: String,
     /// What went wrong and how to fix it.
     pub message: String,

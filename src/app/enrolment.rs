@@ -117,6 +117,7 @@ impl App {
             info.tech.sync_bytes = status.pending_bytes;
             info.tech.sync_last_success = status.last_success_at;
             info.tech.sync_last_error = status.last_error.clone();
+            info.tech.sync_parked = status.parked;
         }
         let skew = &self.link.clock_skew_ms;
         let skew_changed = skew.replace(status.clock_skew_ms) != status.clock_skew_ms;

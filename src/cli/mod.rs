@@ -72,6 +72,10 @@ pub enum Command {
         /// One JSON object keyed by kind.
         #[arg(long)]
         json: bool,
+        /// Put every parked record and video back in the queue (after the call-centre or the
+        /// kiosk was fixed); a video's checksum attempts start again.
+        #[arg(long)]
+        retry_parked: bool,
     },
     /// Enrol this kiosk with a one-time code from `senim-callcentre enrol-code`.
     Enrol {
@@ -206,7 +210,7 @@ pub fn main() -> anyhow::Result<i32> {
             record(camera, seconds, &out)
         }
         Command::HashPin => pin::hash_pin_command(),
-        Command::Queue { json } => queue(&load()?, json),
+        Command::Queue { json, retry_parked } => queue(&load()?, json, retry_parked),
         Command::Enrol { code } => enrol(&load()?, &code),
         Command::Sync { until_idle } => sync(&load()?, until_idle),
         Command::Call {
@@ -223,8 +227,12 @@ pub fn main() -> anyhow::Result<i32> {
 }
 
 /// `senim-kiosk queue`: counts per kind, last error, last success.
-fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
-    let store = Store::open(&config.store.data_dir)?;
+fn queue(config: &Config, json: bool, retry_parked: bool) -> anyhow::Result<i32> {
+    let mut store = Store::open(&config.store.data_dir)?;
+    if retry_parked {
+        let n = store.unpark_all()?;
+        eprintln!("{n} parked item(s) back in the queue; the sync worker sends them next");
+    }
     let report = store.queue()?;
     if json {
         let mut out = serde_json::Map::new();
@@ -246,12 +254,13 @@ fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
             "last_success_at".into(),
             serde_json::to_value(report.last_success_at)?,
         );
+        out.insert("parked".into(), serde_json::to_value(&report.parked)?);
         println!("{}", serde_json::Value::Object(out));
         return Ok(0);
     }
     println!(
         "{:<14}{:>10}{:>10}{:>10}{:>10}",
-        "kind", "committed", "pending", "delivered", "refused"
+        "kind", "committed", "pending", "delivered", "parked"
     );
     for kind in KINDS {
         let c = report.kinds.get(kind).copied().unwrap_or_default();
@@ -273,6 +282,12 @@ fn queue(config: &Config, json: bool) -> anyhow::Result<i32> {
     match &report.last_error {
         Some(message) => println!("last error:   {} — {message}", when(report.last_error_at)),
         None => println!("last error:   none"),
+    }
+    if !report.parked.is_empty() {
+        println!("parked (refused for good; the rest goes past them):");
+        for p in &report.parked {
+            println!("  {} {} {} — {}", when(Some(p.at)), p.kind, p.id, p.reason);
+        }
     }
     Ok(0)
 }

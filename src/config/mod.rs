@@ -134,6 +134,7 @@ impl Config {
             max_backoff: Duration::from_secs(self.sync.max_backoff_secs),
             retention_days: self.store.retention_days,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
+            max_video_attempts: self.sync.max_video_attempts,
         }))
     }
 
@@ -313,6 +314,13 @@ impl Config {
                 "sync.chunk_kib",
                 "between 64 and 16384 KiB",
                 self.sync.chunk_kib.to_string(),
+            ));
+        }
+        if !(1..=100).contains(&self.sync.max_video_attempts) {
+            return Err(invalid(
+                "sync.max_video_attempts",
+                "between 1 and 100 uploads",
+                self.sync.max_video_attempts.to_string(),
             ));
         }
         if !(1..=3600).contains(&self.sync.max_backoff_secs) {

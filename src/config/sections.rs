@@ -322,6 +322,9 @@ pub struct SyncSection {
     pub chunk_kib: usize,
     /// Longest wait between retries after failures, in seconds (1–3600).
     pub max_backoff_secs: u64,
+    /// Complete uploads of one video whose SHA-256 at the call-centre differs from the one
+    /// sealed at commit before the video is parked for a technician (1–100).
+    pub max_video_attempts: u32,
 }
 
 impl Default for SyncSection {
@@ -333,6 +336,7 @@ impl Default for SyncSection {
             batch_size: 100,
             chunk_kib: 1024,
             max_backoff_secs: 60,
+            max_video_attempts: 5,
         }
     }
 }

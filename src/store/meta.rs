@@ -66,12 +66,40 @@ impl Store {
         }))
     }
 
-    /// The call-centre revoked this kiosk: its token is useless, so it is forgotten (the queue
-    /// stays, to be delivered once the kiosk is enrolled again).
+    /// The call-centre revoked this kiosk: its token is useless for requests, so it is
+    /// forgotten as this kiosk's token (the queue stays, to be delivered once the kiosk is
+    /// enrolled again) and kept only as `revoked_token`, the proof a re-enrolment offers so
+    /// that the call-centre recognises the machine and keeps its kiosk id.
     pub fn forget_token(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) SELECT 'revoked_token', value FROM meta \
+             WHERE key = 'token' ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key IN ('token', 'kiosk_id')", [])?;
+        tx.commit()?;
         Ok(())
+    }
+
+    /// The token this machine held before a (re-)enrolment with `backend_url`: the current
+    /// one, else a revoked one — only if it was issued by that same backend (a token is never
+    /// shown to another server). Sent with the enrolment request so the call-centre keeps the
+    /// kiosk's id.
+    pub fn previous_token(&self, backend_url: &str) -> Result<Option<String>, StoreError> {
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        if !self
+            .meta("backend_url")?
+            .is_some_and(|u| same(&u, backend_url))
+        {
+            return Ok(None);
+        }
+        Ok(match self.meta("token")? {
+            Some(t) => Some(t),
+            None => self.meta("revoked_token")?,
+        })
     }
 
     /// Keeps a new enrolment (replacing an old one).
@@ -92,6 +120,7 @@ impl Store {
                 params![k, v],
             )?;
         }
+        tx.execute("DELETE FROM meta WHERE key = 'revoked_token'", [])?;
         tx.commit()?;
         Ok(())
     }
@@ -156,5 +185,62 @@ impl Store {
             .meta("clock_skew_ms")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use senim_protocol::SiteMode;
+
+    use super::*;
+
+    #[test]
+    fn a_revoked_token_is_kept_only_as_the_proof_for_reenrolment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in_memory(dir.path()).unwrap();
+        assert_eq!(store.previous_token("https://cc.example").unwrap(), None);
+        let e = Enrolment {
+            kiosk_id: "K-ABC".into(),
+            token: "old-token".into(),
+            site: "Hospital".into(),
+            mode: SiteMode::Hospital,
+            backend_url: "https://cc.example".into(),
+        };
+        store.set_enrolment(&e).unwrap();
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("old-token")
+        );
+        store.forget_token().unwrap();
+        assert_eq!(store.enrolment().unwrap(), None);
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("old-token")
+        );
+        store
+            .set_enrolment(&Enrolment {
+                token: "new-token".into(),
+                ..e
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .previous_token("https://cc.example/")
+                .unwrap()
+                .as_deref(),
+            Some("new-token")
+        );
+        assert_eq!(store.meta("revoked_token").unwrap(), None);
+        assert_eq!(
+            store.previous_token("https://elsewhere.example").unwrap(),
+            None,
+            "a token is never shown to another server"
+        );
     }
 }

@@ -35,7 +35,7 @@ pub use appeals::{
 };
 pub use guides::new_session_id;
 pub use meta::Enrolment;
-pub use outbox::{Outgoing, PendingVideo};
+pub use outbox::{Outgoing, Parked, PendingVideo};
 pub use pin::StoredPinLock;
 pub use queue::{Counts, QueueReport, KINDS};
 pub use retention::Purged;
@@ -55,13 +55,13 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/0002_recordings.sql")),
         M::up(include_str!("sql/0003_calls.sql")),
         M::up(include_str!("sql/0004_check_code.sql")),
-        // 0005 (the delivery's parked items) comes from its own branch; merged, this is 6.
+        M::up(include_str!("sql/0005_parked.sql")),
         M::up(include_str!("sql/0006_technician_pin.sql")),
     ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = 6;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! What the kiosk still has to deliver: counts per kind, bytes of video, the last error and
-//! the last success. Read by `senim-kiosk queue`, the technician screen and the heartbeat.
+//! the last success, and what is parked (refused for good) with the reasons. Read by `senim-kiosk queue`, the technician screen and the heartbeat.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +17,8 @@ pub struct Counts {
     pub pending: u64,
     /// Confirmed by the backend.
     pub delivered: u64,
-    /// Refused by the backend for good (kept for a technician).
+    /// Parked: refused by the backend for good, or (a video) unreadable or failing its
+    /// checksum `[sync] max_video_attempts` times; kept for a technician.
     pub rejected: u64,
 }
 
@@ -30,12 +31,19 @@ pub struct QueueReport {
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// What is parked, oldest first, with the reasons.
+    pub parked: Vec<super::Parked>,
 }
 
 impl QueueReport {
     /// Items still to deliver, all kinds together.
     pub fn pending(&self) -> u64 {
         self.kinds.values().map(|c| c.pending).sum()
+    }
+
+    /// Items parked (records and videos), all kinds together.
+    pub fn parked_count(&self) -> u64 {
+        self.kinds.values().map(|c| c.rejected).sum()
     }
 }
 
@@ -69,15 +77,24 @@ impl Store {
                 kinds.insert(k, counts);
             }
         }
-        let (committed, pending, delivered, pending_bytes): (i64, i64, i64, i64) =
+        // A video is parked by itself, or with its appeal record (never sent without it).
+        let (committed, pending, delivered, parked, pending_bytes): (i64, i64, i64, i64, i64) =
             self.conn.query_row(
-                "SELECT COUNT(video_bytes), \
-                 COUNT(*) FILTER (WHERE video_file IS NOT NULL AND video_confirmed_at IS NULL), \
+                "WITH v AS (SELECT a.video_bytes, a.video_file, a.video_confirmed_at, \
+                 a.video_parked_at IS NOT NULL OR EXISTS (SELECT 1 FROM outbox o \
+                 WHERE o.kind = 'appeal' AND o.ref_id = a.id AND o.rejected_at IS NOT NULL) \
+                 AS parked FROM appeals a) \
+                 SELECT COUNT(video_bytes), \
+                 COUNT(*) FILTER (WHERE video_file IS NOT NULL AND video_confirmed_at IS NULL \
+                 AND NOT parked), \
                  COUNT(video_confirmed_at), \
-                 COALESCE(SUM(video_bytes) FILTER (WHERE video_confirmed_at IS NULL), 0) \
-                 FROM appeals",
+                 COUNT(*) FILTER (WHERE video_file IS NOT NULL AND video_confirmed_at IS NULL \
+                 AND parked), \
+                 COALESCE(SUM(video_bytes) FILTER (WHERE video_confirmed_at IS NULL \
+                 AND NOT parked), 0) \
+                 FROM v",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )?;
         kinds.insert(
             "video",
@@ -85,7 +102,7 @@ impl Store {
                 committed: committed as u64,
                 pending: pending as u64,
                 delivered: delivered as u64,
-                rejected: 0,
+                rejected: parked as u64,
             },
         );
         let at = |key: &str| -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -97,6 +114,7 @@ impl Store {
             last_error: self.meta("last_error")?,
             last_error_at: at("last_error_at")?,
             last_success_at: at("last_success_at")?,
+            parked: self.parked()?,
         })
     }
 }

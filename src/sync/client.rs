@@ -124,12 +124,18 @@ impl Api {
         }
     }
 
-    /// Exchanges a one-time code for this kiosk's id and token.
-    pub async fn enrol(&self, code: &str) -> Result<EnrolResponse, SyncError> {
+    /// Exchanges a one-time code for this kiosk's id and token; `previous_token` (the token
+    /// this machine held before, if any) keeps its kiosk id at the call-centre.
+    pub async fn enrol(
+        &self,
+        code: &str,
+        previous_token: Option<&str>,
+    ) -> Result<EnrolResponse, SyncError> {
         let r = self
             .request(Method::POST, "api/v1/enrol")?
             .json(&EnrolRequest {
                 code: code.to_string(),
+                previous_token: previous_token.map(str::to_string),
             });
         let response = self.send(r).await?;
         json(self, response).await
@@ -188,18 +194,14 @@ impl Api {
                 format!("appeal_id {}", b64.encode(appeal_id)),
             );
         let response = self.send(r).await?;
-        if response.status() == StatusCode::CONFLICT {
-            let e = api_error(response).await;
-            if e.0 == "video_already_received" {
+        let response = match ok(response).await {
+            Err(SyncError::Declined {
+                status: 409, code, ..
+            }) if code == "video_already_received" => {
                 return Ok(Created::AlreadyReceived);
             }
-            return Err(SyncError::Refused {
-                status: 409,
-                code: e.0,
-                message: e.1,
-            });
-        }
-        let response = ok(response).await?;
+            other => other?,
+        };
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
@@ -211,7 +213,10 @@ impl Api {
     /// `HEAD` an upload: how far the server has it.
     pub async fn upload_state(&self, location: &str) -> Result<UploadState, SyncError> {
         let response = self.send(self.tus(Method::HEAD, location)?).await?;
-        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+        // A HEAD answer has no body: the call-centre's own 404/410 carries `Tus-Resumable`,
+        // a proxy's does not (and is transient, like any other proxy answer).
+        let from_tus = response.headers().contains_key("Tus-Resumable");
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::GONE) && from_tus {
             return Ok(UploadState::Gone);
         }
         let response = ok(response).await?;
@@ -291,40 +296,72 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-/// The API's `{"error", "message"}` body, or a stand-in.
-async fn api_error(response: reqwest::Response) -> (String, String) {
-    let status = response.status();
-    match response.json::<ApiError>().await {
-        Ok(e) => (e.error, e.message),
-        Err(_) => (format!("http_{}", status.as_u16()), status.to_string()),
+/// The API's own `{"error", "message"}` JSON body, if that is what the answer carries (a
+/// proxy's HTML page, an empty body or any other JSON is not).
+async fn api_error(response: reqwest::Response) -> Option<ApiError> {
+    let json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return None;
+    }
+    let bytes = response.bytes().await.ok()?;
+    serde_json::from_slice::<ApiError>(&bytes)
+        .ok()
+        .filter(|e| !e.error.is_empty())
+}
+
+/// What a non-2xx answer means for the kiosk. Refused for good only when the body is the
+/// API's JSON with one of the documented codes ([`senim_protocol::RefusalCode`]); a revoked
+/// or unknown token only when the API says so in JSON; everything else — another code, any
+/// 5xx, a proxy's HTML 403 or 404, a body that is not the API's JSON — is transient.
+pub fn classify(status: StatusCode, body: Option<ApiError>) -> SyncError {
+    let status_text = || {
+        format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )
+        .trim_end()
+        .to_string()
+    };
+    match body {
+        Some(e) if status == StatusCode::UNAUTHORIZED && e.error == "revoked" => SyncError::Revoked,
+        Some(e) if status == StatusCode::UNAUTHORIZED && e.error == "unauthorized" => {
+            SyncError::Unauthorized
+        }
+        Some(e) if status.is_client_error() && senim_protocol::refused_for_good(&e.error) => {
+            SyncError::Refused {
+                status: status.as_u16(),
+                code: e.error,
+                message: e.message,
+            }
+        }
+        Some(e) => SyncError::Declined {
+            status: status.as_u16(),
+            code: e.error,
+            message: e.message,
+        },
+        None => SyncError::Server {
+            status: status.as_u16(),
+            message: format!("{} (not an answer of the call-centre's API)", status_text()),
+        },
     }
 }
 
-/// Passes a 2xx answer; turns anything else into the matching error.
+/// Passes a 2xx answer; turns anything else into the matching error ([`classify`]).
 async fn ok(response: reqwest::Response) -> Result<reqwest::Response, SyncError> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
-    let (code, message) = api_error(response).await;
-    Err(match status {
-        StatusCode::UNAUTHORIZED if code == "revoked" => SyncError::Revoked,
-        StatusCode::UNAUTHORIZED => SyncError::Unauthorized,
-        s if s.is_server_error()
-            || s == StatusCode::TOO_MANY_REQUESTS
-            || s == StatusCode::REQUEST_TIMEOUT =>
-        {
-            SyncError::Server {
-                status: s.as_u16(),
-                message,
-            }
-        }
-        s => SyncError::Refused {
-            status: s.as_u16(),
-            code,
-            message,
-        },
-    })
+    Err(classify(status, api_error(response).await))
 }
 
 async fn json<T: serde::de::DeserializeOwned>(

@@ -37,8 +37,16 @@ pub enum SyncError {
     Offline { url: String, reason: String },
     #[error("the call-centre answered {status}: {message} — it will be retried")]
     Server { status: u16, message: String },
-    #[error("the call-centre refused the request ({status} {code}): {message}")]
+    /// Refused for good: the API's JSON answer with one of `senim_protocol::RefusalCode`.
+    #[error("the call-centre refused the request for good ({status} {code}): {message}")]
     Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The API's JSON answer with a code that is not a refusal for good: retried.
+    #[error("the call-centre declined the request for now ({status} {code}): {message} — it will be retried")]
+    Declined {
         status: u16,
         code: String,
         message: String,
@@ -70,6 +78,16 @@ pub enum SyncError {
     },
     #[error("the call-centre answered something unexpected: {0}")]
     Protocol(String),
+    #[error(
+        "the call-centre's copy of appeal {appeal_id}'s video does not match the SHA-256 sealed \
+         at commit ({attempts} of {max} attempts, sync.max_video_attempts); it is sent again, \
+         then parked"
+    )]
+    Mismatch {
+        appeal_id: String,
+        attempts: u32,
+        max: u32,
+    },
     #[error("the video of appeal {appeal_id} is missing from the data folder: {source}")]
     VideoUnreadable {
         appeal_id: String,
@@ -87,7 +105,11 @@ impl SyncError {
     fn retriable(&self) -> bool {
         matches!(
             self,
-            SyncError::Offline { .. } | SyncError::Server { .. } | SyncError::Protocol(_)
+            SyncError::Offline { .. }
+                | SyncError::Server { .. }
+                | SyncError::Declined { .. }
+                | SyncError::Mismatch { .. }
+                | SyncError::Protocol(_)
         )
     }
 
@@ -111,6 +133,9 @@ pub struct SyncConfig {
     pub max_backoff: Duration,
     pub retention_days: u32,
     pub app_version: String,
+    /// `[sync] max_video_attempts`: complete uploads of one video whose SHA-256 at the
+    /// call-centre differs from the sealed one before the video is parked.
+    pub max_video_attempts: u32,
 }
 
 /// Who the call-centre knows this kiosk as.
@@ -132,6 +157,8 @@ pub struct Status {
     pub online: bool,
     /// Items not yet confirmed (records and videos).
     pub pending: u64,
+    /// Items parked: refused for good, or a video failing its checksum too often.
+    pub parked: u64,
     pub pending_bytes: u64,
     pub last_error: Option<String>,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -317,7 +344,10 @@ pub fn enrol(
         .enable_all()
         .build()
         .map_err(SyncError::Thread)?;
-    let answer = runtime.block_on(api.enrol(code))?;
+    // Re-enrolling this machine: its previous token (even a revoked one) keeps its kiosk id
+    // at the call-centre, so what is queued under it is delivered as its own.
+    let previous = Store::open(data_dir)?.previous_token(backend_url)?;
+    let answer = runtime.block_on(api.enrol(code, previous.as_deref()))?;
     let enrolment = Enrolment {
         kiosk_id: answer.kiosk_id,
         token: answer.token,

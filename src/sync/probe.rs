@@ -51,6 +51,7 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
     let enrolment = store.enrolment()?;
     let catalog = store.catalog_version()?;
     let catalog_problem = store.catalog_problem()?;
+    let parked = u32::try_from(store.queue()?.parked_count()).unwrap_or(u32::MAX);
     runtime.block_on(async move {
         let started = Instant::now();
         let connect = match tokio::time::timeout(
@@ -79,6 +80,7 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
                     },
                     sent_at,
                     catalog_problem,
+                    parked,
                 })
                 .await
                 .map(|answer| {

@@ -16,6 +16,8 @@ pub struct TechView {
     pub sync_bytes: u64,
     pub sync_last_success: Option<chrono::DateTime<chrono::Utc>>,
     pub sync_last_error: Option<String>,
+    /// Records and videos parked (refused for good, or a checksum failing too often).
+    pub sync_parked: u64,
     pub microphone: Health,
     pub scan: Option<TestScan>,
     /// The last test slip: printed, or why not.
@@ -109,6 +111,7 @@ fn apply_view(tech: &TechnicianAdapter, view: &TechView) {
             .into(),
     );
     tech.set_sync_last_error(view.sync_last_error.clone().unwrap_or_default().into());
+    tech.set_sync_parked(i32::try_from(view.sync_parked).unwrap_or(i32::MAX));
     tech.set_microphone(map_health(view.microphone));
     let scan = view.scan.clone().unwrap_or_default();
     tech.set_scan_kind(scan.kind.into());

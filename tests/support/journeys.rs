@@ -408,6 +408,7 @@ pub fn technician_view() -> ui::TechView {
             ),
         ],
         sync_bytes: 12_400_000,
+        sync_parked: 2,
         sync_last_error: Some("cannot reach the call-centre at https://cc.example.kz/".into()),
         microphone: Health::Ok,
         scan: Some(ui::TestScan {

@@ -159,6 +159,7 @@ pub fn sync_config(data: &Path, backend_url: &str) -> SyncConfig {
         max_backoff: Duration::from_millis(300),
         retention_days: 30,
         app_version: "test".into(),
+        max_video_attempts: 5,
     }
 }
 

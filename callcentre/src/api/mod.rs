@@ -16,7 +16,7 @@ use chrono::Utc;
 use senim_protocol::{
     ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat,
     HeartbeatResponse, KioskState, Presence, RecordBatch, RecordBatchResponse, RecordBody,
-    MAX_BATCH_RECORDS, MAX_CATALOG_PROBLEM_CHARS,
+    RefusalCode, MAX_BATCH_RECORDS, MAX_CATALOG_PROBLEM_CHARS,
 };
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
@@ -34,10 +34,15 @@ pub use error::ApiFailure;
     info(
         title = "Senim kiosk API",
         description = "What Senim kiosks send to the call-centre backend. Every request but \
-            enrolment and OPTIONS carries `Authorization: Bearer <token>` from enrolment.",
+            enrolment and OPTIONS carries `Authorization: Bearer <token>` from enrolment. \
+            Errors are `ApiError` JSON bodies. A request is refused for good only by an \
+            `ApiError` whose `error` is one of `RefusalCode` (a closed list): the kiosk then \
+            parks that record or video, keeps it with the reason and sends the next. Any other \
+            answer — another code, a 5xx, a body that is not this JSON (a proxy's page) — is \
+            transient: the kiosk keeps the item and retries with back-off.",
         license(name = "GPL-3.0-only")
     ),
-    components(schemas(ApiError)),
+    components(schemas(ApiError, RefusalCode)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -98,20 +103,23 @@ where
                 "not_json",
                 "send the body as JSON with Content-Type: application/json",
             )),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiFailure::bad_request(
-                "invalid_body",
+            Err(JsonRejection::JsonDataError(e)) => Err(ApiFailure::invalid(
+                RefusalCode::InvalidBody,
                 format!("the JSON does not match the API: {}", e.body_text()),
             )),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiFailure::bad_request(
                 "invalid_json",
                 format!("the body is not valid JSON: {}", e.body_text()),
             )),
-            Err(JsonRejection::BytesRejection(_)) => Err(ApiFailure::new(
+            Err(JsonRejection::BytesRejection(_)) => Err(ApiFailure::refused(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                RefusalCode::TooLarge,
                 "the body is larger than the server accepts; send fewer records per batch",
             )),
-            Err(other) => Err(ApiFailure::bad_request("invalid_body", other.body_text())),
+            Err(other) => Err(ApiFailure::invalid(
+                RefusalCode::InvalidBody,
+                other.body_text(),
+            )),
         }
     }
 }
@@ -169,24 +177,38 @@ async fn enrol(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> Result<Json<EnrolResponse>, ApiFailure> {
     let code = secrets::normalise_enrol_code(&req.code).ok_or_else(|| {
-        ApiFailure::bad_request(
-            "invalid_code",
+        ApiFailure::invalid(
+            RefusalCode::InvalidCode,
             "an enrolment code is four groups of four letters and digits, e.g. 7Q2M-9XK3-...",
         )
     })?;
     let code_hash = secrets::sha256_hex(code.as_bytes());
-    let kiosk_id = secrets::kiosk_id();
     let token = secrets::token();
     let token_hash = secrets::sha256_hex(token.as_bytes());
+    // The same machine again (it proves its previous token): it keeps its kiosk id.
+    let previous = req
+        .previous_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .map(|t| secrets::sha256_hex(t.as_bytes()));
     let now = Utc::now();
-    let id = kiosk_id.clone();
-    let outcome = db::write(&state.db, move |tx| {
-        db::redeem_enrol_code(tx, &code_hash, now, &id, &token_hash)
+    let (kiosk_id, outcome, again) = db::write(&state.db, move |tx| -> Result<_, db::DbError> {
+        if let Some(previous) = previous {
+            if let Some((id, outcome)) =
+                db::reenrol_kiosk(tx, &code_hash, now, &previous, &token_hash)?
+            {
+                return Ok((id, outcome, true));
+            }
+        }
+        let id = secrets::kiosk_id();
+        let outcome = db::redeem_enrol_code(tx, &code_hash, now, &id, &token_hash)?;
+        Ok((id, outcome, false))
     })
     .await?;
     match outcome {
         Ok(db::Enrolled { site, mode }) => {
-            tracing::info!(kiosk = %kiosk_id, site = %site, mode = mode.as_str(), "kiosk enrolled");
+            tracing::info!(kiosk = %kiosk_id, site = %site, mode = mode.as_str(), again, "kiosk enrolled");
             Ok(Json(EnrolResponse {
                 kiosk_id,
                 token,
@@ -197,22 +219,22 @@ async fn enrol(
         Err(problem) => {
             let (code, message) = match problem {
                 CodeProblem::Unknown => (
-                    "code_unknown",
+                    RefusalCode::CodeUnknown,
                     "this enrolment code is not known here; check it, or make a new one with \
                      `senim-callcentre enrol-code`",
                 ),
                 CodeProblem::Used => (
-                    "code_used",
+                    RefusalCode::CodeUsed,
                     "this enrolment code was already used; make a new one with \
                      `senim-callcentre enrol-code`",
                 ),
                 CodeProblem::Expired => (
-                    "code_expired",
+                    RefusalCode::CodeExpired,
                     "this enrolment code has expired; make a new one with \
                      `senim-callcentre enrol-code`",
                 ),
             };
-            Err(ApiFailure::new(StatusCode::FORBIDDEN, code, message))
+            Err(ApiFailure::refused(StatusCode::FORBIDDEN, code, message))
         }
     }
 }
@@ -240,28 +262,28 @@ async fn heartbeat(
             .any(|d| d.device.len() > 32 || d.detail.as_ref().is_some_and(|s| s.len() > 200))
         || beat.versions.app.len() > 64
     {
-        return Err(ApiFailure::bad_request(
-            "invalid_body",
+        return Err(ApiFailure::invalid(
+            RefusalCode::InvalidBody,
             "at most 32 devices, names up to 32 and details up to 200 characters",
         ));
     }
     if beat.versions.catalog.as_ref().is_some_and(|v| v.len() > 64) {
-        return Err(ApiFailure::bad_request(
-            "invalid_body",
+        return Err(ApiFailure::invalid(
+            RefusalCode::InvalidBody,
             "versions.catalog is the version name from a heartbeat answer: at most 64 characters",
         ));
     }
     if let Some(problem) = &beat.catalog_problem {
         if problem.version.is_empty() || problem.version.len() > 64 {
-            return Err(ApiFailure::bad_request(
-                "invalid_body",
+            return Err(ApiFailure::invalid(
+                RefusalCode::InvalidBody,
                 "catalog_problem.version is the refused version's name: 1 to 64 characters",
             ));
         }
         let chars = problem.message.chars().count();
         if chars == 0 || chars > MAX_CATALOG_PROBLEM_CHARS {
-            return Err(ApiFailure::bad_request(
-                "invalid_body",
+            return Err(ApiFailure::invalid(
+                RefusalCode::InvalidBody,
                 format!(
                     "catalog_problem.message must be 1 to {MAX_CATALOG_PROBLEM_CHARS} characters \
                      (found {chars}); cut a long list of problems"
@@ -327,14 +349,14 @@ async fn consultant(
     ApiJson(call): ApiJson<ConsultantCall>,
 ) -> Result<StatusCode, ApiFailure> {
     if !senim_protocol::valid_service_id(&call.service_id) {
-        return Err(ApiFailure::bad_request(
-            "invalid_body",
+        return Err(ApiFailure::invalid(
+            RefusalCode::InvalidBody,
             "service_id must be the guide's id in the catalogue: 1 to 64 of a-z, 0-9 and -",
         ));
     }
     if call.step > 999 {
-        return Err(ApiFailure::bad_request(
-            "invalid_body",
+        return Err(ApiFailure::invalid(
+            RefusalCode::InvalidBody,
             format!(
                 "step must be 0 (the service's overview page) to 999, the step the citizen is \
                  on; found {}",
@@ -458,8 +480,8 @@ async fn records(
     let mut hashes = Vec::with_capacity(batch.records.len());
     for (i, record) in batch.records.iter().enumerate() {
         if !senim_protocol::valid_key(&record.key) {
-            return Err(ApiFailure::bad_request(
-                "invalid_key",
+            return Err(ApiFailure::invalid(
+                RefusalCode::InvalidKey,
                 format!("record {i}: a key is 8–64 characters of A-Z a-z 0-9 _ -"),
             ));
         }
@@ -470,8 +492,8 @@ async fn records(
             ));
         }
         check_record(&record.record, max_video).map_err(|m| {
-            ApiFailure::bad_request(
-                "invalid_record",
+            ApiFailure::invalid(
+                RefusalCode::InvalidRecord,
                 format!("record {i} ({}): {m}", record.key),
             )
         })?;
@@ -517,17 +539,17 @@ async fn records(
 impl From<BatchConflict> for ApiFailure {
     fn from(conflict: BatchConflict) -> Self {
         match conflict {
-            BatchConflict::KeyReused { key } => ApiFailure::new(
+            BatchConflict::KeyReused { key } => ApiFailure::refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_conflict",
+                RefusalCode::IdempotencyConflict,
                 format!(
                     "key {key} was stored before with a different body; a key names one record \
                      forever, so give a new record a new key. Nothing in this batch was stored"
                 ),
             ),
-            BatchConflict::AppealIdTaken { key, appeal_id } => ApiFailure::new(
+            BatchConflict::AppealIdTaken { key, appeal_id } => ApiFailure::refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "appeal_id_conflict",
+                RefusalCode::AppealIdConflict,
                 format!(
                     "record {key}: appeal number {appeal_id} already belongs to another appeal; \
                      nothing in this batch was stored"

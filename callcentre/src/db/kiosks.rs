@@ -52,6 +52,72 @@ pub fn redeem_enrol_code(
     kiosk_id: &str,
     token_hash: &str,
 ) -> Result<Result<Enrolled, CodeProblem>, DbError> {
+    let enrolled = match take_enrol_code(tx, code_hash, now, kiosk_id)? {
+        Ok(e) => e,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    tx.execute(
+        "INSERT INTO kiosks (id, site, mode, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            kiosk_id,
+            enrolled.site,
+            enrolled.mode.as_str(),
+            token_hash,
+            ts(now)
+        ],
+    )?;
+    Ok(Ok(enrolled))
+}
+
+/// A re-enrolled kiosk's id, and the code's outcome.
+pub type Reenrolled = (String, Result<Enrolled, CodeProblem>);
+
+/// Re-enrolment of a machine that proves its previous token (even a revoked one): the code is
+/// used, and the kiosk keeps its id with the new token, the code's site and mode, and no
+/// revocation, so what it queued under the old token is delivered as its own. `Ok(None)`
+/// when no kiosk ever held that token (the caller enrols a new kiosk instead).
+pub fn reenrol_kiosk(
+    tx: &Transaction<'_>,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    previous_token_hash: &str,
+    token_hash: &str,
+) -> Result<Option<Reenrolled>, DbError> {
+    let kiosk_id: Option<String> = tx
+        .query_row(
+            "SELECT id FROM kiosks WHERE token_hash = ?1",
+            [previous_token_hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(kiosk_id) = kiosk_id else {
+        return Ok(None);
+    };
+    let enrolled = match take_enrol_code(tx, code_hash, now, &kiosk_id)? {
+        Ok(e) => e,
+        Err(problem) => return Ok(Some((kiosk_id, Err(problem)))),
+    };
+    tx.execute(
+        "UPDATE kiosks SET token_hash = ?2, site = ?3, mode = ?4, enrolled_at = ?5, \
+         revoked_at = NULL WHERE id = ?1",
+        params![
+            kiosk_id,
+            token_hash,
+            enrolled.site,
+            enrolled.mode.as_str(),
+            ts(now)
+        ],
+    )?;
+    Ok(Some((kiosk_id, Ok(enrolled))))
+}
+
+/// Marks a code used by `kiosk_id`, or says why it cannot be used.
+fn take_enrol_code(
+    tx: &Transaction<'_>,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    kiosk_id: &str,
+) -> Result<Result<Enrolled, CodeProblem>, DbError> {
     let row: Option<(String, String, String, Option<String>)> = tx
         .query_row(
             "SELECT site, mode, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
@@ -73,10 +139,6 @@ pub fn redeem_enrol_code(
     tx.execute(
         "UPDATE enrol_codes SET used_at = ?2, kiosk_id = ?3 WHERE code_hash = ?1",
         params![code_hash, ts(now), kiosk_id],
-    )?;
-    tx.execute(
-        "INSERT INTO kiosks (id, site, mode, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![kiosk_id, site, mode.as_str(), token_hash, ts(now)],
     )?;
     Ok(Ok(Enrolled { site, mode }))
 }

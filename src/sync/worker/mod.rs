@@ -218,7 +218,16 @@ impl Worker {
         let api = self.api()?;
         self.send_presence(&api).await?;
         if Instant::now() >= self.next_heartbeat {
-            self.heartbeat(&api).await?;
+            match self.heartbeat(&api).await {
+                // The API's own answer refusing a heartbeat (say, a field an older call-centre
+                // does not know) must not hold up delivery: noted, tried again when due.
+                Err(e @ (SyncError::Refused { .. } | SyncError::Declined { .. })) => {
+                    tracing::warn!(error = %e, "sync: heartbeat refused; delivery goes on");
+                    self.store.note_error(&e.to_string(), Utc::now())?;
+                    self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
+                }
+                other => other?,
+            }
         }
         let batch = self.store.pending_records(self.cfg.batch_size)?;
         if !batch.is_empty() {
@@ -261,6 +270,7 @@ impl Worker {
             enrolled_as,
             online: self.online,
             pending: queue.pending(),
+            parked: queue.parked_count(),
             pending_bytes: queue.pending_video_bytes,
             last_error: queue.last_error,
             last_success_at: queue.last_success_at,

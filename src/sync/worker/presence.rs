@@ -50,6 +50,7 @@ impl Worker {
                 },
                 sent_at,
                 catalog_problem: self.store.catalog_problem()?,
+                parked: u32::try_from(queue.parked_count()).unwrap_or(u32::MAX),
             })
             .await?;
         let half_rtt = chrono::Duration::from_std(started.elapsed() / 2).unwrap_or_default();

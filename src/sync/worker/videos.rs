@@ -12,14 +12,45 @@ use super::Worker;
 use crate::store::PendingVideo;
 
 impl Worker {
+    /// Delivers one video, or parks it so the next one goes: refused for good by the
+    /// call-centre (a documented refusal code), unreadable here, or failing its checksum
+    /// `[sync] max_video_attempts` times. Every other failure is transient.
+    pub(super) async fn upload(&mut self, api: &Api, video: PendingVideo) -> Result<(), SyncError> {
+        let reason = if video.attempts >= self.cfg.max_video_attempts {
+            // Counted before a restart, or the limit was lowered since.
+            mismatch_reason(video.attempts)
+        } else {
+            match self.try_upload(api, &video).await {
+                Err(SyncError::Refused {
+                    status,
+                    code,
+                    message,
+                }) => format!("{status} {code}: {message}"),
+                Err(SyncError::VideoUnreadable { source, .. }) => {
+                    format!("the video file cannot be read on this kiosk: {source}")
+                }
+                Err(SyncError::Mismatch { attempts, .. })
+                    if attempts >= self.cfg.max_video_attempts =>
+                {
+                    mismatch_reason(attempts)
+                }
+                other => return other,
+            }
+        };
+        tracing::error!(appeal = %video.appeal_id, %reason, "sync: video parked; the next one goes");
+        self.store
+            .park_video(&video.appeal_id, &reason, Utc::now())?;
+        Ok(())
+    }
+
     /// Uploads one video to the end, resuming from the server's offset, sending presence
     /// between chunks so the red lamp never waits behind a video.
-    pub(super) async fn upload(&mut self, api: &Api, video: PendingVideo) -> Result<(), SyncError> {
+    async fn try_upload(&mut self, api: &Api, video: &PendingVideo) -> Result<(), SyncError> {
         let location = match &video.upload_url {
             Some(url) => url.clone(),
             None => match api.create_upload(&video.appeal_id, video.bytes).await? {
                 Created::AlreadyReceived => {
-                    return self.confirmed(&video);
+                    return self.confirmed(video);
                 }
                 Created::Location(url) => {
                     self.store.set_upload_url(&video.appeal_id, Some(&url))?;
@@ -68,7 +99,7 @@ impl Worker {
             self.uploaded_bytes += n as u64;
             match api.patch(&location, offset, chunk).await {
                 Ok(new) => offset = new,
-                Err(SyncError::Refused { status: 409, .. }) => {
+                Err(SyncError::Declined { status: 409, .. }) => {
                     // Someone else's view of the offset: ask the server again.
                     return Ok(());
                 }
@@ -84,14 +115,16 @@ impl Worker {
             }
         }
         if sha.as_deref() == Some(video.sha256.as_str()) {
-            self.confirmed(&video)
+            self.confirmed(video)
         } else {
-            self.store.set_upload_url(&video.appeal_id, None)?;
-            Err(SyncError::Protocol(format!(
-                "the call-centre's copy of appeal {}'s video does not match its SHA-256; \
-                 uploading it again",
-                video.appeal_id
-            )))
+            // Counted in the store, so the limit holds across restarts; the next attempt
+            // (if any is left) starts a new upload.
+            let attempts = self.store.note_video_mismatch(&video.appeal_id)?;
+            Err(SyncError::Mismatch {
+                appeal_id: video.appeal_id.clone(),
+                attempts,
+                max: self.cfg.max_video_attempts,
+            })
         }
     }
 
@@ -101,4 +134,11 @@ impl Worker {
         tracing::info!(appeal = %video.appeal_id, bytes = video.bytes, "sync: video delivered");
         Ok(())
     }
+}
+
+fn mismatch_reason(attempts: u32) -> String {
+    format!(
+        "the call-centre's copy did not match the SHA-256 sealed at commit {attempts} times \
+         (sync.max_video_attempts)"
+    )
 }

@@ -116,9 +116,9 @@ async fn write_chunk_inner(
     match ending {
         Ending::TooLarge => {
             discard(file).await?;
-            return Err(tus_failure(
+            return Err(tus_refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                senim_protocol::RefusalCode::TooLarge,
                 format!("this upload has room for {room} more bytes; the chunk was discarded"),
             ));
         }

@@ -40,6 +40,16 @@ pub(super) fn tus_failure(
     ApiFailure::new(status, code, message).with_header(name, value)
 }
 
+/// A tus answer refusing for good (one of the documented [`senim_protocol::RefusalCode`]s).
+pub(super) fn tus_refusal(
+    status: StatusCode,
+    code: senim_protocol::RefusalCode,
+    message: impl Into<String>,
+) -> ApiFailure {
+    let (name, value) = resumable();
+    ApiFailure::refused(status, code, message).with_header(name, value)
+}
+
 /// Every tus request but OPTIONS names the protocol version.
 pub(super) fn check_version(headers: &HeaderMap) -> Result<(), ApiFailure> {
     match headers.get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()) {
@@ -81,9 +91,9 @@ pub(super) fn header_u64(
 /// Parses `Upload-Metadata` (`key base64,key base64`).
 pub(super) fn parse_metadata(raw: &str) -> Result<HashMap<String, String>, ApiFailure> {
     let bad = || {
-        tus_failure(
+        tus_refusal(
             StatusCode::BAD_REQUEST,
-            "invalid_metadata",
+            senim_protocol::RefusalCode::InvalidMetadata,
             "Upload-Metadata is comma-separated `key base64value` pairs and must carry appeal_id",
         )
     };

@@ -21,6 +21,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use senim_protocol::RefusalCode;
 
 use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
@@ -144,9 +145,9 @@ pub async fn create(
     })?;
     let max = state.config.uploads.max_mib * 1024 * 1024;
     if length > max {
-        return Err(tus_failure(
+        return Err(tus_refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            RefusalCode::TooLarge,
             format!("a video may be at most {max} bytes (Tus-Max-Size)"),
         ));
     }
@@ -161,9 +162,9 @@ pub async fn create(
         .filter(|id| senim_protocol::valid_appeal_id(id))
         .cloned()
         .ok_or_else(|| {
-            tus_failure(
+            tus_refusal(
                 StatusCode::BAD_REQUEST,
-                "invalid_metadata",
+                RefusalCode::InvalidMetadata,
                 "Upload-Metadata must carry appeal_id, the appeal's number (A-XXXXXXXX)",
             )
         })?;
@@ -174,9 +175,9 @@ pub async fn create(
     })
     .await?
     .ok_or_else(|| {
-        tus_failure(
+        tus_refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "appeal_unknown",
+            RefusalCode::AppealUnknown,
             "this kiosk sent no appeal with that number; send the appeal record first",
         )
     })?;
@@ -188,9 +189,9 @@ pub async fn create(
         ));
     }
     if appeal.expected_bytes.is_some_and(|b| b != length) {
-        return Err(tus_failure(
+        return Err(tus_refusal(
             StatusCode::BAD_REQUEST,
-            "length_mismatch",
+            RefusalCode::LengthMismatch,
             "Upload-Length differs from the video size in the appeal record",
         ));
     }
@@ -373,9 +374,9 @@ pub async fn terminate(
     let key = row.id.clone();
     let attached = db::read(&state.db, move |c| db::upload_attached(c, &key)).await?;
     if attached {
-        return Err(tus_failure(
+        return Err(tus_refusal(
             StatusCode::CONFLICT,
-            "video_attached",
+            RefusalCode::VideoAttached,
             "this upload is the received video of its appeal and cannot be deleted by a kiosk",
         ));
     }

@@ -122,7 +122,14 @@ pub fn fleet(
                                 @if let Some(s) = seen { (state_label(lang, &serde_json::to_value(s.beat.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())) }
                                 @else if let Some(s) = &k.state { (state_label(lang, s)) }
                             }
-                            td { @if let Some(s) = seen { (s.beat.queue_depth) } @else if let Some(q) = k.queue_depth { (q) } }
+                            td {
+                                @if let Some(s) = seen { (s.beat.queue_depth) } @else if let Some(q) = k.queue_depth { (q) }
+                                @if let Some(s) = seen.filter(|s| s.beat.parked > 0) {
+                                    br; span .badge.warn title=(tr(lang, "Records or videos this call-centre refused for good (or whose checksum kept failing): the kiosk keeps them and delivers the rest. Its technician screen says why.")) {
+                                        (trf(lang, "{0} parked", &[&s.beat.parked]))
+                                    }
+                                }
+                            }
                             td .devices {
                                 @if let Some(s) = seen {
                                     @for d in &s.beat.devices {
