@@ -279,7 +279,19 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         ),
     });
     checks.push(match (probe.https, probe.loopback, &probe.api) {
-        (true, _, Ok(_)) => Check::ok("tls", "HTTPS, certificate verified"),
+        (true, _, Ok(_)) if probe.pinned => {
+            Check::ok("tls", "HTTPS, certificate verified, key pinned at enrolment")
+        }
+        (true, _, Ok(_)) => Check::warn(
+            "tls",
+            "HTTPS, certificate verified, but the call-centre's key is not pinned",
+            "enrol again with a QR code from a call-centre with [tls] cert (it carries the pin)",
+        ),
+        (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
+            if reason.contains("pinned at enrolment") =>
+        {
+            Check::fail("tls", reason.clone(), "see the message: another server answered")
+        }
         (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
             if reason.contains("certificate") || reason.contains("tls") =>
         {
@@ -291,9 +303,9 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         }
         (true, _, Err(_)) => Check::warn("tls", "HTTPS, not verified (no answer)", "see network"),
         (false, true, _) => Check::ok("tls", "plain HTTP to this machine (a local test set-up)"),
-        (false, false, _) => Check::warn(
+        (false, false, _) => Check::fail(
             "tls",
-            "plain HTTP over the network: personal data would travel unencrypted",
+            "plain HTTP over the network is refused: personal data would travel unencrypted",
             "use an https:// backend_url",
         ),
     });
