@@ -95,3 +95,41 @@ pub fn store(
     db::insert_enrol_code(tx, &hash, site, mode, now, expires)?;
     Ok(expires)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_carries_the_pin_of_the_tls_certificates_key() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(pin(&TlsSection::default()).unwrap(), None, "plain HTTP: no pin");
+        let server = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
+        let proxy = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
+        let (cert, proxy_cert) = (dir.path().join("cert.pem"), dir.path().join("proxy.pem"));
+        std::fs::write(&cert, server.cert.pem()).unwrap();
+        std::fs::write(&proxy_cert, proxy.cert.pem()).unwrap();
+        let tls = TlsSection {
+            cert: Some(cert.clone()),
+            key: None,
+            pin_cert: None,
+        };
+        let expected = senim_common::spki::spki_sha256(server.cert.der()).unwrap();
+        let got = pin(&tls).unwrap().expect("a pin");
+        assert_eq!(got, SpkiPin(expected));
+        let read = EnrolCode::parse(&text("7Q2M-9XK3-RT5W-H8NB", Some(got))).unwrap();
+        assert_eq!(read.pin, Some(got));
+        assert_eq!(read.code, "7Q2M-9XK3-RT5W-H8NB");
+        // Behind a reverse proxy, its certificate's key is the one pinned.
+        let behind = TlsSection {
+            pin_cert: Some(proxy_cert),
+            ..tls.clone()
+        };
+        let expected = senim_common::spki::spki_sha256(proxy.cert.der()).unwrap();
+        assert_eq!(pin(&behind).unwrap(), Some(SpkiPin(expected)));
+        // A missing or broken file says which key to fix.
+        std::fs::write(&cert, "not a certificate").unwrap();
+        let err = pin(&tls).unwrap_err().to_string();
+        assert!(err.contains("cert.pem") && err.contains("[tls]"), "{err}");
+    }
+}

@@ -225,7 +225,7 @@ pub struct HeartbeatResponse {
     /// available, and it is within working hours. Absent from older servers (read as `false`).
     #[serde(default)]
     pub operators_available: bool,
-    /// The call-centre's signing key (`ed25519:<base64>`, as in [`EnrolResponse`]). A kiosk
+    /// The call-centre's signing key (`ed25519:<base64>`, as in the enrolment answer). A kiosk
     /// enrolled before catalogues were signed keeps the first one it hears (over its pinned
     /// channel); one that has a key ignores this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -504,7 +504,8 @@ pub struct CatalogDocument {
     /// `01-address.toml`, `images/sms-code.svg` → contents), as `catalog::read_dir` reads them.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub files: std::collections::BTreeMap<String, String>,
-    /// The call-centre's Ed25519 signature (base64) over [`CatalogDocument::signed_bytes`],
+    /// The call-centre's Ed25519 signature (base64) over the version and files (each as an
+    /// 8-byte big-endian length and its UTF-8 bytes, files in name order; purpose `catalog`),
     /// made by `catalog publish`; kiosks refuse a catalogue without a valid one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
