@@ -279,9 +279,10 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         ),
     });
     checks.push(match (probe.https, probe.loopback, &probe.api) {
-        (true, _, Ok(_)) if probe.pinned => {
-            Check::ok("tls", "HTTPS, certificate verified, key pinned at enrolment")
-        }
+        (true, _, Ok(_)) if probe.pinned => Check::ok(
+            "tls",
+            "HTTPS, certificate verified, key pinned at enrolment",
+        ),
         (true, _, Ok(_)) => Check::warn(
             "tls",
             "HTTPS, certificate verified, but the call-centre's key is not pinned",
@@ -290,7 +291,11 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
             if reason.contains("pinned at enrolment") =>
         {
-            Check::fail("tls", reason.clone(), "see the message: another server answered")
+            Check::fail(
+                "tls",
+                reason.clone(),
+                "see the message: another server answered",
+            )
         }
         (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
             if reason.contains("certificate") || reason.contains("tls") =>

@@ -149,7 +149,11 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
         matches!(&err, SyncError::Offline { reason, .. } if reason.contains("pinned at enrolment")),
         "{err}"
     );
-    assert!(Store::open(data.path()).unwrap().enrolment().unwrap().is_none());
+    assert!(Store::open(data.path())
+        .unwrap()
+        .enrolment()
+        .unwrap()
+        .is_none());
 
     // At A it enrols, and keeps the pin.
     let enrolment = sync::enrol(data.path(), &a.url, ca, &a.code()).unwrap();
@@ -172,7 +176,8 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
         catalog_problem: None,
     };
     let at_a = Api::enrolled(&a.url, ca, &enrolment).unwrap();
-    rt.block_on(at_a.heartbeat(&beat)).expect("A is the pinned server");
+    rt.block_on(at_a.heartbeat(&beat))
+        .expect("A is the pinned server");
 
     // B has a valid certificate of the same CA (an unpinned client trusts it) ...
     let unpinned = Api::new(&b.url, ca).unwrap();
@@ -262,7 +267,9 @@ fn a_tus_location_on_another_origin_is_refused_and_nothing_is_sent_there() {
     let rt = runtime();
     let (url, _) = fake(created(&foreign));
     let api = Api::new(&url, None).unwrap().with_token("t");
-    let err = rt.block_on(api.create_upload("A-7Q2M9XK3", 10)).unwrap_err();
+    let err = rt
+        .block_on(api.create_upload("A-7Q2M9XK3", 10))
+        .unwrap_err();
     assert!(
         matches!(&err, SyncError::Protocol(m) if m.contains("nothing is sent there")),
         "{err}"
@@ -270,7 +277,9 @@ fn a_tus_location_on_another_origin_is_refused_and_nothing_is_sent_there() {
     // A Location kept from before is not followed either.
     let err = rt.block_on(api.upload_state(&foreign)).unwrap_err();
     assert!(matches!(err, SyncError::Protocol(_)), "{err}");
-    let err = rt.block_on(api.patch(&foreign, 0, vec![1; 10])).unwrap_err();
+    let err = rt
+        .block_on(api.patch(&foreign, 0, vec![1; 10]))
+        .unwrap_err();
     assert!(matches!(err, SyncError::Protocol(_)), "{err}");
     assert!(
         matches!(elsewhere.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
@@ -342,7 +351,11 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
     let data = enrolled_kiosk(&backend);
     let key = backend.state.signing_key.expect("made at first start");
     let store = Store::open(data.path()).unwrap();
-    assert_eq!(store.signing_key().unwrap(), Some(key), "learnt at enrolment");
+    assert_eq!(
+        store.signing_key().unwrap(),
+        Some(key),
+        "learnt at enrolment"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -398,7 +411,11 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
     assert_eq!(store.catalog_version().unwrap().as_deref(), Some(&*v1));
     let problem = store.catalog_problem().unwrap().expect("refused");
     assert_eq!(problem.version, v2);
-    assert!(problem.message.contains("not signed"), "{}", problem.message);
+    assert!(
+        problem.message.contains("not signed"),
+        "{}",
+        problem.message
+    );
     let seen = backend.state.heartbeats();
     let beat = &seen.values().next().expect("a heartbeat").beat;
     assert_eq!(
@@ -412,7 +429,10 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
         .unwrap()
         .version()
         .to_string();
-    assert_ne!(v3, v2, "a new name, so kiosks that refused the old one look again");
+    assert_ne!(
+        v3, v2,
+        "a new name, so kiosks that refused the old one look again"
+    );
     backend.state.refresh_catalog_version().unwrap();
     run_until_idle(data.path(), &backend.url);
     assert_eq!(store.catalog_version().unwrap().as_deref(), Some(&*v3));

@@ -103,7 +103,11 @@ mod tests {
     #[test]
     fn the_qr_code_carries_the_pin_of_the_tls_certificates_key() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(pin(&TlsSection::default()).unwrap(), None, "plain HTTP: no pin");
+        assert_eq!(
+            pin(&TlsSection::default()).unwrap(),
+            None,
+            "plain HTTP: no pin"
+        );
         let server = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
         let proxy = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
         let (cert, proxy_cert) = (dir.path().join("cert.pem"), dir.path().join("proxy.pem"));

@@ -82,7 +82,9 @@ impl std::str::FromStr for PublicKey {
     type Err = SigningError;
 
     fn from_str(s: &str) -> Result<PublicKey, SigningError> {
-        let b64 = s.strip_prefix(KEY_PREFIX).ok_or(SigningError::BadPublicKey)?;
+        let b64 = s
+            .strip_prefix(KEY_PREFIX)
+            .ok_or(SigningError::BadPublicKey)?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|_| SigningError::BadPublicKey)?;
@@ -200,7 +202,12 @@ impl SigningKey {
 
 impl PublicKey {
     /// Checks `signature` (base64) of `message` for `purpose`.
-    pub fn verify(&self, purpose: &str, message: &[u8], signature: &str) -> Result<(), SigningError> {
+    pub fn verify(
+        &self,
+        purpose: &str,
+        message: &[u8],
+        signature: &str,
+    ) -> Result<(), SigningError> {
         let sig = base64::engine::general_purpose::STANDARD
             .decode(signature)
             .map_err(|_| SigningError::BadSignatureEncoding)?;

@@ -46,9 +46,7 @@ impl std::str::FromStr for SpkiPin {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .map_err(|_| EnrolCodeError::PinEncoding)?;
-        let hash: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| EnrolCodeError::PinEncoding)?;
+        let hash: [u8; 32] = bytes.try_into().map_err(|_| EnrolCodeError::PinEncoding)?;
         Ok(SpkiPin(hash))
     }
 }
@@ -201,8 +199,14 @@ mod tests {
         assert_eq!(e("SENIM-ENROL:ABC"), EnrolCodeError::Code);
         assert_eq!(e("SENIM-ENROL:ABCDEF;pin"), EnrolCodeError::Field);
         assert_eq!(e("SENIM-ENROL:ABCDEF;Pin=x"), EnrolCodeError::Field);
-        assert_eq!(e("SENIM-ENROL:ABCDEF;pin=sha1:AAAA"), EnrolCodeError::PinScheme);
-        assert_eq!(e("SENIM-ENROL:ABCDEF;pin=sha256:AAAA"), EnrolCodeError::PinEncoding);
+        assert_eq!(
+            e("SENIM-ENROL:ABCDEF;pin=sha1:AAAA"),
+            EnrolCodeError::PinScheme
+        );
+        assert_eq!(
+            e("SENIM-ENROL:ABCDEF;pin=sha256:AAAA"),
+            EnrolCodeError::PinEncoding
+        );
         assert_eq!(
             e(&format!("SENIM-ENROL:ABCDEF;pin={PIN};pin={PIN}")),
             EnrolCodeError::DuplicatePin

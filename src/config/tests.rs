@@ -232,6 +232,8 @@ fn plain_http_is_refused_unless_the_backend_is_this_machine() {
         backend: Some("http://cc.senim.example".into()),
         ..Overrides::default()
     };
-    let err = Config::load_with(&path, &overrides).unwrap_err().to_string();
+    let err = Config::load_with(&path, &overrides)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("plain http://"), "{err}");
 }

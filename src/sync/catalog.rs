@@ -30,7 +30,9 @@ pub enum InstallError {
          enrol it again"
     )]
     NoKey,
-    #[error("the catalogue is not signed; publish it again with `senim-callcentre catalog publish`")]
+    #[error(
+        "the catalogue is not signed; publish it again with `senim-callcentre catalog publish`"
+    )]
     Unsigned,
     #[error("the catalogue's signature is not the call-centre's: {0}")]
     BadSignature(SigningError),

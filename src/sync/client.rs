@@ -102,9 +102,8 @@ impl Api {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let tls = tls::client_config(extra_ca_pem, pin).map_err(|e| SyncError::BadCa {
-            reason: e.reason,
-        })?;
+        let tls = tls::client_config(extra_ca_pem, pin)
+            .map_err(|e| SyncError::BadCa { reason: e.reason })?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             .connect_timeout(CONNECT_TIMEOUT)

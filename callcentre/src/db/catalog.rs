@@ -145,12 +145,12 @@ pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbEr
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    Ok(
-        row.map(|(version, published_at, files, signature)| CatalogDocument {
+    Ok(row.map(
+        |(version, published_at, files, signature)| CatalogDocument {
             version,
             published_at: parse_ts(&published_at).unwrap_or_default(),
             files: serde_json::from_str::<BTreeMap<String, String>>(&files).unwrap_or_default(),
             signature,
-        }),
-    )
+        },
+    ))
 }
