@@ -83,7 +83,7 @@ pub fn version_name(now: DateTime<Utc>, content_sha256: &str) -> String {
 /// A broken catalogue is refused with every problem and nothing is stored.
 pub fn publish(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Publication, PublishError> {
     let (files, catalog) = prepare(dir)?;
-    Ok(store(db, &files, catalog.services.len(), now)?)
+    store(db, &files, catalog.services.len(), now)
 }
 
 /// Reads and validates a folder without touching the store.
