@@ -230,6 +230,21 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
             "scan the enrolment QR code from the console, or run `senim-kiosk enrol CODE`",
         ),
     });
+    if let (Some(store), Some(_)) = (store, &enrolment) {
+        checks.push(match store.signing_key() {
+            Ok(Some(key)) => Check::ok(
+                "signing",
+                format!("catalogues are checked with the call-centre's key {key}"),
+            ),
+            Ok(None) => Check::warn(
+                "signing",
+                "no signing key of the call-centre yet: new catalogues are refused",
+                "an up-to-date call-centre hands it over with its next heartbeat answer; \
+                 otherwise enrol the kiosk again",
+            ),
+            Err(e) => Check::fail("signing", e.to_string(), "check the data disk"),
+        });
+    }
     if let Some(store) = store {
         checks.push(queue(store));
     }

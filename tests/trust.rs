@@ -438,3 +438,57 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
     assert_eq!(store.catalog_version().unwrap().as_deref(), Some(&*v3));
     assert_eq!(store.catalog_problem().unwrap(), None);
 }
+
+#[test]
+fn the_kiosk_refuses_plain_http_to_another_machine_at_load_and_doctor_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kiosk]\nsite_name = \"Test\"\nmode = \"hospital\"\n[store]\ndata_dir = {:?}\n\
+             [sync]\nbackend_url = \"http://cc.senim.example\"\n",
+            dir.path().join("data")
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_senim-kiosk"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["doctor"][..],
+        &["check-config"],
+        &["sync", "--until-idle"],
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("sync.backend_url") && err.contains("plain http://"),
+            "{args:?}: {err}"
+        );
+    }
+    // The same kiosk pointed at this machine over plain HTTP is fine (tests, the demo).
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("http://cc.senim.example", "http://127.0.0.1:9")
+        .replace(
+            "[store]",
+            &format!(
+                "catalog_dir = {:?}\n[store]",
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/services")
+            ),
+        );
+    std::fs::write(&config, text).unwrap();
+    let out = run(&["check-config"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
