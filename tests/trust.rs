@@ -213,6 +213,42 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
     drop((a.runtime, b.runtime, a.dir, b.dir));
 }
 
+/// A fake call-centre on loopback answering each request by its path; counts requests for
+/// the catalogue.
+fn fake_routes(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let path = first.split(' ').nth(1).unwrap_or("/").to_string();
+            if path.starts_with("/api/v1/catalog") {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(&answer(&path));
+        }
+    });
+    (url, count)
+}
+
 /// A fake call-centre on loopback answering every request with `answer`; counts requests.
 fn fake(answer: Vec<u8>) -> (String, Arc<AtomicUsize>) {
     fake_at(|_| answer)
@@ -437,6 +473,82 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
     run_until_idle(data.path(), &backend.url);
     assert_eq!(store.catalog_version().unwrap().as_deref(), Some(&*v3));
     assert_eq!(store.catalog_problem().unwrap(), None);
+
+    // A kiosk never swaps the key it holds for the one a heartbeat answer names: with another
+    // key in its store (as if the answer came from elsewhere), the next version is refused.
+    let other = senim_common::signing::SigningKey::generate()
+        .unwrap()
+        .0
+        .public();
+    store.set_signing_key(&other).unwrap();
+    let mut newer = changed.clone();
+    newer.values_mut().next().unwrap().push('\n');
+    let later = later + chrono::Duration::seconds(2);
+    let v4 = senim_callcentre::catalog::store(&backend.state.db, &newer, 1, later)
+        .unwrap()
+        .version()
+        .to_string();
+    backend.state.refresh_catalog_version().unwrap();
+    run_until_idle(data.path(), &backend.url);
+    assert_eq!(store.signing_key().unwrap(), Some(other), "kept");
+    assert_eq!(store.catalog_version().unwrap().as_deref(), Some(&*v3));
+    let problem = store.catalog_problem().unwrap().expect("refused");
+    assert_eq!(problem.version, v4);
+    assert!(
+        problem.message.contains("not the call-centre's"),
+        "{}",
+        problem.message
+    );
+}
+
+#[test]
+fn a_catalogue_beyond_its_cap_is_refused_and_reported_not_fetched_again() {
+    use senim_kiosk::sync::client::MAX_CATALOG_BYTES;
+    let answer = |path: &str| -> Vec<u8> {
+        if path.starts_with("/api/v1/heartbeat") {
+            let body = format!(
+                "{{\"server_time\":\"{}\",\"catalog_version\":\"v-huge\",\"operators_open\":true}}",
+                chrono::Utc::now().to_rfc3339()
+            );
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        } else {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{{",
+                MAX_CATALOG_BYTES + 1
+            )
+            .into_bytes()
+        }
+    };
+    let (url, catalog_requests) = fake_routes(answer);
+    let data = tempfile::tempdir().unwrap();
+    let mut store = Store::open(data.path()).unwrap();
+    store
+        .set_enrolment(&senim_kiosk::store::Enrolment {
+            kiosk_id: "K-TEST01".into(),
+            token: "t".into(),
+            site: "Test".into(),
+            mode: senim_protocol::SiteMode::Hospital,
+            backend_url: url.clone(),
+            pin: None,
+        })
+        .unwrap();
+    run_until_idle(data.path(), &url);
+    let problem = store.catalog_problem().unwrap().expect("refused");
+    assert_eq!(problem.version, "v-huge");
+    assert!(problem.message.contains("more than"), "{}", problem.message);
+    assert_eq!(store.catalog_version().unwrap(), None);
+    run_until_idle(data.path(), &url);
+    assert_eq!(
+        catalog_requests.load(Ordering::SeqCst),
+        1,
+        "a refused version is not downloaded again"
+    );
 }
 
 #[test]
