@@ -1,6 +1,9 @@
 //! Checks of a kiosk's configuration, catalogue, store, disk, devices, network and call-centre
 //! link, each `ok`, `warn` or `fail` with a hint for the technician: the `senim-kiosk doctor`
 //! command and the technician screen run the same list.
+//!
+//! Over 600 lines: the one list of every check, each with its message and hint, is read top
+//! to bottom by whoever adds the next one; splitting it would scatter the wording.
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,6 +3,9 @@
 //! refused), follows no tus `Location` to another origin, reads no answer beyond its cap, and
 //! installs only catalogues signed by the call-centre's key (learnt at enrolment, or from a
 //! heartbeat answer by a kiosk enrolled before signing).
+//!
+//! Over 600 lines: one concern (whom the kiosk trusts), each test with the real servers or the
+//! small fake call-centres it needs, kept side by side.
 
 mod support;
 
