@@ -1,6 +1,9 @@
 //! Checks of a kiosk's configuration, catalogue, store, disk, devices, network and call-centre
 //! link, each `ok`, `warn` or `fail` with a hint for the technician: the `senim-kiosk doctor`
 //! command and the technician screen run the same list.
+//!
+//! Over 600 lines: the one list of every check, each with its message and hint, is read top
+//! to bottom by whoever adds the next one; splitting it would scatter the wording.
 
 use std::path::Path;
 use std::time::Duration;
@@ -241,6 +244,21 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
             "scan the enrolment QR code from the console, or run `senim-kiosk enrol CODE`",
         ),
     });
+    if let (Some(store), Some(_)) = (store, &enrolment) {
+        checks.push(match store.signing_key() {
+            Ok(Some(key)) => Check::ok(
+                "signing",
+                format!("catalogues are checked with the call-centre's key {key}"),
+            ),
+            Ok(None) => Check::warn(
+                "signing",
+                "no signing key of the call-centre yet: new catalogues are refused",
+                "an up-to-date call-centre hands it over with its next heartbeat answer; \
+                 otherwise enrol the kiosk again",
+            ),
+            Err(e) => Check::fail("signing", e.to_string(), "check the data disk"),
+        });
+    }
     if let Some(store) = store {
         checks.push(queue(store));
     }
@@ -290,7 +308,24 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         ),
     });
     checks.push(match (probe.https, probe.loopback, &probe.api) {
-        (true, _, Ok(_)) => Check::ok("tls", "HTTPS, certificate verified"),
+        (true, _, Ok(_)) if probe.pinned => Check::ok(
+            "tls",
+            "HTTPS, certificate verified, key pinned at enrolment",
+        ),
+        (true, _, Ok(_)) => Check::warn(
+            "tls",
+            "HTTPS, certificate verified, but the call-centre's key is not pinned",
+            "enrol again with a QR code from a call-centre with [tls] cert (it carries the pin)",
+        ),
+        (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
+            if reason.contains("pinned at enrolment") =>
+        {
+            Check::fail(
+                "tls",
+                reason.clone(),
+                "see the message: another server answered",
+            )
+        }
         (true, _, Err(crate::sync::SyncError::Offline { reason, .. }))
             if reason.contains("certificate") || reason.contains("tls") =>
         {
@@ -302,9 +337,9 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         }
         (true, _, Err(_)) => Check::warn("tls", "HTTPS, not verified (no answer)", "see network"),
         (false, true, _) => Check::ok("tls", "plain HTTP to this machine (a local test set-up)"),
-        (false, false, _) => Check::warn(
+        (false, false, _) => Check::fail(
             "tls",
-            "plain HTTP over the network: personal data would travel unencrypted",
+            "plain HTTP over the network is refused: personal data would travel unencrypted",
             "use an https:// backend_url",
         ),
     });

@@ -446,6 +446,7 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
             site: "Test site".into(),
             mode: senim_protocol::SiteMode::Hospital,
             backend_url: "http://127.0.0.1:9".into(),
+            pin: None,
         })
         .expect("enrol");
     drop(store);

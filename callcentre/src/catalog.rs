@@ -1,12 +1,15 @@
 //! Publishing the service-guide catalogue: a folder validated by the very code the kiosks run
-//! (`senim_protocol::catalog`), stored as a version named by its time and content; and the
+//! (`senim_protocol::catalog`), stored as a version named by its time and content and signed
+//! with the call-centre's Ed25519 key (`secrets::signing_key`, kiosks check it); and the
 //! service titles the console shows.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use senim_common::signing::{SigningKey, PURPOSE_CATALOG};
 use senim_protocol::catalog::{self, Catalog, CatalogError, Files, Problem};
+use senim_protocol::CatalogDocument;
 
 use crate::db::{self, Db, DbError, Published};
 
@@ -38,6 +41,8 @@ pub enum PublishError {
     },
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error("cannot sign the catalogue: {0}")]
+    Signing(#[from] senim_common::signing::SigningError),
 }
 
 /// A published catalogue: what happened and how many services it has.
@@ -78,7 +83,7 @@ pub fn version_name(now: DateTime<Utc>, content_sha256: &str) -> String {
 /// A broken catalogue is refused with every problem and nothing is stored.
 pub fn publish(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Publication, PublishError> {
     let (files, catalog) = prepare(dir)?;
-    Ok(store(db, &files, catalog.services.len(), now)?)
+    store(db, &files, catalog.services.len(), now)
 }
 
 /// Reads and validates a folder without touching the store.
@@ -89,17 +94,33 @@ pub fn prepare(dir: &Path) -> Result<(Files, Catalog), PublishError> {
 }
 
 /// Stores validated files as the newest version (see [`db::publish_catalog`]).
+/// The version is signed with the key in the database's data folder (made there if there is
+/// none yet), over [`CatalogDocument::signed_bytes`].
 pub fn store(
     db: &Db,
     files: &Files,
     services: usize,
     now: DateTime<Utc>,
-) -> Result<Publication, DbError> {
+) -> Result<Publication, PublishError> {
+    let (key, _) = crate::secrets::signing_key(db.data_dir())?;
     let files_json = serde_json::to_string(files).unwrap_or_default();
     let sha = content_sha256(files);
     let version = version_name(now, &sha);
-    let outcome = db.write(|tx| db::publish_catalog(tx, &version, &files_json, &sha, now))?;
+    let sign = |version: &str| sign(&key, version, files);
+    let outcome =
+        db.write(|tx| db::publish_catalog(tx, &version, &files_json, &sha, now, &sign))?;
     Ok(Publication { outcome, services })
+}
+
+/// The signature of a version's files, as kiosks check it.
+pub fn sign(key: &SigningKey, version: &str, files: &Files) -> String {
+    let doc = CatalogDocument {
+        version: version.to_string(),
+        published_at: DateTime::<Utc>::default(),
+        files: files.clone(),
+        signature: None,
+    };
+    key.sign(PURPOSE_CATALOG, &doc.signed_bytes())
 }
 
 /// The files of a catalogue folder, as `catalog::read_dir` finds them.

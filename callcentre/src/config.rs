@@ -109,6 +109,10 @@ pub struct TlsSection {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+    /// The PEM certificate whose public key kiosks pin at enrolment (the enrolment QR code
+    /// carries its SHA-256), when TLS ends at a reverse proxy: the proxy's certificate.
+    /// Empty: `cert`'s; neither: no pin (plain HTTP on a test machine).
+    pub pin_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -1,10 +1,15 @@
 //! Issuing one-time enrolment codes for new kiosks, the one way both the command line
 //! (`enrol-code`) and the console ("Enrol a kiosk") do it: the site name check, the code, its
-//! QR code, and the stored row (the code's SHA-256 only, with its expiry).
+//! QR code — carrying the pin of the call-centre's TLS key (`;pin=sha256:…`, from `[tls]
+//! pin_cert` or `[tls] cert`) that the kiosk checks on every connection from then on — and the
+//! stored row (the code's SHA-256 only, with its expiry).
 
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
+use senim_protocol::enrol::{EnrolCode, SpkiPin};
 use senim_protocol::SiteMode;
+
+use crate::config::TlsSection;
 
 use crate::db::{self, DbError};
 use crate::qr::{Qr, QrError};
@@ -23,9 +28,56 @@ pub fn new_code() -> String {
     secrets::enrol_code()
 }
 
-/// The QR code a kiosk scans to enrol: `SENIM-ENROL:<code>`.
-pub fn qr(code: &str) -> Result<Qr, QrError> {
-    Qr::encode(&crate::qr::enrol_payload(code))
+/// The QR code a kiosk scans to enrol: `SENIM-ENROL:<code>[;pin=sha256:<base64>]`.
+pub fn qr(code: &str, pin: Option<SpkiPin>) -> Result<Qr, QrError> {
+    Qr::encode(&text(code, pin))
+}
+
+/// The text of the QR code.
+pub fn text(code: &str, pin: Option<SpkiPin>) -> String {
+    EnrolCode {
+        code: code.to_string(),
+        pin,
+    }
+    .to_string()
+}
+
+/// Why the pin could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error("cannot read the certificate {path} ([tls] pin_cert or cert): {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the certificate {path} ([tls] pin_cert or cert) gives no public key to pin: {source}; \
+         give the server's PEM certificate (its own first, as for [tls] cert)"
+    )]
+    Certificate {
+        path: std::path::PathBuf,
+        source: senim_common::spki::SpkiError,
+    },
+}
+
+/// The pin kiosks enrolled by this call-centre check: the SHA-256 of the public key of the
+/// first certificate of `[tls] pin_cert` (the reverse proxy's, when TLS ends there) or else of
+/// `[tls] cert`. `None` when neither is set (plain HTTP on a test machine: no pin).
+pub fn pin(tls: &TlsSection) -> Result<Option<SpkiPin>, PinError> {
+    let Some(path) = tls.pin_cert.as_ref().or(tls.cert.as_ref()) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read(path).map_err(|source| PinError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let hash = senim_common::spki::first_pem_spki_sha256(&pem).map_err(|source| {
+        PinError::Certificate {
+            path: path.clone(),
+            source,
+        }
+    })?;
+    Ok(Some(SpkiPin(hash)))
 }
 
 /// Stores `code` (its SHA-256 only) for a kiosk at `site` in `mode`, valid for `ttl_hours`
@@ -42,4 +94,46 @@ pub fn store(
     let expires = now + chrono::Duration::hours(i64::from(ttl_hours));
     db::insert_enrol_code(tx, &hash, site, mode, now, expires)?;
     Ok(expires)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_carries_the_pin_of_the_tls_certificates_key() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            pin(&TlsSection::default()).unwrap(),
+            None,
+            "plain HTTP: no pin"
+        );
+        let server = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
+        let proxy = rcgen::generate_simple_self_signed(vec!["cc.example".into()]).unwrap();
+        let (cert, proxy_cert) = (dir.path().join("cert.pem"), dir.path().join("proxy.pem"));
+        std::fs::write(&cert, server.cert.pem()).unwrap();
+        std::fs::write(&proxy_cert, proxy.cert.pem()).unwrap();
+        let tls = TlsSection {
+            cert: Some(cert.clone()),
+            key: None,
+            pin_cert: None,
+        };
+        let expected = senim_common::spki::spki_sha256(server.cert.der()).unwrap();
+        let got = pin(&tls).unwrap().expect("a pin");
+        assert_eq!(got, SpkiPin(expected));
+        let read = EnrolCode::parse(&text("7Q2M-9XK3-RT5W-H8NB", Some(got))).unwrap();
+        assert_eq!(read.pin, Some(got));
+        assert_eq!(read.code, "7Q2M-9XK3-RT5W-H8NB");
+        // Behind a reverse proxy, its certificate's key is the one pinned.
+        let behind = TlsSection {
+            pin_cert: Some(proxy_cert),
+            ..tls.clone()
+        };
+        let expected = senim_common::spki::spki_sha256(proxy.cert.der()).unwrap();
+        assert_eq!(pin(&behind).unwrap(), Some(SpkiPin(expected)));
+        // A missing or broken file says which key to fix.
+        std::fs::write(&cert, "not a certificate").unwrap();
+        let err = pin(&tls).unwrap_err().to_string();
+        assert!(err.contains("cert.pem") && err.contains("[tls]"), "{err}");
+    }
 }

@@ -1,10 +1,23 @@
-//! Tokens, codes and passwords: how they are made, hashed for storage and compared.
+//! Tokens, codes and passwords: how they are made, hashed for storage and compared; the
+//! call-centre's signing key (made at first start in the data folder, mode 0600).
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+
+/// The signing key's file in the data folder (PKCS#8, mode 0600). Back it up with the
+/// database: a new key makes every enrolled kiosk refuse what this call-centre signs.
+pub const SIGNING_KEY_FILE: &str = "signing.key";
+
+/// The call-centre's Ed25519 signing key (catalogues; later software updates), made in
+/// `data_dir` if there is none yet (`true` when made now).
+pub fn signing_key(
+    data_dir: &std::path::Path,
+) -> Result<(senim_common::signing::SigningKey, bool), senim_common::signing::SigningError> {
+    senim_common::signing::SigningKey::load_or_create(&data_dir.join(SIGNING_KEY_FILE))
+}
 
 /// Lower-case hex SHA-256 (for high-entropy secrets: tokens, codes, session ids).
 pub fn sha256_hex(bytes: &[u8]) -> String {

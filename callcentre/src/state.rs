@@ -84,6 +84,11 @@ pub struct AppState {
     pub signin: crate::signin_throttle::Throttle,
     /// Password hashing and checks, on their own threads.
     pub passwords: crate::passwords::Passwords,
+    /// The public half of the signing key (`secrets::signing_key`), handed to kiosks at
+    /// enrolment and in heartbeat answers; `None` only if the key file cannot be used.
+    pub signing_key: Option<senim_common::signing::PublicKey>,
+    /// The TLS key pin enrolment QR codes carry (`enrolment::pin`), read at start.
+    pub tls_pin: Option<senim_protocol::enrol::SpkiPin>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -105,7 +110,25 @@ impl AppState {
         let sms = Arc::new(crate::sms::Outbox::new(Arc::clone(&db), config.sms.clone()));
         let signin = crate::signin_throttle::Throttle::new(&config.console);
         let passwords = crate::passwords::Passwords::start(config.console.password_checks_at_once);
+        let signing_key = match crate::secrets::signing_key(&data_dir) {
+            Ok((key, made)) => {
+                if made {
+                    tracing::info!(key = %key.public(), "made the call-centre's signing key");
+                }
+                Some(key.public())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no signing key: kiosks will refuse catalogues");
+                None
+            }
+        };
+        let tls_pin = crate::enrolment::pin(&config.tls).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "enrolment codes will carry no TLS pin");
+            None
+        });
         Arc::new(AppState {
+            signing_key,
+            tls_pin,
             signin,
             passwords,
             sms,

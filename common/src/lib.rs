@@ -1,6 +1,9 @@
 //! Code shared by the Senim kiosk and the call-centre that is not wire format (that is
-//! `senim-protocol`): the QR matrix both draw ([`qr`]) and the way both open their SQLite
-//! database ([`sqlite`]).
+//! `senim-protocol`): the QR matrix both draw ([`qr`]), the way both open their SQLite
+//! database ([`sqlite`]), the Ed25519 signature scheme of signed content ([`signing`]) and the
+//! public-key hash of TLS pinning ([`spki`]).
 
 pub mod qr;
+pub mod signing;
+pub mod spki;
 pub mod sqlite;

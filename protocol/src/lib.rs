@@ -10,6 +10,7 @@
 
 pub mod call;
 pub mod catalog;
+pub mod enrol;
 pub mod hours;
 pub mod refusal;
 
@@ -126,6 +127,11 @@ pub struct EnrolResponse {
     pub site: String,
     /// `hospital` (appeals first) or `front-office` (service guides first).
     pub mode: SiteMode,
+    /// The call-centre's Ed25519 public key (`ed25519:<base64>`) that signs what kiosks take
+    /// from it (catalogues; later software updates). The kiosk keeps it and refuses unsigned
+    /// or mis-signed content. Absent from older call-centres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolResponse {
@@ -135,6 +141,7 @@ impl std::fmt::Debug for EnrolResponse {
             .field("token", &"<redacted>")
             .field("site", &self.site)
             .field("mode", &self.mode)
+            .field("signing_key", &self.signing_key)
             .finish()
     }
 }
@@ -248,6 +255,11 @@ pub struct HeartbeatResponse {
     /// available, and it is within working hours. Absent from older servers (read as `false`).
     #[serde(default)]
     pub operators_available: bool,
+    /// The call-centre's signing key (`ed25519:<base64>`, as in the enrolment answer). A kiosk
+    /// enrolled before catalogues were signed keeps the first one it hears (over its pinned
+    /// channel); one that has a key ignores this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 /// Which journey a person at the kiosk is on.
@@ -522,6 +534,36 @@ pub struct CatalogDocument {
     /// `01-address.toml`, `images/sms-code.svg` → contents), as `catalog::read_dir` reads them.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub files: std::collections::BTreeMap<String, String>,
+    /// The call-centre's Ed25519 signature (base64) over the version and files (each as an
+    /// 8-byte big-endian length and its UTF-8 bytes, files in name order; purpose `catalog`),
+    /// made by `catalog publish`; kiosks refuse a catalogue without a valid one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl CatalogDocument {
+    /// What the signature covers: the version and every file, each length-prefixed (8 bytes,
+    /// big-endian) so no two documents give the same bytes. The publishing time is left out:
+    /// restoring an older version moves it without changing the content.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let size = self.version.len()
+            + self
+                .files
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 16)
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(size + 16);
+        let mut put = |bytes: &[u8]| {
+            out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+            out.extend_from_slice(bytes);
+        };
+        put(self.version.as_bytes());
+        for (name, text) in &self.files {
+            put(name.as_bytes());
+            put(text.as_bytes());
+        }
+        out
+    }
 }
 
 /// Every error the API returns: a stable code for programs and a sentence for people.

@@ -59,10 +59,10 @@ impl App {
                 .and_then(|s| s.enrolment().map_err(|e| e.to_string()))
                 .and_then(|e| e.ok_or_else(|| "the kiosk is not enrolled".to_string()))
                 .and_then(|e| {
-                    sync::call::Endpoint::new(
+                    sync::call::Endpoint::enrolled(
                         &config.backend_url,
                         config.ca_pem.as_deref(),
-                        &e.token,
+                        &e,
                     )
                     .map_err(|e| e.to_string())
                 });

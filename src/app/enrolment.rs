@@ -187,6 +187,10 @@ fn enrol_error_code(e: &sync::SyncError) -> &'static str {
             "code_unknown" => "code_unknown",
             _ => "enrol_failed",
         },
+        // Another server than the QR code's pin names answered: not a network problem.
+        sync::SyncError::Offline { reason, .. } if reason.contains("pinned at enrolment") => {
+            "enrol_failed"
+        }
         sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
         _ => "enrol_failed",
     }

@@ -290,7 +290,19 @@ impl Config {
             if host.is_empty() || host.starts_with('/') || url.contains(char::is_whitespace) {
                 return Err(invalid(
                     "sync.backend_url",
-                    "https://HOST[:PORT] (or http:// behind a trusted network), or empty",
+                    "https://HOST[:PORT] (http:// only to 127.0.0.1, localhost or [::1]), or empty",
+                    format!("{url:?}"),
+                ));
+            }
+            let plain_elsewhere = url.starts_with("http://")
+                && reqwest::Url::parse(url).is_ok_and(|u| !crate::sync::tls::loopback_host(&u));
+            if plain_elsewhere {
+                return Err(invalid(
+                    "sync.backend_url",
+                    &format!(
+                        "https://HOST[:PORT] — {}",
+                        crate::sync::client::PLAIN_HTTP_REFUSED
+                    ),
                     format!("{url:?}"),
                 ));
             }

@@ -223,3 +223,43 @@ fn pin_hash_is_argon2id_redacted_and_not_beside_the_old_key() {
     .unwrap();
     assert!(c.technician.pin_deprecated());
 }
+
+#[test]
+fn plain_http_is_refused_unless_the_backend_is_this_machine() {
+    for url in [
+        "http://cc.senim.example",
+        "http://10.0.0.5:8080",
+        "http://127.0.0.1.example.kz",
+        "http://[::2]:8080",
+    ] {
+        let err = parse(&format!("{MINIMAL}[sync]\nbackend_url = \"{url}\"\n"))
+            .expect_err(url)
+            .to_string();
+        assert!(
+            err.contains("sync.backend_url") && err.contains("https://") && err.contains(url),
+            "{url}: {err}"
+        );
+    }
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.2",
+        "http://localhost:8080/",
+        "http://[::1]:8080",
+        "https://cc.senim.example",
+    ] {
+        parse(&format!("{MINIMAL}[sync]\nbackend_url = \"{url}\"\n"))
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    // The command line's --backend goes through the same check.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(&path, MINIMAL).unwrap();
+    let overrides = Overrides {
+        backend: Some("http://cc.senim.example".into()),
+        ..Overrides::default()
+    };
+    let err = Config::load_with(&path, &overrides)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("plain http://"), "{err}");
+}

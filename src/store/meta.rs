@@ -1,8 +1,11 @@
-//! The `meta` table: this kiosk's enrolment (token included), the last sync success and
-//! error, the catalogue version in use or refused, and the clock skew to the call-centre.
+//! The `meta` table: this kiosk's enrolment (token included, and the call-centre's TLS key pin
+//! and signing key), the last sync success and error, the catalogue version in use or refused,
+//! and the clock skew to the call-centre.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use senim_common::signing::PublicKey;
+use senim_protocol::enrol::SpkiPin;
 use senim_protocol::{CatalogProblem, SiteMode};
 
 use super::{ts, Store, StoreError};
@@ -17,6 +20,10 @@ pub struct Enrolment {
     pub mode: SiteMode,
     /// The backend the kiosk enrolled with.
     pub backend_url: String,
+    /// The call-centre's TLS public-key pin from the enrolment QR code: every later HTTPS
+    /// connection must present that key. `None`: enrolled over loopback HTTP, or with a code
+    /// that carried no pin (webpki trust alone; `doctor` warns).
+    pub pin: Option<SpkiPin>,
 }
 
 impl std::fmt::Debug for Enrolment {
@@ -27,6 +34,7 @@ impl std::fmt::Debug for Enrolment {
             .field("site", &self.site)
             .field("mode", &self.mode)
             .field("backend_url", &self.backend_url)
+            .field("pin", &self.pin)
             .finish()
     }
 }
@@ -63,7 +71,21 @@ impl Store {
             site: self.meta("site")?.unwrap_or_default(),
             mode,
             backend_url: self.meta("backend_url")?.unwrap_or_default(),
+            // A damaged pin is kept as a pin nothing matches: refused, never silently unpinned.
+            pin: self
+                .meta("tls_pin")?
+                .map(|p| p.parse().unwrap_or(SpkiPin([0; 32]))),
         }))
+    }
+
+    /// The call-centre's signing key (catalogues), learned at enrolment or, for a kiosk
+    /// enrolled before signing, from the first heartbeat answer that carries it.
+    pub fn signing_key(&self) -> Result<Option<PublicKey>, StoreError> {
+        Ok(self.meta("signing_key")?.and_then(|k| k.parse().ok()))
+    }
+
+    pub fn set_signing_key(&self, key: &PublicKey) -> Result<(), StoreError> {
+        self.set_meta("signing_key", &key.to_string())
     }
 
     /// The call-centre revoked this kiosk: its token is useless for requests, so it is
@@ -121,6 +143,14 @@ impl Store {
             )?;
         }
         tx.execute("DELETE FROM meta WHERE key = 'revoked_token'", [])?;
+        match &e.pin {
+            Some(pin) => tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('tls_pin', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [pin.to_string()],
+            )?,
+            None => tx.execute("DELETE FROM meta WHERE key = 'tls_pin'", [])?,
+        };
         tx.commit()?;
         Ok(())
     }

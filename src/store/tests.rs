@@ -433,10 +433,23 @@ fn enrolment_and_sync_facts_are_kept_and_the_token_never_printed() {
         site: "Hospital".into(),
         mode: SiteMode::FrontOffice,
         backend_url: "https://cc.example".into(),
+        pin: Some(senim_protocol::enrol::SpkiPin([7; 32])),
     };
     store.set_enrolment(&e).unwrap();
     assert_eq!(store.enrolment().unwrap(), Some(e.clone()));
     assert!(!format!("{e:?}").contains("s3cret"));
+    // A re-enrolment without a pin (loopback HTTP) forgets the old one.
+    let plain = Enrolment {
+        pin: None,
+        ..e.clone()
+    };
+    store.set_enrolment(&plain).unwrap();
+    assert_eq!(store.enrolment().unwrap(), Some(plain));
+    store.set_enrolment(&e).unwrap();
+    assert_eq!(store.signing_key().unwrap(), None);
+    let key = senim_common::signing::PublicKey([9; 32]);
+    store.set_signing_key(&key).unwrap();
+    assert_eq!(store.signing_key().unwrap(), Some(key));
     store.note_error("backend unreachable", t(1)).unwrap();
     store.note_success(t(2)).unwrap();
     store.set_clock_skew_ms(-1500).unwrap();

@@ -1,6 +1,6 @@
 //! The kiosk's live-call signalling socket: `GET /api/v1/call` on the call-centre (WebSocket,
 //! `wss://` for an https backend, `ws://` for http), with the kiosk's bearer token and the same
-//! TLS trust as the sync worker (public roots plus `[sync] ca_file`). Typed
+//! TLS trust as the sync worker (`sync::tls`: public roots plus `[sync] ca_file`, the enrolment's pin). Typed
 //! `protocol::call` messages both ways; every received frame passes the size limit and the
 //! `ToKiosk` parse before anyone sees it. See `callcentre/signalling.md`.
 //!
@@ -101,11 +101,17 @@ impl Endpoint {
             .enrolment()
             .map_err(|e| SignallingError::Store(e.to_string()))?
             .ok_or(SignallingError::NotEnrolled)?;
-        Endpoint::new(
-            &config.backend_url,
-            config.ca_pem.as_deref(),
-            &enrolment.token,
-        )
+        Endpoint::enrolled(&config.backend_url, config.ca_pem.as_deref(), &enrolment)
+    }
+
+    /// The socket of the backend this kiosk enrolled with: its token, and its TLS key pinned
+    /// as the HTTP client pins it.
+    pub fn enrolled(
+        backend: &str,
+        extra_ca_pem: Option<&[u8]>,
+        enrolment: &crate::store::Enrolment,
+    ) -> Result<Endpoint, SignallingError> {
+        Endpoint::with_pin(backend, extra_ca_pem, &enrolment.token, enrolment.pin)
     }
 
     /// `backend` is `http(s)://HOST[:PORT][/PREFIX]`; `extra_ca_pem` is trusted besides the
@@ -114,6 +120,15 @@ impl Endpoint {
         backend: &str,
         extra_ca_pem: Option<&[u8]>,
         token: &str,
+    ) -> Result<Endpoint, SignallingError> {
+        Endpoint::with_pin(backend, extra_ca_pem, token, None)
+    }
+
+    fn with_pin(
+        backend: &str,
+        extra_ca_pem: Option<&[u8]>,
+        token: &str,
+        pin: Option<senim_protocol::enrol::SpkiPin>,
     ) -> Result<Endpoint, SignallingError> {
         let bad = |reason: &str| SignallingError::BadBackendUrl {
             url: backend.to_string(),
@@ -132,7 +147,10 @@ impl Endpoint {
         }
         let url = format!("{scheme}{rest}/api/v1/call");
         let tls = if scheme == "wss://" {
-            Some(Arc::new(tls_config(extra_ca_pem)?))
+            Some(Arc::new(
+                super::tls::client_config(extra_ca_pem, pin)
+                    .map_err(|e| SignallingError::BadCa { reason: e.reason })?,
+            ))
         } else {
             None
         };
@@ -147,38 +165,6 @@ impl Endpoint {
     pub fn url(&self) -> &str {
         &self.url
     }
-}
-
-/// rustls with ring (as reqwest), the public roots and the extra CA.
-fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, SignallingError> {
-    use rustls_pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(pem) = extra_ca_pem {
-        let mut added = 0;
-        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| SignallingError::BadCa {
-                reason: e.to_string(),
-            })?;
-            roots.add(cert).map_err(|e| SignallingError::BadCa {
-                reason: e.to_string(),
-            })?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(SignallingError::BadCa {
-                reason: "no CERTIFICATE block in it".into(),
-            });
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SignallingError::BadCa {
-            reason: e.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// Reads and checks one text frame from the call-centre.

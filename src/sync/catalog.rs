@@ -1,11 +1,14 @@
 //! Remote catalogue updates on the kiosk: a version the call-centre publishes is downloaded,
-//! validated with the same code the call-centre used, and installed atomically under
+//! its signature checked with the call-centre's key (learned at enrolment; an unsigned or
+//! mis-signed catalogue is refused like an invalid one), validated with the same code the
+//! call-centre used, and installed atomically under
 //! `<data>/catalog/<version>/`; a broken one is refused (the last good one stays) and reported
 //! in the heartbeat. The UI switches between citizens, never in the middle of a guide.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+use senim_common::signing::{PublicKey, SigningError, PURPOSE_CATALOG};
 use senim_protocol::catalog::{Catalog, CatalogError};
 use senim_protocol::CatalogDocument;
 
@@ -21,6 +24,18 @@ pub enum InstallError {
     BadPath(String),
     #[error("{0}")]
     Invalid(#[from] CatalogError),
+    #[error(
+        "this kiosk holds no signing key of the call-centre, so it cannot check catalogues; \
+         it learns the key from the next heartbeat answer of an up-to-date call-centre, or \
+         enrol it again"
+    )]
+    NoKey,
+    #[error(
+        "the catalogue is not signed; publish it again with `senim-callcentre catalog publish`"
+    )]
+    Unsigned,
+    #[error("the catalogue's signature is not the call-centre's: {0}")]
+    BadSignature(SigningError),
     #[error("cannot install the catalogue in {path}: {source} — check the data disk")]
     Io {
         path: PathBuf,
@@ -63,10 +78,15 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
     }
 }
 
-/// Validates `doc` and installs it; the catalogue as it will be shown. Nothing is written
+/// Checks `doc`'s signature with `key`, validates it and installs it; the catalogue as it will be shown. Nothing is written
 /// unless the whole catalogue is valid; a half-written folder is never visible (it is written
 /// beside and renamed into place, files and folders fsynced).
-pub fn install(data_dir: &Path, doc: &CatalogDocument) -> Result<Catalog, InstallError> {
+pub fn install(
+    data_dir: &Path,
+    doc: &CatalogDocument,
+    key: Option<&PublicKey>,
+) -> Result<Catalog, InstallError> {
+    verify(doc, key)?;
     if !safe_version(&doc.version) {
         return Err(InstallError::BadVersion(doc.version.clone()));
     }
@@ -98,6 +118,14 @@ pub fn install(data_dir: &Path, doc: &CatalogDocument) -> Result<Catalog, Instal
         .and_then(|d| d.sync_all())
         .map_err(io(&root))?;
     Ok(catalog)
+}
+
+/// Whether `doc` carries the call-centre's signature over its version and files.
+pub fn verify(doc: &CatalogDocument, key: Option<&PublicKey>) -> Result<(), InstallError> {
+    let key = key.ok_or(InstallError::NoKey)?;
+    let signature = doc.signature.as_deref().ok_or(InstallError::Unsigned)?;
+    key.verify(PURPOSE_CATALOG, &doc.signed_bytes(), signature)
+        .map_err(InstallError::BadSignature)
 }
 
 /// fsyncs every folder of a tree (files were synced as they were written).
@@ -138,15 +166,30 @@ pub fn load(data_dir: &Path, version: &str) -> Result<Catalog, CatalogError> {
 mod tests {
     use super::*;
 
+    use senim_common::signing::SigningKey;
+
+    fn key() -> &'static SigningKey {
+        static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| SigningKey::generate().unwrap().0)
+    }
+
+    /// A document signed by [`key`], as `catalog publish` signs it.
     fn doc(version: &str, files: &[(&str, &str)]) -> CatalogDocument {
-        CatalogDocument {
+        let mut doc = CatalogDocument {
             version: version.into(),
             published_at: chrono::Utc::now(),
             files: files
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-        }
+            signature: None,
+        };
+        doc.signature = Some(key().sign(PURPOSE_CATALOG, &doc.signed_bytes()));
+        doc
+    }
+
+    fn install(data_dir: &Path, doc: &CatalogDocument) -> Result<Catalog, InstallError> {
+        super::install(data_dir, doc, Some(&key().public()))
     }
 
     fn shipped() -> Vec<(String, String)> {
@@ -196,5 +239,54 @@ mod tests {
         let version = install(data.path(), &doc("../v5", &[("a.toml", "x")]));
         assert!(matches!(version, Err(InstallError::BadVersion(_))));
         assert!(!data.path().join(CATALOG_DIR).exists(), "nothing written");
+    }
+
+    #[test]
+    fn an_unsigned_or_mis_signed_catalogue_is_refused_and_writes_nothing() {
+        let data = tempfile::tempdir().unwrap();
+        let files = shipped();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let good = doc("v1", &refs);
+        let unsigned = CatalogDocument {
+            signature: None,
+            ..good.clone()
+        };
+        assert!(matches!(
+            install(data.path(), &unsigned),
+            Err(InstallError::Unsigned)
+        ));
+        // One changed character in one file: the signature no longer matches.
+        let mut tampered = good.clone();
+        let first = tampered.files.values_mut().next().unwrap();
+        first.push(' ');
+        assert!(matches!(
+            install(data.path(), &tampered),
+            Err(InstallError::BadSignature(SigningError::Mismatch))
+        ));
+        // Renamed to another version: the version is signed too.
+        let renamed = CatalogDocument {
+            version: "v2".into(),
+            ..good.clone()
+        };
+        assert!(matches!(
+            install(data.path(), &renamed),
+            Err(InstallError::BadSignature(_))
+        ));
+        // Signed by another key.
+        let other = SigningKey::generate().unwrap().0;
+        assert!(matches!(
+            super::install(data.path(), &good, Some(&other.public())),
+            Err(InstallError::BadSignature(_))
+        ));
+        // No key at all (enrolled before catalogues were signed).
+        assert!(matches!(
+            super::install(data.path(), &good, None),
+            Err(InstallError::NoKey)
+        ));
+        assert!(!data.path().join(CATALOG_DIR).exists(), "nothing written");
+        install(data.path(), &good).unwrap();
     }
 }

@@ -10,7 +10,9 @@ use senim_protocol::{
     HeartbeatResponse, Presence, Record, RecordBatch, RecordBatchResponse, TUS_VERSION,
 };
 
-use super::SyncError;
+use super::{tls, SyncError};
+use crate::store::Enrolment;
+use senim_protocol::enrol::SpkiPin;
 
 /// Per-request limits: a stuck network must not hold a request forever.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,6 +20,14 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// A chunk upload may be slow on a rural link; a stall (no bytes read) ends it sooner.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(180);
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest JSON answer read whole (records, heartbeat, enrolment answers are a few KiB).
+pub const MAX_ANSWER_BYTES: u64 = 1 << 20;
+/// The largest catalogue document (the shipped one with its drawings is about 100 KiB).
+pub const MAX_CATALOG_BYTES: u64 = 16 << 20;
+
+/// Why a plain `http://` backend elsewhere than this machine is refused.
+pub const PLAIN_HTTP_REFUSED: &str = "plain http:// is allowed only to this machine \
+     (127.0.0.1, localhost, [::1]); use https:// so tokens and personal data travel encrypted";
 
 /// An API client for one backend (and, once enrolled, one kiosk token).
 #[derive(Clone)]
@@ -49,9 +59,29 @@ pub enum Created {
 }
 
 impl Api {
-    /// A client for `backend` (`https://…` or `http://…`), trusting `extra_ca_pem` as well as
-    /// the public roots when given.
+    /// A client for `backend` (`https://…`, or `http://` to this machine only), trusting
+    /// `extra_ca_pem` as well as the public roots when given. Not pinned: for checks and for an
+    /// enrolment whose code carries no pin.
     pub fn new(backend: &str, extra_ca_pem: Option<&[u8]>) -> Result<Api, SyncError> {
+        Api::pinned(backend, extra_ca_pem, None)
+    }
+
+    /// A client of the backend this kiosk enrolled with: its pin (if any) and its token.
+    pub fn enrolled(
+        backend: &str,
+        extra_ca_pem: Option<&[u8]>,
+        enrolment: &Enrolment,
+    ) -> Result<Api, SyncError> {
+        Ok(Api::pinned(backend, extra_ca_pem, enrolment.pin)?.with_token(&enrolment.token))
+    }
+
+    /// A client whose TLS connections must present the public key `pin` names (HTTPS only;
+    /// a loopback `http://` backend has nothing to pin).
+    pub fn pinned(
+        backend: &str,
+        extra_ca_pem: Option<&[u8]>,
+        pin: Option<SpkiPin>,
+    ) -> Result<Api, SyncError> {
         let mut base = Url::parse(backend).map_err(|e| SyncError::BadBackendUrl {
             url: backend.to_string(),
             reason: e.to_string(),
@@ -59,27 +89,32 @@ impl Api {
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(SyncError::BadBackendUrl {
                 url: backend.to_string(),
-                reason: "expected http://HOST[:PORT] or https://HOST[:PORT]".into(),
+                reason: "expected https://HOST[:PORT]".into(),
+            });
+        }
+        if base.scheme() == "http" && !tls::loopback_host(&base) {
+            return Err(SyncError::BadBackendUrl {
+                url: backend.to_string(),
+                reason: PLAIN_HTTP_REFUSED.into(),
             });
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
+        let tls = tls::client_config(extra_ca_pem, pin)
+            .map_err(|e| SyncError::BadCa { reason: e.reason })?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .connect_timeout(CONNECT_TIMEOUT)
             .read_timeout(READ_TIMEOUT)
-            .user_agent(concat!("senim-kiosk/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = extra_ca_pem {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| SyncError::BadCa {
+            .user_agent(concat!("senim-kiosk/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead the token elsewhere; the API never answers with one.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SyncError::BadCa {
                 reason: e.to_string(),
             })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| SyncError::BadCa {
-            reason: e.to_string(),
-        })?;
         Ok(Api {
             http,
             base,
@@ -96,10 +131,22 @@ impl Api {
         &self.base
     }
 
+    /// `path` under the backend. A URL on another origin (scheme, host, port) — an absolute
+    /// tus `Location` pointing elsewhere — is refused: nothing is sent there.
     fn url(&self, path: &str) -> Result<Url, SyncError> {
-        self.base
+        let url = self
+            .base
             .join(path.trim_start_matches('/'))
-            .map_err(|e| SyncError::Protocol(format!("bad URL {path}: {e}")))
+            .map_err(|e| SyncError::Protocol(format!("bad URL {path}: {e}")))?;
+        if url.origin() != self.base.origin() {
+            return Err(SyncError::Protocol(format!(
+                "the call-centre named {} for an upload, not its own origin {}; nothing is \
+                 sent there (check a proxy in front of the call-centre)",
+                url.origin().ascii_serialization(),
+                self.base.origin().ascii_serialization()
+            )));
+        }
+        Ok(url)
     }
 
     fn request(&self, method: Method, path: &str) -> Result<reqwest::RequestBuilder, SyncError> {
@@ -155,12 +202,12 @@ impl Api {
         ok(response).await.map(|_| ())
     }
 
-    /// The newest published catalogue.
+    /// The newest published catalogue (at most [`MAX_CATALOG_BYTES`]).
     pub async fn catalog(&self) -> Result<CatalogDocument, SyncError> {
         let response = self
             .send(self.request(Method::GET, "api/v1/catalog")?)
             .await?;
-        json(self, response).await
+        json_capped(self, response, "the catalogue", MAX_CATALOG_BYTES).await
     }
 
     pub async fn consultant(&self, call: &ConsultantCall) -> Result<(), SyncError> {
@@ -207,6 +254,8 @@ impl Api {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| SyncError::Protocol("upload created without a Location".into()))?;
+        // Checked before it is kept: a Location on another origin is never stored nor used.
+        self.url(location)?;
         Ok(Created::Location(location.to_string()))
     }
 
@@ -368,8 +417,39 @@ async fn json<T: serde::de::DeserializeOwned>(
     api: &Api,
     response: reqwest::Response,
 ) -> Result<T, SyncError> {
+    json_capped(api, response, "an answer", MAX_ANSWER_BYTES).await
+}
+
+async fn json_capped<T: serde::de::DeserializeOwned>(
+    api: &Api,
+    response: reqwest::Response,
+    what: &'static str,
+    limit: u64,
+) -> Result<T, SyncError> {
     let response = ok(response).await?;
-    let bytes = response.bytes().await.map_err(|e| api.offline(e))?;
+    let bytes = read_capped(api, response, what, limit).await?;
     serde_json::from_slice(&bytes)
         .map_err(|e| SyncError::Protocol(format!("unexpected answer from the call-centre: {e}")))
+}
+
+/// A whole body, refused as soon as it would pass `limit` bytes (by its `Content-Length` or
+/// while it streams): a broken or hostile server cannot fill the kiosk's memory.
+pub(super) async fn read_capped(
+    api: &Api,
+    mut response: reqwest::Response,
+    what: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, SyncError> {
+    let too_large = || SyncError::TooLarge { what, limit };
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| api.offline(e))? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

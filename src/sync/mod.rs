@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod client;
 mod health;
 mod probe;
+pub mod tls;
 mod worker;
 
 use std::path::PathBuf;
@@ -88,6 +89,13 @@ pub enum SyncError {
         attempts: u32,
         max: u32,
     },
+    #[error(
+        "the call-centre sent more than {limit} bytes for {what}; it was not read (check the \
+         call-centre and any proxy in front of it)"
+    )]
+    TooLarge { what: &'static str, limit: u64 },
+    #[error("{0}")]
+    EnrolCode(#[from] senim_protocol::enrol::EnrolCodeError),
     #[error("the video of appeal {appeal_id} is missing from the data folder: {source}")]
     VideoUnreadable {
         appeal_id: String,
@@ -110,6 +118,7 @@ impl SyncError {
                 | SyncError::Declined { .. }
                 | SyncError::Mismatch { .. }
                 | SyncError::Protocol(_)
+                | SyncError::TooLarge { .. }
         )
     }
 
@@ -332,14 +341,21 @@ fn run_here(
     })
 }
 
-/// Enrols this kiosk with a one-time code and keeps the token in the store.
+/// Enrols this kiosk with a one-time code and keeps the token in the store. `code` is what
+/// follows `SENIM-ENROL:` in the QR code: the code, and the call-centre's TLS key pin when it
+/// carries one — the enrolment request itself is then pinned, and so is every later
+/// connection. The call-centre's signing key (for catalogues) is kept from the answer.
 pub fn enrol(
     data_dir: &std::path::Path,
     backend_url: &str,
     ca_pem: Option<&[u8]>,
     code: &str,
 ) -> Result<Enrolment, SyncError> {
+    let code = senim_protocol::enrol::EnrolCode::parse_payload(code.trim())?;
     let api = Api::new(backend_url, ca_pem)?;
+    // Plain HTTP (to this machine only) has no certificate to pin.
+    let pin = code.pin.filter(|_| api.base().scheme() == "https");
+    let api = Api::pinned(backend_url, ca_pem, pin)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -347,15 +363,30 @@ pub fn enrol(
     // Re-enrolling this machine: its previous token (even a revoked one) keeps its kiosk id
     // at the call-centre, so what is queued under it is delivered as its own.
     let previous = Store::open(data_dir)?.previous_token(backend_url)?;
-    let answer = runtime.block_on(api.enrol(code, previous.as_deref()))?;
+    let answer = runtime.block_on(api.enrol(&code.code, previous.as_deref()))?;
+    let signing_key = match answer.signing_key.as_deref().map(str::parse) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(e)) => {
+            return Err(SyncError::Protocol(format!(
+                "the enrolment answer's signing_key: {e}"
+            )))
+        }
+    };
     let enrolment = Enrolment {
         kiosk_id: answer.kiosk_id,
         token: answer.token,
         site: answer.site,
         mode: answer.mode,
         backend_url: backend_url.to_string(),
+        pin,
     };
     let mut store = Store::open(data_dir)?;
     store.set_enrolment(&enrolment)?;
+    if let Some(key) = signing_key {
+        store.set_signing_key(&key)?;
+        // A catalogue refused for want of this key is worth another look.
+        store.set_catalog_problem(None)?;
+    }
     Ok(enrolment)
 }

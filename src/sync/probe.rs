@@ -18,6 +18,8 @@ use crate::store::Store;
 pub struct Probe {
     /// The backend speaks HTTPS (certificate verified when the API answered).
     pub https: bool,
+    /// The enrolment pinned the call-centre's TLS key (checked when the API answered).
+    pub pinned: bool,
     /// The host is this machine (plain HTTP is then no exposure).
     pub loopback: bool,
     /// TCP connect time to the backend's port, or why it failed.
@@ -49,6 +51,7 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
         .map_err(SyncError::Thread)?;
     let store = Store::open(&config.data_dir)?;
     let enrolment = store.enrolment()?;
+    let pinned = https && enrolment.as_ref().is_some_and(|e| e.pin.is_some());
     let catalog = store.catalog_version()?;
     let catalog_problem = store.catalog_problem()?;
     let parked = u32::try_from(store.queue()?.parked_count()).unwrap_or(u32::MAX);
@@ -67,7 +70,7 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
         let api = match enrolment {
             None => Err(SyncError::NotEnrolled),
             Some(e) => {
-                let api = api.with_token(&e.token);
+                let api = Api::enrolled(&config.backend_url, config.ca_pem.as_deref(), &e)?;
                 let sent_at = Utc::now();
                 let started = Instant::now();
                 api.heartbeat(&Heartbeat {
@@ -95,6 +98,7 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
         };
         Ok(Probe {
             https,
+            pinned,
             loopback,
             connect,
             api,

@@ -214,6 +214,7 @@ async fn enrol(
                 token,
                 site,
                 mode,
+                signing_key: state.signing_key.map(|k| k.to_string()),
             }))
         }
         Err(problem) => {
@@ -302,6 +303,7 @@ async fn heartbeat(
         catalog_version: state.catalog_version(),
         operators_open: state.schedule.is_open(now),
         operators_available: state.calls.operators_available(state.schedule.is_open(now)),
+        signing_key: state.signing_key.map(|k| k.to_string()),
     }))
 }
 

@@ -297,11 +297,13 @@ fn enrol_code(
     let site = enrolment::site_name(site).ok_or_else(|| {
         anyhow::anyhow!("--site: give the site's name (1 to 200 characters, on one line)")
     })?;
+    let pin = enrolment::pin(&config.tls)?;
     let code = enrolment::new_code();
+    let text = enrolment::text(&code, pin);
     // The picture is made and written before the code is stored, so a folder that cannot be
     // written leaves no code behind.
     let picture = if qr {
-        let qr = enrolment::qr(&code)?;
+        let qr = enrolment::qr(&code, pin)?;
         let path = png.unwrap_or_else(|| PathBuf::from(format!("enrol-{code}.png")));
         let bytes = qr.to_png(crate::qr::PNG_SCALE)?;
         std::fs::write(&path, bytes).with_context(|| {
@@ -351,20 +353,29 @@ fn enrol_code(
         mode.as_str(),
         expires.format("%Y-%m-%d %H:%M")
     )?;
-    writeln!(
-        out,
-        "On the kiosk: scan the QR code, or over SSH: senim-kiosk enrol {code}"
-    )?;
+    let payload = text
+        .strip_prefix(senim_protocol::ENROL_PREFIX)
+        .unwrap_or(&text);
+    if pin.is_some() {
+        writeln!(
+            out,
+            "On the kiosk: scan the QR code, or over SSH: senim-kiosk enrol '{payload}'"
+        )?;
+        writeln!(
+            out,
+            "(the part after ';' pins this call-centre's TLS key: the kiosk trusts no other server)"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "On the kiosk: scan the QR code, or over SSH: senim-kiosk enrol {code}"
+        )?;
+    }
     if let Some((qr, path)) = picture {
         writeln!(out)?;
         write!(out, "{}", qr.to_terminal(std::io::stdout().is_terminal()))?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "QR code ({}{code}) written to {}",
-            senim_protocol::ENROL_PREFIX,
-            path.display()
-        )?;
+        writeln!(out, "QR code ({text}) written to {}", path.display())?;
     }
     Ok(())
 }
@@ -488,6 +499,8 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         let local = listener.local_addr()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let data_dir = config.server.data_dir.clone();
+        // Made at first start; a damaged or exposed key stops the start with what to do.
+        crate::secrets::signing_key(&data_dir)?;
         let state = AppState::new(db, config, schedule, data_dir);
         state.refresh_catalog_version()?;
         tracing::info!(addr = %local, tls = tls.is_some(), "senim-callcentre listening");

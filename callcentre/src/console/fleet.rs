@@ -84,7 +84,7 @@ pub(super) async fn enrol_code(
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     };
     let code = enrolment::new_code();
-    let qr = enrolment::qr(&code)
+    let qr = enrolment::qr(&code, state.tls_pin)
         .and_then(|qr| qr.to_png(crate::qr::PNG_SCALE))
         .map_err(|e| {
             tracing::error!(error = %e, "the enrolment code's QR code could not be drawn");

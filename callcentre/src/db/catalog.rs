@@ -33,29 +33,50 @@ pub enum Published {
 
 /// Stores a validated catalogue unless a version with the same content exists.
 /// `version` is the name a new version gets; `files_json` the canonical JSON of the files.
+/// `sign` gives the signature of the version that ends up newest (signed again each time, so
+/// a new key takes over); the same content stored unsigned (before signing) is renamed to
+/// `version` and signed, so kiosks that refused it fetch it again.
 pub fn publish_catalog(
     tx: &Transaction<'_>,
     version: &str,
     files_json: &str,
     content_sha256: &str,
     now: DateTime<Utc>,
+    sign: &dyn Fn(&str) -> String,
 ) -> Result<Published, DbError> {
     let latest = latest_catalog_version(tx)?;
-    let same: Option<(String, String)> = tx
+    let same: Option<(String, String, Option<String>)> = tx
         .query_row(
-            "SELECT version, published_at FROM catalog_versions WHERE content_sha256 = ?1",
+            "SELECT version, published_at, signature FROM catalog_versions \
+             WHERE content_sha256 = ?1",
             [content_sha256],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
     match same {
-        Some((version, _)) if latest.as_deref() == Some(version.as_str()) => {
+        Some((old, _, None)) => {
+            // Stored before catalogues were signed: kiosks refused it under its old name (and
+            // remember that), so it becomes a new version, signed, under the new name.
+            tx.execute(
+                "UPDATE catalog_versions SET version = ?2, published_at = ?3, signature = ?4 \
+                 WHERE version = ?1",
+                params![old, version, ts(now), sign(version)],
+            )?;
+            Ok(Published::New {
+                version: version.to_string(),
+            })
+        }
+        Some((version, _, _)) if latest.as_deref() == Some(version.as_str()) => {
+            tx.execute(
+                "UPDATE catalog_versions SET signature = ?2 WHERE version = ?1",
+                params![version, sign(&version)],
+            )?;
             Ok(Published::Unchanged { version })
         }
-        Some((version, first_published)) => {
+        Some((version, first_published, _)) => {
             tx.execute(
-                "UPDATE catalog_versions SET published_at = ?2 WHERE version = ?1",
-                params![version, ts(now)],
+                "UPDATE catalog_versions SET published_at = ?2, signature = ?3 WHERE version = ?1",
+                params![version, ts(now), sign(&version)],
             )?;
             Ok(Published::Restored {
                 version,
@@ -64,9 +85,10 @@ pub fn publish_catalog(
         }
         None => {
             tx.execute(
-                "INSERT INTO catalog_versions (version, published_at, files_json, content_sha256) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![version, ts(now), files_json, content_sha256],
+                "INSERT INTO catalog_versions \
+                 (version, published_at, files_json, content_sha256, signature) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![version, ts(now), files_json, content_sha256, sign(version)],
             )?;
             Ok(Published::New {
                 version: version.to_string(),
@@ -114,17 +136,21 @@ pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbErro
 }
 
 pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbError> {
-    let row: Option<(String, String, String)> = conn
+    type Row = (String, String, String, Option<String>);
+    let row: Option<Row> = conn
         .query_row(
-            "SELECT version, published_at, files_json FROM catalog_versions \
+            "SELECT version, published_at, files_json, signature FROM catalog_versions \
              ORDER BY published_at DESC, version DESC LIMIT 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    Ok(row.map(|(version, published_at, files)| CatalogDocument {
-        version,
-        published_at: parse_ts(&published_at).unwrap_or_default(),
-        files: serde_json::from_str::<BTreeMap<String, String>>(&files).unwrap_or_default(),
-    }))
+    Ok(row.map(
+        |(version, published_at, files, signature)| CatalogDocument {
+            version,
+            published_at: parse_ts(&published_at).unwrap_or_default(),
+            files: serde_json::from_str::<BTreeMap<String, String>>(&files).unwrap_or_default(),
+            signature,
+        },
+    ))
 }

@@ -52,11 +52,12 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0003_live_calls.sql")),
         M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
+        M::up(include_str!("../../migrations/0007_catalog_signature.sql")),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +95,13 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+impl Db {
+    /// The folder the database lives in (the call-centre's data folder).
+    pub fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
 }
 
 impl std::fmt::Debug for Db {

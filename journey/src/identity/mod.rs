@@ -66,7 +66,8 @@ pub enum Rejection {
     /// `SENIM-TECH:` followed by something that is not 8-64 chars of `A-Za-z0-9_-`.
     #[error("a technician badge is SENIM-TECH: followed by 8-64 characters A-Z, a-z, 0-9, _ or -; this badge is damaged or not ours")]
     BadBadge,
-    /// `SENIM-ENROL:` followed by something that is not 6-64 chars of `A-Z0-9-`.
+    /// `SENIM-ENROL:` followed by something that is not 6-64 chars of `A-Z0-9-` (and an
+    /// optional well-formed `;pin=sha256:…`).
     #[error("an enrolment code is SENIM-ENROL: followed by 6-64 characters A-Z, 0-9 or -; this code is damaged or not ours")]
     BadEnrolment,
     /// Not an IIN, MRZ, badge or enrolment code.
@@ -182,7 +183,8 @@ fn looks_like_mrz(t: &str) -> bool {
 /// Classifies whatever a scanner delivered (surrounding whitespace is ignored).
 ///
 /// - `SENIM-TECH:` + 8-64 of `[A-Za-z0-9_-]` → badge, else `bad_badge`;
-/// - `SENIM-ENROL:` + 6-64 of `[A-Z0-9-]` → enrolment, else `bad_enrolment`;
+/// - `SENIM-ENROL:` + 6-64 of `[A-Z0-9-]`, optionally `;pin=sha256:<base64>` (see
+///   `senim_protocol::enrol`) → enrolment (the whole payload), else `bad_enrolment`;
 /// - an MRZ-looking text (see above) → parsed as a Kazakh ID-card MRZ;
 /// - 1-20 ASCII digits → parsed as an IIN;
 /// - 10-14 characters with at least 10 ASCII digits and some non-digits → IIN `not_digits`;
@@ -203,9 +205,8 @@ pub fn classify(text: &str) -> Classified {
         );
     }
     if let Some(p) = t.strip_prefix(ENROL_PREFIX) {
-        let ok = payload_ok(p, 6..=64, |c| {
-            c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'
-        });
+        // The code and any fields after it (the call-centre's pin): `protocol::enrol` reads them.
+        let ok = senim_protocol::enrol::EnrolCode::parse_payload(p).is_ok();
         return Classified::new(
             Kind::Enrolment,
             if ok {
@@ -289,6 +290,13 @@ mod tests {
         assert_eq!(code(&long), ("badge", Some("bad_badge")));
         let c = classify("SENIM-ENROL:AB12-CD");
         assert_eq!(c.result, Ok(Identity::Enrolment("AB12-CD".into())));
+        let pinned = "AB12-CD;pin=sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let c = classify(&format!("SENIM-ENROL:{pinned}"));
+        assert_eq!(c.result, Ok(Identity::Enrolment(pinned.into())));
+        assert_eq!(
+            code("SENIM-ENROL:AB12-CD;pin=sha256:short"),
+            ("enrolment", Some("bad_enrolment"))
+        );
         assert_eq!(
             code("SENIM-ENROL:ab12-cd"),
             ("enrolment", Some("bad_enrolment"))

@@ -140,8 +140,11 @@ impl Worker {
             return Ok(api.clone());
         }
         let enrolment = self.store.enrolment()?.ok_or(SyncError::NotEnrolled)?;
-        let api = Api::new(&self.cfg.backend_url, self.cfg.ca_pem.as_deref())?
-            .with_token(&enrolment.token);
+        let api = Api::enrolled(
+            &self.cfg.backend_url,
+            self.cfg.ca_pem.as_deref(),
+            &enrolment,
+        )?;
         if self.refused_token.as_deref() == Some(enrolment.token.as_str()) {
             // The same token the call-centre refused: not worth a request until a new one.
             return Err(SyncError::Unauthorized);

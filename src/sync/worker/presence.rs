@@ -63,6 +63,9 @@ impl Worker {
             available: answer.operators_available,
         });
         self.next_heartbeat = Instant::now() + self.cfg.heartbeat;
+        if let Some(key) = answer.signing_key.as_deref() {
+            self.learn_signing_key(key)?;
+        }
         if let Some(version) = answer.catalog_version {
             self.update_catalog(api, &version).await?;
         }
@@ -81,11 +84,23 @@ impl Worker {
         if current.as_deref() == Some(version) || refused.as_deref() == Some(version) {
             return Ok(());
         }
-        let doc = api.catalog().await?;
+        let doc = match api.catalog().await {
+            Err(e @ SyncError::TooLarge { .. }) => {
+                // Refused like an invalid catalogue: reported, not fetched again and again.
+                self.store.set_catalog_problem(Some(&CatalogProblem {
+                    version: version.to_string(),
+                    message: e.to_string(),
+                }))?;
+                self.next_heartbeat = Instant::now();
+                return Ok(());
+            }
+            other => other?,
+        };
         let data_dir = self.cfg.data_dir.clone();
+        let key = self.store.signing_key()?;
         let result = tokio::task::spawn_blocking({
             let doc = doc.clone();
-            move || catalog::install(&data_dir, &doc)
+            move || catalog::install(&data_dir, &doc, key.as_ref())
         })
         .await
         .map_err(|e| SyncError::Protocol(format!("catalogue install task: {e}")))?;
@@ -127,6 +142,28 @@ impl Worker {
                 // Told at once, not at the next heartbeat.
                 self.next_heartbeat = Instant::now();
             }
+        }
+        Ok(())
+    }
+
+    /// A heartbeat answer's signing key: kept only by a kiosk that has none (enrolled before
+    /// catalogues were signed); a kiosk never swaps the key it holds for another.
+    fn learn_signing_key(&mut self, key: &str) -> Result<(), SyncError> {
+        let Ok(key) = key.parse::<senim_common::signing::PublicKey>() else {
+            tracing::warn!("sync: the heartbeat answer's signing key is malformed; ignored");
+            return Ok(());
+        };
+        match self.store.signing_key()? {
+            None => {
+                self.store.set_signing_key(&key)?;
+                // A catalogue refused for want of the key is worth another look.
+                self.store.set_catalog_problem(None)?;
+                tracing::info!(%key, "sync: learnt the call-centre's signing key");
+            }
+            Some(held) if held != key => {
+                tracing::warn!(%key, %held, "sync: the call-centre names another signing key than the one from enrolment; kept the enrolment's");
+            }
+            Some(_) => {}
         }
         Ok(())
     }
