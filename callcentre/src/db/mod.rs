@@ -52,11 +52,12 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0003_live_calls.sql")),
         M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
+        M::up(include_str!("../../migrations/0006_upload_limits.sql")),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,18 @@
 //! carried, the finished upload's SHA-256 is what the kiosk compares before deleting its copy;
 //! it is computed beside the writes while PATCHes arrive in order, and read back from the file
 //! otherwise (after a restart or a discarded chunk).
+//!
+//! The disk: an appeal has at most one open upload (creating another answers the open one, so
+//! a kiosk that lost the `Location` resumes instead of starting a second copy), a kiosk at most
+//! `[storage] max_open_uploads_per_kiosk` (429 beyond); creation and PATCH answer 507 when the
+//! bytes would leave less than `[storage] reserve_mib` free or the disk is full (the kiosk keeps
+//! its video and retries); a completed upload that does not match its appeal is deleted; the
+//! file of a new upload is removed again if its row cannot be stored, and `sweep` clears what a
+//! kill left behind at start.
 
 mod chunk;
 mod headers;
+mod sweep;
 
 use std::sync::Arc;
 
@@ -26,10 +35,12 @@ use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
 use crate::secrets;
 use crate::state::AppState;
+use crate::uploads::free_bytes;
 use chunk::write_chunk;
 use headers::*;
 
 pub use headers::UPLOAD_SHA256;
+pub use sweep::{sweep_at_start, sweep_expired, StartSweep};
 
 /// Loads an upload that belongs to this kiosk, or 404 / 410.
 async fn owned_upload(
@@ -111,14 +122,16 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Response {
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional first bytes (creation-with-upload)"),
     responses(
-        (status = 201, description = "Created", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
+        (status = 201, description = "Created; or, when the appeal already has an unfinished upload, that one (resume it from `Upload-Offset`)", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
         (status = 400, body = senim_protocol::ApiError),
         (status = 401, body = senim_protocol::ApiError),
         (status = 409, description = "The appeal already has its video (`video_already_received`)", body = senim_protocol::ApiError),
         (status = 412, description = "Unsupported tus version"),
         (status = 413, description = "Upload-Length above Tus-Max-Size", body = senim_protocol::ApiError),
         (status = 422, description = "No such appeal from this kiosk (`appeal_unknown`)", body = senim_protocol::ApiError),
+        (status = 429, description = "The kiosk has `[storage] max_open_uploads_per_kiosk` unfinished uploads (`too_many_uploads`); try again later", body = senim_protocol::ApiError),
         (status = 460, description = "Checksum mismatch", body = senim_protocol::ApiError),
+        (status = 507, description = "The server's disk is below its free-space reserve (`insufficient_storage`): not a refusal for good, keep the video and try again later", body = senim_protocol::ApiError),
     )
 )]
 pub async fn create(
@@ -195,39 +208,157 @@ pub async fn create(
         ));
     }
 
-    let id = secrets::upload_id();
-    let dir = state.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&dir).await?;
-    tokio::fs::File::create_new(state.upload_path(&id))
-        .await?
-        .sync_all()
-        .await?;
-    let now = Utc::now();
-    let expires = now + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
-    let (row_id, kiosk_id, meta) = (id.clone(), kiosk.kiosk_id.clone(), raw_metadata.clone());
-    db::write(&state.db, move |tx| {
-        db::insert_upload(
-            tx, &row_id, &kiosk_id, &appeal_id, length, &meta, now, expires,
-        )
-    })
-    .await?;
-    tracing::info!(kiosk = %kiosk.kiosk_id, upload = %id, length, "upload created");
-
-    let mut response = Response::builder()
-        .status(StatusCode::CREATED)
-        .header(header::LOCATION, format!("/api/v1/uploads/{id}"))
-        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
-        .header(UPLOAD_EXPIRES, http_date(expires));
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
+
+    // The appeal's open upload, if it has one: answered again (the kiosk resumes it).
+    let (kiosk_id, appeal) = (kiosk.kiosk_id.clone(), appeal_id.clone());
+    let open = db::read(&state.db, move |c| db::open_upload(c, &appeal, &kiosk_id)).await?;
+    let open = match open {
+        Some(row) if row.length != length => {
+            // Only when the appeal record declared no size: the old try is replaced.
+            expire_replaced(&state, row).await?;
+            None
+        }
+        other => other,
+    };
+    let (row, new) = match open {
+        Some(row) => (row, false),
+        None => (new_upload(&state, &kiosk, &appeal_id, length, &raw_metadata).await?, true),
+    };
+    let expires = db::parse_ts(&row.expires_at).unwrap_or_else(Utc::now);
+    let mut response = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/api/v1/uploads/{}", row.id))
+        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
+        .header(UPLOAD_EXPIRES, http_date(expires));
+    if !new {
+        tracing::info!(kiosk = %kiosk.kiosk_id, upload = %row.id, "open upload answered again");
+    }
     if with_body {
-        let slot = state.upload_locks().get(&id).lock_owned().await;
-        let row = owned_upload(&state, &kiosk, &id).await?;
-        let offset = write_chunk(&state, row, checksum, body, slot).await?;
+        let slot = state.upload_locks().get(&row.id).lock_owned().await;
+        let row = owned_upload(&state, &kiosk, &row.id).await?;
+        // An open upload that already holds bytes keeps them: its offset says where to go on.
+        let offset = if row.offset == 0 && !row.completed {
+            write_chunk(&state, row, checksum, body, slot).await?
+        } else {
+            row.offset
+        };
         response = response.header(UPLOAD_OFFSET, offset);
+    } else if !new {
+        response = response.header(UPLOAD_OFFSET, row.offset);
     }
     Ok(response.body(Body::empty()).unwrap_or_default())
+}
+
+/// Refuses with 507 when `bytes` more would leave less than `[storage] reserve_mib` free on the
+/// data folder's disk.
+fn check_room(state: &AppState, bytes: u64) -> Result<(), ApiFailure> {
+    let free = free_bytes(&state.data_dir)?;
+    let reserve = state.config.storage.reserve_bytes();
+    if free < bytes.saturating_add(reserve) {
+        tracing::warn!(
+            free_mib = free / (1024 * 1024),
+            reserve_mib = state.config.storage.reserve_mib,
+            "upload refused: the disk is below its free-space reserve"
+        );
+        return Err(insufficient_storage());
+    }
+    Ok(())
+}
+
+/// Makes a new upload: room checked, the empty file made (and fsynced), then the row — in one
+/// transaction with the per-appeal and per-kiosk checks. The file goes again if the row does
+/// not get stored.
+async fn new_upload(
+    state: &Arc<AppState>,
+    kiosk: &KioskAuth,
+    appeal_id: &str,
+    length: u64,
+    metadata: &str,
+) -> Result<UploadRow, ApiFailure> {
+    let dir = state.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&dir).await?;
+    check_room(state, length)?;
+    let id = secrets::upload_id();
+    let path = state.upload_path(&id);
+    let made = async {
+        tokio::fs::File::create_new(&path).await?.sync_all().await?;
+        tokio::fs::File::open(&dir).await?.sync_all().await
+    };
+    if let Err(e) = made.await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(chunk::disk_failure(e));
+    }
+    let now = Utc::now();
+    let expires = now + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    let max_open = state.config.storage.max_open_uploads_per_kiosk;
+    let (row_id, kiosk_id, appeal, meta) = (
+        id.clone(),
+        kiosk.kiosk_id.clone(),
+        appeal_id.to_string(),
+        metadata.to_string(),
+    );
+    let stored = db::write(&state.db, move |tx| {
+        db::create_upload(
+            tx, &row_id, &kiosk_id, &appeal, length, &meta, now, expires, max_open,
+        )
+    })
+    .await;
+    let outcome = match stored {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            remove_quietly(&path).await;
+            return Err(e.into());
+        }
+    };
+    match outcome {
+        db::NewUpload::Created => {
+            tracing::info!(kiosk = %kiosk.kiosk_id, upload = %id, length, "upload created");
+            let key = id.clone();
+            db::read(&state.db, move |c| db::get_upload(c, &key))
+                .await?
+                .ok_or_else(|| ApiFailure::not_found("upload"))
+        }
+        db::NewUpload::Existing(row) => {
+            // Another creation for the same appeal got there first.
+            remove_quietly(&path).await;
+            Ok(row)
+        }
+        db::NewUpload::TooMany(open) => {
+            remove_quietly(&path).await;
+            tracing::warn!(kiosk = %kiosk.kiosk_id, open, "upload refused: too many open uploads");
+            Err(tus_failure(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_uploads",
+                format!(
+                    "this kiosk has {open} unfinished uploads; finish or delete one, or wait \
+                     for them to expire, then try again"
+                ),
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from(60u32)))
+        }
+    }
+}
+
+/// An open upload a new creation replaces (its size differs): expired and its bytes deleted.
+async fn expire_replaced(state: &Arc<AppState>, row: UploadRow) -> Result<(), ApiFailure> {
+    let _guard = state.upload_locks().get(&row.id).lock_owned().await;
+    let key = row.id.clone();
+    db::write(&state.db, move |tx| db::expire_upload(tx, &key, Utc::now())).await?;
+    remove_quietly(&state.upload_path(&row.id)).await;
+    state.upload_locks().forget(&row.id);
+    Ok(())
+}
+
+/// Removes a file we made, if it is there; a failure only leaves work for the start-up sweep.
+async fn remove_quietly(path: &std::path::Path) {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e.kind(), "could not delete an upload file"),
+    }
 }
 
 /// Learn how many bytes the server holds (resume from there).
@@ -289,6 +420,7 @@ pub async fn head(
         (status = 413, description = "More bytes than Upload-Length", body = senim_protocol::ApiError),
         (status = 415, description = "Content-Type is not application/offset+octet-stream"),
         (status = 460, description = "Checksum mismatch; the chunk was discarded", body = senim_protocol::ApiError),
+        (status = 507, description = "The server's disk is below its free-space reserve or full (`insufficient_storage`); nothing of the chunk was kept: keep the video and try again later", body = senim_protocol::ApiError),
     )
 )]
 pub async fn patch(
@@ -331,6 +463,13 @@ pub async fn patch(
         )
         .with_header(UPLOAD_OFFSET, HeaderValue::from(row.offset)));
     }
+    let incoming = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(row.length - row.offset)
+        .min(row.length - row.offset);
+    check_room(&state, incoming)?;
     let new_offset = write_chunk(&state, row, checksum, body, slot).await?;
     let expires =
         Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
@@ -396,22 +535,6 @@ pub async fn terminate(
         )],
     )
         .into_response())
-}
-
-/// Deletes the bytes of uploads that expired unfinished, and forgets idle upload locks.
-pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
-    let now = Utc::now();
-    let ids = db::write(&state.db, move |tx| db::expire_uploads(tx, now)).await?;
-    for id in &ids {
-        match tokio::fs::remove_file(state.upload_path(id)).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        state.upload_locks().forget(id);
-    }
-    state.upload_locks().prune_idle();
-    Ok(ids.len())
 }
 
 #[cfg(test)]
