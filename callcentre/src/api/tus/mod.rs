@@ -463,11 +463,13 @@ pub async fn patch(
         )
         .with_header(UPLOAD_OFFSET, HeaderValue::from(row.offset)));
     }
+    // A streamed body (no Content-Length) is checked against the reserve alone; a disk that
+    // fills under it fails the write, which answers 507 as well.
     let incoming = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(row.length - row.offset)
+        .unwrap_or(0)
         .min(row.length - row.offset);
     check_room(&state, incoming)?;
     let new_offset = write_chunk(&state, row, checksum, body, slot).await?;
