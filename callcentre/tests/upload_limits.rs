@@ -251,3 +251,28 @@ async fn at_start_files_without_rows_go_and_rows_without_files_expire() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_upload_whose_file_vanishes_is_expired_and_started_again() {
+    let server = TestServer::start().await;
+    let kiosk = Kiosk::enrol(&server).await;
+    let bytes = video(9, 3000);
+    let id = kiosk.appeal(90, &bytes).await;
+    let location = kiosk.create_ok(&id, bytes.len()).await;
+    assert_eq!(
+        kiosk.patch(&location, 0, &bytes[..1000]).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    std::fs::remove_file(server.data().join("uploads").join(upload_id(&location))).unwrap();
+    let r = kiosk.patch(&location, 1000, &bytes[1000..]).await;
+    assert_eq!(
+        error_code(r).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "upload_lost".into()),
+        "a passing failure, not a refusal"
+    );
+    assert_eq!(kiosk.state(&location).await.0, StatusCode::GONE);
+    let again = kiosk.create_ok(&id, bytes.len()).await;
+    assert_ne!(again, location);
+    assert_eq!(kiosk.patch(&again, 0, &bytes).await.status(), StatusCode::NO_CONTENT);
+    server.stop().await;
+}

@@ -69,10 +69,22 @@ async fn write_chunk_inner(
         *running = Some(RunningHash::start());
     }
     let path = state.upload_path(&row.id);
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .await?;
+    let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Its bytes are gone (deleted by hand?): expire it, so the next HEAD says 410 and
+            // the kiosk starts a new upload. Answered as a passing failure, not a refusal.
+            let id = row.id.clone();
+            db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await?;
+            tracing::warn!(upload = %row.id, "an open upload's file is gone; upload expired");
+            return Err(tus_failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upload_lost",
+                "the server lost this upload's bytes; HEAD it (410) and create a new one",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Anything past the durable offset is a torn write from before a crash: drop it.
     file.set_len(row.offset).await?;
     file.seek(std::io::SeekFrom::Start(row.offset)).await?;

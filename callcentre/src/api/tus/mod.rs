@@ -420,6 +420,7 @@ pub async fn head(
         (status = 413, description = "More bytes than Upload-Length", body = senim_protocol::ApiError),
         (status = 415, description = "Content-Type is not application/offset+octet-stream"),
         (status = 460, description = "Checksum mismatch; the chunk was discarded", body = senim_protocol::ApiError),
+        (status = 503, description = "The server lost this upload's bytes (`upload_lost`); it is expired now: HEAD answers 410, create a new one", body = senim_protocol::ApiError),
         (status = 507, description = "The server's disk is below its free-space reserve or full (`insufficient_storage`); nothing of the chunk was kept: keep the video and try again later", body = senim_protocol::ApiError),
     )
 )]
