@@ -17,7 +17,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,9 +37,16 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The built `senim-callcentre` named by `SENIM_CALLCENTRE_BIN`, if it is there.
+fn callcentre_bin() -> Option<PathBuf> {
+    std::env::var_os("SENIM_CALLCENTRE_BIN")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+}
+
 /// How to start the call-centre: its binary, or this one in its role.
 fn callcentre() -> Command {
-    match std::env::var_os("SENIM_CALLCENTRE_BIN") {
+    match callcentre_bin() {
         Some(bin) => Command::new(bin),
         None => {
             let mut c = Command::new(std::env::current_exe().unwrap());
@@ -260,9 +267,13 @@ fn parent() {
     let mut out = std::io::stdout();
     writeln!(
         out,
-        "kill test: {rounds} SIGKILLs of the call-centre, {} appeals ({with_video} with video) \
+        "kill test: {rounds} SIGKILLs of the call-centre ({}), {} appeals ({with_video} with video) \
          delivered once, whole, nothing else on its disk, in {:.0?}; its log: {} uploads \
          created, {} answered again, {} start-up sweeps that cleaned up",
+        match callcentre_bin() {
+            Some(bin) => bin.display().to_string(),
+            None => "its cli::main in this test binary".into(),
+        },
         committed.len(),
         started.elapsed(),
         count("upload created"),
