@@ -211,11 +211,19 @@ fn parent() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(stored, outbox_keys(kiosk.path()), "each record once, in order");
+    assert_eq!(
+        stored,
+        outbox_keys(kiosk.path()),
+        "each record once, in order"
+    );
     let appeals: i64 = db
         .query_row("SELECT count(*) FROM appeals", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(appeals as usize, committed.len(), "one appeal row per appeal");
+    assert_eq!(
+        appeals as usize,
+        committed.len(),
+        "one appeal row per appeal"
+    );
 
     // Every video whole.
     let kiosk_db = rusqlite::Connection::open(kiosk.path().join("kiosk.sqlite3")).unwrap();
@@ -243,7 +251,10 @@ fn parent() {
             .unwrap();
         assert_eq!(sha256_hex(&bytes), sealed, "the stored file of {id}");
         assert_eq!(sha.as_deref(), Some(sealed.as_str()));
-        assert!(bytes == video_bytes(*seed, *len), "the video of {id} is the one committed");
+        assert!(
+            bytes == video_bytes(*seed, *len),
+            "the video of {id} is the one committed"
+        );
         videos.insert(upload);
     }
     // And the disk holds nothing else: no unfinished upload, no file without its appeal.
@@ -259,7 +270,10 @@ fn parent() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files, videos, "the uploads folder holds the appeals' videos only");
+    assert_eq!(
+        files, videos,
+        "the uploads folder holds the appeals' videos only"
+    );
     let with_video = committed.iter().filter(|c| c.2 > 0).count();
     // What the kills hit, from the call-centre's own log.
     let log = std::fs::read_to_string(&log).unwrap_or_default();

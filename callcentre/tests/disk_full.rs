@@ -101,7 +101,10 @@ async fn child(dir: &Path) {
         kiosk.appeal(3, &c).await,
     );
     let la = kiosk.create_ok(&ida, a.len()).await;
-    assert_eq!(kiosk.patch(&la, 0, &a).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        kiosk.patch(&la, 0, &a).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let lb = kiosk.create_ok(&idb, b.len()).await;
     let half = 512 * KIB;
     assert_eq!(
@@ -131,7 +134,11 @@ async fn child(dir: &Path) {
         "creation below the reserve"
     );
     let files = upload_files(&server.data());
-    assert_eq!(files.len(), 2, "no file for the refused creation: {files:?}");
+    assert_eq!(
+        files.len(),
+        2,
+        "no file for the refused creation: {files:?}"
+    );
 
     // With the reserve off, a disk that is really full: the chunk fails half-written.
     let data = server.stop_keeping_data().await;
@@ -149,7 +156,9 @@ async fn child(dir: &Path) {
         .req(reqwest::Method::PATCH, &lb)
         .header("Content-Type", "application/offset+octet-stream")
         .header("Upload-Offset", half.to_string())
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(frames)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            frames,
+        )))
         .send()
         .await
         .unwrap();
@@ -176,7 +185,10 @@ async fn child(dir: &Path) {
     let (_, _, sha) = kiosk.state(&lb).await;
     assert_eq!(sha.unwrap(), hex::encode(sha2::Sha256::digest(&b)));
     let lc = kiosk.create_ok(&idc, c.len()).await;
-    assert_eq!(kiosk.patch(&lc, 0, &c).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        kiosk.patch(&lc, 0, &c).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let (_, _, sha) = kiosk.state(&la).await;
     assert_eq!(sha.unwrap(), hex::encode(sha2::Sha256::digest(&a)));
 

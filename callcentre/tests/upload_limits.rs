@@ -48,7 +48,11 @@ async fn a_second_creation_for_an_appeal_answers_its_open_upload() {
         "resume from what the server holds"
     );
     assert_eq!(open_uploads(&server), 1);
-    assert_eq!(upload_files(&server.data()).len(), 1, "one file, not one per try");
+    assert_eq!(
+        upload_files(&server.data()).len(),
+        1,
+        "one file, not one per try"
+    );
 
     let r = kiosk.patch(&first, 2000, &bytes[2000..]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -78,7 +82,11 @@ async fn open_uploads_per_kiosk_are_bounded_and_refused_with_429_not_for_good() 
         error_code(r).await,
         (StatusCode::TOO_MANY_REQUESTS, "too_many_uploads".into())
     );
-    assert_eq!(upload_files(&server.data()).len(), 2, "no file for the refusal");
+    assert_eq!(
+        upload_files(&server.data()).len(),
+        2,
+        "no file for the refusal"
+    );
 
     // Another kiosk has its own bound.
     let theirs = other.appeal(20, &bytes).await;
@@ -200,7 +208,10 @@ async fn at_start_files_without_rows_go_and_rows_without_files_expire() {
     );
     // a: received whole; b: half-way; c: its file lost.
     let la = kiosk.create_ok(&ida, a.len()).await;
-    assert_eq!(kiosk.patch(&la, 0, &a).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        kiosk.patch(&la, 0, &a).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let lb = kiosk.create_ok(&idb, b.len()).await;
     assert_eq!(
         kiosk.patch(&lb, 0, &b[..1500]).await.status(),
@@ -231,12 +242,18 @@ async fn at_start_files_without_rows_go_and_rows_without_files_expire() {
     assert_eq!(kiosk.state(&lc).await.0, StatusCode::GONE);
     let files = upload_files(&server.data());
     assert!(!files.contains(stray), "the file without a row is deleted");
-    assert!(files.contains(not_ours), "files not named like uploads stay");
+    assert!(
+        files.contains(not_ours),
+        "files not named like uploads stay"
+    );
     assert!(files.contains(&upload_id(&la)), "the received video stays");
     assert!(files.contains(&upload_id(&lb)), "the open upload stays");
     let lc2 = kiosk.create_ok(&idc, c.len()).await;
     assert_ne!(lc2, lc);
-    assert_eq!(kiosk.patch(&lc2, 0, &c).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        kiosk.patch(&lc2, 0, &c).await.status(),
+        StatusCode::NO_CONTENT
+    );
     // The half-way one resumes from its stored offset; the torn bytes do not count.
     assert_eq!(kiosk.state(&lb).await.1, 1500);
     assert_eq!(
@@ -273,6 +290,9 @@ async fn an_open_upload_whose_file_vanishes_is_expired_and_started_again() {
     assert_eq!(kiosk.state(&location).await.0, StatusCode::GONE);
     let again = kiosk.create_ok(&id, bytes.len()).await;
     assert_ne!(again, location);
-    assert_eq!(kiosk.patch(&again, 0, &bytes).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        kiosk.patch(&again, 0, &bytes).await.status(),
+        StatusCode::NO_CONTENT
+    );
     server.stop().await;
 }

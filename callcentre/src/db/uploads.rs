@@ -94,7 +94,9 @@ fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
 
 pub fn get_upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>, DbError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"
+        ))?
         .query_row([id], upload_row)
         .optional()?)
 }

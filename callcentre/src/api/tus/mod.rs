@@ -225,7 +225,10 @@ pub async fn create(
     };
     let (row, new) = match open {
         Some(row) => (row, false),
-        None => (new_upload(&state, &kiosk, &appeal_id, length, &raw_metadata).await?, true),
+        None => (
+            new_upload(&state, &kiosk, &appeal_id, length, &raw_metadata).await?,
+            true,
+        ),
     };
     let expires = db::parse_ts(&row.expires_at).unwrap_or_else(Utc::now);
     let mut response = Response::builder()
