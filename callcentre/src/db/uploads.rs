@@ -101,18 +101,15 @@ pub fn get_upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>, DbEr
         .optional()?)
 }
 
-/// The appeal's open (unfinished, unexpired) upload from this kiosk, if any.
-pub fn open_upload(
-    conn: &Connection,
-    appeal_id: &str,
-    kiosk_id: &str,
-) -> Result<Option<UploadRow>, DbError> {
+/// The appeal's open (unfinished, unexpired) upload, if any — whichever kiosk token made it
+/// (a re-enrolled kiosk sends under a new one).
+pub fn open_upload(conn: &Connection, appeal_id: &str) -> Result<Option<UploadRow>, DbError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 AND kiosk_id = ?2 \
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 \
              AND completed_at IS NULL AND expired_at IS NULL"
         ))?
-        .query_row(params![appeal_id, kiosk_id], upload_row)
+        .query_row([appeal_id], upload_row)
         .optional()?)
 }
 
@@ -142,7 +139,7 @@ pub fn create_upload(
     expires: DateTime<Utc>,
     max_open: u64,
 ) -> Result<NewUpload, DbError> {
-    if let Some(row) = open_upload(tx, appeal_id, kiosk_id)? {
+    if let Some(row) = open_upload(tx, appeal_id)? {
         return Ok(NewUpload::Existing(row));
     }
     let open: i64 = tx.query_row(

@@ -213,11 +213,12 @@ pub async fn create(
         .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
 
     // The appeal's open upload, if it has one: answered again (the kiosk resumes it).
-    let (kiosk_id, appeal) = (kiosk.kiosk_id.clone(), appeal_id.clone());
-    let open = db::read(&state.db, move |c| db::open_upload(c, &appeal, &kiosk_id)).await?;
+    let appeal = appeal_id.clone();
+    let open = db::read(&state.db, move |c| db::open_upload(c, &appeal)).await?;
     let open = match open {
-        Some(row) if row.length != length => {
-            // Only when the appeal record declared no size: the old try is replaced.
+        // Another size (only when the appeal record declared none), or made under another
+        // token of the kiosk (re-enrolled): the old try is replaced.
+        Some(row) if row.length != length || row.kiosk_id != kiosk.kiosk_id => {
             expire_replaced(&state, row).await?;
             None
         }
@@ -258,7 +259,8 @@ pub async fn create(
 /// Refuses with 507 when `bytes` more would leave less than `[storage] reserve_mib` free on the
 /// data folder's disk.
 fn check_room(state: &AppState, bytes: u64) -> Result<(), ApiFailure> {
-    let free = free_bytes(&state.data_dir)?;
+    // The uploads folder may be a mount of its own; it is made before the first check.
+    let free = free_bytes(&state.data_dir.join("uploads"))?;
     let reserve = state.config.storage.reserve_bytes();
     if free < bytes.saturating_add(reserve) {
         tracing::warn!(
