@@ -267,3 +267,45 @@ pub fn expire_uploads(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<St
     let ids = stmt.query_map([ts(now)], |r| r.get(0))?;
     Ok(ids.collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(conn: &Connection, id: &str, appeal: &str, completed: bool) {
+        conn.execute(
+            "INSERT INTO uploads (id, kiosk_id, appeal_id, length, metadata, created_at, \
+             expires_at, completed_at) VALUES (?1, 'K-1', ?2, 10, '', 'x', 'y', ?3)",
+            params![id, appeal, completed.then_some("z")],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_older_store_keeps_only_the_newest_open_upload_of_each_appeal() {
+        // Older builds made a new upload per try (rows alone here: foreign keys off).
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrations().to_version(&mut conn, 4).unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        insert(&conn, "old", "A-1", false);
+        insert(&conn, "new", "A-1", false);
+        insert(&conn, "done", "A-1", true);
+        insert(&conn, "other", "A-2", false);
+        super::super::migrations().to_latest(&mut conn).unwrap();
+        let open: Vec<String> = conn
+            .prepare(
+                "SELECT id FROM uploads WHERE completed_at IS NULL AND expired_at IS NULL \
+                 ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(open, ["new", "other"]);
+        // And the store refuses a second open upload of an appeal.
+        let tx = conn.transaction().unwrap();
+        let now = Utc::now();
+        assert!(insert_upload(&tx, "again", "K-1", "A-1", 10, "", now, now).is_err());
+    }
+}
