@@ -257,7 +257,7 @@ pub async fn create(
 }
 
 /// Refuses with 507 when `bytes` more would leave less than `[storage] reserve_mib` free on the
-/// data folder's disk.
+/// uploads folder's disk.
 fn check_room(state: &AppState, bytes: u64) -> Result<(), ApiFailure> {
     // The uploads folder may be a mount of its own; it is made before the first check.
     let free = free_bytes(&state.data_dir.join("uploads"))?;
@@ -347,7 +347,8 @@ async fn new_upload(
     }
 }
 
-/// An open upload a new creation replaces (its size differs): expired and its bytes deleted.
+/// An open upload a new creation replaces (its size differs, or another token of the kiosk
+/// made it): expired and its bytes deleted.
 async fn expire_replaced(state: &Arc<AppState>, row: UploadRow) -> Result<(), ApiFailure> {
     let _guard = state.upload_locks().get(&row.id).lock_owned().await;
     let key = row.id.clone();
