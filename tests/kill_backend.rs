@@ -108,22 +108,24 @@ fn parent() {
     let addr = free_addr();
     let url = format!("http://{addr}");
 
-    // An enrolment code written into the store before the first start.
-    let code = senim_callcentre::enrolment::new_code();
-    {
-        let db = senim_callcentre::db::Db::open(&data).unwrap();
-        db.write(|tx| {
-            senim_callcentre::enrolment::store(
-                tx,
-                &code,
-                "Test hospital",
-                senim_protocol::SiteMode::Hospital,
-                chrono::Utc::now(),
-                1,
-            )
-        })
+    // An enrolment code from the call-centre's own command line (printed alone on line one).
+    let made = callcentre()
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(["enrol-code", "--site", "Test hospital"])
+        .env("SENIM_LOG", "off")
+        .output()
         .unwrap();
-    }
+    assert!(made.status.success(), "enrol-code failed: {made:?}");
+    let code = String::from_utf8(made.stdout)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
     let mut server = serve(&config, &data, addr, &log);
     let kiosk = tempfile::tempdir().unwrap();
     sync::enrol(kiosk.path(), &url, None, &code).unwrap();
