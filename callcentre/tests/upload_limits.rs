@@ -296,3 +296,52 @@ async fn an_open_upload_whose_file_vanishes_is_expired_and_started_again() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_start_a_full_upload_a_kill_left_unfinished_is_finished() {
+    let server = TestServer::start().await;
+    let mut kiosk = Kiosk::enrol(&server).await;
+    let bytes = video(10, 4000);
+    let id = kiosk.appeal(100, &bytes).await;
+    let location = kiosk.create_ok(&id, bytes.len()).await;
+    assert_eq!(
+        kiosk.patch(&location, 0, &bytes).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // As an older build killed between the last offset and the completion left it.
+    server
+        .state
+        .db
+        .write(|tx| {
+            tx.execute_batch(
+                "UPDATE uploads SET completed_at = NULL, sha256 = NULL; \
+                 UPDATE appeals SET video_upload_id = NULL, video_bytes = NULL, \
+                 video_sha256 = NULL;",
+            )
+            .map_err(senim_callcentre::db::DbError::from)
+        })
+        .unwrap();
+    let dir = server.stop_keeping_data().await;
+    let server = TestServer::start_in(common::test_config(), None, dir).await;
+    kiosk.url = server.url.clone();
+    let (status, offset, sha) = kiosk.state(&location).await;
+    assert_eq!((status, offset), (StatusCode::OK, 4000));
+    assert_eq!(sha.unwrap(), hex::encode(sha2::Sha256::digest(&bytes)));
+    let attached: Option<String> = server
+        .state
+        .db
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT video_upload_id FROM appeals WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        attached,
+        Some(upload_id(&location)),
+        "attached to its appeal"
+    );
+    server.stop().await;
+}
