@@ -15,9 +15,11 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The whole suite: formatting, lints, unit, integration, pty scanner, screenshot and
-# translation tests. Screenshots land in target/screenshots/.
+# translation tests. Screenshots land in target/screenshots/. The kill test SIGKILLs the
+# senim-callcentre binary this same run builds.
 test: lint
-	$(CARGO) test --workspace
+	SENIM_CALLCENTRE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/senim-callcentre \
+		$(CARGO) test --workspace
 
 demo: setup
 	@bash scripts/demo.sh

@@ -8,7 +8,9 @@ use senim_protocol::hours::{HoursConfig, Schedule};
 use serde::Deserialize;
 
 mod console;
+mod storage;
 pub use console::ConsoleSection;
+pub use storage::StorageSection;
 
 /// Why a configuration cannot be used, saying where and how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,8 @@ pub struct Config {
     /// The legal limits for answering appeals.
     pub deadlines: DeadlinesSection,
     pub uploads: UploadsSection,
+    /// The free-space reserve and the bound on unfinished uploads.
+    pub storage: StorageSection,
     pub fleet: FleetSection,
     /// Working hours and public holidays (the red lamp lights only inside them).
     pub hours: HoursConfig,
@@ -61,6 +65,7 @@ impl Default for Config {
             enrolment: EnrolmentSection::default(),
             deadlines: DeadlinesSection::default(),
             uploads: UploadsSection::default(),
+            storage: StorageSection::default(),
             fleet: FleetSection::default(),
             hours: kazakhstan_hours(),
             call: CallSection::default(),
@@ -408,7 +413,11 @@ impl Config {
             ("call.turn_ttl_secs", self.call.turn_ttl_secs),
             ("call.ring_seconds", self.call.ring_seconds),
         ];
-        for (key, value) in positive.into_iter().chain(self.console.positive()) {
+        for (key, value) in positive
+            .into_iter()
+            .chain(self.console.positive())
+            .chain(self.storage.positive())
+        {
             if value == 0 {
                 return Err(invalid(key, "a number above zero", "0".into()));
             }

@@ -62,6 +62,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
+    // Before the first request: the uploads folder matched against the store (a kill leaves
+    // files without rows, rows without files).
+    if let Err(e) = crate::api::tus::sweep_at_start(&state).await {
+        tracing::error!(status = %e.status, "upload start-up sweep failed; serving anyway");
+    }
     let handle = axum_server::Handle::new();
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&state)));
     let retention = tokio::spawn(crate::retention::run_daily(Arc::clone(&state)));

@@ -1,12 +1,25 @@
 //! What the server keeps per tus upload while it runs: one async lock per upload (a PATCH holds
 //! it until its bytes are durable, HEAD waits for it) and the upload's running SHA-256, fed
-//! frame by frame to a task of its own.
+//! frame by frame to a task of its own; and how much room the uploads' disk has left.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
+
+/// Bytes free for us on the file system holding `dir` (what `df` calls available).
+pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    let st = rustix::fs::statvfs(dir).map_err(std::io::Error::from)?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Whether a file operation failed because the disk (or the user's quota) is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.raw_os_error() == Some(rustix::io::Errno::DQUOT.raw_os_error())
+}
 
 /// Body frames that may wait for the hashing task before a PATCH waits for it.
 const HASH_QUEUE: usize = 32;

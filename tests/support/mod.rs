@@ -42,8 +42,16 @@ pub fn free_addr() -> SocketAddr {
 impl Backend {
     /// Starts the backend on `addr` (port 0 for any), keeping `data` if given (a restart).
     pub fn start_at(addr: SocketAddr, data: Option<tempfile::TempDir>) -> Backend {
+        Backend::start_configured(addr, data, backend_config())
+    }
+
+    /// [`Backend::start_at`] with a configuration of the test's own.
+    pub fn start_configured(
+        addr: SocketAddr,
+        data: Option<tempfile::TempDir>,
+        mut config: senim_callcentre::config::Config,
+    ) -> Backend {
         let dir = data.unwrap_or_else(|| tempfile::tempdir().unwrap());
-        let mut config = backend_config();
         config.server.data_dir = dir.path().to_path_buf();
         let schedule = config.schedule().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());

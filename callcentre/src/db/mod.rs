@@ -52,12 +52,13 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/0003_live_calls.sql")),
         M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
-        M::up(include_str!("../../migrations/0007_catalog_signature.sql")),
+        M::up(include_str!("../../migrations/0005_upload_limits.sql")),
+        M::up(include_str!("../../migrations/0006_catalog_signature.sql")),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = 6;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! The call-centre configuration tests run against: open around the clock (so the red lamp
-//! can light and calls ring at any hour), no holidays, plain HTTP cookies. Shared by the
+//! can light and calls ring at any hour), no holidays, plain HTTP cookies, a small free-space reserve. Shared by the
 //! call-centre's tests and the kiosk's (`tests/support` includes this file with `#[path]`).
 
 use senim_callcentre::config::Config;
@@ -13,5 +13,7 @@ pub fn test_config() -> Config {
         .to_vec();
     config.hours.holidays.clear();
     config.console.secure_cookies = false;
+    // Tests run on whatever disk the machine has: keep only a small reserve.
+    config.storage.reserve_mib = 16;
     config
 }

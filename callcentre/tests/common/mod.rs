@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 pub mod chromium;
 mod config;
 pub mod netns;
+pub mod tus;
 pub mod ws;
 
 pub use config::test_config;
@@ -34,10 +35,18 @@ impl TestServer {
     }
 
     pub async fn start_with(
-        mut config: Config,
+        config: Config,
         tls: Option<senim_callcentre::server::Tls>,
     ) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(config, tls, tempfile::tempdir().unwrap()).await
+    }
+
+    /// Starts on the data folder `dir` (a restart keeps it: see [`TestServer::stop_keeping_data`]).
+    pub async fn start_in(
+        mut config: Config,
+        tls: Option<senim_callcentre::server::Tls>,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
         config.server.data_dir = dir.path().to_path_buf();
         let schedule = config.schedule().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());
@@ -133,6 +142,18 @@ impl TestServer {
     /// Adds an operator who is also an administrator (kiosks, enrolment codes, operators).
     pub fn admin(&self, username: &str, password: &str, name: &str) {
         self.operator_with_roles(username, password, name, &["admin", "operator"]);
+    }
+
+    /// Stops the server gracefully and hands back its data folder (for a restart).
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        let empty = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, empty)
     }
 
     /// Stops the server gracefully and waits for it.

@@ -1,6 +1,7 @@
 //! Writing one PATCH's chunk at the upload's durable offset: in a task of its own holding the
-//! upload's lock, checksummed, fsynced before the offset moves, and the finished upload hashed
-//! and attached to its appeal.
+//! upload's lock, checksummed, fsynced before the offset moves, a full disk answered 507 with
+//! the chunk discarded, and the finished upload hashed and attached to its appeal (its last
+//! offset and completion in one transaction) or, when it does not match, deleted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use super::headers::*;
 use crate::api::ApiFailure;
 use crate::db::{self, UploadRow};
 use crate::state::{AppState, LiveEvent};
-use crate::uploads::RunningHash;
+use crate::uploads::{is_disk_full, RunningHash};
 
 /// How a chunk's body ended.
 enum Ending {
@@ -27,6 +28,8 @@ enum Ending {
     Cut,
     /// More bytes than the upload has room for.
     TooLarge,
+    /// Writing failed (a full disk, mostly).
+    Failed(std::io::Error),
 }
 
 /// Writes one chunk at the upload's durable offset; returns the new offset. Runs in its own
@@ -66,10 +69,22 @@ async fn write_chunk_inner(
         *running = Some(RunningHash::start());
     }
     let path = state.upload_path(&row.id);
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .await?;
+    let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Its bytes are gone (deleted by hand?): expire it, so the next HEAD says 410 and
+            // the kiosk starts a new upload. Answered as a passing failure, not a refusal.
+            let id = row.id.clone();
+            db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await?;
+            tracing::warn!(upload = %row.id, "an open upload's file is gone; upload expired");
+            return Err(tus_failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upload_lost",
+                "the server lost this upload's bytes; HEAD it (410) and create a new one",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Anything past the durable offset is a torn write from before a crash: drop it.
     file.set_len(row.offset).await?;
     file.seek(std::io::SeekFrom::Start(row.offset)).await?;
@@ -92,7 +107,9 @@ async fn write_chunk_inner(
                     Some(Checksum::Sha256(_)) => sha256.update(&bytes),
                     None => {}
                 }
-                file.write_all(&bytes).await?;
+                if let Err(e) = file.write_all(&bytes).await {
+                    break Ending::Failed(e);
+                }
                 written += bytes.len() as u64;
                 if let Some(r) = running.as_ref() {
                     if !r.feed(bytes).await {
@@ -109,11 +126,17 @@ async fn write_chunk_inner(
         file.sync_all().await?;
         Ok::<(), std::io::Error>(())
     };
-    if matches!(ending, Ending::TooLarge) || (matches!(ending, Ending::Cut) && checksum.is_some()) {
+    if matches!(ending, Ending::TooLarge | Ending::Failed(_))
+        || (matches!(ending, Ending::Cut) && checksum.is_some())
+    {
         // These bytes are thrown away, but the hash has seen some of them.
         *running = None;
     }
     match ending {
+        Ending::Failed(e) => {
+            discard(file).await?;
+            return Err(disk_failure(e));
+        }
         Ending::TooLarge => {
             discard(file).await?;
             return Err(tus_refusal(
@@ -150,16 +173,13 @@ async fn write_chunk_inner(
         }
         Ending::Cut => {}
     }
-    file.sync_all().await?;
+    if let Err(e) = file.sync_all().await {
+        *running = None;
+        discard(file).await?;
+        return Err(disk_failure(e));
+    }
     drop(file);
     let new_offset = row.offset + written;
-    let expires =
-        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
-    let id = row.id.clone();
-    db::write(&state.db, move |tx| {
-        db::set_upload_offset(tx, &id, new_offset, expires)
-    })
-    .await?;
     if matches!(ending, Ending::Cut) {
         tracing::info!(upload = %row.id, kept = new_offset, "upload connection cut; bytes kept");
     }
@@ -167,14 +187,42 @@ async fn write_chunk_inner(
         r.hashed = new_offset;
     }
     if new_offset == row.length {
+        // The offset moves with the completion, in one transaction.
         finish(state, &row, running.take()).await?;
+        return Ok(new_offset);
+    }
+    let expires =
+        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    let id = row.id.clone();
+    let stored = db::write(&state.db, move |tx| {
+        db::set_upload_offset(tx, &id, new_offset, expires)
+    })
+    .await;
+    if let Err(e) = stored {
+        // The bytes past the stored offset are dropped by the next PATCH; the hash saw them.
+        *running = None;
+        return Err(e.into());
     }
     Ok(new_offset)
 }
 
-/// A complete upload: hash it (with the running hash if it saw every byte, else by reading the
-/// file), attach it to its appeal, tell the console.
-async fn finish(
+/// A write or fsync that failed: 507 when the disk is full (the kiosk keeps its video and
+/// retries later), else the file failure.
+pub(super) fn disk_failure(e: std::io::Error) -> ApiFailure {
+    if is_disk_full(&e) {
+        tracing::warn!("an upload chunk did not fit on the disk; discarded, answered 507");
+        insufficient_storage()
+    } else {
+        e.into()
+    }
+}
+
+/// A complete upload (every byte fsynced): hash it (with the running hash if it saw every byte,
+/// else by reading the file), store its full offset and completion in one transaction, attach
+/// it to its appeal and tell the console — or, when it does not match the appeal (or the appeal
+/// already has its video), delete its bytes: the row stays, so HEAD still tells the kiosk the
+/// SHA-256 the server got.
+pub(super) async fn finish(
     state: &Arc<AppState>,
     row: &UploadRow,
     running: Option<RunningHash>,
@@ -197,9 +245,9 @@ async fn finish(
             .map_err(|_| std::io::Error::other("hashing task stopped"))??
         }
     };
-    let (id, hash) = (row.id.clone(), sha.clone());
+    let (id, hash, length) = (row.id.clone(), sha.clone(), row.length);
     let attached = db::write(&state.db, move |tx| {
-        db::complete_upload(tx, &id, &hash, Utc::now())
+        db::finish_upload(tx, &id, length, &hash, Utc::now())
     })
     .await?;
     if attached {
@@ -208,8 +256,13 @@ async fn finish(
     } else {
         tracing::warn!(
             upload = %row.id,
-            "completed upload does not match the appeal's declared SHA-256; not attached"
+            "completed upload does not match the appeal's declared SHA-256; not attached, deleted"
         );
+        match tokio::fs::remove_file(state.upload_path(&row.id)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }

@@ -50,6 +50,24 @@ pub(super) fn tus_refusal(
     ApiFailure::refused(status, code, message).with_header(name, value)
 }
 
+/// Seconds a kiosk is told to wait (`Retry-After`) when the disk is nearly full.
+pub(super) const FULL_DISK_RETRY_SECS: u32 = 600;
+
+/// 507 `insufficient_storage`: the call-centre's disk is (nearly) full. Not a refusal for good:
+/// the kiosk keeps its video and tries again later.
+pub(super) fn insufficient_storage() -> ApiFailure {
+    tus_failure(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "insufficient_storage",
+        "the call-centre's disk is nearly full; keep the video and try again later \
+         (the call-centre's administrator must free space or raise the disk)",
+    )
+    .with_header(
+        axum::http::header::RETRY_AFTER,
+        HeaderValue::from(FULL_DISK_RETRY_SECS),
+    )
+}
+
 /// Every tus request but OPTIONS names the protocol version.
 pub(super) fn check_version(headers: &HeaderMap) -> Result<(), ApiFailure> {
     match headers.get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()) {

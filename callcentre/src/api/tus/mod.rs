@@ -10,9 +10,19 @@
 //! carried, the finished upload's SHA-256 is what the kiosk compares before deleting its copy;
 //! it is computed beside the writes while PATCHes arrive in order, and read back from the file
 //! otherwise (after a restart or a discarded chunk).
+//!
+//! The disk: an appeal has at most one open upload (creating another answers the open one, so
+//! a kiosk that lost the `Location` resumes instead of starting a second copy), a kiosk at most
+//! `[storage] max_open_uploads_per_kiosk` (429 beyond); creation and PATCH answer 507 when the
+//! bytes would leave less than `[storage] reserve_mib` free or the disk is full (the kiosk keeps
+//! its video and retries); a completed upload that does not match its appeal is deleted; the
+//! file of a new upload is removed again if its row cannot be stored, and `sweep` clears what a
+//! kill left behind at start.
 
 mod chunk;
 mod headers;
+mod room;
+mod sweep;
 
 use std::sync::Arc;
 
@@ -25,12 +35,13 @@ use senim_protocol::RefusalCode;
 
 use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
-use crate::secrets;
 use crate::state::AppState;
 use chunk::write_chunk;
 use headers::*;
+use room::{check_room, expire_replaced, new_upload};
 
 pub use headers::UPLOAD_SHA256;
+pub use sweep::{sweep_at_start, sweep_expired, StartSweep};
 
 /// Loads an upload that belongs to this kiosk, or 404 / 410.
 async fn owned_upload(
@@ -112,14 +123,16 @@ pub async fn options(State(state): State<Arc<AppState>>) -> Response {
     ),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream", description = "Optional first bytes (creation-with-upload)"),
     responses(
-        (status = 201, description = "Created", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
+        (status = 201, description = "Created; or, when the appeal already has an unfinished upload, that one (resume it from `Upload-Offset`)", headers(("Location" = String), ("Upload-Offset" = u64), ("Upload-Expires" = String))),
         (status = 400, body = senim_protocol::ApiError),
         (status = 401, body = senim_protocol::ApiError),
         (status = 409, description = "The appeal already has its video (`video_already_received`)", body = senim_protocol::ApiError),
         (status = 412, description = "Unsupported tus version"),
         (status = 413, description = "Upload-Length above Tus-Max-Size", body = senim_protocol::ApiError),
         (status = 422, description = "No such appeal from this kiosk (`appeal_unknown`)", body = senim_protocol::ApiError),
+        (status = 429, description = "The kiosk has `[storage] max_open_uploads_per_kiosk` unfinished uploads (`too_many_uploads`); try again later", body = senim_protocol::ApiError),
         (status = 460, description = "Checksum mismatch", body = senim_protocol::ApiError),
+        (status = 507, description = "The server's disk is below its free-space reserve (`insufficient_storage`): not a refusal for good, keep the video and try again later", body = senim_protocol::ApiError),
     )
 )]
 pub async fn create(
@@ -196,37 +209,50 @@ pub async fn create(
         ));
     }
 
-    let id = secrets::upload_id();
-    let dir = state.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&dir).await?;
-    tokio::fs::File::create_new(state.upload_path(&id))
-        .await?
-        .sync_all()
-        .await?;
-    let now = Utc::now();
-    let expires = now + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
-    let (row_id, kiosk_id, meta) = (id.clone(), kiosk.kiosk_id.clone(), raw_metadata.clone());
-    db::write(&state.db, move |tx| {
-        db::insert_upload(
-            tx, &row_id, &kiosk_id, &appeal_id, length, &meta, now, expires,
-        )
-    })
-    .await?;
-    tracing::info!(kiosk = %kiosk.kiosk_id, upload = %id, length, "upload created");
-
-    let mut response = Response::builder()
-        .status(StatusCode::CREATED)
-        .header(header::LOCATION, format!("/api/v1/uploads/{id}"))
-        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
-        .header(UPLOAD_EXPIRES, http_date(expires));
     let with_body = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
+
+    // The appeal's open upload, if it has one: answered again (the kiosk resumes it).
+    let appeal = appeal_id.clone();
+    let open = db::read(&state.db, move |c| db::open_upload(c, &appeal)).await?;
+    let open = match open {
+        // Another size (only when the appeal record declared none), or made under another
+        // token of the kiosk (re-enrolled): the old try is replaced.
+        Some(row) if row.length != length || row.kiosk_id != kiosk.kiosk_id => {
+            expire_replaced(&state, row).await?;
+            None
+        }
+        other => other,
+    };
+    let (row, new) = match open {
+        Some(row) => (row, false),
+        None => (
+            new_upload(&state, &kiosk, &appeal_id, length, &raw_metadata).await?,
+            true,
+        ),
+    };
+    let expires = db::parse_ts(&row.expires_at).unwrap_or_else(Utc::now);
+    let mut response = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(header::LOCATION, format!("/api/v1/uploads/{}", row.id))
+        .header(TUS_RESUMABLE, senim_protocol::TUS_VERSION)
+        .header(UPLOAD_EXPIRES, http_date(expires));
+    if !new {
+        tracing::info!(kiosk = %kiosk.kiosk_id, upload = %row.id, "open upload answered again");
+    }
     if with_body {
-        let slot = state.upload_locks().get(&id).lock_owned().await;
-        let row = owned_upload(&state, &kiosk, &id).await?;
-        let offset = write_chunk(&state, row, checksum, body, slot).await?;
+        let slot = state.upload_locks().get(&row.id).lock_owned().await;
+        let row = owned_upload(&state, &kiosk, &row.id).await?;
+        // An open upload that already holds bytes keeps them: its offset says where to go on.
+        let offset = if row.offset == 0 && !row.completed {
+            write_chunk(&state, row, checksum, body, slot).await?
+        } else {
+            row.offset
+        };
         response = response.header(UPLOAD_OFFSET, offset);
+    } else if !new {
+        response = response.header(UPLOAD_OFFSET, row.offset);
     }
     Ok(response.body(Body::empty()).unwrap_or_default())
 }
@@ -290,6 +316,8 @@ pub async fn head(
         (status = 413, description = "More bytes than Upload-Length", body = senim_protocol::ApiError),
         (status = 415, description = "Content-Type is not application/offset+octet-stream"),
         (status = 460, description = "Checksum mismatch; the chunk was discarded", body = senim_protocol::ApiError),
+        (status = 503, description = "The server lost this upload's bytes (`upload_lost`); it is expired now: HEAD answers 410, create a new one", body = senim_protocol::ApiError),
+        (status = 507, description = "The server's disk is below its free-space reserve or full (`insufficient_storage`); nothing of the chunk was kept: keep the video and try again later", body = senim_protocol::ApiError),
     )
 )]
 pub async fn patch(
@@ -332,6 +360,15 @@ pub async fn patch(
         )
         .with_header(UPLOAD_OFFSET, HeaderValue::from(row.offset)));
     }
+    // A streamed body (no Content-Length) is checked against the reserve alone; a disk that
+    // fills under it fails the write, which answers 507 as well.
+    let incoming = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(row.length - row.offset);
+    check_room(&state, incoming)?;
     let new_offset = write_chunk(&state, row, checksum, body, slot).await?;
     let expires =
         Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
@@ -399,28 +436,13 @@ pub async fn terminate(
         .into_response())
 }
 
-/// Deletes the bytes of uploads that expired unfinished, and forgets idle upload locks.
-pub async fn sweep_expired(state: &Arc<AppState>) -> Result<usize, ApiFailure> {
-    let now = Utc::now();
-    let ids = db::write(&state.db, move |tx| db::expire_uploads(tx, now)).await?;
-    for id in &ids {
-        match tokio::fs::remove_file(state.upload_path(id)).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
-        state.upload_locks().forget(id);
-    }
-    state.upload_locks().prune_idle();
-    Ok(ids.len())
-}
-
 #[cfg(test)]
 mod proptests;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets;
 
     #[test]
     fn metadata_pairs_are_decoded_and_bad_ones_refused() {

@@ -1,0 +1,41 @@
+//! The `[storage]` section: what keeps the data folder's disk from filling up with videos.
+
+use serde::Deserialize;
+
+/// `[storage]`: the free-space reserve and the bound on unfinished uploads.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// MiB kept free on the data folder's file system (for the database, logs and the
+    /// system): an upload that would go below it is answered 507 and the kiosk keeps its video
+    /// and tries again later. 0 turns the reserve off (a full disk still answers 507).
+    pub reserve_mib: u64,
+    /// Unfinished (open) uploads one kiosk may have at once; more are answered 429 until one
+    /// finishes or expires. A kiosk sends one video at a time, and an appeal has at most one
+    /// open upload (a second creation answers the open one).
+    pub max_open_uploads_per_kiosk: u64,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        Self {
+            reserve_mib: 1024,
+            max_open_uploads_per_kiosk: 4,
+        }
+    }
+}
+
+impl StorageSection {
+    /// Keys that must be above zero, with their values.
+    pub(super) fn positive(&self) -> [(&'static str, u64); 1] {
+        [(
+            "storage.max_open_uploads_per_kiosk",
+            self.max_open_uploads_per_kiosk,
+        )]
+    }
+
+    /// The reserve in bytes.
+    pub fn reserve_bytes(&self) -> u64 {
+        self.reserve_mib.saturating_mul(1024 * 1024)
+    }
+}
