@@ -177,6 +177,7 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
         },
         sent_at: chrono::Utc::now(),
         catalog_problem: None,
+        parked: 0,
     };
     let at_a = Api::enrolled(&a.url, ca, &enrolment).unwrap();
     rt.block_on(at_a.heartbeat(&beat))
@@ -184,7 +185,7 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
 
     // B has a valid certificate of the same CA (an unpinned client trusts it) ...
     let unpinned = Api::new(&b.url, ca).unwrap();
-    let answer = rt.block_on(unpinned.enrol("AAAA-BBBB-CCCC-DDDD"));
+    let answer = rt.block_on(unpinned.enrol("AAAA-BBBB-CCCC-DDDD", None));
     assert!(
         matches!(answer, Err(SyncError::Refused { .. })),
         "B answers an unpinned client: {answer:?}"
@@ -366,7 +367,9 @@ fn answers_larger_than_their_cap_are_not_read() {
     chunked.extend_from_slice(b"0\r\n\r\n");
     let (url, _) = fake(chunked);
     let api = Api::new(&url, None).unwrap();
-    let err = rt.block_on(api.enrol("AAAA-BBBB-CCCC-DDDD")).unwrap_err();
+    let err = rt
+        .block_on(api.enrol("AAAA-BBBB-CCCC-DDDD", None))
+        .unwrap_err();
     assert!(
         matches!(err, SyncError::TooLarge { limit, .. } if limit == MAX_ANSWER_BYTES),
         "{err}"

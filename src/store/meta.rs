@@ -235,6 +235,7 @@ mod tests {
             site: "Hospital".into(),
             mode: SiteMode::Hospital,
             backend_url: "https://cc.example".into(),
+            pin: None,
         };
         store.set_enrolment(&e).unwrap();
         assert_eq!(

@@ -347,7 +347,11 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// The API's own `{"error", "message"}` JSON body, if that is what the answer carries (a
 /// proxy's HTML page, an empty body or any other JSON is not).
-async fn api_error(response: reqwest::Response) -> Option<ApiError> {
+/// An error body larger than this is not the API's (its errors are a sentence long) and is not
+/// read further.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+async fn api_error(mut response: reqwest::Response) -> Option<ApiError> {
     let json = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -360,7 +364,19 @@ async fn api_error(response: reqwest::Response) -> Option<ApiError> {
     if !json {
         return None;
     }
-    let bytes = response.bytes().await.ok()?;
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ERROR_BYTES as u64)
+    {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        if bytes.len() + chunk.len() > MAX_ERROR_BYTES {
+            return None;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
     serde_json::from_slice::<ApiError>(&bytes)
         .ok()
         .filter(|e| !e.error.is_empty())
