@@ -43,7 +43,10 @@ fn child(data: &Path) {
         let seed: u64 = rng.random();
         let len = rng.random_range(40_000..700_000);
         let id = commit_appeal(&mut store, seed, len);
-        writeln!(log, "{id} {seed} {len}").unwrap();
+        // One write: `writeln!` writes piece by piece, and a kill between the id and the rest
+        // would leave a line glued to the next one.
+        log.write_all(format!("{id} {seed} {len}\n").as_bytes())
+            .unwrap();
         log.sync_all().unwrap();
         waker.wake();
         std::thread::sleep(Duration::from_millis(rng.random_range(20..150)));
