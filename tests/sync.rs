@@ -809,3 +809,36 @@ fn only_documented_codes_in_the_apis_json_are_refusals() {
         sync::SyncError::Unauthorized
     ));
 }
+
+/// A presence message the call-centre refuses for good (its documented code) mattered only at
+/// that moment: it is dropped, once, and records and videos behind it go.
+#[test]
+fn a_refused_presence_is_dropped_and_delivery_goes_on() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let proxy = PageProxy::start(backend.addr);
+    let url = format!("http://{}", proxy.addr);
+    proxy.refuse(Some(("POST /api/v1/presence json:invalid_body", 400)));
+    let handle = sync::spawn(sync_config(data.path(), &url), |_| {}).unwrap();
+    handle.presence(true, Some(senim_protocol::Journey::Appeal));
+    wait_for("the presence refused", Duration::from_secs(10), || {
+        proxy.refused.load(Ordering::SeqCst) >= 1
+    });
+    // Committed after the refusal: they go only if the refused presence does not hold the
+    // worker up.
+    let appeals = commit_mix(data.path(), 4, 100_000);
+    handle.wake();
+    let committed = outbox_keys(data.path()).len();
+    wait_for("everything delivered", Duration::from_secs(30), || {
+        backend.stored_keys().len() == committed
+            && Store::open(data.path()).unwrap().queue().unwrap().pending() == 0
+    });
+    handle.stop();
+    assert_eq!(
+        proxy.refused.load(Ordering::SeqCst),
+        1,
+        "the presence was refused once and not sent again"
+    );
+    assert_delivered(&backend, data.path(), &appeals);
+    assert_eq!(parked(data.path()), vec![]);
+}

@@ -16,21 +16,25 @@ impl Worker {
     pub(super) async fn send_presence(&mut self, api: &Api) -> Result<(), SyncError> {
         self.drain_commands();
         if let Some(p) = self.presence.clone() {
-            api.presence(&p).await?;
+            let sent = self.dropped_if_refused(api.presence(&p).await, "presence")?;
             self.online = true;
             // A newer message may have come while this one was on its way.
             if self.presence.as_ref() == Some(&p) {
                 self.presence = None;
             }
-            tracing::debug!(present = p.present, "sync: presence sent");
+            if sent {
+                tracing::debug!(present = p.present, "sync: presence sent");
+            }
         }
         if let Some(c) = self.consultant.clone() {
-            api.consultant(&c).await?;
+            let sent = self.dropped_if_refused(api.consultant(&c).await, "consultant call")?;
             self.online = true;
             if self.consultant.as_ref() == Some(&c) {
                 self.consultant = None;
             }
-            tracing::debug!(active = c.active, "sync: consultant call sent");
+            if sent {
+                tracing::debug!(active = c.active, "sync: consultant call sent");
+            }
         }
         Ok(())
     }
@@ -166,5 +170,25 @@ impl Worker {
             Some(_) => {}
         }
         Ok(())
+    }
+
+    /// Presence and consultant calls matter only at the moment they are sent: one the
+    /// call-centre refuses for good is dropped (logged and noted as the last error), not
+    /// retried ahead of everything else. `Ok(false)` when dropped; any other failure is
+    /// retried as usual.
+    fn dropped_if_refused(
+        &mut self,
+        sent: Result<(), SyncError>,
+        what: &'static str,
+    ) -> Result<bool, SyncError> {
+        match sent {
+            Ok(()) => Ok(true),
+            Err(e @ SyncError::Refused { .. }) => {
+                tracing::warn!(error = %e, "sync: {what} refused for good; dropped");
+                self.store.note_error(&e.to_string(), Utc::now())?;
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
