@@ -188,8 +188,8 @@ fn enrol_error_code(e: &sync::SyncError) -> &'static str {
             _ => "enrol_failed",
         },
         // Another server than the QR code's pin names answered: not a network problem.
-        sync::SyncError::Offline { reason, .. } if reason.contains("pinned at enrolment") => {
-            "enrol_failed"
+        sync::SyncError::Offline { reason, .. } if reason.contains(sync::tls::PIN_MISMATCH) => {
+            "wrong_server"
         }
         sync::SyncError::Offline { .. } | sync::SyncError::Server { .. } => "offline",
         _ => "enrol_failed",
@@ -200,6 +200,23 @@ fn enrol_error_code(e: &sync::SyncError) -> &'static str {
 mod tests {
     use super::*;
     use crate::flow::hours::HoursConfig;
+
+    #[test]
+    fn another_server_than_the_codes_pin_is_told_apart_from_being_offline() {
+        let offline = |reason: String| sync::SyncError::Offline {
+            url: "https://cc.example.kz/".into(),
+            reason,
+        };
+        let pinned = offline(format!(
+            "connection failed: invalid peer certificate: {}",
+            sync::tls::PIN_MISMATCH
+        ));
+        assert_eq!(enrol_error_code(&pinned), "wrong_server");
+        assert_eq!(
+            enrol_error_code(&offline("cannot connect: Connection refused".into())),
+            "offline"
+        );
+    }
 
     fn schedule() -> crate::flow::hours::Schedule {
         HoursConfig::default().schedule().unwrap()
