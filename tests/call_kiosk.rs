@@ -17,16 +17,15 @@ mod common;
 #[path = "support/xvfb.rs"]
 mod xvfb;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 
 use common::{chromium, netns, TestServer};
-use xvfb::{start_xvfb, Killed};
+use xvfb::{start_xvfb, Killed, Log};
 
 const PASSWORD: &str = "operator-password-1";
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
@@ -39,95 +38,11 @@ fn main() {
     });
 }
 
-/// The kiosk's log lines; `expect` waits for one containing a text.
-struct Log {
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Log {
-    fn expect(&mut self, needle: &str) -> String {
-        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
-            return l.clone();
-        }
-        let deadline = Instant::now() + GUARD;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "the kiosk never logged {needle:?}; its log:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Waits for a line containing `needle` logged after the line `index` (0-based).
-    fn expect_after(&mut self, index: usize, needle: &str) -> String {
-        let deadline = Instant::now() + GUARD;
-        loop {
-            if let Some(l) = self
-                .seen
-                .iter()
-                .skip(index + 1)
-                .find(|l| l.contains(needle))
-            {
-                return l.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => panic!(
-                    "the kiosk never logged {needle:?} after line {index}; its log:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// The index of the last line containing `needle` (waiting for one if there is none).
-    fn last(&mut self, needle: &str) -> usize {
-        self.expect(needle);
-        self.seen
-            .iter()
-            .rposition(|l| l.contains(needle))
-            .unwrap_or(0)
-    }
-
-    /// Everything logged so far (waiting briefly for stragglers).
-    fn drain(&mut self) -> String {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
-            self.seen.push(line);
-        }
-        self.seen.join("\n")
-    }
-}
-
 /// Starts the kiosk and collects its log.
 fn run_kiosk(mut cmd: Command) -> (Killed, Log) {
     let mut child = cmd.stderr(Stdio::piped()).spawn().expect("start the kiosk");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (
-        Killed(child),
-        Log {
-            lines,
-            seen: Vec::new(),
-        },
-    )
+    let log = Log::of(&mut child, GUARD);
+    (Killed(child), log)
 }
 
 /// The appeal number in a log line (`appeal=A-…`).

@@ -5,14 +5,12 @@
 #[path = "support/xvfb.rs"]
 mod xvfb;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use senim_kiosk::store::{Store, StoredPinLock};
-use xvfb::{start_xvfb, Killed};
+use xvfb::{start_xvfb, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -76,11 +74,10 @@ fn wait_drawn(display: &str, name: &str) {
     }
 }
 
-/// The running kiosk and its log lines; `expect` waits for a line containing a text.
+/// The running kiosk and its log lines.
 struct Kiosk {
+    log: Log,
     _child: Killed,
-    lines: Receiver<String>,
-    seen: Vec<String>,
 }
 
 impl Kiosk {
@@ -93,43 +90,11 @@ impl Kiosk {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the kiosk");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut kiosk = Kiosk {
+        let mut log = Log::of(&mut child, GUARD);
+        log.expect("kiosk started");
+        Kiosk {
+            log,
             _child: Killed(child),
-            lines,
-            seen: Vec::new(),
-        };
-        kiosk.expect("kiosk started");
-        kiosk
-    }
-
-    fn expect(&mut self, needle: &str) -> String {
-        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + GUARD;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "the kiosk never logged {needle:?}; its log:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
         }
     }
 }
@@ -191,7 +156,7 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
         .expect("seed the store");
 
     let mut kiosk = Kiosk::start(&config, &display);
-    let restored = kiosk.expect("technician PIN lock-out restored");
+    let restored = kiosk.log.expect("technician PIN lock-out restored");
     assert!(restored.contains("failures=2"), "{restored}");
 
     // Five taps in the top-left corner, then a wrong PIN: the third failure, which locks.
@@ -199,12 +164,12 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
     for _ in 0..5 {
         tap(&display, (60, 60));
     }
-    kiosk.expect("to=\"technician-pin\"");
+    kiosk.log.expect("to=\"technician-pin\"");
     wait_drawn(&display, "pin-entry");
     for c in "9999k".chars() {
         tap(&display, key(c));
     }
-    let checked = kiosk.expect("technician PIN checked");
+    let checked = kiosk.log.expect("technician PIN checked");
     assert!(checked.contains("ok=false"), "{checked}");
     let lock = stored_failures(&data, 3);
     assert!(
@@ -216,12 +181,12 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
     // Killed and started again: still locked, still three failures.
     drop(kiosk);
     let mut kiosk = Kiosk::start(&config, &display);
-    let restored = kiosk.expect("technician PIN lock-out restored");
+    let restored = kiosk.log.expect("technician PIN lock-out restored");
     assert!(
         restored.contains("failures=3") && !restored.contains("locked_secs=0"),
         "{restored}"
     );
-    let all = kiosk.seen.join("\n");
+    let all = kiosk.log.seen.join("\n");
     assert!(!all.contains("9999"), "the log shows a PIN:\n{all}");
 }
 
@@ -240,19 +205,19 @@ fn the_right_pin_opens_technician_mode_and_clears_the_kept_failures() {
         .expect("seed the store");
 
     let mut kiosk = Kiosk::start(&config, &display);
-    kiosk.expect("technician PIN lock-out restored");
+    kiosk.log.expect("technician PIN lock-out restored");
     wait_drawn(&display, "pin-attract-2");
     for _ in 0..5 {
         tap(&display, (60, 60));
     }
-    kiosk.expect("to=\"technician-pin\"");
+    kiosk.log.expect("to=\"technician-pin\"");
     wait_drawn(&display, "pin-entry-2");
     // The demo configuration's PIN (`pin_hash` of 4321).
     for c in "4321k".chars() {
         tap(&display, key(c));
     }
-    let checked = kiosk.expect("technician PIN checked");
+    let checked = kiosk.log.expect("technician PIN checked");
     assert!(checked.contains("ok=true"), "{checked}");
-    kiosk.expect("to=\"technician-home\"");
+    kiosk.log.expect("to=\"technician-home\"");
     assert_eq!(stored_failures(&data, 0), StoredPinLock::default());
 }

@@ -5,13 +5,12 @@
 #[path = "support/xvfb.rs"]
 mod xvfb;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
-use xvfb::{start_xvfb, Killed};
+use xvfb::{start_xvfb, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -21,43 +20,6 @@ fn wait_for_path(path: &Path) {
     while !path.exists() {
         assert!(start.elapsed() < GUARD, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Collects the kiosk's log lines; `expect` waits for a line containing a text.
-struct Log {
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Log {
-    fn expect(&mut self, needle: &str) {
-        if self.seen.iter().any(|l| l.contains(needle)) {
-            return;
-        }
-        let deadline = Instant::now() + GUARD;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let hit = line.contains(needle);
-                    self.seen.push(line);
-                    if hit {
-                        return;
-                    }
-                }
-                Err(_) => panic!(
-                    "the kiosk never logged {needle:?}; its log:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-    fn drain(&mut self) -> String {
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(line);
-        }
-        self.seen.join("\n")
     }
 }
 
@@ -169,20 +131,8 @@ fn real_window_scans_a_card_and_resets() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the kiosk");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut log = Log::of(&mut child, GUARD);
     let _kiosk = Killed(child);
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut log = Log {
-        lines,
-        seen: Vec::new(),
-    };
 
     log.expect("kiosk started");
     log.expect("card scanner connected");

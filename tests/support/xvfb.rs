@@ -1,8 +1,13 @@
-//! A private Xvfb screen for tests that run the real kiosk window, and a child process that is
-//! killed when the test ends.
+//! A private Xvfb screen for tests that run the real kiosk window, a child process that is
+//! killed when the test ends, and the kiosk's log lines to wait on.
 
-use std::io::Read;
+// Each test binary that includes this file uses its own part of it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 /// A child process killed (and reaped) when dropped.
 pub struct Killed(pub Child);
@@ -30,4 +35,96 @@ pub fn start_xvfb(size: &str) -> (Killed, String) {
     }
     assert!(!number.is_empty(), "Xvfb did not report a display");
     (Killed(xvfb), format!(":{number}"))
+}
+
+/// A child's log lines (its stderr, read on a thread of its own); `expect` waits for one
+/// containing a text, at most `guard` (only a guard against a hung test: every wait ends as soon
+/// as its line is there).
+pub struct Log {
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+    guard: Duration,
+}
+
+impl Log {
+    /// Takes the child's stderr (spawned with `Stdio::piped()`).
+    pub fn of(child: &mut Child, guard: Duration) -> Log {
+        let stderr = child.stderr.take().expect("the kiosk's stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Log {
+            lines,
+            seen: Vec::new(),
+            guard,
+        }
+    }
+
+    /// The first line containing `needle`, waiting for it if it has not come yet.
+    pub fn expect(&mut self, needle: &str) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + self.guard;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "the kiosk never logged {needle:?}; its log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Waits for a line containing `needle` logged after the line `index` (0-based).
+    pub fn expect_after(&mut self, index: usize, needle: &str) -> String {
+        let deadline = Instant::now() + self.guard;
+        loop {
+            if let Some(l) = self
+                .seen
+                .iter()
+                .skip(index + 1)
+                .find(|l| l.contains(needle))
+            {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "the kiosk never logged {needle:?} after line {index}; its log:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// The index of the last line containing `needle` (waiting for one if there is none).
+    pub fn last(&mut self, needle: &str) -> usize {
+        self.expect(needle);
+        self.seen
+            .iter()
+            .rposition(|l| l.contains(needle))
+            .unwrap_or(0)
+    }
+
+    /// Everything logged so far (waiting briefly for stragglers).
+    pub fn drain(&mut self) -> String {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        self.seen.join("\n")
+    }
 }
