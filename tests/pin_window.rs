@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use senim_kiosk::store::{Store, StoredPinLock};
-use xvfb::{start_xvfb, Killed, Log};
+use xvfb::{standalone_demo_config, start_xvfb, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -116,36 +116,19 @@ fn stored_failures(data: &Path, failures: u32) -> StoredPinLock {
 }
 
 fn config(dir: &Path) -> (PathBuf, PathBuf) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = dir.join("data");
-    let text = std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
-        .expect("demo config")
-        .replace(
-            "catalog_dir = \"config/services\"",
-            &format!("catalog_dir = {:?}", root.join("config/services")),
-        )
-        // A stand-alone kiosk (no call-centre, so no enrolment screen), its store in the
-        // test's own folder.
-        .replace(
-            "backend_url = \"http://127.0.0.1:8080\"",
-            "backend_url = \"\"",
-        )
-        .replace(
-            "data_dir = \"demo-data/kiosk\"",
-            &format!("data_dir = {:?}", data),
-        );
+    let text = standalone_demo_config(&data);
     assert!(text.contains("pin_hash = "), "the demo PIN is argon2id");
     let path = dir.join("kiosk.toml");
     std::fs::write(&path, text).expect("config");
     (path, data)
 }
 
-#[test]
-fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thread() {
-    let (_xvfb, display) = start_xvfb("1920x1080x24");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (config, data) = config(dir.path());
-    // Two wrong PINs before a power cut.
+/// A stand-alone kiosk whose store holds two wrong PINs from before a power cut, started and
+/// taken to the PIN page (five taps in the top-left corner); and the line saying what it
+/// restored.
+fn on_the_pin_page(display: &str, dir: &Path, name: &str) -> (Kiosk, PathBuf, PathBuf, String) {
+    let (config, data) = config(dir);
     Store::open(&data)
         .and_then(|s| {
             s.set_pin_lock(&StoredPinLock {
@@ -154,18 +137,24 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
             })
         })
         .expect("seed the store");
-
-    let mut kiosk = Kiosk::start(&config, &display);
+    let mut kiosk = Kiosk::start(&config, display);
     let restored = kiosk.log.expect("technician PIN lock-out restored");
-    assert!(restored.contains("failures=2"), "{restored}");
-
-    // Five taps in the top-left corner, then a wrong PIN: the third failure, which locks.
-    wait_drawn(&display, "pin-attract");
+    wait_drawn(display, &format!("{name}-attract"));
     for _ in 0..5 {
-        tap(&display, (60, 60));
+        tap(display, (60, 60));
     }
     kiosk.log.expect("to=\"technician-pin\"");
-    wait_drawn(&display, "pin-entry");
+    wait_drawn(display, &format!("{name}-entry"));
+    (kiosk, config, data, restored)
+}
+
+#[test]
+fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thread() {
+    let (_xvfb, display) = start_xvfb("1920x1080x24");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut kiosk, config, data, restored) = on_the_pin_page(&display, dir.path(), "pin");
+    assert!(restored.contains("failures=2"), "{restored}");
+    // A wrong PIN: the third failure, which locks.
     for c in "9999k".chars() {
         tap(&display, key(c));
     }
@@ -194,24 +183,7 @@ fn the_pin_lock_out_is_kept_across_a_kill_and_the_pin_is_checked_off_the_ui_thre
 fn the_right_pin_opens_technician_mode_and_clears_the_kept_failures() {
     let (_xvfb, display) = start_xvfb("1920x1080x24");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (config, data) = config(dir.path());
-    Store::open(&data)
-        .and_then(|s| {
-            s.set_pin_lock(&StoredPinLock {
-                failures: 2,
-                locked_until: None,
-            })
-        })
-        .expect("seed the store");
-
-    let mut kiosk = Kiosk::start(&config, &display);
-    kiosk.log.expect("technician PIN lock-out restored");
-    wait_drawn(&display, "pin-attract-2");
-    for _ in 0..5 {
-        tap(&display, (60, 60));
-    }
-    kiosk.log.expect("to=\"technician-pin\"");
-    wait_drawn(&display, "pin-entry-2");
+    let (mut kiosk, _, data, _) = on_the_pin_page(&display, dir.path(), "pin-2");
     // The demo configuration's PIN (`pin_hash` of 4321).
     for c in "4321k".chars() {
         tap(&display, key(c));

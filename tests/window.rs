@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use xvfb::{start_xvfb, Killed, Log};
+use xvfb::{standalone_demo_config, start_xvfb, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -85,7 +85,6 @@ fn tap(display: &str, x: u32, y: u32) {
 
 #[test]
 fn real_window_scans_a_card_and_resets() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (_xvfb, display) = start_xvfb("1920x1080x24");
     let dir = tempfile::tempdir().expect("tempdir");
     let kiosk_end = dir.path().join("scanner-kiosk");
@@ -100,26 +99,10 @@ fn real_window_scans_a_card_and_resets() {
     wait_for_path(&kiosk_end);
     wait_for_path(&scanner_end);
 
-    let config = std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
-        .expect("demo config")
-        .replace(
-            "port = \"demo-data/scanner-kiosk\"",
-            &format!("port = {:?}", kiosk_end.display().to_string()),
-        )
-        .replace(
-            "catalog_dir = \"config/services\"",
-            &format!("catalog_dir = {:?}", root.join("config/services")),
-        )
-        // A stand-alone kiosk (no call-centre, so no enrolment screen), its store in the
-        // test's own folder.
-        .replace(
-            "backend_url = \"http://127.0.0.1:8080\"",
-            "backend_url = \"\"",
-        )
-        .replace(
-            "data_dir = \"demo-data/kiosk\"",
-            &format!("data_dir = {:?}", dir.path().join("data")),
-        );
+    let config = standalone_demo_config(&dir.path().join("data")).replace(
+        "port = \"demo-data/scanner-kiosk\"",
+        &format!("port = {:?}", kiosk_end.display().to_string()),
+    );
     let config_path = dir.path().join("kiosk.toml");
     std::fs::write(&config_path, config).expect("config");
 

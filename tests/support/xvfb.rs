@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -127,4 +128,24 @@ impl Log {
         }
         self.seen.join("\n")
     }
+}
+
+/// The demo configuration as a stand-alone kiosk for a window test: no call-centre (so no
+/// enrolment screen), the shipped catalogue, its store in `data` (the test's own folder).
+pub fn standalone_demo_config(data: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
+        .expect("demo config")
+        .replace(
+            "catalog_dir = \"config/services\"",
+            &format!("catalog_dir = {:?}", root.join("config/services")),
+        )
+        .replace(
+            "backend_url = \"http://127.0.0.1:8080\"",
+            "backend_url = \"\"",
+        )
+        .replace(
+            "data_dir = \"demo-data/kiosk\"",
+            &format!("data_dir = {:?}", data),
+        )
 }
