@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::devices::printer::link::LinkKind;
 use crate::flow::Health;
 use crate::store::Store;
 
@@ -578,6 +579,9 @@ fn printer(config: &Config) -> Check {
             "no receipt printer fitted (the QR code on screen is the receipt)",
         );
     };
+    if LinkKind::of(&options.port) == LinkKind::File {
+        return printer_file(&options.port);
+    }
     serial_port(
         "printer",
         &options.port,
@@ -590,6 +594,42 @@ fn printer(config: &Config) -> Check {
             failed: "check the printer's cable and that the port exists",
         },
     )
+}
+
+/// A printer that is no serial port (a USB printer-class device, `/dev/usb/lpN`): it opens for
+/// writing, and what the path leads to.
+fn printer_file(port: &str) -> Check {
+    use std::os::unix::fs::OpenOptionsExt;
+    let target = std::fs::canonicalize(port)
+        .ok()
+        .filter(|t| t != Path::new(port))
+        .map(|t| format!(" → {}", t.display()))
+        .unwrap_or_default();
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(port)
+    {
+        Ok(_) => Check::ok(
+            "printer",
+            format!(
+                "{port}{target} opens ({}, written as a file; print a test slip: \
+                 senim-kiosk print-test)",
+                LinkKind::File.as_str()
+            ),
+        ),
+        Err(e) if e.raw_os_error() == Some(16) => Check::warn(
+            "printer",
+            format!("{port}{target} is in use (by the running kiosk?)"),
+            "print a test slip from the technician screen",
+        ),
+        Err(e) => Check::fail(
+            "printer",
+            format!("{port}{target}: {e}"),
+            "switch the printer on and check its USB cable; the kiosk user needs the lp \
+             group (the image's udev rule gives it)",
+        ),
+    }
 }
 
 /// What a serial device's check says besides the port: a note when it opens, and the hint

@@ -491,6 +491,75 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
     );
 }
 
+/// A USB printer-class printer (`/dev/senim-printer → /dev/usb/lp0` on the image) is no
+/// serial port: played here by a link to a FIFO, which the kiosk must write as a file.
+#[test]
+fn a_printer_that_is_no_serial_port_is_found_by_doctor_and_prints_the_test_slip() {
+    use std::io::Read;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let fifo = dir.path().join("lp0");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let link = dir.path().join("senim-printer");
+    std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
+    // The printer: opened read-write so that it is there before and between the kiosk's opens.
+    let mut device = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("open the printer end");
+    let config = printer_config(dir.path(), &link, &data);
+
+    let out = kiosk()
+        .args(["doctor", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run doctor");
+    let checks = doctor_checks(&out);
+    let printer = check(&checks, "printer");
+    assert_eq!(printer["level"], "ok", "{printer}");
+    let detail = printer["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("USB printer class"), "{detail}");
+    assert!(
+        detail.contains(&format!("→ {}", fifo.display())),
+        "doctor names what the link leads to: {detail}"
+    );
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = device.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+            if n == 0 || got.ends_with(&[0x1D, b'V', 66, 0]) {
+                let _ = tx.send(got);
+                break;
+            }
+        }
+    });
+    let out = kiosk()
+        .args(["print-test", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run print-test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the printer received a whole slip");
+    assert!(bytes.starts_with(&[0x1B, b'@']), "no status query first");
+    assert!(bytes.ends_with(&[0x1D, b'V', 66, 0]));
+}
+
 #[test]
 fn print_test_fails_clearly_without_a_printer() {
     let dir = tempfile::tempdir().expect("tempdir");

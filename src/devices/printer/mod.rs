@@ -1,4 +1,4 @@
-//! The ESC/POS receipt printer on a serial port: options, events and errors, and the [`Printer`] handle whose own thread lays slips out and sends them.
+//! The ESC/POS receipt printer on a serial port or a USB printer-class device: options, events and errors, and the [`Printer`] handle whose own thread lays slips out and sends them.
 //!
 //! [`Printer::spawn`] starts a thread that opens the port, reports [`PrinterEvent::Health`]
 //! (once per change), and prints each [`Slip`] handed to [`Printer::print`]: laid out
@@ -9,10 +9,11 @@
 //! the citizen it was for has gone. Nothing of a slip's content is logged.
 
 pub mod codepage;
+mod driver;
 pub mod escpos;
 pub mod layout;
+pub mod link;
 pub mod preview;
-mod serial;
 pub mod slip;
 pub mod text;
 
@@ -29,9 +30,10 @@ pub use slip::{Seen, Slip};
 /// Printer configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrinterOptions {
-    /// Serial device path, ideally a stable `/dev/serial/by-id/...` link.
+    /// The printer's device: a serial port (ideally a stable `/dev/serial/by-id/...` link) or a
+    /// USB printer-class device (`/dev/usb/lp0`, written as a file; see [`link`]).
     pub port: String,
-    /// Baud rate (8N1).
+    /// Baud rate (8N1) of a serial port.
     pub baud: u32,
     /// RTS/CTS hardware flow control: needed by printers that stop taking data while they
     /// print a raster image (most with a real RS-232 port).
@@ -119,13 +121,13 @@ pub enum PrinterError {
     Thread(String),
     #[error("the printer thread has stopped — restart the kiosk")]
     Stopped,
-    #[error("cannot open printer port {port}: permission denied — add the kiosk user to the dialout group or check the udev rule")]
+    #[error("cannot open printer port {port}: permission denied — add the kiosk user to the dialout group (serial) or the lp group (USB printer class), or check the udev rule")]
     PermissionDenied { port: String },
-    #[error("cannot open printer port {port}: no such device — check that the printer is switched on and plugged in and that the path is right (prefer a /dev/serial/by-id/ link)")]
+    #[error("cannot open printer port {port}: no such device — check that the printer is switched on and plugged in and that the path is right (prefer a /dev/serial/by-id/ link, or /dev/senim-printer on the kiosk image)")]
     NotFound { port: String },
     #[error("cannot open printer port {port}: it is in use by another program — stop it (ModemManager, a serial console, a second kiosk instance)")]
     Busy { port: String },
-    #[error("cannot open printer port {port}: {detail} — check that the path is the printer's serial device")]
+    #[error("cannot open printer port {port}: {detail} — check that the path is the printer's serial port or USB printer device (/dev/usb/lp0)")]
     Open { port: String, detail: String },
     #[error("printer on {port} stopped taking data ({detail}) — it was probably unplugged or switched off; check the cable and the power")]
     Write { port: String, detail: String },
@@ -180,7 +182,7 @@ impl Printer {
         let (tx, rx) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("senim-printer".into())
-            .spawn(move || serial::run(&options, &fonts, &rx, &flag, &sink))
+            .spawn(move || driver::run(&options, &fonts, &rx, &flag, &sink))
             .map_err(|e| PrinterError::Thread(e.to_string()))?;
         Ok(Printer {
             jobs: Some(tx),

@@ -1,18 +1,15 @@
-//! The printer's serial thread: open the port, watch its health (path, status queries), print each slip with bounded waits, close and reopen after a failure.
+//! The printer's thread: open the link (serial port or device file), watch its health (path, status queries), print each slip with bounded waits, close and reopen after a failure.
 //!
-//! Over 600 lines because of its tests (from line ~380): the driver itself is ~370 lines; the tests
-//! play a printer on a pty.
+//! The tests play a serial printer on a pty and a USB printer-class one on a FIFO.
 
-use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use serialport::{ClearBuffer, DataBits, FlowControl, Parity, SerialPort, StopBits};
-
-use super::escpos::{PrinterStatus, STATUS_REQUEST};
+use super::escpos::PrinterStatus;
 use super::layout::layout;
+use super::link::{describe, Link};
 use super::text::Fonts;
 use super::{PrinterError, PrinterEvent, PrinterHealth, PrinterOptions, Slip};
 
@@ -35,7 +32,7 @@ type Sink<'a> = &'a dyn Fn(PrinterEvent);
 struct Driver<'a> {
     options: &'a PrinterOptions,
     sink: Sink<'a>,
-    port: Option<Box<dyn SerialPort>>,
+    port: Option<Link>,
     reported: Option<PrinterHealth>,
     backoff: Duration,
     next_open: Instant,
@@ -99,7 +96,7 @@ impl Driver<'_> {
     /// Closes a failed port and schedules the next attempt.
     fn close(&mut self, error: &PrinterError) {
         if let Some(port) = self.port.take() {
-            discard(port);
+            port.discard();
         }
         self.faulty(error);
         self.next_open = Instant::now() + self.backoff;
@@ -131,7 +128,7 @@ impl Driver<'_> {
 
     /// Opens the port and, with status queries on, asks the printer how it is.
     fn try_open(&mut self) -> Result<(), PrinterError> {
-        match open(self.options) {
+        match Link::open(self.options) {
             Ok(port) => {
                 self.port = Some(port);
                 self.backoff = BACKOFF_START;
@@ -157,7 +154,7 @@ impl Driver<'_> {
         let Some(port) = self.port.as_mut() else {
             return Ok(());
         };
-        match query_status(port.as_mut(), self.options) {
+        match port.query_status(self.options) {
             Ok(status) => {
                 let blocking = match status {
                     Some(PrinterStatus::PaperOut) => Some(PrinterError::PaperOut),
@@ -219,7 +216,7 @@ impl Driver<'_> {
         let Some(port) = self.port.as_mut() else {
             return self.fail(PrinterError::Stopped);
         };
-        match send(port.as_mut(), &bytes, self.options) {
+        match port.send(&bytes, self.options) {
             Ok(()) => {
                 tracing::info!(kind, bytes = bytes.len(), "slip printed");
                 self.report(PrinterHealth::Ok);
@@ -230,148 +227,6 @@ impl Driver<'_> {
                 self.fail(e);
             }
         }
-    }
-}
-
-fn open(options: &PrinterOptions) -> Result<Box<dyn SerialPort>, PrinterError> {
-    let flow = if options.hardware_flow_control {
-        FlowControl::Hardware
-    } else {
-        FlowControl::None
-    };
-    serialport::new(options.port.as_str(), options.baud)
-        .data_bits(DataBits::Eight)
-        .parity(Parity::None)
-        .stop_bits(StopBits::One)
-        .flow_control(flow)
-        .timeout(options.write_timeout)
-        .open()
-        .map_err(|e| open_error(&options.port, e))
-}
-
-fn open_error(port: &str, e: serialport::Error) -> PrinterError {
-    let port = port.to_owned();
-    match e.kind {
-        serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
-            PrinterError::PermissionDenied { port }
-        }
-        serialport::ErrorKind::Io(io::ErrorKind::NotFound) => PrinterError::NotFound { port },
-        serialport::ErrorKind::NoDevice => PrinterError::Busy { port },
-        _ => PrinterError::Open {
-            port,
-            detail: e.description,
-        },
-    }
-}
-
-/// Closes a failed port, dropping unsent output first so that closing never waits for a
-/// printer that takes nothing.
-fn discard(port: Box<dyn SerialPort>) {
-    let _ = port.clear(ClearBuffer::All);
-    drop(port);
-}
-
-/// Sends `DLE EOT 2` and `DLE EOT 4` and waits up to `status_timeout` for the two answers;
-/// `Ok(None)` when the printer does not answer (many do not): printing goes ahead.
-fn query_status(
-    port: &mut dyn SerialPort,
-    options: &PrinterOptions,
-) -> io::Result<Option<PrinterStatus>> {
-    let _ = port.clear(ClearBuffer::Input);
-    write_all(port, &STATUS_REQUEST, options.write_timeout)?;
-    let deadline = Instant::now() + options.status_timeout;
-    let mut answer = [0u8; 2];
-    let mut got = 0;
-    let result = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || got == answer.len() {
-            break Ok(());
-        }
-        port.set_timeout(left)?;
-        match port.read(&mut answer[got..]) {
-            Ok(0) => break Err(io::Error::new(io::ErrorKind::BrokenPipe, "end of file")),
-            Ok(n) => got += n,
-            Err(e) if is_timeout(&e) => {}
-            Err(e) => break Err(e),
-        }
-    };
-    port.set_timeout(options.write_timeout)?;
-    result?;
-    Ok((got == 2)
-        .then(|| PrinterStatus::parse(answer[0], answer[1]))
-        .flatten())
-}
-
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
-}
-
-/// Writes everything; gives up when the port takes nothing for `timeout`.
-fn write_all(port: &mut dyn SerialPort, mut bytes: &[u8], timeout: Duration) -> io::Result<()> {
-    let mut last_progress = Instant::now();
-    while !bytes.is_empty() {
-        match port.write(bytes) {
-            Ok(0) => return Err(io::Error::new(io::ErrorKind::WriteZero, "wrote nothing")),
-            Ok(n) => {
-                bytes = &bytes[n..];
-                last_progress = Instant::now();
-            }
-            Err(e) if is_timeout(&e) && last_progress.elapsed() < timeout => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Writes a slip and waits (bounded) until the serial driver has sent it to the printer.
-fn send(
-    port: &mut dyn SerialPort,
-    bytes: &[u8],
-    options: &PrinterOptions,
-) -> Result<(), PrinterError> {
-    let port_name = options.port.clone();
-    let failed = |e: io::Error| {
-        if is_timeout(&e) {
-            PrinterError::Timeout {
-                port: port_name.clone(),
-                secs: options.write_timeout.as_secs().max(1),
-            }
-        } else {
-            PrinterError::Write {
-                port: port_name.clone(),
-                detail: describe(&e),
-            }
-        }
-    };
-    write_all(port, bytes, options.write_timeout).map_err(failed)?;
-    // 10 bits a byte on the wire (8N1), plus the write timeout for a printer pausing us.
-    let wire = Duration::from_millis(
-        u64::try_from(bytes.len())
-            .unwrap_or(u64::MAX)
-            .saturating_mul(10_000)
-            / u64::from(options.baud.max(1)),
-    );
-    let deadline = Instant::now() + wire + options.write_timeout;
-    loop {
-        match port.bytes_to_write() {
-            Ok(0) => return Ok(()),
-            Ok(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Ok(_) => return Err(failed(io::Error::from(io::ErrorKind::TimedOut))),
-            // A driver that cannot tell: the bytes were accepted, that is all we can know.
-            Err(_) => return Ok(()),
-        }
-    }
-}
-
-fn describe(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        // EIO: a USB adapter unplugged, or the other end of a pseudo-terminal closed.
-        Some(5) => "input/output error, the device went away".into(),
-        Some(code) => format!("{e} (os error {code})"),
-        None => e.to_string(),
     }
 }
 
@@ -508,6 +363,91 @@ mod tests {
         assert_eq!(out.qr_codes, [URL]);
         assert!(out.text_lines.iter().any(|l| l == "Номер обращения"));
         assert!(out.cut);
+    }
+
+    /// A FIFO standing in for a USB printer-class device (`/dev/usb/lp0`): a file that is no
+    /// serial port, written as it is; the test reads the other end.
+    fn fifo(dir: &Path) -> (String, Receiver<Vec<u8>>) {
+        let path = dir.join("lp0");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Read-write, so opening never waits and the FIFO stays open between slips.
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        (path.to_str().unwrap().to_string(), rx)
+    }
+
+    #[test]
+    fn a_printer_that_is_no_serial_port_is_written_as_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, bytes_rx) = fifo(dir.path());
+        assert_eq!(
+            super::super::link::LinkKind::of(&path),
+            super::super::link::LinkKind::File
+        );
+        // Status queries on: a file that cannot tell its status is printed to (no DLE EOT
+        // is sent down the data channel of a printer-class device).
+        let (printer, rx) = start(options(&path, true));
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
+        printer.print(appeal(Lang::Ru));
+        let bytes = read_until(&bytes_rx, |b| b.ends_with(&CUT));
+        assert_eq!(next(&rx), PrinterEvent::Printed);
+        assert!(
+            !contains(&bytes, &STATUS_REQUEST),
+            "no status query on the data channel"
+        );
+        let fonts = super::super::text::Fonts::bundled().unwrap();
+        let (_, out) = preview::render(&bytes, 384, CodePage::Cp866, &fonts).unwrap();
+        assert_eq!(out.qr_codes, [URL]);
+        assert!(out.text_lines.iter().any(|l| l == "Номер обращения"));
+        assert!(out.cut);
+        // A serial port is still a serial port.
+        let pty = open_pty();
+        assert_eq!(
+            super::super::link::LinkKind::of(&pty.path),
+            super::super::link::LinkKind::Serial
+        );
+    }
+
+    #[test]
+    fn a_printer_class_device_nobody_takes_from_is_faulty_and_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lp0");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Nobody at the other end: like a printer-class device whose printer is switched off.
+        let (_printer, rx) = start(options(path.to_str().unwrap(), false));
+        match next(&rx) {
+            PrinterEvent::Health(PrinterHealth::Faulty { reason }) => {
+                assert!(reason.contains("no such device"), "{reason}")
+            }
+            other => panic!("expected faulty, got {other:?}"),
+        }
+        // Someone takes the bytes again: healthy by itself, within the back-off.
+        let _reader = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        assert_eq!(next(&rx), PrinterEvent::Health(PrinterHealth::Ok));
     }
 
     #[test]
