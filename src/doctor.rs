@@ -522,11 +522,20 @@ fn scanner(config: &Config) -> Check {
 
 fn camera(config: &Config) -> Vec<Check> {
     use crate::devices::camera::{probe_devices, AvDevice, DeviceState};
-    let cfg = &config.camera;
+    // What `auto` finds now, said in the check's detail.
+    let resolved = crate::devices::camera::discover::resolve(&config.camera);
+    let cfg = &resolved.config;
+    let note = |device: &str| resolved.notes.iter().find(|n| n.contains(device)).cloned();
     if !cfg.has_video() && !cfg.has_audio() {
         return vec![
-            Check::ok("camera", "not fitted (appeals are typed)"),
-            Check::ok("microphone", "not fitted"),
+            Check::ok(
+                "camera",
+                note("camera").unwrap_or_else(|| "not fitted (appeals are typed)".into()),
+            ),
+            Check::ok(
+                "microphone",
+                note("microphone").unwrap_or_else(|| "not fitted".into()),
+            ),
         ];
     }
     let states = match probe_devices(cfg) {
@@ -546,13 +555,15 @@ fn camera(config: &Config) -> Vec<Check> {
                 AvDevice::Camera => "camera",
                 AvDevice::Microphone => "microphone",
             };
-            let what = match device {
+            let what = note(name).unwrap_or_else(|| match device {
                 AvDevice::Camera => format!("{:?} {}", cfg.video, cfg.video_device.display()),
                 AvDevice::Microphone => format!("{:?} {}", cfg.audio, cfg.audio_device),
-            };
+            });
             match state {
                 DeviceState::Ok => Check::ok(name, format!("{}: working", what.trim())),
-                DeviceState::Absent => Check::ok(name, "not fitted"),
+                DeviceState::Absent => {
+                    Check::ok(name, note(name).unwrap_or_else(|| "not fitted".into()))
+                }
                 DeviceState::Faulty(reason) => Check::fail(
                     name,
                     format!("{}: {reason}", what.trim()),

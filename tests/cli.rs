@@ -787,6 +787,44 @@ fn doctor_fails_each_missing_device_with_a_hint() {
     );
 }
 
+/// `video = "auto"` and `audio = "auto"`: doctor says what it found (here, on a machine without
+/// a camera: that it found none), and never a test source.
+#[test]
+fn doctor_says_what_auto_found_for_camera_and_microphone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    let text = demo_config()
+        .replace("video = \"test\"", "video = \"auto\"")
+        .replace("audio = \"test\"", "audio = \"auto\"");
+    assert!(text.contains("video = \"auto\""));
+    std::fs::write(&config, text).unwrap();
+    let out = kiosk_at(&config, &dir.path().join("data"))
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks = doctor_checks(&out);
+    for (name, found, none) in [
+        (
+            "camera",
+            "camera found: ",
+            "no camera found (video = \"auto\")",
+        ),
+        (
+            "microphone",
+            "microphone found: ",
+            "no microphone found (audio = \"auto\")",
+        ),
+    ] {
+        let c = check(&checks, name);
+        let detail = c["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail.starts_with(found) || detail == none,
+            "{name}: {detail}"
+        );
+        assert!(!detail.contains("Test"), "{name}: a test source: {detail}");
+    }
+}
+
 #[test]
 fn doctor_with_the_demo_setup_is_all_ok() {
     let backend = support::Backend::start();

@@ -203,7 +203,13 @@ impl App {
 }
 
 /// Runs the kiosk until the window closes; returns the process exit status.
-pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
+pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
+    // `video = "auto"` / `audio = "auto"`: what is attached now, once, before anything uses it.
+    let devices = crate::devices::camera::discover::resolve(&config.camera);
+    for note in &devices.notes {
+        tracing::info!("{note}");
+    }
+    config.camera = devices.config;
     let catalog = Catalog::load_dir(&config.kiosk.catalog_dir)
         .context("the kiosk refuses to start with a broken service catalogue")?;
     let schedule = config

@@ -60,7 +60,7 @@ pub(super) fn call(
     let (tx, rx) = mpsc::channel();
     let setup = CallSetup {
         endpoint,
-        devices: config.camera.clone(),
+        devices: crate::devices::camera::discover::resolve(&config.camera).config,
         local_addresses,
         ring_timeout: None,
         capture: None,

@@ -354,7 +354,11 @@ fn send_test_appeal(config: &Config, seconds: u64) -> anyhow::Result<i32> {
         .incoming_dir()
         .join(format!("test-{}", crate::store::new_session_id()));
     let (tx, rx) = std::sync::mpsc::channel();
-    let cam = camera::Camera::open(config.camera.clone(), move |e| {
+    let devices = camera::discover::resolve(&config.camera);
+    for note in &devices.notes {
+        eprintln!("{note}");
+    }
+    let cam = camera::Camera::open(devices.config, move |e| {
         if !matches!(e, CameraEvent::Frame(_) | CameraEvent::Level { .. }) {
             let _ = tx.send(e);
         }

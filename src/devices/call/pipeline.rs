@@ -62,13 +62,13 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
         (VideoSource::V4l2, VideoFormat::Mjpeg) => v.extend([("v4l2src", GOOD), ("jpegdec", GOOD)]),
         (VideoSource::V4l2, VideoFormat::Raw) => v.push(("v4l2src", GOOD)),
         (VideoSource::Test, _) => v.push(("videotestsrc", BASE)),
-        (VideoSource::None, _) => {}
+        (VideoSource::None | VideoSource::Auto, _) => {}
     }
     match cfg.audio {
         AudioSource::Pulse => v.push(("pulsesrc", "gstreamer1.0-pulseaudio")),
         AudioSource::Alsa => v.push(("alsasrc", "gstreamer1.0-alsa")),
         AudioSource::Test => v.push(("audiotestsrc", BASE)),
-        AudioSource::None => {}
+        AudioSource::None | AudioSource::Auto => {}
     }
     match cfg.audio_output {
         AudioOutput::Auto => v.push(("autoaudiosink", GOOD)),

@@ -13,6 +13,8 @@ pub enum VideoSource {
     V4l2,
     /// GStreamer's test pattern: a fake for tests and the demo.
     Test,
+    /// Whatever V4L2 camera is attached at start (`discover`); none found: no camera.
+    Auto,
     /// No camera fitted: audio-only or typed appeals.
     #[default]
     None,
@@ -39,6 +41,8 @@ pub enum AudioSource {
     Alsa,
     /// GStreamer's test tone: a fake for tests and the demo.
     Test,
+    /// Whatever microphone is attached at start (`discover`: Pulse first, then ALSA).
+    Auto,
     /// No microphone fitted.
     #[default]
     None,
@@ -126,14 +130,18 @@ impl CameraConfig {
         }
     }
 
-    /// Whether a camera is configured.
+    /// Whether a camera is configured (`auto` counts once `discover::resolve` found one:
+    /// unresolved, it is none, never a test source).
     pub fn has_video(&self) -> bool {
-        self.video != VideoSource::None
+        matches!(self.video, VideoSource::V4l2 | VideoSource::Test)
     }
 
-    /// Whether a microphone is configured.
+    /// Whether a microphone is configured (`auto` as for [`Self::has_video`]).
     pub fn has_audio(&self) -> bool {
-        self.audio != AudioSource::None
+        matches!(
+            self.audio,
+            AudioSource::Pulse | AudioSource::Alsa | AudioSource::Test
+        )
     }
 
     /// Refuses values that can never work.

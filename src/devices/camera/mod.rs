@@ -29,6 +29,7 @@
 mod branch;
 mod config;
 mod controller;
+pub mod discover;
 mod graph;
 mod pipeline;
 mod playback;

@@ -40,7 +40,7 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
     match cfg.video {
         VideoSource::V4l2 => v.push(("v4l2src", GOOD)),
         VideoSource::Test => v.push(("videotestsrc", BASE)),
-        VideoSource::None => {}
+        VideoSource::None | VideoSource::Auto => {}
     }
     if cfg.video == VideoSource::V4l2 && cfg.video_format == VideoFormat::Mjpeg {
         v.push(("jpegdec", GOOD));
@@ -58,7 +58,7 @@ fn needed_elements(cfg: &CameraConfig) -> Vec<(&'static str, &'static str)> {
         AudioSource::Pulse => v.push(("pulsesrc", "gstreamer1.0-pulseaudio")),
         AudioSource::Alsa => v.push(("alsasrc", "gstreamer1.0-alsa")),
         AudioSource::Test => v.push(("audiotestsrc", BASE)),
-        AudioSource::None => {}
+        AudioSource::None | AudioSource::Auto => {}
     }
     if cfg.has_audio() {
         v.extend([

@@ -13,7 +13,7 @@ use super::{AudioSource, AvDevice, CameraConfig, CameraError, DeviceState, Video
 pub(crate) fn probe(cfg: &CameraConfig, device: AvDevice) -> DeviceState {
     match device {
         AvDevice::Camera => match cfg.video {
-            VideoSource::None => DeviceState::Absent,
+            VideoSource::None | VideoSource::Auto => DeviceState::Absent,
             VideoSource::Test => DeviceState::Ok,
             VideoSource::V4l2 => {
                 let path = &cfg.video_device;
@@ -33,7 +33,7 @@ pub(crate) fn probe(cfg: &CameraConfig, device: AvDevice) -> DeviceState {
         AvDevice::Microphone => {
             let device = (!cfg.audio_device.is_empty()).then_some(cfg.audio_device.as_str());
             match cfg.audio {
-                AudioSource::None => DeviceState::Absent,
+                AudioSource::None | AudioSource::Auto => DeviceState::Absent,
                 AudioSource::Test => DeviceState::Ok,
                 AudioSource::Pulse => open_briefly("pulsesrc", device),
                 AudioSource::Alsa => open_briefly("alsasrc", device),
