@@ -37,6 +37,9 @@ case "$profile" in
   image-test)
     # kiosk-image/test.sh: UEFI firmware, and socat for QEMU's monitor (screenshot).
     packages+=(ovmf socat)
+    # disk (issue 19): a software TPM2 for QEMU (swtpm, swtpm_setup in swtpm-tools) and
+    # cryptsetup to read the LUKS2 header of the encrypted data partition.
+    packages+=(swtpm swtpm-tools cryptsetup-bin)
     ;;
   image) ;;
   *) echo "setup: unknown profile '$profile' (expected image or image-test)" >&2; exit 2 ;;
