@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Senim kiosk disk image: a GPT disk with an EFI system partition (systemd-boot,
-# kernel, initrd), a read-only ext4 root made from Debian bookworm packages, and a writable ext4
-# data partition mounted at /var/lib/senim. No loop devices or mounts of the image are needed:
-# debootstrap fills a folder, `mkfs.ext4 -d` and mtools turn folders into file systems, sfdisk
-# and dd put them on the disk. See kiosk-image/README.md.
+# kernel, initrd), a read-only ext4 root made from Debian bookworm packages, and free space for
+# the data partition, which each kiosk makes on its first boot (systemd-repart: LUKS2, its key
+# sealed to the kiosk's TPM2, mounted at /var/lib/senim). No loop devices or mounts of the
+# image are needed: debootstrap fills a folder, `mkfs.ext4 -d` and mtools turn folders into
+# file systems, sfdisk and dd put them on the disk. See kiosk-image/README.md.
 #
 #   kiosk-image/build.sh --binary target/release/senim-kiosk --out target/image
 #
@@ -41,6 +42,10 @@ packages=(
   # boot, init, devices, sessions
   systemd-sysv udev dbus libpam-systemd kmod linux-image-amd64 initramfs-tools zstd
   systemd-boot-efi e2fsprogs
+  # the data partition: LUKS2 made on first boot by systemd-repart, its key sealed to the TPM2;
+  # systemd 252 loads these TPM2 libraries at run time (dlopen), and cryptsetup is for
+  # technicians (cryptsetup status/luksDump)
+  libtss2-esys-3.0.2-0 libtss2-rc0 libtss2-mu0 libtss2-tcti-device0 cryptsetup-bin
   # network and time
   systemd-resolved systemd-timesyncd ca-certificates tzdata
   # the screen: cage (Wayland kiosk compositor, wlroots) and what the kiosk's winit backend
@@ -50,6 +55,9 @@ packages=(
   # v4l2-ctl/arecord for a technician's checks)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
   v4l-utils alsa-utils
+  # the live call (src/devices/call): the kiosk binary links libgstwebrtc (plugins-bad's
+  # library) and runs webrtcbin with libnice's ICE agent
+  gstreamer1.0-plugins-bad gstreamer1.0-nice
   # technicians: key-only SSH, sudo, and the tools to find a new device's ids
   openssh-server sudo usbutils iproute2 iputils-ping procps less nano
 )
@@ -162,7 +170,7 @@ rm -f "$root"/etc/ssh/ssh_host_*
 # would write to the read-only root; nothing that suspends.
 systemctl --root="$root" enable senim-kiosk.service senim-ssh-hostkey.service \
   senim-udev-local.service systemd-networkd.service systemd-resolved.service \
-  systemd-timesyncd.service ssh.service seatd.service >/dev/null 2>&1
+  systemd-timesyncd.service ssh.service seatd.service senim-data-locked.service >/dev/null 2>&1
 systemctl --root="$root" set-default graphical.target >/dev/null 2>&1
 systemctl --root="$root" disable getty@tty1.service >/dev/null 2>&1 || true
 systemctl --root="$root" mask getty@tty1.service autovt@.service serial-getty@.service \
@@ -193,11 +201,10 @@ find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
 # Mount points of the data partition and the RAM file systems (fstab).
 install -d -m 0755 "$root/var/lib/senim"
 
-# Identifiers of the file systems, new for every build.
+# The root file system's identifier, new for every build. (The data partition's are made on
+# the kiosk: /etc/crypttab and /etc/fstab name it by its partition label and its mapper name.)
 root_uuid=$(cat /proc/sys/kernel/random/uuid)
-data_uuid=$(cat /proc/sys/kernel/random/uuid)
-sed -i -e "s/^LABEL=senim-root\b/UUID=$root_uuid/" -e "s/^LABEL=senim-data\b/UUID=$data_uuid/" \
-  "$root/etc/fstab"
+sed -i -e "s/^LABEL=senim-root\b/UUID=$root_uuid/" "$root/etc/fstab"
 
 # ---- 3. The EFI system partition: systemd-boot, the kernel and the initrd. ----------------
 kernel=$(cd "$root/boot" && ls vmlinuz-* | sort -V | tail -1)
@@ -235,15 +242,10 @@ mcopy -i "$esp" "$work/senim.conf" "$work/senim-serial.conf" ::/loader/entries/
 # The kernel and initrd live on the ESP only; the read-only root needs no /boot.
 rm -f "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-* "$root"/vmlinuz* "$root"/initrd.img*
 
-# ---- 4. The data partition: the kiosk's folder, owned by the kiosk user. ------------------
-senim_ids=$(awk -F: '$1 == "senim" { print $3 ":" $4 }' "$root/etc/passwd")
-data="$work/data"
-install -d -m 0755 "$data" "$data/udev"
-install -d -m 0750 -o "${senim_ids%:*}" -g "${senim_ids#*:}" "$data/kiosk"
-data_img="$work/data.img"
+# ---- 4. The data partition: not in the image. ---------------------------------------------
+# Each kiosk makes its own on first boot (usr/lib/repart.d/50-senim-data.conf): LUKS2 with a
+# key sealed to its TPM2, ext4 inside, filling the disk; the image leaves room for the smallest.
 data_mib=256
-mkfs.ext4 -q -L senim-data -U "$data_uuid" -E root_owner=0:0 -d "$data" "$data_img" "${data_mib}M" \
-  >/dev/null
 
 # ---- 5. The root file system, sized to its contents. --------------------------------------
 used_mib=$(du -sm --apparent-size "$root" | cut -f1)
@@ -253,7 +255,7 @@ log "root: ${used_mib} MiB of files in a ${root_mib} MiB ext4"
 mkfs.ext4 -q -L senim-root -U "$root_uuid" -J size=16 -E root_owner=0:0 -d "$root" \
   "$root_img" "${root_mib}M" >/dev/null
 
-# ---- 6. The disk: GPT, then the three partitions copied in place. --------------------------
+# ---- 6. The disk: GPT, then the two partitions copied in place, free space after them. -----
 disk="$out/senim-kiosk.raw"
 rm -f "$disk"
 esp_start=1
@@ -265,11 +267,9 @@ sfdisk --quiet "$disk" <<EOF
 label: gpt
 start=${esp_start}MiB, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ESP"
 start=${root_start}MiB, size=${root_mib}MiB, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="senim-root"
-start=${data_start}MiB, size=${data_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="senim-data"
 EOF
 dd if="$esp" of="$disk" bs=1M seek="$esp_start" conv=notrunc,sparse status=none
 dd if="$root_img" of="$disk" bs=1M seek="$root_start" conv=notrunc,sparse status=none
-dd if="$data_img" of="$disk" bs=1M seek="$data_start" conv=notrunc,sparse status=none
 rm -rf "$work"
 
 elapsed=$(( $(date +%s) - started ))

@@ -37,6 +37,10 @@ case "$profile" in
   image-test)
     # kiosk-image/test.sh: UEFI firmware, and socat for QEMU's monitor (screenshot).
     packages+=(ovmf socat)
+    # disk (issue 19): a software TPM2 for QEMU (swtpm; a fresh state directory is a new,
+    # never-provisioned TPM2, so swtpm_setup is not needed) and cryptsetup to read the LUKS2
+    # header of the encrypted data partition.
+    packages+=(swtpm cryptsetup-bin)
     ;;
   image) ;;
   *) echo "setup: unknown profile '$profile' (expected image or image-test)" >&2; exit 2 ;;

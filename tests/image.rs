@@ -285,7 +285,7 @@ fn image_default_config_loads_and_uses_the_image_paths() {
     let fstab = fs::read_to_string(overlay().join("etc/fstab")).expect("fstab");
     let data_mount = fstab
         .lines()
-        .find(|l| l.starts_with("LABEL=senim-data"))
+        .find(|l| l.starts_with("/dev/mapper/senim-data"))
         .expect("data partition in fstab");
     assert!(data_mount.split_whitespace().nth(1) == Some("/var/lib/senim"));
     assert!(fstab
