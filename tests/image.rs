@@ -272,6 +272,10 @@ fn image_default_config_loads_and_uses_the_image_paths() {
     let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     // The stable name from the udev rules, so a replaced scanner needs no new configuration.
     assert_eq!(config.scanner.port, "/dev/senim-scanner");
+    // Camera and microphone found at start, never the test sources.
+    use senim_kiosk::devices::camera::{AudioSource, VideoSource};
+    assert_eq!(config.camera.video, VideoSource::Auto);
+    assert_eq!(config.camera.audio, AudioSource::Auto);
     // Where build.sh installs the catalogue, and on the writable data partition.
     assert_eq!(
         config.kiosk.catalog_dir,
