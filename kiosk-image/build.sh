@@ -50,6 +50,8 @@ packages=(
   # v4l2-ctl/arecord for a technician's checks)
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-alsa gstreamer1.0-tools
   v4l-utils alsa-utils
+  # spoken guidance: the guide steps' prompts are made when a catalogue is installed
+  espeak-ng
   # technicians: key-only SSH, sudo, and the tools to find a new device's ids
   openssh-server sudo usbutils iproute2 iputils-ping procps less nano
 )

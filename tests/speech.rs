@@ -236,3 +236,36 @@ fn the_player_makes_nothing_before_the_first_prompt_and_plays_it_to_the_end() {
     assert!(player.finished(id));
     assert!(!player.loaded(), "its pipeline is freed");
 }
+
+#[test]
+fn the_step_cache_makes_a_text_once_and_a_changed_text_anew() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cache = speech::StepCache {
+        dir: tmp.path().join("prompt-cache"),
+    };
+    let step = "Откройте портал eGov.kz и нажмите «Войти».".to_string();
+    let texts = vec![
+        (Lang::Ru, step.clone()),
+        (Lang::Kk, "eGov.kz порталын ашыңыз.".into()),
+    ];
+    assert_eq!(cache.fill(&texts).expect("espeak-ng makes them"), 2);
+    let first = cache.path(&step);
+    let measured = speech::measure(&first).expect("decodes");
+    assert!(!measured.silent(), "{measured:?}");
+    let modified = std::fs::metadata(&first)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(cache.fill(&texts).expect("again"), 0, "nothing made twice");
+    assert_eq!(
+        std::fs::metadata(&first)
+            .and_then(|m| m.modified())
+            .expect("mtime"),
+        modified
+    );
+    let changed = format!("{step} Затем введите ИИН.");
+    assert_eq!(
+        cache.fill(&[(Lang::Ru, changed.clone())]).expect("changed"),
+        1
+    );
+    assert_ne!(cache.path(&changed), first);
+}
