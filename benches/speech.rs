@@ -32,7 +32,8 @@ fn rss_kib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Starts `file` and waits until the player reports it over; returns how long `play` took.
+/// Starts `file` and waits until the player reports it over; returns how long it took from
+/// `play` to the pipeline playing.
 fn play(player: &mut Player, file: &Path) -> f64 {
     let (tx, rx) = mpsc::channel();
     let t = Instant::now();
@@ -41,6 +42,10 @@ fn play(player: &mut Player, file: &Path) -> f64 {
             let _ = tx.send(id);
         })
         .expect("play a prompt");
+    assert!(
+        player.wait_playing(Duration::from_secs(10)),
+        "the prompt plays"
+    );
     let started = t.elapsed().as_secs_f64() * 1000.0;
     let ended = rx
         .recv_timeout(Duration::from_secs(30))
@@ -71,17 +76,37 @@ fn main() {
     let next_play_ms = median(next);
     let after_rss_kib = rss_kib() - before;
 
-    println!("| speech prompts                         |            value |");
-    println!("|----------------------------------------|------------------|");
-    println!("| start-up: player made                  | {startup_us:>13.1} µs |");
-    println!("| start-up: memory                       | {startup_rss_kib:>12.0} KiB |");
-    println!("| first prompt: start                    | {first_play_ms:>13.1} ms |");
-    println!("| first prompt: memory                   | {first_rss_kib:>12.0} KiB |");
-    println!("| later prompt: start (median of {RUNS})     | {next_play_ms:>13.1} ms |");
-    println!(
-        "| after {} prompts: memory               | {after_rss_kib:>12.0} KiB |",
-        RUNS + 1
-    );
+    let rows = [
+        (
+            "start-up: player made".to_string(),
+            format!("{startup_us:.1} µs"),
+        ),
+        (
+            "start-up: memory".to_string(),
+            format!("{startup_rss_kib:.0} KiB"),
+        ),
+        (
+            "first prompt: listen -> playing".to_string(),
+            format!("{first_play_ms:.1} ms"),
+        ),
+        (
+            "first prompt: memory".to_string(),
+            format!("{first_rss_kib:.0} KiB"),
+        ),
+        (
+            format!("later prompt: listen -> playing ({RUNS})"),
+            format!("{next_play_ms:.1} ms"),
+        ),
+        (
+            format!("after {} prompts: memory", RUNS + 1),
+            format!("{after_rss_kib:.0} KiB"),
+        ),
+    ];
+    println!("| {:<38} | {:>16} |", "speech prompts (medians)", "value");
+    println!("|{}|{}|", "-".repeat(40), "-".repeat(18));
+    for (name, value) in rows {
+        println!("| {name:<38} | {value:>16} |");
+    }
     if let Ok(path) = std::env::var("SENIM_BENCH_JSON") {
         let json = serde_json::json!({
             "runs": RUNS,

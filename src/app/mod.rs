@@ -278,8 +278,6 @@ pub fn run(config: Config, windowed: bool) -> anyhow::Result<i32> {
         speech: speech::SpeechSide::new(&config),
         config,
     });
-    app.speech
-        .prepare_steps(app.catalogs.view.borrow().catalog());
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));
     ui::connect(&window, Rc::new(dispatch));
 

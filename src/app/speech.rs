@@ -1,9 +1,10 @@
 //! The spoken prompts as the running kiosk plays them: the screen's prompt file, and on a
 //! guide step the step's own text from the catalogue's prompt cache first. The player is made
-//! on the first prompt; the guide steps' prompts are made off the UI thread when a catalogue
-//! is loaded.
+//! on the first prompt. The guide steps' prompts are made off the UI thread: all of them when
+//! a catalogue is installed from the call-centre, and one the first time it is asked for when
+//! it is not in the cache yet (the shipped catalogue: nothing is made at start-up).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 use senim_protocol::Lang;
@@ -20,6 +21,9 @@ pub(super) struct SpeechSide {
     dir: PathBuf,
     /// The guide steps' prompts, by text hash, under the data folder.
     steps: StepCache,
+    /// Counts requests to speak or stop: a step prompt made in the background is played only
+    /// if nothing was asked for since.
+    asked: Cell<u64>,
 }
 
 impl SpeechSide {
@@ -33,6 +37,7 @@ impl SpeechSide {
             steps: StepCache {
                 dir: config.store.data_dir.join("prompt-cache"),
             },
+            asked: Cell::new(0),
         }
     }
 
@@ -62,22 +67,59 @@ impl SpeechSide {
 
 impl App {
     pub(super) fn speak(&self, prompt: Prompt) {
-        let mut files = Vec::new();
-        if let Some((service_id, step)) = &prompt.step {
+        self.speech.asked.set(self.speech.asked.get() + 1);
+        let step_text = prompt.step.as_ref().and_then(|(service_id, step)| {
             let view = self.catalogs.view.borrow();
-            let text = view
-                .catalog()
+            view.catalog()
                 .services
                 .iter()
                 .find(|s| &s.id == service_id)
                 .and_then(|s| s.steps.get(*step))
-                .map(|s| s.text.get(prompt.lang).to_string());
-            if let Some(path) = text.map(|t| self.speech.steps.path(&t)) {
-                if path.is_file() {
-                    files.push(path);
-                }
-            }
+                .map(|s| s.text.get(prompt.lang).to_string())
+        });
+        let Some(text) = step_text else {
+            self.play_prompt(&prompt, None);
+            return;
+        };
+        let path = self.speech.steps.path(&text);
+        if path.is_file() {
+            self.play_prompt(&prompt, Some(path));
+            return;
         }
+        // Not made yet: made now off the UI thread (tens of milliseconds), then played unless
+        // the citizen did something else meanwhile.
+        let (cache, asked, lang) = (
+            self.speech.steps.clone(),
+            self.speech.asked.get(),
+            prompt.lang,
+        );
+        let fallback = prompt.clone();
+        let spawned = std::thread::Builder::new()
+            .name("senim-step-prompt".into())
+            .spawn(move || {
+                let made = cache.fill(&[(lang, text)]);
+                post(move |app| {
+                    if app.speech.asked.get() != asked {
+                        return;
+                    }
+                    match made {
+                        Ok(_) => app.play_prompt(&prompt, Some(path)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "a guide step's prompt cannot be made");
+                            app.play_prompt(&prompt, None);
+                        }
+                    }
+                });
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start making a guide step's prompt");
+            self.play_prompt(&fallback, None);
+        }
+    }
+
+    /// Plays the step's prompt `step` (when there is one) and then the screen's.
+    fn play_prompt(&self, prompt: &Prompt, step: Option<PathBuf>) {
+        let mut files: Vec<PathBuf> = step.into_iter().filter(|p| p.is_file()).collect();
         let screen = speech::prompt_path(&self.speech.dir, prompt.screen, prompt.lang);
         if screen.is_file() {
             files.push(screen);
@@ -98,6 +140,9 @@ impl App {
                 }
             })
         });
+        if played.is_ok() {
+            tracing::debug!(screen = prompt.screen, lang = prompt.lang.code(), "prompt playing");
+        }
         if let Err(e) = played {
             tracing::warn!(error = %e, screen = prompt.screen, "a prompt does not play");
             self.dispatch(Event::SpeechEnded);
@@ -105,6 +150,7 @@ impl App {
     }
 
     pub(super) fn stop_speaking(&self) {
+        self.speech.asked.set(self.speech.asked.get() + 1);
         self.speech.player.borrow_mut().stop();
     }
 

@@ -137,6 +137,18 @@ impl Player {
         Ok(id)
     }
 
+    /// Waits at most `timeout` until the prompt is heard (its pipeline is PLAYING); for the
+    /// bench's "listen → playing".
+    pub fn wait_playing(&self, timeout: std::time::Duration) -> bool {
+        let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        self.playing.as_ref().is_some_and(|p| {
+            matches!(
+                p.pipeline.state(gst::ClockTime::from_nseconds(nanos)),
+                (Ok(_), gst::State::Playing, _)
+            )
+        })
+    }
+
     /// Stops the prompt playing, if any, and frees its pipeline.
     pub fn stop(&mut self) {
         if let Some(p) = self.playing.take() {
