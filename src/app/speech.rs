@@ -141,7 +141,11 @@ impl App {
             })
         });
         if played.is_ok() {
-            tracing::debug!(screen = prompt.screen, lang = prompt.lang.code(), "prompt playing");
+            tracing::debug!(
+                screen = prompt.screen,
+                lang = prompt.lang.code(),
+                "prompt playing"
+            );
         }
         if let Err(e) = played {
             tracing::warn!(error = %e, screen = prompt.screen, "a prompt does not play");
