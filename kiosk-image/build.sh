@@ -58,6 +58,8 @@ packages=(
   # the live call (src/devices/call): the kiosk binary links libgstwebrtc (plugins-bad's
   # library) and runs webrtcbin with libnice's ICE agent
   gstreamer1.0-plugins-bad gstreamer1.0-nice
+  # spoken guidance: the guide steps' prompts are made when a catalogue is installed
+  espeak-ng
   # technicians: key-only SSH, sudo, and the tools to find a new device's ids
   openssh-server sudo usbutils iproute2 iputils-ping procps less nano
 )
@@ -139,6 +141,9 @@ install -m 0644 "$repo"/config/services/*.toml "$root/usr/share/senim/services/"
 install -d "$root/usr/share/senim/services/images"
 install -m 0644 "$repo"/config/services/images/* "$root/usr/share/senim/services/images/"
 install -m 0644 "$repo/assets/fonts/kiosk-fonts.conf" "$root/usr/share/senim/kiosk-fonts.conf"
+# The screens' spoken prompts ([speech] prompts_dir), made by `make prompts`.
+install -d "$root/usr/share/senim/prompts"
+cp -r "$repo/assets/prompts/." "$root/usr/share/senim/prompts/"
 install -m 0644 "$repo/config/kiosk.example.toml" "$root/usr/share/doc/senim/kiosk.example.toml"
 install -m 0644 "$repo/LICENSE" "$repo/assets/fonts/LICENSE-OFL.txt" "$here/README.md" \
   "$root/usr/share/doc/senim/"

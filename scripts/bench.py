@@ -6,7 +6,7 @@ the X server, seen by polling one pixel from outside), memory (PSS of the proces
 /proc/PID/smaps_rollup) and idle CPU on the attract screen (utime+stime over a quiet window).
 One warm-up run, then the median of RUNS runs. Then the camera's rows (BENCH_CAMERA_JSON), the
 live call's (BENCH_CALL_JSON), the
-sync worker's (BENCH_SYNC_JSON) and the call-centre's load rows (BENCH_CALLCENTRE_JSON), if
+sync worker's (BENCH_SYNC_JSON), spoken guidance's (BENCH_SPEECH_JSON) and the call-centre's load rows (BENCH_CALLCENTRE_JSON), if
 bench.sh ran those benchmarks.
 """
 import json
@@ -185,6 +185,7 @@ def main():
     camera_rows()
     call_rows()
     sync_rows()
+    speech_rows()
     callcentre_rows()
 
 
@@ -282,6 +283,34 @@ def sync_rows():
     ]
     print()
     print(f"| {'sync, loopback (medians of ' + str(r['runs']) + ')':<36} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+
+
+def speech_rows():
+    """Spoken guidance's rows, from the JSON that `cargo bench --bench speech` wrote (bench.sh).
+
+    Targets: nothing at start-up (no prompt or pipeline loaded: under 64 KiB and 1 ms); the
+    first prompt starts within 150 ms of "listen".
+    """
+    path = os.environ.get("BENCH_SPEECH_JSON")
+    if not path:
+        return
+    with open(path) as f:
+        r = json.load(f)
+    rows = [
+        ("prompts: start-up time", f"{r['startup_us']:.0f} us", "1 ms", r["startup_us"] <= 1000),
+        ("prompts: start-up memory", f"{r['startup_rss_kib']:.0f} KiB", "64 KiB",
+         r["startup_rss_kib"] <= 64),
+        ("first prompt: listen -> playing", f"{r['first_play_ms']:.1f} ms", "150 ms",
+         r["first_play_ms"] <= 150),
+        ("first prompt: memory loaded", f"{r['first_play_rss_kib'] / 1024:.1f} MB", "-", True),
+        (f"later prompt: start (median of {r['runs']})", f"{r['next_play_ms']:.1f} ms", "150 ms",
+         r["next_play_ms"] <= 150),
+    ]
+    print()
+    print(f"| {'spoken guidance':<36} | {'value':>16} | {'target':>8} | ok  |")
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")

@@ -26,6 +26,8 @@ packages=(
   # The live call's media (src/devices/call): webrtcbin (plugins-bad), its ICE agent (libnice,
   # gstreamer1.0-nice) and the headers gstreamer-webrtc/gstreamer-sdp link against.
   gstreamer1.0-plugins-bad gstreamer1.0-nice libgstreamer-plugins-bad1.0-dev
+  # Spoken guidance (src/speech): espeak-ng's kk, ru and en voices make the prompts.
+  espeak-ng
 )
 case "$profile" in
   "") ;;

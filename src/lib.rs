@@ -12,6 +12,7 @@
 //! - [`store`]: the durable SQLite store, with the outbox to the call-centre.
 //! - [`sync`]: the worker delivering the outbox, videos (tus) and presence to the call-centre.
 //! - [`qr`]: QR codes for the screen and the receipt (pure).
+//! - [`speech`]: the screens' spoken prompts (made with espeak-ng, played with GStreamer).
 //! - [`ui`]: adapters between the Slint UI and the flow.
 //! - [`call`]: one live call to the call-centre (signalling + media), for the app and
 //!   `senim-kiosk call`.
@@ -30,6 +31,7 @@ pub mod devices;
 pub mod doctor;
 pub mod logging;
 pub mod qr;
+pub mod speech;
 pub mod store;
 pub mod sync;
 pub mod ui;

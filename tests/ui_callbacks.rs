@@ -149,6 +149,25 @@ fn every_adapter_callback_sends_its_event() {
         |a| a.global::<ShellAdapter>().invoke_touched(),
         Event::Touch,
     );
+    // Spoken guidance (issue 20: speech).
+    w.expect(
+        "ShellAdapter",
+        "listen",
+        |a| a.global::<ShellAdapter>().invoke_listen(),
+        Event::Listen,
+    );
+    w.expect(
+        "ShellAdapter",
+        "quieter",
+        |a| a.global::<ShellAdapter>().invoke_quieter(),
+        Event::Quieter,
+    );
+    w.expect(
+        "ShellAdapter",
+        "louder",
+        |a| a.global::<ShellAdapter>().invoke_louder(),
+        Event::Louder,
+    );
 
     // The attract screen and the menu.
     w.expect(

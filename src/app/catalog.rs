@@ -41,6 +41,7 @@ impl App {
             .name("senim-catalog".into())
             .spawn(move || match sync::catalog::load(&data_dir, &version) {
                 Ok(catalog) => post(move |app| {
+                    app.speech.prepare_steps(&catalog);
                     let shape = GuideShape::of(&catalog);
                     *app.catalogs.pending.borrow_mut() = Some(catalog);
                     app.dispatch(Event::CatalogReady(shape));

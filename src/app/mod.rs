@@ -6,7 +6,7 @@
 //! the kiosk commits: appeals, usage figures, device faults), [`printer`] (slips and the
 //! printer's health), [`technician`] (checks and the scanner test), [`enrolment`] (who the
 //! kiosk is to the call-centre, the sync worker's reports, the call-centre's hours) and
-//! [`catalog`] (the service guides in use and one waiting).
+//! [`catalog`] (the service guides in use and one waiting), [`speech`] (the spoken prompts).
 
 mod call;
 mod camera;
@@ -14,6 +14,7 @@ mod catalog;
 mod enrolment;
 mod printer;
 mod records;
+mod speech;
 mod technician;
 
 pub use camera::recover_interrupted;
@@ -57,6 +58,8 @@ pub fn flow_config(config: &Config, catalog: &Catalog) -> FlowConfig {
         guides: GuideShape::of(catalog),
         pin_set: config.technician.pin_set(),
         badges_sha256: config.technician.badges_sha256.clone(),
+        speech_auto_play: config.speech.auto_play,
+        speech_volume: config.speech.volume,
     }
 }
 
@@ -81,6 +84,7 @@ struct App {
     printer: printer::PrinterSide,
     camera: camera::CameraSide,
     call: call::CallSide,
+    speech: speech::SpeechSide,
 }
 
 thread_local! {
@@ -198,6 +202,9 @@ impl App {
             Effect::SetCallVolume(volume) => self.set_call_volume(volume),
             Effect::CheckPin(pin) => self.check_pin(pin),
             Effect::SavePinLock(lock) => self.save_pin_lock(lock),
+            Effect::Speak(prompt) => self.speak(prompt),
+            Effect::StopSpeaking => self.stop_speaking(),
+            Effect::SetSpeechVolume(volume) => self.set_speech_volume(volume),
         }
     }
 }
@@ -274,6 +281,7 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
         printer: printer::PrinterSide::start(&config),
         camera: camera::CameraSide::start(&config),
         call: call::CallSide::default(),
+        speech: speech::SpeechSide::new(&config),
         config,
     });
     APP.with(|a| *a.borrow_mut() = Some(app.clone()));

@@ -2,11 +2,12 @@
 //!
 //! `mod.rs`: the subcommand table, `main`, and the store, sync, doctor and catalogue commands;
 //! `devices.rs`: the device tools (`scan`, `print-test`, `record`); `call.rs`: the test call;
-//! `pin.rs`: `hash-pin`.
+//! `pin.rs`: `hash-pin`; `prompts.rs`: `prompts make` and `prompts check`.
 
 mod call;
 mod devices;
 mod pin;
+mod prompts;
 
 use std::path::PathBuf;
 
@@ -52,6 +53,11 @@ pub enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+    /// The screens' spoken prompts (kk, ru, en).
+    Prompts {
+        #[command(subcommand)]
+        command: PromptsCommand,
     },
     /// Read a barcode scanner with the kiosk's own driver and print one JSON object per read
     /// (kind, valid, iin, symbology, error) until interrupted. A technician's tool: the full
@@ -150,6 +156,26 @@ pub enum CatalogCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PromptsCommand {
+    /// Make every screen's prompt whose text changed, with espeak-ng (at build time).
+    Make {
+        /// The prompts folder.
+        #[arg(long, default_value = "assets/prompts")]
+        dir: PathBuf,
+        /// Make every prompt again, changed or not.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List every screen × language with its prompt's duration; exit status 1 if one is
+    /// missing, silent or made from a text that has changed since.
+    Check {
+        /// The prompts folder (on a kiosk: /usr/share/senim/prompts).
+        #[arg(long, default_value = "assets/prompts")]
+        dir: PathBuf,
+    },
+}
+
 /// `--suffix` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SuffixArg {
@@ -190,6 +216,12 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Catalog {
             command: CatalogCommand::Check { dir },
         } => catalog_check(&dir),
+        Command::Prompts {
+            command: PromptsCommand::Make { dir, force },
+        } => prompts::make(&dir, force),
+        Command::Prompts {
+            command: PromptsCommand::Check { dir },
+        } => prompts::check(&dir),
         Command::Scan { port, baud, suffix } => scan(ScannerOptions {
             port,
             baud,

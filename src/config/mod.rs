@@ -17,8 +17,8 @@ use serde::Deserialize;
 pub use pin::{check_pin_text, hash_pin, PinError, PIN_MAX_DIGITS, PIN_MIN_DIGITS};
 pub use sections::{
     status_url_for, AppealSection, CallCentreSection, CallSection, CameraSection, DisplaySection,
-    KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, StoreSection,
-    SyncSection, TechnicianSection, STATUS_URL_CODE, STATUS_URL_NUMBER,
+    KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, SpeechSection,
+    StoreSection, SyncSection, TechnicianSection, STATUS_URL_CODE, STATUS_URL_NUMBER,
 };
 
 /// What can go wrong while loading the configuration. Every message names the file.
@@ -74,6 +74,8 @@ pub struct Config {
     pub sync: SyncSection,
     #[serde(default)]
     pub call: CallSection,
+    #[serde(default)]
+    pub speech: SpeechSection,
 }
 
 /// Settings the command line may override for any subcommand.
@@ -219,6 +221,13 @@ impl Config {
                 "appeal.countdown_secs",
                 "between 1 and 10 seconds",
                 self.appeal.countdown_secs.to_string(),
+            ));
+        }
+        if !(crate::flow::SPEECH_VOLUME_MIN..=100).contains(&self.speech.volume) {
+            return Err(invalid(
+                "speech.volume",
+                "between 20 and 100",
+                self.speech.volume.to_string(),
             ));
         }
         if !(10..=1800).contains(&self.appeal.max_recording_secs) {

@@ -350,3 +350,25 @@ pub struct CallSection {
     /// candidates come from the call-centre's `[call]` servers either way.
     pub host_addresses: Vec<std::net::IpAddr>,
 }
+
+/// The `[speech]` section: the screens' spoken prompts.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpeechSection {
+    /// Play each screen's prompt by itself as the screen opens ("listen" works either way).
+    pub auto_play: bool,
+    /// The prompts' volume each citizen starts with, 20..=100.
+    pub volume: u8,
+    /// The screens' prompts, made at build time (`make prompts`).
+    pub prompts_dir: PathBuf,
+}
+
+impl Default for SpeechSection {
+    fn default() -> Self {
+        Self {
+            auto_play: false,
+            volume: 60,
+            prompts_dir: PathBuf::from("/usr/share/senim/prompts"),
+        }
+    }
+}

@@ -192,6 +192,8 @@ pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &Kiosk
     shell.set_idle_seconds_left(i32::try_from(idle.unwrap_or(0)).unwrap_or(0));
     shell.set_online(flow.online());
     shell.set_pending(i32::try_from(flow.pending()).unwrap_or(i32::MAX));
+    shell.set_speaking(flow.speaking());
+    shell.set_volume(i32::from(flow.speech_volume()));
 
     attract::apply(window, flow, info);
     identify::apply(window, flow);
@@ -217,6 +219,9 @@ pub fn connect(window: &AppWindow, send: Sink) {
     shell.on_finish(on(Event::EndSession));
     shell.on_still_here(on(Event::StillHere));
     shell.on_touched(on(Event::Touch));
+    shell.on_listen(on(Event::Listen));
+    shell.on_quieter(on(Event::Quieter));
+    shell.on_louder(on(Event::Louder));
 
     attract::connect(window, &send);
     identify::connect(window, &send);

@@ -32,6 +32,10 @@ pub struct FlowConfig {
     /// SHA-256 hex of the technician badges (the payload after `SENIM-TECH:`) that open
     /// technician mode without the PIN.
     pub badges_sha256: Vec<String>,
+    /// `[speech] auto_play`: each screen's prompt plays by itself as the screen opens.
+    pub speech_auto_play: bool,
+    /// `[speech] volume`: the prompts' volume (0..=100) each citizen starts with.
+    pub speech_volume: u8,
 }
 
 impl fmt::Debug for FlowConfig {

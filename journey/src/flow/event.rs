@@ -9,6 +9,7 @@ use senim_protocol::{Lang, Topic};
 use super::config::GuideShape;
 use super::screen::{CallEnd, CheckCode, Receipt, TechTest};
 use super::session::{AppealKind, Journey};
+use super::speech::Prompt;
 use super::{CallCentreStatus, Millis, Mode};
 use crate::identity::{self, Iin};
 
@@ -201,6 +202,14 @@ pub enum Event {
     /// The PIN lock-out kept in the store, read back at start (app → flow): failures so far and
     /// how long the lock still lasts.
     PinLockRestored(PinLock),
+    /// "Listen": play this screen's spoken prompt.
+    Listen,
+    /// The prompts quieter by one step (and the prompt played again at the new level).
+    Quieter,
+    /// The prompts louder by one step (and the prompt played again at the new level).
+    Louder,
+    /// The prompt asked for by `Effect::Speak` finished or failed (app → flow).
+    SpeechEnded,
 }
 
 /// The technician PIN's lock-out as it is kept across restarts: failed attempts since the last
@@ -265,6 +274,13 @@ pub enum Effect {
     /// Keep the PIN lock-out in the store (after every failure and after the right PIN), so
     /// a restart does not reset it.
     SavePinLock(PinLock),
+    /// Play a screen's spoken prompt (stopping any other); the app answers with
+    /// `Event::SpeechEnded` when it is over.
+    Speak(Prompt),
+    /// Stop the prompt playing now (the citizen acted, the session ended).
+    StopSpeaking,
+    /// The prompts' volume, 0..=100.
+    SetSpeechVolume(u8),
 }
 
 impl fmt::Debug for Effect {
@@ -305,6 +321,11 @@ impl fmt::Debug for Effect {
             Effect::SetCallVolume(level) => f.debug_tuple("SetCallVolume").field(level).finish(),
             Effect::CheckPin(_) => f.write_str("CheckPin(<pin>)"),
             Effect::SavePinLock(lock) => f.debug_tuple("SavePinLock").field(lock).finish(),
+            Effect::Speak(prompt) => f.debug_tuple("Speak").field(prompt).finish(),
+            Effect::StopSpeaking => f.write_str("StopSpeaking"),
+            Effect::SetSpeechVolume(level) => {
+                f.debug_tuple("SetSpeechVolume").field(level).finish()
+            }
         }
     }
 }

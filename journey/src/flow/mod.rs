@@ -30,6 +30,7 @@ mod guide;
 mod identify;
 mod screen;
 mod session;
+mod speech;
 mod technician;
 
 #[cfg(test)]
@@ -45,6 +46,7 @@ pub use hours::CallCentreStatus;
 pub use identify::IDENTIFIED_MS;
 pub use screen::{CallEnd, CheckCode, Receipt, Screen, TechTest};
 pub use session::{AppealKind, CallSaved, GuideRun, Journey, Session};
+pub use speech::{speakable, Prompt, SPEECH_VOLUME_MIN, SPEECH_VOLUME_STEP};
 pub use technician::{PIN_CHECK_TIMEOUT_MS, PIN_FREE_ATTEMPTS, PIN_LOCK_MAX_MS};
 
 /// Monotonic milliseconds since the kiosk started.
@@ -90,12 +92,17 @@ pub struct Flow {
     enrolled: bool,
     /// A new catalogue waiting for the kiosk to be at rest.
     pending_guides: Option<GuideShape>,
+    /// The spoken prompts' volume (0..=100), back to `[speech] volume` for each citizen.
+    speech_volume: u8,
+    /// A prompt was asked for (`Effect::Speak`) and has not ended or been stopped.
+    speaking: bool,
 }
 
 impl Flow {
     pub fn new(config: FlowConfig) -> Flow {
         Flow {
             lang: config.default_language,
+            speech_volume: config.speech_volume,
             config,
             screen: Screen::Attract,
             session: None,
@@ -117,6 +124,7 @@ impl Flow {
             after_identify: Journey::Appeal,
             enrolled: true,
             pending_guides: None,
+            speaking: false,
         }
     }
 
@@ -207,16 +215,20 @@ impl Flow {
                 | Event::CallEnded(_)
                 | Event::PinChecked { .. }
                 | Event::PinLockRestored(_)
+                | Event::SpeechEnded
         );
         if is_user_input {
             self.last_activity = now;
+            self.speech_before(&event, &mut fx);
             if self.idle_warning_since.take().is_some() && event == Event::StillHere {
                 return fx;
             }
         }
+        let before = self.prompt_key();
         // A copy: `self.screen` stays the screen showing until the next one is known.
         let screen = self.screen.clone();
         self.screen = self.next_screen(now, screen, event, &mut fx);
+        self.speech_after(before, is_user_input, &mut fx);
         fx
     }
 
@@ -231,6 +243,11 @@ impl Flow {
         match event {
             Event::Tick => self.tick(now, screen, fx),
             Event::Touch | Event::StillHere => screen,
+            Event::Listen | Event::Quieter | Event::Louder => self.speech_event(screen, event, fx),
+            Event::SpeechEnded => {
+                self.speaking = false;
+                screen
+            }
             Event::SetLanguage(lang) => {
                 if lang != self.lang {
                     self.lang = lang;
@@ -457,6 +474,7 @@ impl Flow {
         self.session = None;
         self.idle_warning_since = None;
         self.call_volume = CALL_VOLUME_DEFAULT;
+        self.speech_reset(fx);
         let resting = self.resting_screen();
         // The kiosk is at rest now.
         self.switch_catalog(fx);

@@ -14,6 +14,7 @@ mod enrol;
 mod guide;
 mod identify;
 mod session;
+mod speech;
 mod technician;
 
 const VALID_IIN: &str = "880101300010";
@@ -32,6 +33,8 @@ fn config(mode: Mode) -> FlowConfig {
         pin_set: true,
         // sha256("tech_01-AB")
         badges_sha256: vec![sha256_hex("tech_01-AB")],
+        speech_auto_play: false,
+        speech_volume: 60,
     }
 }
 
