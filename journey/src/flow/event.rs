@@ -201,6 +201,9 @@ pub enum Event {
     /// The PIN lock-out kept in the store, read back at start (app → flow): failures so far and
     /// how long the lock still lasts.
     PinLockRestored(PinLock),
+    /// The display-mode button (every screen): large text and high contrast on or off. The
+    /// idle reset and "Finish" turn it off again for the next citizen.
+    ToggleLargeText,
 }
 
 /// The technician PIN's lock-out as it is kept across restarts: failed attempts since the last

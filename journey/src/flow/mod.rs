@@ -90,6 +90,12 @@ pub struct Flow {
     enrolled: bool,
     /// A new catalogue waiting for the kiosk to be at rest.
     pending_guides: Option<GuideShape>,
+    /// Large text and high contrast, as the citizen chose; off again at every reset.
+    large_text: bool,
+    /// The last touch of any kind (`last_activity` is also moved by the timers on screens
+    /// where waiting is not idleness); a large-text mode switched on at the attract screen
+    /// and left there is switched off after the idle warning and reset times.
+    last_input: Millis,
 }
 
 impl Flow {
@@ -117,6 +123,8 @@ impl Flow {
             after_identify: Journey::Appeal,
             enrolled: true,
             pending_guides: None,
+            large_text: false,
+            last_input: 0,
         }
     }
 
@@ -137,6 +145,10 @@ impl Flow {
     }
     pub fn online(&self) -> bool {
         self.online
+    }
+    /// Large text and high contrast on (the display-mode button).
+    pub fn large_text(&self) -> bool {
+        self.large_text
     }
     pub fn pending(&self) -> u32 {
         self.pending
@@ -210,6 +222,7 @@ impl Flow {
         );
         if is_user_input {
             self.last_activity = now;
+            self.last_input = now;
             if self.idle_warning_since.take().is_some() && event == Event::StillHere {
                 return fx;
             }
@@ -231,6 +244,10 @@ impl Flow {
         match event {
             Event::Tick => self.tick(now, screen, fx),
             Event::Touch | Event::StillHere => screen,
+            Event::ToggleLargeText => {
+                self.large_text = !self.large_text;
+                screen
+            }
             Event::SetLanguage(lang) => {
                 if lang != self.lang {
                     self.lang = lang;
@@ -362,6 +379,15 @@ impl Flow {
             }
             _ => {}
         }
+        if self.large_text
+            && self.session.is_none()
+            && matches!(screen, Screen::Attract | Screen::Enrol { .. })
+            && now.saturating_sub(self.last_input)
+                >= self.config.idle_warning_ms + self.config.idle_reset_ms
+        {
+            // Switched on at the attract screen by someone who then walked away.
+            self.large_text = false;
+        }
         if matches!(
             screen,
             Screen::Attract
@@ -457,6 +483,7 @@ impl Flow {
         self.session = None;
         self.idle_warning_since = None;
         self.call_volume = CALL_VOLUME_DEFAULT;
+        self.large_text = false;
         let resting = self.resting_screen();
         // The kiosk is at rest now.
         self.switch_catalog(fx);
