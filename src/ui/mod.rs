@@ -192,6 +192,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &Kiosk
     shell.set_idle_seconds_left(i32::try_from(idle.unwrap_or(0)).unwrap_or(0));
     shell.set_online(flow.online());
     shell.set_pending(i32::try_from(flow.pending()).unwrap_or(i32::MAX));
+    shell.set_large_text(flow.large_text());
 
     attract::apply(window, flow, info);
     identify::apply(window, flow);
@@ -217,6 +218,7 @@ pub fn connect(window: &AppWindow, send: Sink) {
     shell.on_finish(on(Event::EndSession));
     shell.on_still_here(on(Event::StillHere));
     shell.on_touched(on(Event::Touch));
+    shell.on_toggle_large_text(on(Event::ToggleLargeText));
 
     attract::connect(window, &send);
     identify::connect(window, &send);
@@ -224,6 +226,12 @@ pub fn connect(window: &AppWindow, send: Sink) {
     appeal::connect(window, &send);
     call::connect(window, &send);
     technician::connect(window, &send);
+}
+
+/// Tells the theme the screen's physical size ([display] diagonal_inches), from which it makes
+/// every touch target at least 15 mm.
+pub fn set_screen_diagonal(window: &AppWindow, inches: f32) {
+    window.global::<Theme>().set_diagonal_inches(inches);
 }
 
 /// For tests: the flow's screens as the UI names them.
