@@ -61,7 +61,7 @@ pub fn small_targets(
         .find_all()
         .into_iter()
         .filter(visible)
-        .filter(|e| keep(e))
+        .filter(keep)
         .filter_map(|e| {
             let size = e.size();
             let (w, h) = (size.width / px_per_mm, size.height / px_per_mm);
