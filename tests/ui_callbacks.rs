@@ -168,6 +168,12 @@ fn every_adapter_callback_sends_its_event() {
         |a| a.global::<ShellAdapter>().invoke_louder(),
         Event::Louder,
     );
+    w.expect(
+        "ShellAdapter",
+        "toggle_large_text",
+        |a| a.global::<ShellAdapter>().invoke_toggle_large_text(),
+        Event::ToggleLargeText,
+    );
 
     // The attract screen and the menu.
     w.expect(

@@ -244,6 +244,7 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
     let t = Instant::now();
     let window = AppWindow::new().context("cannot create the kiosk window")?;
     tracing::debug!(ms = t.elapsed().as_millis(), "window built");
+    ui::set_screen_diagonal(&window, config.display.diagonal_inches);
     if windowed || !config.display.fullscreen {
         window.window().set_size(slint::PhysicalSize::new(
             config.display.width,

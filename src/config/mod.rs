@@ -244,6 +244,13 @@ impl Config {
                 format!("{}×{}", self.display.width, self.display.height),
             ));
         }
+        if !(7.0..=100.0).contains(&self.display.diagonal_inches) {
+            return Err(invalid(
+                "display.diagonal_inches",
+                "the screen's diagonal in inches, between 7 and 100 (e.g. 21.5)",
+                self.display.diagonal_inches.to_string(),
+            ));
+        }
         self.callcentre
             .schedule()
             .map_err(|e| invalid(&format!("callcentre.{}", e.key), &e.expected, e.found))?;

@@ -61,6 +61,9 @@ pub struct DisplaySection {
     /// Window size when not fullscreen (1920×1080 landscape or 1080×1920 portrait).
     pub width: u32,
     pub height: u32,
+    /// The screen's diagonal in inches: with the window's size in pixels it gives the size of
+    /// a millimetre, so every touch target is at least 15 mm.
+    pub diagonal_inches: f32,
 }
 
 impl Default for DisplaySection {
@@ -70,6 +73,7 @@ impl Default for DisplaySection {
             renderer: Renderer::Software,
             width: 1920,
             height: 1080,
+            diagonal_inches: 21.5,
         }
     }
 }

@@ -263,3 +263,16 @@ fn plain_http_is_refused_unless_the_backend_is_this_machine() {
         .to_string();
     assert!(err.contains("plain http://"), "{err}");
 }
+
+#[test]
+fn the_screens_diagonal_defaults_to_21_5_inches_and_must_be_a_screens() {
+    assert_eq!(parse(MINIMAL).unwrap().display.diagonal_inches, 21.5);
+    let c = parse(&format!("{MINIMAL}[display]\ndiagonal_inches = 15.6\n")).unwrap();
+    assert_eq!(c.display.diagonal_inches, 15.6);
+    for wrong in ["0.0", "-21.5", "6.5", "150.0"] {
+        let e = parse(&format!("{MINIMAL}[display]\ndiagonal_inches = {wrong}\n")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("display.diagonal_inches"), "{msg}");
+        assert!(msg.contains("between 7 and 100"), "{msg}");
+    }
+}

@@ -194,6 +194,7 @@ pub fn apply(window: &AppWindow, flow: &Flow, guides: &CatalogView, info: &Kiosk
     shell.set_pending(i32::try_from(flow.pending()).unwrap_or(i32::MAX));
     shell.set_speaking(flow.speaking());
     shell.set_volume(i32::from(flow.speech_volume()));
+    shell.set_large_text(flow.large_text());
 
     attract::apply(window, flow, info);
     identify::apply(window, flow);
@@ -222,6 +223,7 @@ pub fn connect(window: &AppWindow, send: Sink) {
     shell.on_listen(on(Event::Listen));
     shell.on_quieter(on(Event::Quieter));
     shell.on_louder(on(Event::Louder));
+    shell.on_toggle_large_text(on(Event::ToggleLargeText));
 
     attract::connect(window, &send);
     identify::connect(window, &send);
@@ -229,6 +231,12 @@ pub fn connect(window: &AppWindow, send: Sink) {
     appeal::connect(window, &send);
     call::connect(window, &send);
     technician::connect(window, &send);
+}
+
+/// Tells the theme the screen's physical size ([display] diagonal_inches), from which it makes
+/// every touch target at least 15 mm.
+pub fn set_screen_diagonal(window: &AppWindow, inches: f32) {
+    window.global::<Theme>().set_diagonal_inches(inches);
 }
 
 /// For tests: the flow's screens as the UI names them.

@@ -210,6 +210,9 @@ pub enum Event {
     Louder,
     /// The prompt asked for by `Effect::Speak` finished or failed (app → flow).
     SpeechEnded,
+    /// The display-mode button (every screen): large text and high contrast on or off. The
+    /// idle reset and "Finish" turn it off again for the next citizen.
+    ToggleLargeText,
 }
 
 /// The technician PIN's lock-out as it is kept across restarts: failed attempts since the last

@@ -96,6 +96,12 @@ pub struct Flow {
     speech_volume: u8,
     /// A prompt was asked for (`Effect::Speak`) and has not ended or been stopped.
     speaking: bool,
+    /// Large text and high contrast, as the citizen chose; off again at every reset.
+    large_text: bool,
+    /// The last touch of any kind (`last_activity` is also moved by the timers on screens
+    /// where waiting is not idleness); a large-text mode switched on at the attract screen
+    /// and left there is switched off after the idle warning and reset times.
+    last_input: Millis,
 }
 
 impl Flow {
@@ -125,6 +131,8 @@ impl Flow {
             enrolled: true,
             pending_guides: None,
             speaking: false,
+            large_text: false,
+            last_input: 0,
         }
     }
 
@@ -145,6 +153,10 @@ impl Flow {
     }
     pub fn online(&self) -> bool {
         self.online
+    }
+    /// Large text and high contrast on (the display-mode button).
+    pub fn large_text(&self) -> bool {
+        self.large_text
     }
     pub fn pending(&self) -> u32 {
         self.pending
@@ -220,6 +232,7 @@ impl Flow {
         if is_user_input {
             self.last_activity = now;
             self.speech_before(&event, &mut fx);
+            self.last_input = now;
             if self.idle_warning_since.take().is_some() && event == Event::StillHere {
                 return fx;
             }
@@ -246,6 +259,10 @@ impl Flow {
             Event::Listen | Event::Quieter | Event::Louder => self.speech_event(screen, event, fx),
             Event::SpeechEnded => {
                 self.speaking = false;
+                screen
+            }
+            Event::ToggleLargeText => {
+                self.large_text = !self.large_text;
                 screen
             }
             Event::SetLanguage(lang) => {
@@ -379,6 +396,15 @@ impl Flow {
             }
             _ => {}
         }
+        if self.large_text
+            && self.session.is_none()
+            && matches!(screen, Screen::Attract | Screen::Enrol { .. })
+            && now.saturating_sub(self.last_input)
+                >= self.config.idle_warning_ms + self.config.idle_reset_ms
+        {
+            // Switched on at the attract screen by someone who then walked away.
+            self.large_text = false;
+        }
         if matches!(
             screen,
             Screen::Attract
@@ -475,6 +501,7 @@ impl Flow {
         self.idle_warning_since = None;
         self.call_volume = CALL_VOLUME_DEFAULT;
         self.speech_reset(fx);
+        self.large_text = false;
         let resting = self.resting_screen();
         // The kiosk is at rest now.
         self.switch_catalog(fx);

@@ -10,6 +10,7 @@ use crate::identity::{self, Iin};
 
 mod appeal;
 mod call;
+mod display;
 mod enrol;
 mod guide;
 mod identify;
