@@ -89,22 +89,18 @@ fn check_says(shot: &str, lang: Lang, look: &str, po: &Po, catalog: &Catalog, ap
     }
 }
 
-/// Controls under 15 mm and labelled elements off the window, each as one line of `problems`
-/// (small keys of the on-screen keyboard and keypad, the lead's this session, in `keys`).
+/// Controls under 15 mm (the keyboard's and keypad's keys included) and labelled elements off
+/// the window, each as one line of `problems`.
 fn check_look(
     app: &AppWindow,
     size: PhysicalSize,
     px_per_mm: f32,
     what: &str,
     problems: &mut Vec<String>,
-    keys: &mut Vec<String>,
 ) {
     assert!(look::controls(app) > 0, "{what} offers no control");
-    for small in look::small_targets(app, px_per_mm, 15.0, |e| !look::is_key(e)) {
+    for small in look::small_targets(app, px_per_mm, 15.0, |_| true) {
         problems.push(format!("{what}: {small}, under 15 mm"));
-    }
-    for small in look::small_targets(app, px_per_mm, 15.0, look::is_key) {
-        keys.push(format!("{what}: {small}, under 15 mm"));
     }
     for out in look::off_window(app, size.width as f32, size.height as f32) {
         problems.push(format!("{what}: off the window: {out}"));
@@ -140,7 +136,6 @@ fn every_screen_in_every_language_and_orientation() {
     let mut seen = BTreeSet::new();
     let mut english = std::collections::HashMap::new();
     let mut problems = Vec::new();
-    let mut keys = Vec::new();
     for (orientation, size) in [
         ("landscape", PhysicalSize::new(1920, 1080)),
         ("portrait", PhysicalSize::new(1080, 1920)),
@@ -183,7 +178,7 @@ fn every_screen_in_every_language_and_orientation() {
                 // What the picture says: every expected text is on screen, translated.
                 check_says(shot.name, lang, "", &po, &catalog, &app);
                 let what = format!("{} {} {orientation}", shot.name, lang.code());
-                check_look(&app, size, px_per_mm, &what, &mut problems, &mut keys);
+                check_look(&app, size, px_per_mm, &what, &mut problems);
                 if shot.name == "appeal-receipt" {
                     // What a phone reads from the screen: the status page, number and code.
                     assert_eq!(
@@ -229,7 +224,6 @@ fn every_screen_in_every_language_and_orientation() {
                     px_per_mm,
                     &format!("{what} large"),
                     &mut problems,
-                    &mut keys,
                 );
                 app.global::<ShellAdapter>().set_large_text(false);
 
@@ -282,13 +276,6 @@ fn every_screen_in_every_language_and_orientation() {
         assert!(seen.contains(&format!("{s:?}")), "no screenshot of {s:?}");
     }
     std::fs::write(dir.join("look-problems.txt"), problems.join("\n")).expect("write the list");
-    std::fs::write(dir.join("look-keys.txt"), keys.join("\n")).expect("write the list");
-    if !keys.is_empty() {
-        eprintln!(
-            "{} on-screen keyboard or keypad keys under 15 mm (target/screenshots/look-keys.txt)",
-            keys.len()
-        );
-    }
     assert!(
         problems.is_empty(),
         "{} problems of size or layout:\n{}",
@@ -510,8 +497,10 @@ fn touch_targets_stay_15_mm_on_a_small_screen() {
             ]
             .contains(&shot.name)
             {
-                // The on-screen keyboard (ui/widgets/keyboard.slint) is the lead's this
-                // session: its keys are 84 px; measured here once it follows Theme.touch-min.
+                // The letter keyboard's 12-key rows cannot give 15 mm keys on a 13.3-inch
+                // portrait screen (1080 px: 73 px a key, 98 px needed), nor seven rows of them
+                // fit a 13.3-inch landscape page; its keys follow Theme.touch-min and are
+                // measured at the configured screen size in the test above.
                 continue;
             }
             for large in [false, true] {
@@ -522,7 +511,7 @@ fn touch_targets_stay_15_mm_on_a_small_screen() {
                 ui::apply(&app, &flow, &view, &info, shot.now);
                 slint::platform::update_timers_and_animations();
                 measured += look::controls(&app);
-                for s in look::small_targets(&app, px_per_mm, 15.0, |e| !look::is_key(e)) {
+                for s in look::small_targets(&app, px_per_mm, 15.0, |_| true) {
                     small.push(format!(
                         "{} {}×{} large {large}: {s}",
                         shot.name, size.width, size.height

@@ -41,12 +41,6 @@ pub fn pixels_per_mm(width: f32, height: f32, diagonal_inches: f32) -> f32 {
     (width * width + height * height).sqrt() / (diagonal_inches * 25.4)
 }
 
-/// The keys of `ui/widgets/keyboard.slint` and `keypad.slint` (component `Key`): this
-/// session's lead rewrites both, so the screenshot test lists their small keys without failing.
-pub fn is_key(e: &ElementHandle) -> bool {
-    e.type_name().is_some_and(|t| t == "Key")
-}
-
 /// Every control on screen smaller than `min_mm` one way or the other, as "label: w×h mm",
 /// those of `keep` only.
 pub fn small_targets(
