@@ -101,7 +101,10 @@ impl Recipient {
     /// Seals everything `input` gives into `output` (64 KiB chunks, constant memory); the
     /// number of sealed bytes written.
     pub fn seal_stream(&self, input: &mut impl Read, output: impl Write) -> Result<u64, SealError> {
-        let mut counted = Counted { inner: output, n: 0 };
+        let mut counted = Counted {
+            inner: output,
+            n: 0,
+        };
         let mut writer = self.encryptor()?.wrap_output(&mut counted)?;
         std::io::copy(input, &mut writer)?;
         writer.finish()?;
@@ -259,10 +262,7 @@ impl Identities {
         Recipient(self.keys[0].to_public())
     }
 
-    fn decryptor<R: BufRead>(
-        &self,
-        input: R,
-    ) -> Result<age::stream::StreamReader<R>, SealError> {
+    fn decryptor<R: BufRead>(&self, input: R) -> Result<age::stream::StreamReader<R>, SealError> {
         let decryptor =
             age::Decryptor::new_buffered(input).map_err(|e| SealError::Open(e.to_string()))?;
         decryptor

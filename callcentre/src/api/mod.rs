@@ -215,6 +215,7 @@ async fn enrol(
                 site,
                 mode,
                 signing_key: state.signing_key.map(|k| k.to_string()),
+                seal_recipient: state.seal.as_ref().map(|s| s.current().to_string()),
             }))
         }
         Err(problem) => {
@@ -304,6 +305,7 @@ async fn heartbeat(
         operators_open: state.schedule.is_open(now),
         operators_available: state.calls.operators_available(state.schedule.is_open(now)),
         signing_key: state.signing_key.map(|k| k.to_string()),
+        seal_recipient: state.seal.as_ref().map(|s| s.current().to_string()),
     }))
 }
 
@@ -469,7 +471,7 @@ fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
 async fn records(
     State(state): State<Arc<AppState>>,
     kiosk: KioskAuth,
-    ApiJson(batch): ApiJson<RecordBatch>,
+    ApiJson(mut batch): ApiJson<RecordBatch>,
 ) -> Result<Json<RecordBatchResponse>, ApiFailure> {
     if batch.records.is_empty() || batch.records.len() > MAX_BATCH_RECORDS {
         return Err(ApiFailure::bad_request(
@@ -480,18 +482,30 @@ async fn records(
     let max_video = state.config.uploads.max_mib * 1024 * 1024;
     let mut keys = std::collections::HashSet::new();
     let mut hashes = Vec::with_capacity(batch.records.len());
-    for (i, record) in batch.records.iter().enumerate() {
+    for (i, record) in batch.records.iter_mut().enumerate() {
         if !senim_protocol::valid_key(&record.key) {
             return Err(ApiFailure::invalid(
                 RefusalCode::InvalidKey,
                 format!("record {i}: a key is 8–64 characters of A-Z a-z 0-9 _ -"),
             ));
         }
-        if !keys.insert(record.key.as_str()) {
+        if !keys.insert(record.key.clone()) {
             return Err(ApiFailure::bad_request(
                 "duplicate_key",
                 format!("record {i}: key {} appears twice in this batch", record.key),
             ));
+        }
+        // The idempotency hash is of the record as sent (a resend carries the same sealed
+        // bytes); the sealed fields are then opened and checked like plain ones.
+        let canonical = serde_json::to_vec(&record.record).unwrap_or_default();
+        hashes.push(hex::encode(Sha256::digest(&canonical)));
+        if let RecordBody::Appeal(a) = &mut record.record {
+            crate::sealing::open_record(state.seal.as_deref(), a).map_err(|m| {
+                ApiFailure::invalid(
+                    RefusalCode::InvalidRecord,
+                    format!("record {i} ({}): {m}", record.key),
+                )
+            })?;
         }
         check_record(&record.record, max_video).map_err(|m| {
             ApiFailure::invalid(
@@ -499,8 +513,6 @@ async fn records(
                 format!("record {i} ({}): {m}", record.key),
             )
         })?;
-        let canonical = serde_json::to_vec(&record.record).unwrap_or_default();
-        hashes.push(hex::encode(Sha256::digest(&canonical)));
     }
     let now = Utc::now();
     let deadlines =
