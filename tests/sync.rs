@@ -864,7 +864,7 @@ fn files_holding(dir: &std::path::Path, needle: &[u8], skip: &str) -> Vec<String
 }
 
 #[test]
-fn a_sealed_appeal_reaches_the_call_centre_whole_and_neither_folder_holds_a_webm() {
+fn a_sealed_appeal_reaches_the_call_centre_whole_and_neither_folder_holds_iin_or_webm() {
     let backend = Backend::start();
     let data = enrolled_kiosk(&backend);
     let mut take = vec![
@@ -919,8 +919,11 @@ fn a_sealed_appeal_reaches_the_call_centre_whole_and_neither_folder_holds_a_webm
     ));
     // Without its key the call-centre's folder holds no WebM (its key file is skipped here;
     // in production `[storage] key_file` lies outside the data folder).
-    assert_eq!(
-        files_holding(backend.data_dir(), &take[..13], "seal.keys"),
-        Vec::<String>::new()
-    );
+    // Nor the IIN or the phone: the database keeps them sealed at rest.
+    for needle in [&b"880101300010"[..], b"+77011234567", &take[..13]] {
+        assert_eq!(
+            files_holding(backend.data_dir(), needle, "seal.keys"),
+            Vec::<String>::new()
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! What the call-centre does with sealed data (issue 19): opens the personal fields a kiosk
-//! sealed to its recipient, and streams a sealed video to the console decrypting on the fly,
-//! HTTP range requests included (age's 64 KiB chunks make a seek cost one chunk). The key file
-//! and the format are `senim_common::seal`'s.
+//! sealed to its recipient, keeps IINs, phones and texts sealed at rest in the database
+//! (`age:<base64>` in their columns, opened as rows are read), and streams a sealed video to
+//! the console decrypting on the fly, HTTP range requests included (age's 64 KiB chunks make a
+//! seek cost one chunk). The key file and the format are `senim_common::seal`'s.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -39,6 +40,62 @@ pub fn open_record(ids: Option<&Identities>, a: &mut AppealRecord) -> Result<(),
     a.iin = fields.iin;
     a.callback_phone = fields.callback_phone;
     a.text = fields.text;
+    Ok(())
+}
+
+/// The prefix of a database value sealed at rest.
+pub const AT_REST_PREFIX: &str = "age:";
+
+/// What a row shows for a value sealed to a key the key file no longer holds.
+pub const UNREADABLE: &str = "[sealed: its key is not in [storage] key_file]";
+
+/// The identities rows are opened with: every `AppState` of the process registers its own (one
+/// in production; tests run several servers in one process).
+static OPENERS: RwLock<Vec<Arc<Identities>>> = RwLock::new(Vec::new());
+
+/// Lets rows sealed to `ids` be opened as they are read ([`open_at_rest`]).
+pub fn register(ids: Arc<Identities>) {
+    let mut openers = OPENERS.write().unwrap_or_else(|p| p.into_inner());
+    if !openers.iter().any(|o| Arc::ptr_eq(o, &ids)) {
+        openers.push(ids);
+    }
+}
+
+/// A personal value sealed for the database: `age:<base64 of an age file>`.
+pub fn seal_at_rest(ids: &Identities, plain: &str) -> Result<String, SealError> {
+    let sealed = ids.current().seal(plain.as_bytes())?;
+    Ok(format!(
+        "{AT_REST_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    ))
+}
+
+/// A database value as the console shows it: opened if sealed ([`UNREADABLE`] if no
+/// registered key opens it), as it is otherwise (rows from before sealing at rest).
+pub fn open_at_rest(stored: Option<String>) -> Option<String> {
+    let value = stored?;
+    let Some(b64) = value.strip_prefix(AT_REST_PREFIX) else {
+        return Some(value);
+    };
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(b64) else {
+        return Some(UNREADABLE.to_string());
+    };
+    let openers = OPENERS.read().unwrap_or_else(|p| p.into_inner());
+    for ids in openers.iter() {
+        if let Ok(plain) = ids.open(&blob) {
+            return Some(String::from_utf8_lossy(&plain).into_owned());
+        }
+    }
+    Some(UNREADABLE.to_string())
+}
+
+/// Seals an (opened, checked) appeal's IIN, phone and text for the database.
+pub fn seal_record_at_rest(ids: &Identities, a: &mut AppealRecord) -> Result<(), SealError> {
+    for field in [&mut a.iin, &mut a.callback_phone, &mut a.text] {
+        if let Some(plain) = field.as_deref() {
+            *field = Some(seal_at_rest(ids, plain)?);
+        }
+    }
     Ok(())
 }
 
@@ -196,6 +253,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
         parse_range(&h, len)
+    }
+
+    #[test]
+    fn values_at_rest_are_sealed_and_open_as_rows_are_read() {
+        let ids = Arc::new(Identities::generate());
+        register(Arc::clone(&ids));
+        let sealed = seal_at_rest(&ids, "880101300010").unwrap();
+        assert!(sealed.starts_with(AT_REST_PREFIX) && !sealed.contains("880101300010"));
+        assert_eq!(open_at_rest(Some(sealed)).as_deref(), Some("880101300010"));
+        assert_eq!(open_at_rest(Some("plain".into())).as_deref(), Some("plain"));
+        assert_eq!(open_at_rest(None), None);
+        let stranger = seal_at_rest(&Identities::generate(), "x").unwrap();
+        assert_eq!(open_at_rest(Some(stranger)).as_deref(), Some(UNREADABLE));
     }
 
     #[test]

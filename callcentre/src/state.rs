@@ -136,7 +136,9 @@ impl AppState {
                 if made {
                     tracing::info!(recipient = %ids.current(), path = %key_file.display(), "made the call-centre's sealing key file");
                 }
-                Some(Arc::new(ids))
+                let ids = Arc::new(ids);
+                crate::sealing::register(Arc::clone(&ids));
+                Some(ids)
             }
             Err(e) => {
                 tracing::error!(error = %e, "no sealing keys: sealed appeals cannot be opened");

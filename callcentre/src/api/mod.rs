@@ -513,6 +513,12 @@ async fn records(
                 format!("record {i} ({}): {m}", record.key),
             )
         })?;
+        // Kept sealed at rest: the database never holds an IIN, phone or text in the clear.
+        if let (RecordBody::Appeal(a), Some(ids)) = (&mut record.record, state.seal.as_deref()) {
+            crate::sealing::seal_record_at_rest(ids, a).map_err(|e| {
+                ApiFailure::from(std::io::Error::other(format!("cannot seal at rest: {e}")))
+            })?;
+        }
     }
     let now = Utc::now();
     let deadlines =
