@@ -743,7 +743,17 @@ mod tests {
             interrupted: false,
             test: false,
             call_secs: None,
+            sealed: Some("c2VhbGVk".into()),
         };
+        let debug = format!("{appeal:?}");
+        assert!(!debug.contains("c2VhbGVk"), "only whether it is sealed");
+        let fields = SealedFields {
+            iin: Some("880101300010".into()),
+            callback_phone: None,
+            text: Some("secret".into()),
+        };
+        let debug = format!("{fields:?}");
+        assert!(!debug.contains("880101300010") && !debug.contains("secret"));
         let debug = format!("{appeal:?}");
         assert!(!debug.contains("880101300010"));
         assert!(!debug.contains("+77011234567"));

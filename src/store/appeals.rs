@@ -366,7 +366,8 @@ impl Store {
                 Err(e) => return Err(io("cannot delete a discarded recording")(e)),
             }
         }
-        Ok(())
+        // The row held the IIN: zeroed by secure_delete, and out of the WAL now too.
+        self.checkpoint_erased()
     }
 
     /// Recordings a crash or power cut left unfinished, oldest first.
