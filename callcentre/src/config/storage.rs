@@ -22,7 +22,7 @@ pub struct StorageSection {
     /// the data folder. Made with mode 0600 at first start if missing. Keep it **outside** the
     /// data folder and back it up apart from it: a copy of the folder without it reveals
     /// nothing, and without it nothing sealed can be read. Rotation: put a new identity first
-    /// (`age-keygen`, or `senim-callcentre seal-key`), keep the old ones below it, restart.
+    /// (`age-keygen` prints one), keep the old ones below it, restart.
     /// Empty: `<data_dir>/seal.keys` (warned at start).
     pub key_file: Option<PathBuf>,
 }
