@@ -186,6 +186,7 @@ def main():
     call_rows()
     sync_rows()
     speech_rows()
+    seal_rows()
     callcentre_rows()
 
 
@@ -311,6 +312,32 @@ def speech_rows():
     ]
     print()
     print(f"| {'spoken guidance':<36} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
+    for name, value, target, ok in rows:
+        print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+
+
+def seal_rows():
+    """Issue 19: what sealing adds to committing a 2-minute appeal, from the JSON that
+    `cargo bench --bench seal` wrote (bench.sh). Target: at most 1 s more wall time (the
+    citizen waits for "sent" while it runs).
+    """
+    path = os.environ.get("BENCH_SEAL_JSON")
+    if not path:
+        return
+    with open(path) as f:
+        r = json.load(f)
+    extra_ms = r["sealed_commit_ms"] - r["plain_commit_ms"]
+    extra_cpu = r["sealed_commit_cpu_ms"] - r["plain_commit_cpu_ms"]
+    mb = r["take_bytes"] / 1e6
+    rows = [
+        (f"commit a 2-min appeal ({mb:.1f} MB), plain", f"{r['plain_commit_ms']:.0f} ms", "-", True),
+        ("  sealed (age X25519)", f"{r['sealed_commit_ms']:.0f} ms", "-", True),
+        ("  extra time sealing adds", f"{extra_ms:.0f} ms", "1000 ms", extra_ms <= 1000),
+        ("  extra CPU sealing adds", f"{extra_cpu:.0f} ms", "-", True),
+    ]
+    print()
+    print(f"| {'sealing (medians of ' + str(r['runs']) + ')':<36} | {'value':>16} | {'target':>8} | ok  |")
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")

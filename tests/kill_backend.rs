@@ -253,8 +253,15 @@ fn parent() {
             .unwrap();
         assert_eq!(sha256_hex(&bytes), sealed, "the stored file of {id}");
         assert_eq!(sha.as_deref(), Some(sealed.as_str()));
+        // Sealed by the kiosk to the call-centre's key (issue 19): opened, it is the take.
+        let keys = senim_common::seal::Identities::load(&data.join("seal.keys")).unwrap();
+        let opened = if senim_common::seal::is_sealed(&bytes) {
+            keys.open(&bytes).unwrap()
+        } else {
+            bytes.clone()
+        };
         assert!(
-            bytes == video_bytes(*seed, *len),
+            opened == video_bytes(*seed, *len),
             "the video of {id} is the one committed"
         );
         videos.insert(upload);

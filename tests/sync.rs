@@ -842,3 +842,88 @@ fn a_refused_presence_is_dropped_and_delivery_goes_on() {
     assert_delivered(&backend, data.path(), &appeals);
     assert_eq!(parked(data.path()), vec![]);
 }
+
+/// Every file under `dir` whose raw bytes hold `needle` (SQLite files and WALs included).
+fn files_holding(dir: &std::path::Path, needle: &[u8], skip: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n != skip) {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(p.display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_sealed_appeal_reaches_the_call_centre_whole_and_neither_folder_holds_iin_or_webm() {
+    let backend = Backend::start();
+    let data = enrolled_kiosk(&backend);
+    let mut take = vec![
+        0x1a, 0x45, 0xdf, 0xa3, 0x9f, 0x42, 0x86, 0x81, 0x01, b'w', b'e', b'b', b'm',
+    ];
+    take.extend(video_bytes(7, 300_000));
+    let number = {
+        let mut store = Store::open(data.path()).unwrap();
+        assert!(
+            store.seal_recipient().unwrap().is_some(),
+            "learnt at enrolment"
+        );
+        let path = store.incoming_dir().join("take.webm");
+        std::fs::write(&path, &take).unwrap();
+        store
+            .commit_appeal(&senim_kiosk::store::NewAppeal {
+                topic: senim_protocol::Topic::Complaint,
+                language: "kk".into(),
+                iin: Some("880101300010".into()),
+                callback_phone: Some("+77011234567".into()),
+                text: None,
+                video: Some(senim_kiosk::store::NewVideo { path, seconds: 120 }),
+                interrupted: false,
+                test: false,
+                created_at: chrono::Utc::now(),
+                recording: None,
+                appeal_id: None,
+                call_secs: None,
+            })
+            .unwrap()
+    };
+    for needle in [&b"880101300010"[..], b"+77011234567", &take[..13]] {
+        assert_eq!(files_holding(data.path(), needle, ""), Vec::<String>::new());
+    }
+    let (worker, _) = deliver(data.path(), &backend.url);
+    join(worker, Duration::from_secs(30));
+
+    let held = backend.appeals();
+    let row = held.iter().find(|a| a.id == number).unwrap();
+    assert_eq!(
+        row.iin.as_deref(),
+        Some("880101300010"),
+        "opened at the call-centre"
+    );
+    assert_eq!(row.callback_phone.as_deref(), Some("+77011234567"));
+    assert!(
+        backend.video(row).unwrap() == take,
+        "the take, byte for byte"
+    );
+    assert!(senim_common::seal::is_sealed(
+        &backend.video_at_rest(row).unwrap()
+    ));
+    // Without its key the call-centre's folder holds no WebM (its key file is skipped here;
+    // in production `[storage] key_file` lies outside the data folder).
+    // Nor the IIN or the phone: the database keeps them sealed at rest.
+    for needle in [&b"880101300010"[..], b"+77011234567", &take[..13]] {
+        assert_eq!(
+            files_holding(backend.data_dir(), needle, "seal.keys"),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -512,6 +512,8 @@ mod tests {
         let config = Config::load(path).unwrap();
         let mut expected = Config::default();
         expected.server.data_dir = PathBuf::from("/var/lib/senim-callcentre");
+        // The one key the example sets on purpose: the sealing keys outside the data folder.
+        expected.storage.key_file = Some(PathBuf::from("/etc/senim/callcentre-seal.keys"));
         assert_eq!(config, expected, "the example documents the defaults");
     }
 

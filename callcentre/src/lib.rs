@@ -38,6 +38,7 @@ pub mod i18n;
 pub mod passwords;
 pub mod qr;
 pub mod retention;
+pub mod sealing;
 pub mod secrets;
 pub mod server;
 pub mod signalling;

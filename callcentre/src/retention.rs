@@ -101,6 +101,9 @@ pub fn purge(
             Ok::<_, DbError>((erased, db::erased_upload_ids(tx)?))
         })?
     };
+    if !dry_run && appeals > 0 && !db.checkpoint_erased()? {
+        tracing::warn!("the WAL could not be truncated after the purge (a reader is busy); the erased values leave it at the next checkpoint");
+    }
     let mut report = PurgeReport {
         dry_run,
         cutoff,

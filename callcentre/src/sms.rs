@@ -61,13 +61,19 @@ pub fn queue_answer_sms(
         .query_row(
             "SELECT callback_phone, answer_language, language FROM appeals WHERE id = ?1",
             [appeal_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| {
+                Ok((
+                    crate::sealing::open_at_rest(r.get(0)?),
+                    r.get(1)?,
+                    r.get(2)?,
+                ))
+            },
         )
         .optional()?;
     let Some((Some(phone), answer_language, language)) = row else {
         return Ok(false);
     };
-    if phone.trim().is_empty() {
+    if phone.trim().is_empty() || phone == crate::sealing::UNREADABLE {
         return Ok(false);
     }
     let code = new_link_code();

@@ -89,6 +89,10 @@ pub struct AppState {
     pub signing_key: Option<senim_common::signing::PublicKey>,
     /// The TLS key pin enrolment QR codes carry (`enrolment::pin`), read at start.
     pub tls_pin: Option<senim_protocol::enrol::SpkiPin>,
+    /// The age identities of `[storage] key_file` (`crate::sealing`): kiosks seal to the
+    /// current one, what is kept is sealed to it, every one opens. `None` only if the key file
+    /// cannot be used (the server then refuses to start; tests see the error logged).
+    pub seal: Option<Arc<senim_common::seal::Identities>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -126,7 +130,23 @@ impl AppState {
             tracing::error!(error = %e, "enrolment codes will carry no TLS pin");
             None
         });
+        let key_file = config.storage.key_file(&data_dir);
+        let seal = match senim_common::seal::Identities::load_or_create(&key_file) {
+            Ok((ids, made)) => {
+                if made {
+                    tracing::info!(recipient = %ids.current(), path = %key_file.display(), "made the call-centre's sealing key file");
+                }
+                let ids = Arc::new(ids);
+                crate::sealing::register(Arc::clone(&ids));
+                Some(ids)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no sealing keys: sealed appeals cannot be opened");
+                None
+            }
+        };
         Arc::new(AppState {
+            seal,
             signing_key,
             tls_pin,
             signin,

@@ -611,8 +611,11 @@ async fn a_video_upload_resumes_after_a_cut_connection_from_the_servers_offset()
     assert_eq!(stored[0].video_bytes, Some(1000));
     assert_eq!(stored[0].video_sha256.as_deref(), Some(sha.as_str()));
     let upload = stored[0].video_upload_id.clone().unwrap();
+    // Kept sealed at rest (issue 19): opened with the call-centre's keys, it is the upload.
+    let stored = std::fs::read(server.data().join("uploads").join(upload)).unwrap();
+    assert!(senim_common::seal::is_sealed(&stored));
     assert_eq!(
-        std::fs::read(server.data().join("uploads").join(upload)).unwrap(),
+        server.state.seal.as_ref().unwrap().open(&stored).unwrap(),
         bytes
     );
 

@@ -164,8 +164,12 @@ fn tuspy_uploads_a_video_in_checksummed_chunks_and_the_appeal_has_it() {
     assert_eq!(after[0]["id"], appeal_id);
     assert_eq!(after[0]["video_bytes"], video.len());
     assert_eq!(after[0]["video_sha256"], sha.as_str());
+    // Kept sealed at rest (issue 19); opened with the key file, it is the video.
+    let stored = std::fs::read(data.join("uploads").join(&upload_id)).unwrap();
+    assert!(senim_common::seal::is_sealed(&stored), "no WebM at rest");
+    let keys = senim_common::seal::Identities::load(&data.join("seal.keys")).unwrap();
     assert_eq!(
-        std::fs::read(data.join("uploads").join(&upload_id)).unwrap(),
+        keys.open(&stored).unwrap(),
         video,
         "the stored file is the video, byte for byte"
     );

@@ -1,9 +1,10 @@
 //! Code shared by the Senim kiosk and the call-centre that is not wire format (that is
 //! `senim-protocol`): the QR matrix both draw ([`qr`]), the way both open their SQLite
 //! database ([`sqlite`]), the Ed25519 signature scheme of signed content ([`signing`]) and the
-//! public-key hash of TLS pinning ([`spki`]).
+//! public-key hash of TLS pinning ([`spki`]) and age sealing ([`seal`]).
 
 pub mod qr;
+pub mod seal;
 pub mod signing;
 pub mod spki;
 pub mod sqlite;

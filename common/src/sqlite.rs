@@ -24,13 +24,23 @@ pub enum UpgradeError {
 }
 
 /// Sets a connection's pragmas: WAL (readers beside the writer), `synchronous=FULL` (every
-/// commit survives a power cut), foreign keys, and how long to wait for a lock.
+/// commit survives a power cut), foreign keys, `secure_delete` (deleted and overwritten
+/// content is zeroed in the file, not left in free space), and how long to wait for a lock.
 pub fn configure(conn: &Connection, busy_timeout: Duration) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
+}
+
+/// After personal data was erased: copies the WAL back into the database and truncates it
+/// (`wal_checkpoint(TRUNCATE)`), so the erased values' old page images leave the WAL file too.
+/// `false` when a reader kept part of the WAL alive (the next erasure tries again).
+pub fn checkpoint_truncate(conn: &Connection) -> Result<bool, rusqlite::Error> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    Ok(busy == 0)
 }
 
 /// The schema version a database is at (`user_version`).

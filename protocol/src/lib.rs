@@ -132,6 +132,11 @@ pub struct EnrolResponse {
     /// or mis-signed content. Absent from older call-centres.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
+    /// The call-centre's age X25519 recipient (`age1…`): the kiosk seals every appeal's video
+    /// and personal fields to it as soon as the appeal is committed. Absent from older
+    /// call-centres (the kiosk then keeps appeals unsealed until it learns one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_recipient: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolResponse {
@@ -260,6 +265,11 @@ pub struct HeartbeatResponse {
     /// channel); one that has a key ignores this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<String>,
+    /// The call-centre's current age recipient (`age1…`, as in the enrolment answer). The
+    /// kiosk seals to the newest one it heard over its pinned channel, so a rotated key reaches
+    /// every kiosk with its next heartbeat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_recipient: Option<String>,
 }
 
 /// Which journey a person at the kiosk is on.
@@ -342,10 +352,47 @@ impl Topic {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VideoInfo {
+    /// The file's size as uploaded (the sealed file's, when `sealed`).
     pub bytes: u64,
-    /// Lower-case hex SHA-256 of the whole file.
+    /// Lower-case hex SHA-256 of the whole file as uploaded (the sealed file's, when `sealed`).
     pub sha256: String,
     pub duration_seconds: u32,
+    /// The file is an age file sealed to the call-centre's recipient; the WebM is inside.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sealed: bool,
+}
+
+/// An appeal's personal fields as the kiosk seals them (JSON inside an age file, carried as
+/// `AppealRecord::sealed`).
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl std::fmt::Debug for SealedFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedFields")
+            .field("iin", &self.iin.as_ref().map(|_| "<redacted>"))
+            .field(
+                "callback_phone",
+                &self.callback_phone.as_ref().map(|_| "<redacted>"),
+            )
+            .field("text", &self.text.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl SealedFields {
+    /// Whether there is nothing personal to seal.
+    pub fn is_empty(&self) -> bool {
+        self.iin.is_none() && self.callback_phone.is_none() && self.text.is_none()
+    }
 }
 
 /// An appeal left at a kiosk.
@@ -389,6 +436,11 @@ pub struct AppealRecord {
     /// only its hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check_code: Option<String>,
+    /// The personal fields sealed on the kiosk: base64 of an age file (to the call-centre's
+    /// recipient) holding `{"iin", "callback_phone", "text"}` as JSON. When present, `iin`,
+    /// `callback_phone` and `text` are absent; only the call-centre can open it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 impl std::fmt::Debug for AppealRecord {
@@ -412,6 +464,7 @@ impl std::fmt::Debug for AppealRecord {
             .field("interrupted", &self.interrupted)
             .field("test", &self.test)
             .field("call_secs", &self.call_secs)
+            .field("sealed", &self.sealed.is_some())
             .finish()
     }
 }
@@ -690,7 +743,17 @@ mod tests {
             interrupted: false,
             test: false,
             call_secs: None,
+            sealed: Some("c2VhbGVk".into()),
         };
+        let debug = format!("{appeal:?}");
+        assert!(!debug.contains("c2VhbGVk"), "only whether it is sealed");
+        let fields = SealedFields {
+            iin: Some("880101300010".into()),
+            callback_phone: None,
+            text: Some("secret".into()),
+        };
+        let debug = format!("{fields:?}");
+        assert!(!debug.contains("880101300010") && !debug.contains("secret"));
         let debug = format!("{appeal:?}");
         assert!(!debug.contains("880101300010"));
         assert!(!debug.contains("+77011234567"));

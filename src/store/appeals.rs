@@ -6,11 +6,13 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use base64::Engine;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use senim_protocol::{AppealRecord, Topic, VideoInfo};
+use senim_protocol::{AppealRecord, SealedFields, Topic, VideoInfo};
 use sha2::{Digest, Sha256};
 
+use super::seal::{remove_durably, seal_fields, seal_take, sealed_video_name, SealedTake};
 use super::{
     insert_outbox, io, parse_enum, parse_ts, random_from, ts, Store, StoreError, VIDEOS_DIR,
 };
@@ -159,17 +161,77 @@ impl Store {
     /// and its outbox row are committed in one transaction. Only then does the citizen see
     /// "sent". On failure nothing is stored and the take stays where it was, so "try again"
     /// can commit it.
+    ///
+    /// With the call-centre's seal recipient known (issue 19), the take is sealed into
+    /// `videos/<number>.webm.age` and the IIN, phone and text are stored only sealed; once the
+    /// commit is durable the plaintext take is removed and the WAL checkpointed and truncated,
+    /// so nothing under the data folder reads back as the citizen's data.
     pub fn commit_appeal_with_code(
         &mut self,
         appeal: &NewAppeal,
     ) -> Result<CommittedAppeal, StoreError> {
-        // Hash and fsync the take before taking the write lock (it can be 100 MB).
-        let sealed = match &appeal.video {
-            Some(video) => {
-                Some(seal_file(&video.path).map_err(io("cannot read the recorded video"))?)
-            }
+        // Seal (or, with no recipient yet, hash) and fsync the take before taking the write
+        // lock (it can be 100 MB). A sealed take is written beside the plaintext one.
+        let recipient = self.seal_recipient()?;
+        let personal = SealedFields {
+            iin: appeal.iin.clone(),
+            callback_phone: appeal.callback_phone.clone(),
+            text: appeal.text.clone(),
+        };
+        let sealed_fields = match &recipient {
+            Some(r) => seal_fields(r, &personal)?,
             None => None,
         };
+        let stored_fields = if recipient.is_some() {
+            SealedFields::default()
+        } else {
+            personal
+        };
+        let sealed_take = match (&appeal.video, &recipient) {
+            (Some(video), Some(r)) => {
+                let dest = video.path.with_extension("webm.age.part");
+                Some(seal_take(r, &video.path, &dest)?)
+            }
+            _ => None,
+        };
+        let sealed = match (&appeal.video, &sealed_take) {
+            (Some(_), Some(t)) => Some((t.bytes, t.sha256.clone())),
+            (Some(video), None) => {
+                Some(seal_file(&video.path).map_err(io("cannot read the recorded video"))?)
+            }
+            (None, _) => None,
+        };
+        let result = self.commit_prepared(
+            appeal,
+            sealed,
+            sealed_take.as_ref(),
+            sealed_fields,
+            stored_fields,
+        );
+        match (&result, &sealed_take, &appeal.video) {
+            (Ok(_), Some(_), Some(video)) => {
+                // Committed sealed: the plaintext take goes, and nothing personal stays in the
+                // WAL (the recording's row with the IIN was deleted in the commit).
+                remove_durably(&video.path)?;
+                self.checkpoint_erased()?;
+            }
+            (Ok(_), None, _) if recipient.is_some() => self.checkpoint_erased()?,
+            (Err(_), Some(t), _) => {
+                let _ = std::fs::remove_file(&t.path);
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn commit_prepared(
+        &mut self,
+        appeal: &NewAppeal,
+        sealed: Option<(u64, String)>,
+        sealed_take: Option<&SealedTake>,
+        sealed_fields: Option<Vec<u8>>,
+        stored: SealedFields,
+    ) -> Result<CommittedAppeal, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -198,10 +260,13 @@ impl Store {
         let mut video_cols: (Option<String>, Option<u64>, Option<String>, Option<u32>) =
             (None, None, None, None);
         if let (Some(video), Some((bytes, sha))) = (&appeal.video, sealed) {
-            let name = format!("{id}.webm");
+            let (name, from) = match sealed_take {
+                Some(t) => (sealed_video_name(&id), t.path.clone()),
+                None => (format!("{id}.webm"), video.path.clone()),
+            };
             let dest = self.data_dir.join(VIDEOS_DIR).join(&name);
-            std::fs::rename(&video.path, &dest).map_err(io("cannot file the recorded video"))?;
-            moved = Some((dest, video.path.clone()));
+            std::fs::rename(&from, &dest).map_err(io("cannot file the recorded video"))?;
+            moved = Some((dest, from));
             video_cols = (Some(name), Some(bytes), Some(sha), Some(video.seconds));
         }
         let result = (|| -> Result<(), StoreError> {
@@ -212,16 +277,17 @@ impl Store {
             tx.execute(
                 "INSERT INTO appeals (id, created_at, topic, language, iin, callback_phone, text, \
                  video_file, video_bytes, video_sha256, video_seconds, interrupted, test, \
-                 call_secs, check_code) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 call_secs, check_code, sealed_fields, video_sealed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17)",
                 params![
                     id,
                     ts(appeal.created_at),
                     appeal.topic.as_str(),
                     appeal.language,
-                    appeal.iin,
-                    appeal.callback_phone,
-                    appeal.text,
+                    stored.iin,
+                    stored.callback_phone,
+                    stored.text,
                     video_cols.0,
                     video_cols.1.map(|b| b as i64),
                     video_cols.2,
@@ -230,6 +296,8 @@ impl Store {
                     appeal.test,
                     appeal.call_secs,
                     check_code,
+                    sealed_fields,
+                    sealed_take.is_some(),
                 ],
             )?;
             insert_outbox(
@@ -298,7 +366,8 @@ impl Store {
                 Err(e) => return Err(io("cannot delete a discarded recording")(e)),
             }
         }
-        Ok(())
+        // The row held the IIN: zeroed by secure_delete, and out of the WAL now too.
+        self.checkpoint_erased()
     }
 
     /// Recordings a crash or power cut left unfinished, oldest first.
@@ -356,8 +425,8 @@ impl Store {
     pub(super) fn appeal_record(&self, id: &str) -> Result<AppealRecord, StoreError> {
         let row = self.conn.query_row(
             "SELECT created_at, topic, language, iin, callback_phone, text, video_bytes, \
-             video_sha256, video_seconds, interrupted, test, call_secs, check_code FROM appeals \
-             WHERE id = ?1",
+             video_sha256, video_seconds, interrupted, test, call_secs, check_code, sealed_fields, \
+             video_sealed FROM appeals WHERE id = ?1",
             [id],
             |r| {
                 Ok((
@@ -374,6 +443,8 @@ impl Store {
                     r.get::<_, bool>(10)?,
                     r.get::<_, Option<u32>>(11)?,
                     r.get::<_, Option<String>>(12)?,
+                    r.get::<_, Option<Vec<u8>>>(13)?,
+                    r.get::<_, bool>(14)?,
                 ))
             },
         )?;
@@ -391,12 +462,15 @@ impl Store {
             test,
             call_secs,
             check_code,
+            sealed_fields,
+            video_sealed,
         ) = row;
         let video = match (bytes, sha) {
             (Some(bytes), Some(sha256)) => Some(VideoInfo {
                 bytes: bytes as u64,
                 sha256,
                 duration_seconds: seconds.unwrap_or(0),
+                sealed: video_sealed,
             }),
             _ => None,
         };
@@ -413,6 +487,7 @@ impl Store {
             test,
             call_secs,
             check_code,
+            sealed: sealed_fields.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
         })
     }
 }

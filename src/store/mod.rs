@@ -10,7 +10,8 @@
 //! parts share; the parts: `appeals.rs` (appeals and recordings), `guides.rs` (service-guide
 //! events), `faults.rs` (device faults), `outbox.rs` (delivery and videos), `retention.rs`
 //! (purge), `meta.rs` (enrolment and sync notes), `pin.rs` (the technician PIN's lock-out),
-//! `queue.rs` (counts), `thread.rs` (the store thread).
+//! `queue.rs` (counts), `seal.rs` (sealing appeals to the call-centre's age recipient,
+//! erasing for good), `thread.rs` (the store thread).
 
 mod appeals;
 mod faults;
@@ -20,6 +21,7 @@ mod outbox;
 mod pin;
 mod queue;
 mod retention;
+mod seal;
 mod thread;
 
 use std::path::{Path, PathBuf};
@@ -57,11 +59,12 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("sql/0004_check_code.sql")),
         M::up(include_str!("sql/0005_parked.sql")),
         M::up(include_str!("sql/0006_technician_pin.sql")),
+        M::up(include_str!("sql/0007_sealed.sql")),
     ])
 }
 
 /// How many migrations this build knows (the schema version it writes).
-pub const SCHEMA_VERSION: usize = 6;
+pub const SCHEMA_VERSION: usize = 7;
 
 /// What can go wrong with the kiosk's store. Messages say what a technician can do.
 #[derive(Debug, thiserror::Error)]

@@ -105,7 +105,8 @@ impl Store {
                 "UPDATE outbox SET delivered_at = ?2 WHERE seq = ?1 AND delivered_at IS NULL",
             )?;
             let mut scrub = tx.prepare_cached(
-                "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL, check_code = NULL \
+                "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL, check_code = NULL, \
+                 sealed_fields = NULL \
                  WHERE id = (SELECT ref_id FROM outbox WHERE seq = ?1 AND kind = 'appeal')",
             )?;
             let now = ts(now);
@@ -115,7 +116,7 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(())
+        self.checkpoint_erased()
     }
 
     /// The backend refused a record for good (a documented refusal code): the record is
@@ -127,11 +128,23 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
             "UPDATE outbox SET rejected_at = ?2, rejection = ?3 WHERE seq = ?1",
             params![seq, ts(now), reason],
         )?;
-        Ok(())
+        // Erased like a delivered appeal's: nothing the kiosk can read stays. Only the sealed
+        // fields (which the kiosk cannot open) and the check code stay, so that a technician's
+        // `queue --retry-parked` can still deliver the appeal whole.
+        tx.execute(
+            "UPDATE appeals SET iin = NULL, callback_phone = NULL, text = NULL \
+             WHERE id = (SELECT ref_id FROM outbox WHERE seq = ?1 AND kind = 'appeal')",
+            [seq],
+        )?;
+        tx.commit()?;
+        self.checkpoint_erased()
     }
 
     /// The oldest video whose appeal the backend has but whose bytes it does not.

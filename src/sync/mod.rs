@@ -344,7 +344,8 @@ fn run_here(
 /// Enrols this kiosk with a one-time code and keeps the token in the store. `code` is what
 /// follows `SENIM-ENROL:` in the QR code: the code, and the call-centre's TLS key pin when it
 /// carries one — the enrolment request itself is then pinned, and so is every later
-/// connection. The call-centre's signing key (for catalogues) is kept from the answer.
+/// connection. The call-centre's signing key (for catalogues) and seal recipient (appeals are
+/// sealed to it) are kept from the answer.
 pub fn enrol(
     data_dir: &std::path::Path,
     backend_url: &str,
@@ -373,6 +374,19 @@ pub fn enrol(
             )))
         }
     };
+    let seal_recipient = match answer
+        .seal_recipient
+        .as_deref()
+        .map(str::parse::<senim_common::seal::Recipient>)
+    {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            return Err(SyncError::Protocol(format!(
+                "the enrolment answer's seal_recipient: {e}"
+            )))
+        }
+    };
     let enrolment = Enrolment {
         kiosk_id: answer.kiosk_id,
         token: answer.token,
@@ -387,6 +401,11 @@ pub fn enrol(
         store.set_signing_key(&key)?;
         // A catalogue refused for want of this key is worth another look.
         store.set_catalog_problem(None)?;
+    }
+    if let Some(recipient) = seal_recipient {
+        store.set_seal_recipient(&recipient)?;
+        // Appeals queued before the kiosk knew a recipient are sealed now.
+        store.seal_pending()?;
     }
     Ok(enrolment)
 }

@@ -136,10 +136,23 @@ impl Backend {
         self.state.db.read(|c| db::list_appeals(c, &[])).unwrap()
     }
 
-    /// The bytes of an appeal's uploaded video, as the backend keeps them.
+    /// The bytes of an appeal's uploaded video as the console plays them: kept sealed at rest
+    /// (issue 19), opened with the call-centre's keys.
     pub fn video(&self, appeal: &db::AppealRow) -> Option<Vec<u8>> {
+        let bytes = self.video_at_rest(appeal)?;
+        let keys = self.state.seal.as_ref()?;
+        keys.open(&bytes).ok()
+    }
+
+    /// The bytes of an appeal's uploaded video as they lie in the data folder.
+    pub fn video_at_rest(&self, appeal: &db::AppealRow) -> Option<Vec<u8>> {
         let id = appeal.video_upload_id.as_ref()?;
         std::fs::read(self.dir.path().join("uploads").join(id)).ok()
+    }
+
+    /// The call-centre's data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 

@@ -2,6 +2,7 @@
 //! batches, catalogue, tus uploads, and the OpenAPI document generated from these very handlers.
 
 pub mod call;
+mod check;
 pub mod error;
 pub mod tus;
 
@@ -215,6 +216,7 @@ async fn enrol(
                 site,
                 mode,
                 signing_key: state.signing_key.map(|k| k.to_string()),
+                seal_recipient: state.seal.as_ref().map(|s| s.current().to_string()),
             }))
         }
         Err(problem) => {
@@ -304,6 +306,7 @@ async fn heartbeat(
         operators_open: state.schedule.is_open(now),
         operators_available: state.calls.operators_available(state.schedule.is_open(now)),
         signing_key: state.signing_key.map(|k| k.to_string()),
+        seal_recipient: state.seal.as_ref().map(|s| s.current().to_string()),
     }))
 }
 
@@ -378,81 +381,6 @@ async fn consultant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Checks one record's fields; a message for the kiosk's technician if they are wrong.
-fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
-    let short = |name: &str, s: &str, max: usize| {
-        if s.is_empty() || s.len() > max {
-            Err(format!("{name} must be 1–{max} characters"))
-        } else {
-            Ok(())
-        }
-    };
-    match body {
-        RecordBody::Appeal(a) => {
-            if !senim_protocol::valid_appeal_id(&a.appeal_id) {
-                return Err(format!(
-                    "appeal_id {:?} is not `A-` and eight of 0-9, A-Z without I and O",
-                    a.appeal_id
-                ));
-            }
-            if !["kk", "ru", "en"].contains(&a.language.as_str()) {
-                return Err("language must be kk, ru or en".into());
-            }
-            if let Some(iin) = &a.iin {
-                if iin.len() != 12 || !iin.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err("iin must be 12 digits".into());
-                }
-            }
-            if let Some(phone) = &a.callback_phone {
-                if !senim_protocol::valid_phone(phone) {
-                    return Err("callback_phone must be written +77XXXXXXXXX".into());
-                }
-            }
-            if let Some(code) = &a.check_code {
-                // The code is a secret: the message never repeats it.
-                if !senim_protocol::valid_check_code(code) {
-                    return Err(
-                        "check_code must be 16 characters of A-Z and 2-7 (upper-case \
-                         base32, as the kiosk makes it); leave it out if the appeal has none"
-                            .into(),
-                    );
-                }
-            }
-            if let Some(text) = &a.text {
-                if text.chars().count() > 4000 {
-                    return Err("text must be at most 4,000 characters".into());
-                }
-            }
-            if let Some(v) = &a.video {
-                if v.sha256.len() != 64
-                    || !v
-                        .sha256
-                        .bytes()
-                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                {
-                    return Err("video.sha256 must be 64 lower-case hex digits".into());
-                }
-                if v.bytes == 0 || v.bytes > max_video {
-                    return Err(format!("video.bytes must be 1–{max_video}"));
-                }
-            }
-            Ok(())
-        }
-        RecordBody::GuideEvent(e) => {
-            short("session_id", &e.session_id, 64)?;
-            short("service_id", &e.service_id, 64)?;
-            if e.rating.is_some_and(|r| !(1..=3).contains(&r)) {
-                return Err("rating must be 1, 2 or 3".into());
-            }
-            Ok(())
-        }
-        RecordBody::DeviceFault(f) => {
-            short("device", &f.device, 32)?;
-            short("detail", &f.detail, 500)
-        }
-    }
-}
-
 /// Store a batch of records, all or none; replays of a key return the first result.
 #[utoipa::path(
     post, path = "/api/v1/records", tag = "kiosk",
@@ -469,7 +397,7 @@ fn check_record(body: &RecordBody, max_video: u64) -> Result<(), String> {
 async fn records(
     State(state): State<Arc<AppState>>,
     kiosk: KioskAuth,
-    ApiJson(batch): ApiJson<RecordBatch>,
+    ApiJson(mut batch): ApiJson<RecordBatch>,
 ) -> Result<Json<RecordBatchResponse>, ApiFailure> {
     if batch.records.is_empty() || batch.records.len() > MAX_BATCH_RECORDS {
         return Err(ApiFailure::bad_request(
@@ -480,27 +408,43 @@ async fn records(
     let max_video = state.config.uploads.max_mib * 1024 * 1024;
     let mut keys = std::collections::HashSet::new();
     let mut hashes = Vec::with_capacity(batch.records.len());
-    for (i, record) in batch.records.iter().enumerate() {
+    for (i, record) in batch.records.iter_mut().enumerate() {
         if !senim_protocol::valid_key(&record.key) {
             return Err(ApiFailure::invalid(
                 RefusalCode::InvalidKey,
                 format!("record {i}: a key is 8–64 characters of A-Z a-z 0-9 _ -"),
             ));
         }
-        if !keys.insert(record.key.as_str()) {
+        if !keys.insert(record.key.clone()) {
             return Err(ApiFailure::bad_request(
                 "duplicate_key",
                 format!("record {i}: key {} appears twice in this batch", record.key),
             ));
         }
-        check_record(&record.record, max_video).map_err(|m| {
+        // The idempotency hash is of the record as sent (a resend carries the same sealed
+        // bytes); the sealed fields are then opened and checked like plain ones.
+        let canonical = serde_json::to_vec(&record.record).unwrap_or_default();
+        hashes.push(hex::encode(Sha256::digest(&canonical)));
+        if let RecordBody::Appeal(a) = &mut record.record {
+            crate::sealing::open_record(state.seal.as_deref(), a).map_err(|m| {
+                ApiFailure::invalid(
+                    RefusalCode::InvalidRecord,
+                    format!("record {i} ({}): {m}", record.key),
+                )
+            })?;
+        }
+        check::check_record(&record.record, max_video).map_err(|m| {
             ApiFailure::invalid(
                 RefusalCode::InvalidRecord,
                 format!("record {i} ({}): {m}", record.key),
             )
         })?;
-        let canonical = serde_json::to_vec(&record.record).unwrap_or_default();
-        hashes.push(hex::encode(Sha256::digest(&canonical)));
+        // Kept sealed at rest: the database never holds an IIN, phone or text in the clear.
+        if let (RecordBody::Appeal(a), Some(ids)) = (&mut record.record, state.seal.as_deref()) {
+            crate::sealing::seal_record_at_rest(ids, a).map_err(|e| {
+                ApiFailure::from(std::io::Error::other(format!("cannot seal at rest: {e}")))
+            })?;
+        }
     }
     let now = Utc::now();
     let deadlines =

@@ -501,6 +501,11 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         let data_dir = config.server.data_dir.clone();
         // Made at first start; a damaged or exposed key stops the start with what to do.
         crate::secrets::signing_key(&data_dir)?;
+        let key_file = config.storage.key_file(&data_dir);
+        senim_common::seal::Identities::load_or_create(&key_file)?;
+        if key_file.starts_with(&data_dir) {
+            tracing::warn!(path = %key_file.display(), "the sealing key file is inside the data folder: a copy of the folder carries its key; set [storage] key_file outside it");
+        }
         let state = AppState::new(db, config, schedule, data_dir);
         state.refresh_catalog_version()?;
         tracing::info!(addr = %local, tls = tls.is_some(), "senim-callcentre listening");

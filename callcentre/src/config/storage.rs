@@ -1,4 +1,7 @@
-//! The `[storage]` section: what keeps the data folder's disk from filling up with videos.
+//! The `[storage]` section: what keeps the data folder's disk from filling up with videos, and
+//! the key file that keeps what is in it unreadable without the key.
+
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -14,6 +17,14 @@ pub struct StorageSection {
     /// finishes or expires. A kiosk sends one video at a time, and an appeal has at most one
     /// open upload (a second creation answers the open one).
     pub max_open_uploads_per_kiosk: u64,
+    /// The call-centre's age identities (`AGE-SECRET-KEY-1…`, one a line): kiosks seal appeals
+    /// to the first one's recipient, and videos, IINs, phones and texts are kept sealed to it in
+    /// the data folder. Made with mode 0600 at first start if missing. Keep it **outside** the
+    /// data folder and back it up apart from it: a copy of the folder without it reveals
+    /// nothing, and without it nothing sealed can be read. Rotation: put a new identity first
+    /// (`age-keygen` prints one), keep the old ones below it, restart.
+    /// Empty: `<data_dir>/seal.keys` (warned at start).
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for StorageSection {
@@ -21,6 +32,7 @@ impl Default for StorageSection {
         Self {
             reserve_mib: 1024,
             max_open_uploads_per_kiosk: 4,
+            key_file: None,
         }
     }
 }
@@ -32,6 +44,14 @@ impl StorageSection {
             "storage.max_open_uploads_per_kiosk",
             self.max_open_uploads_per_kiosk,
         )]
+    }
+
+    /// The key file: `key_file`, or `seal.keys` in the data folder.
+    pub fn key_file(&self, data_dir: &Path) -> PathBuf {
+        match &self.key_file {
+            Some(p) if !p.as_os_str().is_empty() => p.clone(),
+            _ => data_dir.join("seal.keys"),
+        }
     }
 
     /// The reserve in bytes.

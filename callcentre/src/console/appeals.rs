@@ -148,13 +148,38 @@ pub(super) async fn video(
     if from_start {
         audit_look(&state, &operator, "video_play", &id).await?;
     }
-    let webm: mime::Mime = "video/webm"
-        .parse()
-        .map_err(|_| ConsoleError::NotFound("video"))?;
-    let service = tower_http::services::ServeFile::new_with_mime(state.upload_path(&upload), &webm);
-    let mut response = match service.oneshot(request).await {
-        Ok(r) => r.map(axum::body::Body::new),
-        Err(never) => match never {},
+    let path = state.upload_path(&upload);
+    let sealed = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || crate::sealing::is_sealed_file(&path))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(false)
+    };
+    let mut response = match (sealed, state.seal.clone()) {
+        // Sealed at rest: decrypted on the fly, range by range.
+        (true, Some(ids)) => crate::sealing::serve_sealed(ids, path, request.headers())
+            .await
+            .map_err(|e| {
+                tracing::error!(appeal = %id, error = %e, "cannot open a sealed video");
+                ConsoleError::NotFound("video (its key is not in [storage] key_file)")
+            })?,
+        (true, None) => {
+            return Err(ConsoleError::NotFound(
+                "video (no sealing keys: see [storage] key_file)",
+            ))
+        }
+        (false, _) => {
+            let webm: mime::Mime = "video/webm"
+                .parse()
+                .map_err(|_| ConsoleError::NotFound("video"))?;
+            let service = tower_http::services::ServeFile::new_with_mime(path, &webm);
+            match service.oneshot(request).await {
+                Ok(r) => r.map(axum::body::Body::new),
+                Err(never) => match never {},
+            }
+        }
     };
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -96,9 +96,10 @@ pub(super) fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
         topic: r.get(3)?,
         created_at: time(4)?,
         language: r.get(5)?,
-        iin: r.get(6)?,
-        callback_phone: r.get(7)?,
-        text: r.get(8)?,
+        // Sealed at rest (issue 19): opened as the row is read.
+        iin: crate::sealing::open_at_rest(r.get(6)?),
+        callback_phone: crate::sealing::open_at_rest(r.get(7)?),
+        text: crate::sealing::open_at_rest(r.get(8)?),
         duration_seconds: r.get(9)?,
         interrupted: r.get(10)?,
         test: r.get(11)?,

@@ -180,6 +180,14 @@ impl Db {
         Ok(value)
     }
 
+    /// After personal data was erased (the purge): `secure_delete` (set on every connection)
+    /// zeroed the old values in the database file; this copies the WAL back and truncates it so
+    /// their old page images leave the WAL too. `false` if a reader kept part of it alive.
+    pub fn checkpoint_erased(&self) -> Result<bool, DbError> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(sqlite::checkpoint_truncate(&conn)?)
+    }
+
     /// Runs `f` on a reader connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);

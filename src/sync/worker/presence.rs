@@ -70,6 +70,9 @@ impl Worker {
         if let Some(key) = answer.signing_key.as_deref() {
             self.learn_signing_key(key)?;
         }
+        if let Some(recipient) = answer.seal_recipient.as_deref() {
+            self.learn_seal_recipient(recipient)?;
+        }
         if let Some(version) = answer.catalog_version {
             self.update_catalog(api, &version).await?;
         }
@@ -168,6 +171,21 @@ impl Worker {
                 tracing::warn!(%key, %held, "sync: the call-centre names another signing key than the one from enrolment; kept the enrolment's");
             }
             Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A heartbeat answer's seal recipient (over the pinned channel): the newest one is kept,
+    /// so a rotated call-centre key reaches the kiosk; appeals committed before the kiosk knew
+    /// any recipient are sealed the moment it learns one.
+    fn learn_seal_recipient(&mut self, recipient: &str) -> Result<(), SyncError> {
+        let Ok(recipient) = recipient.parse::<senim_common::seal::Recipient>() else {
+            tracing::warn!("sync: the heartbeat answer's seal recipient is malformed; ignored");
+            return Ok(());
+        };
+        if self.store.set_seal_recipient(&recipient)? {
+            tracing::info!(%recipient, "sync: sealing appeals to the call-centre's recipient");
+            self.store.seal_pending()?;
         }
         Ok(())
     }

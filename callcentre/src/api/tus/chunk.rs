@@ -251,6 +251,17 @@ pub(super) async fn finish(
     })
     .await?;
     if attached {
+        // A video a kiosk did not seal (one older than sealing) is sealed here, so the data
+        // folder keeps no WebM; the SHA-256 kept is the one the kiosk sent.
+        if let Some(ids) = state.seal.clone() {
+            let path = state.upload_path(&row.id);
+            let sealed =
+                tokio::task::spawn_blocking(move || crate::sealing::seal_in_place(&ids, &path))
+                    .await;
+            if !matches!(sealed, Ok(Ok(()))) {
+                tracing::error!(upload = %row.id, "could not seal a received video at rest; it stays unsealed");
+            }
+        }
         tracing::info!(upload = %row.id, bytes = row.length, "video received");
         state.notify(LiveEvent::AppealsChanged(vec![row.appeal_id.clone()]));
     } else {
