@@ -195,11 +195,12 @@ async fn child(dir: &Path) {
     let expected: std::collections::BTreeSet<String> =
         [&la, &lb, &lc].iter().map(|l| upload_id(l)).collect();
     assert_eq!(upload_files(&server.data()), expected);
+    // Kept sealed at rest (issue 19): opened with the call-centre's keys, each is whole.
+    let keys = server.state.seal.as_ref().expect("the call-centre's keys");
     for (l, bytes) in [(&la, &a), (&lb, &b), (&lc, &c)] {
-        assert!(
-            std::fs::read(server.data().join("uploads").join(upload_id(l))).unwrap() == *bytes,
-            "every video whole"
-        );
+        let stored = std::fs::read(server.data().join("uploads").join(upload_id(l))).unwrap();
+        assert!(senim_common::seal::is_sealed(&stored), "no video in the clear");
+        assert!(keys.open(&stored).unwrap() == *bytes, "every video whole");
     }
     let ok: String = server
         .state
