@@ -199,7 +199,10 @@ async fn child(dir: &Path) {
     let keys = server.state.seal.as_ref().expect("the call-centre's keys");
     for (l, bytes) in [(&la, &a), (&lb, &b), (&lc, &c)] {
         let stored = std::fs::read(server.data().join("uploads").join(upload_id(l))).unwrap();
-        assert!(senim_common::seal::is_sealed(&stored), "no video in the clear");
+        assert!(
+            senim_common::seal::is_sealed(&stored),
+            "no video in the clear"
+        );
         assert!(keys.open(&stored).unwrap() == *bytes, "every video whole");
     }
     let ok: String = server
