@@ -921,10 +921,19 @@ fn doctor_send_test_appeal_records_delivers_and_waits_for_the_confirmation() {
     let appeal = &held[0];
     assert!(appeal.test, "marked as a test appeal");
     assert!(appeal.iin.is_none());
-    let video = backend.video(appeal).expect("the video's bytes");
+    // Sealed by the kiosk (issue 19): the checksum is the sealed file's, kept as it came;
+    // opened with the call-centre's keys, it is a WebM take.
+    let stored = backend.video_at_rest(appeal).expect("the video's bytes");
     assert_eq!(
         appeal.video_sha256.as_deref(),
-        Some(hex_sha256(&video).as_str())
+        Some(hex_sha256(&stored).as_str())
+    );
+    let video = backend
+        .video(appeal)
+        .expect("opened with the call-centre's keys");
+    assert!(
+        video.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]),
+        "a WebM (EBML) file"
     );
     // Its duration is what was asked for (the recorder runs in real time).
     let secs = appeal.duration_seconds.unwrap_or(0);
