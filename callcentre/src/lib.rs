@@ -37,6 +37,7 @@ pub mod guides;
 pub mod i18n;
 pub mod passwords;
 pub mod qr;
+pub mod reseal;
 pub mod retention;
 pub mod sealing;
 pub mod secrets;

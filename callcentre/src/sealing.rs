@@ -70,6 +70,22 @@ pub fn seal_at_rest(ids: &Identities, plain: &str) -> Result<String, SealError> 
     ))
 }
 
+/// Seals `plain` for the database with the process's keys (the first registered: the one
+/// server's), for values written where no `AppState` is at hand (the SMS outbox). Without a
+/// key file nothing can be sealed and the value stays as it is, as `[storage] key_file`'s
+/// error at start already said.
+pub fn seal_for_rest(plain: &str) -> String {
+    let openers = OPENERS.read().unwrap_or_else(|p| p.into_inner());
+    match openers.first().map(|ids| seal_at_rest(ids, plain)) {
+        Some(Ok(sealed)) => sealed,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "could not seal a value at rest; it stays unsealed");
+            plain.to_string()
+        }
+        None => plain.to_string(),
+    }
+}
+
 /// A database value as the console shows it: opened if sealed ([`UNREADABLE`] if no
 /// registered key opens it), as it is otherwise (rows from before sealing at rest).
 pub fn open_at_rest(stored: Option<String>) -> Option<String> {

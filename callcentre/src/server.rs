@@ -67,6 +67,10 @@ pub async fn serve(
     if let Err(e) = crate::api::tus::sweep_at_start(&state).await {
         tracing::error!(status = %e.status, "upload start-up sweep failed; serving anyway");
     }
+    // Personal values stored before sealing at rest are sealed now (issue 19).
+    if let Err(e) = crate::reseal::seal_old_rows(&state).await {
+        tracing::error!(error = %e, "sealing older personal values failed; serving anyway");
+    }
     let handle = axum_server::Handle::new();
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&state)));
     let retention = tokio::spawn(crate::retention::run_daily(Arc::clone(&state)));

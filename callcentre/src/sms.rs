@@ -90,7 +90,15 @@ pub fn queue_answer_sms(
         appeal_id,
         &link,
     );
-    db::queue_sms(tx, appeal_id, &phone, &text, now)?;
+    // The citizen's phone and the message (which names the appeal) sealed at rest like the
+    // appeal's own fields; opened again only to be sent.
+    db::queue_sms(
+        tx,
+        appeal_id,
+        &crate::sealing::seal_for_rest(&phone),
+        &crate::sealing::seal_for_rest(&text),
+        now,
+    )?;
     Ok(true)
 }
 
@@ -170,7 +178,16 @@ impl Outbox {
         let _one = self.sending.lock().await;
         let due = db::read(&self.db, move |c| db::due_sms(c, now, BATCH)).await?;
         let mut report = SendReport::default();
-        for sms in due {
+        for mut sms in due {
+            sms.phone = crate::sealing::open_at_rest(Some(sms.phone)).unwrap_or_default();
+            sms.body = crate::sealing::open_at_rest(Some(sms.body)).unwrap_or_default();
+            if sms.phone == crate::sealing::UNREADABLE {
+                tracing::warn!(
+                    sms = sms.id,
+                    "an SMS sealed to a key the key file no longer holds is not sent"
+                );
+                continue;
+            }
             let result = self.post(client, &sms).await;
             let id = sms.id;
             match result {

@@ -154,6 +154,21 @@ async fn the_sms_waits_out_a_gateway_that_is_down_and_is_sent_once_with_a_workin
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].attempts, 1);
     assert!(queued[0].sent_at.is_none() && queued[0].pending_data);
+    // While it waits, the phone and the message are sealed at rest (issue 19).
+    let at_rest: (String, String) = server
+        .state
+        .db
+        .read(|c| {
+            Ok(c.query_row("SELECT phone, body FROM sms_outbox", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?)
+        })
+        .unwrap();
+    assert!(
+        at_rest.0.starts_with("age:") && at_rest.1.starts_with("age:"),
+        "{at_rest:?}"
+    );
+    assert!(!at_rest.0.contains("7011234567"));
     assert!(
         queued[0]
             .last_error
