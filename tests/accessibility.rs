@@ -20,12 +20,10 @@ use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, PhysicalSize};
 
-use senim_kiosk::catalog::Catalog;
-use senim_kiosk::config::Config;
 use senim_kiosk::flow::{Event, Lang};
-use senim_kiosk::ui::{self, AppWindow, AppealAdapter, CatalogView, KioskInfo};
+use senim_kiosk::ui::{self, AppWindow, AppealAdapter, KioskInfo};
 
-use journeys::{journeys, technician_view};
+use journeys::journeys;
 
 /// The roles of things a person acts on.
 const CONTROLS: [AccessibleRole; 9] = [
@@ -88,17 +86,12 @@ fn owns(c: &Rect, t: &Rect) -> bool {
 
 #[test]
 fn every_control_on_every_screen_has_a_role_and_a_label_in_the_citizens_language() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
-    let info = KioskInfo {
-        site_name: config.kiosk.site_name.clone(),
-        kiosk_id: "KGD-HOSP1-03".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        status_url: "https://cc.senim.example/s/{number}/{code}".into(),
-        tech: technician_view(),
-    };
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
+    let info = journeys::kiosk_info(&config);
     let (window, app) = headless::window();
     app.show().expect("show");
 
@@ -185,10 +178,11 @@ fn every_control_on_every_screen_has_a_role_and_a_label_in_the_citizens_language
 /// The kiosk window on the typed-appeal page, its keyboard wired to a text that grows as the
 /// journey's would (`Event::AppealText` carries the whole text).
 fn keyboard_page(lang: Lang) -> (AppWindow, Rc<RefCell<String>>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
     let (window, app) = headless::window();
     app.show().expect("show");
     window.set_size(PhysicalSize::new(1080, 1920));
@@ -315,10 +309,11 @@ fn capitals_once_or_locked_digits_and_punctuation_are_typed_as_shown() {
 
 #[test]
 fn the_iin_and_phone_fields_open_a_digit_pad_not_the_keyboard() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
     let (window, app) = headless::window();
     app.show().expect("show");
     window.set_size(PhysicalSize::new(1920, 1080));

@@ -431,11 +431,38 @@ fn printer_config(dir: &Path, port: &Path, data_dir: &Path) -> std::path::PathBu
     path
 }
 
+/// Runs `print-test` with `config` and returns what the printer at the other end of `device`
+/// received, up to the cut.
+fn print_test_slip(config: &Path, mut device: std::fs::File) -> Vec<u8> {
+    use std::io::Read;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = device.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+            if n == 0 || got.ends_with(&[0x1D, b'V', 66, 0]) {
+                let _ = tx.send(got);
+                break;
+            }
+        }
+    });
+    let out = kiosk()
+        .args(["print-test", "--config"])
+        .arg(config)
+        .output()
+        .expect("run print-test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the printer received a whole slip")
+}
+
 #[test]
 fn print_test_sends_a_slip_with_the_kiosk_id() {
-    use std::io::Read;
-    use std::time::Duration;
-
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let mut store = senim_kiosk::store::Store::open(&data).expect("store");
@@ -454,36 +481,8 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
     let config = printer_config(dir.path(), &pty.kiosk_end, &data);
 
     // The printer: everything up to the cut.
-    let mut device = std::fs::File::open(&pty.device_end).expect("open the printer end");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = device.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-            if got.ends_with(&[0x1D, b'V', 66, 0]) {
-                let _ = tx.send(got);
-                break;
-            }
-        }
-    });
-
-    let out = kiosk()
-        .args(["print-test", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run print-test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the printer received a whole slip");
+    let device = std::fs::File::open(&pty.device_end).expect("open the printer end");
+    let bytes = print_test_slip(&config, device);
     assert!(bytes.starts_with(&[0x1B, b'@']) || bytes.starts_with(&[0x10, 0x04]));
     assert!(
         bytes.windows(16).any(|w| w == b"Kiosk: K-PRNT42\n"),
@@ -495,9 +494,6 @@ fn print_test_sends_a_slip_with_the_kiosk_id() {
 /// serial port: played here by a link to a FIFO, which the kiosk must write as a file.
 #[test]
 fn a_printer_that_is_no_serial_port_is_found_by_doctor_and_prints_the_test_slip() {
-    use std::io::Read;
-    use std::time::Duration;
-
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let fifo = dir.path().join("lp0");
@@ -509,7 +505,7 @@ fn a_printer_that_is_no_serial_port_is_found_by_doctor_and_prints_the_test_slip(
     let link = dir.path().join("senim-printer");
     std::os::unix::fs::symlink(&fifo, &link).expect("symlink");
     // The printer: opened read-write so that it is there before and between the kiosk's opens.
-    let mut device = std::fs::OpenOptions::new()
+    let device = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(&fifo)
@@ -531,31 +527,7 @@ fn a_printer_that_is_no_serial_port_is_found_by_doctor_and_prints_the_test_slip(
         "doctor names what the link leads to: {detail}"
     );
 
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = device.read(&mut buf) {
-            got.extend_from_slice(&buf[..n]);
-            if n == 0 || got.ends_with(&[0x1D, b'V', 66, 0]) {
-                let _ = tx.send(got);
-                break;
-            }
-        }
-    });
-    let out = kiosk()
-        .args(["print-test", "--config"])
-        .arg(&config)
-        .output()
-        .expect("run print-test");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bytes = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the printer received a whole slip");
+    let bytes = print_test_slip(&config, device);
     assert!(bytes.starts_with(&[0x1B, b'@']), "no status query first");
     assert!(bytes.ends_with(&[0x1D, b'V', 66, 0]));
 }

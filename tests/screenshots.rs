@@ -26,9 +26,8 @@ use std::path::{Path, PathBuf};
 use slint::{ComponentHandle, PhysicalSize};
 
 use senim_kiosk::catalog::Catalog;
-use senim_kiosk::config::Config;
 use senim_kiosk::flow::{Event, Flow, Journey, Lang};
-use senim_kiosk::ui::{self, AppWindow, CatalogView, KioskInfo, Screen, ShellAdapter, Theme};
+use senim_kiosk::ui::{self, AppWindow, KioskInfo, Screen, ShellAdapter, Theme};
 
 use headless::{render, write_png};
 use journeys::{journeys, technician_view, VALID_IIN};
@@ -115,18 +114,12 @@ fn out_dir() -> PathBuf {
 
 #[test]
 fn every_screen_in_every_language_and_orientation() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
-    let info = KioskInfo {
-        site_name: config.kiosk.site_name.clone(),
-        kiosk_id: "KGD-HOSP1-03".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        // The default: the call-centre's status page (`Config::status_url_template`).
-        status_url: "https://cc.senim.example/s/{number}/{code}".into(),
-        tech: technician_view(),
-    };
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
+    let info = journeys::kiosk_info(&config);
 
     let (window, app) = headless::window();
     app.show().expect("show");
@@ -289,10 +282,11 @@ fn every_screen_in_every_language_and_orientation() {
 #[test]
 fn idle_reset_leaves_nothing_in_the_ui() {
     // Runs in its own thread with its own headless platform.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
     let (_window, app) = headless::window();
     let info = KioskInfo::default();
 
@@ -376,10 +370,11 @@ fn idle_reset_leaves_nothing_in_the_ui() {
 /// in each language, in both looks.
 #[test]
 fn every_service_page_and_step_warns_in_every_language() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
     let info = KioskInfo::default();
     let (window, app) = headless::window();
     window.set_size(PhysicalSize::new(1920, 1080));
@@ -469,10 +464,11 @@ fn every_service_page_and_step_warns_in_every_language() {
 /// both looks (the language chips, 76 px in the normal design, grow to it).
 #[test]
 fn touch_targets_stay_15_mm_on_a_small_screen() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
     let info = KioskInfo {
         tech: technician_view(),
         ..KioskInfo::default()

@@ -19,14 +19,12 @@ use std::rc::Rc;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementRoot};
 use slint::{ComponentHandle, PhysicalSize};
 
-use senim_kiosk::catalog::Catalog;
-use senim_kiosk::config::Config;
 use senim_kiosk::devices::camera::AudioOutput;
 use senim_kiosk::flow::Lang;
 use senim_kiosk::speech::{self, Player, PROMPTS};
-use senim_kiosk::ui::{self, CatalogView, KioskInfo, ShellAdapter};
+use senim_kiosk::ui::{self, ShellAdapter};
 
-use journeys::{journeys, technician_view};
+use journeys::journeys;
 use speech_support::{copy_dir, silent_wav, translation};
 
 fn root() -> &'static Path {
@@ -46,16 +44,12 @@ fn buttons(app: &senim_kiosk::ui::AppWindow, label: &str) -> Vec<ElementHandle> 
 
 #[test]
 fn every_screen_offers_listen_quieter_and_louder() {
-    let config = Config::load(&root().join("config/kiosk.demo.toml")).expect("demo config");
-    let catalog = Catalog::load_dir(&root().join("config/services")).expect("catalogue");
-    let view = CatalogView::new(catalog.clone());
-    let info = KioskInfo {
-        site_name: config.kiosk.site_name.clone(),
-        kiosk_id: "KGD-HOSP1-03".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        status_url: String::new(),
-        tech: technician_view(),
-    };
+    let journeys::Demo {
+        config,
+        catalog,
+        view,
+    } = journeys::demo();
+    let info = journeys::kiosk_info(&config);
     let (window, app) = headless::window();
     app.show().expect("show");
     let listened = Rc::new(Cell::new(0));

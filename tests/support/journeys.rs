@@ -14,6 +14,37 @@ pub const VALID_IIN: &str = "880101300010";
 /// The operator's display name in the call pictures.
 pub const OPERATOR: &str = "Aigerim Sarsenova";
 
+/// The demo configuration, the shipped catalogue and its view: what the UI tests draw.
+pub struct Demo {
+    pub config: Config,
+    pub catalog: Catalog,
+    pub view: ui::CatalogView,
+}
+
+pub fn demo() -> Demo {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = Config::load(&root.join("config/kiosk.demo.toml")).expect("demo config");
+    let catalog = Catalog::load_dir(&root.join("config/services")).expect("catalogue");
+    let view = ui::CatalogView::new(catalog.clone());
+    Demo {
+        config,
+        catalog,
+        view,
+    }
+}
+
+/// What the screens say of the kiosk: the demo's site, an id, this version, and the
+/// call-centre's status page (the default, `Config::status_url_template`).
+pub fn kiosk_info(config: &Config) -> ui::KioskInfo {
+    ui::KioskInfo {
+        site_name: config.kiosk.site_name.clone(),
+        kiosk_id: "KGD-HOSP1-03".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        status_url: "https://cc.senim.example/s/{number}/{code}".into(),
+        tech: technician_view(),
+    }
+}
+
 /// A journey driven to one screen, with the clock at `now`.
 pub struct Shot {
     pub name: &'static str,
