@@ -188,13 +188,8 @@ impl Identities {
             path: path.to_path_buf(),
             source,
         };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(read)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(SealError::Permissions(path.to_path_buf()));
-            }
+        if crate::keyfile::exposed(path).map_err(read)? {
+            return Err(SealError::Permissions(path.to_path_buf()));
         }
         let text = std::fs::read_to_string(path).map_err(read)?;
         Identities::parse(&text, path)
@@ -212,9 +207,6 @@ impl Identities {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write)?;
-        }
         let text = format!(
             "# Senim call-centre sealing keys (age). The first identity is current; keep the\n\
              # others for as long as anything sealed to them is kept. Back this file up apart\n\
@@ -223,37 +215,9 @@ impl Identities {
             made.current(),
             made.keys[0].to_string().expose_secret()
         );
-        let tmp = path.with_extension("incoming");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+        if !crate::keyfile::create_private(path, text.as_bytes()).map_err(write)? {
+            return Identities::load(path).map(|k| (k, false));
         }
-        let mut file = options.open(&tmp).map_err(write)?;
-        file.write_all(text.as_bytes()).map_err(write)?;
-        file.sync_all().map_err(write)?;
-        drop(file);
-        match std::fs::hard_link(&tmp, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let _ = std::fs::remove_file(&tmp);
-                return Identities::load(path).map(|k| (k, false));
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(write(e));
-            }
-        }
-        let _ = std::fs::remove_file(&tmp);
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write)?;
         Ok((made, true))
     }
 

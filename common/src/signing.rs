@@ -7,7 +7,6 @@
 //! purpose (`catalog`) never passes for another (`update`). Keys and signatures travel as
 //! text: a public key `ed25519:<base64 of 32 bytes>`, a signature the base64 of 64 bytes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -118,19 +117,12 @@ impl SigningKey {
             path: path.to_path_buf(),
             source,
         })?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .map_err(|source| SigningError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                return Err(SigningError::Permissions(path.to_path_buf()));
-            }
+        let exposed = crate::keyfile::exposed(path).map_err(|source| SigningError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if exposed {
+            return Err(SigningError::Permissions(path.to_path_buf()));
         }
         Ed25519KeyPair::from_pkcs8(&bytes)
             .map(SigningKey)
@@ -149,40 +141,8 @@ impl SigningKey {
             path: path.to_path_buf(),
             source,
         };
-        let tmp = path.with_extension("incoming");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp).map_err(write)?;
-        file.write_all(&doc).map_err(write)?;
-        file.sync_all().map_err(write)?;
-        drop(file);
-        // Never replace a key another process made meanwhile: link fails if the name exists.
-        match std::fs::hard_link(&tmp, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let _ = std::fs::remove_file(&tmp);
-                return SigningKey::load(path).map(|k| (k, false));
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(write(e));
-            }
-        }
-        let _ = std::fs::remove_file(&tmp);
-        if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(write)?;
+        if !crate::keyfile::create_private(path, &doc).map_err(write)? {
+            return SigningKey::load(path).map(|k| (k, false));
         }
         Ok((key, true))
     }
