@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use senim_kiosk::store::{Store, StoredPinLock};
-use xvfb::{standalone_demo_config, start_xvfb, Killed, Log};
+use xvfb::{screenshot, standalone_demo_config, start_xvfb, tap, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -28,49 +28,6 @@ fn key(c: char) -> (u32, u32) {
             let n = d.to_digit(10).expect("a digit") - 1;
             (COLUMNS[(n % 3) as usize], ROWS[(n / 3) as usize])
         }
-    }
-}
-
-fn tap(display: &str, (x, y): (u32, u32)) {
-    let status = Command::new("xdotool")
-        .env("DISPLAY", display)
-        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
-        .status()
-        .expect("xdotool is installed by scripts/setup.sh");
-    assert!(status.success());
-}
-
-fn screenshot(display: &str, name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    let path = dir.join(format!("window-{name}.png"));
-    let status = Command::new("import")
-        .args(["-display", display, "-window", "root"])
-        .arg(&path)
-        .status()
-        .expect("imagemagick's import is installed by scripts/setup.sh");
-    assert!(status.success(), "screenshot failed");
-    path
-}
-
-/// Waits until the kiosk's window is drawn (a blank screen has one colour), so taps reach it.
-fn wait_drawn(display: &str, name: &str) {
-    let deadline = Instant::now() + GUARD;
-    loop {
-        let path = screenshot(display, name);
-        let out = Command::new("identify")
-            .args(["-format", "%k"])
-            .arg(&path)
-            .output()
-            .expect("identify");
-        let colours: usize = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        if colours > 20 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the window was never drawn");
     }
 }
 
@@ -139,12 +96,12 @@ fn on_the_pin_page(display: &str, dir: &Path, name: &str) -> (Kiosk, PathBuf, Pa
         .expect("seed the store");
     let mut kiosk = Kiosk::start(&config, display);
     let restored = kiosk.log.expect("technician PIN lock-out restored");
-    wait_drawn(display, &format!("{name}-attract"));
+    xvfb::wait_drawn(display, &format!("{name}-attract"), GUARD);
     for _ in 0..5 {
         tap(display, (60, 60));
     }
     kiosk.log.expect("to=\"technician-pin\"");
-    wait_drawn(display, &format!("{name}-entry"));
+    xvfb::wait_drawn(display, &format!("{name}-entry"), GUARD);
     (kiosk, config, data, restored)
 }
 

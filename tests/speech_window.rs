@@ -8,48 +8,12 @@ mod xvfb;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use xvfb::{standalone_demo_config, start_xvfb, Killed, Log};
+use xvfb::{standalone_demo_config, start_xvfb, tap, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
-
-fn tap(display: &str, (x, y): (u32, u32)) {
-    let status = Command::new("xdotool")
-        .env("DISPLAY", display)
-        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
-        .status()
-        .expect("xdotool is installed by scripts/setup.sh");
-    assert!(status.success());
-}
-
-/// Waits until the kiosk's window is drawn (a blank screen has one colour), so taps reach it.
-fn wait_drawn(display: &str, dir: &Path) {
-    let deadline = Instant::now() + GUARD;
-    let path = dir.join("screen.png");
-    loop {
-        let shot = Command::new("import")
-            .args(["-display", display, "-window", "root"])
-            .arg(&path)
-            .status()
-            .expect("imagemagick's import is installed by scripts/setup.sh");
-        assert!(shot.success(), "screenshot failed");
-        let out = Command::new("identify")
-            .args(["-format", "%k"])
-            .arg(&path)
-            .output()
-            .expect("identify");
-        let colours: usize = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .unwrap_or(0);
-        if colours > 20 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the window was never drawn");
-    }
-}
 
 fn cached(data: &Path) -> usize {
     std::fs::read_dir(data.join("prompt-cache"))
@@ -85,7 +49,7 @@ fn screens_speak_as_they_open_and_a_guide_step_speaks_its_own_text() {
     let mut log = Log::of(&mut child, GUARD);
     let _child = Killed(child);
     log.expect("kiosk started");
-    wait_drawn(&display, tmp.path());
+    xvfb::wait_drawn(&display, "speech", GUARD);
     assert_eq!(cached(&data), 0, "no step prompt is made at start-up");
 
     tap(&display, (960, 700)); // the attract screen

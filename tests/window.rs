@@ -6,11 +6,11 @@
 mod xvfb;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use xvfb::{standalone_demo_config, start_xvfb, Killed, Log};
+use xvfb::{colours, screenshot, standalone_demo_config, start_xvfb, Killed, Log};
 
 /// Only a guard against a hung test; every wait ends as soon as its condition holds.
 const GUARD: Duration = Duration::from_secs(30);
@@ -21,32 +21,6 @@ fn wait_for_path(path: &Path) {
         assert!(start.elapsed() < GUARD, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn screenshot(display: &str, name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    let path = dir.join(format!("window-{name}.png"));
-    let status = Command::new("import")
-        .args(["-display", display, "-window", "root"])
-        .arg(&path)
-        .status()
-        .expect("imagemagick's import is installed by scripts/setup.sh");
-    assert!(status.success(), "screenshot failed");
-    path
-}
-
-/// Distinct colours in a screenshot: a drawn kiosk screen has many, a blank one has one.
-fn colours(path: &Path) -> usize {
-    let out = Command::new("identify")
-        .args(["-format", "%k"])
-        .arg(path)
-        .output()
-        .expect("identify");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
 }
 
 /// Takes screenshots until one is drawn and differs from `previous` (the screen is repainted

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
@@ -148,4 +148,50 @@ pub fn standalone_demo_config(data: &Path) -> String {
             "data_dir = \"demo-data/kiosk\"",
             &format!("data_dir = {:?}", data),
         )
+}
+
+/// A tap (left click) at `(x, y)` of the screen.
+pub fn tap(display: &str, (x, y): (u32, u32)) {
+    let status = Command::new("xdotool")
+        .env("DISPLAY", display)
+        .args(["mousemove", &x.to_string(), &y.to_string(), "click", "1"])
+        .status()
+        .expect("xdotool is installed by scripts/setup.sh");
+    assert!(status.success());
+}
+
+/// The whole screen as `target/screenshots/window-<name>.png`.
+pub fn screenshot(display: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(format!("window-{name}.png"));
+    let status = Command::new("import")
+        .args(["-display", display, "-window", "root"])
+        .arg(&path)
+        .status()
+        .expect("imagemagick's import is installed by scripts/setup.sh");
+    assert!(status.success(), "screenshot failed");
+    path
+}
+
+/// Distinct colours in a screenshot: a drawn kiosk screen has many, a blank one has one.
+pub fn colours(path: &Path) -> usize {
+    let out = Command::new("identify")
+        .args(["-format", "%k"])
+        .arg(path)
+        .output()
+        .expect("identify");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// Waits up to `guard` until the kiosk's window is drawn (a blank screen has one colour), so
+/// taps reach it.
+pub fn wait_drawn(display: &str, name: &str, guard: Duration) {
+    let deadline = Instant::now() + guard;
+    while colours(&screenshot(display, name)) <= 20 {
+        assert!(Instant::now() < deadline, "the window was never drawn");
+    }
 }
