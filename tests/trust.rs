@@ -174,10 +174,12 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
         versions: senim_protocol::Versions {
             app: "test".into(),
             catalog: None,
+            image: None,
         },
         sent_at: chrono::Utc::now(),
         catalog_problem: None,
         parked: 0,
+        update: None,
     };
     let at_a = Api::enrolled(&a.url, ca, &enrolment).unwrap();
     rt.block_on(at_a.heartbeat(&beat))

@@ -149,10 +149,12 @@ impl Fleet {
             versions: Versions {
                 app: "0.1.0".into(),
                 catalog: Some("2026-11-20.1".into()),
+                image: None,
             },
             sent_at: Utc::now(),
             catalog_problem: None,
             parked: 0,
+            update: None,
         };
         let response = self
             .client

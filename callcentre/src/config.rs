@@ -9,8 +9,10 @@ use serde::Deserialize;
 
 mod console;
 mod storage;
+mod updates;
 pub use console::ConsoleSection;
 pub use storage::StorageSection;
+pub use updates::UpdatesSection;
 
 /// Why a configuration cannot be used, saying where and how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,8 @@ pub struct Config {
     pub sms: SmsSection,
     /// When the personal data of closed appeals is erased.
     pub retention: RetentionSection,
+    /// System-update bundles (`update publish`).
+    pub updates: UpdatesSection,
 }
 
 impl Default for Config {
@@ -71,6 +75,7 @@ impl Default for Config {
             call: CallSection::default(),
             sms: SmsSection::default(),
             retention: RetentionSection::default(),
+            updates: UpdatesSection::default(),
         }
     }
 }

@@ -16,6 +16,8 @@
 //! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
+//! - [`updates`]: publishing system-update bundles (checked with `rauc info`) and offering
+//!   the newest one for a kiosk's site in heartbeat answers;
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
 //! - [`signalling`]: the plumbing of the two signalling sockets (kiosk and console);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
@@ -47,4 +49,5 @@ pub mod signin_throttle;
 pub mod sms;
 pub mod state;
 pub mod status_page;
+pub mod updates;
 pub mod uploads;

@@ -111,7 +111,7 @@ pub async fn serve(
 }
 
 /// Every few seconds: write heartbeats, clear presence of silent kiosks, learn the newest
-/// catalogue; every minute: delete expired unfinished uploads.
+/// catalogue and update bundles; every minute: delete expired unfinished uploads.
 async fn housekeeping(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut n: u64 = 0;
@@ -122,6 +122,7 @@ async fn housekeeping(state: Arc<AppState>) {
         let result = tokio::task::spawn_blocking(move || {
             s.flush_heartbeats()?;
             s.refresh_catalog_version()?;
+            s.refresh_updates()?;
             s.drop_silent_presence(chrono::Utc::now());
             s.calls.refresh_availability(s.open_now());
             Ok::<_, crate::db::DbError>(())

@@ -61,6 +61,14 @@ pub enum LiveEvent {
     AppealsChanged(Vec<String>),
 }
 
+/// The published update bundles as heartbeats need them.
+#[derive(Debug, Clone, Default)]
+struct UpdatesCache {
+    bundles: Vec<crate::db::Bundle>,
+    /// Per kiosk, the version it last reported failed (never offered to it again).
+    failed: HashMap<String, String>,
+}
+
 /// Everything handlers share.
 pub struct AppState {
     pub db: Arc<Db>,
@@ -76,6 +84,8 @@ pub struct AppState {
     /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
     taken: Mutex<HashMap<String, DateTime<Utc>>>,
     uploads: crate::uploads::Locks,
+    /// Published update bundles (newest first) and each kiosk's last failed version.
+    updates: Mutex<UpdatesCache>,
     /// Live calls and the signalling sockets.
     pub calls: crate::calls::Calls,
     /// SMS to citizens: the outbox's sender.
@@ -165,6 +175,7 @@ impl AppState {
             consultants: Mutex::new(HashMap::new()),
             taken: Mutex::new(HashMap::new()),
             uploads: crate::uploads::Locks::default(),
+            updates: Mutex::new(UpdatesCache::default()),
         })
     }
 
@@ -361,6 +372,48 @@ impl AppState {
         };
         *lock(&self.catalog) = cache;
         Ok(())
+    }
+
+    /// Re-reads the published update bundles and the kiosks' failed versions (a publication
+    /// by the command line reaches heartbeats within the housekeeping period).
+    pub fn refresh_updates(&self) -> Result<(), crate::db::DbError> {
+        let bundles = self.db.read(crate::db::list_bundles)?;
+        let failed = self
+            .db
+            .read(crate::db::update_failures)?
+            .into_iter()
+            .map(|(id, report)| (id, report.version))
+            .collect();
+        *lock(&self.updates) = UpdatesCache { bundles, failed };
+        Ok(())
+    }
+
+    /// The update to offer a kiosk of `site` running `image` (see [`crate::updates::offer`]).
+    pub fn update_offer(
+        &self,
+        kiosk_id: &str,
+        site: &str,
+        image: Option<&str>,
+    ) -> Option<senim_protocol::UpdateOffer> {
+        let cache = lock(&self.updates);
+        let failed = cache.failed.get(kiosk_id).map(String::as_str);
+        crate::updates::offer(&cache.bundles, site, image, failed)
+    }
+
+    /// A kiosk reported `version` failed: it is not offered to that kiosk again.
+    pub fn note_update_failed(&self, kiosk_id: &str, version: &str) {
+        lock(&self.updates)
+            .failed
+            .insert(kiosk_id.to_string(), version.to_string());
+    }
+
+    /// A published bundle by its SHA-256, if it is rolled out to `site`.
+    pub fn bundle_for(&self, sha256: &str, site: &str) -> Option<crate::db::Bundle> {
+        lock(&self.updates)
+            .bundles
+            .iter()
+            .find(|b| b.sha256 == sha256 && b.for_site(site))
+            .cloned()
     }
 
     /// Everyone at a kiosk now, longest waiting first.

@@ -201,6 +201,96 @@ pub struct Versions {
     /// The catalogue version in use, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
+    /// The running system image's version (`IMAGE_VERSION=` in `/etc/os-release`), on a kiosk
+    /// built from `kiosk-image/`; left out elsewhere. At most 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// Where a kiosk is with an offered system update ([`UpdateReport::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    /// Fetching the bundle (resumable); `progress_percent` says how far.
+    Downloading,
+    /// The whole bundle is here and its size and SHA-256 match the offer.
+    Downloaded,
+    /// Handed to the system's installer (`rauc install` into the other slot).
+    Installing,
+    /// Installed in the other slot; waiting for a quiet hour between citizens to restart.
+    Installed,
+    /// Restarting into the new version now.
+    Switching,
+    /// Did not install, or the new version did not come up and the old one came back
+    /// (`message` says which: "rolled back: …"). That version is not offered to this kiosk again.
+    Failed,
+    /// The bundle did not match its offer (size or SHA-256): deleted, not installed.
+    Refused,
+}
+
+impl UpdateState {
+    /// The name on the wire (and in `senim-callcentre update status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Downloading => "downloading",
+            UpdateState::Downloaded => "downloaded",
+            UpdateState::Installing => "installing",
+            UpdateState::Installed => "installed",
+            UpdateState::Switching => "switching",
+            UpdateState::Failed => "failed",
+            UpdateState::Refused => "refused",
+        }
+    }
+
+    /// A state that ends an attempt (the fleet view keeps it as the last failure).
+    pub fn is_failure(self) -> bool {
+        matches!(self, UpdateState::Failed | UpdateState::Refused)
+    }
+}
+
+/// The kiosk's word on the update it was offered, in each heartbeat while it works on it and
+/// once after a failure or a switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateReport {
+    /// The offered image version (at most 64 characters).
+    pub version: String,
+    pub state: UpdateState,
+    /// 0 to 100, while downloading (and 100 after).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_percent: Option<u8>,
+    /// What went wrong, for the administrator (never personal data; at most 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The longest [`UpdateReport::message`] the backend accepts.
+pub const MAX_UPDATE_MESSAGE_CHARS: usize = 500;
+
+/// A system update the kiosk should fetch (`GET url`, resumable with `Range`) and install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UpdateOffer {
+    /// The bundle's image version (from its RAUC manifest).
+    pub version: String,
+    /// SHA-256 of the whole bundle file, lowercase hex.
+    pub sha256: String,
+    /// The bundle's size in bytes.
+    pub size: u64,
+    /// Where to fetch it, relative to the API's base: `/api/v1/updates/<sha256>`.
+    pub url: String,
+}
+
+/// Whether `version` may name an image version: 1 to 64 of letters, digits and `.`, `-`, `_`,
+/// `+`, `~` (it becomes part of a file name on the kiosk).
+pub fn valid_image_version(version: &str) -> bool {
+    (1..=64).contains(&version.len())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '~'))
+        && !version.starts_with('.')
 }
 
 /// A published catalogue the kiosk downloaded and refused (it keeps its last good one).
@@ -240,6 +330,9 @@ pub struct Heartbeat {
     /// reason for a technician; the rest of the queue flows past them. Left out when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub parked: u32,
+    /// Where the kiosk is with the system update it was offered (left out when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateReport>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -270,6 +363,10 @@ pub struct HeartbeatResponse {
     /// every kiosk with its next heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal_recipient: Option<String>,
+    /// The newest system update published for this kiosk's site, when the kiosk runs another
+    /// image version (and has not reported that version failed). Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateOffer>,
 }
 
 /// Which journey a person at the kiosk is on.

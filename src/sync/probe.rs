@@ -80,10 +80,12 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
                     versions: Versions {
                         app: config.app_version.clone(),
                         catalog,
+                        image: config.image_version.clone(),
                     },
                     sent_at,
                     catalog_problem,
                     parked,
+                    update: None,
                 })
                 .await
                 .map(|answer| {

@@ -1,11 +1,12 @@
 //! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
-//! operators, appeals, catalogue publishing and the service-guide figures.
+//! operators, appeals, catalogue publishing, system updates and the service-guide figures.
 
 mod appeals;
 mod audit;
 mod guides_text;
 mod operators;
 mod purge;
+mod updates;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -91,6 +92,11 @@ enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
+    },
+    /// System updates for the kiosks (RAUC bundles): publish, list, status.
+    Update {
+        #[command(subcommand)]
+        command: updates::UpdateCommand,
     },
     /// Service-guide usage figures.
     Guides {
@@ -280,6 +286,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command: GuidesCommand::Report { from, to, json },
         } => guides_report(&config, from.as_deref(), to.as_deref(), json),
         Command::Purge { dry_run } => purge::purge(&config, dry_run),
+        Command::Update { command } => updates::run(&config, command),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())
@@ -508,6 +515,7 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         }
         let state = AppState::new(db, config, schedule, data_dir);
         state.refresh_catalog_version()?;
+        state.refresh_updates()?;
         tracing::info!(addr = %local, tls = tls.is_some(), "senim-callcentre listening");
         // The first line on stdout is for scripts and tests that started us on port 0.
         println!("senim-callcentre listening on {scheme}://{local}");

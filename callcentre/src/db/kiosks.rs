@@ -182,13 +182,20 @@ pub struct KioskRow {
     pub catalog_version: Option<String>,
     /// A newest catalogue the kiosk refused, by the last stored heartbeat.
     pub catalog_problem: Option<CatalogProblem>,
+    /// The system image version running, by the last stored heartbeat.
+    pub image_version: Option<String>,
+    /// The last update report the kiosk sent.
+    pub update: Option<senim_protocol::UpdateReport>,
+    /// The last failed update (kept until another failure replaces it).
+    pub update_failure: Option<senim_protocol::UpdateReport>,
 }
 
 pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT id, site, enrolled_at, revoked_at IS NOT NULL, last_heartbeat, state, \
          queue_depth, devices_json, app_version, clock_skew_ms, mode, catalog_version, \
-         catalog_problem_json FROM kiosks ORDER BY site, id",
+         catalog_problem_json, image_version, update_json, update_failure_json FROM kiosks \
+         ORDER BY site, id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(KioskRow {
@@ -206,6 +213,13 @@ pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
             catalog_version: r.get(11)?,
             catalog_problem: r
                 .get::<_, Option<String>>(12)?
+                .and_then(|j| serde_json::from_str(&j).ok()),
+            image_version: r.get(13)?,
+            update: r
+                .get::<_, Option<String>>(14)?
+                .and_then(|j| serde_json::from_str(&j).ok()),
+            update_failure: r
+                .get::<_, Option<String>>(15)?
                 .and_then(|j| serde_json::from_str(&j).ok()),
         })
     })?;
@@ -225,8 +239,8 @@ pub fn save_heartbeats(
 ) -> Result<(), DbError> {
     let mut stmt = tx.prepare_cached(
         "UPDATE kiosks SET last_heartbeat = ?2, state = ?3, queue_depth = ?4, devices_json = ?5, \
-         app_version = ?6, catalog_version = ?7, clock_skew_ms = ?8, catalog_problem_json = ?9 \
-         WHERE id = ?1",
+         app_version = ?6, catalog_version = ?7, clock_skew_ms = ?8, catalog_problem_json = ?9, \
+         image_version = ?10, update_json = COALESCE(?11, update_json) WHERE id = ?1",
     )?;
     for (id, seen) in beats {
         let state = serde_json::to_value(seen.beat.state)
@@ -239,6 +253,12 @@ pub fn save_heartbeats(
             .catalog_problem
             .as_ref()
             .and_then(|p| serde_json::to_string(p).ok());
+        // The last report stays shown after the kiosk stops sending one (a switch, a failure).
+        let update = seen
+            .beat
+            .update
+            .as_ref()
+            .and_then(|u| serde_json::to_string(u).ok());
         stmt.execute(params![
             id,
             ts(seen.received),
@@ -248,7 +268,9 @@ pub fn save_heartbeats(
             seen.beat.versions.app,
             seen.beat.versions.catalog,
             skew,
-            problem
+            problem,
+            seen.beat.versions.image,
+            update
         ])?;
     }
     Ok(())

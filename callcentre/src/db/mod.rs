@@ -16,6 +16,7 @@ mod retention;
 mod sessions;
 mod sms;
 mod status;
+mod updates;
 mod uploads;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use retention::*;
 pub use sessions::*;
 pub use sms::*;
 pub use status::*;
+pub use updates::*;
 pub use uploads::*;
 
 /// The schema, oldest first. Append only.
@@ -54,11 +56,12 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
         M::up(include_str!("../../migrations/0005_upload_limits.sql")),
         M::up(include_str!("../../migrations/0006_catalog_signature.sql")),
+        M::up(include_str!("../../migrations/0007_updates.sql")),
     ])
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 6;
+pub const SCHEMA_VERSION: usize = 7;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
