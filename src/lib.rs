@@ -14,6 +14,8 @@
 //! - [`qr`]: QR codes for the screen and the receipt (pure).
 //! - [`speech`]: the screens' spoken prompts (made with espeak-ng, played with GStreamer).
 //! - [`ui`]: adapters between the Slint UI and the flow.
+//! - [`update`]: system updates: the ledger, the root installer's file contract, quiet hours,
+//!   the serving mark, success or rollback after a switch (the download is in `sync`).
 //! - [`call`]: one live call to the call-centre (signalling + media), for the app and
 //!   `senim-kiosk call`.
 //! - [`app`]: wiring of it all on the UI thread.
@@ -35,4 +37,5 @@ pub mod speech;
 pub mod store;
 pub mod sync;
 pub mod ui;
+pub mod update;
 pub mod watchdog;

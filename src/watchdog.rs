@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use sd_notify::NotifyState;
 
+use crate::update::serving::Serving;
+
 /// Keeps the notification timers alive; drop it to stop pinging.
 pub struct Watchdog {
     _ready: slint::Timer,
@@ -23,7 +25,11 @@ pub struct Watchdog {
 /// Starts notifying systemd, if the kiosk runs under it. Call just before the event loop runs:
 /// `READY=1` goes out from the loop's first turn, once the window has been shown and drawn,
 /// and `WATCHDOG=1` every half `WATCHDOG_USEC` after that.
-pub fn start() -> Option<Watchdog> {
+///
+/// `serving` (where updates are taken) hears of the first frame and of the first ping: with
+/// the call-centre's answer they make the serving mark. Outside systemd there is no watchdog
+/// to feed, so no mark is written.
+pub fn start(serving: Option<Serving>) -> Option<Watchdog> {
     std::env::var_os("NOTIFY_SOCKET")?;
     let interval = ping_interval(
         std::env::var("WATCHDOG_USEC").ok().as_deref(),
@@ -32,11 +38,22 @@ pub fn start() -> Option<Watchdog> {
         std::os::unix::process::parent_id(),
     );
     let ready = slint::Timer::default();
+    let on_ready = serving.clone();
+    let no_watchdog = interval.is_none();
     ready.start(
         slint::TimerMode::SingleShot,
         Duration::ZERO,
-        || match sd_notify::notify(&[NotifyState::Ready]) {
-            Ok(()) => tracing::info!("told systemd the kiosk is ready"),
+        move || match sd_notify::notify(&[NotifyState::Ready]) {
+            Ok(()) => {
+                tracing::info!("told systemd the kiosk is ready");
+                if let Some(s) = &on_ready {
+                    s.ui_up();
+                    if no_watchdog {
+                        // systemd watches nothing here: there is no watchdog to feed.
+                        s.watchdog_fed();
+                    }
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "cannot tell systemd the kiosk is ready"),
         },
     );
@@ -45,10 +62,17 @@ pub fn start() -> Option<Watchdog> {
         let failed_before = Cell::new(false);
         let timer = slint::Timer::default();
         timer.start(slint::TimerMode::Repeated, every, move || {
-            if let Err(e) = sd_notify::notify(&[NotifyState::Watchdog]) {
-                // Once is enough: the next failures would say the same every few seconds.
-                if !failed_before.replace(true) {
-                    tracing::warn!(error = %e, "cannot ping the systemd watchdog");
+            match sd_notify::notify(&[NotifyState::Watchdog]) {
+                Ok(()) => {
+                    if let Some(s) = &serving {
+                        s.watchdog_fed();
+                    }
+                }
+                Err(e) => {
+                    // Once is enough: the next failures would say the same every few seconds.
+                    if !failed_before.replace(true) {
+                        tracing::warn!(error = %e, "cannot ping the systemd watchdog");
+                    }
                 }
             }
         });

@@ -48,7 +48,9 @@ pub enum UpdateError {
     BadVersion { found: String },
     #[error("--sites: {0}")]
     BadSite(String),
-    #[error("cannot store the bundle in {path}: {source}. Check the data folder's space and rights")]
+    #[error(
+        "cannot store the bundle in {path}: {source}. Check the data folder's space and rights"
+    )]
     Store {
         path: PathBuf,
         source: std::io::Error,
@@ -75,7 +77,9 @@ pub fn bundle_path(data_dir: &Path, sha256: &str) -> PathBuf {
 
 /// Whether `s` looks like a bundle's name on the API (64 lowercase hex digits).
 pub fn valid_sha256(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `--sites "Ward 5,Ward 6"`: trimmed, none empty, each a valid site name.
@@ -114,22 +118,24 @@ pub fn publish(
         source,
     })?;
     let part = dir.join(format!(".publish-{}.part", std::process::id()));
-    let result = copy_and_check(config, keyring, bundle, &part).and_then(|(sha256, size, version)| {
-        let dest = bundle_path(db.data_dir(), &sha256);
-        std::fs::rename(&part, &dest).map_err(|source| UpdateError::Store {
-            path: dest.clone(),
-            source,
-        })?;
-        let outcome = db.write(|tx| db::publish_bundle(tx, &sha256, &version, size, sites, now))?;
-        let recorded = db.read(|c| db::bundle(c, &sha256))?;
-        Ok(Published {
-            version,
-            sha256,
-            size,
-            outcome,
-            bundle: recorded,
-        })
-    });
+    let result =
+        copy_and_check(config, keyring, bundle, &part).and_then(|(sha256, size, version)| {
+            let dest = bundle_path(db.data_dir(), &sha256);
+            std::fs::rename(&part, &dest).map_err(|source| UpdateError::Store {
+                path: dest.clone(),
+                source,
+            })?;
+            let outcome =
+                db.write(|tx| db::publish_bundle(tx, &sha256, &version, size, sites, now))?;
+            let recorded = db.read(|c| db::bundle(c, &sha256))?;
+            Ok(Published {
+                version,
+                sha256,
+                size,
+                outcome,
+                bundle: recorded,
+            })
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&part);
     }
@@ -277,7 +283,11 @@ mod tests {
         assert_eq!(o("Ward 6", Some("1"), None).as_deref(), Some("2"));
         assert_eq!(o("Ward 5", Some("3"), None), None);
         assert_eq!(o("Ward 5", Some("2"), Some("3")), None);
-        assert_eq!(o("Ward 5", None, None), None, "no image, nothing to install");
+        assert_eq!(
+            o("Ward 5", None, None),
+            None,
+            "no image, nothing to install"
+        );
         let offered = offer(&list, "Ward 6", Some("1"), None).unwrap();
         assert_eq!(offered.url, "/api/v1/updates/a");
     }

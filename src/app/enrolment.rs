@@ -134,6 +134,9 @@ impl App {
             online: status.online,
             pending: u32::try_from(status.pending).unwrap_or(u32::MAX),
         });
+        if self.flow.borrow().update_due() != status.update_due {
+            self.dispatch(Event::UpdateDue(status.update_due));
+        }
         let available = status.operators.is_some_and(|o| o.available && o.open);
         if self.flow.borrow().operators_available() != available {
             tracing::info!(available, "call-centre operators for a live call");

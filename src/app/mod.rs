@@ -182,6 +182,12 @@ impl App {
             Effect::Enrol(code) => self.enrol(code),
             Effect::RunChecks => self.run_checks(),
             Effect::SwitchCatalog => self.switch_catalog(),
+            Effect::SwitchUpdate => {
+                tracing::info!("at rest in the quiet hour: restarting into the installed update");
+                if let Some(sync) = &self.sync {
+                    sync.switch_update();
+                }
+            }
             Effect::PrintTestSlip => self.print_test_slip(),
             Effect::ClearSession => {
                 self.forget_citizen();
@@ -266,6 +272,11 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
     };
     let store = StoreThread::spawn(config.store.data_dir.clone())
         .context("cannot start the store thread")?;
+    // The serving mark (UI up, watchdog fed, call-centre heard) where updates are taken.
+    let serving = config
+        .updates
+        .enabled
+        .then(|| crate::update::serving::Serving::new(config.updates.run_dir.clone()));
     let app = Rc::new(App {
         window: window.clone_strong(),
         flow: RefCell::new(Flow::new(flow_config(&config, &catalog))),
@@ -275,7 +286,7 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
         ticker: slint::Timer::default(),
         restart_requested: Cell::new(false),
         store,
-        sync: start_sync(&config),
+        sync: start_sync(&config, serving.clone()),
         catalogs: catalog::Catalogs::new(catalog),
         link: enrolment::Link::new(&config),
         traces: records::CitizenTraces::default(),
@@ -309,7 +320,8 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
         "kiosk started"
     );
 
-    let _watchdog = crate::watchdog::start(); // READY=1 and WATCHDOG=1 under systemd
+    // READY=1 and WATCHDOG=1 under systemd; they count towards the serving mark.
+    let _watchdog = crate::watchdog::start(serving);
     window.run().context("the kiosk's event loop failed")?;
     let restart = app.restart_requested.get();
     APP.with(|a| a.borrow_mut().take());
@@ -360,9 +372,12 @@ impl App {
 }
 
 /// Starts the sync worker when a call-centre is configured; its status comes back as events.
-fn start_sync(config: &Config) -> Option<SyncHandle> {
+fn start_sync(
+    config: &Config,
+    serving: Option<crate::update::serving::Serving>,
+) -> Option<SyncHandle> {
     let sync_config = match config.sync_config() {
-        Ok(Some(c)) => c,
+        Ok(Some(c)) => sync::SyncConfig { serving, ..c },
         Ok(None) => {
             tracing::info!("no call-centre configured; everything stays on this kiosk");
             return None;

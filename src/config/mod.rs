@@ -8,6 +8,7 @@
 
 mod pin;
 mod sections;
+mod updates;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use sections::{
     KioskSection, PrinterSection, Renderer, ScannerSection, SessionSection, SpeechSection,
     StoreSection, SyncSection, TechnicianSection, STATUS_URL_CODE, STATUS_URL_NUMBER,
 };
+pub use updates::UpdatesSection;
 
 /// What can go wrong while loading the configuration. Every message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,8 @@ pub struct Config {
     pub call: CallSection,
     #[serde(default)]
     pub speech: SpeechSection,
+    #[serde(default)]
+    pub updates: UpdatesSection,
 }
 
 /// Settings the command line may override for any subcommand.
@@ -137,6 +141,8 @@ impl Config {
             retention_days: self.store.retention_days,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             max_video_attempts: self.sync.max_video_attempts,
+            updates: self.updates.config(&self.store.data_dir),
+            serving: None,
         }))
     }
 
@@ -211,6 +217,13 @@ impl Config {
                 "session.idle_reset_secs",
                 "between 5 and 600 seconds",
                 self.session.idle_reset_secs.to_string(),
+            ));
+        }
+        if let Err(e) = self.updates.quiet_hours() {
+            return Err(invalid(
+                "updates.quiet_hours",
+                "\"HH:MM-HH:MM\", e.g. \"02:00-05:00\"",
+                e,
             ));
         }
         self.camera

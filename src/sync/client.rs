@@ -164,7 +164,7 @@ impl Api {
         r.send().await.map_err(|e| self.offline(e))
     }
 
-    fn offline(&self, e: reqwest::Error) -> SyncError {
+    pub(super) fn offline(&self, e: reqwest::Error) -> SyncError {
         SyncError::Offline {
             url: self.base.to_string(),
             reason: describe(&e),
@@ -208,6 +208,44 @@ impl Api {
             .send(self.request(Method::GET, "api/v1/catalog")?)
             .await?;
         json_capped(self, response, "the catalogue", MAX_CATALOG_BYTES).await
+    }
+
+    /// Starts fetching an update bundle (`url` from the offer, on this backend only) at byte
+    /// `from` with `Range`. Returns the answer and where its body starts: `from` (206), or 0
+    /// when the server sent the whole file (200). No overall timeout: a bundle is large; a
+    /// stalled read still ends the request ([`READ_TIMEOUT`]).
+    pub async fn bundle(
+        &self,
+        url: &str,
+        from: u64,
+    ) -> Result<(reqwest::Response, u64), SyncError> {
+        let mut r = self.http.get(self.url(url)?);
+        if let Some(token) = &self.token {
+            r = r.bearer_auth(token);
+        }
+        if from > 0 {
+            r = r.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let response = ok(self.send(r).await?).await?;
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let start = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes "))
+                    .and_then(|v| v.split('-').next())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if start != Some(from) {
+                    return Err(SyncError::Protocol(format!(
+                        "asked for the update from byte {from}, the call-centre sent a range \
+                         starting at {start:?}"
+                    )));
+                }
+                Ok((response, from))
+            }
+            _ => Ok((response, 0)),
+        }
     }
 
     pub async fn consultant(&self, call: &ConsultantCall) -> Result<(), SyncError> {

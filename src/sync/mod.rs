@@ -10,6 +10,7 @@ pub mod client;
 mod health;
 mod probe;
 pub mod tls;
+mod update;
 mod worker;
 
 use std::path::PathBuf;
@@ -145,6 +146,10 @@ pub struct SyncConfig {
     /// `[sync] max_video_attempts`: complete uploads of one video whose SHA-256 at the
     /// call-centre differs from the sealed one before the video is parked.
     pub max_video_attempts: u32,
+    /// System updates (`[updates]`): `None` where the kiosk takes none (no image to install).
+    pub updates: Option<crate::update::UpdatesConfig>,
+    /// The serving mark, told when the call-centre answers a heartbeat.
+    pub serving: Option<crate::update::serving::Serving>,
 }
 
 /// Who the call-centre knows this kiosk as.
@@ -181,6 +186,13 @@ pub struct Status {
     /// before one, and while offline): the one truth the kiosk's "open now", "seen at" and
     /// call offer follow.
     pub operators: Option<Operators>,
+    /// Where this kiosk is with a system update, as the heartbeats say it.
+    pub update: Option<senim_protocol::UpdateReport>,
+    /// An installed update waits and it is the quiet hour: the flow switches between citizens.
+    pub update_due: bool,
+    /// Update bytes this worker has fetched since it started (a resumed download counts only
+    /// what it fetched).
+    pub update_fetched_bytes: u64,
 }
 
 /// The call-centre's word on its operators.
@@ -197,6 +209,8 @@ enum Command {
     Consultant(ConsultantCall),
     Wake,
     Devices(Vec<DeviceHealth>),
+    /// The flow says the kiosk is at rest: restart into the installed update.
+    SwitchUpdate,
 }
 
 /// The UI thread's end: commands to the worker. Dropping it stops the worker.
@@ -251,6 +265,11 @@ impl SyncHandle {
     /// The devices' health, for the next heartbeat.
     pub fn devices(&self, devices: Vec<DeviceHealth>) {
         let _ = self.tx.send(Command::Devices(devices));
+    }
+
+    /// Nobody is at the kiosk and it is the quiet hour: restart into the installed update.
+    pub fn switch_update(&self) {
+        let _ = self.tx.send(Command::SwitchUpdate);
     }
 
     /// Stops the worker and waits for its thread (at most one request's timeout).

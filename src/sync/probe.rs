@@ -80,7 +80,10 @@ pub fn probe(config: &SyncConfig, queue_depth: u32) -> Result<Probe, SyncError> 
                     versions: Versions {
                         app: config.app_version.clone(),
                         catalog,
-                        image: config.image_version.clone(),
+                        image: config
+                            .updates
+                            .as_ref()
+                            .and_then(|u| crate::update::image_version(&u.os_release)),
                     },
                     sent_at,
                     catalog_problem,

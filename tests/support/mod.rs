@@ -181,6 +181,8 @@ pub fn sync_config(data: &Path, backend_url: &str) -> SyncConfig {
         retention_days: 30,
         app_version: "test".into(),
         max_video_attempts: 5,
+        updates: None,
+        serving: None,
     }
 }
 

@@ -304,11 +304,7 @@ async fn heartbeat(
         tracing::warn!(kiosk = %kiosk.kiosk_id, version = %report.version, state = report.state.as_str(), "a kiosk reports a failed update");
     }
     let now = Utc::now();
-    let update = state.update_offer(
-        &kiosk.kiosk_id,
-        &kiosk.site,
-        beat.versions.image.as_deref(),
-    );
+    let update = state.update_offer(&kiosk.kiosk_id, &kiosk.site, beat.versions.image.as_deref());
     if beat.state == KioskState::Idle {
         // A kiosk back on its attract screen has nobody at it, whatever was missed.
         state.set_presence(&kiosk.kiosk_id, &kiosk.site, false, None, now);
@@ -605,15 +601,12 @@ async fn update_bundle(
              the one to fetch",
         )
     };
-    if !crate::updates::valid_sha256(&sha256) || state.bundle_for(&sha256, &kiosk.site).is_none()
-    {
+    if !crate::updates::valid_sha256(&sha256) || state.bundle_for(&sha256, &kiosk.site).is_none() {
         return Err(not_found());
     }
     let path = crate::updates::bundle_path(&state.data_dir, &sha256);
-    let service = tower_http::services::ServeFile::new_with_mime(
-        path,
-        &mime::APPLICATION_OCTET_STREAM,
-    );
+    let service =
+        tower_http::services::ServeFile::new_with_mime(path, &mime::APPLICATION_OCTET_STREAM);
     match service.oneshot(request).await {
         Ok(r) if r.status() == StatusCode::NOT_FOUND => Err(not_found()),
         Ok(r) => Ok(r.map(axum::body::Body::new)),

@@ -104,9 +104,8 @@ pub fn list_bundles(conn: &Connection) -> Result<Vec<Bundle>, DbError> {
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut sites = conn.prepare_cached(
-        "SELECT site FROM update_sites WHERE sha256 = ?1 ORDER BY site",
-    )?;
+    let mut sites =
+        conn.prepare_cached("SELECT site FROM update_sites WHERE sha256 = ?1 ORDER BY site")?;
     for b in &mut bundles {
         b.sites = sites
             .query_map([&b.sha256], |r| r.get(0))?

@@ -166,6 +166,10 @@ pub enum Event {
     /// A new service catalogue is loaded (steps per service, in its order); the journey
     /// switches to it between citizens, never in the middle of someone's guide.
     CatalogReady(GuideShape),
+    /// Whether an installed system update waits and it is the quiet hour (app → flow, from
+    /// the sync worker): the journey asks for the restart once nobody has been at the kiosk
+    /// for [`super::UPDATE_QUIET_MS`], never in the middle of a citizen's session.
+    UpdateDue(bool),
     /// The hidden gesture on the attract screen.
     TechnicianGesture,
     /// Open one device test from technician mode.
@@ -248,6 +252,8 @@ pub enum Effect {
     Enrol(String),
     /// Use the catalogue announced by the last `CatalogReady` from now on.
     SwitchCatalog,
+    /// Restart into the installed system update (the kiosk is at rest, nobody there).
+    SwitchUpdate,
     /// Run the technician's checks (in the background) and show them.
     RunChecks,
     PrintTestSlip,
@@ -305,6 +311,7 @@ impl fmt::Debug for Effect {
             Effect::Usage(usage) => f.debug_tuple("Usage").field(usage).finish(),
             Effect::Enrol(_) => f.write_str("Enrol(<code>)"),
             Effect::SwitchCatalog => f.write_str("SwitchCatalog"),
+            Effect::SwitchUpdate => f.write_str("SwitchUpdate"),
             Effect::RunChecks => f.write_str("RunChecks"),
             Effect::PrintTestSlip => f.write_str("PrintTestSlip"),
             Effect::CallConsultant { service_id, step } => f

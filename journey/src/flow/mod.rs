@@ -102,7 +102,12 @@ pub struct Flow {
     /// where waiting is not idleness); a large-text mode switched on at the attract screen
     /// and left there is switched off after the idle warning and reset times.
     last_input: Millis,
+    /// An installed system update waits, in the quiet hour (`Event::UpdateDue`).
+    update_due: bool,
 }
+
+/// How long nobody must have touched the kiosk at rest before it restarts into an update.
+pub const UPDATE_QUIET_MS: Millis = 2 * 60 * 1000;
 
 impl Flow {
     pub fn new(config: FlowConfig) -> Flow {
@@ -133,6 +138,7 @@ impl Flow {
             speaking: false,
             large_text: false,
             last_input: 0,
+            update_due: false,
         }
     }
 
@@ -202,9 +208,14 @@ impl Flow {
         self.pin_locked_until.saturating_sub(now).div_ceil(1000)
     }
 
+    /// Whether an installed system update waits for the kiosk to be at rest.
+    pub fn update_due(&self) -> bool {
+        self.update_due
+    }
+
     /// Whether timers matter right now (the app may stop ticking on the attract screen).
     pub fn needs_ticks(&self) -> bool {
-        !matches!(self.screen, Screen::Attract)
+        !matches!(self.screen, Screen::Attract) || self.update_due
     }
 
     /// Feeds one event; returns what the app must do, in order.
@@ -221,6 +232,7 @@ impl Flow {
                 | Event::Enrolled(_)
                 | Event::EnrolResult(_)
                 | Event::CatalogReady(_)
+                | Event::UpdateDue(_)
                 | Event::OperatorsAvailable(_)
                 | Event::CallRinging { .. }
                 | Event::CallAnswered { .. }
@@ -320,6 +332,11 @@ impl Flow {
                 }
                 screen
             }
+            Event::UpdateDue(due) => {
+                self.update_due = due;
+                self.switch_update(now, &screen, fx);
+                screen
+            }
             Event::PinChecked { ok } => self.pin_checked(screen, ok, fx),
             Event::PinLockRestored(lock) => {
                 self.restore_pin_lock(now, lock);
@@ -377,6 +394,7 @@ impl Flow {
 
     /// Timers: the countdown, the longest recording, the greeting, the idle warning and reset.
     fn tick(&mut self, now: Millis, screen: Screen, fx: &mut Vec<Effect>) -> Screen {
+        self.switch_update(now, &screen, fx);
         match screen {
             Screen::AppealCountdown { until } if now >= until => {
                 fx.push(Effect::StartRecording);
@@ -523,6 +541,18 @@ impl Flow {
         if let Some(guides) = self.pending_guides.take() {
             self.config.guides = guides;
             fx.push(Effect::SwitchCatalog);
+        }
+    }
+
+    /// Asks for the restart into a waiting update when the kiosk is at rest and nobody has
+    /// touched it for [`UPDATE_QUIET_MS`] (once; the app says again if it is still due).
+    fn switch_update(&mut self, now: Millis, screen: &Screen, fx: &mut Vec<Effect>) {
+        if self.update_due
+            && self.at_rest(screen)
+            && now.saturating_sub(self.last_input) >= UPDATE_QUIET_MS
+        {
+            self.update_due = false;
+            fx.push(Effect::SwitchUpdate);
         }
     }
 

@@ -22,6 +22,10 @@ use super::client::Api;
 use super::{Command, EnrolledAs, Status, SyncConfig, SyncError};
 use crate::store::Store;
 
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Progress of one step of work.
 enum Progress {
     More,
@@ -60,6 +64,11 @@ pub(super) struct Worker {
     uploaded_bytes: u64,
     last_report: Option<Instant>,
     next_purge: Instant,
+    /// System updates, where the kiosk takes them.
+    updates: Option<Arc<std::sync::Mutex<crate::update::Updates>>>,
+    /// The background download of an offered bundle, while one runs.
+    download: Option<tokio::task::JoinHandle<()>>,
+    update_fetched: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Worker {
@@ -72,7 +81,20 @@ impl Worker {
         let store = Store::open(&cfg.data_dir)?;
         // Checked now, so a bad URL or CA is reported at start rather than as "offline".
         Api::new(&cfg.backend_url, cfg.ca_pem.as_deref())?;
+        let updates = cfg
+            .updates
+            .clone()
+            .and_then(|u| match crate::update::Updates::open(u) {
+                Ok(u) => Some(Arc::new(std::sync::Mutex::new(u))),
+                Err(e) => {
+                    tracing::error!(error = %e, "sync: system updates are off");
+                    None
+                }
+            });
         Ok(Worker {
+            updates,
+            download: None,
+            update_fetched: Arc::default(),
             backoff: Backoff::new(cfg.min_backoff, cfg.max_backoff),
             store,
             api: None,
@@ -125,6 +147,14 @@ impl Worker {
             }
             Command::Wake => {}
             Command::Devices(d) => self.devices = d,
+            Command::SwitchUpdate => {
+                if let Some(u) = &self.updates {
+                    let mut u = u.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = u.switch() {
+                        tracing::error!(error = %e, "update: cannot ask for the restart");
+                    }
+                }
+            }
         }
     }
 
@@ -281,6 +311,14 @@ impl Worker {
             uploaded_bytes: self.uploaded_bytes,
             catalog_version: self.store.catalog_version().ok().flatten(),
             operators: self.operators.filter(|_| self.online),
+            update: self.updates.as_ref().and_then(|u| lock(u).report()),
+            update_due: self
+                .updates
+                .as_ref()
+                .is_some_and(|u| lock(u).switch_due(chrono::Local::now().time())),
+            update_fetched_bytes: self
+                .update_fetched
+                .load(std::sync::atomic::Ordering::Relaxed),
         });
     }
 

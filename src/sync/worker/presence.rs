@@ -41,6 +41,7 @@ impl Worker {
 
     pub(super) async fn heartbeat(&mut self, api: &Api) -> Result<(), SyncError> {
         let queue = self.store.queue()?;
+        let (image, update) = self.update_report();
         let sent_at = Utc::now();
         let started = Instant::now();
         let answer = api
@@ -51,12 +52,18 @@ impl Worker {
                 versions: Versions {
                     app: self.cfg.app_version.clone(),
                     catalog: self.store.catalog_version()?,
+                    image,
                 },
                 sent_at,
                 catalog_problem: self.store.catalog_problem()?,
                 parked: u32::try_from(queue.parked_count()).unwrap_or(u32::MAX),
+                update: update.clone(),
             })
             .await?;
+        if let Some(serving) = &self.cfg.serving {
+            serving.heard();
+        }
+        self.update_answered(api, update.as_ref(), answer.update.as_ref());
         let half_rtt = chrono::Duration::from_std(started.elapsed() / 2).unwrap_or_default();
         let skew = (answer.server_time - (sent_at + half_rtt)).num_milliseconds();
         self.store.set_clock_skew_ms(skew)?;
@@ -77,6 +84,55 @@ impl Worker {
             self.update_catalog(api, &version).await?;
         }
         Ok(())
+    }
+
+    /// The running image and the update report for a heartbeat (the installer's result read
+    /// first).
+    fn update_report(&self) -> (Option<String>, Option<senim_protocol::UpdateReport>) {
+        let Some(updates) = &self.updates else {
+            return (None, None);
+        };
+        let mut u = super::lock(updates);
+        if let Err(e) = u.poll_installer() {
+            tracing::error!(error = %e, "update: cannot note the installer's result");
+        }
+        (u.running().map(str::to_string), u.report())
+    }
+
+    /// After a heartbeat answer: a result said once is said; an offer starts (or resumes) the
+    /// background download unless one runs.
+    fn update_answered(
+        &mut self,
+        api: &Api,
+        sent: Option<&senim_protocol::UpdateReport>,
+        offer: Option<&senim_protocol::UpdateOffer>,
+    ) {
+        let Some(updates) = &self.updates else {
+            return;
+        };
+        let next = {
+            let mut u = super::lock(updates);
+            if let Err(e) = u.answered(sent) {
+                tracing::error!(error = %e, "update: cannot note the report as sent");
+            }
+            u.offered(offer)
+        };
+        match next {
+            Ok(crate::update::Next::Download(offer)) => {
+                if self.download.as_ref().is_some_and(|d| !d.is_finished()) {
+                    return;
+                }
+                tracing::info!(version = %offer.version, size = offer.size, "update: fetching the offered bundle");
+                self.download = Some(tokio::spawn(super::super::update::fetch(
+                    api.clone(),
+                    std::sync::Arc::clone(updates),
+                    offer,
+                    std::sync::Arc::clone(&self.update_fetched),
+                )));
+            }
+            Ok(crate::update::Next::Nothing) => {}
+            Err(e) => tracing::error!(error = %e, "update: cannot note the offer"),
+        }
     }
 
     /// A catalogue version the kiosk does not have: download, validate, install (or refuse

@@ -142,3 +142,46 @@ fn debug_output_never_shows_personal_data() {
     let text = format!("{:?}", k.flow);
     assert!(!text.contains("алимент"), "{text}");
 }
+
+#[test]
+fn an_installed_update_restarts_the_kiosk_only_at_rest_after_two_quiet_minutes() {
+    let mut k = Kiosk::new(Mode::Hospital);
+    k.send(Event::Start);
+    k.took();
+    // Due while a citizen is here (reading, touching now and then): nothing happens.
+    k.send(Event::UpdateDue(true));
+    for _ in 0..6 {
+        k.wait(50_000).send(Event::Touch);
+    }
+    assert!(matches!(k.screen(), Screen::Menu), "still with the citizen");
+    assert!(!k.took().contains(&Effect::SwitchUpdate), "not mid-session");
+    k.send(Event::EndSession);
+    assert_eq!(k.screen(), &Screen::Attract);
+    assert!(
+        k.flow.needs_ticks(),
+        "the quiet minutes are counted on the attract screen"
+    );
+    k.wait(UPDATE_QUIET_MS / 2);
+    // Someone touches the screen and leaves: the quiet minutes start again.
+    k.send(Event::Touch);
+    k.wait(UPDATE_QUIET_MS - 1_000);
+    assert!(
+        !k.took().contains(&Effect::SwitchUpdate),
+        "touched 2 minutes ago at most"
+    );
+    k.wait(2_000);
+    assert_eq!(
+        k.took()
+            .iter()
+            .filter(|e| **e == Effect::SwitchUpdate)
+            .count(),
+        1,
+        "asked once"
+    );
+    k.wait(UPDATE_QUIET_MS);
+    assert!(!k.took().contains(&Effect::SwitchUpdate));
+    // Not due (outside the quiet hours): never.
+    k.send(Event::UpdateDue(false));
+    k.wait(UPDATE_QUIET_MS * 2);
+    assert!(!k.took().contains(&Effect::SwitchUpdate));
+}
