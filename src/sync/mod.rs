@@ -190,6 +190,9 @@ pub struct Status {
     pub update: Option<senim_protocol::UpdateReport>,
     /// An installed update waits and it is the quiet hour: the flow switches between citizens.
     pub update_due: bool,
+    /// The last update result the call-centre heard (said once: a failure, a refusal, a
+    /// switch that worked).
+    pub update_said: Option<senim_protocol::UpdateReport>,
     /// Update bytes this worker has fetched since it started (a resumed download counts only
     /// what it fetched).
     pub update_fetched_bytes: u64,

@@ -83,6 +83,9 @@ pub struct Ledger {
     /// Across a switch: the image version that ran, and the boot it ran in.
     pub switched_from: Option<String>,
     pub switched_in_boot: Option<String>,
+    /// The last result said once and answered (for the technician and `doctor`).
+    #[serde(default)]
+    pub said: Option<UpdateReport>,
     /// Versions that failed here: never downloaded or installed again.
     #[serde(default)]
     pub failed: Vec<String>,
@@ -235,6 +238,11 @@ impl Updates {
         self.ledger.report.clone()
     }
 
+    /// The last result the call-centre heard (a failure, a refusal, a switch that worked).
+    pub fn said(&self) -> Option<UpdateReport> {
+        self.ledger.said.clone()
+    }
+
     /// What the kiosk keeps (for `doctor` and tests).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
@@ -243,7 +251,7 @@ impl Updates {
     /// A heartbeat carrying `sent` was answered: a result said once is said.
     pub fn answered(&mut self, sent: Option<&UpdateReport>) -> Result<(), UpdateError> {
         if self.ledger.once && sent.is_some() && sent == self.ledger.report.as_ref() {
-            self.ledger.report = None;
+            self.ledger.said = self.ledger.report.take();
             self.ledger.once = false;
             self.save()?;
         }

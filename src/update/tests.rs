@@ -122,6 +122,7 @@ fn a_good_update_switches_only_in_the_quiet_hours_and_reports_success_after_the_
     );
     u.answered(Some(&said)).unwrap();
     assert_eq!(u.report(), None, "said once");
+    assert_eq!(u.said(), Some(said));
     assert_eq!(k.open().report(), None);
 }
 

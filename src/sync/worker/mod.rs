@@ -312,6 +312,7 @@ impl Worker {
             catalog_version: self.store.catalog_version().ok().flatten(),
             operators: self.operators.filter(|_| self.online),
             update: self.updates.as_ref().and_then(|u| lock(u).report()),
+            update_said: self.updates.as_ref().and_then(|u| lock(u).said()),
             update_due: self
                 .updates
                 .as_ref()

@@ -1,0 +1,452 @@
+//! System updates end to end, over real HTTP against the real call-centre: `update publish`
+//! checks tiny real signed RAUC bundles (made here with `rauc bundle`) and refuses unsigned,
+//! mis-signed and unreadable ones; a kiosk fetches the offered bundle in the background,
+//! resuming a download that was cut, refuses one whose SHA-256 does not match, hands a good one
+//! to a test installer playing the root side of the file contract, waits for the quiet hour,
+//! asks for the restart, and after the boot reports the rollback once — which the call-centre
+//! keeps and never offers again.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use senim_callcentre::db::{self, BundlePublished};
+use senim_callcentre::updates::{self, UpdateError};
+use senim_kiosk::sync::{self, Status};
+use senim_kiosk::update::{InstallRequest, InstallResult, QuietHours, UpdatesConfig};
+use senim_protocol::UpdateState;
+use support::*;
+
+const SITE: &str = "Test hospital";
+
+/// An update signing certificate and key, and bundles signed with them.
+struct Signer {
+    dir: tempfile::TempDir,
+}
+
+impl Signer {
+    fn new(name: &str) -> Signer {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .arg("-keyout")
+            .arg(dir.path().join("key.pem"))
+            .arg("-out")
+            .arg(dir.path().join("cert.pem"))
+            .args(["-subj", &format!("/CN={name}")])
+            .output()
+            .expect("openssl is needed: run scripts/setup.sh");
+        assert!(status.status.success(), "{status:?}");
+        Signer { dir }
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    /// A real signed bundle of `version` with a root image of `len` pseudo-random bytes.
+    fn bundle(&self, version: &str, len: usize) -> PathBuf {
+        let input = self.dir.path().join(format!("in-{version}"));
+        std::fs::create_dir_all(&input).unwrap();
+        std::fs::write(input.join("root.img"), video_bytes(len as u64, len)).unwrap();
+        std::fs::write(
+            input.join("manifest.raucm"),
+            format!(
+                "[update]\ncompatible=senim-kiosk\nversion={version}\n\n[bundle]\nformat=verity\n\n\
+                 [image.rootfs]\nfilename=root.img\n"
+            ),
+        )
+        .unwrap();
+        let out = self.dir.path().join(format!("senim-kiosk-{version}.raucb"));
+        let made = Command::new("rauc")
+            .arg("bundle")
+            .arg("--cert")
+            .arg(self.cert())
+            .arg("--key")
+            .arg(self.dir.path().join("key.pem"))
+            .arg(&input)
+            .arg(&out)
+            .output()
+            .expect("rauc is needed: run scripts/setup.sh");
+        assert!(made.status.success(), "{made:?}");
+        out
+    }
+}
+
+fn backend_with_keyring(keyring: &Path) -> Backend {
+    let mut config = backend_config();
+    config.updates.keyring = Some(keyring.to_path_buf());
+    Backend::start_configured("127.0.0.1:0".parse().unwrap(), None, config)
+}
+
+fn stored_bundles(backend: &Backend) -> Vec<db::Bundle> {
+    backend.state.db.read(db::list_bundles).unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn publish_checks_the_signature_with_rauc_and_stores_nothing_it_refuses() {
+    let signer = Signer::new("senim update test");
+    let other = Signer::new("somebody else");
+    let good = signer.bundle("2.0.0", 8192);
+    let mis_signed = other.bundle("2.0.1", 8192);
+    let backend = backend_with_keyring(&signer.cert());
+    let db = &backend.state.db;
+    let now = chrono::Utc::now();
+    let updates_dir = backend.data_dir().join("updates");
+
+    let mut no_keyring = backend.state.config.updates.clone();
+    no_keyring.keyring = None;
+    let e = updates::publish(db, &no_keyring, &good, &[], now).unwrap_err();
+    assert!(matches!(e, UpdateError::NoKeyring), "{e}");
+    assert!(e.to_string().contains("[updates] keyring"), "{e}");
+
+    let mut no_rauc = backend.state.config.updates.clone();
+    no_rauc.rauc = "/nonexistent/rauc".into();
+    let e = updates::publish(db, &no_rauc, &good, &[], now).unwrap_err();
+    assert!(matches!(e, UpdateError::NoRauc { .. }), "{e}");
+    assert!(e.to_string().contains("apt-get install rauc"), "{e}");
+
+    let config = backend.state.config.updates.clone();
+    let e = updates::publish(db, &config, &mis_signed, &[], now).unwrap_err();
+    assert!(matches!(e, UpdateError::Refused { .. }), "{e}");
+    let garbage = signer.dir.path().join("garbage.raucb");
+    std::fs::write(&garbage, b"not a bundle at all").unwrap();
+    let e = updates::publish(db, &config, &garbage, &[], now).unwrap_err();
+    assert!(matches!(e, UpdateError::Refused { .. }), "{e}");
+    assert!(stored_bundles(&backend).is_empty(), "nothing recorded");
+    assert!(
+        files_in(&updates_dir).is_empty(),
+        "nothing stored: {:?}",
+        files_in(&updates_dir)
+    );
+
+    let ward5 = updates::parse_sites(Some("Ward 5")).unwrap();
+    let p = updates::publish(db, &config, &good, &ward5, now).unwrap();
+    assert_eq!(
+        (p.version.as_str(), &p.outcome),
+        ("2.0.0", &BundlePublished::New)
+    );
+    let stored = updates::bundle_path(backend.data_dir(), &p.sha256);
+    assert_eq!(
+        std::fs::read(&stored).unwrap(),
+        std::fs::read(&good).unwrap()
+    );
+    assert_eq!(files_in(&updates_dir), [format!("{}.raucb", p.sha256)]);
+    backend.state.refresh_updates().unwrap();
+    assert!(backend
+        .state
+        .update_offer("k", "Ward 5", Some("1.0"))
+        .is_some());
+    assert!(backend
+        .state
+        .update_offer("k", "Ward 6", Some("1.0"))
+        .is_none());
+    // The same bundle again with more sites widens the rollout.
+    let both = updates::parse_sites(Some("Ward 5,Ward 6")).unwrap();
+    let p = updates::publish(db, &config, &good, &both, now).unwrap();
+    assert_eq!(p.outcome, BundlePublished::Widened);
+    backend.state.refresh_updates().unwrap();
+    let offer = backend
+        .state
+        .update_offer("k", "Ward 6", Some("1.0"))
+        .unwrap();
+    assert_eq!((offer.version.as_str(), offer.size), ("2.0.0", p.size));
+}
+
+/// A kiosk's machine for these tests: its data folder (enrolled), its os-release, run folder
+/// and boot id.
+struct Machine {
+    data: tempfile::TempDir,
+    root: tempfile::TempDir,
+}
+
+impl Machine {
+    fn new(backend: &Backend) -> Machine {
+        let m = Machine {
+            data: enrolled_kiosk(backend),
+            root: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(m.run_dir()).unwrap();
+        m.boot("1.0.0", "boot-1");
+        m
+    }
+
+    fn boot(&self, image: &str, boot_id: &str) {
+        std::fs::write(
+            self.root.path().join("os-release"),
+            format!("ID=debian\nIMAGE_VERSION={image}\n"),
+        )
+        .unwrap();
+        std::fs::write(self.root.path().join("boot_id"), boot_id).unwrap();
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        self.root.path().join("run")
+    }
+
+    fn updates_dir(&self) -> PathBuf {
+        self.data.path().join("updates")
+    }
+
+    /// Sync settings with updates on, heartbeats every 50 ms and the quiet hour now.
+    fn sync_config(&self, backend: &Backend) -> sync::SyncConfig {
+        let now = chrono::Local::now().time();
+        let hour = chrono::Duration::hours(1);
+        let mut config = sync_config(self.data.path(), &backend.url);
+        config.heartbeat = Duration::from_millis(50);
+        config.updates = Some(UpdatesConfig {
+            dir: self.updates_dir(),
+            os_release: self.root.path().join("os-release"),
+            run_dir: self.run_dir(),
+            boot_id: self.root.path().join("boot_id"),
+            quiet_hours: QuietHours {
+                from: now - hour,
+                to: now + hour,
+            },
+        });
+        config
+    }
+
+    /// Starts the sync worker; its reports come to the receiver.
+    fn start(&self, backend: &Backend) -> (sync::SyncHandle, mpsc::Receiver<Status>) {
+        let (tx, rx) = mpsc::channel();
+        let handle = sync::spawn(self.sync_config(backend), move |s| {
+            let _ = tx.send(s);
+        })
+        .unwrap();
+        (handle, rx)
+    }
+}
+
+/// The next report satisfying `want` (a minute at most: a hung kiosk fails the test).
+fn wait_for(rx: &mpsc::Receiver<Status>, what: &str, want: impl Fn(&Status) -> bool) -> Status {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(s) if want(&s) => return s,
+            Ok(_) => {}
+            Err(_) => panic!("the kiosk never reached: {what}"),
+        }
+    }
+}
+
+fn state_of(s: &Status) -> Option<UpdateState> {
+    s.update.as_ref().map(|u| u.state)
+}
+
+/// The test installer: plays the root side of the installer contract (a real kiosk image has
+/// a `.path` unit and `rauc install`). It checks the request names a bundle inside the
+/// updates folder, verifies it with `rauc info --keyring` as `rauc install` would, answers
+/// with `install.result` and removes the request and the bundle.
+struct TestInstaller {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+impl TestInstaller {
+    fn start(updates_dir: PathBuf, keyring: PathBuf) -> TestInstaller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut installed = Vec::new();
+            let request_path = updates_dir.join("install.request");
+            while !stopped.load(Ordering::SeqCst) {
+                let Ok(bytes) = std::fs::read(&request_path) else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let request: InstallRequest = serde_json::from_slice(&bytes).unwrap();
+                assert!(request.bundle.starts_with(&updates_dir), "{request:?}");
+                let info = Command::new("rauc")
+                    .arg("info")
+                    .arg("--keyring")
+                    .arg(&keyring)
+                    .arg("--output-format=json")
+                    .arg(&request.bundle)
+                    .output()
+                    .unwrap();
+                let result = InstallResult {
+                    version: request.version.clone(),
+                    ok: info.status.success(),
+                    message: String::from_utf8_lossy(&info.stderr).into_owned(),
+                };
+                let tmp = updates_dir.join(".install.result.tmp");
+                std::fs::write(&tmp, serde_json::to_vec(&result).unwrap()).unwrap();
+                std::fs::rename(&tmp, updates_dir.join("install.result")).unwrap();
+                std::fs::remove_file(&request_path).unwrap();
+                std::fs::remove_file(&request.bundle).unwrap();
+                installed.push(request.version);
+            }
+            installed
+        });
+        TestInstaller {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Versions it installed.
+    fn stop(mut self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+#[test]
+fn a_cut_download_resumes_installs_switches_and_a_rollback_is_reported_once() {
+    let signer = Signer::new("senim update test");
+    let bundle = signer.bundle("2.0.0", 400 * 1024);
+    let backend = backend_with_keyring(&signer.cert());
+    let config = backend.state.config.updates.clone();
+    let sites = updates::parse_sites(Some(SITE)).unwrap();
+    let published = updates::publish(
+        &backend.state.db,
+        &config,
+        &bundle,
+        &sites,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    backend.state.refresh_updates().unwrap();
+    let machine = Machine::new(&backend);
+
+    // A download cut at 40% by a power cut: the part file holds what came.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = bytes.len() * 2 / 5;
+    std::fs::create_dir_all(machine.updates_dir()).unwrap();
+    std::fs::write(
+        machine.updates_dir().join("senim-2.0.0.raucb.part"),
+        &bytes[..cut],
+    )
+    .unwrap();
+
+    let installer = TestInstaller::start(machine.updates_dir(), signer.cert());
+    let (kiosk, rx) = machine.start(&backend);
+    let ready = wait_for(&rx, "installed and due", |s| {
+        state_of(s) == Some(UpdateState::Installed) && s.update_due
+    });
+    assert_eq!(
+        ready.update_fetched_bytes,
+        (bytes.len() - cut) as u64,
+        "only the rest was fetched (Range)"
+    );
+    assert_eq!(installer.stop(), ["2.0.0"]);
+    // The call-centre sees the image and the update.
+    wait_for(&rx, "a heartbeat after the install", |s| {
+        state_of(s) == Some(UpdateState::Installed)
+    });
+    backend.state.flush_heartbeats().unwrap();
+    let k = &backend.state.db.read(db::list_kiosks).unwrap()[0];
+    assert_eq!(k.image_version.as_deref(), Some("1.0.0"));
+    assert_eq!(
+        k.update.as_ref().map(|u| u.state),
+        Some(UpdateState::Installed)
+    );
+    assert_eq!(k.update.as_ref().map(|u| u.version.as_str()), Some("2.0.0"));
+
+    // The flow found the kiosk at rest: switch.
+    kiosk.switch_update();
+    wait_for(&rx, "switching", |s| {
+        state_of(s) == Some(UpdateState::Switching)
+    });
+    assert_eq!(
+        std::fs::read_to_string(machine.run_dir().join("reboot.request")).unwrap(),
+        "2.0.0"
+    );
+    kiosk.stop();
+
+    // The trial boot of 2.0.0 never reached serving: the old slot came back.
+    machine.boot("1.0.0", "boot-2");
+    let (kiosk, rx) = machine.start(&backend);
+    // Said once: the call-centre answered, the kiosk says no more, and the call-centre kept it
+    // at once (not only at the next flush) and offers that version no more.
+    let said = wait_for(&rx, "the rollback reported and heard", |s| {
+        s.update.is_none() && s.update_said.is_some()
+    });
+    let said = said.update_said.unwrap();
+    assert_eq!(
+        (said.version.as_str(), said.state),
+        ("2.0.0", UpdateState::Failed)
+    );
+    let message = said.message.unwrap();
+    assert!(message.starts_with("rolled back: "), "{message}");
+    let failures = backend.state.db.read(db::update_failures).unwrap();
+    let kept = failures.values().next().expect("a failure kept");
+    assert_eq!(
+        (kept.version.as_str(), kept.state),
+        ("2.0.0", UpdateState::Failed)
+    );
+    assert!(kept
+        .message
+        .as_deref()
+        .unwrap()
+        .starts_with("rolled back: "));
+    let kiosk_id = failures.keys().next().unwrap().clone();
+    assert_eq!(
+        backend.state.update_offer(&kiosk_id, SITE, Some("1.0.0")),
+        None
+    );
+    // The kiosk does not fetch it again either.
+    let fetched = wait_for(&rx, "more heartbeats", |_| true).update_fetched_bytes;
+    assert_eq!(fetched, 0);
+    assert!(!machine.updates_dir().join("install.request").exists());
+    kiosk.stop();
+    assert_eq!(published.version, "2.0.0");
+}
+
+#[test]
+fn a_bundle_whose_sha256_does_not_match_is_refused_and_reported() {
+    let signer = Signer::new("senim update test");
+    let bundle = signer.bundle("2.1.0", 64 * 1024);
+    let backend = backend_with_keyring(&signer.cert());
+    let config = backend.state.config.updates.clone();
+    let published =
+        updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    backend.state.refresh_updates().unwrap();
+    // Damaged on the server's disk after publication (same size, one byte changed).
+    let stored = updates::bundle_path(backend.data_dir(), &published.sha256);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    bytes[1000] ^= 0xff;
+    std::fs::write(&stored, &bytes).unwrap();
+
+    let machine = Machine::new(&backend);
+    let (kiosk, rx) = machine.start(&backend);
+    let said = wait_for(&rx, "refused and heard", |s| {
+        s.update.is_none() && s.update_said.is_some()
+    });
+    let said = said.update_said.unwrap();
+    assert_eq!(said.state, UpdateState::Refused);
+    let message = said.message.unwrap();
+    assert!(message.contains("SHA-256"), "{message}");
+    kiosk.stop();
+    let failures = backend.state.db.read(db::update_failures).unwrap();
+    assert_eq!(
+        failures.values().next().map(|f| f.state),
+        Some(UpdateState::Refused)
+    );
+    // Nothing was handed to the installer and nothing of the bundle is kept.
+    let left: Vec<String> = files_in(&machine.updates_dir())
+        .into_iter()
+        .filter(|f| f != "state.json")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
