@@ -660,7 +660,8 @@ async fn kazakh_operator() -> Fixture {
         .json(&json!({"state": "in_use", "queue_depth": 2,
             "devices": [{"device": "scanner", "status": "ok"},
                         {"device": "printer", "status": "fail", "detail": "paper out"}],
-            "versions": {"app": "0.1.0"}, "sent_at": now, "parked": 2}))
+            "versions": {"app": "0.1.0", "image": "1.0.0"}, "sent_at": now, "parked": 2,
+            "update": {"version": "2.0.0", "state": "downloading", "progress_percent": 40}}))
         .send()
         .await
         .unwrap();
@@ -683,6 +684,9 @@ async fn kazakh_operator() -> Fixture {
         "printer".into(),
         "paper out".into(),
         "no-criminal-record".into(),
+        // The image and update versions it reports.
+        "1.0.0".into(),
+        "2.0.0".into(),
     ];
     Fixture {
         server,
@@ -1135,6 +1139,10 @@ async fn the_fleet_pages_say_no_english_in_kazakh() {
     assert!(
         html.contains("2 шетке қойылды"),
         "the heartbeat's parked count: {html}"
+    );
+    assert!(
+        html.contains("Жүйе бейнесі 1.0.0") && html.contains("Жаңарту 2.0.0: Жүктелуде 40%"),
+        "the image version and the update in progress: {html}"
     );
 
     let csrf = f.csrf().await;

@@ -1,4 +1,5 @@
-//! The fleet page (kiosks, their state, catalogue and faults, "Enrol a kiosk") and the page
+//! The fleet page (kiosks, their state, versions and updates, catalogue and faults, "Enrol a
+//! kiosk") and the page
 //! that shows a fresh enrolment code with its QR code.
 
 use std::collections::HashMap;
@@ -77,6 +78,46 @@ fn catalog_cell(
     }
 }
 
+fn update_state_label(lang: Lang, state: senim_protocol::UpdateState) -> &'static str {
+    use senim_protocol::UpdateState as S;
+    match state {
+        S::Downloading => tr(lang, "Downloading"),
+        S::Downloaded => tr(lang, "Downloaded"),
+        S::Installing => tr(lang, "Installing"),
+        S::Installed => tr(lang, "Installed"),
+        S::Switching => tr(lang, "Restarting into it"),
+        S::Failed => tr(lang, "Failed"),
+        S::Refused => tr(lang, "Refused"),
+    }
+}
+
+/// The version cell of a kiosk: its application and system image versions, the update in
+/// progress (with how far the download is) and the last failed update with why.
+fn version_cell(
+    lang: Lang,
+    app: Option<&str>,
+    image: Option<&str>,
+    update: Option<&senim_protocol::UpdateReport>,
+    failure: Option<&senim_protocol::UpdateReport>,
+) -> Markup {
+    html! {
+        @if let Some(v) = app { (v) }
+        @if let Some(v) = image { br; small .image { (trf(lang, "Image {0}", &[&v])) } }
+        @if let Some(u) = update.filter(|u| !u.state.is_failure() && Some(u.version.as_str()) != image) {
+            br; span .badge.warn .update {
+                (trf(lang, "Update {0}", &[&u.version])) ": " (update_state_label(lang, u.state))
+                @if let (senim_protocol::UpdateState::Downloading, Some(p)) = (u.state, u.progress_percent) { " " (p) "%" }
+            }
+        }
+        @if let Some(f) = failure {
+            br; span .badge.fail .update-failed title=[f.message.as_deref()] {
+                (trf(lang, "Update {0}", &[&f.version])) ": " (update_state_label(lang, f.state))
+            }
+            @if let Some(m) = &f.message { br; small .muted .problem { (m.chars().take(160).collect::<String>()) } }
+        }
+    }
+}
+
 pub fn fleet(
     state: &AppState,
     session: &SessionRow,
@@ -141,7 +182,13 @@ pub fn fleet(
                                     }
                                 }
                             }
-                            td { @if let Some(s) = seen { (s.beat.versions.app) } @else if let Some(v) = &k.app_version { (v) } }
+                            td .versions {
+                                @if let Some(s) = seen {
+                                    (version_cell(lang, Some(&s.beat.versions.app), s.beat.versions.image.as_deref(), s.beat.update.as_ref().or(k.update.as_ref()), k.update_failure.as_ref()))
+                                } @else {
+                                    (version_cell(lang, k.app_version.as_deref(), k.image_version.as_deref(), k.update.as_ref(), k.update_failure.as_ref()))
+                                }
+                            }
                             td .catalog {
                                 @if let Some(s) = seen {
                                     (catalog_cell(lang, latest.as_deref(), s.beat.versions.catalog.as_deref(), s.beat.catalog_problem.as_ref()))
