@@ -28,6 +28,9 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-nice libgstreamer-plugins-bad1.0-dev
   # Spoken guidance (src/speech): espeak-ng's kk, ru and en voices make the prompts.
   espeak-ng
+  # System updates (issue 18): `update publish` checks bundles with `rauc info`; the tests
+  # make tiny signed bundles with `rauc bundle` (squashfs-tools) and keys with openssl.
+  rauc squashfs-tools openssl
 )
 case "$profile" in
   "") ;;
