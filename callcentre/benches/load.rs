@@ -2,8 +2,7 @@
 //! their 30 s schedule and at saturation, and send record batches; prints a table of rates and
 //! p50/p99 latencies and writes the same figures as JSON to `$SENIM_BENCH_JSON` if it is set.
 //!
-//! Then the queue: 100,000 appeals paged, searched and filtered through the console's router
-//! (`load/queue.rs`).
+//! Then the queue: 100,000 appeals paged, searched and filtered by the console (`load/queue.rs`).
 //!
 //! Run with `cargo bench -p senim-callcentre --bench load` (`-- queue` for the queue alone).
 //! The real server runs in-process on `127.0.0.1:0` with a fresh data folder (on disk, so

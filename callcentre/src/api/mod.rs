@@ -1,10 +1,11 @@
 //! The kiosk API under `/api/v1`: enrolment, heartbeat, presence, consultant calls, record
-//! batches, catalogue, tus uploads, and the OpenAPI document generated from these very handlers.
+//! batches, catalogue, update bundles (`updates.rs`), tus uploads, and the OpenAPI document generated from these very handlers.
 
 pub mod call;
 mod check;
 pub mod error;
 pub mod tus;
+mod updates;
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use chrono::Utc;
 use senim_protocol::{
     ApiError, CatalogDocument, ConsultantCall, EnrolRequest, EnrolResponse, Heartbeat,
     HeartbeatResponse, KioskState, Presence, RecordBatch, RecordBatchResponse, RecordBody,
-    RefusalCode, MAX_BATCH_RECORDS, MAX_CATALOG_PROBLEM_CHARS, MAX_UPDATE_MESSAGE_CHARS,
+    RefusalCode, MAX_BATCH_RECORDS, MAX_CATALOG_PROBLEM_CHARS,
 };
 use sha2::{Digest, Sha256};
 use utoipa::OpenApi;
@@ -70,7 +71,7 @@ pub fn router() -> (axum::Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(consultant))
         .routes(routes!(records))
         .routes(routes!(catalog))
-        .routes(routes!(update_bundle))
+        .routes(routes!(updates::bundle))
         .routes(routes!(tus::options, tus::create))
         .routes(routes!(tus::head, tus::patch, tus::terminate))
         .split_for_parts();
@@ -295,7 +296,7 @@ async fn heartbeat(
             ));
         }
     }
-    check_update_fields(&beat)?;
+    updates::check_fields(&beat)?;
     if let Some(report) = beat.update.as_ref().filter(|u| u.state.is_failure()) {
         // Kept at once, before the kiosk hears "ok" and stops repeating it.
         let (id, kept) = (kiosk.kiosk_id.clone(), report.clone());
@@ -319,38 +320,6 @@ async fn heartbeat(
         seal_recipient: state.seal.as_ref().map(|s| s.current().to_string()),
         update,
     }))
-}
-
-/// The image version and update report of a heartbeat, within the documented bounds.
-fn check_update_fields(beat: &Heartbeat) -> Result<(), ApiFailure> {
-    if beat
-        .versions
-        .image
-        .as_deref()
-        .is_some_and(|v| !senim_protocol::valid_image_version(v))
-    {
-        return Err(ApiFailure::invalid(
-            RefusalCode::InvalidBody,
-            "versions.image is IMAGE_VERSION from /etc/os-release: 1 to 64 of letters, digits \
-             and . - _ + ~",
-        ));
-    }
-    if let Some(report) = &beat.update {
-        let chars = report.message.as_ref().map_or(0, |m| m.chars().count());
-        if !senim_protocol::valid_image_version(&report.version)
-            || report.progress_percent.is_some_and(|p| p > 100)
-            || chars > MAX_UPDATE_MESSAGE_CHARS
-        {
-            return Err(ApiFailure::invalid(
-                RefusalCode::InvalidBody,
-                format!(
-                    "update: version as offered, progress_percent 0 to 100, message at most \
-                     {MAX_UPDATE_MESSAGE_CHARS} characters"
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Someone is at the kiosk now, or has left: lights or clears the red lamp.
@@ -569,48 +538,6 @@ async fn catalog(
             "no_catalog",
             "no catalogue has been published yet; kiosks keep the one they were built with",
         )),
-    }
-}
-
-/// A published system-update bundle, as offered in a heartbeat answer. Supports `Range`
-/// (`206 Partial Content`), so a download cut off resumes where it stopped.
-#[utoipa::path(
-    get, path = "/api/v1/updates/{sha256}", tag = "kiosk",
-    params(("sha256" = String, Path, description = "The bundle's SHA-256, as in the offer")),
-    security(("kiosk_token" = [])),
-    responses(
-        (status = 200, description = "The whole bundle (`application/octet-stream`)"),
-        (status = 206, description = "The requested range of it"),
-        (status = 401, body = ApiError),
-        (status = 404, description = "No such bundle for this kiosk's site (`no_update`)", body = ApiError),
-        (status = 416, description = "The range is outside the bundle"),
-    )
-)]
-async fn update_bundle(
-    State(state): State<Arc<AppState>>,
-    kiosk: KioskAuth,
-    axum::extract::Path(sha256): axum::extract::Path<String>,
-    request: Request,
-) -> Result<Response, ApiFailure> {
-    use tower::ServiceExt;
-    let not_found = || {
-        ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "no_update",
-            "no such update is published for this kiosk's site; the heartbeat answer names \
-             the one to fetch",
-        )
-    };
-    if !crate::updates::valid_sha256(&sha256) || state.bundle_for(&sha256, &kiosk.site).is_none() {
-        return Err(not_found());
-    }
-    let path = crate::updates::bundle_path(&state.data_dir, &sha256);
-    let service =
-        tower_http::services::ServeFile::new_with_mime(path, &mime::APPLICATION_OCTET_STREAM);
-    match service.oneshot(request).await {
-        Ok(r) if r.status() == StatusCode::NOT_FOUND => Err(not_found()),
-        Ok(r) => Ok(r.map(axum::body::Body::new)),
-        Err(never) => match never {},
     }
 }
 
