@@ -162,6 +162,7 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
         }
     }
     checks.push(technician(config, store.as_ref()));
+    checks.push(updates(config));
     checks.push(Check::ok(
         "versions",
         format!(
@@ -171,6 +172,47 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
         ),
     ));
     checks
+}
+
+/// System updates: the running image, the update under way, the last result the call-centre
+/// heard (a failure is a warning).
+fn updates(config: &Config) -> Check {
+    let Some(cfg) = config.updates.config(&config.store.data_dir) else {
+        return Check::ok("updates", "off ([updates] enabled = false)");
+    };
+    let Some(image) = crate::update::image_version(&cfg.os_release) else {
+        return Check::ok(
+            "updates",
+            format!(
+                "{} names no IMAGE_VERSION: not a kiosk image, so no update is offered",
+                cfg.os_release.display()
+            ),
+        );
+    };
+    let ledger = crate::update::Ledger::read(&cfg.dir);
+    let mut detail = format!(
+        "image {image}; restarts for updates in {}",
+        config.updates.quiet_hours
+    );
+    if let Some(r) = &ledger.report {
+        detail.push_str(&format!("; update {} {}", r.version, r.state.as_str()));
+        if let Some(p) = r.progress_percent {
+            detail.push_str(&format!(" {p}%"));
+        }
+    }
+    match ledger.said.filter(|s| s.state.is_failure()) {
+        Some(s) => Check::warn(
+            "updates",
+            format!(
+                "{detail}; update {} {}: {}",
+                s.version,
+                s.state.as_str(),
+                s.message.as_deref().unwrap_or("")
+            ),
+            "this version is not taken again; the call-centre's `update status` shows it too",
+        ),
+        None => Check::ok("updates", detail),
+    }
 }
 
 /// The technician PIN: set, none, deprecated (unsalted SHA-256) or locked now.

@@ -1006,3 +1006,56 @@ fn parked_items_show_in_queue_and_doctor() {
     assert_eq!(json["appeal"]["pending"], 1);
     assert_eq!(json["video"]["pending"], 1);
 }
+
+#[test]
+fn doctor_says_the_image_version_and_a_failed_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let os_release = dir.path().join("os-release");
+    std::fs::write(&os_release, "ID=debian\nIMAGE_VERSION=\"1.4.0\"\n").unwrap();
+    // What a kiosk keeps after a rollback it reported (src/update's ledger).
+    std::fs::create_dir_all(data.join("updates")).unwrap();
+    let ledger = senim_kiosk::update::Ledger {
+        said: Some(senim_protocol::UpdateReport {
+            version: "1.5.0".into(),
+            state: senim_protocol::UpdateState::Failed,
+            progress_percent: None,
+            message: Some("rolled back: 1.5.0 did not reach serving".into()),
+        }),
+        failed: vec!["1.5.0".into()],
+        ..Default::default()
+    };
+    std::fs::write(
+        data.join("updates/state.json"),
+        serde_json::to_vec(&ledger).unwrap(),
+    )
+    .unwrap();
+    let config = dir.path().join("kiosk.toml");
+    let text = format!(
+        "{}\n[updates]\nquiet_hours = \"01:00-04:30\"\nos_release = {:?}\n",
+        demo_config(),
+        os_release.display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks = doctor_checks(&out);
+    let updates = check(&checks, "updates");
+    assert_eq!(updates["level"], "warn", "{updates}");
+    let detail = updates["detail"].as_str().unwrap();
+    assert!(detail.contains("image 1.4.0"), "{detail}");
+    assert!(detail.contains("01:00-04:30"), "{detail}");
+    assert!(detail.contains("1.5.0 failed: rolled back"), "{detail}");
+
+    // A quiet-hours setting that does not read is refused at start, naming the key.
+    std::fs::write(
+        &config,
+        format!("{}\n[updates]\nquiet_hours = \"2-5\"\n", demo_config()),
+    )
+    .unwrap();
+    let out = kiosk_at(&config, &data).arg("doctor").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("updates.quiet_hours"), "{stderr}");
+}

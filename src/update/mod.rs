@@ -91,6 +91,16 @@ pub struct Ledger {
     pub failed: Vec<String>,
 }
 
+impl Ledger {
+    /// The ledger in an updates folder as it is (nothing judged or written): for `doctor`.
+    pub fn read(dir: &Path) -> Ledger {
+        std::fs::read(dir.join("state.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// What the worker should do after an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
