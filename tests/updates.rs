@@ -19,6 +19,7 @@ use senim_callcentre::updates::{self, UpdateError};
 use senim_kiosk::sync::{self, Status};
 use senim_kiosk::update::{InstallRequest, InstallResult, QuietHours, UpdatesConfig};
 use senim_protocol::UpdateState;
+use support::proxy::{Faulty, Proxy};
 use support::*;
 
 const SITE: &str = "Test hospital";
@@ -207,10 +208,10 @@ impl Machine {
     }
 
     /// Sync settings with updates on, heartbeats every 50 ms and the quiet hour now.
-    fn sync_config(&self, backend: &Backend) -> sync::SyncConfig {
+    fn sync_config(&self, backend_url: &str) -> sync::SyncConfig {
         let now = chrono::Local::now().time();
         let hour = chrono::Duration::hours(1);
-        let mut config = sync_config(self.data.path(), &backend.url);
+        let mut config = sync_config(self.data.path(), backend_url);
         config.heartbeat = Duration::from_millis(50);
         config.updates = Some(UpdatesConfig {
             dir: self.updates_dir(),
@@ -227,8 +228,13 @@ impl Machine {
 
     /// Starts the sync worker; its reports come to the receiver.
     fn start(&self, backend: &Backend) -> (sync::SyncHandle, mpsc::Receiver<Status>) {
+        self.start_via(&backend.url)
+    }
+
+    /// [`Machine::start`] through another address (a proxy) to the call-centre.
+    fn start_via(&self, url: &str) -> (sync::SyncHandle, mpsc::Receiver<Status>) {
         let (tx, rx) = mpsc::channel();
-        let handle = sync::spawn(self.sync_config(backend), move |s| {
+        let handle = sync::spawn(self.sync_config(url), move |s| {
             let _ = tx.send(s);
         })
         .unwrap();
@@ -449,4 +455,30 @@ fn a_bundle_whose_sha256_does_not_match_is_refused_and_reported() {
         .filter(|f| f != "state.json")
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_download_cut_by_the_network_resumes_where_it_stopped() {
+    let signer = Signer::new("senim update test");
+    let bundle = signer.bundle("2.2.0", 300 * 1024);
+    let size = std::fs::metadata(&bundle).unwrap().len();
+    let backend = backend_with_keyring(&signer.cert());
+    let config = backend.state.config.updates.clone();
+    updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    backend.state.refresh_updates().unwrap();
+    let machine = Machine::new(&backend);
+    // The connection is cut once, when 150 kB have come back: half-way through the bundle.
+    let proxy = Proxy::start(backend.addr, Faulty::CutDownOnceAt { bytes: 150_000 });
+    let installer = TestInstaller::start(machine.updates_dir(), signer.cert());
+    let (kiosk, rx) = machine.start_via(&format!("http://{}", proxy.addr));
+    let done = wait_for(&rx, "installed", |s| {
+        state_of(s) == Some(UpdateState::Installed)
+    });
+    kiosk.stop();
+    assert_eq!(installer.stop(), ["2.2.0"], "the whole bundle verified");
+    assert_eq!(proxy.faults.cuts.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        done.update_fetched_bytes, size,
+        "every byte fetched once: resumed with Range, not started again"
+    );
 }

@@ -17,6 +17,8 @@ pub struct Faults {
     pub stalls: AtomicU64,
     /// Bytes sent upstream over all connections (counted in `CutOnceAt` mode).
     pub upstream: AtomicU64,
+    /// Bytes sent back downstream over all connections (counted in `CutDownOnceAt` mode).
+    pub downstream: AtomicU64,
 }
 
 /// A TCP proxy on loopback that misbehaves at random: every few hundred kilobytes sent it may
@@ -49,6 +51,9 @@ pub enum Faulty {
     Random { seed: u64 },
     /// Exactly one cut, when this many bytes have gone upstream over all connections.
     CutOnceAt { bytes: u64 },
+    /// Exactly one cut of an answer, when this many bytes have come back over all connections
+    /// (a download cut half-way).
+    CutDownOnceAt { bytes: u64 },
 }
 
 impl Proxy {
@@ -61,7 +66,7 @@ impl Proxy {
         std::thread::spawn(move || {
             let seed = match mode {
                 Faulty::Random { seed } => seed,
-                Faulty::CutOnceAt { .. } => 1,
+                Faulty::CutOnceAt { .. } | Faulty::CutDownOnceAt { .. } => 1,
             };
             let mut rng = Rng(seed | 1);
             for client in listener.incoming() {
@@ -135,7 +140,15 @@ fn run_pair(
                     Ok(n) => n,
                 };
                 total += n as u64;
-                if let Faulty::CutOnceAt { bytes } = mode {
+                if let Faulty::CutDownOnceAt { bytes } = mode {
+                    if !upstream {
+                        let got = faults.downstream.fetch_add(n as u64, Ordering::SeqCst);
+                        if got < bytes && got + n as u64 >= bytes {
+                            faults.cuts.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                } else if let Faulty::CutOnceAt { bytes } = mode {
                     if upstream {
                         let sent = faults.upstream.fetch_add(n as u64, Ordering::SeqCst);
                         if sent < bytes && sent + n as u64 >= bytes {
