@@ -480,12 +480,21 @@ impl Updates {
         else {
             return Ok(());
         };
+        let installed = self.ledger.report.clone();
         self.ledger.switched_from = self.running.clone();
         self.ledger.switched_in_boot = self.boot_id();
         self.ledger.report = Some(report(&version, UpdateState::Switching, Some(100), None));
         self.save()?;
         tracing::info!(%version, "update: restarting into the new version");
-        write_atomic(&self.cfg.run_dir.join("reboot.request"), version.as_bytes())
+        if let Err(e) = write_atomic(&self.cfg.run_dir.join("reboot.request"), version.as_bytes()) {
+            // No restart was asked for: still installed and waiting, not a switch to judge.
+            self.ledger.report = installed;
+            self.ledger.switched_from = None;
+            self.ledger.switched_in_boot = None;
+            self.save()?;
+            return Err(e);
+        }
+        Ok(())
     }
 }
 

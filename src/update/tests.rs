@@ -191,3 +191,18 @@ fn the_running_version_is_not_offered_and_a_stale_result_is_ignored() {
     assert!(!u.poll_installer().unwrap());
     assert_eq!(u.report(), None);
 }
+
+#[test]
+fn a_restart_that_cannot_be_asked_for_leaves_the_update_waiting() {
+    let k = Kiosk::new("1.0");
+    let mut u = installed(&k, "2.0");
+    std::fs::remove_dir(&k.cfg.run_dir).unwrap();
+    assert!(u.switch().is_err());
+    assert!(u.waiting_to_switch(), "still installed, not switching");
+    k.boot("1.0", "boot-2");
+    assert_eq!(
+        state(&k.open()),
+        Some(UpdateState::Installed),
+        "no rollback judged"
+    );
+}
