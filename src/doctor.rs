@@ -177,7 +177,10 @@ pub fn run(config: &Config, config_label: &str, live: Option<&LiveDevices>) -> V
 /// System updates: the running image, the update under way, the last result the call-centre
 /// heard (a failure is a warning).
 fn updates(config: &Config) -> Check {
-    let Some(cfg) = config.updates.config(&config.store.data_dir) else {
+    let Some(cfg) = config
+        .updates
+        .config(&config.store.data_dir, config.store.min_free_mib)
+    else {
         return Check::ok("updates", "off ([updates] enabled = false)");
     };
     let Some(image) = crate::update::image_version(&cfg.os_release) else {

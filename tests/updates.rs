@@ -222,6 +222,7 @@ impl Machine {
                 from: now - hour,
                 to: now + hour,
             },
+            keep_free_bytes: 0,
         });
         config
     }
@@ -481,4 +482,40 @@ fn a_download_cut_by_the_network_resumes_where_it_stopped() {
         done.update_fetched_bytes, size,
         "every byte fetched once: resumed with Range, not started again"
     );
+}
+
+#[test]
+fn no_bundle_is_fetched_that_would_leave_too_little_disk_for_appeals() {
+    let signer = Signer::new("senim update test");
+    let bundle = signer.bundle("2.3.0", 16 * 1024);
+    let backend = backend_with_keyring(&signer.cert());
+    let config = backend.state.config.updates.clone();
+    updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    backend.state.refresh_updates().unwrap();
+    let machine = Machine::new(&backend);
+    let mut sync_config = machine.sync_config(&backend.url);
+    if let Some(u) = sync_config.updates.as_mut() {
+        // More than any test machine's disk has free.
+        u.keep_free_bytes = 1 << 60;
+    }
+    let (tx, rx) = mpsc::channel();
+    let kiosk = sync::spawn(sync_config, move |s| {
+        let _ = tx.send(s);
+    })
+    .unwrap();
+    let waiting = wait_for(&rx, "waiting for space", |s| {
+        s.update
+            .as_ref()
+            .and_then(|u| u.message.as_deref())
+            .is_some_and(|m| m.starts_with("waiting for disk space"))
+    });
+    // Still waiting heartbeats later, nothing fetched.
+    let later = wait_for(&rx, "another heartbeat", |s| s.update.is_some());
+    kiosk.stop();
+    assert_eq!(state_of(&waiting), Some(UpdateState::Downloading));
+    assert_eq!(later.update_fetched_bytes, 0);
+    assert!(!machine
+        .updates_dir()
+        .join("senim-2.3.0.raucb.part")
+        .exists());
 }

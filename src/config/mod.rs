@@ -141,7 +141,9 @@ impl Config {
             retention_days: self.store.retention_days,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
             max_video_attempts: self.sync.max_video_attempts,
-            updates: self.updates.config(&self.store.data_dir),
+            updates: self
+                .updates
+                .config(&self.store.data_dir, self.store.min_free_mib),
             serving: None,
         }))
     }

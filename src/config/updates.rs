@@ -42,7 +42,12 @@ impl UpdatesSection {
     }
 
     /// The update machinery's settings for a store in `data_dir`; `None` when disabled.
-    pub fn config(&self, data_dir: &std::path::Path) -> Option<crate::update::UpdatesConfig> {
+    /// `min_free_mib` is `[store] min_free_mib`: twice it stays free beside a bundle.
+    pub fn config(
+        &self,
+        data_dir: &std::path::Path,
+        min_free_mib: u64,
+    ) -> Option<crate::update::UpdatesConfig> {
         if !self.enabled {
             return None;
         }
@@ -52,6 +57,7 @@ impl UpdatesSection {
             run_dir: self.run_dir.clone(),
             boot_id: PathBuf::from("/proc/sys/kernel/random/boot_id"),
             quiet_hours: self.quiet_hours().unwrap_or_default(),
+            keep_free_bytes: min_free_mib.saturating_mul(2) << 20,
         })
     }
 }

@@ -23,7 +23,15 @@ pub(super) async fn fetch(
     offer: UpdateOffer,
     fetched: Arc<AtomicU64>,
 ) {
-    let part = lock(&updates).part_path(&offer.version);
+    let (part, keep_free) = {
+        let u = lock(&updates);
+        (u.part_path(&offer.version), u.keep_free_bytes())
+    };
+    if let Some(why) = short_of_space(&part, offer.size, keep_free) {
+        tracing::warn!(version = %offer.version, "update: {why}");
+        lock(&updates).download_interrupted(&offer.version, &why);
+        return;
+    }
     match download(&api, &offer, &part, &updates, &fetched).await {
         Ok(()) => {
             let check = {
@@ -38,9 +46,29 @@ pub(super) async fn fetch(
         }
         Err(e) => {
             tracing::warn!(version = %offer.version, error = %e, "update: download interrupted; it resumes later");
-            lock(&updates).download_interrupted(&offer.version, &e.to_string());
+            let why = format!("interrupted, will resume: {e}");
+            lock(&updates).download_interrupted(&offer.version, &why);
         }
     }
+}
+
+/// Why the rest of a bundle must not be fetched now: it would leave less than `keep_free`
+/// bytes on the data disk, which appeals need first. Checked again at every offer.
+fn short_of_space(part: &Path, size: u64, keep_free: u64) -> Option<String> {
+    let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    let dir = part.parent()?;
+    let free = rustix::fs::statvfs(dir)
+        .map(|st| st.f_bavail.saturating_mul(st.f_frsize))
+        .ok()?;
+    let need = size.saturating_sub(have).saturating_add(keep_free);
+    (free < need).then(|| {
+        format!(
+            "waiting for disk space: {} MiB free, {} MiB needed (the rest of the bundle, and \
+             twice [store] min_free_mib kept for appeals)",
+            free >> 20,
+            need.div_ceil(1 << 20)
+        )
+    })
 }
 
 fn lock(updates: &Mutex<Updates>) -> std::sync::MutexGuard<'_, Updates> {

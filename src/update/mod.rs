@@ -57,6 +57,9 @@ pub struct UpdatesConfig {
     /// This boot's id (`/proc/sys/kernel/random/boot_id`): a switch is judged only after a boot.
     pub boot_id: PathBuf,
     pub quiet_hours: QuietHours,
+    /// Bytes that must stay free on the data disk beside a downloaded bundle (appeals come
+    /// first): twice `[store] min_free_mib`.
+    pub keep_free_bytes: u64,
 }
 
 /// The running image's version: `IMAGE_VERSION=` in an os-release file (quotes allowed).
@@ -273,6 +276,11 @@ impl Updates {
         self.cfg.dir.join(format!("senim-{version}.raucb.part"))
     }
 
+    /// Bytes to keep free on the data disk beside a bundle.
+    pub fn keep_free_bytes(&self) -> u64 {
+        self.cfg.keep_free_bytes
+    }
+
     /// `updates/senim-<version>.raucb`: a whole, checked bundle.
     pub fn bundle_path(&self, version: &str) -> PathBuf {
         self.cfg.dir.join(format!("senim-{version}.raucb"))
@@ -333,16 +341,12 @@ impl Updates {
         }
     }
 
-    /// The download failed for now (network): noted in the report, retried at the next offer.
+    /// The download waits or failed for now (network, disk space): noted in the report,
+    /// retried at the next offer.
     pub fn download_interrupted(&mut self, version: &str, why: &str) {
         if let Some(r) = self.ledger.report.as_mut() {
             if r.version == version && r.state == UpdateState::Downloading {
-                r.message = Some(
-                    format!("interrupted, will resume: {why}")
-                        .chars()
-                        .take(MAX_UPDATE_MESSAGE_CHARS)
-                        .collect(),
-                );
+                r.message = Some(why.chars().take(MAX_UPDATE_MESSAGE_CHARS).collect());
             }
         }
     }

@@ -17,6 +17,7 @@ impl Kiosk {
             run_dir: root.path().join("run"),
             boot_id: root.path().join("boot_id"),
             quiet_hours: QuietHours::default(),
+            keep_free_bytes: 0,
         };
         std::fs::create_dir_all(&cfg.run_dir).unwrap();
         let k = Kiosk { _root: root, cfg };
