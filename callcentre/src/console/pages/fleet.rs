@@ -220,7 +220,7 @@ pub fn enrol_code(
                     " " code #enrol-ssh { "senim-kiosk enrol " (ssh) } }
                 p { code #enrol-text { (text) } }
                 @if !has_url {
-                    p .warn #enrol-no-url { (tr(lang, "This call-centre has no public address ([server] public_url), so this QR code does not tell a blank kiosk where to connect: only a kiosk configured with the address can take it. Set the address in the configuration and make a new code.")) }
+                    p .warn #enrol-no-url { (tr(lang, "This call-centre has no public address, so this QR code does not tell a blank kiosk where to connect: only a kiosk configured with the address can take it. Set the address in the configuration and make a new code:")) " " code { "[server] public_url" } }
                 }
                 p .muted { (tr(lang, "The code works once, for one kiosk. It is not shown again once you leave this page; make another for the next kiosk.")) }
             }
