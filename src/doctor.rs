@@ -287,7 +287,8 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
         None => Check::fail(
             "enrolment",
             "this kiosk is not enrolled",
-            "scan the enrolment QR code from the console, or run `senim-kiosk enrol CODE`",
+            "scan the enrolment QR code from the console (or of `senim-callcentre enrol-code \
+             --url URL`), or run `senim-kiosk enrol CODE` with the text it prints",
         ),
     });
     if let (Some(store), Some(_)) = (store, &enrolment) {
@@ -310,11 +311,20 @@ fn backend(config: &Config, store: Option<&Store>) -> Vec<Check> {
     }
     let sync = match config.sync_config() {
         Ok(Some(sync)) => sync,
+        Ok(None) if config.sync.standalone => {
+            checks.push(Check::warn(
+                "network",
+                "a stand-alone kiosk ([sync] standalone = true): everything stays on this kiosk",
+                "to send appeals to a call-centre, remove standalone and enrol the kiosk",
+            ));
+            return checks;
+        }
         Ok(None) => {
             checks.push(Check::warn(
                 "network",
-                "no call-centre configured: everything stays on this kiosk",
-                "set [sync] backend_url",
+                "no call-centre yet: the kiosk waits on the enrolment screen",
+                "scan the enrolment QR code (it carries the call-centre's address), or set \
+                 [sync] backend_url",
             ));
             return checks;
         }
@@ -545,18 +555,38 @@ fn live_devices(config: &Config, live: &LiveDevices) -> Vec<Check> {
 }
 
 fn scanner(config: &Config) -> Check {
-    let Some(options) = config.scanner.options() else {
+    let Some(options) = config.scanner_options() else {
         return Check::ok(
             "scanner",
             "no serial scanner fitted (manual entry, camera QR)",
         );
     };
+    let auto = options.port == crate::devices::scanner::discover::AUTO;
+    let port = if auto {
+        match crate::devices::scanner::discover::find(&options.exclude) {
+            Some(p) => p.display().to_string(),
+            None => {
+                return Check::warn(
+                    "scanner",
+                    "none found (port = \"auto\": /dev/senim-scanner, /dev/serial/by-id/*, \
+                     ttyACM*, ttyUSB*); the kiosk keeps looking and offers manual entry",
+                    "plug the scanner in; `ls -l /dev/serial/by-id/` lists what the kiosk sees",
+                );
+            }
+        }
+    } else {
+        options.port.clone()
+    };
     serial_port(
         "scanner",
-        &options.port,
+        &port,
         options.baud,
         &SerialHints {
-            opens: "",
+            opens: if auto {
+                " (found by port = \"auto\")"
+            } else {
+                ""
+            },
             missing: "plug the scanner in and check its cable; `ls -l /dev/serial/by-id/` lists \
                       what the kiosk sees (the image's udev rule names it /dev/senim-scanner)",
             busy: "test it from the technician screen, or stop the kiosk service first",
@@ -629,11 +659,14 @@ fn camera(config: &Config) -> Vec<Check> {
 }
 
 fn printer(config: &Config) -> Check {
-    let Some(options) = config.printer.options() else {
-        return Check::ok(
-            "printer",
-            "no receipt printer fitted (the QR code on screen is the receipt)",
-        );
+    let Some(options) = config.printer_options() else {
+        let detail = if config.printer.port.trim() == crate::devices::scanner::discover::AUTO {
+            "not fitted (port = \"auto\" found no /dev/senim-printer or /dev/usb/lp*; the QR \
+             code on screen is the receipt)"
+        } else {
+            "not fitted (the QR code on screen is the receipt)"
+        };
+        return Check::ok("printer", detail);
     };
     if LinkKind::of(&options.port) == LinkKind::File {
         return printer_file(&options.port);

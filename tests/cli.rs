@@ -718,7 +718,7 @@ fn doctor_fails_each_missing_device_with_a_hint() {
         )
         .replace(
             "backend_url = \"http://127.0.0.1:8080\"",
-            "backend_url = \"\"",
+            "backend_url = \"\"\nstandalone = true",
         );
     std::fs::write(&config, text).unwrap();
     let out = kiosk_at(&config, &dir.path().join("data"))
@@ -933,7 +933,7 @@ fn parked_items_show_in_queue_and_doctor() {
         )
         .replace(
             "backend_url = \"http://127.0.0.1:8080\"",
-            "backend_url = \"\"",
+            "backend_url = \"\"\nstandalone = true",
         );
     std::fs::write(&config, text).unwrap();
     let data = dir.path().join("data");

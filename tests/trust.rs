@@ -131,7 +131,7 @@ impl TlsBackend {
                 )
             })
             .unwrap();
-        let text = senim_callcentre::enrolment::text(&code, self.state.tls_pin);
+        let text = senim_callcentre::enrolment::text(&code, self.state.tls_pin, None);
         text.strip_prefix(senim_protocol::ENROL_PREFIX)
             .unwrap()
             .to_string()

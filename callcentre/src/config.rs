@@ -95,8 +95,10 @@ pub struct ServerSection {
     pub data_dir: PathBuf,
     /// The largest JSON body accepted from a kiosk, in KiB.
     pub max_json_kib: usize,
-    /// The address citizens reach this server at (e.g. `https://senim.example.kz`): links in
-    /// SMS to the status page start with it. Empty: no SMS can be sent.
+    /// The address citizens and kiosks reach this server at (e.g.
+    /// `https://senim.example.kz`): links in SMS to the status page start with it, and the
+    /// enrolment QR code carries it so a blank kiosk learns where to connect. `https://`, or
+    /// `http://` only to this machine. Empty: no SMS, and `enrol-code` needs `--url`.
     pub public_url: String,
 }
 
@@ -453,6 +455,15 @@ impl Config {
                 self.deadlines.extended_days.to_string(),
             ));
         }
+        if !self.server.public_url.is_empty() {
+            if let Err(e) = senim_protocol::enrol::check_url(&self.server.public_url) {
+                return Err(invalid(
+                    "server.public_url",
+                    "the call-centre's public address, https://HOST[:PORT] (http:// only to 127.0.0.1)",
+                    e.to_string(),
+                ));
+            }
+        }
         if self.sms.enabled() {
             if !(self.sms.url.starts_with("https://") || self.sms.url.starts_with("http://")) {
                 return Err(invalid(
@@ -563,6 +574,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("server.public_url"), "{err}");
+        // The public address goes into enrolment QR codes: https, or http to this machine.
+        for bad in [
+            "http://cc.example.kz",
+            "cc.example.kz",
+            "https://cc.example.kz/a;b",
+        ] {
+            let err = Config::parse(
+                &format!("[server]\npublic_url = \"{bad}\"\n"),
+                Path::new("x.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("server.public_url") && err.contains("https://"),
+                "{err}"
+            );
+        }
+        for good in ["https://cc.example.kz", "http://127.0.0.1:8080"] {
+            Config::parse(
+                &format!("[server]\npublic_url = \"{good}\"\n"),
+                Path::new("x.toml"),
+            )
+            .unwrap();
+        }
         let err = Config::parse("[hours]\nopens = \"9am\"\n", Path::new("x.toml"))
             .unwrap_err()
             .to_string();

@@ -1,8 +1,9 @@
 //! Issuing one-time enrolment codes for new kiosks, the one way both the command line
 //! (`enrol-code`) and the console ("Enrol a kiosk") do it: the site name check, the code, its
-//! QR code — carrying the pin of the call-centre's TLS key (`;pin=sha256:…`, from `[tls]
-//! pin_cert` or `[tls] cert`) that the kiosk checks on every connection from then on — and the
-//! stored row (the code's SHA-256 only, with its expiry).
+//! QR code — carrying the call-centre's public address (`;url=…`, from `[server] public_url`
+//! or `enrol-code --url`) and the pin of its TLS key (`;pin=sha256:…`, from `[tls] pin_cert`
+//! or `[tls] cert`) that the kiosk checks on every connection from then on, so one scan
+//! provisions a blank kiosk — and the stored row (the code's SHA-256 only, with its expiry).
 
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
@@ -28,18 +29,34 @@ pub fn new_code() -> String {
     secrets::enrol_code()
 }
 
-/// The QR code a kiosk scans to enrol: `SENIM-ENROL:<code>[;pin=sha256:<base64>]`.
-pub fn qr(code: &str, pin: Option<SpkiPin>) -> Result<Qr, QrError> {
-    Qr::encode(&text(code, pin))
+/// The QR code a kiosk scans to enrol:
+/// `SENIM-ENROL:<code>[;v=2][;pin=sha256:<base64>][;url=<URL>]`.
+pub fn qr(code: &str, pin: Option<SpkiPin>, url: Option<&str>) -> Result<Qr, QrError> {
+    Qr::encode(&text(code, pin, url))
 }
 
-/// The text of the QR code.
-pub fn text(code: &str, pin: Option<SpkiPin>) -> String {
+/// The text of the QR code (see [`senim_protocol::enrol`]).
+pub fn text(code: &str, pin: Option<SpkiPin>, url: Option<&str>) -> String {
     EnrolCode {
         code: code.to_string(),
         pin,
+        url: url.map(str::to_string),
     }
     .to_string()
+}
+
+/// The address the QR code carries: `enrol-code --url` when given, else `[server]
+/// public_url`; `None` when neither is set. A bad `--url` says how to write one.
+pub fn public_url(
+    configured: &str,
+    given: Option<&str>,
+) -> Result<Option<String>, senim_protocol::enrol::EnrolCodeError> {
+    let url = given.unwrap_or(configured).trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    senim_protocol::enrol::check_url(url)?;
+    Ok(Some(url.to_string()))
 }
 
 /// Why the pin could not be computed.
@@ -121,7 +138,7 @@ mod tests {
         let expected = senim_common::spki::spki_sha256(server.cert.der()).unwrap();
         let got = pin(&tls).unwrap().expect("a pin");
         assert_eq!(got, SpkiPin(expected));
-        let read = EnrolCode::parse(&text("7Q2M-9XK3-RT5W-H8NB", Some(got))).unwrap();
+        let read = EnrolCode::parse(&text("7Q2M-9XK3-RT5W-H8NB", Some(got), None)).unwrap();
         assert_eq!(read.pin, Some(got));
         assert_eq!(read.code, "7Q2M-9XK3-RT5W-H8NB");
         // Behind a reverse proxy, its certificate's key is the one pinned.

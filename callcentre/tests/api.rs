@@ -115,6 +115,90 @@ async fn an_enrolment_code_works_once_and_not_after_it_expires() {
     server.stop().await;
 }
 
+/// `enrol-code --url` (or `[server] public_url`) prints the whole enrolment text first, with
+/// the URL in it; without any URL it says how to set one; a bad URL makes no code.
+#[test]
+fn enrol_code_writes_the_call_centres_url_into_the_enrolment_text() {
+    let bin = env!("CARGO_BIN_EXE_senim-callcentre");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], config: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("--data").arg(dir.path());
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let out = cmd.args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(
+        &[
+            "enrol-code",
+            "--site",
+            "Ward 5",
+            "--url",
+            "https://10.0.2.100:8443",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let first = out.lines().next().unwrap();
+    let read = senim_protocol::enrol::EnrolCode::parse(first).unwrap();
+    assert_eq!(read.url.as_deref(), Some("https://10.0.2.100:8443"));
+    assert_eq!(read.code.len(), 19);
+    // [server] public_url does the same; --url overrides it.
+    let config = dir.path().join("cc.toml");
+    std::fs::write(
+        &config,
+        "[server]\npublic_url = \"https://cc.senim.example.kz\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&["enrol-code", "--site", "Ward 6"], Some(&config));
+    assert!(ok, "{err}");
+    let read = senim_protocol::enrol::EnrolCode::parse(out.lines().next().unwrap()).unwrap();
+    assert_eq!(read.url.as_deref(), Some("https://cc.senim.example.kz"));
+    let (ok, out, _) = run(
+        &[
+            "enrol-code",
+            "--site",
+            "Ward 6",
+            "--url",
+            "https://other.example.kz",
+        ],
+        Some(&config),
+    );
+    assert!(ok);
+    assert!(out
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(";url=https://other.example.kz"));
+    // No URL at all: the code alone, and how to set the URL.
+    let (ok, out, _) = run(&["enrol-code", "--site", "Ward 7"], None);
+    assert!(ok);
+    assert!(!out.lines().next().unwrap().contains("SENIM-ENROL"));
+    assert!(
+        out.contains("[server] public_url") && out.contains("--url"),
+        "{out}"
+    );
+    // A bad URL: refused, says how to fix it.
+    let (ok, _, err) = run(
+        &[
+            "enrol-code",
+            "--site",
+            "Ward 8",
+            "--url",
+            "http://cc.example.kz",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("--url") && err.contains("https://"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_makes_codes_and_revokes_kiosks_whose_requests_are_then_refused() {
     let server = TestServer::start().await;

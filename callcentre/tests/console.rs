@@ -481,6 +481,75 @@ async fn console_pages_need_a_session_and_forms_need_their_csrf_token() {
     assert_eq!(r.status(), reqwest::StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     assert_eq!(codes(), before + 1);
+    // Without [server] public_url the page says the QR code cannot provision a blank kiosk.
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"enrol-no-url\""), "{page}");
+    server.stop().await;
+}
+
+/// The console's enrol form, on a call-centre with `[server] public_url`, puts the whole
+/// enrolment text — code and URL — into the QR code and prints it as text too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_enrol_form_writes_the_public_url_into_the_qr_code() {
+    let mut config = common::test_config();
+    config.server.public_url = "https://cc.senim.example.kz:8443".into();
+    let server = TestServer::start_with(config, None).await;
+    server.admin("aigerim", "demo-password-1", "Aigerim Sadykova");
+    let http = common::no_redirects();
+    let cookie = http_sign_in(&server, "demo-password-1").await.unwrap();
+    let fleet = http
+        .get(format!("{}/console/fleet", server.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = fleet
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .post(format!("{}/console/fleet/enrol", server.url))
+        .header("Cookie", &cookie)
+        .header("Accept-Language", "en")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("site", "Ward 5"),
+            ("mode", "hospital"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let png = page
+        .split("data:image/png;base64,")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(png)
+        .unwrap();
+    let text = decode_png(&png);
+    let read = senim_protocol::enrol::EnrolCode::parse(&text).unwrap();
+    assert_eq!(
+        read.url.as_deref(),
+        Some("https://cc.senim.example.kz:8443")
+    );
+    assert!(text.contains(";v=2;"), "{text}");
+    // The same text is on the page, for typing over SSH.
+    assert!(page.contains(&text), "{page}");
+    assert!(!page.contains("enrol-no-url"));
     server.stop().await;
 }
 

@@ -1,11 +1,25 @@
-//! The enrolment code as a QR code or barcode carries it: `SENIM-ENROL:<code>` optionally
-//! followed by `;pin=sha256:<base64>`, the SHA-256 of the call-centre's TLS public key (its
-//! certificate's SubjectPublicKeyInfo, DER) that the kiosk pins from then on. Written by the
-//! call-centre (`enrol-code --qr`, the console), read by the kiosk's classifier and `enrol`.
+//! The enrolment text a QR code or barcode carries: everything a blank kiosk needs to become
+//! a working one in one scan. Written by the call-centre (`enrol-code`, the console's enrol
+//! form), read by the kiosk's classifier, its enrolment screen and `senim-kiosk enrol`.
 //!
-//! The format grows compatibly: fields after the code are `;name=value`; a reader ignores a
-//! field it does not know (of the shape `[a-z0-9-]+=…`), so a later field does not break this
-//! kiosk. Codes without fields (older call-centres) still read.
+//! ```text
+//! SENIM-ENROL:<code>;v=2;pin=sha256:<base64>;url=<https URL>
+//! ```
+//!
+//! - `<code>`: the one-time code, 6–64 of `A-Z 0-9 -`, always first.
+//! - `v=2`: the format's version (a decimal number); absent means version 1 (code and pin
+//!   only). Written whenever the text carries a `url`.
+//! - `pin=sha256:<base64>`: the SHA-256 of the call-centre's TLS public key (its certificate's
+//!   SubjectPublicKeyInfo, DER, standard base64, 44 characters) that the kiosk pins from then
+//!   on.
+//! - `url=<URL>`: the call-centre's public address (`[server] public_url` or `enrol-code
+//!   --url`): `https://`, or `http://` only to this machine (loopback); no `;`, no spaces, no
+//!   user name or password.
+//!
+//! Fields after the code are `;name=value` in any order; a reader ignores a field it does not
+//! know (of the shape `[a-z0-9-]+=…`), so a later field does not break this kiosk. Codes
+//! without fields, or with a pin only (older call-centres), still read. The whole text after
+//! `SENIM-ENROL:` is at most [`MAX_ENROL_PAYLOAD`] characters.
 
 use base64::Engine;
 
@@ -14,6 +28,11 @@ use crate::ENROL_PREFIX;
 /// The pin field's name and the only hash it names.
 const PIN_FIELD: &str = "pin";
 const PIN_SCHEME: &str = "sha256:";
+/// The version field's name, and the version this code writes (with a `url`).
+const VERSION_FIELD: &str = "v";
+pub const ENROL_VERSION: u32 = 2;
+/// The call-centre URL field's name.
+const URL_FIELD: &str = "url";
 /// The longest payload (after the prefix) a reader looks at: the code, a pin and room for a
 /// few future fields.
 pub const MAX_ENROL_PAYLOAD: usize = 512;
@@ -58,6 +77,9 @@ pub struct EnrolCode {
     pub code: String,
     /// The call-centre's public-key pin, when its QR code carries one.
     pub pin: Option<SpkiPin>,
+    /// The call-centre's address (checked by [`check_url`]), when the text carries one
+    /// (version 2).
+    pub url: Option<String>,
 }
 
 impl std::fmt::Debug for EnrolCode {
@@ -65,6 +87,7 @@ impl std::fmt::Debug for EnrolCode {
         f.debug_struct("EnrolCode")
             .field("code", &format_args!("<{} chars>", self.code.len()))
             .field("pin", &self.pin)
+            .field("url", &self.url)
             .finish()
     }
 }
@@ -86,6 +109,15 @@ pub enum EnrolCodeError {
     PinScheme,
     #[error("the pin of an enrolment code is sha256: and 44 characters of base64 (32 bytes)")]
     PinEncoding,
+    #[error("the enrolment code names its {0} twice")]
+    Duplicate(&'static str),
+    #[error("the version of an enrolment code (v=) is a whole number such as v=2")]
+    Version,
+    #[error(
+        "the call-centre URL {url:?} is not usable: {reason}; give its public address, \
+         e.g. https://callcentre.example.kz (plain http:// only for this machine, 127.0.0.1)"
+    )]
+    Url { url: String, reason: &'static str },
 }
 
 impl EnrolCodeError {
@@ -99,6 +131,9 @@ impl EnrolCodeError {
             EnrolCodeError::DuplicatePin => "duplicate_pin",
             EnrolCodeError::PinScheme => "pin_scheme",
             EnrolCodeError::PinEncoding => "pin_encoding",
+            EnrolCodeError::Duplicate(_) => "duplicate_field",
+            EnrolCodeError::Version => "version",
+            EnrolCodeError::Url { .. } => "url",
         }
     }
 }
@@ -109,6 +144,42 @@ pub fn valid_code(code: &str) -> bool {
         && code
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Checks a call-centre address an enrolment text may carry (also `[server] public_url`
+/// and `enrol-code --url`): `https://HOST[:PORT][/PATH]`, or `http://` only to a loopback
+/// host; no user name, password, query, fragment, `;` or spaces. Returns it as written.
+pub fn check_url(url: &str) -> Result<url::Url, EnrolCodeError> {
+    let bad = |reason: &'static str| EnrolCodeError::Url {
+        url: url.chars().take(100).collect(),
+        reason,
+    };
+    if url.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if url.contains(';') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("it holds a ';', a space or a control character"));
+    }
+    let parsed = url::Url::parse(url).map_err(|_| bad("it is not a URL"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(bad("it names no host")),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("plain http:// is only allowed to this machine")),
+        _ => return Err(bad("it is not https://")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("it carries a user name or password"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("it carries a ?query or #fragment"));
+    }
+    Ok(parsed)
 }
 
 impl EnrolCode {
@@ -131,6 +202,8 @@ impl EnrolCode {
             return Err(EnrolCodeError::Code);
         }
         let mut pin = None;
+        let mut url = None;
+        let mut version = None;
         for field in parts {
             let (name, value) = field.split_once('=').ok_or(EnrolCodeError::Field)?;
             let name_ok = !name.is_empty()
@@ -140,25 +213,58 @@ impl EnrolCode {
             if !name_ok || value.chars().any(char::is_control) {
                 return Err(EnrolCodeError::Field);
             }
-            if name == PIN_FIELD {
-                if pin.is_some() {
-                    return Err(EnrolCodeError::DuplicatePin);
+            match name {
+                PIN_FIELD => {
+                    if pin.is_some() {
+                        return Err(EnrolCodeError::DuplicatePin);
+                    }
+                    pin = Some(value.parse::<SpkiPin>()?);
                 }
-                pin = Some(value.parse::<SpkiPin>()?);
+                URL_FIELD => {
+                    if url.is_some() {
+                        return Err(EnrolCodeError::Duplicate("url"));
+                    }
+                    check_url(value)?;
+                    url = Some(value.to_string());
+                }
+                VERSION_FIELD => {
+                    if version.is_some() {
+                        return Err(EnrolCodeError::Duplicate("version"));
+                    }
+                    let digits_only =
+                        !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                    let v: u32 = value
+                        .parse()
+                        .ok()
+                        .filter(|_| digits_only)
+                        .ok_or(EnrolCodeError::Version)?;
+                    version = Some(v);
+                }
+                // A field of a later version: ignored.
+                _ => {}
             }
         }
         Ok(EnrolCode {
             code: code.to_string(),
             pin,
+            url,
         })
     }
 
-    /// The payload after the prefix: `<code>` or `<code>;pin=sha256:<base64>`.
+    /// The payload after the prefix: `<code>`, `<code>;pin=sha256:<base64>` (version 1), or
+    /// with a URL `<code>;v=2[;pin=sha256:<base64>];url=<URL>`.
     pub fn payload(&self) -> String {
-        match &self.pin {
-            Some(pin) => format!("{};{PIN_FIELD}={pin}", self.code),
-            None => self.code.clone(),
+        let mut out = self.code.clone();
+        if self.url.is_some() {
+            out.push_str(&format!(";{VERSION_FIELD}={ENROL_VERSION}"));
         }
+        if let Some(pin) = &self.pin {
+            out.push_str(&format!(";{PIN_FIELD}={pin}"));
+        }
+        if let Some(url) = &self.url {
+            out.push_str(&format!(";{URL_FIELD}={url}"));
+        }
+        out
     }
 }
 
@@ -217,6 +323,64 @@ mod tests {
         );
     }
 
+    #[test]
+    fn version_2_carries_the_call_centres_url_in_any_order() {
+        let url = "https://cc.senim.example.kz:8443";
+        let written = EnrolCode {
+            code: "7Q2M-9XK3-RT5W-H8NB".into(),
+            pin: Some(PIN.parse().unwrap()),
+            url: Some(url.into()),
+        };
+        let text = written.to_string();
+        assert_eq!(
+            text,
+            format!("SENIM-ENROL:7Q2M-9XK3-RT5W-H8NB;v=2;pin={PIN};url={url}")
+        );
+        assert_eq!(EnrolCode::parse(&text).unwrap(), written);
+        // Fields in another order, and a field of a later version, read the same.
+        let shuffled = format!("SENIM-ENROL:7Q2M-9XK3-RT5W-H8NB;url={url};x-site=5;pin={PIN};v=3");
+        assert_eq!(EnrolCode::parse(&shuffled).unwrap(), written);
+        // A version-1 text (no v, no url) still reads, with no URL.
+        let old = EnrolCode::parse(&format!("SENIM-ENROL:7Q2M-9XK3-RT5W-H8NB;pin={PIN}")).unwrap();
+        assert_eq!(old.url, None);
+        // Plain http only to this machine.
+        let local = EnrolCode::parse("SENIM-ENROL:ABCDEF;v=2;url=http://127.0.0.1:8080").unwrap();
+        assert_eq!(local.url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn a_bad_url_or_version_is_refused_with_its_reason() {
+        let e = |t: &str| EnrolCode::parse(t).unwrap_err();
+        let url_reason = |t: &str| match e(t) {
+            EnrolCodeError::Url { reason, .. } => reason,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert!(url_reason("SENIM-ENROL:ABCDEF;url=http://cc.example.kz").contains("http://"));
+        assert!(url_reason("SENIM-ENROL:ABCDEF;url=ftp://cc.example.kz").contains("https"));
+        assert!(url_reason("SENIM-ENROL:ABCDEF;url=cc.example.kz").contains("URL"));
+        assert!(url_reason("SENIM-ENROL:ABCDEF;url=").contains("empty"));
+        assert!(
+            url_reason("SENIM-ENROL:ABCDEF;url=https://a:b@cc.example.kz").contains("password")
+        );
+        assert!(url_reason("SENIM-ENROL:ABCDEF;url=https://cc.example.kz/?a=1").contains("query"));
+        assert_eq!(
+            e("SENIM-ENROL:ABCDEF;url=https://a.kz;url=https://b.kz"),
+            EnrolCodeError::Duplicate("url")
+        );
+        assert_eq!(e("SENIM-ENROL:ABCDEF;v=two"), EnrolCodeError::Version);
+        assert_eq!(e("SENIM-ENROL:ABCDEF;v=+2"), EnrolCodeError::Version);
+        assert_eq!(
+            e("SENIM-ENROL:ABCDEF;v=2;v=2"),
+            EnrolCodeError::Duplicate("version")
+        );
+        // The message says how to fix it.
+        let msg = e("SENIM-ENROL:ABCDEF;url=http://cc.example.kz").to_string();
+        assert!(msg.contains("https://"), "{msg}");
+        assert!(check_url("https://[::1]:8443").is_ok());
+        assert!(check_url("http://localhost:8080/").is_ok());
+        assert!(check_url("http://[::1]:8080/").is_ok());
+    }
+
     fn arb_code() -> impl Strategy<Value = String> {
         "[A-Z0-9-]{6,64}"
     }
@@ -245,10 +409,17 @@ mod tests {
             let _ = EnrolCode::parse_payload(&s);
         }
 
-        /// Every code and pin the call-centre can write round-trips exactly.
+        /// Every code, pin and URL the call-centre can write round-trips exactly, within the
+        /// payload limit.
         #[test]
-        fn written_codes_round_trip(code in arb_code(), hash in any::<[u8; 32]>(), pinned in any::<bool>()) {
-            let c = EnrolCode { code, pin: pinned.then_some(SpkiPin(hash)) };
+        fn written_codes_round_trip(
+            code in arb_code(),
+            hash in any::<[u8; 32]>(),
+            pinned in any::<bool>(),
+            url in proptest::option::of("https://[a-z][a-z0-9]{0,30}(\\.[a-z][a-z0-9]{0,30}){0,3}(:[1-9][0-9]{0,3})?(/[a-z0-9._-]{0,40}){0,3}"),
+        ) {
+            let c = EnrolCode { code, pin: pinned.then_some(SpkiPin(hash)), url };
+            prop_assert!(c.payload().len() <= MAX_ENROL_PAYLOAD);
             let text = c.to_string();
             prop_assert_eq!(EnrolCode::parse(&text).unwrap(), c.clone());
             prop_assert_eq!(EnrolCode::parse_payload(&c.payload()).unwrap(), c);

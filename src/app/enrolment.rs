@@ -12,8 +12,9 @@ use crate::flow::{CallCentreStatus, Event};
 use crate::sync::{self, SyncHandle};
 
 pub(super) struct Link {
-    /// The sync settings, for enrolment from the screen.
-    config: Result<Option<sync::SyncConfig>, String>,
+    /// The sync settings, for enrolment from the screen; set once a blank kiosk learns its
+    /// call-centre from the enrolment code.
+    config: RefCell<Result<Option<sync::SyncConfig>, String>>,
     /// The sync worker's last report (technician screen, enrolment changes).
     pub state: RefCell<sync::Status>,
     /// Server clock − kiosk clock (ms), learnt by the sync worker.
@@ -23,12 +24,12 @@ pub(super) struct Link {
 impl Link {
     /// The sync settings (`None`: no call-centre configured, or they are unusable).
     pub fn sync_config(&self) -> Option<sync::SyncConfig> {
-        self.config.as_ref().ok().cloned().flatten()
+        self.config.borrow().as_ref().ok().cloned().flatten()
     }
 
     pub fn new(config: &Config) -> Link {
         Link {
-            config: config.sync_config().map_err(|e| e.to_string()),
+            config: RefCell::new(config.sync_config().map_err(|e| e.to_string())),
             state: RefCell::new(sync::Status::default()),
             clock_skew_ms: Cell::new(0),
         }
@@ -51,7 +52,7 @@ impl App {
                 None => info.kiosk_id = "not enrolled".into(),
             }
         }
-        if self.sync.is_some() {
+        if self.sync.get().is_some() || self.config.awaits_enrolment() {
             self.dispatch(Event::Enrolled(enrolled.map(|e| e.mode)));
         } else {
             self.refresh(self.now());
@@ -59,12 +60,33 @@ impl App {
     }
 
     /// Exchanges a scanned enrolment code on a thread of its own (it waits on the network).
+    /// The call-centre is the configured one, or else (a blank kiosk) the one the code's text
+    /// names; the kiosk then starts talking to it.
     pub(super) fn enrol(&self, code: String) {
-        let Ok(Some(sync_config)) = self.link.config.clone() else {
-            dispatch(Event::EnrolResult(Err("no_backend")));
-            return;
+        let configured = self.link.config.borrow().clone();
+        let (sync_config, learnt) = match configured {
+            Ok(Some(c)) => (c, false),
+            Ok(None) if !self.config.sync.standalone => {
+                let from_code = senim_protocol::enrol::EnrolCode::parse_payload(code.trim())
+                    .ok()
+                    .and_then(|c| c.url)
+                    .and_then(|url| self.config.with_backend(&url))
+                    .and_then(|c| c.sync_config().ok().flatten());
+                match from_code {
+                    Some(c) => (c, true),
+                    None => {
+                        dispatch(Event::EnrolResult(Err("no_backend")));
+                        return;
+                    }
+                }
+            }
+            _ => {
+                dispatch(Event::EnrolResult(Err("no_backend")));
+                return;
+            }
         };
-        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let waker = self.sync.get().map(SyncHandle::waker);
+        let started_config = sync_config.clone();
         let spawned = std::thread::Builder::new()
             .name("senim-enrol".into())
             .spawn(move || {
@@ -85,6 +107,9 @@ impl App {
                         };
                         post(move |app| {
                             let mode = enrolled.mode;
+                            if learnt {
+                                app.start_learnt_sync(started_config);
+                            }
                             app.enrolment_known(Some(enrolled));
                             app.dispatch(Event::EnrolResult(Ok(mode)));
                         });
@@ -97,6 +122,26 @@ impl App {
             });
         if spawned.is_err() {
             dispatch(Event::EnrolResult(Err("enrol_failed")));
+        }
+    }
+
+    /// A blank kiosk enrolled with the call-centre its code named: from now on it talks to
+    /// it (the store keeps the URL, so the next start does too).
+    fn start_learnt_sync(&self, sync_config: sync::SyncConfig) {
+        if self.sync.get().is_some() {
+            return;
+        }
+        let sync_config = sync::SyncConfig {
+            serving: self.serving.clone(),
+            ..sync_config
+        };
+        let url = sync_config.backend_url.clone();
+        *self.link.config.borrow_mut() = Ok(Some(sync_config.clone()));
+        if let Some(with) = self.config.with_backend(&url) {
+            self.info.borrow_mut().status_url = with.status_url_template();
+        }
+        if let Some(handle) = super::spawn_sync(sync_config) {
+            let _ = self.sync.set(handle);
         }
     }
 

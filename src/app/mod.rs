@@ -19,7 +19,7 @@ mod technician;
 
 pub use camera::recover_interrupted;
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -76,8 +76,12 @@ struct App {
     restart_requested: Cell<bool>,
     /// Commits and usage figures go through the store's own thread.
     store: StoreThread,
-    /// The sync worker, when a call-centre is configured.
-    sync: Option<SyncHandle>,
+    /// The sync worker, once a call-centre is known: configured, learnt at an earlier
+    /// enrolment, or from the enrolment code scanned on a blank kiosk.
+    sync: OnceCell<SyncHandle>,
+    /// The serving mark (with `[updates] enabled`), handed to a sync worker started later by
+    /// an enrolment from the screen too.
+    serving: Option<crate::update::serving::Serving>,
     catalogs: catalog::Catalogs,
     link: enrolment::Link,
     traces: records::CitizenTraces,
@@ -166,7 +170,7 @@ impl App {
             Effect::SetLanguage(lang) => ui::select_language(lang),
             Effect::Presence { present } => {
                 tracing::info!(present, "presence");
-                if let Some(sync) = &self.sync {
+                if let Some(sync) = self.sync.get() {
                     sync.presence(present, present.then_some(senim_protocol::Journey::Appeal));
                 }
             }
@@ -286,7 +290,10 @@ pub fn run(mut config: Config, windowed: bool) -> anyhow::Result<i32> {
         ticker: slint::Timer::default(),
         restart_requested: Cell::new(false),
         store,
-        sync: start_sync(&config, serving.clone()),
+        sync: start_sync(&config, serving.clone())
+            .map(OnceCell::from)
+            .unwrap_or_default(),
+        serving: serving.clone(),
         catalogs: catalog::Catalogs::new(catalog),
         link: enrolment::Link::new(&config),
         traces: records::CitizenTraces::default(),
@@ -334,7 +341,7 @@ impl App {
     /// technician PIN's lock-out.
     fn restore_from_store(&self) {
         let min_free = self.min_free_bytes();
-        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let waker = self.sync.get().map(SyncHandle::waker);
         self.store.exec(move |store| {
             let pin_lock = match &store {
                 Ok(s) => s.pin_lock().map_err(|e| e.to_string()),
@@ -378,8 +385,16 @@ fn start_sync(
 ) -> Option<SyncHandle> {
     let sync_config = match config.sync_config() {
         Ok(Some(c)) => sync::SyncConfig { serving, ..c },
+        Ok(None) if config.sync.standalone => {
+            tracing::info!(
+                "a stand-alone kiosk ([sync] standalone); everything stays on this kiosk"
+            );
+            return None;
+        }
         Ok(None) => {
-            tracing::info!("no call-centre configured; everything stays on this kiosk");
+            tracing::info!(
+                "no call-centre yet; resting on the enrolment screen until a code is scanned"
+            );
             return None;
         }
         Err(e) => {
@@ -387,6 +402,11 @@ fn start_sync(
             return None;
         }
     };
+    spawn_sync(sync_config)
+}
+
+/// Starts the sync worker with these settings.
+fn spawn_sync(sync_config: sync::SyncConfig) -> Option<SyncHandle> {
     let sink = |status: sync::Status| post(move |app| app.sync_status(status));
     match sync::spawn(sync_config, sink) {
         Ok(handle) => Some(handle),
@@ -398,7 +418,7 @@ fn start_sync(
 }
 
 fn start_scanner(config: &Config) -> Option<scanner::ScannerHandle> {
-    let options = config.scanner.options()?;
+    let options = config.scanner_options()?;
     // No health is claimed until the scanner thread's first report (at once: connected, or
     // not there), so a scanner found working at start is not recorded as a fault.
     let sink = |event: ScannerEvent| match event {

@@ -20,7 +20,7 @@ pub(super) struct PrinterSide {
 impl PrinterSide {
     /// Starts the printer's thread when one is configured; its news comes back as events.
     pub fn start(config: &Config) -> PrinterSide {
-        let printer = config.printer.options().and_then(|options| {
+        let printer = config.printer_options().and_then(|options| {
             let sink = |event: PrinterEvent| post(move |app| app.printer_event(event));
             match Printer::spawn(options, sink) {
                 Ok(printer) => Some(printer),

@@ -48,7 +48,7 @@ impl App {
             take_dir = Some(dir);
         }
         let min_free = self.min_free_bytes();
-        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let waker = self.sync.get().map(SyncHandle::waker);
         self.store.exec(move |store| {
             let result = store.map_err(|e| e.to_string()).and_then(|s| {
                 let committed = s
@@ -91,7 +91,7 @@ impl App {
             return;
         };
         tracing::info!(event = ?record.event, service = %record.service_id, "service-guide usage");
-        let waker = self.sync.as_ref().map(SyncHandle::waker);
+        let waker = self.sync.get().map(SyncHandle::waker);
         self.store.exec(move |store| {
             let result = store
                 .map_err(|e| e.to_string())
@@ -158,7 +158,7 @@ impl App {
     /// The citizen asked for a consultant on a service guide's step.
     pub(super) fn call_consultant(&self, service_id: String, step: usize) {
         tracing::info!(service = %service_id, step, "consultant called");
-        if let Some(sync) = &self.sync {
+        if let Some(sync) = self.sync.get() {
             let step = u32::try_from(step).unwrap_or(0);
             sync.consultant(&service_id, step, true);
             *self.traces.consultant_called.borrow_mut() = Some((service_id, step));
@@ -170,7 +170,7 @@ impl App {
     pub(super) fn forget_citizen(&self) {
         self.traces.guide_session.borrow_mut().take();
         let called = self.traces.consultant_called.borrow_mut().take();
-        if let (Some(sync), Some((service, step))) = (&self.sync, called) {
+        if let (Some(sync), Some((service, step))) = (self.sync.get(), called) {
             sync.consultant(&service, step, false);
         }
     }
@@ -195,7 +195,7 @@ impl App {
                 detail: detail.into(),
                 at: Utc::now(),
             };
-            let waker = self.sync.as_ref().map(SyncHandle::waker);
+            let waker = self.sync.get().map(SyncHandle::waker);
             self.store.exec(move |store| {
                 match store
                     .map_err(|e| e.to_string())
@@ -206,7 +206,7 @@ impl App {
                 }
             });
         }
-        if let Some(sync) = &self.sync {
+        if let Some(sync) = self.sync.get() {
             let flow = self.flow.borrow();
             let devices = Device::ALL
                 .into_iter()

@@ -16,9 +16,10 @@ const PRINT_TEST_WAIT: std::time::Duration = std::time::Duration::from_secs(120)
 
 /// `senim-kiosk print-test`: prints [`Slip::test`] and waits for the outcome.
 pub(super) fn print_test(config: &Config) -> anyhow::Result<i32> {
-    let Some(options) = config.printer.options() else {
+    let Some(options) = config.printer_options() else {
         anyhow::bail!(
-            "no receipt printer is configured — set [printer] port in the configuration file"
+            "no receipt printer is fitted — set [printer] port in the configuration file (or \
+             \"auto\", which found no /dev/senim-printer or /dev/usb/lp*)"
         );
     };
     let port = options.port.clone();

@@ -83,9 +83,12 @@ pub enum Command {
         #[arg(long)]
         retry_parked: bool,
     },
-    /// Enrol this kiosk with a one-time code from `senim-callcentre enrol-code`.
+    /// Enrol this kiosk with the enrolment text from `senim-callcentre enrol-code` (the QR
+    /// code's `SENIM-ENROL:<code>;v=2;pin=…;url=…`: nothing needs configuring), or a bare code
+    /// with [sync] backend_url set.
     Enrol {
-        /// The code as printed (or the scanned `SENIM-ENROL:…` text).
+        /// The text as printed (the first line of `enrol-code`), with or without
+        /// `SENIM-ENROL:`, or the code alone.
         code: String,
     },
     /// Check the configuration, catalogue, store, disk, devices, network and call-centre link;
@@ -204,8 +207,14 @@ pub fn main() -> anyhow::Result<i32> {
         backend: cli.backend.clone(),
     };
     let load = || Config::load_with(&cli.config, &overrides);
+    // With no [sync] backend_url: the call-centre learnt at enrolment.
+    let learned = || -> anyhow::Result<Config> {
+        let mut config = load()?;
+        config.adopt_enrolled_backend();
+        Ok(config)
+    };
     match cli.command {
-        Command::Run { windowed } => crate::app::run(load()?, windowed),
+        Command::Run { windowed } => crate::app::run(learned()?, windowed),
         Command::CheckConfig => {
             let config = load()?;
             crate::catalog::Catalog::load_dir(&config.kiosk.catalog_dir)
@@ -228,7 +237,7 @@ pub fn main() -> anyhow::Result<i32> {
             suffix: suffix.into(),
             ..ScannerOptions::default()
         }),
-        Command::PrintTest => print_test(&load()?),
+        Command::PrintTest => print_test(&learned()?),
         Command::Record {
             seconds,
             out,
@@ -242,19 +251,19 @@ pub fn main() -> anyhow::Result<i32> {
             record(camera, seconds, &out)
         }
         Command::HashPin => pin::hash_pin_command(),
-        Command::Queue { json, retry_parked } => queue(&load()?, json, retry_parked),
+        Command::Queue { json, retry_parked } => queue(&learned()?, json, retry_parked),
         Command::Enrol { code } => enrol(&load()?, &code),
-        Command::Sync { until_idle } => sync(&load()?, until_idle),
+        Command::Sync { until_idle } => sync(&learned()?, until_idle),
         Command::Call {
             seconds,
             ice_addresses,
-        } => call::call(&load()?, seconds, ice_addresses),
+        } => call::call(&learned()?, seconds, ice_addresses),
         Command::Doctor {
             send_test_appeal: true,
             seconds,
             ..
-        } => send_test_appeal(&load()?, seconds),
-        Command::Doctor { json, .. } => doctor(&load()?, &cli.config, json),
+        } => send_test_appeal(&learned()?, seconds),
+        Command::Doctor { json, .. } => doctor(&learned()?, &cli.config, json),
     }
 }
 
@@ -334,13 +343,36 @@ fn backend(config: &Config) -> anyhow::Result<crate::sync::SyncConfig> {
     })
 }
 
-/// `senim-kiosk enrol CODE`.
+/// `senim-kiosk enrol TEXT`: the call-centre is `[sync] backend_url` when set (or
+/// `--backend`), else the text's `url`, else the one this kiosk enrolled with before.
 fn enrol(config: &Config, code: &str) -> anyhow::Result<i32> {
-    let sync = backend(config)?;
     let code = code.trim();
     let code = code
         .strip_prefix(crate::identity::ENROL_PREFIX)
         .unwrap_or(code);
+    let read = senim_protocol::enrol::EnrolCode::parse_payload(code)?;
+    if config.sync.standalone {
+        anyhow::bail!(
+            "this kiosk is stand-alone ([sync] standalone = true): it talks to no call-centre. \
+             Remove that line to enrol it"
+        );
+    }
+    let mut config = config.clone();
+    if config.sync.backend_url.is_empty() {
+        match read.url {
+            Some(url) => config.sync.backend_url = url,
+            None => {
+                config.adopt_enrolled_backend();
+            }
+        }
+    }
+    let sync = config.sync_config()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "the code names no call-centre and none is configured: give the whole text that \
+             `senim-callcentre enrol-code --url https://HOST` prints (SENIM-ENROL:…;url=…), or \
+             set [sync] backend_url in the configuration file or pass --backend URL"
+        )
+    })?;
     let enrolment = crate::sync::enrol(
         &sync.data_dir,
         &sync.backend_url,

@@ -114,6 +114,61 @@ impl Config {
         status_url_for(&self.status_url_template(), number, check_code)
     }
 
+    /// The receipt printer's driver options, `None` when none is fitted: `port = "auto"`
+    /// finds it now ([`crate::devices::printer::link::find_in`]); nothing found is "not
+    /// fitted", not a fault.
+    pub fn printer_options(&self) -> Option<crate::devices::printer::PrinterOptions> {
+        let mut options = self.printer.options()?;
+        if options.port.trim() == crate::devices::scanner::discover::AUTO {
+            let found = crate::devices::printer::link::find_in(Path::new("/dev"))?;
+            options.port = found.display().to_string();
+        }
+        Some(options)
+    }
+
+    /// The scanner's driver options (`None`: no serial scanner fitted), with the printer's
+    /// port kept out of reach of `port = "auto"`.
+    pub fn scanner_options(&self) -> Option<crate::devices::scanner::ScannerOptions> {
+        let mut options = self.scanner.options()?;
+        let printer = self.printer.port.trim();
+        if !printer.is_empty() && printer != crate::devices::scanner::discover::AUTO {
+            options.exclude.push(PathBuf::from(printer));
+        }
+        Some(options)
+    }
+
+    /// Whether this kiosk has nowhere to send anything yet and should rest on the enrolment
+    /// screen: not stand-alone, and no call-centre configured or learnt at enrolment (see
+    /// [`Config::adopt_enrolled_backend`]).
+    pub fn awaits_enrolment(&self) -> bool {
+        !self.sync.standalone && self.sync.backend_url.is_empty()
+    }
+
+    /// With no `[sync] backend_url` (and not stand-alone), takes the call-centre this kiosk
+    /// learnt at enrolment (the URL the enrolment QR code carried, kept in the store with the
+    /// token and pin), so an enrolled kiosk serves after a restart with nothing configured.
+    /// Returns the URL adopted. The store is only read when it exists.
+    pub fn adopt_enrolled_backend(&mut self) -> Option<String> {
+        if !self.awaits_enrolment() {
+            return None;
+        }
+        let url = crate::store::enrolled_backend(&self.store.data_dir)?;
+        self.sync.backend_url = url.clone();
+        Some(url)
+    }
+
+    /// The same settings with `backend_url` set to `url` (the enrolment QR code's), or `None`
+    /// when that is not a usable call-centre address.
+    pub fn with_backend(&self, url: &str) -> Option<Config> {
+        let mut config = self.clone();
+        config.sync.backend_url = url.to_string();
+        config.sync.standalone = false;
+        config
+            .validate(Path::new("the enrolment code's url"))
+            .ok()?;
+        Some(config)
+    }
+
     /// The sync worker's settings, or `None` when no backend is configured.
     pub fn sync_config(&self) -> Result<Option<crate::sync::SyncConfig>, crate::sync::SyncError> {
         if self.sync.backend_url.is_empty() {
@@ -313,6 +368,14 @@ impl Config {
             ));
         }
         let url = &self.sync.backend_url;
+        if self.sync.standalone && !url.is_empty() {
+            return Err(invalid(
+                "sync.standalone",
+                "false when sync.backend_url is set (a stand-alone kiosk talks to no call-centre); \
+                 remove one of them",
+                "true".into(),
+            ));
+        }
         if !url.is_empty() {
             let host = url
                 .strip_prefix("https://")

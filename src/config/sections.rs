@@ -102,7 +102,8 @@ pub type CallCentreSection = senim_protocol::hours::HoursConfig;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScannerSection {
-    /// Serial port of the barcode scanner; empty means "no serial scanner fitted".
+    /// Serial port of the barcode scanner; `auto`: found (the udev name, else the first serial
+    /// port that is not the printer's); empty means "no serial scanner fitted".
     pub port: String,
     pub baud: u32,
     pub suffix: Suffix,
@@ -151,7 +152,8 @@ impl ScannerSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrinterSection {
-    /// Serial port of the receipt printer; empty means "no printer fitted".
+    /// Serial port or USB printer device of the receipt printer; `auto`: `/dev/senim-printer`,
+    /// else the first `/dev/usb/lp*`, else none; empty means "no printer fitted".
     pub port: String,
     pub baud: u32,
     /// RTS/CTS flow control.
@@ -314,8 +316,12 @@ impl Default for StoreSection {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyncSection {
-    /// The backend, `https://HOST[:PORT]`; empty: this kiosk keeps everything and sends nothing.
+    /// The backend, `https://HOST[:PORT]`; empty: the one this kiosk learnt at enrolment (the
+    /// enrolment QR code carries it), and until then the kiosk rests on the enrolment screen.
     pub backend_url: String,
+    /// A stand-alone kiosk: it keeps everything and sends nothing, and never asks to be
+    /// enrolled. Only with an empty `backend_url`.
+    pub standalone: bool,
     /// An extra CA certificate (PEM) for a backend with a private CA; empty: public roots only.
     pub ca_file: PathBuf,
     /// Seconds between heartbeats (5–3600).
@@ -335,6 +341,7 @@ impl Default for SyncSection {
     fn default() -> Self {
         Self {
             backend_url: String::new(),
+            standalone: false,
             ca_file: PathBuf::new(),
             heartbeat_secs: 30,
             batch_size: 100,

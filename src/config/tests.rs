@@ -20,6 +20,87 @@ fn shipped_example_and_demo_configs_parse() {
     }
 }
 
+/// The kiosk image's own configuration: a blank kiosk that waits for its enrolment scan, finds
+/// its scanner and printer, and knows Kazakhstan's public holidays without naming them.
+#[test]
+fn the_images_config_is_a_blank_kiosk_that_finds_its_devices_and_knows_the_holidays() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("kiosk-image/rootfs/etc/senim/kiosk.toml");
+    let config = Config::load(&path).unwrap();
+    assert!(config.awaits_enrolment(), "rests on the enrolment screen");
+    assert_eq!(config.scanner.port, "auto");
+    assert_eq!(config.printer.port, "auto");
+    let expected: Vec<String> = senim_protocol::hours::KAZAKHSTAN_HOLIDAYS
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(config.callcentre.holidays, expected);
+    // Independence Day 2026 (Wednesday 16 December) is closed; the next day is open.
+    let schedule = config.callcentre.schedule().unwrap();
+    let wednesday = chrono::NaiveDate::from_ymd_opt(2026, 12, 16).unwrap();
+    assert!(!schedule.is_working_day(wednesday));
+    assert!(schedule.is_working_day(wednesday.succ_opt().unwrap()));
+}
+
+#[test]
+fn stand_alone_is_explicit_and_excludes_a_call_centre() {
+    let blank = parse(MINIMAL).unwrap();
+    assert!(
+        blank.awaits_enrolment(),
+        "nothing configured: the enrolment screen"
+    );
+    let alone = parse(&format!("{MINIMAL}[sync]\nstandalone = true\n")).unwrap();
+    assert!(!alone.awaits_enrolment());
+    let err = parse(&format!(
+        "{MINIMAL}[sync]\nstandalone = true\nbackend_url = \"https://cc.example.kz\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sync.standalone"), "{err}");
+    // The URL an enrolment code carries becomes the backend.
+    let with = blank.with_backend("https://cc.example.kz").unwrap();
+    assert_eq!(with.sync.backend_url, "https://cc.example.kz");
+    assert!(blank.with_backend("http://cc.example.kz").is_none());
+}
+
+/// A kiosk enrolled by a scanned code keeps the call-centre's URL in its store, and a later
+/// start with nothing configured talks to it.
+#[test]
+fn a_blank_kiosk_adopts_the_call_centre_it_enrolled_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = parse(&format!(
+        "{MINIMAL}[store]\ndata_dir = {:?}\n",
+        dir.path().display().to_string()
+    ))
+    .unwrap();
+    assert_eq!(config.adopt_enrolled_backend(), None, "no store yet");
+    assert!(
+        !dir.path().join(crate::store::DB_FILE).exists(),
+        "not created by looking"
+    );
+    let mut store = crate::store::Store::open(dir.path()).unwrap();
+    store
+        .set_enrolment(&crate::store::Enrolment {
+            kiosk_id: "K-ABCDEF".into(),
+            token: "t".into(),
+            site: "Ward 5".into(),
+            mode: senim_protocol::SiteMode::Hospital,
+            backend_url: "https://cc.example.kz".into(),
+            pin: None,
+        })
+        .unwrap();
+    assert_eq!(
+        config.adopt_enrolled_backend().as_deref(),
+        Some("https://cc.example.kz")
+    );
+    assert!(config.sync_config().unwrap().is_some());
+    // A configured backend wins; a stand-alone kiosk adopts nothing.
+    let mut alone = config.clone();
+    alone.sync.backend_url.clear();
+    alone.sync.standalone = true;
+    assert_eq!(alone.adopt_enrolled_backend(), None);
+}
+
 #[test]
 fn the_receipt_links_to_the_call_centres_status_page_by_default() {
     let c = parse(&format!(

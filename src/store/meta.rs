@@ -106,6 +106,12 @@ impl Store {
         Ok(())
     }
 
+    /// The call-centre this kiosk was enrolled with (also after a revocation), `None` before
+    /// any enrolment.
+    pub fn enrolled_backend(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.meta("backend_url")?.filter(|u| !u.is_empty()))
+    }
+
     /// The token this machine held before a (re-)enrolment with `backend_url`: the current
     /// one, else a revoked one — only if it was issued by that same backend (a token is never
     /// shown to another server). Sent with the enrolment request so the call-centre keeps the

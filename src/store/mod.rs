@@ -163,6 +163,22 @@ fn new_key(prefix: &str) -> String {
     format!("{prefix}-{}", random_from(b"0123456789abcdef", 16))
 }
 
+/// The call-centre the store in `data_dir` was enrolled with, when there is a store and it
+/// names one; a store that cannot be read counts as none (the kiosk then asks to be enrolled,
+/// and opening the store for real reports why).
+pub fn enrolled_backend(data_dir: &Path) -> Option<String> {
+    if !data_dir.join(DB_FILE).exists() {
+        return None;
+    }
+    match Store::open(data_dir).and_then(|s| s.enrolled_backend()) {
+        Ok(url) => url,
+        Err(e) => {
+            tracing::warn!(error = %e, "the store cannot say which call-centre this kiosk enrolled with");
+            None
+        }
+    }
+}
+
 impl Store {
     /// Opens the store in `data_dir` (creating the folder, the database and the video folders),
     /// upgrading an older schema and refusing a newer one.

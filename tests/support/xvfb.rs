@@ -130,8 +130,8 @@ impl Log {
     }
 }
 
-/// The demo configuration as a stand-alone kiosk for a window test: no call-centre (so no
-/// enrolment screen), the shipped catalogue, its store in `data` (the test's own folder).
+/// The demo configuration as a stand-alone kiosk for a window test: no call-centre and
+/// `[sync] standalone = true` (so no enrolment screen), the shipped catalogue, its store in `data` (the test's own folder).
 pub fn standalone_demo_config(data: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(root.join("config/kiosk.demo.toml"))
@@ -142,7 +142,7 @@ pub fn standalone_demo_config(data: &Path) -> String {
         )
         .replace(
             "backend_url = \"http://127.0.0.1:8080\"",
-            "backend_url = \"\"",
+            "backend_url = \"\"\nstandalone = true",
         )
         .replace(
             "data_dir = \"demo-data/kiosk\"",

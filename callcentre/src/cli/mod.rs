@@ -45,7 +45,9 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
-    /// Make a one-time enrolment code for a new kiosk (printed alone on the first line).
+    /// Make a one-time enrolment code for a new kiosk. The first line is what the kiosk
+    /// takes (`senim-kiosk enrol`, or the QR code): with a call-centre URL the whole
+    /// enrolment text `SENIM-ENROL:<code>;v=2;…;url=…`, else the code alone.
     EnrolCode {
         /// The site the kiosk will serve, e.g. "City Hospital No. 4, Almaty".
         #[arg(long)]
@@ -53,9 +55,13 @@ enum Command {
         /// How the site uses the kiosk; the kiosk takes it at enrolment.
         #[arg(long, value_enum, default_value_t = ModeArg::Hospital)]
         mode: ModeArg,
-        /// Also draw the code as a QR code (SENIM-ENROL:<code>) and write it as a PNG.
+        /// Also draw the enrolment text as a QR code and write it as a PNG.
         #[arg(long)]
         qr: bool,
+        /// The call-centre's address the kiosk connects to (https://HOST[:PORT]); overrides
+        /// [server] public_url. The QR code carries it, so a blank kiosk needs no config.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
         /// Where to write the PNG (implies --qr); default enrol-<code>.png here.
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
@@ -223,8 +229,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             site,
             mode,
             qr,
+            url,
             png,
-        } => enrol_code(&config, &site, mode.into(), qr || png.is_some(), png),
+        } => enrol_code(
+            &config,
+            &site,
+            mode.into(),
+            qr || png.is_some(),
+            url.as_deref(),
+            png,
+        ),
         Command::Kiosk { command } => {
             let db = open_db(&config)?;
             match command {
@@ -299,18 +313,21 @@ fn enrol_code(
     site: &str,
     mode: SiteMode,
     qr: bool,
+    url: Option<&str>,
     png: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let site = enrolment::site_name(site).ok_or_else(|| {
         anyhow::anyhow!("--site: give the site's name (1 to 200 characters, on one line)")
     })?;
+    let public_url = enrolment::public_url(&config.server.public_url, url)
+        .map_err(|e| anyhow::anyhow!("--url or [server] public_url: {e}"))?;
     let pin = enrolment::pin(&config.tls)?;
     let code = enrolment::new_code();
-    let text = enrolment::text(&code, pin);
+    let text = enrolment::text(&code, pin, public_url.as_deref());
     // The picture is made and written before the code is stored, so a folder that cannot be
     // written leaves no code behind.
     let picture = if qr {
-        let qr = enrolment::qr(&code, pin)?;
+        let qr = enrolment::qr(&code, pin, public_url.as_deref())?;
         let path = png.unwrap_or_else(|| PathBuf::from(format!("enrol-{code}.png")));
         let bytes = qr.to_png(crate::qr::PNG_SCALE)?;
         std::fs::write(&path, bytes).with_context(|| {
@@ -353,7 +370,12 @@ fn enrol_code(
         }
     };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{code}")?;
+    // The first line is what the kiosk takes: the whole text when it carries the URL.
+    if public_url.is_some() {
+        writeln!(out, "{text}")?;
+    } else {
+        writeln!(out, "{code}")?;
+    }
     writeln!(
         out,
         "One-time enrolment code for {site:?} ({}), valid until {} UTC.",
@@ -363,7 +385,23 @@ fn enrol_code(
     let payload = text
         .strip_prefix(senim_protocol::ENROL_PREFIX)
         .unwrap_or(&text);
-    if pin.is_some() {
+    if let Some(url) = &public_url {
+        writeln!(
+            out,
+            "A blank kiosk: scan the QR code and it connects to {url}; or over SSH: \
+             senim-kiosk enrol '{text}'"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "No call-centre URL: the QR code does not tell a blank kiosk where to connect. Set \
+             [server] public_url in the configuration, or give --url https://HOST[:PORT]; \
+             a kiosk with [sync] backend_url set can still take this code."
+        )?;
+    }
+    if public_url.is_some() {
+        // Said above.
+    } else if pin.is_some() {
         writeln!(
             out,
             "On the kiosk: scan the QR code, or over SSH: senim-kiosk enrol '{payload}'"

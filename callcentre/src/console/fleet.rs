@@ -84,7 +84,13 @@ pub(super) async fn enrol_code(
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     };
     let code = enrolment::new_code();
-    let qr = enrolment::qr(&code, state.tls_pin)
+    // `[server] public_url` was checked at start; a QR code without it still enrols a kiosk
+    // that has `[sync] backend_url`, and the page says how to make one a blank kiosk takes.
+    let url = enrolment::public_url(&state.config.server.public_url, None)
+        .ok()
+        .flatten();
+    let text = enrolment::text(&code, state.tls_pin, url.as_deref());
+    let qr = enrolment::qr(&code, state.tls_pin, url.as_deref())
         .and_then(|qr| qr.to_png(crate::qr::PNG_SCALE))
         .map_err(|e| {
             tracing::error!(error = %e, "the enrolment code's QR code could not be drawn");
@@ -123,6 +129,8 @@ pub(super) async fn enrol_code(
             site: &site,
             mode,
             code: &code,
+            text: &text,
+            has_url: url.is_some(),
             png: &qr,
             expires,
         },

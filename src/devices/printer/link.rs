@@ -296,3 +296,54 @@ pub(super) fn describe(e: &io::Error) -> String {
         None => e.to_string(),
     }
 }
+
+/// The stable name the kiosk image's udev rule gives the receipt printer.
+pub const STABLE_PRINTER: &str = "senim-printer";
+
+/// `[printer] port = "auto"`: the printer under `dev` (normally `/dev`): the udev name
+/// `senim-printer` first, else the first USB printer-class device `usb/lp*`; `None`: no printer
+/// fitted.
+pub fn find_in(dev: &std::path::Path) -> Option<std::path::PathBuf> {
+    let stable = dev.join(STABLE_PRINTER);
+    if stable.exists() {
+        return Some(stable);
+    }
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dev.join("usb"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("lp"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    found.sort_by_key(|p| {
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        (name.len(), name.to_string())
+    });
+    found.into_iter().next()
+}
+
+#[cfg(test)]
+mod find_tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_the_udev_name_then_the_first_usb_printer_else_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir.path();
+        assert_eq!(find_in(dev), None, "no printer: not fitted");
+        std::fs::create_dir_all(dev.join("usb")).unwrap();
+        std::fs::write(dev.join("usb/hiddev0"), b"").unwrap();
+        assert_eq!(find_in(dev), None, "not a printer");
+        std::fs::write(dev.join("usb/lp10"), b"").unwrap();
+        std::fs::write(dev.join("usb/lp1"), b"").unwrap();
+        assert_eq!(find_in(dev), Some(dev.join("usb/lp1")));
+        std::fs::write(dev.join("ttyS0"), b"").unwrap();
+        std::os::unix::fs::symlink(dev.join("ttyS0"), dev.join(STABLE_PRINTER)).unwrap();
+        assert_eq!(find_in(dev), Some(dev.join(STABLE_PRINTER)));
+    }
+}

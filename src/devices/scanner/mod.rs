@@ -5,6 +5,7 @@
 //! [`ScannerEvent`]s to a sink. It reconnects by itself after an unplug. Scanned content is
 //! never logged: only its kind and length.
 
+pub mod discover;
 pub mod framer;
 mod serial;
 
@@ -34,8 +35,11 @@ pub enum Suffix {
 /// Scanner configuration.
 #[derive(Debug, Clone)]
 pub struct ScannerOptions {
-    /// Serial device path, ideally a stable `/dev/serial/by-id/...` link.
+    /// Serial device path, ideally a stable `/dev/serial/by-id/...` link, or `auto`
+    /// ([`discover`]: looked for before every attempt to open).
     pub port: String,
+    /// Ports that belong to another device (the receipt printer), never taken by `auto`.
+    pub exclude: Vec<std::path::PathBuf>,
     /// Baud rate (8N1, no flow control).
     pub baud: u32,
     /// What ends a read.
@@ -54,6 +58,7 @@ impl Default for ScannerOptions {
     fn default() -> Self {
         ScannerOptions {
             port: String::new(),
+            exclude: Vec::new(),
             baud: 9600,
             suffix: Suffix::CrLf,
             inter_byte_timeout: Duration::from_millis(50),
@@ -138,6 +143,9 @@ pub enum ScannerError {
     /// `port` is empty.
     #[error("no scanner port configured — set scanner.port (e.g. /dev/ttyACM0 or a /dev/serial/by-id/ link)")]
     EmptyPort,
+    /// `port = "auto"` and no serial port is attached.
+    #[error("no scanner found (scanner.port = \"auto\": /dev/senim-scanner, /dev/serial/by-id/*, ttyACM*, ttyUSB*) — plug the scanner in (it is found within seconds), or name its port in scanner.port")]
+    NoneFound,
     /// `baud` is 0.
     #[error(
         "scanner baud rate is 0 — set scanner.baud to the scanner's rate (usually 9600 or 115200)"

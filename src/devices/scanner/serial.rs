@@ -23,12 +23,32 @@ const PATH_CHECK: Duration = Duration::from_secs(1);
 type Sink<'a> = &'a mut dyn FnMut(ScannerEvent);
 
 /// Runs until `stop` is set.
-pub(super) fn run(options: &ScannerOptions, stop: &AtomicBool, sink: Sink<'_>) {
-    let port_name = options.port.as_str();
+pub(super) fn run(configured: &ScannerOptions, stop: &AtomicBool, sink: Sink<'_>) {
+    let auto = configured.port == super::discover::AUTO;
     let mut backoff = BACKOFF_START;
     let mut down_reported = false;
+    let mut found_before: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
-        match open(options) {
+        // `auto`: looked for again before every attempt, so a scanner plugged in later is found.
+        let mut resolved = configured.clone();
+        let opened = if auto {
+            match super::discover::find(&configured.exclude) {
+                Some(p) => {
+                    resolved.port = p.display().to_string();
+                    if found_before.as_deref() != Some(resolved.port.as_str()) {
+                        tracing::info!(port = %resolved.port, "scanner found (scanner.port = auto)");
+                        found_before = Some(resolved.port.clone());
+                    }
+                    open(&resolved)
+                }
+                None => Err(ScannerError::NoneFound),
+            }
+        } else {
+            open(&resolved)
+        };
+        let options = &resolved;
+        let port_name = options.port.as_str();
+        match opened {
             Ok(port) => {
                 tracing::info!(port = port_name, "scanner connected");
                 sink(ScannerEvent::Health(ScannerHealth::Connected));
@@ -62,7 +82,7 @@ pub(super) fn run(options: &ScannerOptions, stop: &AtomicBool, sink: Sink<'_>) {
         sleep_unless_stopped(backoff, stop);
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
-    tracing::debug!(port = port_name, "scanner thread stopped");
+    tracing::debug!(port = %configured.port, "scanner thread stopped");
 }
 
 fn open(options: &ScannerOptions) -> Result<Box<dyn SerialPort>, ScannerError> {

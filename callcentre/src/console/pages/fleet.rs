@@ -218,6 +218,10 @@ pub struct EnrolCode<'a> {
     pub site: &'a str,
     pub mode: senim_protocol::SiteMode,
     pub code: &'a str,
+    /// The whole enrolment text the QR code carries (`SENIM-ENROL:…`).
+    pub text: &'a str,
+    /// Whether the text carries the call-centre's address (`[server] public_url`).
+    pub has_url: bool,
     /// The code's QR code.
     pub png: &'a [u8],
     pub expires: DateTime<Utc>,
@@ -234,9 +238,17 @@ pub fn enrol_code(
         site,
         mode,
         code,
+        text,
+        has_url,
         png,
         expires,
     } = *fresh;
+    // Over SSH the kiosk takes the whole text when it carries the address.
+    let ssh = if has_url {
+        format!("'{text}'")
+    } else {
+        code.to_string()
+    };
     let image = base64::engine::general_purpose::STANDARD.encode(png);
     let body = html! {
         p { a href="/console/fleet" { "← " (tr(lang, "Kiosks")) } }
@@ -252,7 +264,11 @@ pub fn enrol_code(
                     dt { (tr(lang, "Valid until")) } dd { (local(state, lang, expires)) }
                 }
                 p { (tr(lang, "On the new kiosk's first screen (“scan the enrolment code”), hold this QR code to the scanner or the camera: the kiosk enrols itself and takes the site and the mode from here. Over SSH:"))
-                    " " code { "senim-kiosk enrol " (code) } }
+                    " " code #enrol-ssh { "senim-kiosk enrol " (ssh) } }
+                p { code #enrol-text { (text) } }
+                @if !has_url {
+                    p .warn #enrol-no-url { (tr(lang, "This call-centre has no public address, so this QR code does not tell a blank kiosk where to connect: only a kiosk configured with the address can take it. Set the address in the configuration and make a new code:")) " " code { "[server] public_url" } }
+                }
                 p .muted { (tr(lang, "The code works once, for one kiosk. It is not shown again once you leave this page; make another for the next kiosk.")) }
             }
         }
