@@ -248,6 +248,9 @@ grep -qaE 'systemd-repart\[' "$serial" || fail "systemd-repart did not run on fi
 grep -qaE "$opened" "$serial" || fail "the data partition was not opened"
 grep -qaE "$mounted" "$serial" || fail "the data partition was not mounted"
 log "first boot: systemd-repart made the data partition; the TPM2 opened it; mounted"
+grep -qaE 'made boot entry senim-a' "$serial" && grep -qaE 'made boot entry senim-b' "$serial" \
+  || fail "the EFI boot entries senim-a/senim-b were not made"
+log "first boot: EFI boot entries senim-a and senim-b made, slot a first in BootOrder"
 
 # Stay up past the watchdog period: a crash or missed pings would show up as a restart.
 deadline=$(( boot_t0 + boot_to_started + stay * 1000 ))
