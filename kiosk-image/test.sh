@@ -339,7 +339,11 @@ on_kiosk() { ssh "${ssh_opts[@]}" technician@127.0.0.1 "$@"; }
 # to 127.0.0.1 only) and nothing else (restrict=on); SSH comes in through a hostfwd on
 # 127.0.0.1. The scanner is an FTDI USB serial chip (guest /dev/ttyUSB0) whose other end is a
 # socket here. The clock starts at 02:30 in Almaty (UTC+5), inside the default quiet hours.
-quiet_start=$(date -u -d "$(date -u +%F) 21:30" +%Y-%m-%dT%H:%M:%S)
+# The next 21:30 UTC from now, so the guest's clock is never behind the host's (the
+# call-centre's certificate is made at its start).
+quiet_start=$(date -u -d "$(date -u +%F) 21:30" +%s)
+[ "$quiet_start" -gt "$(date -u +%s)" ] || quiet_start=$(( quiet_start + 86400 ))
+quiet_start=$(date -u -d "@$quiet_start" +%Y-%m-%dT%H:%M:%S)
 network_args() {
   net_args=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$ssh_port-:22,guestfwd=tcp:10.0.2.100:$cc_port-cmd:socat - TCP:127.0.0.1:$cc_port"
     -device virtio-net-pci,netdev=n0
@@ -374,11 +378,20 @@ cc_pid=""
 cc() { "$callcentre" --config "$tmp/callcentre.toml" "$@"; }
 if [ "$by_hand" = 0 ] && { stage enrol || stage update; }; then
   mkdir -p "$tmp/cc-data"
+  # The call-centre speaks HTTPS itself, with a certificate for the address the guest uses;
+  # the kiosk pins its key from the enrolment text.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=senim-image-test -addext "subjectAltName=IP:10.0.2.100" \
+    -keyout "$tmp/cc-key.pem" -out "$tmp/cc-cert.pem" 2>/dev/null
   cat > "$tmp/callcentre.toml" <<EOF
 [server]
 listen = "127.0.0.1:$cc_port"
 data_dir = "$tmp/cc-data"
 public_url = "https://10.0.2.100:$cc_port"
+
+[tls]
+cert = "$tmp/cc-cert.pem"
+key = "$tmp/cc-key.pem"
 
 [updates]
 keyring = "$outdir/dev-keys/update-cert.pem"
