@@ -1,44 +1,108 @@
 #!/usr/bin/env bash
 # Boots the kiosk image under QEMU (UEFI via OVMF, a software TPM2 from swtpm, virtio GPU for
-# cage, no network) three times and checks from the serial console:
+# cage) and checks from the serial console and over SSH:
 #
-#  1. First boot on machine A: systemd-repart makes the data partition (LUKS2, key sealed to A's
-#     TPM2), systemd-cryptsetup opens it with the TPM2 and nobody present, it is mounted, and
-#     senim-kiosk.service reaches "started" — which, with Type=notify, means the kiosk itself sent
-#     READY=1 once its window was up — and then stays up, without a restart, for longer than the
-#     service's watchdog period (so the watchdog pings arrive). Then a clean power-off, and from
-#     the host: the partition is LUKS2 with a systemd-tpm2 token and no plaintext file system.
+#  1. First boot on machine A (no network): systemd-repart makes the data partition (LUKS2, key
+#     sealed to A's TPM2), systemd-cryptsetup opens it with the TPM2 and nobody present, it is
+#     mounted, and senim-kiosk.service reaches "started" — which, with Type=notify, means the
+#     kiosk itself sent READY=1 once its window was up — and then stays up, without a restart,
+#     for longer than the service's watchdog period. The EFI boot entries senim-a/senim-b are
+#     made. Then a clean power-off, and from the host: the partition is LUKS2 with a
+#     systemd-tpm2 token and no plaintext file system.
 #  2. Second boot on machine A (same TPM2 state, same firmware variables): the partition opens
 #     again by itself and the kiosk starts.
 #  3. The same disk on machine B (a fresh swtpm state, fresh firmware variables): the partition
 #     does not open, it is not mounted, the kiosk does not start, and the console says why.
-#  4. Only with --no-tpm: a fresh copy of the image on machine C, which has no TPM2 at all: no
+#  4. Enrolment (machine A, QEMU user network with restrict=on: the guest reaches only the
+#     call-centre on the host through a guestfwd to 127.0.0.1, and the host reaches the guest's
+#     SSH through a hostfwd on 127.0.0.1): a real senim-callcentre on the host makes an
+#     enrolment code with --url https://10.0.2.100:PORT; its first line is typed on the
+#     emulated USB serial scanner (guest /dev/ttyUSB0); the blank kiosk enrols and serves;
+#     `doctor --send-test-appeal` over SSH delivers a test appeal.
+#  5. A good update: `update publish` of bundle V2; the kiosk downloads it, has it installed
+#     (install.request), switches in the quiet hour (the guest clock starts at 02:30 Almaty),
+#     boots V2 on the other slot as a trial, reaches serving, marks it good; `update status`
+#     shows V2.
+#  6. A broken update: bundle V3 (its kiosk binary exits 1) is installed the same way; its trial
+#     boot never reaches serving, the trial limit reboots, the firmware boots V2 again by
+#     itself, and `update status` shows V3 failed.
+#  7. Only with --no-tpm: a fresh copy of the image on machine C, which has no TPM2 at all: no
 #     data partition is made, the kiosk does not start, the console says why (~3 more minutes).
 #
-#   kiosk-image/test.sh [--image target/image/senim-kiosk.raw] [--stay SECONDS] [--timeout SECONDS]
+# --by-hand plays the kiosk's side of the update contract over SSH instead (for kiosk binaries
+# that predate it): it skips stage 4, and in 5 and 6 streams each bundle into the kiosk's
+# updates folder, writes install.request, waits for install.result, writes reboot.request, and
+# on V2's trial boot writes the serving mark; V3's trial gets none, as its kiosk never starts.
+#
+#   kiosk-image/test.sh [--binary target/release/senim-kiosk] [--callcentre BIN] [--by-hand]
+#                       [--stages tpm,enrol,update] [--stay SECONDS] [--timeout SECONDS]
 #                       [--no-tpm]
 #
-# The image is not changed: the test boots a sparse copy whose boot menu defaults to the serial
-# console entry, on a disk 512 MiB larger (the data partition fills it). Leaves the serial logs
-# (image-test-serial.log, -reboot.log, -other-machine.log) and a screenshot in the image's folder.
+# With --binary the test first builds what it boots into the output folder (target/image):
+# image-test-1.raw (version 1.0.0-test) and the bundles senim-kiosk-2.0.0-test.raucb and
+# senim-kiosk-3.0.0-broken.raucb, all with --serial-console, a 120 s trial limit, the
+# development update keys and a test SSH key (image-test-ssh-key, made there); without it,
+# those files must already be there. The image is not changed: the test boots a sparse copy on
+# a disk 1 GiB larger (the data partition fills it). Leaves the serial logs
+# (image-test-serial*.log) and a screenshot in the output folder.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-image="$repo/target/image/senim-kiosk.raw"
+outdir="$repo/target/image"
+binary=""
+callcentre=""
+by_hand=0
+stages="tpm,enrol,update"
 stay=40
 timeout=420
 no_tpm=0
+trial_limit=120
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-tpm) no_tpm=1; shift ;;
-    --image) image="$2"; shift 2 ;;
+    --out) outdir="$2"; shift 2 ;;
+    --binary) binary="$2"; shift 2 ;;
+    --callcentre) callcentre="$2"; shift 2 ;;
+    --by-hand) by_hand=1; shift ;;
+    --stages) stages="$2"; shift 2 ;;
     --stay) stay="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
-    *) echo "test.sh: unknown argument $1" >&2; exit 2 ;;
+    *) echo "test.sh: unknown argument $1 (see the header of kiosk-image/test.sh)" >&2; exit 2 ;;
   esac
 done
-[ -f "$image" ] || { echo "test.sh: no image at $image; run make image first" >&2; exit 2; }
+stage() { [[ ",$stages," == *",$1,"* ]]; }
+v1=1.0.0-test
+v2=2.0.0-test
+v3=3.0.0-broken
+mkdir -p "$outdir"
+outdir="$(cd "$outdir" && pwd)"
+image="$outdir/image-test-1.raw"
+good_bundle="$outdir/senim-kiosk-$v2.raucb"
+broken_bundle="$outdir/senim-kiosk-$v3.raucb"
+ssh_key="$outdir/image-test-ssh-key"
+if [ -n "$binary" ]; then
+  # The three builds share the cached base and the development update keys of $outdir.
+  [ -f "$ssh_key" ] || ssh-keygen -q -t ed25519 -N '' -C senim-image-test -f "$ssh_key"
+  broken="$outdir/image-test-broken-senim-kiosk"
+  printf '#!/bin/sh\necho "senim-kiosk: a deliberately broken build (make image-test)" >&2\nexit 1\n' > "$broken"
+  chmod 755 "$broken"
+  # The last build's disk image is the one booted; the first two give their bundles.
+  for build in "$broken $v3 --bundle" "$binary $v2 --bundle" "$binary $v1"; do
+    set -- $build
+    AUTHORIZED_KEYS="$ssh_key.pub" bash "$here/build.sh" --binary "$1" --out "$outdir" \
+      --version "$2" ${3:-} --serial-console --trial-limit "$trial_limit" \
+      || { echo "test.sh: building $2 failed" >&2; exit 1; }
+  done
+  mv -f "$outdir/senim-kiosk.raw" "$image"
+  rm -f "$broken"
+fi
+for f in "$image" "$good_bundle" "$broken_bundle" "$ssh_key"; do
+  [ -f "$f" ] || { echo "test.sh: no $f; run make image-test (or pass --binary)" >&2; exit 2; }
+done
+if [ "$by_hand" = 0 ] && { stage enrol || stage update; }; then
+  [ -x "$callcentre" ] || { echo "test.sh: --callcentre must name the senim-callcentre binary" >&2; exit 2; }
+fi
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
 ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
 [ -f "$ovmf_code" ] || { echo "test.sh: no $ovmf_code (package ovmf); run make image-test" >&2; exit 2; }
@@ -47,7 +111,6 @@ for tool in swtpm cryptsetup sfdisk socat; do
     || { echo "test.sh: no $tool; run make image-test (scripts/setup.sh image-test)" >&2; exit 2; }
 done
 
-outdir="$(dirname "$image")"
 tmp="$(mktemp -d "$outdir/test.XXXXXX")"
 qemu_pid=""
 tpm_pid=""
@@ -72,11 +135,14 @@ log() { printf 'image-test: [%6s s] %s\n' "$(secs "$(elapsed_ms)")" "$*"; }
 
 disk="$tmp/disk.raw"
 cp --sparse=always "$image" "$disk"
-truncate -s +512M "$disk"
+truncate -s +1G "$disk"
 export MTOOLS_SKIP_CHECK=1
-printf 'default senim-serial.conf\ntimeout 0\neditor no\nconsole-mode keep\n' > "$tmp/loader.conf"
-# The ESP starts at 1 MiB (kiosk-image/build.sh).
-mcopy -o -i "$disk@@1M" "$tmp/loader.conf" ::/loader/loader.conf
+# The test reads the serial console: the image must have been built with --serial-console.
+mcopy -i "$disk@@1M" ::/EFI/BOOT/BOOTX64.EFI "$tmp/uki.efi"
+objcopy -O binary --only-section=.cmdline "$tmp/uki.efi" "$tmp/cmdline"
+grep -q 'console=ttyS0' "$tmp/cmdline" \
+  || { echo "test.sh: $image was not built with --serial-console" >&2; exit 2; }
+rm -f "$tmp/uki.efi"
 # A "machine" is its firmware variables ($tmp/vars-*.fd) and its TPM2's state ($tmp/tpm-*).
 
 # Software emulation by default: on this project's machines (themselves virtual) KVM stops in
@@ -86,6 +152,8 @@ accel="${QEMU_ACCEL:-tcg}"
 cpu=max
 serial=""
 boot_t0=0
+# No network unless a stage sets one up (enrolment and updates).
+net_args=(-nic none)
 
 # Starts machine $1 (a or b with its swtpm, c without a TPM2) on disk $3; the serial console
 # goes to $2.
@@ -116,7 +184,7 @@ boot() {
     "${tpm_args[@]}" \
     -device virtio-vga -display none \
     -device i6300esb \
-    -nic none \
+    "${net_args[@]}" \
     -serial file:"$serial" \
     -monitor unix:"$tmp/monitor.sock",server,nowait \
     -no-reboot &
@@ -170,6 +238,7 @@ locked='senim: the data partition is locked'
 cryptsetup_lines='systemd-cryptsetup\[|cryptsetup@senim'
 
 # ---- 1. Machine A, first boot: the partition is made, sealed, opened; the kiosk serves. ----
+if stage tpm; then
 boot a "$outdir/image-test-serial.log" "$disk"
 # Both lines, in either order: systemd's "Started" and the kiosk's own READY log line.
 wait_for_all "$timeout" "$started" "$ready"
@@ -179,6 +248,9 @@ grep -qaE 'systemd-repart\[' "$serial" || fail "systemd-repart did not run on fi
 grep -qaE "$opened" "$serial" || fail "the data partition was not opened"
 grep -qaE "$mounted" "$serial" || fail "the data partition was not mounted"
 log "first boot: systemd-repart made the data partition; the TPM2 opened it; mounted"
+grep -qaE 'made boot entry senim-a' "$serial" && grep -qaE 'made boot entry senim-b' "$serial" \
+  || fail "the EFI boot entries senim-a/senim-b were not made"
+log "first boot: EFI boot entries senim-a and senim-b made, slot a first in BootOrder"
 
 # Stay up past the watchdog period: a crash or missed pings would show up as a restart.
 deadline=$(( boot_t0 + boot_to_started + stay * 1000 ))
@@ -254,12 +326,201 @@ fi
 power_off now
 log "machine b (fresh TPM2): the data partition stayed locked; not mounted; the kiosk did not start"
 
-# ---- 4. (--no-tpm) A new kiosk without a TPM2: no data partition, no kiosk. ----------------
+fi  # stage tpm
+
+# ---- Network, SSH and the call-centre for stages 4-6. ---------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ssh_port=$(free_port)
+cc_port=$(free_port)
+ssh_opts=(-i "$ssh_key" -p "$ssh_port" -o BatchMode=yes -o StrictHostKeyChecking=no
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10)
+on_kiosk() { ssh "${ssh_opts[@]}" technician@127.0.0.1 "$@"; }
+# The guest sees the host's call-centre at 10.0.2.100 (a guestfwd: one socat per connection,
+# to 127.0.0.1 only) and nothing else (restrict=on); SSH comes in through a hostfwd on
+# 127.0.0.1. The scanner is an FTDI USB serial chip (guest /dev/ttyUSB0) whose other end is a
+# socket here. The clock starts at 02:30 in Almaty (UTC+5), inside the default quiet hours.
+# The next 21:30 UTC from now, so the guest's clock is never behind the host's (the
+# call-centre's certificate is made at its start).
+quiet_start=$(date -u -d "$(date -u +%F) 21:30" +%s)
+[ "$quiet_start" -gt "$(date -u +%s)" ] || quiet_start=$(( quiet_start + 86400 ))
+quiet_start=$(date -u -d "@$quiet_start" +%Y-%m-%dT%H:%M:%S)
+network_args() {
+  net_args=(-netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$ssh_port-:22,guestfwd=tcp:10.0.2.100:$cc_port-cmd:socat - TCP:127.0.0.1:$cc_port"
+    -device virtio-net-pci,netdev=n0
+    -device qemu-xhci -chardev socket,id=scanner,path="$tmp/scanner.sock",server=on,wait=off
+    -device usb-serial,chardev=scanner
+    -rtc base="$quiet_start")
+}
+wait_ssh() {
+  local deadline="$1"
+  until on_kiosk true 2>/dev/null; do
+    kill -0 "$qemu_pid" 2>/dev/null || fail "qemu exited while waiting for SSH"
+    [ "$(( $(elapsed_ms) - boot_t0 ))" -lt $(( deadline * 1000 )) ] || fail "no SSH within ${deadline} s"
+    sleep 2
+  done
+}
+# Waits for the guest to reboot: with -no-reboot QEMU exits, and the next boot() starts it
+# again on the same disk, firmware variables and TPM2 state, as a reboot would.
+wait_reboot() {
+  local deadline="$1" i
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    [ "$(( $(elapsed_ms) - boot_t0 ))" -lt $(( deadline * 1000 )) ] || fail "no reboot within ${deadline} s"
+    sleep 1
+  done
+  wait "$qemu_pid" 2>/dev/null || true
+  qemu_pid=""
+  for i in $(seq 50); do kill -0 "$tpm_pid" 2>/dev/null || break; sleep 0.1; done
+  stop_pid "$tpm_pid"
+  tpm_pid=""
+}
+image_version() { on_kiosk sed -n 's/^IMAGE_VERSION=//p' /etc/os-release; }
+cc_pid=""
+cc() { "$callcentre" --config "$tmp/callcentre.toml" "$@"; }
+if [ "$by_hand" = 0 ] && { stage enrol || stage update; }; then
+  mkdir -p "$tmp/cc-data"
+  # The call-centre speaks HTTPS itself, with a certificate for the address the guest uses;
+  # the kiosk pins its key from the enrolment text.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=senim-image-test -addext "subjectAltName=IP:10.0.2.100" \
+    -keyout "$tmp/cc-key.pem" -out "$tmp/cc-cert.pem" 2>/dev/null
+  cat > "$tmp/callcentre.toml" <<EOF
+[server]
+listen = "127.0.0.1:$cc_port"
+data_dir = "$tmp/cc-data"
+public_url = "https://10.0.2.100:$cc_port"
+
+[tls]
+cert = "$tmp/cc-cert.pem"
+key = "$tmp/cc-key.pem"
+
+[updates]
+keyring = "$outdir/dev-keys/update-cert.pem"
+EOF
+  cc serve > "$outdir/image-test-callcentre.log" 2>&1 &
+  cc_pid=$!
+  for i in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$cc_port") 2>/dev/null && break
+    kill -0 "$cc_pid" 2>/dev/null || { cat "$outdir/image-test-callcentre.log"; fail "senim-callcentre did not start"; }
+    sleep 0.3
+  done
+  log "senim-callcentre serving on 127.0.0.1:$cc_port (the guest's https://10.0.2.100:$cc_port)"
+fi
+trap 'stop_pid "$cc_pid"; cleanup' EXIT
+
+started_count() { grep -caE 'systemd\[1\]: Started senim-kiosk\.service' "$serial" || true; }
+
+# ---- 4. Enrolment: one scan of the call-centre's QR text, then a test appeal. ---------------
+network_args
+boot a "$outdir/image-test-serial-enrol.log" "$disk"
+wait_for_all "$timeout" "$opened" "$mounted"
+wait_ssh "$timeout"
+log "machine a up with network; SSH answers $(secs $(( $(elapsed_ms) - boot_t0 ))) s after qemu started"
+if stage enrol && [ "$by_hand" = 0 ]; then
+  wait_for_all "$timeout" "$started" "$ready"
+  qr=$(cc enrol-code --site "Ward 5" --url "https://10.0.2.100:$cc_port" | head -n 1)
+  case "$qr" in SENIM-ENROL:*url=*) ;; *) fail "enrol-code's first line is not an enrolment text with a URL" ;; esac
+  # A hand scanner types the text and a CR LF, as the image's kiosk.toml expects.
+  printf '%s\r\n' "$qr" | socat - UNIX-CONNECT:"$tmp/scanner.sock"
+  log "typed the enrolment QR text on the emulated scanner"
+  for i in $(seq 120); do
+    cc kiosk list 2>/dev/null | grep -q 'Ward 5' && break
+    sleep 2
+  done
+  cc kiosk list | grep -q 'Ward 5' || fail "the kiosk did not enrol within 240 s of the scan"
+  log "the kiosk enrolled: $(cc kiosk list | grep 'Ward 5' | head -1)"
+  on_kiosk sudo -u senim senim-kiosk doctor --send-test-appeal > "$tmp/appeal.log" 2>&1 \
+    || { cat "$tmp/appeal.log"; fail "the test appeal was not delivered"; }
+  log "a test appeal was delivered to the call-centre (doctor --send-test-appeal)"
+elif stage enrol; then
+  log "enrolment: skipped (--by-hand: the kiosk binary predates the enrolment screen)"
+fi
+
+# Gives the kiosk bundle $1 (version $2): the call-centre offers it, or, by hand, the test plays
+# the kiosk's side of the installer contract. Returns once the guest starts rebooting into it.
+deliver_update() {
+  local bundle="$1" version="$2" dir=/var/lib/senim/kiosk/updates result=""
+  if [ "$by_hand" = 0 ]; then
+    cc update publish "$bundle" --sites "Ward 5" || fail "update publish refused $bundle"
+    log "published $version for Ward 5; waiting for the kiosk to download, install and switch"
+    return 0
+  fi
+  on_kiosk "sudo -u senim sh -c 'cat > $dir/senim-$version.raucb.part'" < "$bundle" \
+    || fail "copying the bundle into the kiosk failed"
+  printf '{"version":"%s","bundle":"%s"}\n' "$version" "$dir/senim-$version.raucb" \
+    | on_kiosk "sudo -u senim sh -c 'mv $dir/senim-$version.raucb.part $dir/senim-$version.raucb &&
+        cat > $dir/install.request.tmp && mv $dir/install.request.tmp $dir/install.request'" \
+    || fail "writing install.request failed"
+  log "by hand: bundle $version in the kiosk's updates folder, install.request written"
+  for i in $(seq 300); do
+    result=$(on_kiosk "sudo cat $dir/install.result 2>/dev/null" || true)
+    [[ "$result" == *"\"version\":\"$version\""* ]] && break
+    sleep 2
+  done
+  log "install.result: $result"
+  [[ "$result" == *'"ok":true'* ]] || fail "the install of $version did not succeed"
+  on_kiosk "sudo test ! -e $dir/install.request && sudo test ! -e $dir/senim-$version.raucb" \
+    || fail "the request or the bundle was left behind"
+  on_kiosk sudo rauc status | sed 's/^/    /'
+  on_kiosk "sudo -u senim touch /run/senim-kiosk/reboot.request"
+  log "by hand: reboot.request written"
+}
+
+if stage update; then
+  # ---- 5. A good update: V2 installs into slot b, boots as a trial, is marked good. ---------
+  [ "$(image_version)" = "$v1" ] || fail "machine a does not run $v1 before the update"
+  deliver_update "$good_bundle" "$v2"
+  wait_reboot 3600
+  log "machine a rebooted to switch to $v2"
+  boot a "$outdir/image-test-serial-update-good.log" "$disk"
+  wait_ssh "$timeout"
+  [ "$(image_version)" = "$v2" ] || fail "after the switch machine a runs $(image_version), not $v2"
+  wait_for_all "$timeout" 'trial boot of slot b' "$started"
+  log "$v2 booted from slot b as a trial"
+  if [ "$by_hand" = 1 ]; then
+    on_kiosk "sudo -u senim touch /run/senim-kiosk/serving"
+    log "by hand: serving mark written"
+  fi
+  wait_for_all "$timeout" 'slot b marked good'
+  order=$(on_kiosk sudo efibootmgr | sed -n 's/^BootOrder: //p')
+  first=$(on_kiosk sudo efibootmgr | grep -E "^Boot${order%%,*}")
+  [[ "$first" == *senim-b ]] || fail "slot b is not first in BootOrder after mark-good ($first)"
+  log "slot b marked good: first in BootOrder ($first)"
+  if [ "$by_hand" = 0 ]; then
+    for i in $(seq 120); do cc update status | grep 'Ward 5' | grep -q "$v2" && break; sleep 2; done
+    cc update status | grep 'Ward 5' | grep -q "$v2" || fail "update status does not show $v2"
+    log "update status: $(cc update status | grep 'Ward 5')"
+  fi
+
+  # ---- 6. A broken update: V3's trial boot never serves; V2 comes back by itself. ----------
+  deliver_update "$broken_bundle" "$v3"
+  wait_reboot 3600
+  boot a "$outdir/image-test-serial-update-broken.log" "$disk"
+  wait_for_all "$timeout" 'trial boot of slot a'
+  log "$v3 booted from slot a as a trial; its kiosk exits at start"
+  # The trial limit (120 s) runs out: the guest reboots by itself.
+  wait_reboot $(( timeout + trial_limit ))
+  grep -qaE 'did not reach serving within' "$serial" || fail "the trial boot ended without the trial limit"
+  grep -qaE 'slot a marked good' "$serial" && fail "the broken slot was marked good"
+  log "the trial boot of $v3 did not reach serving; the kiosk rebooted by itself"
+  boot a "$outdir/image-test-serial-rolled-back.log" "$disk"
+  wait_ssh "$timeout"
+  [ "$(image_version)" = "$v2" ] || fail "after the failed trial machine a runs $(image_version), not $v2"
+  wait_for_all "$timeout" "$started" "$ready"
+  log "the firmware booted slot b ($v2) again by itself; the kiosk serves"
+  if [ "$by_hand" = 0 ]; then
+    for i in $(seq 120); do cc update status | grep 'Ward 5' | grep -q "$v3.*failed\|failed.*$v3" && break; sleep 2; done
+    cc update status | grep 'Ward 5' | grep -qE "$v3.*failed|failed.*$v3" \
+      || fail "update status does not show $v3 failed"
+    log "update status: $(cc update status | grep 'Ward 5')"
+  fi
+fi
+power_off now
+
+# ---- 7. (--no-tpm) A new kiosk without a TPM2: no data partition, no kiosk. ----------------
 if [ "$no_tpm" = 1 ]; then
   rm -f "$disk"
   cp --sparse=always "$image" "$tmp/disk-c.raw"
-  truncate -s +512M "$tmp/disk-c.raw"
-  mcopy -o -i "$tmp/disk-c.raw@@1M" "$tmp/loader.conf" ::/loader/loader.conf
+  truncate -s +1G "$tmp/disk-c.raw"
   boot c "$outdir/image-test-serial-no-tpm.log" "$tmp/disk-c.raw"
   # The locked message comes once the wait for the partition times out (crypttab: 90 s).
   wait_for_all "$timeout" "$locked"

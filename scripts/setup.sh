@@ -38,6 +38,9 @@ case "$profile" in
     # kiosk-image/build.sh: a Debian root in a folder, then file systems and a GPT disk made
     # from folders and files, without loop devices or mounts.
     packages+=(debootstrap mtools dosfstools fdisk e2fsprogs)
+    # A/B updates: the unified kernel image is made with objcopy (binutils) onto systemd-boot's
+    # stub; `rauc bundle` (squashfs-tools, openssl) signs the update bundle.
+    packages+=(binutils systemd-boot-efi rauc squashfs-tools openssl)
     ;;&
   image-test)
     # kiosk-image/test.sh: UEFI firmware, and socat for QEMU's monitor (screenshot).
@@ -46,6 +49,8 @@ case "$profile" in
     # never-provisioned TPM2, so swtpm_setup is not needed) and cryptsetup to read the LUKS2
     # header of the encrypted data partition.
     packages+=(swtpm cryptsetup-bin)
+    # enrolment and updates: SSH into the guest with the test key
+    packages+=(openssh-client)
     ;;
   image) ;;
   *) echo "setup: unknown profile '$profile' (expected image or image-test)" >&2; exit 2 ;;

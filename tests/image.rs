@@ -301,6 +301,7 @@ fn image_default_config_loads_and_uses_the_image_paths() {
 fn image_scripts_are_valid_shell() {
     for (shell, file) in [
         ("sh", overlay().join("usr/lib/senim/kiosk-session")),
+        ("sh", overlay().join("usr/lib/senim/senim-update")),
         ("bash", image_dir().join("build.sh")),
         ("bash", image_dir().join("test.sh")),
     ] {
