@@ -118,6 +118,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_public_url_is_https_or_http_to_this_machine() {
+        use std::path::Path;
+        let public = |url: &str| {
+            crate::config::Config::parse(
+                &format!("[server]\npublic_url = {url:?}\n"),
+                Path::new("x.toml"),
+            )
+        };
+        for bad in ["http://cc.example.kz", "cc.example.kz", "https://cc.kz/a;b"] {
+            let err = public(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("server.public_url") && err.contains("https://"),
+                "{err}"
+            );
+        }
+        assert!(public("https://cc.example.kz").is_ok());
+        assert!(public("http://127.0.0.1:8080").is_ok());
+        // --url wins over the configured address; neither: no URL.
+        assert_eq!(
+            public_url("https://a.kz", Some("https://b.kz"))
+                .unwrap()
+                .as_deref(),
+            Some("https://b.kz")
+        );
+        assert_eq!(
+            public_url("https://a.kz", None).unwrap().as_deref(),
+            Some("https://a.kz")
+        );
+        assert_eq!(public_url("", None).unwrap(), None);
+        assert!(public_url("", Some("http://cc.example.kz")).is_err());
+    }
+
+    #[test]
     fn the_qr_code_carries_the_pin_of_the_tls_certificates_key() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
