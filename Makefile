@@ -53,6 +53,6 @@ CALLCENTRE_RELEASE = $(or $(CARGO_TARGET_DIR),target)/release/senim-callcentre
 
 image-test:
 	@bash scripts/setup.sh image-test
-	$(CARGO) build --release --bin senim-kiosk --bin senim-callcentre
+	$(CARGO) build --release --bin senim-kiosk -p senim-kiosk --bin senim-callcentre -p senim-callcentre
 	bash kiosk-image/test.sh --out $(IMAGE_DIR) --binary $(KIOSK_RELEASE) \
 		--callcentre $(CALLCENTRE_RELEASE) $(IMAGE_TEST_ARGS)
