@@ -846,6 +846,50 @@ fn doctor_with_the_demo_setup_is_all_ok() {
     }
 }
 
+/// `senim-kiosk enrol TEXT` on a blank kiosk (no `[sync] backend_url`): the text's URL is the
+/// call-centre; the kiosk keeps it with its enrolment, so `doctor` then reaches it with
+/// nothing configured. A bare code on a blank kiosk says how to give the URL.
+#[test]
+fn enrol_takes_the_whole_text_on_a_blank_kiosk_and_keeps_the_url() {
+    let backend = support::Backend::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        "[kiosk]\nsite_name = \"Senim\"\nmode = \"hospital\"\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let code = backend.code("Ward 5");
+    let out = kiosk_at(&config, &data)
+        .args(["enrol", &code])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--url") && said.contains("backend_url"),
+        "{said}"
+    );
+    let text = senim_callcentre::enrolment::text(&code, None, Some(&backend.url));
+    let out = kiosk_at(&config, &data)
+        .args(["enrol", &text])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kiosk_at(&config, &data)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let checks = doctor_checks(&out);
+    assert_eq!(check(&checks, "enrolment")["level"], "ok");
+    assert_eq!(check(&checks, "backend")["level"], "ok", "{checks:#?}");
+}
+
 #[test]
 fn doctor_send_test_appeal_records_delivers_and_waits_for_the_confirmation() {
     let backend = support::Backend::start();
