@@ -188,7 +188,7 @@ impl App {
             Effect::SwitchCatalog => self.switch_catalog(),
             Effect::SwitchUpdate => {
                 tracing::info!("at rest in the quiet hour: restarting into the installed update");
-                if let Some(sync) = &self.sync {
+                if let Some(sync) = self.sync.get() {
                     sync.switch_update();
                 }
             }
