@@ -270,8 +270,9 @@ fn udev_rules_give_every_device_its_stable_name() {
 fn image_default_config_loads_and_uses_the_image_paths() {
     let path = overlay().join("etc/senim/kiosk.toml");
     let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    // The stable name from the udev rules, so a replaced scanner needs no new configuration.
-    assert_eq!(config.scanner.port, "/dev/senim-scanner");
+    // Found, not configured: the udev rules' stable name first, then any USB serial port
+    // (src/devices/scanner/discover.rs), so a replaced scanner needs no new configuration.
+    assert_eq!(config.scanner.port, "auto");
     // Camera and microphone found at start, never the test sources.
     use senim_kiosk::devices::camera::{AudioSource, VideoSource};
     assert_eq!(config.camera.video, VideoSource::Auto);
