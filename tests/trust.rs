@@ -117,6 +117,11 @@ impl TlsBackend {
 
     /// The enrolment QR code's text after `SENIM-ENROL:`, as `enrol-code --qr` makes it.
     fn code(&self) -> String {
+        self.code_pinned(self.state.tls_pin)
+    }
+
+    /// The same with another pin in it.
+    fn code_pinned(&self, pin: Option<senim_protocol::enrol::SpkiPin>) -> String {
         let code = senim_callcentre::enrolment::new_code();
         self.state
             .db
@@ -131,7 +136,7 @@ impl TlsBackend {
                 )
             })
             .unwrap();
-        let text = senim_callcentre::enrolment::text(&code, self.state.tls_pin, None);
+        let text = senim_callcentre::enrolment::text(&code, pin, None);
         text.strip_prefix(senim_protocol::ENROL_PREFIX)
             .unwrap()
             .to_string()
@@ -217,6 +222,64 @@ fn the_kiosk_pins_the_call_centres_key_and_refuses_another_server_of_the_same_ca
         probe.api
     );
     drop((a.runtime, b.runtime, a.dir, b.dir));
+}
+
+/// A self-signed certificate for `localhost` as `openssl req -x509` makes one (marked CA).
+fn self_signed() -> Leaf {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Leaf {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+#[test]
+fn a_blank_kiosk_trusts_a_call_centre_no_root_vouches_for_through_the_pin_in_its_code() {
+    // A self-signed call-centre: no public root, no [sync] ca_file.
+    let (a, b) = (
+        TlsBackend::start(&self_signed()),
+        TlsBackend::start(&self_signed()),
+    );
+    let data = tempfile::tempdir().unwrap();
+    // Without a pin the kiosk does not trust it ...
+    let unpinned = Api::new(&a.url, None).unwrap();
+    let answer = runtime().block_on(unpinned.enrol("AAAA-BBBB-CCCC-DDDD", None));
+    assert!(
+        matches!(&answer, Err(SyncError::Offline { reason, .. }) if reason.contains("certificate")),
+        "{answer:?}"
+    );
+    // ... nor with the pin of another server's key: nothing is sent, nothing kept.
+    let err = sync::enrol(data.path(), &b.url, None, &a.code()).unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Offline { reason, .. } if reason.contains("certificate")),
+        "{err}"
+    );
+    assert!(Store::open(data.path())
+        .unwrap()
+        .enrolment()
+        .unwrap()
+        .is_none());
+    // With the code's own pin it enrols: the pin is the trust anchor.
+    let enrolment = sync::enrol(data.path(), &a.url, None, &a.code()).unwrap();
+    assert_eq!(enrolment.pin, a.state.tls_pin);
+
+    // A private CA's certificate, sent by the server and named by the pin, anchors the chain.
+    let (ca_pem, leaves) = ca_and_leaves(1);
+    let chain = Leaf {
+        cert_pem: format!("{}{}", leaves[0].cert_pem, ca_pem),
+        key_pem: leaves[0].key_pem.clone(),
+    };
+    let c = TlsBackend::start(&chain);
+    use rustls_pki_types::pem::PemObject;
+    let ca_der = rustls_pki_types::CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap();
+    let ca_pin = senim_protocol::enrol::SpkiPin(senim_common::spki::spki_sha256(&ca_der).unwrap());
+    let other = tempfile::tempdir().unwrap();
+    let enrolment = sync::enrol(other.path(), &c.url, None, &c.code_pinned(Some(ca_pin))).unwrap();
+    assert_eq!(enrolment.pin, Some(ca_pin));
+    drop((a.runtime, b.runtime, c.runtime, a.dir, b.dir, c.dir));
 }
 
 /// A fake call-centre on loopback answering each request by its path; counts requests for

@@ -497,15 +497,7 @@ async fn the_console_enrol_form_writes_the_public_url_into_the_qr_code() {
     server.admin("aigerim", "demo-password-1", "Aigerim Sadykova");
     let http = common::no_redirects();
     let cookie = http_sign_in(&server, "demo-password-1").await.unwrap();
-    let fleet = http
-        .get(format!("{}/console/fleet", server.url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fleet = common::console_page(&server, &cookie, "/console/fleet", "en").await;
     let csrf = fleet
         .split("name=\"csrf\" value=\"")
         .nth(1)

@@ -189,16 +189,7 @@ async fn a_failure_is_kept_at_once_never_offered_again_and_shown_in_the_fleet() 
     let cookie = common::http_sign_in_as(&server, "admin1", "demo-password-1")
         .await
         .expect("signs in");
-    let page = http
-        .get(format!("{}/console/fleet", server.url))
-        .header("Cookie", &cookie)
-        .header("Accept-Language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = common::console_page(&server, &cookie, "/console/fleet", "en").await;
     assert!(page.contains("Image 2.0.0"), "{page}");
     assert!(page.contains("Update 3.0.0: Failed"), "{page}");
     assert!(

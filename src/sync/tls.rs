@@ -2,7 +2,9 @@
 //! rustls with ring, the public roots plus `[sync] ca_file`, and — once enrolled with a pin —
 //! the call-centre's public key pinned: a server whose certificate chain is valid but whose key
 //! is not the one the enrolment QR code named is refused (a CA mis-issuing, a proxy with a
-//! company root, another server of the same private CA).
+//! company root, another server of the same private CA). A chain no root vouches for (a
+//! self-signed or private-CA call-centre met by a blank kiosk) is trusted when the pin names
+//! the server's key, or a CA certificate the server sent and the chain verifies under.
 
 use std::sync::Arc;
 
@@ -55,12 +57,17 @@ pub fn client_config(
     let config = match pin {
         None => builder.with_root_certificates(roots).with_no_client_auth(),
         Some(pin) => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(bad)?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                    .build()
+                    .map_err(bad)?;
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Pinned { webpki, pin }))
+                .with_custom_certificate_verifier(Arc::new(Pinned {
+                    webpki,
+                    pin,
+                    provider,
+                }))
                 .with_no_client_auth()
         }
     };
@@ -72,6 +79,42 @@ pub fn client_config(
 struct Pinned {
     webpki: Arc<WebPkiServerVerifier>,
     pin: SpkiPin,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl Pinned {
+    /// The chain is not trusted by the roots: trusted all the same when the pin names the
+    /// server's own key (it proves it holds that key in the handshake, as an SSH host key
+    /// does; name and dates are not the point of a key pin), or a CA certificate the server
+    /// sent, under which the chain (name, dates, signatures) then verifies. Else the
+    /// webpki error stands.
+    fn anchored_by_pin(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+        untrusted: rustls::Error,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let pinned = |cert: &CertificateDer<'_>| {
+            senim_common::spki::spki_sha256(cert).is_ok_and(|h| h == self.pin.0)
+        };
+        if pinned(end_entity) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        let Some(ca) = intermediates.iter().find(|c| pinned(c)) else {
+            return Err(untrusted);
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.clone().into_owned())?;
+        let under_ca = WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::clone(&self.provider),
+        )
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+        under_ca.verify_server_cert(end_entity, intermediates, server_name, &[], now)
+    }
 }
 
 impl ServerCertVerifier for Pinned {
@@ -83,13 +126,19 @@ impl ServerCertVerifier for Pinned {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let verified = self.webpki.verify_server_cert(
+        let verified = match self.webpki.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
             ocsp_response,
             now,
-        )?;
+        ) {
+            Ok(verified) => verified,
+            // No public root or `[sync] ca_file` vouches for the chain (a self-signed or
+            // private-CA call-centre, as a blank kiosk meets it): the pin from the enrolment
+            // code is then the trust anchor itself.
+            Err(e) => return self.anchored_by_pin(end_entity, intermediates, server_name, now, e),
+        };
         let pinned = std::iter::once(end_entity)
             .chain(intermediates)
             .any(|cert| senim_common::spki::spki_sha256(cert).is_ok_and(|h| h == self.pin.0));

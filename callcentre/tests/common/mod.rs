@@ -167,7 +167,20 @@ impl TestServer {
     }
 }
 
-/// Session cookie from a plain HTTP sign-in (no browser) as `aigerim`.
+/// A console page's HTML as a signed-in session sees it, in `lang` (`Accept-Language`).
+pub async fn console_page(server: &TestServer, cookie: &str, path: &str, lang: &str) -> String {
+    no_redirects()
+        .get(format!("{}{path}", server.url))
+        .header("Cookie", cookie)
+        .header("Accept-Language", lang)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The CSRF token the console's pages carry (`body[data-csrf]`) for a signed-in session.
 pub async fn console_csrf(server: &TestServer, cookie: &str) -> String {
     let page = reqwest::Client::new()

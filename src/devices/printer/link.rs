@@ -308,23 +308,14 @@ pub fn find_in(dev: &std::path::Path) -> Option<std::path::PathBuf> {
     if stable.exists() {
         return Some(stable);
     }
-    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dev.join("usb"))
+    crate::devices::nodes_in(&dev.join("usb"), "lp")
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
+        .find(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_prefix("lp"))
                 .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
         })
-        .collect();
-    found.sort_by_key(|p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        (name.len(), name.to_string())
-    });
-    found.into_iter().next()
 }
 
 #[cfg(test)]

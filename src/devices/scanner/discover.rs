@@ -12,7 +12,7 @@ pub const AUTO: &str = "auto";
 /// The stable name the kiosk image's udev rule gives a scanner of a known make.
 pub const STABLE_SCANNER: &str = "senim-scanner";
 /// The stable name of the receipt printer (never taken for the scanner).
-pub const STABLE_PRINTER: &str = "senim-printer";
+pub use crate::devices::printer::link::STABLE_PRINTER;
 
 /// The scanner's serial port under `dev` (normally `/dev`), or `None` when none is attached.
 /// `exclude` are ports that belong to another device (the configured printer); the udev
@@ -33,30 +33,7 @@ pub fn find_in(dev: &Path, exclude: &[PathBuf]) -> Option<PathBuf> {
     if stable.exists() && free(&stable) {
         return Some(stable);
     }
-    let listed = |dir: &Path, prefix: &str| -> Vec<PathBuf> {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix))
-            })
-            .collect();
-        // ttyUSB2 before ttyUSB10.
-        found.sort_by_key(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            let digits = name.trim_start_matches(|c: char| !c.is_ascii_digit());
-            (
-                name.len() - digits.len(),
-                digits.parse::<u64>().unwrap_or(u64::MAX),
-                name.to_string(),
-            )
-        });
-        found
-    };
+    let listed = crate::devices::nodes_in;
     listed(&dev.join("serial/by-id"), "")
         .into_iter()
         .chain(listed(dev, "ttyACM"))
