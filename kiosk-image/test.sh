@@ -337,8 +337,9 @@ ssh_opts=(-i "$ssh_key" -p "$ssh_port" -o BatchMode=yes -o StrictHostKeyChecking
 on_kiosk() { ssh "${ssh_opts[@]}" technician@127.0.0.1 "$@"; }
 # The guest sees the host's call-centre at 10.0.2.100 (a guestfwd: one socat per connection,
 # to 127.0.0.1 only) and nothing else (restrict=on); SSH comes in through a hostfwd on
-# 127.0.0.1. The scanner is an FTDI USB serial chip (guest /dev/ttyUSB0) whose other end is a
-# socket here. The clock starts at 02:30 in Almaty (UTC+5), inside the default quiet hours.
+# 127.0.0.1. An HDA sound card (its input silent) is the microphone the kiosk finds for the
+# test appeal (no camera: a voice-only take). The scanner is an FTDI USB serial chip (guest
+# /dev/ttyUSB0) whose other end is a pair of FIFOs here. The clock starts at 02:30 in Almaty (UTC+5), inside the default quiet hours.
 # The next 21:30 UTC from now, so the guest's clock is never behind the host's (the
 # call-centre's certificate is made at its start).
 quiet_start=$(date -u -d "$(date -u +%F) 21:30" +%s)
@@ -353,6 +354,7 @@ network_args() {
     -device virtio-net-pci,netdev=n0
     -device qemu-xhci -chardev pipe,id=scanner,path="$tmp/scanner"
     -device usb-serial,chardev=scanner
+    -audiodev none,id=snd0 -device intel-hda -device hda-duplex,audiodev=snd0
     -rtc base="$quiet_start")
 }
 wait_ssh() {
