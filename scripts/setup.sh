@@ -14,6 +14,9 @@ packages=(
   chromium chromium-driver curl ca-certificates
   # A private Python for third-party protocol clients the tests run against the backend.
   python3-venv
+  # The call-centre on PostgreSQL ([database] url): the tests start Debian's server and client
+  # in a temporary folder (callcentre/tests/common/postgres.rs).
+  postgresql-15 postgresql-client-15
   # tests/image.rs checks the image's units and udev rules with systemd-analyze and udevadm.
   systemd udev
   # The camera and microphone (src/devices/camera): GStreamer 1.22 headers for gstreamer-rs,

@@ -8,9 +8,11 @@ use senim_protocol::hours::{HoursConfig, Schedule};
 use serde::Deserialize;
 
 mod console;
+mod database;
 mod storage;
 mod updates;
 pub use console::ConsoleSection;
+pub use database::DatabaseSection;
 pub use storage::StorageSection;
 pub use updates::UpdatesSection;
 
@@ -58,6 +60,8 @@ pub struct Config {
     pub retention: RetentionSection,
     /// System-update bundles (`update publish`).
     pub updates: UpdatesSection,
+    /// The embedded SQLite file (default) or a shared PostgreSQL database.
+    pub database: DatabaseSection,
 }
 
 impl Default for Config {
@@ -76,6 +80,7 @@ impl Default for Config {
             sms: SmsSection::default(),
             retention: RetentionSection::default(),
             updates: UpdatesSection::default(),
+            database: DatabaseSection::default(),
         }
     }
 }
@@ -388,6 +393,13 @@ impl Config {
             .map_err(|found| invalid("server.listen", "an address such as 0.0.0.0:8443", found))?;
         self.schedule()
             .map_err(|e| invalid(&format!("hours.{}", e.key), &e.expected, e.found))?;
+        if let Some(found) = self.database.problem() {
+            return Err(invalid(
+                "database.url",
+                "a postgres:// URL, or nothing for the embedded SQLite file",
+                found,
+            ));
+        }
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid(
                 "tls",

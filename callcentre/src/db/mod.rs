@@ -15,6 +15,7 @@ mod records;
 mod retention;
 mod sessions;
 mod sms;
+pub mod sql;
 mod status;
 mod updates;
 mod uploads;
@@ -91,6 +92,12 @@ pub enum DbError {
     Sql(#[from] rusqlite::Error),
     #[error("a database task stopped unexpectedly")]
     Task,
+    /// A single-row query found none (`.optional()` turns it into `None`).
+    #[error("the query returned no row")]
+    NoRows,
+    /// A value could not be converted between Rust and SQL.
+    #[error("a database value has the wrong type or range: {0}")]
+    Value(String),
 }
 
 /// One writer and a few readers on the same WAL database.

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 pub mod chromium;
 mod config;
 pub mod netns;
+pub mod postgres;
 pub mod tus;
 pub mod ws;
 

@@ -1,0 +1,156 @@
+//! A real PostgreSQL for tests: Debian's PostgreSQL 15 server (`scripts/setup.sh` installs it)
+//! started in a temporary folder on loopback, as the `postgres` user when the tests run as
+//! root (the server refuses root), and stopped when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Where Debian puts the server's programs.
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// One PostgreSQL server of a test.
+pub struct TestPostgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    next_db: AtomicUsize,
+}
+
+fn as_server_user(program: &str) -> Command {
+    let path = Path::new(BIN).join(program);
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(path);
+        c
+    } else {
+        Command::new(path)
+    }
+}
+
+fn run(mut c: Command, what: &str) {
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: {e} (is postgresql-15 installed? scripts/setup.sh)"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestPostgres {
+    /// Makes a cluster in a temporary folder and starts it on a free loopback port.
+    pub fn start() -> TestPostgres {
+        let dir = tempfile::Builder::new()
+            .prefix("senim-pg-")
+            .tempdir()
+            .expect("temporary folder");
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres").arg(dir.path());
+                    c
+                },
+                "chown the cluster folder",
+            );
+        }
+        let data = dir.path().join("data");
+        let mut initdb = as_server_user("initdb");
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
+            .arg("--no-sync");
+        run(initdb, "initdb");
+        let mut tries = 0;
+        loop {
+            let port = free_port();
+            let mut ctl = as_server_user("pg_ctl");
+            ctl.arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(dir.path().join("server.log"))
+                .arg("-o")
+                .arg(format!(
+                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+                     -c max_connections=200",
+                    dir.path().display()
+                ))
+                .args(["-w", "-t", "60", "start"]);
+            let ok = ctl
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                return TestPostgres {
+                    dir,
+                    port,
+                    next_db: AtomicUsize::new(0),
+                };
+            }
+            tries += 1;
+            assert!(
+                tries < 5,
+                "PostgreSQL did not start: {}",
+                std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+            );
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of a new, empty database on this server.
+    pub fn url(&self) -> String {
+        let name = format!("senim_{}", self.next_db.fetch_add(1, Ordering::Relaxed));
+        let mut psql = Command::new(Path::new(BIN).join("psql"));
+        psql.args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .arg("-p")
+        .arg(self.port.to_string())
+        .arg("-c")
+        .arg(format!("CREATE DATABASE {name}"));
+        run(psql, "CREATE DATABASE");
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// The cluster's folder (its log is `server.log` there).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        let mut ctl = as_server_user("pg_ctl");
+        ctl.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _ = ctl.status();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
