@@ -4,6 +4,7 @@
 pub mod call;
 mod check;
 pub mod error;
+pub mod health;
 pub mod tus;
 mod updates;
 
