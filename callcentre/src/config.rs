@@ -11,7 +11,7 @@ mod console;
 mod storage;
 mod updates;
 pub use console::ConsoleSection;
-pub use storage::StorageSection;
+pub use storage::{StorageKeyError, StorageSection};
 pub use updates::UpdatesSection;
 
 /// Why a configuration cannot be used, saying where and how to fix it.
@@ -388,6 +388,9 @@ impl Config {
             .map_err(|found| invalid("server.listen", "an address such as 0.0.0.0:8443", found))?;
         self.schedule()
             .map_err(|e| invalid(&format!("hours.{}", e.key), &e.expected, e.found))?;
+        self.storage
+            .check()
+            .map_err(|e| invalid(e.key, e.expected, e.found))?;
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid(
                 "tls",

@@ -131,7 +131,7 @@ pub fn is_sealed_file(path: &Path) -> std::io::Result<bool> {
 
 /// One `bytes=` range of a `len`-byte body: `Ok(None)` for the whole body, `Err(())` when it
 /// cannot be satisfied. Only single ranges are served (what video players ask for).
-fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+pub(crate) fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -169,13 +169,33 @@ pub async fn serve_sealed(
     path: PathBuf,
     headers: &HeaderMap,
 ) -> Result<Response, SealError> {
-    let opened = {
-        let ids = Arc::clone(&ids);
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || ids.open_file(&path))
-            .await
-            .map_err(|e| SealError::Io(std::io::Error::other(e)))??
-    };
+    serve_sealed_from(move || ids.open_file(&path), headers).await
+}
+
+/// [`serve_sealed`] from a video in the object store, read with ranged GETs (a window at a
+/// time: memory stays bounded whatever the video's size).
+pub async fn serve_sealed_object(
+    ids: Arc<Identities>,
+    store: Arc<dyn object_store::ObjectStore>,
+    key: object_store::path::Path,
+    headers: &HeaderMap,
+) -> Result<Response, SealError> {
+    serve_sealed_from(
+        move || ids.open_seekable(crate::videos::ObjectReader::open(store, key)?),
+        headers,
+    )
+    .await
+}
+
+/// Serves the plaintext of what `open` opens (on a blocking thread).
+async fn serve_sealed_from<R, F>(open: F, headers: &HeaderMap) -> Result<Response, SealError>
+where
+    R: Read + Seek + Send + 'static,
+    F: FnOnce() -> Result<senim_common::seal::SealedFile<R>, SealError> + Send + 'static,
+{
+    let opened = tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|e| SealError::Io(std::io::Error::other(e)))??;
     let len = opened.len();
     let (status, start, end) = match parse_range(headers, len) {
         Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
@@ -259,6 +279,27 @@ pub fn seal_in_place(ids: &Identities, path: &Path) -> Result<(), SealError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// [`seal_in_place`] for a video in the object store (from a blocking thread): read with
+/// ranged GETs, sealed into a multipart upload of the same key, which replaces the plaintext
+/// only when complete (a failure leaves the plaintext as it was).
+pub fn seal_object_in_place(
+    ids: &Identities,
+    store: Arc<dyn object_store::ObjectStore>,
+    key: object_store::path::Path,
+) -> Result<(), SealError> {
+    let mut input = crate::videos::ObjectReader::open(Arc::clone(&store), key.clone())?;
+    let mut head = [0u8; senim_common::seal::AGE_MAGIC.len()];
+    let n = input.read(&mut head)?;
+    if senim_common::seal::is_sealed(&head[..n]) {
+        return Ok(());
+    }
+    input.seek(SeekFrom::Start(0))?;
+    let mut out = crate::videos::stream::ObjectWriter::create(store, key)?;
+    ids.current().seal_stream(&mut input, &mut out)?;
+    out.finish()?;
+    Ok(())
 }
 
 #[cfg(test)]
