@@ -129,39 +129,6 @@ pub fn is_sealed_file(path: &Path) -> std::io::Result<bool> {
     Ok(senim_common::seal::is_sealed(&head[..n]))
 }
 
-/// One `bytes=` range of a `len`-byte body: `Ok(None)` for the whole body, `Err(())` when it
-/// cannot be satisfied. Only single ranges are served (what video players ask for).
-pub(crate) fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
-    let spec = value.trim().strip_prefix("bytes=").ok_or(())?;
-    if spec.contains(',') {
-        return Err(());
-    }
-    let (a, b) = spec.split_once('-').ok_or(())?;
-    let (a, b) = (a.trim(), b.trim());
-    let (start, end) = if a.is_empty() {
-        let suffix: u64 = b.parse().map_err(|_| ())?;
-        if suffix == 0 {
-            return Err(());
-        }
-        (len.saturating_sub(suffix), len.checked_sub(1).ok_or(())?)
-    } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
-        let end = if b.is_empty() {
-            len.checked_sub(1).ok_or(())?
-        } else {
-            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
-        };
-        (start, end)
-    };
-    if start >= len || end < start {
-        return Err(());
-    }
-    Ok(Some((start, end)))
-}
-
 /// A sealed video as the console's player wants it: `200` with the whole WebM, or `206` with
 /// the asked range (`416` if it is outside), decrypted as it is sent, never written out.
 pub async fn serve_sealed(
@@ -197,7 +164,7 @@ where
         .await
         .map_err(|e| SealError::Io(std::io::Error::other(e)))??;
     let len = opened.len();
-    let (status, start, end) = match parse_range(headers, len) {
+    let (status, start, end) = match crate::videos::parse_range(headers, len) {
         Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
         Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
         Err(()) => {
@@ -309,7 +276,7 @@ mod tests {
     fn range(v: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
         let mut h = HeaderMap::new();
         h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
-        parse_range(&h, len)
+        crate::videos::parse_range(&h, len)
     }
 
     #[test]
@@ -327,7 +294,7 @@ mod tests {
 
     #[test]
     fn ranges_as_players_send_them() {
-        assert_eq!(parse_range(&HeaderMap::new(), 10), Ok(None));
+        assert_eq!(crate::videos::parse_range(&HeaderMap::new(), 10), Ok(None));
         assert_eq!(range("bytes=0-", 10), Ok(Some((0, 9))));
         assert_eq!(range("bytes=2-4", 10), Ok(Some((2, 4))));
         assert_eq!(range("bytes=5-100", 10), Ok(Some((5, 9))));

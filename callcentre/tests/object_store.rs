@@ -207,6 +207,42 @@ async fn a_terminated_upload_leaves_no_staged_objects_or_open_multipart_upload()
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_whose_offset_was_never_stored_is_replaced_by_the_next_writer() {
+    use senim_callcentre::videos::S3Videos;
+    let s3 = TestS3::start().await;
+    let mut config = test_config();
+    s3.configure(&mut config, "cc");
+    let store = S3Videos::open(&config.storage, s3::BUCKET, "cc").unwrap();
+    let (lost, kept) = (video(1, 6 * MIB), video(2, 8 * MIB));
+    store.create("up1").await.unwrap();
+    // A chunk puts a part and writes the manifest; the server dies before the offset (0) moves.
+    let mut w = store.writer("up1", 0, kept.len() as u64).await.unwrap();
+    w.write(lost.into()).await.unwrap();
+    w.commit().await.unwrap();
+    assert_eq!(store.manifest("up1").await.unwrap().unwrap().parts.len(), 1);
+    // The next writer goes on from the stored offset, 0: the part is put again.
+    let mut w = store.writer("up1", 0, kept.len() as u64).await.unwrap();
+    w.write(kept[..6 * MIB].to_vec().into()).await.unwrap();
+    assert_eq!(w.commit().await.unwrap(), 6 * MIB as u64);
+    w.tidy().await;
+    // An offset past what is stored in the bucket cannot be gone on from.
+    assert!(store
+        .writer("up1", 7 * MIB as u64, kept.len() as u64)
+        .await
+        .is_err());
+    let mut w = store
+        .writer("up1", 6 * MIB as u64, kept.len() as u64)
+        .await
+        .unwrap();
+    w.write(kept[6 * MIB..].to_vec().into()).await.unwrap();
+    w.commit().await.unwrap();
+    assert!(s3.object("cc/videos/up1").await == kept);
+    assert_eq!(store.sha256("up1").await.unwrap(), sha(&kept));
+    store.remove_upload("up1", false).await.unwrap();
+    assert_eq!(s3.keys("cc/uploads/").await, []);
+}
+
 #[test]
 fn a_bad_storage_url_refuses_to_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

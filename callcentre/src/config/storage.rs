@@ -175,3 +175,55 @@ pub struct StorageKeyError {
     pub expected: &'static str,
     pub found: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s3(url: &str, endpoint: Option<&str>) -> StorageSection {
+        StorageSection {
+            url: Some(url.into()),
+            endpoint: endpoint.map(String::from),
+            ..StorageSection::default()
+        }
+    }
+
+    #[test]
+    fn object_store_keys_are_checked_and_name_the_key() {
+        assert_eq!(StorageSection::default().check(), Ok(()));
+        assert_eq!(
+            s3("s3://videos/cc/", None).bucket_and_prefix(),
+            Ok(Some(("videos".into(), "cc".into())))
+        );
+        assert_eq!(
+            s3("s3://videos", Some("http://127.0.0.1:9000")).check(),
+            Ok(())
+        );
+        assert_eq!(s3("s3://videos", Some("https://minio.lan")).check(), Ok(()));
+        for bad in [
+            "videos",
+            "s3:/videos",
+            "s3://Videos",
+            "s3://v",
+            "s3://videos/../x",
+        ] {
+            assert_eq!(
+                s3(bad, None).check().unwrap_err().key,
+                "storage.url",
+                "{bad}"
+            );
+        }
+        let plain = s3("s3://videos", Some("http://minio.lan:9000"));
+        assert_eq!(plain.check().unwrap_err().key, "storage.endpoint");
+        let allowed = StorageSection {
+            allow_http: true,
+            ..plain
+        };
+        assert_eq!(allowed.check(), Ok(()));
+        let half = StorageSection {
+            access_key_id: Some("id".into()),
+            ..s3("s3://videos", None)
+        };
+        assert_eq!(half.check().unwrap_err().key, "storage.access_key_id");
+    }
+}

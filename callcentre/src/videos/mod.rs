@@ -7,6 +7,7 @@
 
 pub mod s3;
 pub mod stream;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -153,4 +154,40 @@ impl Videos {
             Videos::Unavailable(_) => PathBuf::from(id),
         }
     }
+}
+
+/// One `bytes=` range of a `len`-byte body: `Ok(None)` for the whole body, `Err(())` when it
+/// cannot be satisfied. Only single ranges are served (what video players ask for).
+pub fn parse_range(headers: &axum::http::HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(value) = headers
+        .get(axum::http::header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let spec = value.trim().strip_prefix("bytes=").ok_or(())?;
+    if spec.contains(',') {
+        return Err(());
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        let suffix: u64 = b.parse().map_err(|_| ())?;
+        if suffix == 0 {
+            return Err(());
+        }
+        (len.saturating_sub(suffix), len.checked_sub(1).ok_or(())?)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end = if b.is_empty() {
+            len.checked_sub(1).ok_or(())?
+        } else {
+            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
+        };
+        (start, end)
+    };
+    if start >= len || end < start {
+        return Err(());
+    }
+    Ok(Some((start, end)))
 }

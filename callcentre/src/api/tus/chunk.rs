@@ -20,7 +20,7 @@ use crate::api::ApiFailure;
 use crate::db::{self, UploadRow};
 use crate::state::{AppState, LiveEvent};
 use crate::uploads::{is_disk_full, RunningHash};
-use crate::videos::s3::UploadWriter;
+use crate::videos::writer::UploadWriter;
 use crate::videos::{is_store_error, VideoError};
 
 /// How a chunk's body ended.
