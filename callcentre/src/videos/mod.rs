@@ -158,7 +158,10 @@ impl Videos {
 
 /// One `bytes=` range of a `len`-byte body: `Ok(None)` for the whole body, `Err(())` when it
 /// cannot be satisfied. Only single ranges are served (what video players ask for).
-pub fn parse_range(headers: &axum::http::HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+pub(crate) fn parse_range(
+    headers: &axum::http::HeaderMap,
+    len: u64,
+) -> Result<Option<(u64, u64)>, ()> {
     let Some(value) = headers
         .get(axum::http::header::RANGE)
         .and_then(|v| v.to_str().ok())
