@@ -184,7 +184,7 @@ async fn a_second_server_finishes_an_upload_the_first_began_and_hashes_it_again(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_terminated_upload_leaves_no_staged_objects_or_open_multipart_upload() {
+async fn a_terminated_or_expired_upload_leaves_no_staged_objects_or_open_multipart_upload() {
     let s3 = TestS3::start().await;
     let server = server_on(&s3, tempfile::tempdir().unwrap()).await;
     let kiosk = Kiosk::enrol(&server).await;
@@ -204,7 +204,71 @@ async fn a_terminated_upload_leaves_no_staged_objects_or_open_multipart_upload()
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(s3.keys("cc/").await, []);
     assert_eq!(s3.open_multipart_uploads().await, 0);
+
+    // An upload that expires unfinished: the sweep aborts it and deletes its staged objects.
+    let location = kiosk.create_ok(&appeal, plain.len()).await;
+    let offset = patch_ok(&kiosk, &location, 0, &plain[..5 * MIB + 3]).await;
+    patch_ok(&kiosk, &location, offset, &plain[offset..offset + 2 * MIB]).await;
+    assert_eq!(s3.open_multipart_uploads().await, 1);
+    let id = upload_id(&location);
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let at = (offset + 2 * MIB) as u64;
+    server
+        .state
+        .db
+        .write(move |tx| senim_callcentre::db::set_upload_offset(tx, &id, at, past))
+        .unwrap();
+    let swept = senim_callcentre::api::tus::sweep_expired(&server.state)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    assert_eq!(s3.keys("cc/").await, []);
+    assert_eq!(s3.open_multipart_uploads().await, 0);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_start_offsets_past_the_stored_bytes_go_back_and_lost_uploads_expire() {
+    let s3 = TestS3::start().await;
+    let first = server_on(&s3, tempfile::tempdir().unwrap()).await;
+    let mut kiosk = Kiosk::enrol(&first).await;
+    let (one, two) = (video(3, 8 * MIB), video(4, 2 * MIB));
+    let (a1, a2) = (kiosk.appeal(1, &one).await, kiosk.appeal(2, &two).await);
+    let (l1, l2) = (
+        kiosk.create_ok(&a1, one.len()).await,
+        kiosk.create_ok(&a2, two.len()).await,
+    );
+    let mut offset = patch_ok(&kiosk, &l1, 0, &one[..6 * MIB]).await;
+    offset = patch_ok(&kiosk, &l1, offset, &one[offset..offset + MIB]).await;
+    patch_ok(&kiosk, &l2, 0, &two[..MIB]).await;
+    let dir = first.stop_keeping_data().await;
+    // Behind the server's back: the first upload's last staged chunk and the second's
+    // manifest are lost.
+    let id = upload_id(&l1);
+    let staged = s3.keys(&format!("cc/uploads/{id}/staged/")).await;
+    let last = staged.iter().max().unwrap().clone();
+    s3.delete(&last.0).await;
+    s3.delete(&format!("cc/uploads/{}/manifest.json", upload_id(&l2)))
+        .await;
+
+    let second = server_on(&s3, dir).await;
+    kiosk.url = second.url.clone();
+    let (status, at, _) = kiosk.state(&l1).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        at,
+        offset as u64 - last.1,
+        "set back to the bytes the bucket holds"
+    );
+    assert_eq!(kiosk.state(&l2).await.0, StatusCode::GONE);
+    // The kiosk goes on from there and the video is whole.
+    let at = at as usize;
+    patch_ok(&kiosk, &l1, at, &one[at..]).await;
+    assert_eq!(
+        kiosk.state(&l1).await.2.as_deref(),
+        Some(sha(&one).as_str())
+    );
+    second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -115,10 +115,9 @@ impl TestS3 {
             .collect()
     }
 
-    /// An object's bytes (a signed GET: moto keeps objects private, as S3 does).
-    pub async fn object(&self, key: &str) -> Vec<u8> {
-        use object_store::ObjectStore;
-        let store = object_store::aws::AmazonS3Builder::new()
+    /// A client of the bucket (signed requests: moto keeps objects private, as S3 does).
+    fn store(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(BUCKET)
             .with_region("us-east-1")
             .with_endpoint(self.endpoint())
@@ -126,10 +125,22 @@ impl TestS3 {
             .with_access_key_id("test-key-id")
             .with_secret_access_key("test-secret-key")
             .build()
-            .unwrap();
-        let got = store.get(&object_store::path::Path::from(key)).await;
+            .unwrap()
+    }
+
+    /// An object's bytes.
+    pub async fn object(&self, key: &str) -> Vec<u8> {
+        use object_store::ObjectStore;
+        let got = self.store().get(&object_store::path::Path::from(key)).await;
         let got = got.unwrap_or_else(|e| panic!("no object {key}: {e}"));
         got.bytes().await.unwrap().to_vec()
+    }
+
+    /// Deletes an object (bytes lost behind the server's back).
+    pub async fn delete(&self, key: &str) {
+        use object_store::ObjectStore;
+        let path = object_store::path::Path::from(key);
+        self.store().delete(&path).await.unwrap();
     }
 
     /// How many multipart uploads are open (neither completed nor aborted) in the bucket.
