@@ -5,6 +5,7 @@
 //! through [`Videos`]; the folder's own file handling stays where it was (`api::tus`), the object
 //! store's is in [`s3`] (multipart uploads fed by tus chunks, resumable on any server).
 
+pub mod manifest;
 pub mod s3;
 pub mod stream;
 pub mod writer;

@@ -25,55 +25,18 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStore, PutPayload, RetryConfig};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::manifest::{Manifest, Staged};
 use super::writer::UploadWriter;
 use super::VideoError;
 use crate::config::StorageSection;
-
-/// The smallest part S3 takes (but for the last).
-pub const PART_MIN: u64 = 5 * 1024 * 1024;
 
 /// An S3-compatible bucket (and key prefix) holding the videos.
 pub struct S3Videos {
     store: Arc<AmazonS3>,
     prefix: String,
     bucket: String,
-}
-
-/// One part of an upload's multipart upload: the bytes `[start, start + len)`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ManifestPart {
-    pub start: u64,
-    pub len: u64,
-    pub etag: String,
-}
-
-impl ManifestPart {
-    pub(super) fn end(&self) -> u64 {
-        self.start + self.len
-    }
-}
-
-/// `uploads/<id>/manifest.json`: the multipart upload and its parts.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Manifest {
-    pub multipart_id: String,
-    pub parts: Vec<ManifestPart>,
-}
-
-impl Manifest {
-    pub(super) fn parts_end(&self) -> u64 {
-        self.parts.last().map_or(0, ManifestPart::end)
-    }
-}
-
-/// A staged object: the bytes `[start, start + len)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Staged {
-    pub(super) start: u64,
-    pub(super) len: u64,
 }
 
 fn read_secret(path: &std::path::Path) -> Result<String, VideoError> {

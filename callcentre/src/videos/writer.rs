@@ -10,7 +10,7 @@ use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 
-use super::s3::{Manifest, ManifestPart, Staged, PART_MIN};
+use super::manifest::{Manifest, ManifestPart, Staged, PART_MIN};
 use super::VideoError;
 
 /// One tus chunk's bytes on their way into the object store, from the upload's stored
