@@ -307,36 +307,53 @@ async fn a_chunk_whose_offset_was_never_stored_is_replaced_by_the_next_writer() 
     assert_eq!(s3.keys("cc/uploads/").await, []);
 }
 
-#[test]
-fn a_bad_storage_url_refuses_to_start_with_a_clear_message() {
+/// Runs `senim-callcentre serve` with `storage` as its `[storage]` section and moto's
+/// credentials in its environment; it must refuse to start: its stderr.
+fn refused_start(storage: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("callcentre.toml");
+    let data = dir.path().join("data");
+    let keys = dir.path().join("seal.keys");
     std::fs::write(
         &config,
-        format!(
-            "[server]\ndata_dir = {:?}\n\n[storage]\nurl = \"s3:/no-bucket\"\n",
-            dir.path().join("data")
-        ),
+        format!("[server]\ndata_dir = {data:?}\n\n[storage]\nkey_file = {keys:?}\n{storage}"),
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["--config", config.to_str().unwrap()])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AWS_ACCESS_KEY_ID", "test-key-id")
+        .env("AWS_SECRET_ACCESS_KEY", "test-secret-key")
         .output()
         .unwrap();
     assert!(!out.status.success(), "the server must not start");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_storage_url_refuses_to_start_with_a_clear_message() {
+    let stderr = refused_start("url = \"s3:/no-bucket\"\n");
     assert!(
         stderr.contains("storage.url") && stderr.contains("s3://bucket"),
         "the message names the key and what it takes: {stderr}"
     );
+    // A well-formed URL of a bucket the store does not have: refused at start too.
+    let s3 = TestS3::start().await;
+    let endpoint = s3.endpoint();
+    let stderr = tokio::task::spawn_blocking(move || {
+        refused_start(&format!(
+            "url = \"s3://no-such-bucket\"\nendpoint = \"{endpoint}\"\n"
+        ))
+    })
+    .await
+    .unwrap();
+    assert!(
+        stderr.contains("storage.url") && stderr.contains("no-such-bucket"),
+        "{stderr}"
+    );
     // An http endpoint off loopback is refused too, naming its key.
     let text = "[storage]\nurl = \"s3://videos\"\nendpoint = \"http://10.0.0.9:9000\"\n";
-    let err = senim_callcentre::config::Config::parse(text, &config).unwrap_err();
+    let err =
+        senim_callcentre::config::Config::parse(text, std::path::Path::new("cc.toml")).unwrap_err();
     assert!(err.to_string().contains("storage.endpoint"), "{err}");
 }

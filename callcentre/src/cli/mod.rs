@@ -553,6 +553,7 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         }
         // Where videos go: a bad `[storage]` object store stops the start with what to fix.
         let videos = crate::videos::Videos::open(&config.storage, &data_dir)?;
+        videos.probe().await?;
         tracing::info!(videos = ?videos, "video storage");
         let state = AppState::new(db, config, schedule, data_dir);
         state.refresh_catalog_version()?;

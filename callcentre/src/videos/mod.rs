@@ -22,8 +22,8 @@ pub use stream::ObjectReader;
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
     #[error(
-        "[storage] {key}: {message}. Fix it in the configuration (see the `[storage]` keys' \
-         documentation) and start again"
+        "key `storage.{key}`: {message}. Fix it in the configuration (see the `[storage]` \
+         keys' documentation) and start again"
     )]
     Config { key: &'static str, message: String },
     #[error(
@@ -37,6 +37,14 @@ pub enum VideoError {
     Lost,
     #[error("the object store could not be set up at start: {0}")]
     Unavailable(String),
+    #[error(
+        "cannot reach the bucket of `storage.url` ({url}): {source}. Check storage.url (the \
+         bucket must exist), storage.endpoint, storage.region and the credentials"
+    )]
+    Unreachable {
+        url: String,
+        source: object_store::Error,
+    },
 }
 
 impl VideoError {
@@ -78,7 +86,7 @@ impl Videos {
     /// The store `[storage]` names: the data folder's `uploads` when `url` is absent.
     pub fn open(storage: &StorageSection, data_dir: &Path) -> Result<Videos, VideoError> {
         let config = |e: crate::config::StorageKeyError| VideoError::Config {
-            key: e.key,
+            key: e.key.trim_start_matches("storage."),
             message: format!("expected {}, found {}", e.expected, e.found),
         };
         storage.check().map_err(config)?;
@@ -96,6 +104,15 @@ impl Videos {
             tracing::error!(error = %e, "videos cannot be stored");
             Videos::Unavailable(e.to_string().into())
         })
+    }
+
+    /// Checks at start that the object store answers and the bucket is there (one listing);
+    /// nothing to check for the data folder.
+    pub async fn probe(&self) -> Result<(), VideoError> {
+        match self.object_store()? {
+            None => Ok(()),
+            Some(s3) => s3.probe().await,
+        }
     }
 
     /// The object store, or `None` for the data folder; the error when it could not be set up.

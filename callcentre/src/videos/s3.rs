@@ -121,6 +121,18 @@ impl S3Videos {
         })
     }
 
+    /// One listing of the bucket: it answers, exists, and takes the credentials.
+    pub async fn probe(&self) -> Result<(), VideoError> {
+        let mut listing = self.store.list(Some(&self.key("videos")));
+        match listing.next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(source)) => Err(VideoError::Unreachable {
+                url: self.describe(),
+                source,
+            }),
+        }
+    }
+
     /// `s3://bucket/prefix`, for logs.
     pub fn describe(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
