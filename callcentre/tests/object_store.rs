@@ -272,6 +272,36 @@ async fn at_start_offsets_past_the_stored_bytes_go_back_and_lost_uploads_expire(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_whose_staged_bytes_vanish_is_expired_and_started_again() {
+    let s3 = TestS3::start().await;
+    let server = server_on(&s3, tempfile::tempdir().unwrap()).await;
+    let kiosk = Kiosk::enrol(&server).await;
+    let plain = video(6, 8 * MIB);
+    let appeal = kiosk.appeal(1, &plain).await;
+    let location = kiosk.create_ok(&appeal, plain.len()).await;
+    let id = upload_id(&location);
+    let mut offset = patch_ok(&kiosk, &location, 0, &plain[..MIB]).await;
+    offset = patch_ok(&kiosk, &location, offset, &plain[offset..offset + MIB]).await;
+    // Behind the server's back (a lifecycle rule, a hand): a staged chunk goes.
+    let staged = s3.keys(&format!("cc/uploads/{id}/staged/")).await;
+    s3.delete(&staged[0].0).await;
+    let r = kiosk.patch(&location, offset, &plain[offset..]).await;
+    assert_eq!(
+        common::tus::error_code(r).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "upload_lost".into())
+    );
+    assert_eq!(kiosk.state(&location).await.0, StatusCode::GONE);
+    // The kiosk starts again and the video arrives whole.
+    let again = kiosk.create_ok(&appeal, plain.len()).await;
+    patch_ok(&kiosk, &again, 0, &plain).await;
+    assert_eq!(
+        kiosk.state(&again).await.2.as_deref(),
+        Some(sha(&plain).as_str())
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunk_whose_offset_was_never_stored_is_replaced_by_the_next_writer() {
     use senim_callcentre::videos::S3Videos;
     let s3 = TestS3::start().await;

@@ -54,6 +54,13 @@ impl VideoError {
     }
 }
 
+/// Whether an I/O error says the object store lost the upload's bytes.
+pub fn is_lost(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<VideoError>())
+        .is_some_and(|v| matches!(v, VideoError::Lost))
+}
+
 /// Whether an I/O error is one of ours (an object-store failure), not the disk's.
 pub fn is_store_error(e: &std::io::Error) -> bool {
     e.get_ref()

@@ -66,12 +66,8 @@ impl UploadWriter {
     async fn roll(&mut self) -> Result<(), VideoError> {
         let mut pieces = Vec::with_capacity(self.staged.len() + self.buf.len());
         for s in &self.staged {
-            let bytes = self
-                .store
-                .get(&self.staged_key(s.start))
-                .await?
-                .bytes()
-                .await?;
+            let got = self.store.get(&self.staged_key(s.start)).await;
+            let bytes = got.map_err(gone_is_lost)?.bytes().await?;
             if bytes.len() as u64 != s.len {
                 return Err(VideoError::Lost);
             }
@@ -89,7 +85,8 @@ impl UploadWriter {
                 index,
                 PutPayload::from_iter(pieces),
             )
-            .await?;
+            .await
+            .map_err(gone_is_lost)?;
         self.new_parts.push(ManifestPart {
             start,
             len,
@@ -129,7 +126,8 @@ impl UploadWriter {
                 .collect();
             self.store
                 .complete_multipart(&self.video, &self.manifest.multipart_id, parts)
-                .await?;
+                .await
+                .map_err(gone_is_lost)?;
             return Ok(end);
         }
         if self.buf_len > 0 {
@@ -158,5 +156,14 @@ impl UploadWriter {
                 tracing::warn!(error = %e, "could not delete a staged upload object");
             }
         }
+    }
+}
+
+/// A staged object or multipart upload that is not there (aborted behind our back, say by a
+/// bucket's lifecycle rule): the upload's bytes are lost.
+fn gone_is_lost(e: object_store::Error) -> VideoError {
+    match e {
+        object_store::Error::NotFound { .. } => VideoError::Lost,
+        other => other.into(),
     }
 }

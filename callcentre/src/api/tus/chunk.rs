@@ -21,7 +21,7 @@ use crate::db::{self, UploadRow};
 use crate::state::{AppState, LiveEvent};
 use crate::uploads::{is_disk_full, RunningHash};
 use crate::videos::writer::UploadWriter;
-use crate::videos::{is_store_error, VideoError};
+use crate::videos::{is_lost, is_store_error, VideoError};
 
 /// How a chunk's body ended.
 enum Ending {
@@ -72,18 +72,7 @@ async fn write_chunk_inner(
     }
     let mut sink = match open_sink(state, &row).await {
         Ok(sink) => sink,
-        Err(Lost) => {
-            // Its bytes are gone (deleted by hand?): expire it, so the next HEAD says 410 and
-            // the kiosk starts a new upload. Answered as a passing failure, not a refusal.
-            let id = row.id.clone();
-            db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await?;
-            tracing::warn!(upload = %row.id, "an open upload's bytes are gone; upload expired");
-            return Err(tus_failure(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upload_lost",
-                "the server lost this upload's bytes; HEAD it (410) and create a new one",
-            ));
-        }
+        Err(Lost) => return Err(lost_upload(state, &row).await),
         Err(Failed(e)) => return Err(e),
     };
     let room = row.length - row.offset;
@@ -126,6 +115,7 @@ async fn write_chunk_inner(
         *running = None;
     }
     match ending {
+        Ending::Failed(e) if is_lost(&e) => return Err(lost_upload(state, &row).await),
         Ending::Failed(e) => {
             sink.discard(row.offset).await?;
             return Err(disk_failure(e));
@@ -168,6 +158,9 @@ async fn write_chunk_inner(
     }
     if let Err(e) = sink.sync().await {
         *running = None;
+        if is_lost(&e) {
+            return Err(lost_upload(state, &row).await);
+        }
         sink.discard(row.offset).await?;
         return Err(disk_failure(e));
     }
@@ -197,6 +190,22 @@ async fn write_chunk_inner(
     }
     sink.tidy().await;
     Ok(new_offset)
+}
+
+/// An open upload whose bytes are gone (a file deleted by hand, a multipart upload aborted
+/// behind our back): expired, so the next HEAD says 410 and the kiosk starts a new upload.
+/// Answered as a passing failure, not a refusal.
+async fn lost_upload(state: &AppState, row: &UploadRow) -> ApiFailure {
+    let id = row.id.clone();
+    if let Err(e) = db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await {
+        return e.into();
+    }
+    tracing::warn!(upload = %row.id, "an open upload's bytes are gone; upload expired");
+    tus_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upload_lost",
+        "the server lost this upload's bytes; HEAD it (410) and create a new one",
+    )
 }
 
 /// Where a chunk's bytes go: the upload's file, or the object store's writer.
