@@ -99,17 +99,18 @@ if [ "$profile" = image-test ] && ! command -v qemu-system-x86_64 >/dev/null; th
   echo "setup: installed $(qemu-system-x86_64 --version | head -1)"
 fi
 
-# tuspy, the reference Python tus client, proves the backend's uploads interoperate
-# (callcentre/tests/tus_interop.rs). Pinned, in a venv under target/ so it never touches the
-# system's Python; rebuilt only when the pin changes.
-venv=target/tools-venv
-tuspy_pin="tuspy==1.1.0"
+# The Python tools the tests use, pinned in scripts/tools-venv.txt: tuspy, the reference tus
+# client (callcentre/tests/tus_interop.rs), and moto's S3-protocol server (callcentre/tests/
+# object_store.rs). In a venv under target/ so it never touches the system's Python; rebuilt
+# only when the pins file changes.
 cd "$(dirname "$0")/.."
-if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$tuspy_pin" ]; then
-  echo "setup: creating $venv with $tuspy_pin"
+venv=target/tools-venv
+pins=scripts/tools-venv.txt
+if ! cmp -s "$pins" "$venv/.pins"; then
+  echo "setup: creating $venv from $pins"
   rm -rf "$venv"
   /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$tuspy_pin"
-  echo "$tuspy_pin" > "$venv/.pins"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$pins"
+  cp "$pins" "$venv/.pins"
 fi
-echo "setup: $venv has $tuspy_pin"
+echo "setup: $venv has $(grep -v '^#' "$pins" | tr '\n' ' ')"

@@ -13,7 +13,7 @@ mod storage;
 mod updates;
 pub use console::ConsoleSection;
 pub use database::DatabaseSection;
-pub use storage::StorageSection;
+pub use storage::{StorageKeyError, StorageSection};
 pub use updates::UpdatesSection;
 
 /// Why a configuration cannot be used, saying where and how to fix it.
@@ -400,6 +400,9 @@ impl Config {
                 found,
             ));
         }
+        self.storage
+            .check()
+            .map_err(|e| invalid(e.key, e.expected, e.found))?;
         if self.tls.cert.is_some() != self.tls.key.is_some() {
             return Err(invalid(
                 "tls",

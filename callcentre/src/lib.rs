@@ -16,6 +16,7 @@
 //! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
+//! - [`videos`]: where the videos' bytes are kept (data folder or S3-compatible object store);
 //! - [`updates`]: publishing system-update bundles (checked with `rauc info`) and offering
 //!   the newest one for a kiosk's site in heartbeat answers;
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
@@ -51,3 +52,4 @@ pub mod state;
 pub mod status_page;
 pub mod updates;
 pub mod uploads;
+pub mod videos;

@@ -1,5 +1,6 @@
 //! Retention: the personal data of appeals closed more than `[retention] days` ago is erased
-//! (IIN, phone, text, answer, call notes, history notes, SMS, status links, the video file);
+//! (IIN, phone, text, answer, call notes, history notes, SMS, status links, the video file or
+//! object);
 //! numbers, dates, topic, site, status and durations stay for the figures. Run by
 //! `senim-callcentre purge [--dry-run]` and daily by the server ([`run_daily`]).
 
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::{self, Db, DbError};
 use crate::state::AppState;
+use crate::videos::Videos;
 
 /// How long after start the server's first purge runs (then every 24 hours).
 pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(10 * 60);
@@ -46,11 +48,6 @@ pub enum PurgeError {
     },
 }
 
-/// The size of a file, `None` if it does not exist (or cannot be read).
-fn file_size(path: &Path) -> Option<u64> {
-    std::fs::metadata(path).ok().map(|m| m.len())
-}
-
 /// Erases (or with `dry_run` only counts) the personal data of appeals closed more than
 /// `days` days before `now`, in one transaction, with one `purge` row in the audit when any
 /// appeal was erased; then deletes their video files from `uploads_dir` (a missing file is
@@ -59,6 +56,19 @@ fn file_size(path: &Path) -> Option<u64> {
 pub fn purge(
     db: &Db,
     uploads_dir: &Path,
+    days: u32,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<PurgeReport, PurgeError> {
+    let videos = Videos::Folder(uploads_dir.to_path_buf());
+    purge_videos(db, &videos, days, now, dry_run)
+}
+
+/// [`purge`] with the videos wherever `[storage]` keeps them (the data folder or an object
+/// store); from a thread that may block.
+pub fn purge_videos(
+    db: &Db,
+    videos: &Videos,
     days: u32,
     now: DateTime<Utc>,
     dry_run: bool,
@@ -113,21 +123,21 @@ pub fn purge(
     };
     let mut first_error = None;
     for id in upload_ids {
-        let path = uploads_dir.join(&id);
-        let Some(size) = file_size(&path) else {
-            continue;
+        let removed = if dry_run {
+            videos.video_size_blocking(&id)
+        } else {
+            videos.remove_video_blocking(&id)
         };
-        if !dry_run {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    tracing::error!(upload = %id, error = %source, "retention could not delete a video");
-                    first_error.get_or_insert(PurgeError::DeleteVideo { path, source });
-                    continue;
-                }
+        let size = match removed {
+            Ok(Some(size)) => size,
+            Ok(None) => continue,
+            Err(source) => {
+                tracing::error!(upload = %id, error = %source, "retention could not delete a video");
+                let path = videos.name_of(&id);
+                first_error.get_or_insert(PurgeError::DeleteVideo { path, source });
+                continue;
             }
-        }
+        };
         report.videos += 1;
         report.bytes += size;
     }
@@ -140,11 +150,12 @@ pub fn purge(
 /// The server's purge, off the async threads, with its outcome logged (counts only).
 pub async fn purge_now(state: &Arc<AppState>) -> Result<PurgeReport, PurgeError> {
     let db = Arc::clone(&state.db);
-    let uploads = state.data_dir.join("uploads");
+    let videos = state.videos.clone();
     let days = state.config.retention.days;
-    let report = tokio::task::spawn_blocking(move || purge(&db, &uploads, days, Utc::now(), false))
-        .await
-        .map_err(|_| PurgeError::Db(DbError::Task))??;
+    let report =
+        tokio::task::spawn_blocking(move || purge_videos(&db, &videos, days, Utc::now(), false))
+            .await
+            .map_err(|_| PurgeError::Db(DbError::Task))??;
     if report.appeals > 0 || report.videos > 0 {
         tracing::info!(
             appeals = report.appeals,

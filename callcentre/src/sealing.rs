@@ -129,39 +129,6 @@ pub fn is_sealed_file(path: &Path) -> std::io::Result<bool> {
     Ok(senim_common::seal::is_sealed(&head[..n]))
 }
 
-/// One `bytes=` range of a `len`-byte body: `Ok(None)` for the whole body, `Err(())` when it
-/// cannot be satisfied. Only single ranges are served (what video players ask for).
-fn parse_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return Ok(None);
-    };
-    let spec = value.trim().strip_prefix("bytes=").ok_or(())?;
-    if spec.contains(',') {
-        return Err(());
-    }
-    let (a, b) = spec.split_once('-').ok_or(())?;
-    let (a, b) = (a.trim(), b.trim());
-    let (start, end) = if a.is_empty() {
-        let suffix: u64 = b.parse().map_err(|_| ())?;
-        if suffix == 0 {
-            return Err(());
-        }
-        (len.saturating_sub(suffix), len.checked_sub(1).ok_or(())?)
-    } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
-        let end = if b.is_empty() {
-            len.checked_sub(1).ok_or(())?
-        } else {
-            b.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
-        };
-        (start, end)
-    };
-    if start >= len || end < start {
-        return Err(());
-    }
-    Ok(Some((start, end)))
-}
-
 /// A sealed video as the console's player wants it: `200` with the whole WebM, or `206` with
 /// the asked range (`416` if it is outside), decrypted as it is sent, never written out.
 pub async fn serve_sealed(
@@ -169,15 +136,35 @@ pub async fn serve_sealed(
     path: PathBuf,
     headers: &HeaderMap,
 ) -> Result<Response, SealError> {
-    let opened = {
-        let ids = Arc::clone(&ids);
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || ids.open_file(&path))
-            .await
-            .map_err(|e| SealError::Io(std::io::Error::other(e)))??
-    };
+    serve_sealed_from(move || ids.open_file(&path), headers).await
+}
+
+/// [`serve_sealed`] from a video in the object store, read with ranged GETs (a window at a
+/// time: memory stays bounded whatever the video's size).
+pub async fn serve_sealed_object(
+    ids: Arc<Identities>,
+    store: Arc<dyn object_store::ObjectStore>,
+    key: object_store::path::Path,
+    headers: &HeaderMap,
+) -> Result<Response, SealError> {
+    serve_sealed_from(
+        move || ids.open_seekable(crate::videos::ObjectReader::open(store, key)?),
+        headers,
+    )
+    .await
+}
+
+/// Serves the plaintext of what `open` opens (on a blocking thread).
+async fn serve_sealed_from<R, F>(open: F, headers: &HeaderMap) -> Result<Response, SealError>
+where
+    R: Read + Seek + Send + 'static,
+    F: FnOnce() -> Result<senim_common::seal::SealedFile<R>, SealError> + Send + 'static,
+{
+    let opened = tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|e| SealError::Io(std::io::Error::other(e)))??;
     let len = opened.len();
-    let (status, start, end) = match parse_range(headers, len) {
+    let (status, start, end) = match crate::videos::parse_range(headers, len) {
         Ok(None) => (StatusCode::OK, 0, len.saturating_sub(1)),
         Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
         Err(()) => {
@@ -261,6 +248,27 @@ pub fn seal_in_place(ids: &Identities, path: &Path) -> Result<(), SealError> {
     result
 }
 
+/// [`seal_in_place`] for a video in the object store (from a blocking thread): read with
+/// ranged GETs, sealed into a multipart upload of the same key, which replaces the plaintext
+/// only when complete (a failure leaves the plaintext as it was).
+pub fn seal_object_in_place(
+    ids: &Identities,
+    store: Arc<dyn object_store::ObjectStore>,
+    key: object_store::path::Path,
+) -> Result<(), SealError> {
+    let mut input = crate::videos::ObjectReader::open(Arc::clone(&store), key.clone())?;
+    let mut head = [0u8; senim_common::seal::AGE_MAGIC.len()];
+    let n = input.read(&mut head)?;
+    if senim_common::seal::is_sealed(&head[..n]) {
+        return Ok(());
+    }
+    input.seek(SeekFrom::Start(0))?;
+    let mut out = crate::videos::stream::ObjectWriter::create(store, key)?;
+    ids.current().seal_stream(&mut input, &mut out)?;
+    out.finish()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +276,7 @@ mod tests {
     fn range(v: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
         let mut h = HeaderMap::new();
         h.insert(header::RANGE, HeaderValue::from_str(v).unwrap());
-        parse_range(&h, len)
+        crate::videos::parse_range(&h, len)
     }
 
     #[test]
@@ -286,7 +294,7 @@ mod tests {
 
     #[test]
     fn ranges_as_players_send_them() {
-        assert_eq!(parse_range(&HeaderMap::new(), 10), Ok(None));
+        assert_eq!(crate::videos::parse_range(&HeaderMap::new(), 10), Ok(None));
         assert_eq!(range("bytes=0-", 10), Ok(Some((0, 9))));
         assert_eq!(range("bytes=2-4", 10), Ok(Some((2, 4))));
         assert_eq!(range("bytes=5-100", 10), Ok(Some((5, 9))));

@@ -103,6 +103,8 @@ pub struct AppState {
     /// current one, what is kept is sealed to it, every one opens. `None` only if the key file
     /// cannot be used (the server then refuses to start; tests see the error logged).
     pub seal: Option<Arc<senim_common::seal::Identities>>,
+    /// Where videos are kept (`[storage] url`): the data folder or an object store.
+    pub videos: crate::videos::Videos,
 }
 
 impl std::fmt::Debug for AppState {
@@ -155,7 +157,9 @@ impl AppState {
                 None
             }
         };
+        let videos = crate::videos::Videos::open_or_unavailable(&config.storage, &data_dir);
         Arc::new(AppState {
+            videos,
             seal,
             signing_key,
             tls_pin,

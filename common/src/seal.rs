@@ -248,8 +248,13 @@ impl Identities {
     /// requests): seeking moves to the 64 KiB chunk that holds the offset, so a range costs
     /// what it reads, not the whole file.
     pub fn open_file(&self, path: &Path) -> Result<SealedFile, SealError> {
-        let file = std::fs::File::open(path)?;
-        let mut reader = self.decryptor(BufReader::new(file))?;
+        self.open_seekable(std::fs::File::open(path)?)
+    }
+
+    /// [`Identities::open_file`] over any seekable source of sealed bytes (an object in an
+    /// object store read with ranged requests, say).
+    pub fn open_seekable<R: Read + Seek>(&self, input: R) -> Result<SealedFile<R>, SealError> {
+        let mut reader = self.decryptor(BufReader::new(input))?;
         let len = reader.seek(std::io::SeekFrom::End(0))?;
         reader.seek(std::io::SeekFrom::Start(0))?;
         Ok(SealedFile { reader, len })
@@ -257,12 +262,12 @@ impl Identities {
 }
 
 /// A sealed file opened for reading: `Read + Seek` over its plaintext.
-pub struct SealedFile {
-    reader: age::stream::StreamReader<BufReader<std::fs::File>>,
+pub struct SealedFile<R = std::fs::File> {
+    reader: age::stream::StreamReader<BufReader<R>>,
     len: u64,
 }
 
-impl SealedFile {
+impl<R> SealedFile<R> {
     /// The plaintext's length.
     pub fn len(&self) -> u64 {
         self.len
@@ -273,13 +278,13 @@ impl SealedFile {
     }
 }
 
-impl Read for SealedFile {
+impl<R: Read + Seek> Read for SealedFile<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.reader.read(buf)
     }
 }
 
-impl Seek for SealedFile {
+impl<R: Read + Seek> Seek for SealedFile<R> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         self.reader.seek(pos)
     }

@@ -551,6 +551,10 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         if key_file.starts_with(&data_dir) {
             tracing::warn!(path = %key_file.display(), "the sealing key file is inside the data folder: a copy of the folder carries its key; set [storage] key_file outside it");
         }
+        // Where videos go: a bad `[storage]` object store stops the start with what to fix.
+        let videos = crate::videos::Videos::open(&config.storage, &data_dir)?;
+        videos.probe().await?;
+        tracing::info!(videos = ?videos, "video storage");
         let state = AppState::new(db, config, schedule, data_dir);
         state.refresh_catalog_version()?;
         state.refresh_updates()?;

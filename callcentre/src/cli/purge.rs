@@ -17,7 +17,8 @@ pub(super) fn purge(config: &Config, dry_run: bool) -> anyhow::Result<()> {
     let data = &config.server.data_dir;
     let db = Db::open(data)?;
     let days = config.retention.days;
-    let report = crate::retention::purge(&db, &data.join("uploads"), days, Utc::now(), dry_run)?;
+    let videos = crate::videos::Videos::open(&config.storage, data)?;
+    let report = crate::retention::purge_videos(&db, &videos, days, Utc::now(), dry_run)?;
     let cutoff = report.cutoff.format("%Y-%m-%d %H:%M UTC");
     let counts = format!(
         "appeals: {}; videos: {} ({})",

@@ -148,7 +148,29 @@ pub(super) async fn video(
     if from_start {
         audit_look(&state, &operator, "video_play", &id).await?;
     }
-    let path = state.upload_path(&upload);
+    let s3 = state.videos.object_store().map_err(|e| {
+        tracing::error!(appeal = %id, error = %e, "the video storage is not available");
+        ConsoleError::NotFound("video (the video storage is not available)")
+    })?;
+    let mut response = match s3 {
+        Some(s3) => object_video(&state, s3, &id, &upload, request.headers()).await?,
+        None => folder_video(&state, &id, &upload, request).await?,
+    };
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=0"),
+    );
+    Ok(response)
+}
+
+/// A video in the data folder: sealed ones decrypted on the fly, range by range.
+async fn folder_video(
+    state: &Arc<AppState>,
+    id: &str,
+    upload: &str,
+    request: Request,
+) -> Result<Response, ConsoleError> {
+    let path = state.upload_path(upload);
     let sealed = {
         let path = path.clone();
         tokio::task::spawn_blocking(move || crate::sealing::is_sealed_file(&path))
@@ -157,7 +179,7 @@ pub(super) async fn video(
             .and_then(Result::ok)
             .unwrap_or(false)
     };
-    let mut response = match (sealed, state.seal.clone()) {
+    Ok(match (sealed, state.seal.clone()) {
         // Sealed at rest: decrypted on the fly, range by range.
         (true, Some(ids)) => crate::sealing::serve_sealed(ids, path, request.headers())
             .await
@@ -180,12 +202,41 @@ pub(super) async fn video(
                 Err(never) => match never {},
             }
         }
+    })
+}
+
+/// A video in the object store, served from ranged GETs of its one object (sealed ones
+/// decrypted on the fly, a window at a time).
+async fn object_video(
+    state: &Arc<AppState>,
+    s3: &Arc<crate::videos::S3Videos>,
+    id: &str,
+    upload: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<Response, ConsoleError> {
+    let missing = |e: crate::videos::VideoError| {
+        tracing::error!(appeal = %id, error = %e, "cannot read a video from the object store");
+        ConsoleError::NotFound("video (the video storage did not give it)")
     };
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=0"),
-    );
-    Ok(response)
+    let magic = senim_common::seal::AGE_MAGIC.len() as u64;
+    let head = s3.head_bytes(upload, magic).await.map_err(missing)?;
+    let sealed = senim_common::seal::is_sealed(&head);
+    Ok(match (sealed, state.seal.clone()) {
+        (true, Some(ids)) => {
+            crate::sealing::serve_sealed_object(ids, s3.store(), s3.video_key(upload), headers)
+                .await
+                .map_err(|e| {
+                    tracing::error!(appeal = %id, error = %e, "cannot open a sealed video");
+                    ConsoleError::NotFound("video (its key is not in [storage] key_file)")
+                })?
+        }
+        (true, None) => {
+            return Err(ConsoleError::NotFound(
+                "video (no sealing keys: see [storage] key_file)",
+            ))
+        }
+        (false, _) => s3.serve_plain(upload, headers).await.map_err(missing)?,
+    })
 }
 
 /// What a lifecycle action posted from the appeal page asks for.

@@ -20,6 +20,8 @@ use crate::api::ApiFailure;
 use crate::db::{self, UploadRow};
 use crate::state::{AppState, LiveEvent};
 use crate::uploads::{is_disk_full, RunningHash};
+use crate::videos::writer::UploadWriter;
+use crate::videos::{is_lost, is_store_error, VideoError};
 
 /// How a chunk's body ended.
 enum Ending {
@@ -68,26 +70,11 @@ async fn write_chunk_inner(
     if running.is_none() && row.offset == 0 {
         *running = Some(RunningHash::start());
     }
-    let path = state.upload_path(&row.id);
-    let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // Its bytes are gone (deleted by hand?): expire it, so the next HEAD says 410 and
-            // the kiosk starts a new upload. Answered as a passing failure, not a refusal.
-            let id = row.id.clone();
-            db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await?;
-            tracing::warn!(upload = %row.id, "an open upload's file is gone; upload expired");
-            return Err(tus_failure(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "upload_lost",
-                "the server lost this upload's bytes; HEAD it (410) and create a new one",
-            ));
-        }
-        Err(e) => return Err(e.into()),
+    let mut sink = match open_sink(state, &row).await {
+        Ok(sink) => sink,
+        Err(Lost) => return Err(lost_upload(state, &row).await),
+        Err(Failed(e)) => return Err(e),
     };
-    // Anything past the durable offset is a torn write from before a crash: drop it.
-    file.set_len(row.offset).await?;
-    file.seek(std::io::SeekFrom::Start(row.offset)).await?;
     let room = row.length - row.offset;
     let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
     let mut crc32 = crc32fast::Hasher::new();
@@ -107,7 +94,7 @@ async fn write_chunk_inner(
                     Some(Checksum::Sha256(_)) => sha256.update(&bytes),
                     None => {}
                 }
-                if let Err(e) = file.write_all(&bytes).await {
+                if let Err(e) = sink.write(&bytes).await {
                     break Ending::Failed(e);
                 }
                 written += bytes.len() as u64;
@@ -121,11 +108,6 @@ async fn write_chunk_inner(
             Ok(Some(Err(_))) | Err(_) => break Ending::Cut,
         }
     };
-    let discard = |file: tokio::fs::File| async move {
-        file.set_len(row.offset).await?;
-        file.sync_all().await?;
-        Ok::<(), std::io::Error>(())
-    };
     if matches!(ending, Ending::TooLarge | Ending::Failed(_))
         || (matches!(ending, Ending::Cut) && checksum.is_some())
     {
@@ -133,12 +115,13 @@ async fn write_chunk_inner(
         *running = None;
     }
     match ending {
+        Ending::Failed(e) if is_lost(&e) => return Err(lost_upload(state, &row).await),
         Ending::Failed(e) => {
-            discard(file).await?;
+            sink.discard(row.offset).await?;
             return Err(disk_failure(e));
         }
         Ending::TooLarge => {
-            discard(file).await?;
+            sink.discard(row.offset).await?;
             return Err(tus_refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 senim_protocol::RefusalCode::TooLarge,
@@ -146,7 +129,7 @@ async fn write_chunk_inner(
             ));
         }
         Ending::Cut if checksum.is_some() => {
-            discard(file).await?;
+            sink.discard(row.offset).await?;
             tracing::info!(upload = %row.id, "checksummed chunk cut short; discarded");
             return Err(tus_failure(
                 StatusCode::BAD_REQUEST,
@@ -163,7 +146,7 @@ async fn write_chunk_inner(
             };
             if !ok {
                 *running = None;
-                discard(file).await?;
+                sink.discard(row.offset).await?;
                 return Err(tus_failure(
                     StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
                     "checksum_mismatch",
@@ -173,12 +156,14 @@ async fn write_chunk_inner(
         }
         Ending::Cut => {}
     }
-    if let Err(e) = file.sync_all().await {
+    if let Err(e) = sink.sync().await {
         *running = None;
-        discard(file).await?;
+        if is_lost(&e) {
+            return Err(lost_upload(state, &row).await);
+        }
+        sink.discard(row.offset).await?;
         return Err(disk_failure(e));
     }
-    drop(file);
     let new_offset = row.offset + written;
     if matches!(ending, Ending::Cut) {
         tracing::info!(upload = %row.id, kept = new_offset, "upload connection cut; bytes kept");
@@ -203,13 +188,125 @@ async fn write_chunk_inner(
         *running = None;
         return Err(e.into());
     }
+    sink.tidy().await;
     Ok(new_offset)
+}
+
+/// An open upload whose bytes are gone (a file deleted by hand, a multipart upload aborted
+/// behind our back): expired, so the next HEAD says 410 and the kiosk starts a new upload.
+/// Answered as a passing failure, not a refusal.
+async fn lost_upload(state: &AppState, row: &UploadRow) -> ApiFailure {
+    let id = row.id.clone();
+    if let Err(e) = db::write(&state.db, move |tx| db::expire_upload(tx, &id, Utc::now())).await {
+        return e.into();
+    }
+    tracing::warn!(upload = %row.id, "an open upload's bytes are gone; upload expired");
+    tus_failure(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upload_lost",
+        "the server lost this upload's bytes; HEAD it (410) and create a new one",
+    )
+}
+
+/// Where a chunk's bytes go: the upload's file, or the object store's writer.
+enum Sink {
+    File(tokio::fs::File),
+    Object(Box<UploadWriter>),
+}
+
+/// Why a chunk has nowhere to go.
+enum NoSink {
+    /// The upload's bytes are gone.
+    Lost,
+    Failed(ApiFailure),
+}
+use NoSink::{Failed, Lost};
+
+/// Opens the upload at its stored offset: the file cut back to it (anything past it is a torn
+/// write from before a crash), or the object store's writer (which ignores what no stored
+/// offset covers).
+async fn open_sink(state: &AppState, row: &UploadRow) -> Result<Sink, NoSink> {
+    let failed = |e: std::io::Error| Failed(e.into());
+    match state.videos.object_store() {
+        Err(e) => Err(Failed(store_failure(e))),
+        Ok(Some(s3)) => match s3.writer(&row.id, row.offset, row.length).await {
+            Ok(w) => Ok(Sink::Object(Box::new(w))),
+            Err(VideoError::Lost | VideoError::Manifest(_)) => Err(Lost),
+            Err(e) => Err(Failed(store_failure(e))),
+        },
+        Ok(None) => {
+            let path = state.upload_path(&row.id);
+            let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Lost),
+                Err(e) => return Err(failed(e)),
+            };
+            file.set_len(row.offset).await.map_err(failed)?;
+            file.seek(std::io::SeekFrom::Start(row.offset))
+                .await
+                .map_err(failed)?;
+            Ok(Sink::File(file))
+        }
+    }
+}
+
+impl Sink {
+    async fn write(&mut self, bytes: &axum::body::Bytes) -> std::io::Result<()> {
+        match self {
+            Sink::File(file) => file.write_all(bytes).await,
+            Sink::Object(w) => w.write(bytes.clone()).await.map_err(VideoError::into_io),
+        }
+    }
+
+    /// Drops what this chunk wrote (a file is cut back to `offset`; the object store's parts
+    /// and staged objects past the stored offset are ignored and replaced by the next chunk).
+    async fn discard(&mut self, offset: u64) -> std::io::Result<()> {
+        match self {
+            Sink::File(file) => {
+                file.set_len(offset).await?;
+                file.sync_all().await
+            }
+            Sink::Object(_) => Ok(()),
+        }
+    }
+
+    /// Makes what was written durable (fsync; or the object store's commit).
+    async fn sync(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(file) => file.sync_all().await,
+            Sink::Object(w) => w.commit().await.map(|_| ()).map_err(VideoError::into_io),
+        }
+    }
+
+    /// After the stored offset moved: what is no longer needed is deleted.
+    async fn tidy(&self) {
+        if let Sink::Object(w) = self {
+            w.tidy().await;
+        }
+    }
+}
+
+/// An object-store failure: 503, the kiosk keeps its video and tries again.
+pub(super) fn store_failure(e: VideoError) -> ApiFailure {
+    tracing::error!(error = %e, "the video store failed");
+    ApiFailure::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_unavailable",
+        "the server cannot reach its video storage now; keep the video and try again later",
+    )
 }
 
 /// A write or fsync that failed: 507 when the disk is full (the kiosk keeps its video and
 /// retries later), else the file failure.
 pub(super) fn disk_failure(e: std::io::Error) -> ApiFailure {
-    if is_disk_full(&e) {
+    if is_store_error(&e) {
+        tracing::error!(error = %e, "the video store failed");
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the server cannot reach its video storage now; keep the video and try again later",
+        )
+    } else if is_disk_full(&e) {
         tracing::warn!("an upload chunk did not fit on the disk; discarded, answered 507");
         insufficient_storage()
     } else {
@@ -231,9 +328,12 @@ pub(super) async fn finish(
         Some(r) => r.finish().await,
         None => None,
     };
-    let sha = match running {
-        Some(sha) => sha,
-        None => {
+    let s3 = state.videos.object_store().map_err(store_failure)?.cloned();
+    let sha = match (running, &s3) {
+        (Some(sha), _) => sha,
+        // Another server took the upload over, or this one restarted: read the video back.
+        (None, Some(s3)) => s3.sha256(&row.id).await.map_err(store_failure)?,
+        (None, None) => {
             let path = state.upload_path(&row.id);
             tokio::task::spawn_blocking(move || -> std::io::Result<String> {
                 let mut file = std::fs::File::open(path)?;
@@ -250,14 +350,30 @@ pub(super) async fn finish(
         db::finish_upload(tx, &id, length, &hash, Utc::now())
     })
     .await?;
+    if let Some(s3) = &s3 {
+        // The multipart upload is complete: its staged objects and manifest go.
+        if let Err(e) = s3.remove_staging(&row.id).await {
+            tracing::warn!(upload = %row.id, error = %e, "could not delete a finished upload's staged objects; the start-up sweep does");
+        }
+    }
     if attached {
         // A video a kiosk did not seal (one older than sealing) is sealed here, so the data
-        // folder keeps no WebM; the SHA-256 kept is the one the kiosk sent.
+        // folder (or the bucket) keeps no WebM; the SHA-256 kept is the one the kiosk sent.
         if let Some(ids) = state.seal.clone() {
-            let path = state.upload_path(&row.id);
-            let sealed =
-                tokio::task::spawn_blocking(move || crate::sealing::seal_in_place(&ids, &path))
-                    .await;
+            let sealed = match &s3 {
+                Some(s3) => {
+                    let (store, key) = (s3.store(), s3.video_key(&row.id));
+                    tokio::task::spawn_blocking(move || {
+                        crate::sealing::seal_object_in_place(&ids, store, key)
+                    })
+                    .await
+                }
+                None => {
+                    let path = state.upload_path(&row.id);
+                    tokio::task::spawn_blocking(move || crate::sealing::seal_in_place(&ids, &path))
+                        .await
+                }
+            };
             if !matches!(sealed, Ok(Ok(()))) {
                 tracing::error!(upload = %row.id, "could not seal a received video at rest; it stays unsealed");
             }
@@ -269,11 +385,20 @@ pub(super) async fn finish(
             upload = %row.id,
             "completed upload does not match the appeal's declared SHA-256; not attached, deleted"
         );
-        match tokio::fs::remove_file(state.upload_path(&row.id)).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
-        }
+        remove_bytes(state, &row.id).await?;
     }
     Ok(())
+}
+
+/// Deletes an upload's bytes wherever they are (a file; or the multipart upload, staged
+/// objects, manifest and video object), if they are there.
+pub(super) async fn remove_bytes(state: &AppState, id: &str) -> Result<(), ApiFailure> {
+    match state.videos.object_store().map_err(store_failure)? {
+        Some(s3) => s3.remove_upload(id, true).await.map_err(store_failure),
+        None => match tokio::fs::remove_file(state.upload_path(id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        },
+    }
 }

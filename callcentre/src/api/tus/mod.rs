@@ -1,8 +1,10 @@
 //! Video uploads with the tus 1.0 resumable upload protocol: core (HEAD/PATCH), creation,
 //! creation-with-upload, checksum (sha1, sha256), termination and expiration.
 //!
-//! Bytes go to `<data>/uploads/<id>`; the durable offset is in the store and only moves after
-//! the file is fsynced, so a crash never claims bytes that are not on disk. A cut connection
+//! Bytes go to `<data>/uploads/<id>`, or with `[storage] url` to an object store's multipart
+//! upload (`crate::videos::s3`); the durable offset is in the database and only moves after
+//! the file is fsynced (or the bytes are in the object store), so a crash never claims bytes
+//! that are not stored. A cut connection
 //! keeps what arrived (unless the chunk carried a checksum, which then cannot be verified).
 //!
 //! Chunk checksums may be `crc32` (what the kiosk sends: it catches a damaged chunk at a
@@ -419,11 +421,7 @@ pub async fn terminate(
     }
     let key = row.id.clone();
     db::write(&state.db, move |tx| db::delete_upload(tx, &key)).await?;
-    match tokio::fs::remove_file(state.upload_path(&row.id)).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e.into()),
-    }
+    chunk::remove_bytes(&state, &row.id).await?;
     state.upload_locks().forget(&row.id);
     tracing::info!(kiosk = %kiosk.kiosk_id, upload = %row.id, "upload terminated");
     Ok((

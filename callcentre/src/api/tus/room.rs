@@ -1,6 +1,7 @@
-//! Room for uploads on the call-centre's disk: the free-space reserve (507), a new upload's
-//! file and row made together (the file removed again if the row is not stored; at most one
-//! open upload per appeal and a bounded number per kiosk, 429), and an open upload replaced.
+//! Room for uploads on the call-centre's disk: the free-space reserve (507; not with an object
+//! store), a new upload's file (or multipart upload) and row made together (the bytes removed
+//! again if the row is not stored; at most one open upload per appeal and a bounded number per
+//! kiosk, 429), and an open upload replaced.
 
 use std::sync::Arc;
 
@@ -18,6 +19,10 @@ use crate::uploads::free_bytes;
 /// Refuses with 507 when `bytes` more would leave less than `[storage] reserve_mib` free on the
 /// uploads folder's disk.
 pub(super) fn check_room(state: &AppState, bytes: u64) -> Result<(), ApiFailure> {
+    // Videos in an object store do not touch this disk: the store answers for its space.
+    if !matches!(state.videos, crate::videos::Videos::Folder(_)) {
+        return Ok(());
+    }
     // The uploads folder may be a mount of its own; it is made before the first check.
     let free = free_bytes(&state.data_dir.join("uploads"))?;
     let reserve = state.config.storage.reserve_bytes();
@@ -42,18 +47,29 @@ pub(super) async fn new_upload(
     length: u64,
     metadata: &str,
 ) -> Result<UploadRow, ApiFailure> {
-    let dir = state.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&dir).await?;
-    check_room(state, length)?;
+    let s3 = state
+        .videos
+        .object_store()
+        .map_err(chunk::store_failure)?
+        .cloned();
     let id = secrets::upload_id();
-    let path = state.upload_path(&id);
-    let made = async {
-        tokio::fs::File::create_new(&path).await?.sync_all().await?;
-        tokio::fs::File::open(&dir).await?.sync_all().await
-    };
-    if let Err(e) = made.await {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(chunk::disk_failure(e));
+    match &s3 {
+        // The multipart upload and its manifest, before the row.
+        Some(s3) => s3.create(&id).await.map_err(chunk::store_failure)?,
+        None => {
+            let dir = state.data_dir.join("uploads");
+            tokio::fs::create_dir_all(&dir).await?;
+            check_room(state, length)?;
+            let path = state.upload_path(&id);
+            let made = async {
+                tokio::fs::File::create_new(&path).await?.sync_all().await?;
+                tokio::fs::File::open(&dir).await?.sync_all().await
+            };
+            if let Err(e) = made.await {
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err(chunk::disk_failure(e));
+            }
+        }
     }
     let now = Utc::now();
     let expires = now + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
@@ -73,7 +89,7 @@ pub(super) async fn new_upload(
     let outcome = match stored {
         Ok(outcome) => outcome,
         Err(e) => {
-            remove_quietly(&path).await;
+            remove_quietly(state, &id).await;
             return Err(e.into());
         }
     };
@@ -87,11 +103,11 @@ pub(super) async fn new_upload(
         }
         db::NewUpload::Existing(row) => {
             // Another creation for the same appeal got there first.
-            remove_quietly(&path).await;
+            remove_quietly(state, &id).await;
             Ok(row)
         }
         db::NewUpload::TooMany(open) => {
-            remove_quietly(&path).await;
+            remove_quietly(state, &id).await;
             tracing::warn!(kiosk = %kiosk.kiosk_id, open, "upload refused: too many open uploads");
             Err(tus_failure(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -115,16 +131,15 @@ pub(super) async fn expire_replaced(
     let _guard = state.upload_locks().get(&row.id).lock_owned().await;
     let key = row.id.clone();
     db::write(&state.db, move |tx| db::expire_upload(tx, &key, Utc::now())).await?;
-    remove_quietly(&state.upload_path(&row.id)).await;
+    remove_quietly(state, &row.id).await;
     state.upload_locks().forget(&row.id);
     Ok(())
 }
 
-/// Removes a file we made, if it is there; a failure only leaves work for the start-up sweep.
-async fn remove_quietly(path: &std::path::Path) {
-    match tokio::fs::remove_file(path).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(error = %e.kind(), "could not delete an upload file"),
+/// Removes the bytes of an upload we made, if they are there; a failure only leaves work for
+/// the start-up sweep.
+async fn remove_quietly(state: &AppState, id: &str) {
+    if let Err(e) = chunk::remove_bytes(state, id).await {
+        tracing::warn!(status = %e.status, "could not delete an upload's bytes");
     }
 }
