@@ -64,7 +64,7 @@ fn fixture<'a>(id: &str, kiosk: &'a str, topic: &'a str, created: DateTime<Utc>)
     }
 }
 
-fn add_kiosks(tx: &rusqlite::Transaction<'_>, kiosks: &[(&str, &str)]) -> Result<(), DbError> {
+fn add_kiosks(tx: &senim_callcentre::db::sql::Transaction<'_>, kiosks: &[(&str, &str)]) -> Result<(), DbError> {
     for (id, site) in kiosks {
         tx.execute(
             "INSERT INTO kiosks (id, site, token_hash, enrolled_at) \
@@ -75,7 +75,7 @@ fn add_kiosks(tx: &rusqlite::Transaction<'_>, kiosks: &[(&str, &str)]) -> Result
     Ok(())
 }
 
-fn add_appeal(tx: &rusqlite::Transaction<'_>, f: &Fixture<'_>) -> Result<(), DbError> {
+fn add_appeal(tx: &senim_callcentre::db::sql::Transaction<'_>, f: &Fixture<'_>) -> Result<(), DbError> {
     let answered = f
         .answered_after
         .map(|h| db::ts(f.created + Duration::seconds((h * 3600.0) as i64)));
@@ -87,7 +87,7 @@ fn add_appeal(tx: &rusqlite::Transaction<'_>, f: &Fixture<'_>) -> Result<(), DbE
          0, ?5, ?6, ?7, CASE WHEN ?7 IS NULL THEN NULL ELSE 'Our answer' END, 'kk', \
          CASE WHEN ?7 IS NULL THEN NULL ELSE 'aigerim' END, ?8, ?3 = 'bribe_report', ?9, \
          CASE WHEN ?9 IS NULL THEN NULL ELSE 7 END)",
-        rusqlite::params![
+        senim_callcentre::db::sql::params![
             f.id,
             f.kiosk,
             f.topic,
@@ -103,7 +103,7 @@ fn add_appeal(tx: &rusqlite::Transaction<'_>, f: &Fixture<'_>) -> Result<(), DbE
         tx.execute(
             "INSERT INTO uploads (id, kiosk_id, appeal_id, length, offset, metadata, \
              created_at, expires_at, completed_at) VALUES (?1, ?2, ?3, 7, 7, '', ?4, ?4, ?4)",
-            rusqlite::params![video, f.kiosk, f.id, db::ts(f.created)],
+            senim_callcentre::db::sql::params![video, f.kiosk, f.id, db::ts(f.created)],
         )?;
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! IIN reveals, assignments, answers, enrolment codes, kiosk revocations, operator changes,
 //! purges, refusals).
 
+use super::sql::{params, Connection, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
 
 use super::{parse_ts, ts, DbError};
 

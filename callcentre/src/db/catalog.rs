@@ -1,7 +1,7 @@
 //! Published service-guide catalogue versions.
 
+use super::sql::{params, Connection, Dialect, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::CatalogDocument;
 use std::collections::BTreeMap;
 
@@ -112,14 +112,20 @@ pub struct CatalogVersionRow {
 
 /// Every published version, newest first.
 pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbError> {
-    let mut stmt = conn.prepare(
+    // The version a kiosk refused, from its stored catalogue problem (JSON text).
+    let refused_version = match conn.dialect() {
+        Dialect::Sqlite => "json_extract(k.catalog_problem_json, '$.version')",
+        Dialect::Postgres => "(k.catalog_problem_json::jsonb ->> 'version')",
+    };
+    let sql = format!(
         "SELECT c.version, c.published_at, c.files_json, \
          (SELECT COUNT(*) FROM kiosks k WHERE k.catalog_version = c.version \
             AND k.revoked_at IS NULL), \
          (SELECT COUNT(*) FROM kiosks k WHERE k.revoked_at IS NULL \
-            AND json_extract(k.catalog_problem_json, '$.version') = c.version) \
-         FROM catalog_versions c ORDER BY c.published_at DESC, c.version DESC",
-    )?;
+            AND {refused_version} = c.version) \
+         FROM catalog_versions c ORDER BY c.published_at DESC, c.version DESC"
+    );
+    let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| {
         let files: String = r.get(2)?;
         Ok(CatalogVersionRow {

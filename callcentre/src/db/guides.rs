@@ -1,8 +1,8 @@
 //! Service-guide events counted by service, kiosk or local day for the figures, and the
 //! kiosk sites the figures' filter offers.
 
+use super::sql::{Connection, Dialect, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use super::{ts, DbError};
 /// How guide events are grouped for the figures.
@@ -40,21 +40,52 @@ pub struct OffsetSpan {
     pub offset_secs: i32,
 }
 
-/// SQL for a local date or month of the UTC time in `column`: SQLite knows no time zones, so
-/// the time is moved by the offset in force (one `CASE` arm per span). `call` opens the SQL
-/// function, e.g. `"date("` or `"strftime('%Y-%m', "`. Pushes its parameters onto `values`.
+/// What [`local_sql`] makes of a time: its local date or its local month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LocalPart {
+    /// `YYYY-MM-DD`.
+    Date,
+    /// `YYYY-MM`.
+    Month,
+}
+
+/// SQL for a local date or month of the UTC time in `column`: the time is moved by the offset
+/// in force (one `CASE` arm per span; SQLite knows no time zones, and the spans keep both
+/// dialects alike). Pushes its parameters (the offsets as `+N seconds`, the span ends) onto
+/// `values`.
 pub(super) fn local_sql(
+    dialect: Dialect,
     spans: &[OffsetSpan],
-    values: &mut Vec<rusqlite::types::Value>,
-    call: &str,
+    values: &mut Vec<Value>,
+    part: LocalPart,
     column: &str,
 ) -> String {
     let modifier = |secs: i32| format!("{secs:+} seconds");
+    // The SQL of `column` moved by the offset in parameter `m` (none: UTC).
+    let local = |m: Option<usize>| match (dialect, part, m) {
+        (Dialect::Sqlite, LocalPart::Date, None) => format!("date({column})"),
+        (Dialect::Sqlite, LocalPart::Date, Some(m)) => format!("date({column}, ?{m})"),
+        (Dialect::Sqlite, LocalPart::Month, None) => format!("strftime('%Y-%m', {column})"),
+        (Dialect::Sqlite, LocalPart::Month, Some(m)) => {
+            format!("strftime('%Y-%m', {column}, ?{m})")
+        }
+        (Dialect::Postgres, part, m) => {
+            let format = match part {
+                LocalPart::Date => "YYYY-MM-DD",
+                LocalPart::Month => "YYYY-MM",
+            };
+            let moved = match m {
+                Some(m) => format!(" + CAST(?{m} AS interval)"),
+                None => String::new(),
+            };
+            format!("to_char((({column})::timestamptz AT TIME ZONE 'UTC'){moved}, '{format}')")
+        }
+    };
     match spans {
-        [] => format!("{call}{column})"),
+        [] => local(None),
         [only] => {
             values.push(modifier(only.offset_secs).into());
-            format!("{call}{column}, ?{})", values.len())
+            local(Some(values.len()))
         }
         _ => {
             let mut case = String::from("CASE");
@@ -65,11 +96,12 @@ pub(super) fn local_sql(
                     Some(until) => {
                         values.push(ts(until).into());
                         case.push_str(&format!(
-                            " WHEN {column} < ?{} THEN {call}{column}, ?{m})",
-                            m + 1
+                            " WHEN {column} < ?{} THEN {}",
+                            m + 1,
+                            local(Some(m))
                         ));
                     }
-                    None => case.push_str(&format!(" ELSE {call}{column}, ?{m})")),
+                    None => case.push_str(&format!(" ELSE {}", local(Some(m)))),
                 }
             }
             case.push_str(" END");
@@ -90,7 +122,7 @@ pub fn guide_counts(
     service: Option<&str>,
     kiosk: Option<&str>,
 ) -> Result<Vec<GuideCount>, DbError> {
-    let mut values: Vec<rusqlite::types::Value> = vec![
+    let mut values: Vec<Value> = vec![
         ts(from).into(),
         ts(to).into(),
         service.map(str::to_owned).into(),
@@ -99,8 +131,10 @@ pub fn guide_counts(
     let key = match grouping {
         GuideGrouping::Service => "g.service_id".to_string(),
         GuideGrouping::Kiosk => "g.kiosk_id".to_string(),
-        // SQLite knows no time zones: the day is the UTC time moved by the offset in force.
-        GuideGrouping::Day => local_sql(spans, &mut values, "date(", "g.at"),
+        // The day is the UTC time moved by the offset in force.
+        GuideGrouping::Day => {
+            local_sql(conn.dialect(), spans, &mut values, LocalPart::Date, "g.at")
+        }
     };
     let grouped = format!(
         "SELECT {key} AS grp, g.event AS event, g.step AS step, g.rating AS rating, \
@@ -115,10 +149,13 @@ pub fn guide_counts(
             "SELECT x.grp, k.site, x.event, x.step, x.rating, x.events, x.sessions \
              FROM ({grouped}) x JOIN kiosks k ON k.id = x.grp"
         ),
-        _ => format!("SELECT grp, NULL, event, step, rating, events, sessions FROM ({grouped})"),
+        _ => format!(
+            "SELECT x.grp, NULL, x.event, x.step, x.rating, x.events, x.sessions \
+             FROM ({grouped}) x"
+        ),
     };
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+    let rows = stmt.query_map(values, |r| {
         Ok(GuideCount {
             key: r.get(0)?,
             site: r.get(1)?,

@@ -2,8 +2,8 @@
 //! enabling (disabling deletes every session), password resets (which revoke sessions too),
 //! sites, and the rules for usernames and passwords the console and the CLI share.
 
+use super::sql::{params, Connection, OptionalExtension, Params, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, roles_of, sites_of, ts, DbError, Roles};
 
@@ -49,7 +49,7 @@ fn roles_as_names<S: serde::Serializer>(roles: &Roles, s: S) -> Result<S::Ok, S:
 
 /// Every operator account, by username.
 pub fn list_operators(conn: &Connection) -> Result<Vec<OperatorRow>, DbError> {
-    operators_where(conn, "1", [])
+    operators_where(conn, "1 = 1", [])
 }
 
 /// One operator account, disabled or not.
@@ -59,7 +59,7 @@ pub fn get_operator(conn: &Connection, username: &str) -> Result<Option<Operator
         .next())
 }
 
-fn operators_where<P: rusqlite::Params>(
+fn operators_where<P: Params>(
     conn: &Connection,
     condition: &str,
     params: P,
@@ -253,12 +253,6 @@ pub enum OperatorError {
     LastAdmin,
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<rusqlite::Error> for OperatorError {
-    fn from(e: rusqlite::Error) -> Self {
-        OperatorError::Db(e.into())
-    }
 }
 
 fn sites_detail(sites: &[String]) -> String {

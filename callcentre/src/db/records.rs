@@ -2,8 +2,8 @@
 //! and the recent device faults the fleet view lists. An appeal's check code is kept only as
 //! its SHA-256 (`check_hash`).
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{Record, RecordBody, RecordOutcome, RecordResult};
 use std::collections::HashMap;
 

@@ -1,7 +1,7 @@
 //! Operator accounts (roles, sites, language, disabling) and console sessions.
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{ts, DbError};
 /// What an operator may do. An account can hold several roles.

@@ -1,8 +1,8 @@
 //! The SMS outbox and the status-page link codes made for each SMS: queueing a message,
 //! finding the ones due, marking them sent (phone and text erased) or failed (retried later).
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, DbError};
 
@@ -61,12 +61,12 @@ pub fn queue_sms(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    tx.execute(
+    let id: i64 = tx.query_row(
         "INSERT INTO sms_outbox (appeal_id, phone, body, created_at, next_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4)",
+         VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
         params![appeal_id, phone, body, ts(now)],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
     tx.execute(
         "INSERT INTO appeal_events (appeal_id, at, operator, action, note) \
          VALUES (?1, ?2, 'server', 'sms', 'queued')",

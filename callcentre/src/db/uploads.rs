@@ -1,8 +1,8 @@
 //! Rows of tus uploads: creation (at most one open upload per appeal, a bounded number per
 //! kiosk), the durable offset, completion, expiry, and what the start-up sweep reads.
 
+use super::sql::{params, Connection, OptionalExtension, Row, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{ts, DbError};
 /// An appeal as the upload creation checks it.
@@ -74,10 +74,12 @@ pub fn insert_upload(
     Ok(())
 }
 
-const UPLOAD_COLUMNS: &str = "id, kiosk_id, appeal_id, length, offset, metadata, expires_at, \
-     completed_at IS NOT NULL, sha256, expired_at IS NOT NULL";
+/// (`"offset"` is quoted: a reserved word in PostgreSQL.)
+const UPLOAD_COLUMNS: &str = "id, kiosk_id, appeal_id, length, \"offset\", metadata, \
+     expires_at, CASE WHEN completed_at IS NULL THEN 0 ELSE 1 END, sha256, \
+     CASE WHEN expired_at IS NULL THEN 0 ELSE 1 END";
 
-fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
+fn upload_row(r: &Row) -> Result<UploadRow, DbError> {
     Ok(UploadRow {
         id: r.get(0)?,
         kiosk_id: r.get(1)?,
@@ -163,7 +165,7 @@ pub fn set_upload_offset(
     expires: DateTime<Utc>,
 ) -> Result<(), DbError> {
     tx.execute(
-        "UPDATE uploads SET offset = ?2, expires_at = ?3 WHERE id = ?1",
+        "UPDATE uploads SET \"offset\" = ?2, expires_at = ?3 WHERE id = ?1",
         params![id, offset as i64, ts(expires)],
     )?;
     Ok(())
@@ -201,7 +203,7 @@ pub fn finish_upload(
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     tx.execute(
-        "UPDATE uploads SET offset = ?2 WHERE id = ?1",
+        "UPDATE uploads SET \"offset\" = ?2 WHERE id = ?1",
         params![id, length as i64],
     )?;
     complete_upload(tx, id, sha256, now)
@@ -247,7 +249,8 @@ pub fn uploads_to_sweep(conn: &Connection) -> Result<Vec<SweptUpload>, DbError> 
 /// Whether an upload is the received video of an appeal.
 pub fn upload_attached(conn: &Connection, id: &str) -> Result<bool, DbError> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1)",
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1) \
+         THEN 1 ELSE 0 END",
         [id],
         |r| r.get(0),
     )?)
@@ -272,11 +275,11 @@ pub fn expire_uploads(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<St
 mod tests {
     use super::*;
 
-    fn insert(conn: &Connection, id: &str, appeal: &str, completed: bool) {
+    fn insert(conn: &rusqlite::Connection, id: &str, appeal: &str, completed: bool) {
         conn.execute(
             "INSERT INTO uploads (id, kiosk_id, appeal_id, length, metadata, created_at, \
              expires_at, completed_at) VALUES (?1, 'K-1', ?2, 10, '', 'x', 'y', ?3)",
-            params![id, appeal, completed.then_some("z")],
+            rusqlite::params![id, appeal, completed.then_some("z")],
         )
         .unwrap();
     }
@@ -284,7 +287,7 @@ mod tests {
     #[test]
     fn an_older_store_keeps_only_the_newest_open_upload_of_each_appeal() {
         // Older builds made a new upload per try (rows alone here: foreign keys off).
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         super::super::migrations().to_version(&mut conn, 4).unwrap();
         conn.pragma_update(None, "foreign_keys", false).unwrap();
         insert(&conn, "old", "A-1", false);
@@ -304,7 +307,9 @@ mod tests {
             .unwrap();
         assert_eq!(open, ["new", "other"]);
         // And the store refuses a second open upload of an appeal.
-        let tx = conn.transaction().unwrap();
+        let conn = Connection::sqlite(conn);
+        conn.begin_write().unwrap();
+        let tx = Transaction::new(&conn);
         let now = Utc::now();
         assert!(insert_upload(&tx, "again", "K-1", "A-1", 10, "", now, now).is_err());
     }
