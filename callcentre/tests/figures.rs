@@ -64,7 +64,10 @@ fn fixture<'a>(id: &str, kiosk: &'a str, topic: &'a str, created: DateTime<Utc>)
     }
 }
 
-fn add_kiosks(tx: &senim_callcentre::db::sql::Transaction<'_>, kiosks: &[(&str, &str)]) -> Result<(), DbError> {
+fn add_kiosks(
+    tx: &senim_callcentre::db::sql::Transaction<'_>,
+    kiosks: &[(&str, &str)],
+) -> Result<(), DbError> {
     for (id, site) in kiosks {
         tx.execute(
             "INSERT INTO kiosks (id, site, token_hash, enrolled_at) \
@@ -75,7 +78,10 @@ fn add_kiosks(tx: &senim_callcentre::db::sql::Transaction<'_>, kiosks: &[(&str, 
     Ok(())
 }
 
-fn add_appeal(tx: &senim_callcentre::db::sql::Transaction<'_>, f: &Fixture<'_>) -> Result<(), DbError> {
+fn add_appeal(
+    tx: &senim_callcentre::db::sql::Transaction<'_>,
+    f: &Fixture<'_>,
+) -> Result<(), DbError> {
     let answered = f
         .answered_after
         .map(|h| db::ts(f.created + Duration::seconds((h * 3600.0) as i64)));

@@ -192,7 +192,11 @@ async fn wrong_codes_unknown_numbers_and_malformed_links_get_the_same_404() {
         .write(|tx| {
             tx.execute(
                 "INSERT INTO status_links (code_hash, appeal_id, created_at) VALUES (?1, ?2, ?3)",
-                senim_callcentre::db::sql::params![sha256_hex(link), id, senim_callcentre::db::ts(Utc::now())],
+                senim_callcentre::db::sql::params![
+                    sha256_hex(link),
+                    id,
+                    senim_callcentre::db::ts(Utc::now())
+                ],
             )
             .map_err(senim_callcentre::db::DbError::from)
         })

@@ -109,7 +109,8 @@ pub fn figure_cells(
     let month = month_expr(dialect, scope.spans, &mut values);
     let filter = scope_filter(scope, &mut values)?;
     values.push(ts(scope.now).into());
-    let now = time_sql(dialect, &format!("?{}", values.len()));
+    // (A text parameter: PostgreSQL would otherwise expect a timestamptz for it.)
+    let now = time_sql(dialect, &format!("CAST(?{} AS text)", values.len()));
     let (answered, due) = (
         time_sql(dialect, "a.answered_at"),
         time_sql(dialect, "a.due_at"),

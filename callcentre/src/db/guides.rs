@@ -75,7 +75,8 @@ pub(super) fn local_sql(
                 LocalPart::Month => "YYYY-MM",
             };
             let moved = match m {
-                Some(m) => format!(" + CAST(?{m} AS interval)"),
+                // (Cast from text: PostgreSQL types a parameter by where it stands.)
+                Some(m) => format!(" + CAST(CAST(?{m} AS text) AS interval)"),
                 None => String::new(),
             };
             format!("to_char((({column})::timestamptz AT TIME ZONE 'UTC'){moved}, '{format}')")

@@ -19,7 +19,8 @@ pub fn appeal_for_upload(
 ) -> Result<Option<AppealForUpload>, DbError> {
     Ok(conn
         .query_row(
-            "SELECT expected_video_bytes, video_upload_id IS NOT NULL FROM appeals \
+            "SELECT expected_video_bytes, CASE WHEN video_upload_id IS NULL THEN 0 ELSE 1 END \
+             FROM appeals \
              WHERE id = ?1 AND kiosk_id = ?2",
             params![appeal_id, kiosk_id],
             |r| {
