@@ -104,7 +104,25 @@ pub fn figure_cells(
     conn: &Connection,
     scope: &FigureScope<'_>,
 ) -> Result<Vec<FigureCell>, DbError> {
-    let dialect = conn.dialect();
+    let (sql, values) = cells_sql(conn.dialect(), scope)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(values, |r| {
+        Ok(FigureCell {
+            month: r.get(0)?,
+            site: r.get(1)?,
+            topic: r.get(2)?,
+            status: r.get(3)?,
+            appeals: count(r, 4)?,
+            answered: count(r, 5)?,
+            within_limit: count(r, 6)?,
+            overdue_open: count(r, 7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The statement of [`figure_cells`] and its parameters.
+fn cells_sql(dialect: Dialect, scope: &FigureScope<'_>) -> Result<(String, Vec<Value>), DbError> {
     let mut values = Vec::new();
     let month = month_expr(dialect, scope.spans, &mut values);
     let filter = scope_filter(scope, &mut values)?;
@@ -126,20 +144,7 @@ pub fn figure_cells(
          WHERE {filter} \
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(values, |r| {
-        Ok(FigureCell {
-            month: r.get(0)?,
-            site: r.get(1)?,
-            topic: r.get(2)?,
-            status: r.get(3)?,
-            appeals: count(r, 4)?,
-            answered: count(r, 5)?,
-            within_limit: count(r, 6)?,
-            overdue_open: count(r, 7)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok((sql, values))
 }
 
 /// The median hours from an appeal's making to its answer over the answered appeals of the
@@ -155,7 +160,39 @@ pub fn answer_medians(
     if groupings.is_empty() {
         return Ok(Vec::new());
     }
-    let dialect = conn.dialect();
+    let (sql, values) = medians_sql(conn.dialect(), scope, groupings)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(values, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            MedianRow {
+                month: r.get(1)?,
+                site: r.get(2)?,
+                topic: r.get(3)?,
+                answered: count(r, 4)?,
+                median_hours: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+            },
+        ))
+    })?;
+    let mut out = vec![Vec::new(); groupings.len()];
+    for row in rows {
+        let (g, median) = row?;
+        // Without groups, an empty scope still yields one row of NULLs.
+        if median.answered > 0 {
+            if let Some(list) = usize::try_from(g).ok().and_then(|g| out.get_mut(g)) {
+                list.push(median);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The statement of [`answer_medians`] and its parameters.
+fn medians_sql(
+    dialect: Dialect,
+    scope: &FigureScope<'_>,
+    groupings: &[MedianBy],
+) -> Result<(String, Vec<Value>), DbError> {
     let mut values = Vec::new();
     let month = month_expr(dialect, scope.spans, &mut values);
     let filter = scope_filter(scope, &mut values)?;
@@ -206,28 +243,5 @@ pub fn answer_medians(
          {} ORDER BY 1, 2, 3, 4",
         branches.join(" UNION ALL ")
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(values, |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            MedianRow {
-                month: r.get(1)?,
-                site: r.get(2)?,
-                topic: r.get(3)?,
-                answered: count(r, 4)?,
-                median_hours: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-            },
-        ))
-    })?;
-    let mut out = vec![Vec::new(); groupings.len()];
-    for row in rows {
-        let (g, median) = row?;
-        // Without groups, an empty scope still yields one row of NULLs.
-        if median.answered > 0 {
-            if let Some(list) = usize::try_from(g).ok().and_then(|g| out.get_mut(g)) {
-                list.push(median);
-            }
-        }
-    }
-    Ok(out)
+    Ok((sql, values))
 }

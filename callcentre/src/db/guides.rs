@@ -123,38 +123,7 @@ pub fn guide_counts(
     service: Option<&str>,
     kiosk: Option<&str>,
 ) -> Result<Vec<GuideCount>, DbError> {
-    let mut values: Vec<Value> = vec![
-        ts(from).into(),
-        ts(to).into(),
-        service.map(str::to_owned).into(),
-        kiosk.map(str::to_owned).into(),
-    ];
-    let key = match grouping {
-        GuideGrouping::Service => "g.service_id".to_string(),
-        GuideGrouping::Kiosk => "g.kiosk_id".to_string(),
-        // The day is the UTC time moved by the offset in force.
-        GuideGrouping::Day => {
-            local_sql(conn.dialect(), spans, &mut values, LocalPart::Date, "g.at")
-        }
-    };
-    let grouped = format!(
-        "SELECT {key} AS grp, g.event AS event, g.step AS step, g.rating AS rating, \
-         COUNT(*) AS events, COUNT(DISTINCT g.session_id) AS sessions \
-         FROM guide_events g \
-         WHERE g.at >= ?1 AND g.at < ?2 AND g.event <> 'step_reached' \
-         AND (?3 IS NULL OR g.service_id = ?3) AND (?4 IS NULL OR g.kiosk_id = ?4) \
-         GROUP BY grp, g.event, g.step, g.rating"
-    );
-    let sql = match grouping {
-        GuideGrouping::Kiosk => format!(
-            "SELECT x.grp, k.site, x.event, x.step, x.rating, x.events, x.sessions \
-             FROM ({grouped}) x JOIN kiosks k ON k.id = x.grp"
-        ),
-        _ => format!(
-            "SELECT x.grp, NULL, x.event, x.step, x.rating, x.events, x.sessions \
-             FROM ({grouped}) x"
-        ),
-    };
+    let (sql, values) = counts_sql(conn.dialect(), grouping, from, to, spans, service, kiosk);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(values, |r| {
         Ok(GuideCount {
@@ -168,6 +137,50 @@ pub fn guide_counts(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The statement of [`guide_counts`] and its parameters.
+fn counts_sql(
+    dialect: Dialect,
+    grouping: GuideGrouping,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    spans: &[OffsetSpan],
+    service: Option<&str>,
+    kiosk: Option<&str>,
+) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = vec![
+        ts(from).into(),
+        ts(to).into(),
+        service.map(str::to_owned).into(),
+        kiosk.map(str::to_owned).into(),
+    ];
+    let key = match grouping {
+        GuideGrouping::Service => "g.service_id".to_string(),
+        GuideGrouping::Kiosk => "g.kiosk_id".to_string(),
+        // The day is the UTC time moved by the offset in force.
+        GuideGrouping::Day => local_sql(dialect, spans, &mut values, LocalPart::Date, "g.at"),
+    };
+    let grouped = format!(
+        "SELECT {key} AS grp, g.event AS event, g.step AS step, g.rating AS rating, \
+         COUNT(*) AS events, COUNT(DISTINCT g.session_id) AS sessions \
+         FROM guide_events g \
+         WHERE g.at >= ?1 AND g.at < ?2 AND g.event <> 'step_reached' \
+         AND (CAST(?3 AS text) IS NULL OR g.service_id = ?3) \
+         AND (CAST(?4 AS text) IS NULL OR g.kiosk_id = ?4) \
+         GROUP BY grp, g.event, g.step, g.rating"
+    );
+    let sql = match grouping {
+        GuideGrouping::Kiosk => format!(
+            "SELECT x.grp, k.site, x.event, x.step, x.rating, x.events, x.sessions \
+             FROM ({grouped}) x JOIN kiosks k ON k.id = x.grp"
+        ),
+        _ => format!(
+            "SELECT x.grp, NULL, x.event, x.step, x.rating, x.events, x.sessions \
+             FROM ({grouped}) x"
+        ),
+    };
+    (sql, values)
 }
 
 /// Every kiosk's id and site, for the figures' filter.

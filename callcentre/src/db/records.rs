@@ -182,7 +182,8 @@ fn join_call(
     tx.prepare_cached(
         "UPDATE appeals SET language = ?2, iin = ?3, callback_phone = ?4, body_text = ?5, \
          expected_video_bytes = ?6, expected_video_sha256 = ?7, duration_seconds = ?8, \
-         interrupted = ?9, test = (test OR ?10), call_secs = COALESCE(call_secs, ?11), \
+         interrupted = ?9, test = CASE WHEN test <> 0 OR ?10 <> 0 THEN 1 ELSE 0 END, \
+         call_secs = COALESCE(call_secs, ?11), \
          received_at = ?12, call_only = 0, check_hash = COALESCE(?13, check_hash) WHERE id = ?1",
     )?
     .execute(params![
