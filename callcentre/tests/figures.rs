@@ -150,7 +150,7 @@ fn purge_on_the_command_line_first_as_a_dry_run_then_for_real() {
         db.read(|c| {
             let mut s = c.prepare("SELECT id, iin FROM appeals ORDER BY id")?;
             let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            rows.collect::<Result<Vec<_>, _>>()
         })
         .unwrap()
     };
@@ -383,12 +383,12 @@ async fn the_figures_page_and_csv_count_right_for_each_operator() {
         .state
         .db
         .read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM audit WHERE action = 'forbidden' AND actor = 'yerlan' \
                  AND detail = 'figures'",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(refused, 2);
@@ -602,7 +602,6 @@ async fn a_year_of_appeals_over_three_sites_as_a_manager_sees_it() {
                 "UPDATE operators SET language = 'ru' WHERE username = 'aigerim'",
                 [],
             )
-            .map_err(DbError::from)
         })
         .unwrap();
     c.refresh().await.unwrap();
@@ -624,7 +623,6 @@ async fn a_year_of_appeals_over_three_sites_as_a_manager_sees_it() {
                 "UPDATE operators SET language = 'kk' WHERE username = 'aigerim'",
                 [],
             )
-            .map_err(DbError::from)
         })
         .unwrap();
     c.refresh().await.unwrap();

@@ -161,7 +161,7 @@ async fn the_check_code_is_kept_as_its_hash_and_a_malformed_one_is_refused() {
     let stored: i64 = server
         .state
         .db
-        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM appeals", [], |r| r.get(0))?))
+        .read(|c| c.query_row("SELECT COUNT(*) FROM appeals", [], |r| r.get(0)))
         .unwrap();
     assert_eq!(stored, 1, "the refused batches stored nothing");
     server.stop().await;
@@ -198,7 +198,6 @@ async fn wrong_codes_unknown_numbers_and_malformed_links_get_the_same_404() {
                     senim_callcentre::db::ts(Utc::now())
                 ],
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     let r = get(&server, &format!("/s/{id}/{link}"), client, Some("ru")).await;

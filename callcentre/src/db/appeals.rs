@@ -175,7 +175,7 @@ pub fn get_appeal(conn: &Connection, id: &str) -> Result<Option<AppealRow>, DbEr
     let sql = format!(
         "SELECT {APPEAL_COLUMNS} FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id WHERE a.id = ?1"
     );
-    Ok(conn.query_row(&sql, [id], appeal_row).optional()?)
+    conn.query_row(&sql, [id], appeal_row).optional()
 }
 
 /// One line of an appeal's history.
@@ -204,7 +204,7 @@ pub fn appeal_events(conn: &Connection, id: &str) -> Result<Vec<AppealEvent>, Db
             note: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Moves an appeal to a status and logs who did it; `None` if there is no such appeal.

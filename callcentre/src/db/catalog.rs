@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 use super::{parse_ts, ts, DbError};
 /// The newest published catalogue version's name, without its files (heartbeats ask often).
 pub fn latest_catalog_version(conn: &Connection) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT version FROM catalog_versions ORDER BY published_at DESC, version DESC LIMIT 1",
-        )?
-        .query_row([], |r| r.get(0))
-        .optional()?)
+    conn.prepare_cached(
+        "SELECT version FROM catalog_versions ORDER BY published_at DESC, version DESC LIMIT 1",
+    )?
+    .query_row([], |r| r.get(0))
+    .optional()
 }
 
 /// What publishing a catalogue did.
@@ -138,7 +137,7 @@ pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbErro
             refused_by: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbError> {

@@ -118,7 +118,7 @@ pub fn figure_cells(
             overdue_open: count(r, 7)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The statement of [`figure_cells`] and its parameters.

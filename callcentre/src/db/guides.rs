@@ -136,7 +136,7 @@ pub fn guide_counts(
             sessions: r.get::<_, i64>(6)?.max(0) as u64,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The statement of [`guide_counts`] and its parameters.
@@ -187,5 +187,5 @@ fn counts_sql(
 pub fn kiosk_sites(conn: &Connection) -> Result<Vec<(String, String)>, DbError> {
     let mut stmt = conn.prepare("SELECT id, site FROM kiosks ORDER BY site, id")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }

@@ -224,7 +224,7 @@ pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
                 .and_then(|j| serde_json::from_str(&j).ok()),
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The last heartbeat of a kiosk as kept in memory and flushed now and then.

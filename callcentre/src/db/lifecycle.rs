@@ -408,7 +408,7 @@ pub fn assignable_operators(
             display_name: r.get(1)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Assigns (or reassigns) an open appeal to `to`; it becomes `assigned`.

@@ -459,7 +459,6 @@ mod tests {
                  VALUES ('A-NOPE0000', 'x', 'y', 'note')",
                 [],
             )
-            .map_err(DbError::from)
         });
         assert!(
             orphan.is_err(),

@@ -170,7 +170,7 @@ pub fn operator_roles(conn: &Connection, username: &str) -> Result<Roles, DbErro
 
 /// Signs an operator out everywhere.
 pub fn delete_sessions_of(tx: &Transaction<'_>, username: &str) -> Result<usize, DbError> {
-    Ok(tx.execute("DELETE FROM sessions WHERE username = ?1", [username])?)
+    tx.execute("DELETE FROM sessions WHERE username = ?1", [username])
 }
 
 /// Does this operator exist (disabled or not)?
@@ -199,12 +199,12 @@ pub fn known_sites(conn: &Connection) -> Result<Vec<String>, DbError> {
 /// How many enabled operators hold the admin role (the last one cannot be disabled or lose
 /// the role, or nobody could administer the call-centre from the console).
 pub fn enabled_admins(conn: &Connection) -> Result<u32, DbError> {
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT count(*) FROM operator_roles r JOIN operators o ON o.username = r.username \
          WHERE r.role = 'admin' AND o.disabled_at IS NULL",
         [],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The actor of audit rows written by the command line (a name no account can have).

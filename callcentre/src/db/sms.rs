@@ -44,13 +44,12 @@ pub fn store_status_link(
 
 /// The appeal a link code's hash opens, if any.
 pub fn status_link_appeal(conn: &Connection, code_hash: &str) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT appeal_id FROM status_links WHERE code_hash = ?1",
-            [code_hash],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.query_row(
+        "SELECT appeal_id FROM status_links WHERE code_hash = ?1",
+        [code_hash],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Queues a message (due now) and notes it in the appeal's history; its id.
@@ -94,7 +93,7 @@ pub fn due_sms(
             attempts: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// When the next unsent message is due, if there is one.
@@ -170,5 +169,5 @@ pub fn appeal_sms(conn: &Connection, appeal_id: &str) -> Result<Vec<SmsState>, D
             pending_data: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }

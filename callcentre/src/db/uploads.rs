@@ -17,20 +17,19 @@ pub fn appeal_for_upload(
     appeal_id: &str,
     kiosk_id: &str,
 ) -> Result<Option<AppealForUpload>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT expected_video_bytes, CASE WHEN video_upload_id IS NULL THEN 0 ELSE 1 END \
+    conn.query_row(
+        "SELECT expected_video_bytes, CASE WHEN video_upload_id IS NULL THEN 0 ELSE 1 END \
              FROM appeals \
              WHERE id = ?1 AND kiosk_id = ?2",
-            params![appeal_id, kiosk_id],
-            |r| {
-                Ok(AppealForUpload {
-                    expected_bytes: r.get::<_, Option<i64>>(0)?.map(|b| b as u64),
-                    has_video: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+        params![appeal_id, kiosk_id],
+        |r| {
+            Ok(AppealForUpload {
+                expected_bytes: r.get::<_, Option<i64>>(0)?.map(|b| b as u64),
+                has_video: r.get(1)?,
+            })
+        },
+    )
+    .optional()
 }
 
 /// A tus upload's row.
@@ -96,24 +95,22 @@ fn upload_row(r: &Row) -> Result<UploadRow, DbError> {
 }
 
 pub fn get_upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>, DbError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"
-        ))?
-        .query_row([id], upload_row)
-        .optional()?)
+    conn.prepare_cached(&format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"
+    ))?
+    .query_row([id], upload_row)
+    .optional()
 }
 
 /// The appeal's open (unfinished, unexpired) upload, if any — whichever kiosk token made it
 /// (a re-enrolled kiosk sends under a new one).
 pub fn open_upload(conn: &Connection, appeal_id: &str) -> Result<Option<UploadRow>, DbError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 \
+    conn.prepare_cached(&format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 \
              AND completed_at IS NULL AND expired_at IS NULL"
-        ))?
-        .query_row([appeal_id], upload_row)
-        .optional()?)
+    ))?
+    .query_row([appeal_id], upload_row)
+    .optional()
 }
 
 /// What creating an upload found.
@@ -244,17 +241,17 @@ pub fn uploads_to_sweep(conn: &Connection) -> Result<Vec<SweptUpload>, DbError> 
             attached: r.get(10)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Whether an upload is the received video of an appeal.
 pub fn upload_attached(conn: &Connection, id: &str) -> Result<bool, DbError> {
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT CASE WHEN EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1) \
          THEN 1 ELSE 0 END",
         [id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 pub fn delete_upload(tx: &Transaction<'_>, id: &str) -> Result<(), DbError> {
@@ -269,7 +266,7 @@ pub fn expire_uploads(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<St
          AND expires_at <= ?1 RETURNING id",
     )?;
     let ids = stmt.query_map([ts(now)], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    ids.collect::<Result<_, _>>()
 }
 
 #[cfg(test)]
