@@ -255,7 +255,8 @@ struct OpenWrite<'c> {
 }
 
 impl OpenWrite<'_> {
-    /// Commits if `ok`, else rolls back.
+    /// Commits if `ok`, else rolls back (the closure's own error is what the caller hears;
+    /// a connection left inside a transaction says so at the next `begin_write`).
     fn finish(mut self, ok: bool) -> Result<(), DbError> {
         self.done = true;
         if ok {
@@ -264,7 +265,8 @@ impl OpenWrite<'_> {
                 let _ = self.conn.rollback();
             })
         } else {
-            self.conn.rollback()
+            let _ = self.conn.rollback();
+            Ok(())
         }
     }
 }
