@@ -5,8 +5,8 @@
 //! or `[tls] cert`) that the kiosk checks on every connection from then on, so one scan
 //! provisions a blank kiosk — and the stored row (the code's SHA-256 only, with its expiry).
 
+use crate::db::sql::Transaction;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 use senim_protocol::enrol::{EnrolCode, SpkiPin};
 use senim_protocol::SiteMode;
 

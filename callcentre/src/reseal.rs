@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use rusqlite::params;
+use crate::db::sql::params;
 
 use crate::db::{self, DbError};
 use crate::sealing::{seal_at_rest, AT_REST_PREFIX};

@@ -227,36 +227,44 @@ mod tests {
                      VALUES (?1, 'K-1', 'complaint', ?2, ?2, 'ru', '880101300010', \
                      '+77011234567', 'My complaint', 0, 0, ?3, ?4, ?5, 7, 'Our answer', 'ru', \
                      ?6, 'aigerim', ?7, 'Called back')",
-                    rusqlite::params![id, ago(800), status, ago(785), upload, ago(790), closed],
+                    crate::db::sql::params![
+                        id,
+                        ago(800),
+                        status,
+                        ago(785),
+                        upload,
+                        ago(790),
+                        closed
+                    ],
                 )?;
                 tx.execute(
-                    "INSERT INTO uploads (id, kiosk_id, appeal_id, length, offset, metadata, \
+                    "INSERT INTO uploads (id, kiosk_id, appeal_id, length, \"offset\", metadata, \
                      created_at, expires_at, completed_at) \
                      VALUES (?1, 'K-1', ?2, 7, 7, '', ?3, ?3, ?3)",
-                    rusqlite::params![upload, id, ago(800)],
+                    crate::db::sql::params![upload, id, ago(800)],
                 )?;
                 tx.execute(
                     "INSERT INTO appeal_events (appeal_id, at, operator, action, note) \
                      VALUES (?1, ?2, 'aigerim', 'note', 'Citizen said her phone is +7701')",
-                    rusqlite::params![id, ago(795)],
+                    crate::db::sql::params![id, ago(795)],
                 )?;
                 if let Some(at) = event {
                     tx.execute(
                         "INSERT INTO appeal_events (appeal_id, at, operator, action, \
                          from_status, to_status) VALUES (?1, ?2, 'aigerim', 'status', \
                          'in_progress', 'closed')",
-                        rusqlite::params![id, at],
+                        crate::db::sql::params![id, at],
                     )?;
                 }
                 tx.execute(
                     "INSERT INTO sms_outbox (appeal_id, phone, body, created_at, next_at) \
                      VALUES (?1, '+77011234567', 'Answered: link', ?2, ?2)",
-                    rusqlite::params![id, ago(790)],
+                    crate::db::sql::params![id, ago(790)],
                 )?;
                 tx.execute(
                     "INSERT INTO status_links (code_hash, appeal_id, created_at) \
                      VALUES (?1, ?1, ?2)",
-                    rusqlite::params![id, ago(790)],
+                    crate::db::sql::params![id, ago(790)],
                 )?;
             }
             Ok::<_, DbError>(())
@@ -340,11 +348,11 @@ mod tests {
 
     fn purges(db: &Db) -> i64 {
         db.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM audit WHERE action = 'purge'",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap()
     }
@@ -395,11 +403,11 @@ mod tests {
         assert_eq!(purges(&s.db), 1, "one audit row for the run");
         let (answered, closed): (i64, i64) =
             s.db.read(|c| {
-                Ok(c.query_row(
+                c.query_row(
                     "SELECT count(answered_at), count(closed_at) FROM appeals",
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
-                )?)
+                )
             })
             .unwrap();
         assert_eq!((answered, closed), (4, 2), "dates stay for the figures");

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::sql::{OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use rusqlite::{OptionalExtension, Transaction};
 use tokio::sync::{Mutex, Notify};
 
 use crate::config::{Config, SmsSection};

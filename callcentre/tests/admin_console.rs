@@ -593,7 +593,6 @@ async fn an_administrator_manages_operators_and_reads_the_audit_in_the_browser()
                 "UPDATE operators SET language = 'kk' WHERE username = 'boss'",
                 [],
             )
-            .map_err(db::DbError::from)
         })
         .unwrap();
     c.goto(&format!("{}/console/admin/operators/bolat", server.url))

@@ -1063,7 +1063,6 @@ async fn creation_with_upload_and_expiry_of_unfinished_uploads() {
                 "UPDATE uploads SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?1",
                 [&up],
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     let swept = senim_callcentre::api::tus::sweep_expired(&server.state)

@@ -127,12 +127,12 @@ async fn the_iin_is_masked_on_the_ring_and_revealed_only_to_the_answering_operat
         .state
         .db
         .read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM audit WHERE action = 'iin_reveal' AND actor = 'aigerim' \
                  AND appeal_id = ?1",
                 [&id],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(audited, 1, "the reveal is in the audit too");

@@ -185,7 +185,6 @@ async fn an_operator_takes_an_appeal_and_answers_in_kazakh_and_a_refusal_says_wh
                 "UPDATE operators SET language = 'kk' WHERE username = 'aigerim'",
                 [],
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     c.refresh().await.unwrap();

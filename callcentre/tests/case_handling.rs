@@ -120,7 +120,11 @@ fn audit_actions(server: &TestServer, id: &str) -> Vec<(String, String)> {
 fn act<T>(
     server: &TestServer,
     who: &str,
-    f: impl FnOnce(&rusqlite::Transaction<'_>, Actor<'_>, DateTime<Utc>) -> Result<T, LifecycleError>,
+    f: impl FnOnce(
+        &senim_callcentre::db::sql::Transaction<'_>,
+        Actor<'_>,
+        DateTime<Utc>,
+    ) -> Result<T, LifecycleError>,
 ) -> Result<T, LifecycleError> {
     server.state.db.write(|tx| {
         f(

@@ -162,11 +162,11 @@ async fn a_kazakh_speaking_operator_reads_kazakh_switches_to_russian_and_it_stay
         .state
         .db
         .read(|db| {
-            Ok::<_, senim_callcentre::db::DbError>(db.query_row(
+            db.query_row(
                 "SELECT language FROM operators WHERE username = 'aigerim'",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(stored.as_deref(), Some("ru"));

@@ -208,7 +208,7 @@ async fn child(dir: &Path) {
     let ok: String = server
         .state
         .db
-        .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
         .unwrap();
     assert_eq!(ok, "ok");
     server.stop().await;

@@ -18,7 +18,7 @@ use common::chromium::{browser, shot, sign_in, start_chromedriver};
 use common::{appeal, appeal_id, http_sign_in_as, TestServer};
 use fantoccini::{Client, Locator};
 use reqwest::StatusCode;
-use senim_callcentre::db::{self, DbError, Roles};
+use senim_callcentre::db::{self, Roles};
 use senim_callcentre::state::LiveEvent;
 use serde_json::{json, Value};
 
@@ -52,7 +52,7 @@ fn insert(
                 "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
                  interrupted, test, status, due_at, assigned_to, anticorruption) \
                  VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, ?3 = 'bribe_report')",
-                rusqlite::params![
+                senim_callcentre::db::sql::params![
                     id,
                     kiosk,
                     topic,
@@ -62,7 +62,6 @@ fn insert(
                     assigned
                 ],
             )
-            .map_err(DbError::from)
         })
         .unwrap();
 }
@@ -84,7 +83,6 @@ fn limit_to_site(server: &TestServer, username: &str, site: &str) {
                 "INSERT INTO operator_sites (username, site) VALUES (?1, ?2)",
                 [username, site],
             )
-            .map_err(DbError::from)
         })
         .unwrap();
 }
@@ -236,12 +234,12 @@ async fn an_ordinary_operator_never_sees_flagged_appeals_and_is_refused_their_qu
         .state
         .db
         .read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM audit WHERE actor = 'ordinary' AND action = 'forbidden' \
                  AND detail = 'queue view anticorruption'",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(refusals, 2);
@@ -599,7 +597,6 @@ async fn live_updates_bring_only_the_changed_rows_into_the_open_page() {
                 appeal_id(3),
                 appeal_id(4)
             ))
-            .map_err(DbError::from)
         })
         .unwrap();
     server
@@ -725,7 +722,6 @@ async fn live_updates_bring_only_the_changed_rows_into_the_open_page() {
                 "UPDATE operators SET language = 'kk' WHERE username = 'dana'",
                 [],
             )
-            .map_err(DbError::from)
         })
         .unwrap();
     c.goto(&format!("{}/console?view=open", server.url))

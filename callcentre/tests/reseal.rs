@@ -19,7 +19,7 @@ fn raw(server: &TestServer, sql: &'static str) -> Vec<String> {
         .read(move |c| {
             let mut stmt = c.prepare(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            rows.collect::<Result<Vec<_>, _>>()
         })
         .unwrap()
 }
@@ -44,7 +44,7 @@ async fn plaintext_from_before_sealing_is_sealed_at_the_next_start() {
                  VALUES ('A-OLD00001', ?1, 'care_quality', '2026-11-01T09:00:00.000Z', \
                  '2026-11-01T09:00:01.000Z', 'kk', ?2, ?3, ?4, 0, 0, 'new', \
                  '2026-11-11T09:00:00.000Z')",
-                rusqlite::params![kiosk, IIN, PHONE, TEXT],
+                senim_callcentre::db::sql::params![kiosk, IIN, PHONE, TEXT],
             )?;
             tx.execute(
                 "INSERT INTO sms_outbox (appeal_id, phone, body, created_at, next_at) \

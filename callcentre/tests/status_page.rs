@@ -102,13 +102,12 @@ async fn the_check_code_is_kept_as_its_hash_and_a_malformed_one_is_refused() {
                         r.get(0)
                     })?;
                 // Every column of the row, to look for the code itself.
-                let mut stmt = c.prepare("SELECT * FROM appeals WHERE id = ?1")?;
-                let n = stmt.column_count();
-                let row = stmt.query_row([&id], |r| {
+                let row = c.query_row("SELECT * FROM appeals WHERE id = ?1", [&id], |r| {
                     let mut all = String::new();
-                    for i in 0..n {
-                        let v: rusqlite::types::Value = r.get(i)?;
+                    let mut i = 0;
+                    while let Some(v) = r.get_ref(i) {
                         all.push_str(&format!("{v:?}|"));
+                        i += 1;
                     }
                     Ok(all)
                 })?;
@@ -162,7 +161,7 @@ async fn the_check_code_is_kept_as_its_hash_and_a_malformed_one_is_refused() {
     let stored: i64 = server
         .state
         .db
-        .read(|c| Ok(c.query_row("SELECT COUNT(*) FROM appeals", [], |r| r.get(0))?))
+        .read(|c| c.query_row("SELECT COUNT(*) FROM appeals", [], |r| r.get(0)))
         .unwrap();
     assert_eq!(stored, 1, "the refused batches stored nothing");
     server.stop().await;
@@ -193,9 +192,12 @@ async fn wrong_codes_unknown_numbers_and_malformed_links_get_the_same_404() {
         .write(|tx| {
             tx.execute(
                 "INSERT INTO status_links (code_hash, appeal_id, created_at) VALUES (?1, ?2, ?3)",
-                rusqlite::params![sha256_hex(link), id, senim_callcentre::db::ts(Utc::now())],
+                senim_callcentre::db::sql::params![
+                    sha256_hex(link),
+                    id,
+                    senim_callcentre::db::ts(Utc::now())
+                ],
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     let r = get(&server, &format!("/s/{id}/{link}"), client, Some("ru")).await;

@@ -15,11 +15,11 @@ fn open_uploads(server: &TestServer) -> i64 {
         .state
         .db
         .read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT count(*) FROM uploads WHERE completed_at IS NULL AND expired_at IS NULL",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap()
 }
@@ -175,7 +175,6 @@ async fn a_creation_whose_row_cannot_be_stored_leaves_no_file() {
                 "CREATE TRIGGER refuse_uploads BEFORE INSERT ON uploads \
                  BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     let r = kiosk.create(&id, bytes.len()).await;
@@ -187,10 +186,7 @@ async fn a_creation_whose_row_cannot_be_stored_leaves_no_file() {
     server
         .state
         .db
-        .write(|tx| {
-            tx.execute_batch("DROP TRIGGER refuse_uploads;")
-                .map_err(senim_callcentre::db::DbError::from)
-        })
+        .write(|tx| tx.execute_batch("DROP TRIGGER refuse_uploads;"))
         .unwrap();
     kiosk.create_ok(&id, bytes.len()).await;
     server.stop().await;
@@ -324,7 +320,6 @@ async fn at_start_a_full_upload_a_kill_left_unfinished_is_finished() {
                  UPDATE appeals SET video_upload_id = NULL, video_bytes = NULL, \
                  video_sha256 = NULL;",
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     // Completion seals a kiosk's unsealed video at rest; killed before completion, the file
@@ -344,11 +339,11 @@ async fn at_start_a_full_upload_a_kill_left_unfinished_is_finished() {
         .state
         .db
         .read(move |c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT video_upload_id FROM appeals WHERE id = ?1",
                 [&id],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(

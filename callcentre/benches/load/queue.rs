@@ -48,7 +48,7 @@ fn fill(db: &Db) -> Result<(), DbError> {
             "INSERT INTO kiosks (id, site, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for k in 0..KIOSKS {
-            kiosk.execute(rusqlite::params![
+            kiosk.execute(senim_callcentre::db::sql::params![
                 format!("K-B{k:05}"),
                 format!("bench-site-{:02}", k % SITES),
                 format!("t{k}"),
@@ -60,7 +60,7 @@ fn fill(db: &Db) -> Result<(), DbError> {
              VALUES (?1, ?2, 'x', ?3)",
         )?;
         for o in 0..20 {
-            op.execute(rusqlite::params![
+            op.execute(senim_callcentre::db::sql::params![
                 format!("op{o}"),
                 format!("Operator {o}"),
                 db::ts(start)
@@ -82,7 +82,7 @@ fn fill(db: &Db) -> Result<(), DbError> {
                 "closed"
             };
             let bribe = n % 33 == 0;
-            appeal.execute(rusqlite::params![
+            appeal.execute(senim_callcentre::db::sql::params![
                 number(n),
                 format!("K-B{:05}", (n * 7919) % KIOSKS),
                 if bribe {
@@ -148,12 +148,12 @@ pub fn run(rt: &tokio::runtime::Runtime) -> Result<serde_json::Value, BoxError> 
     })?;
     // Row 50,001 of "all", newest first, as its page's keyset link names it.
     let deep: String = db.read(|c| {
-        Ok(c.query_row(
+        c.query_row(
             "SELECT due_at || '~' || created_at || '~' || id FROM appeals \
              WHERE anticorruption = 0 ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET 50000",
             [],
             |r| r.get(0),
-        )?)
+        )
     })?;
     let deep = deep.replace(':', "%3A").replace('~', "%7E");
     let state = AppState::new(db, config, schedule, dir.path().to_path_buf());

@@ -213,7 +213,7 @@ fn get(db: &Db, number: &str) -> anyhow::Result<db::AppealRow> {
 fn change<T>(
     db: &Db,
     number: &str,
-    f: impl FnOnce(&rusqlite::Transaction<'_>, Actor<'_>) -> Result<T, LifecycleError>,
+    f: impl FnOnce(&crate::db::sql::Transaction<'_>, Actor<'_>) -> Result<T, LifecycleError>,
     actor: &str,
 ) -> anyhow::Result<T> {
     let result = db.write(|tx| {

@@ -5,12 +5,12 @@
 
 use std::sync::Arc;
 
+use crate::db::sql::Transaction;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 use serde::Deserialize;
 
 use super::auth::Operator;

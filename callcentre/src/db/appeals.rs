@@ -1,8 +1,8 @@
 //! Appeals as operators see them: the queue, one appeal, its history, status changes and
 //! logged actions (notes, IIN reveals).
 
+use super::sql::{params, Connection, OptionalExtension, Row, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, DbError};
 /// Appeal statuses, in the order an appeal moves through them.
@@ -82,12 +82,10 @@ pub(super) const APPEAL_COLUMNS: &str =
     a.call_only, a.assigned_to, a.answer_text, a.answer_language, a.answered_at, a.answered_by, \
     a.closed_at, a.close_reason, a.due_extended_reason, a.anticorruption, a.erased_at";
 
-pub(super) fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
-    let time = |i: usize| -> rusqlite::Result<DateTime<Utc>> {
+pub(super) fn appeal_row(r: &Row) -> Result<AppealRow, DbError> {
+    let time = |i: usize| -> Result<DateTime<Utc>, DbError> {
         let s: String = r.get(i)?;
-        parse_ts(&s).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, s.into())
-        })
+        parse_ts(&s).ok_or_else(|| DbError::Value(format!("column {i}: {s:?} is not a time")))
     };
     Ok(AppealRow {
         id: r.get(0)?,
@@ -134,11 +132,7 @@ pub(super) fn appeal_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppealRow> {
                     text,
                     language: language.unwrap_or_default(),
                     at: parse_ts(&at).ok_or_else(|| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            29,
-                            rusqlite::types::Type::Text,
-                            at.into(),
-                        )
+                        DbError::Value(format!("column 29: {at:?} is not a time"))
                     })?,
                     by: by.unwrap_or_default(),
                 }),
@@ -181,7 +175,7 @@ pub fn get_appeal(conn: &Connection, id: &str) -> Result<Option<AppealRow>, DbEr
     let sql = format!(
         "SELECT {APPEAL_COLUMNS} FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id WHERE a.id = ?1"
     );
-    Ok(conn.query_row(&sql, [id], appeal_row).optional()?)
+    conn.query_row(&sql, [id], appeal_row).optional()
 }
 
 /// One line of an appeal's history.
@@ -210,7 +204,7 @@ pub fn appeal_events(conn: &Connection, id: &str) -> Result<Vec<AppealEvent>, Db
             note: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Moves an appeal to a status and logs who did it; `None` if there is no such appeal.

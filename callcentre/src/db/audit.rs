@@ -2,8 +2,8 @@
 //! IIN reveals, assignments, answers, enrolment codes, kiosk revocations, operator changes,
 //! purges, refusals).
 
+use super::sql::{params, Connection, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
 
 use super::{parse_ts, ts, DbError};
 
@@ -95,9 +95,8 @@ pub fn count_audit(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<u64, DbError> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM audit WHERE at >= ?1 AND at < ?2")?
-        .query_row(params![ts(from), ts(to)], |r| r.get(0))?)
+    conn.prepare_cached("SELECT count(*) FROM audit WHERE at >= ?1 AND at < ?2")?
+        .query_row(params![ts(from), ts(to)], |r| r.get(0))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Live calls as appeals: the row an answered call makes (or joins, when the kiosk's record
 //! came first), its end and duration, and the notes and outcome its operator saves.
 
+use super::sql::{params, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{call_outcome, call_taken, ts, DbError};
 use crate::deadlines::Deadlines;

@@ -1,19 +1,18 @@
 //! Published service-guide catalogue versions.
 
+use super::sql::{params, Connection, Dialect, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::CatalogDocument;
 use std::collections::BTreeMap;
 
 use super::{parse_ts, ts, DbError};
 /// The newest published catalogue version's name, without its files (heartbeats ask often).
 pub fn latest_catalog_version(conn: &Connection) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT version FROM catalog_versions ORDER BY published_at DESC, version DESC LIMIT 1",
-        )?
-        .query_row([], |r| r.get(0))
-        .optional()?)
+    conn.prepare_cached(
+        "SELECT version FROM catalog_versions ORDER BY published_at DESC, version DESC LIMIT 1",
+    )?
+    .query_row([], |r| r.get(0))
+    .optional()
 }
 
 /// What publishing a catalogue did.
@@ -112,14 +111,20 @@ pub struct CatalogVersionRow {
 
 /// Every published version, newest first.
 pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbError> {
-    let mut stmt = conn.prepare(
+    // The version a kiosk refused, from its stored catalogue problem (JSON text).
+    let refused_version = match conn.dialect() {
+        Dialect::Sqlite => "json_extract(k.catalog_problem_json, '$.version')",
+        Dialect::Postgres => "(k.catalog_problem_json::jsonb ->> 'version')",
+    };
+    let sql = format!(
         "SELECT c.version, c.published_at, c.files_json, \
          (SELECT COUNT(*) FROM kiosks k WHERE k.catalog_version = c.version \
             AND k.revoked_at IS NULL), \
          (SELECT COUNT(*) FROM kiosks k WHERE k.revoked_at IS NULL \
-            AND json_extract(k.catalog_problem_json, '$.version') = c.version) \
-         FROM catalog_versions c ORDER BY c.published_at DESC, c.version DESC",
-    )?;
+            AND {refused_version} = c.version) \
+         FROM catalog_versions c ORDER BY c.published_at DESC, c.version DESC"
+    );
+    let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([], |r| {
         let files: String = r.get(2)?;
         Ok(CatalogVersionRow {
@@ -132,7 +137,7 @@ pub fn list_catalogs(conn: &Connection) -> Result<Vec<CatalogVersionRow>, DbErro
             refused_by: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 pub fn latest_catalog(conn: &Connection) -> Result<Option<CatalogDocument>, DbError> {

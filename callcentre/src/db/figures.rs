@@ -3,9 +3,9 @@
 //! median hours from an appeal to its answer, computed by the database with window functions.
 //! Test appeals never count; operators' sites and the anti-corruption flag narrow the scope.
 
+use super::guides::{local_sql, LocalPart};
+use super::sql::{Connection, Dialect, Row, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
-use rusqlite::Connection;
 
 use super::{ts, DbError, OffsetSpan};
 
@@ -59,8 +59,17 @@ pub struct MedianRow {
 }
 
 /// The local month of `a.created_at` (`YYYY-MM`); pushes its parameters.
-fn month_expr(spans: &[OffsetSpan], values: &mut Vec<Value>) -> String {
-    super::guides::local_sql(spans, values, "strftime('%Y-%m', ", "a.created_at")
+fn month_expr(dialect: Dialect, spans: &[OffsetSpan], values: &mut Vec<Value>) -> String {
+    local_sql(dialect, spans, values, LocalPart::Month, "a.created_at")
+}
+
+/// A stored time (or a time parameter) as something both dialects compare and subtract as a
+/// time: SQLite's Julian day number, PostgreSQL's `timestamptz`.
+fn time_sql(dialect: Dialect, expr: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("julianday({expr})"),
+        Dialect::Postgres => format!("({expr})::timestamptz"),
+    }
 }
 
 /// The `WHERE` clause of a scope (on `appeals a JOIN kiosks k`); pushes its parameters.
@@ -74,18 +83,18 @@ fn scope_filter(scope: &FigureScope<'_>, values: &mut Vec<Value>) -> Result<Stri
         sql.push_str(" AND a.anticorruption = 0");
     }
     if !scope.sites.is_empty() {
-        let list = serde_json::to_string(scope.sites)
-            .map_err(|e| DbError::Sql(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        values.push(list.into());
-        sql.push_str(&format!(
-            " AND k.site IN (SELECT value FROM json_each(?{}))",
-            values.len()
-        ));
+        // One parameter per site (an operator has a few).
+        let mut marks = Vec::with_capacity(scope.sites.len());
+        for site in scope.sites {
+            values.push(site.clone().into());
+            marks.push(format!("?{}", values.len()));
+        }
+        sql.push_str(&format!(" AND k.site IN ({})", marks.join(", ")));
     }
     Ok(sql)
 }
 
-fn count(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+fn count(r: &Row, i: usize) -> Result<u64, DbError> {
     Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
 }
 
@@ -95,23 +104,9 @@ pub fn figure_cells(
     conn: &Connection,
     scope: &FigureScope<'_>,
 ) -> Result<Vec<FigureCell>, DbError> {
-    let mut values = Vec::new();
-    let month = month_expr(scope.spans, &mut values);
-    let filter = scope_filter(scope, &mut values)?;
-    values.push(ts(scope.now).into());
-    let now = values.len();
-    let sql = format!(
-        "SELECT {month} AS month, k.site, a.topic, a.status, COUNT(*), \
-         SUM(a.answered_at IS NOT NULL), \
-         SUM(a.answered_at IS NOT NULL AND julianday(a.answered_at) <= julianday(a.due_at)), \
-         SUM(a.answered_at IS NULL AND a.status <> 'closed' \
-             AND julianday(a.due_at) < julianday(?{now})) \
-         FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id \
-         WHERE {filter} \
-         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-    );
+    let (sql, values) = cells_sql(conn.dialect(), scope)?;
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
+    let rows = stmt.query_map(values, |r| {
         Ok(FigureCell {
             month: r.get(0)?,
             site: r.get(1)?,
@@ -123,7 +118,33 @@ pub fn figure_cells(
             overdue_open: count(r, 7)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
+}
+
+/// The statement of [`figure_cells`] and its parameters.
+fn cells_sql(dialect: Dialect, scope: &FigureScope<'_>) -> Result<(String, Vec<Value>), DbError> {
+    let mut values = Vec::new();
+    let month = month_expr(dialect, scope.spans, &mut values);
+    let filter = scope_filter(scope, &mut values)?;
+    values.push(ts(scope.now).into());
+    // (A text parameter: PostgreSQL would otherwise expect a timestamptz for it.)
+    let now = time_sql(dialect, &format!("CAST(?{} AS text)", values.len()));
+    let (answered, due) = (
+        time_sql(dialect, "a.answered_at"),
+        time_sql(dialect, "a.due_at"),
+    );
+    // COUNT of a CASE without ELSE: the rows where the condition holds (an integer on both).
+    let sql = format!(
+        "SELECT {month} AS month, k.site, a.topic, a.status, COUNT(*), \
+         COUNT(CASE WHEN a.answered_at IS NOT NULL THEN 1 END), \
+         COUNT(CASE WHEN a.answered_at IS NOT NULL AND {answered} <= {due} THEN 1 END), \
+         COUNT(CASE WHEN a.answered_at IS NULL AND a.status <> 'closed' AND {due} < {now} \
+             THEN 1 END) \
+         FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id \
+         WHERE {filter} \
+         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    );
+    Ok((sql, values))
 }
 
 /// The median hours from an appeal's making to its answer over the answered appeals of the
@@ -139,8 +160,41 @@ pub fn answer_medians(
     if groupings.is_empty() {
         return Ok(Vec::new());
     }
+    let (sql, values) = medians_sql(conn.dialect(), scope, groupings)?;
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(values, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            MedianRow {
+                month: r.get(1)?,
+                site: r.get(2)?,
+                topic: r.get(3)?,
+                answered: count(r, 4)?,
+                median_hours: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+            },
+        ))
+    })?;
+    let mut out = vec![Vec::new(); groupings.len()];
+    for row in rows {
+        let (g, median) = row?;
+        // Without groups, an empty scope still yields one row of NULLs.
+        if median.answered > 0 {
+            if let Some(list) = usize::try_from(g).ok().and_then(|g| out.get_mut(g)) {
+                list.push(median);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The statement of [`answer_medians`] and its parameters.
+fn medians_sql(
+    dialect: Dialect,
+    scope: &FigureScope<'_>,
+    groupings: &[MedianBy],
+) -> Result<(String, Vec<Value>), DbError> {
     let mut values = Vec::new();
-    let month = month_expr(scope.spans, &mut values);
+    let month = month_expr(dialect, scope.spans, &mut values);
     let filter = scope_filter(scope, &mut values)?;
     let branches: Vec<String> = groupings
         .iter()
@@ -164,7 +218,7 @@ pub fn answer_medians(
                  AVG(hours) AS median FROM ( \
                      SELECT month, site, topic, hours, \
                      ROW_NUMBER() OVER ({partition} ORDER BY hours) AS rn, \
-                     COUNT(*) OVER ({partition}) AS n FROM d) \
+                     COUNT(*) OVER ({partition}) AS n FROM d) w \
                  WHERE rn IN ((n + 1) / 2, (n + 2) / 2) {group}",
                 pick(by.month, "month"),
                 pick(by.site, "site"),
@@ -172,38 +226,22 @@ pub fn answer_medians(
             )
         })
         .collect();
+    // Whole seconds from the appeal to its answer, as a real number.
+    let seconds = match dialect {
+        Dialect::Sqlite => "ROUND((julianday(a.answered_at) - julianday(a.created_at)) * 86400.0)",
+        Dialect::Postgres => {
+            "CAST(ROUND(extract(epoch from (a.answered_at)::timestamptz \
+             - (a.created_at)::timestamptz)) AS double precision)"
+        }
+    };
     let sql = format!(
         "WITH d AS MATERIALIZED ( \
              SELECT {month} AS month, k.site AS site, a.topic AS topic, \
-             ROUND((julianday(a.answered_at) - julianday(a.created_at)) * 86400.0) / 3600.0 \
-             AS hours \
+             {seconds} / 3600.0 AS hours \
              FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id \
              WHERE {filter} AND a.answered_at IS NOT NULL) \
          {} ORDER BY 1, 2, 3, 4",
         branches.join(" UNION ALL ")
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(values), |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            MedianRow {
-                month: r.get(1)?,
-                site: r.get(2)?,
-                topic: r.get(3)?,
-                answered: count(r, 4)?,
-                median_hours: r.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-            },
-        ))
-    })?;
-    let mut out = vec![Vec::new(); groupings.len()];
-    for row in rows {
-        let (g, median) = row?;
-        // Without groups, an empty scope still yields one row of NULLs.
-        if median.answered > 0 {
-            if let Some(list) = usize::try_from(g).ok().and_then(|g| out.get_mut(g)) {
-                list.push(median);
-            }
-        }
-    }
-    Ok(out)
+    Ok((sql, values))
 }

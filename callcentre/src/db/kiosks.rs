@@ -1,7 +1,7 @@
 //! Enrolment codes, kiosks (tokens, revocation, the fleet list) and their heartbeats.
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{CatalogProblem, Heartbeat, SiteMode};
 
 use super::{parse_ts, ts, DbError};
@@ -192,7 +192,8 @@ pub struct KioskRow {
 
 pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT id, site, enrolled_at, revoked_at IS NOT NULL, last_heartbeat, state, \
+        "SELECT id, site, enrolled_at, CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END, \
+         last_heartbeat, state, \
          queue_depth, devices_json, app_version, clock_skew_ms, mode, catalog_version, \
          catalog_problem_json, image_version, update_json, update_failure_json FROM kiosks \
          ORDER BY site, id",
@@ -223,7 +224,7 @@ pub fn list_kiosks(conn: &Connection) -> Result<Vec<KioskRow>, DbError> {
                 .and_then(|j| serde_json::from_str(&j).ok()),
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// The last heartbeat of a kiosk as kept in memory and flushed now and then.

@@ -7,8 +7,8 @@
 //! Over 600 lines: every transition next to its checks and the refusals' messages, so one
 //! file shows which move is allowed from where.
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{audit, parse_ts, ts, AuditEntry, DbError};
 use crate::i18n::{tr, trc, trf, Lang};
@@ -87,12 +87,6 @@ pub enum LifecycleError {
 impl From<DbError> for LifecycleError {
     fn from(e: DbError) -> Self {
         LifecycleError::Db(e)
-    }
-}
-
-impl From<rusqlite::Error> for LifecycleError {
-    fn from(e: rusqlite::Error) -> Self {
-        LifecycleError::Db(DbError::Sql(e))
     }
 }
 
@@ -258,7 +252,8 @@ fn current_for(
 
 fn current(tx: &Transaction<'_>, id: &str) -> Result<Current, LifecycleError> {
     tx.query_row(
-        "SELECT a.status, a.assigned_to, a.anticorruption, k.site, a.due_extended_reason IS NOT NULL \
+        "SELECT a.status, a.assigned_to, a.anticorruption, k.site, \
+         CASE WHEN a.due_extended_reason IS NULL THEN 0 ELSE 1 END \
          FROM appeals a JOIN kiosks k ON k.id = a.kiosk_id WHERE a.id = ?1",
         [id],
         |r| {
@@ -318,7 +313,7 @@ fn reason(text: Option<&str>) -> Result<Option<String>, LifecycleError> {
 /// Can `username` take an appeal of `site` (flagged or not)? Checks the account exists, is
 /// enabled, has the role and may see the site.
 pub fn check_assignee(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     username: &str,
     site: &str,
     anticorruption: bool,
@@ -343,9 +338,10 @@ pub fn check_assignee(
         }
         Some(None) => {}
     }
-    let has = |role: &str| -> Result<bool, rusqlite::Error> {
+    let has = |role: &str| -> Result<bool, DbError> {
         conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM operator_roles WHERE username = ?1 AND role = ?2)",
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM operator_roles \
+             WHERE username = ?1 AND role = ?2) THEN 1 ELSE 0 END",
             params![username, role],
             |r| r.get(0),
         )
@@ -362,8 +358,9 @@ pub fn check_assignee(
         });
     }
     let site_ok: bool = conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM operator_sites WHERE username = ?1) \
-         OR EXISTS (SELECT 1 FROM operator_sites WHERE username = ?1 AND site = ?2)",
+        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM operator_sites WHERE username = ?1) \
+         OR EXISTS (SELECT 1 FROM operator_sites WHERE username = ?1 AND site = ?2) \
+         THEN 1 ELSE 0 END",
         params![username, site],
         |r| r.get(0),
     )?;
@@ -386,7 +383,7 @@ pub struct Assignable {
 /// Enabled operators with the role for the appeal (anti-corruption for flagged ones) who may
 /// see its site, by display name.
 pub fn assignable_operators(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     site: &str,
     anticorruption: bool,
 ) -> Result<Vec<Assignable>, DbError> {
@@ -411,7 +408,7 @@ pub fn assignable_operators(
             display_name: r.get(1)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Assigns (or reassigns) an open appeal to `to`; it becomes `assigned`.
@@ -616,7 +613,7 @@ pub fn extend(
 
 /// The topic and the time an appeal was left (for its deadline), if it exists.
 pub fn appeal_topic_and_created(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     id: &str,
 ) -> Result<Option<(String, DateTime<Utc>)>, DbError> {
     let row: Option<(String, String)> = conn

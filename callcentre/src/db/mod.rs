@@ -1,5 +1,6 @@
-//! The backend's SQLite store: connections, pragmas, migrations, and every SQL statement the
-//! server runs, one file per resource (no other module speaks SQL).
+//! The backend's store: connections (the embedded SQLite file, through the SQL layer in
+//! [`sql`]), pragmas, migrations, and every SQL statement the server runs, one file per
+//! resource (no other module speaks SQL).
 
 mod appeals;
 mod audit;
@@ -24,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 use senim_common::sqlite::{self, UpgradeError};
 
@@ -100,24 +100,46 @@ pub enum DbError {
     Value(String),
 }
 
-/// One writer and a few readers on the same WAL database.
+/// One writer and a few readers on the same database.
 pub struct Db {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    /// The call-centre's data folder (keys, update bundles; the SQLite file when embedded).
+    data_dir: PathBuf,
+    /// The SQLite file, `None` on another backend.
+    path: Option<PathBuf>,
+    writer: Mutex<sql::Connection>,
+    readers: Vec<Mutex<sql::Connection>>,
     next_reader: AtomicUsize,
 }
 
 impl Db {
-    /// The folder the database lives in (the call-centre's data folder).
+    /// The call-centre's data folder (where the SQLite file lives when the store is embedded).
     pub fn data_dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+        &self.data_dir
+    }
+
+    /// A store on connections already opened and migrated: one writer, one or more readers.
+    #[allow(dead_code)] // the PostgreSQL backend opens its connections through this
+    pub(crate) fn from_connections(
+        data_dir: PathBuf,
+        writer: sql::Connection,
+        readers: Vec<sql::Connection>,
+    ) -> Db {
+        Db {
+            data_dir,
+            path: None,
+            writer: Mutex::new(writer),
+            readers: readers.into_iter().map(Mutex::new).collect(),
+            next_reader: AtomicUsize::new(0),
+        }
     }
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("path", &self.path).finish()
+        f.debug_struct("Db")
+            .field("data_dir", &self.data_dir)
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -128,7 +150,7 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// WAL lets the console read while kiosks write; FULL makes every commit survive a power cut
 /// (one fsync of the WAL per transaction, so batches are cheap).
-fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+fn configure(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
     sqlite::configure(conn, BUSY_TIMEOUT)
 }
 
@@ -141,7 +163,7 @@ impl Db {
         })?;
         let path = data_dir.join("senim.sqlite3");
         let open = || {
-            Connection::open(&path).map_err(|source| DbError::Open {
+            rusqlite::Connection::open(&path).map_err(|source| DbError::Open {
                 path: path.clone(),
                 source,
             })
@@ -165,29 +187,32 @@ impl Db {
         for _ in 0..READERS {
             let reader = open()?;
             configure(&reader)?;
-            readers.push(Mutex::new(reader));
+            readers.push(Mutex::new(sql::Connection::sqlite(reader)));
         }
         Ok(Db {
-            path,
-            writer: Mutex::new(writer),
+            data_dir: data_dir.to_path_buf(),
+            path: Some(path),
+            writer: Mutex::new(sql::Connection::sqlite(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
         })
     }
 
     /// Runs `f` in one write transaction, committed if it returns `Ok`.
-    /// An `Err` from `f` rolls everything back.
+    /// An `Err` from `f` (or a panic in it) rolls everything back.
     pub fn write<T, E: From<DbError>>(
         &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+        f: impl FnOnce(&sql::Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(DbError::from)?;
-        let value = f(&tx)?;
-        tx.commit().map_err(DbError::from)?;
-        Ok(value)
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.begin_write()?;
+        let open = OpenWrite {
+            conn: &conn,
+            done: false,
+        };
+        let value = f(&sql::Transaction::new(open.conn));
+        open.finish(value.is_ok())?;
+        value
     }
 
     /// After personal data was erased (the purge): `secure_delete` (set on every connection)
@@ -195,11 +220,18 @@ impl Db {
     /// their old page images leave the WAL too. `false` if a reader kept part of it alive.
     pub fn checkpoint_erased(&self) -> Result<bool, DbError> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(sqlite::checkpoint_truncate(&conn)?)
+        match conn.as_sqlite() {
+            Some(c) => Ok(sqlite::checkpoint_truncate(c)?),
+            // Nothing of SQLite's WAL to empty on another backend.
+            None => Ok(true),
+        }
     }
 
     /// Runs `f` on a reader connection.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&sql::Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         // Take the first free reader, else wait for the one round-robin picked.
         for i in 0..self.readers.len() {
@@ -214,10 +246,43 @@ impl Db {
     }
 }
 
+/// The writer's open transaction: committed or rolled back by [`OpenWrite::finish`], rolled
+/// back on drop if `f` panicked (the writer's lock ignores poisoning, so the connection must
+/// not stay inside a transaction).
+struct OpenWrite<'c> {
+    conn: &'c sql::Connection,
+    done: bool,
+}
+
+impl OpenWrite<'_> {
+    /// Commits if `ok`, else rolls back (the closure's own error is what the caller hears;
+    /// a connection left inside a transaction says so at the next `begin_write`).
+    fn finish(mut self, ok: bool) -> Result<(), DbError> {
+        self.done = true;
+        if ok {
+            // A failed COMMIT leaves the transaction open in SQLite: roll it back then.
+            self.conn.commit().inspect_err(|_| {
+                let _ = self.conn.rollback();
+            })
+        } else {
+            let _ = self.conn.rollback();
+            Ok(())
+        }
+    }
+}
+
+impl Drop for OpenWrite<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.rollback();
+        }
+    }
+}
+
 /// Runs a write transaction off the async runtime.
 pub async fn write<T: Send + 'static, E: From<DbError> + Send + 'static>(
     db: &Arc<Db>,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    f: impl FnOnce(&sql::Transaction<'_>) -> Result<T, E> + Send + 'static,
 ) -> Result<T, E> {
     let db = Arc::clone(db);
     tokio::task::spawn_blocking(move || db.write(f))
@@ -228,7 +293,7 @@ pub async fn write<T: Send + 'static, E: From<DbError> + Send + 'static>(
 /// Runs a read off the async runtime.
 pub async fn read<T: Send + 'static>(
     db: &Arc<Db>,
-    f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    f: impl FnOnce(&sql::Connection) -> Result<T, DbError> + Send + 'static,
 ) -> Result<T, DbError> {
     let db = Arc::clone(db);
     tokio::task::spawn_blocking(move || db.read(f))
@@ -251,6 +316,7 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn migrations_are_valid() {
@@ -381,7 +447,11 @@ mod tests {
         // Foreign keys are back on for the server's own work.
         let on: i64 = db
             .write(|tx| {
-                Ok::<_, DbError>(tx.pragma_query_value(None, "foreign_keys", |r| r.get(0))?)
+                Ok::<_, DbError>(tx.as_sqlite().expect("SQLite").pragma_query_value(
+                    None,
+                    "foreign_keys",
+                    |r| r.get(0),
+                )?)
             })
             .unwrap();
         assert_eq!(on, 1);
@@ -391,7 +461,6 @@ mod tests {
                  VALUES ('A-NOPE0000', 'x', 'y', 'note')",
                 [],
             )
-            .map_err(DbError::from)
         });
         assert!(
             orphan.is_err(),
@@ -410,6 +479,61 @@ mod tests {
             .collect()
     }
 
+    fn operator_count(db: &Db) -> i64 {
+        db.read(|c| c.query_row("SELECT count(*) FROM operators", [], |r| r.get(0)))
+            .unwrap()
+    }
+
+    fn add_operator(tx: &sql::Transaction<'_>, name: &str) -> Result<bool, DbError> {
+        insert_operator(tx, name, name, "x", chrono::Utc::now())
+    }
+
+    #[test]
+    fn a_write_commits_on_ok_and_rolls_back_on_err_a_failed_statement_or_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|tx| add_operator(tx, "aigerim")).unwrap();
+        assert_eq!(operator_count(&db), 1);
+        // An Err from the closure undoes what it wrote.
+        let err = db.write(|tx| {
+            add_operator(tx, "bolat")?;
+            Err::<(), _>(DbError::Value("refused".into()))
+        });
+        assert!(err.is_err());
+        assert_eq!(operator_count(&db), 1);
+        // A failed statement (a broken foreign key) too; the writer stays usable.
+        let err = db.write(|tx| {
+            add_operator(tx, "bolat")?;
+            tx.execute(
+                "INSERT INTO appeal_events (appeal_id, at, operator, action) \
+                 VALUES ('A-NOPE0000', 'x', 'y', 'note')",
+                [],
+            )
+        });
+        assert!(err.is_err());
+        assert_eq!(operator_count(&db), 1);
+        // A panic in the closure leaves no transaction open on the writer.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.write(|tx| {
+                add_operator(tx, "bolat")?;
+                if operator_count(&db) >= 0 {
+                    panic!("a bug in the closure");
+                }
+                Ok::<_, DbError>(())
+            })
+        }));
+        assert!(panicked.is_err());
+        db.write(|tx| add_operator(tx, "dana")).unwrap();
+        let names = db
+            .read(|c| {
+                c.prepare("SELECT username FROM operators ORDER BY username")?
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        assert_eq!(names, ["aigerim", "dana"]);
+    }
+
     #[test]
     fn the_journal_is_wal_and_commits_are_full() {
         let dir = tempfile::tempdir().unwrap();
@@ -417,8 +541,16 @@ mod tests {
         let (mode, sync): (String, i64) = db
             .read(|c| {
                 Ok((
-                    c.pragma_query_value(None, "journal_mode", |r| r.get(0))?,
-                    c.pragma_query_value(None, "synchronous", |r| r.get(0))?,
+                    c.as_sqlite().expect("SQLite").pragma_query_value(
+                        None,
+                        "journal_mode",
+                        |r| r.get(0),
+                    )?,
+                    c.as_sqlite().expect("SQLite").pragma_query_value(
+                        None,
+                        "synchronous",
+                        |r| r.get(0),
+                    )?,
                 ))
             })
             .unwrap();

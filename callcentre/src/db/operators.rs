@@ -2,8 +2,8 @@
 //! enabling (disabling deletes every session), password resets (which revoke sessions too),
 //! sites, and the rules for usernames and passwords the console and the CLI share.
 
+use super::sql::{params, Connection, OptionalExtension, Params, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, roles_of, sites_of, ts, DbError, Roles};
 
@@ -49,7 +49,7 @@ fn roles_as_names<S: serde::Serializer>(roles: &Roles, s: S) -> Result<S::Ok, S:
 
 /// Every operator account, by username.
 pub fn list_operators(conn: &Connection) -> Result<Vec<OperatorRow>, DbError> {
-    operators_where(conn, "1", [])
+    operators_where(conn, "1 = 1", [])
 }
 
 /// One operator account, disabled or not.
@@ -59,7 +59,7 @@ pub fn get_operator(conn: &Connection, username: &str) -> Result<Option<Operator
         .next())
 }
 
-fn operators_where<P: rusqlite::Params>(
+fn operators_where<P: Params>(
     conn: &Connection,
     condition: &str,
     params: P,
@@ -170,7 +170,7 @@ pub fn operator_roles(conn: &Connection, username: &str) -> Result<Roles, DbErro
 
 /// Signs an operator out everywhere.
 pub fn delete_sessions_of(tx: &Transaction<'_>, username: &str) -> Result<usize, DbError> {
-    Ok(tx.execute("DELETE FROM sessions WHERE username = ?1", [username])?)
+    tx.execute("DELETE FROM sessions WHERE username = ?1", [username])
 }
 
 /// Does this operator exist (disabled or not)?
@@ -199,12 +199,12 @@ pub fn known_sites(conn: &Connection) -> Result<Vec<String>, DbError> {
 /// How many enabled operators hold the admin role (the last one cannot be disabled or lose
 /// the role, or nobody could administer the call-centre from the console).
 pub fn enabled_admins(conn: &Connection) -> Result<u32, DbError> {
-    Ok(conn.query_row(
+    conn.query_row(
         "SELECT count(*) FROM operator_roles r JOIN operators o ON o.username = r.username \
          WHERE r.role = 'admin' AND o.disabled_at IS NULL",
         [],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The actor of audit rows written by the command line (a name no account can have).
@@ -253,12 +253,6 @@ pub enum OperatorError {
     LastAdmin,
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<rusqlite::Error> for OperatorError {
-    fn from(e: rusqlite::Error) -> Self {
-        OperatorError::Db(e.into())
-    }
 }
 
 fn sites_detail(sites: &[String]) -> String {

@@ -2,10 +2,12 @@
 //! by number, filters (kiosk, site, topic, status, dates), the viewer's limits (flagged appeals
 //! only for the anti-corruption role, sites), urgency or newest-first order, keyset pages and
 //! counts, all on schema 4's indexes.
+//!
+//! Over 600 lines: the views, their WHERE terms, the keyset order and the SQLite index hints
+//! (left out on PostgreSQL) build one statement, and read best side by side.
 
+use super::sql::{Connection, Dialect, Row, Value};
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection};
 
 use super::appeals::{appeal_row, APPEAL_COLUMNS};
 use super::{ts, AppealRow, DbError, Roles, SessionRow, OPEN_STATUSES};
@@ -222,16 +224,36 @@ pub struct QueuePage {
 }
 
 /// WHERE terms and their parameters.
-#[derive(Default)]
 struct Terms {
+    dialect: Dialect,
     sql: Vec<String>,
     params: Vec<Value>,
 }
 
 impl Terms {
+    fn new(dialect: Dialect) -> Terms {
+        Terms {
+            dialect,
+            sql: Vec::new(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Adds a term whose parameters are written `?`, in the order of `params`; they are
+    /// numbered here (`?N`, as every statement is written, so PostgreSQL's `$N` follows).
     fn push(&mut self, sql: &str, params: impl IntoIterator<Item = Value>) {
-        self.sql.push(sql.to_string());
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        let mut n = self.params.len();
+        for c in sql.chars() {
+            numbered.push(c);
+            if c == '?' {
+                n += 1;
+                numbered.push_str(&n.to_string());
+            }
+        }
         self.params.extend(params);
+        debug_assert_eq!(n, self.params.len(), "one value per `?` in {sql}");
+        self.sql.push(numbered);
     }
 
     fn one_of(&mut self, column: &str, values: &[&str]) {
@@ -246,7 +268,7 @@ impl Terms {
     }
 
     fn never(&mut self) {
-        self.push("0", []);
+        self.push("1 = 0", []);
     }
 
     fn clause(&self) -> String {
@@ -267,8 +289,16 @@ fn text(s: &str) -> Value {
 /// a page then walks `appeals_by_created` (or the topic's, kiosk's or dates' index) in order
 /// and stops at the page's end rather than sorting every closed appeal. Counts walk the same
 /// way when a filter narrows them, and otherwise count `appeals_by_triage` alone.
-fn terms(view: View, filter: &QueueFilter, viewer: Viewer<'_>, walk: bool) -> Terms {
-    let mut t = Terms::default();
+/// (The unary `+` is SQLite's; PostgreSQL plans on its own and has no `+` for text.)
+fn terms(
+    dialect: Dialect,
+    view: View,
+    filter: &QueueFilter,
+    viewer: Viewer<'_>,
+    walk: bool,
+) -> Terms {
+    let mut t = Terms::new(dialect);
+    let walk = walk && dialect == Dialect::Sqlite;
     let plus = if walk && !view.urgent() { "+" } else { "" };
     if !viewer.sites.is_empty() {
         t.push(
@@ -396,19 +426,25 @@ fn order(
 }
 
 /// The SELECT of queue rows for `terms`, ordered by `order_by`, at most `limit` rows. The
-/// appeals table leads the join (CROSS JOIN keeps it outermost) so the order comes from an
-/// index on appeals.
-fn select(where_clause: &str, order_by: &str, limit: Option<usize>) -> String {
+/// appeals table leads the join (SQLite's CROSS JOIN keeps it outermost) so the order comes
+/// from an index on appeals.
+fn select(terms: &Terms, order_by: &str, limit: Option<usize>) -> String {
+    let join = match terms.dialect {
+        Dialect::Sqlite => "CROSS JOIN",
+        // PostgreSQL's CROSS JOIN takes no ON (and it orders joins itself).
+        Dialect::Postgres => "JOIN",
+    };
+    let where_clause = terms.clause();
     format!(
         "SELECT {APPEAL_COLUMNS}, coalesce(o.display_name, a.assigned_to) \
-         FROM appeals a CROSS JOIN kiosks k ON k.id = a.kiosk_id \
+         FROM appeals a {join} kiosks k ON k.id = a.kiosk_id \
          LEFT JOIN operators o ON o.username = a.assigned_to \
          {where_clause} ORDER BY {order_by}{}",
         limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
     )
 }
 
-fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
+fn queue_row(r: &Row) -> Result<QueueRow, DbError> {
     let appeal = appeal_row(r)?;
     Ok(QueueRow {
         assignee: r.get(36)?,
@@ -419,19 +455,20 @@ fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
 
 fn run(conn: &Connection, sql: &str, params: Vec<Value>) -> Result<Vec<QueueRow>, DbError> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params_from_iter(params), queue_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = stmt.query_map(params, queue_row)?;
+    rows.collect::<Result<_, _>>()
 }
 
 /// The SQL and parameters of one page (for [`queue_page`] and the plan test).
 fn page_query(
+    dialect: Dialect,
     view: View,
     filter: &QueueFilter,
     viewer: Viewer<'_>,
     cursor: &Cursor,
     size: usize,
 ) -> (String, Vec<Value>, bool) {
-    let mut t = terms(view, filter, viewer, true);
+    let mut t = terms(dialect, view, filter, viewer, true);
     let (forward, from) = match cursor {
         Cursor::First => (true, None),
         Cursor::After(k) => (true, Some(k)),
@@ -442,11 +479,7 @@ fn page_query(
     if let (Some(term), true) = (keyset, from.is_some()) {
         t.push(term, params);
     }
-    (
-        select(&t.clause(), order_by, Some(size + 1)),
-        t.params,
-        forward,
-    )
+    (select(&t, order_by, Some(size + 1)), t.params, forward)
 }
 
 /// One page of `view` as `viewer` may see it, narrowed by `filter`, at `cursor`.
@@ -469,7 +502,7 @@ pub fn queue_page_sized(
     cursor: &Cursor,
     size: usize,
 ) -> Result<QueuePage, DbError> {
-    let (sql, params, forward) = page_query(view, filter, viewer, cursor, size);
+    let (sql, params, forward) = page_query(conn.dialect(), view, filter, viewer, cursor, size);
     let mut rows = run(conn, &sql, params)?;
     let more = rows.len() > size;
     rows.truncate(size);
@@ -494,14 +527,14 @@ pub fn queue_page_sized(
     })
 }
 
-fn count_terms(view: View, filter: &QueueFilter, viewer: Viewer<'_>) -> Terms {
+fn count_terms(dialect: Dialect, view: View, filter: &QueueFilter, viewer: Viewer<'_>) -> Terms {
     let narrowed = !viewer.sites.is_empty()
         || filter.site.is_some()
         || filter.kiosk.is_some()
         || filter.topic.is_some()
         || filter.from.is_some()
         || filter.until.is_some();
-    terms(view, filter, viewer, narrowed)
+    terms(dialect, view, filter, viewer, narrowed)
 }
 
 /// How many appeals of `view` and `filter` the viewer may see (up to [`COUNT_CAP`]).
@@ -511,15 +544,15 @@ pub fn count(
     filter: &QueueFilter,
     viewer: Viewer<'_>,
 ) -> Result<Count, DbError> {
-    let t = count_terms(view, filter, viewer);
+    let t = count_terms(conn.dialect(), view, filter, viewer);
     let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM appeals a {} LIMIT {})",
+        "SELECT count(*) FROM (SELECT 1 FROM appeals a {} LIMIT {}) capped",
         t.clause(),
         COUNT_CAP + 1
     );
     let n: i64 = conn
         .prepare_cached(&sql)?
-        .query_row(params_from_iter(t.params), |r| r.get(0))?;
+        .query_row(t.params, |r| r.get(0))?;
     let n = n as u64;
     Ok(if n > COUNT_CAP {
         Count::AtLeast(COUNT_CAP)
@@ -540,13 +573,13 @@ pub fn queue_rows(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut t = terms(view, filter, viewer, false);
+    let mut t = terms(conn.dialect(), view, filter, viewer, false);
     t.push(
         &format!("a.id IN ({})", vec!["?"; ids.len()].join(", ")),
         ids.iter().map(|id| text(id)),
     );
     let (order_by, _, _) = order(view, true, None);
-    run(conn, &select(&t.clause(), order_by, None), t.params)
+    run(conn, &select(&t, order_by, None), t.params)
 }
 
 /// New flagged appeals the viewer may see ("flagged on arrival", the anti-corruption tab's

@@ -2,8 +2,8 @@
 //! and the recent device faults the fleet view lists. An appeal's check code is kept only as
 //! its SHA-256 (`check_hash`).
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::{Record, RecordBody, RecordOutcome, RecordResult};
 use std::collections::HashMap;
 
@@ -182,7 +182,8 @@ fn join_call(
     tx.prepare_cached(
         "UPDATE appeals SET language = ?2, iin = ?3, callback_phone = ?4, body_text = ?5, \
          expected_video_bytes = ?6, expected_video_sha256 = ?7, duration_seconds = ?8, \
-         interrupted = ?9, test = (test OR ?10), call_secs = COALESCE(call_secs, ?11), \
+         interrupted = ?9, test = CASE WHEN test <> 0 OR ?10 <> 0 THEN 1 ELSE 0 END, \
+         call_secs = COALESCE(call_secs, ?11), \
          received_at = ?12, call_only = 0, check_hash = COALESCE(?13, check_hash) WHERE id = ?1",
     )?
     .execute(params![

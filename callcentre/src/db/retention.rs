@@ -2,8 +2,8 @@
 //! personal data (IIN, phone, text, answer, call notes, history notes, SMS, status links) in
 //! the caller's transaction. Numbers, dates, topic, site, status and durations stay.
 
+use super::sql::{params, Connection, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, Transaction};
 
 use super::{ts, DbError};
 

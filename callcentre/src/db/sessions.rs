@@ -1,7 +1,7 @@
 //! Operator accounts (roles, sites, language, disabling) and console sessions.
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{ts, DbError};
 /// What an operator may do. An account can hold several roles.
@@ -104,14 +104,13 @@ pub fn operator_login(
     conn: &Connection,
     username: &str,
 ) -> Result<Option<(String, String)>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT password_hash, display_name FROM operators \
+    conn.query_row(
+        "SELECT password_hash, display_name FROM operators \
              WHERE username = ?1 AND disabled_at IS NULL",
-            [username],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+        [username],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
 }
 
 pub fn insert_session(

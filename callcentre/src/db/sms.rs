@@ -1,8 +1,8 @@
 //! The SMS outbox and the status-page link codes made for each SMS: queueing a message,
 //! finding the ones due, marking them sent (phone and text erased) or failed (retried later).
 
+use super::sql::{params, Connection, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, DbError};
 
@@ -44,13 +44,12 @@ pub fn store_status_link(
 
 /// The appeal a link code's hash opens, if any.
 pub fn status_link_appeal(conn: &Connection, code_hash: &str) -> Result<Option<String>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT appeal_id FROM status_links WHERE code_hash = ?1",
-            [code_hash],
-            |r| r.get(0),
-        )
-        .optional()?)
+    conn.query_row(
+        "SELECT appeal_id FROM status_links WHERE code_hash = ?1",
+        [code_hash],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Queues a message (due now) and notes it in the appeal's history; its id.
@@ -61,12 +60,12 @@ pub fn queue_sms(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
-    tx.execute(
+    let id: i64 = tx.query_row(
         "INSERT INTO sms_outbox (appeal_id, phone, body, created_at, next_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4)",
+         VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
         params![appeal_id, phone, body, ts(now)],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
     tx.execute(
         "INSERT INTO appeal_events (appeal_id, at, operator, action, note) \
          VALUES (?1, ?2, 'server', 'sms', 'queued')",
@@ -94,7 +93,7 @@ pub fn due_sms(
             attempts: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// When the next unsent message is due, if there is one.
@@ -170,5 +169,5 @@ pub fn appeal_sms(conn: &Connection, appeal_id: &str) -> Result<Vec<SmsState>, D
             pending_data: r.get(5)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }

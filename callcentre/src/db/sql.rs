@@ -43,6 +43,18 @@ impl Value {
     }
 }
 
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Text(s)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
 /// A Rust value a statement can take as a parameter.
 pub trait ToSql {
     fn to_sql(&self) -> Result<Value, DbError>;
@@ -298,7 +310,6 @@ impl<T> OptionalExtension<T> for Result<T, DbError> {
 }
 
 /// The connection of one backend.
-#[allow(dead_code)] // until Db opens its connections through this layer (the port)
 pub(crate) enum Backend {
     Sqlite(rusqlite::Connection),
 }
@@ -309,7 +320,6 @@ pub struct Connection {
 }
 
 impl Connection {
-    #[allow(dead_code)] // until Db opens its connections through this layer (the port)
     pub(crate) fn sqlite(conn: rusqlite::Connection) -> Connection {
         Connection {
             backend: Backend::Sqlite(conn),
@@ -327,6 +337,32 @@ impl Connection {
     pub fn dialect(&self) -> Dialect {
         match &self.backend {
             Backend::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock now so it
+    /// never fails half-way on a busy database). End it with [`Connection::commit`] or
+    /// [`Connection::rollback`]; [`super::Db::write`] does both.
+    pub(crate) fn begin_write(&self) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+        }
+    }
+
+    /// Commits the transaction [`Connection::begin_write`] opened.
+    pub(crate) fn commit(&self) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch("COMMIT")?),
+        }
+    }
+
+    /// Undoes the transaction [`Connection::begin_write`] opened; the connection stays usable
+    /// (also after a statement in it failed).
+    pub(crate) fn rollback(&self) -> Result<(), DbError> {
+        match &self.backend {
+            // SQLite may already have rolled back by itself (some errors do): nothing is open.
+            Backend::Sqlite(c) if c.is_autocommit() => Ok(()),
+            Backend::Sqlite(c) => Ok(c.execute_batch("ROLLBACK")?),
         }
     }
 
@@ -396,8 +432,16 @@ impl Connection {
     }
 
     /// A statement to run with [`Statement::query_map`], as rusqlite's `prepare`.
-    pub fn prepare<'c>(&'c self, sql: &'c str) -> Result<Statement<'c>, DbError> {
-        Ok(Statement { conn: self, sql })
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>, DbError> {
+        Ok(Statement {
+            conn: self,
+            sql: sql.to_string(),
+        })
+    }
+
+    /// The same as [`Connection::prepare`] (both backends cache every statement).
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>, DbError> {
+        self.prepare(sql)
     }
 }
 
@@ -405,7 +449,7 @@ impl Connection {
 /// backends cache).
 pub struct Statement<'c> {
     conn: &'c Connection,
-    sql: &'c str,
+    sql: String,
 }
 
 impl Statement<'_> {
@@ -416,13 +460,27 @@ impl Statement<'_> {
         f: impl FnMut(&Row) -> Result<T, DbError>,
     ) -> Result<std::vec::IntoIter<Result<T, DbError>>, DbError> {
         let mut f = f;
-        let rows = self.conn.query_rows(self.sql, params)?;
+        let rows = self.conn.query_rows(&self.sql, params)?;
         Ok(rows.iter().map(&mut f).collect::<Vec<_>>().into_iter())
     }
 
     /// Runs it; the number of rows changed.
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize, DbError> {
-        self.conn.execute(self.sql, params)
+        self.conn.execute(&self.sql, params)
+    }
+
+    /// The first row through `f`; [`DbError::NoRows`] if there is none.
+    pub fn query_row<P: Params, T>(
+        &mut self,
+        params: P,
+        f: impl FnOnce(&Row) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.conn.query_row(&self.sql, params, f)
+    }
+
+    /// Whether the query returns at least one row.
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool, DbError> {
+        Ok(!self.conn.query_rows(&self.sql, params)?.is_empty())
     }
 }
 
@@ -432,7 +490,6 @@ pub struct Transaction<'c> {
 }
 
 impl<'c> Transaction<'c> {
-    #[allow(dead_code)] // Db::write makes them once the queries are ported
     pub(crate) fn new(conn: &'c Connection) -> Transaction<'c> {
         Transaction { conn }
     }

@@ -2,8 +2,8 @@
 //! number and a code (the receipt's, hashed on the appeal row, or an SMS link's, in
 //! `status_links`), with only what the page may show.
 
+use super::sql::{Connection, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
 
 use super::{parse_ts, DbError};
 
@@ -85,13 +85,7 @@ pub fn appeal_status(
         return Ok(None);
     }
     let time = |s: &str| -> Result<DateTime<Utc>, DbError> {
-        parse_ts(s).ok_or_else(|| {
-            DbError::Sql(rusqlite::Error::FromSqlConversionFailure(
-                0,
-                rusqlite::types::Type::Text,
-                format!("not a time: {s:?}").into(),
-            ))
-        })
+        parse_ts(s).ok_or_else(|| DbError::Value(format!("not a time: {s:?}")))
     };
     let answer = match (answer_text, answered_at) {
         (Some(text), Some(at)) if !text.is_empty() => Some((text, time(&at)?)),

@@ -1,8 +1,8 @@
 //! Published system-update bundles, the sites each is rolled out to, and what kiosks say about
 //! their image and updates (the last report and the last failure, kept durably).
 
+use super::sql::{params, Connection, Dialect, OptionalExtension, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use senim_protocol::UpdateReport;
 
 use super::{parse_ts, ts, DbError};
@@ -76,7 +76,7 @@ pub fn publish_bundle(
     let mut added = 0;
     for site in sites {
         added += tx.execute(
-            "INSERT OR IGNORE INTO update_sites (sha256, site) VALUES (?1, ?2)",
+            "INSERT INTO update_sites (sha256, site) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![sha256, site],
         )?;
     }
@@ -88,10 +88,17 @@ pub fn publish_bundle(
 
 /// Every published bundle, newest first.
 pub fn list_bundles(conn: &Connection) -> Result<Vec<Bundle>, DbError> {
-    let mut stmt = conn.prepare(
+    // Bundles published in the same millisecond: the later first on SQLite (its rowid);
+    // PostgreSQL's table has no insertion order, so the hash decides there.
+    let tie = match conn.dialect() {
+        Dialect::Sqlite => "rowid DESC",
+        Dialect::Postgres => "sha256 DESC",
+    };
+    let sql = format!(
         "SELECT sha256, version, size, published_at, all_sites FROM update_bundles \
-         ORDER BY published_at DESC, rowid DESC",
-    )?;
+         ORDER BY published_at DESC, {tie}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
     let mut bundles = stmt
         .query_map([], |r| {
             Ok(Bundle {

@@ -1,8 +1,8 @@
 //! Rows of tus uploads: creation (at most one open upload per appeal, a bounded number per
 //! kiosk), the durable offset, completion, expiry, and what the start-up sweep reads.
 
+use super::sql::{params, Connection, OptionalExtension, Row, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{ts, DbError};
 /// An appeal as the upload creation checks it.
@@ -17,19 +17,19 @@ pub fn appeal_for_upload(
     appeal_id: &str,
     kiosk_id: &str,
 ) -> Result<Option<AppealForUpload>, DbError> {
-    Ok(conn
-        .query_row(
-            "SELECT expected_video_bytes, video_upload_id IS NOT NULL FROM appeals \
+    conn.query_row(
+        "SELECT expected_video_bytes, CASE WHEN video_upload_id IS NULL THEN 0 ELSE 1 END \
+             FROM appeals \
              WHERE id = ?1 AND kiosk_id = ?2",
-            params![appeal_id, kiosk_id],
-            |r| {
-                Ok(AppealForUpload {
-                    expected_bytes: r.get::<_, Option<i64>>(0)?.map(|b| b as u64),
-                    has_video: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
+        params![appeal_id, kiosk_id],
+        |r| {
+            Ok(AppealForUpload {
+                expected_bytes: r.get::<_, Option<i64>>(0)?.map(|b| b as u64),
+                has_video: r.get(1)?,
+            })
+        },
+    )
+    .optional()
 }
 
 /// A tus upload's row.
@@ -74,10 +74,12 @@ pub fn insert_upload(
     Ok(())
 }
 
-const UPLOAD_COLUMNS: &str = "id, kiosk_id, appeal_id, length, offset, metadata, expires_at, \
-     completed_at IS NOT NULL, sha256, expired_at IS NOT NULL";
+/// (`"offset"` is quoted: a reserved word in PostgreSQL.)
+const UPLOAD_COLUMNS: &str = "id, kiosk_id, appeal_id, length, \"offset\", metadata, \
+     expires_at, CASE WHEN completed_at IS NULL THEN 0 ELSE 1 END, sha256, \
+     CASE WHEN expired_at IS NULL THEN 0 ELSE 1 END";
 
-fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
+fn upload_row(r: &Row) -> Result<UploadRow, DbError> {
     Ok(UploadRow {
         id: r.get(0)?,
         kiosk_id: r.get(1)?,
@@ -93,24 +95,22 @@ fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
 }
 
 pub fn get_upload(conn: &Connection, id: &str) -> Result<Option<UploadRow>, DbError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"
-        ))?
-        .query_row([id], upload_row)
-        .optional()?)
+    conn.prepare_cached(&format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?1"
+    ))?
+    .query_row([id], upload_row)
+    .optional()
 }
 
 /// The appeal's open (unfinished, unexpired) upload, if any — whichever kiosk token made it
 /// (a re-enrolled kiosk sends under a new one).
 pub fn open_upload(conn: &Connection, appeal_id: &str) -> Result<Option<UploadRow>, DbError> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 \
+    conn.prepare_cached(&format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE appeal_id = ?1 \
              AND completed_at IS NULL AND expired_at IS NULL"
-        ))?
-        .query_row([appeal_id], upload_row)
-        .optional()?)
+    ))?
+    .query_row([appeal_id], upload_row)
+    .optional()
 }
 
 /// What creating an upload found.
@@ -163,7 +163,7 @@ pub fn set_upload_offset(
     expires: DateTime<Utc>,
 ) -> Result<(), DbError> {
     tx.execute(
-        "UPDATE uploads SET offset = ?2, expires_at = ?3 WHERE id = ?1",
+        "UPDATE uploads SET \"offset\" = ?2, expires_at = ?3 WHERE id = ?1",
         params![id, offset as i64, ts(expires)],
     )?;
     Ok(())
@@ -201,7 +201,7 @@ pub fn finish_upload(
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     tx.execute(
-        "UPDATE uploads SET offset = ?2 WHERE id = ?1",
+        "UPDATE uploads SET \"offset\" = ?2 WHERE id = ?1",
         params![id, length as i64],
     )?;
     complete_upload(tx, id, sha256, now)
@@ -241,16 +241,17 @@ pub fn uploads_to_sweep(conn: &Connection) -> Result<Vec<SweptUpload>, DbError> 
             attached: r.get(10)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect::<Result<_, _>>()
 }
 
 /// Whether an upload is the received video of an appeal.
 pub fn upload_attached(conn: &Connection, id: &str) -> Result<bool, DbError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1)",
+    conn.query_row(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM appeals WHERE video_upload_id = ?1) \
+         THEN 1 ELSE 0 END",
         [id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 pub fn delete_upload(tx: &Transaction<'_>, id: &str) -> Result<(), DbError> {
@@ -265,18 +266,18 @@ pub fn expire_uploads(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<Vec<St
          AND expires_at <= ?1 RETURNING id",
     )?;
     let ids = stmt.query_map([ts(now)], |r| r.get(0))?;
-    Ok(ids.collect::<Result<_, _>>()?)
+    ids.collect::<Result<_, _>>()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn insert(conn: &Connection, id: &str, appeal: &str, completed: bool) {
+    fn insert(conn: &rusqlite::Connection, id: &str, appeal: &str, completed: bool) {
         conn.execute(
             "INSERT INTO uploads (id, kiosk_id, appeal_id, length, metadata, created_at, \
              expires_at, completed_at) VALUES (?1, 'K-1', ?2, 10, '', 'x', 'y', ?3)",
-            params![id, appeal, completed.then_some("z")],
+            rusqlite::params![id, appeal, completed.then_some("z")],
         )
         .unwrap();
     }
@@ -284,7 +285,7 @@ mod tests {
     #[test]
     fn an_older_store_keeps_only_the_newest_open_upload_of_each_appeal() {
         // Older builds made a new upload per try (rows alone here: foreign keys off).
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         super::super::migrations().to_version(&mut conn, 4).unwrap();
         conn.pragma_update(None, "foreign_keys", false).unwrap();
         insert(&conn, "old", "A-1", false);
@@ -304,7 +305,9 @@ mod tests {
             .unwrap();
         assert_eq!(open, ["new", "other"]);
         // And the store refuses a second open upload of an appeal.
-        let tx = conn.transaction().unwrap();
+        let conn = Connection::sqlite(conn);
+        conn.begin_write().unwrap();
+        let tx = Transaction::new(&conn);
         let now = Utc::now();
         assert!(insert_upload(&tx, "again", "K-1", "A-1", 10, "", now, now).is_err());
     }

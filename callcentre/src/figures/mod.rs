@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::sql::Connection;
 use chrono::{DateTime, Datelike, Months as ChronoMonths, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::Connection;
 
 use crate::db::{self, DbError, FigureScope, MedianBy};
 

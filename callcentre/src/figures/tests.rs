@@ -65,7 +65,7 @@ fn add(db: &Db, f: Fixture<'_>) {
             "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
              interrupted, test, status, due_at, answered_at, anticorruption) \
              VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![
+            crate::db::sql::params![
                 f.id,
                 f.kiosk,
                 f.topic,

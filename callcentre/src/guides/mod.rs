@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::db::sql::Connection;
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::db::{self, DbError, GuideCount, GuideGrouping, OffsetSpan};

@@ -1,6 +1,7 @@
 //! Tests of the queue's SQL: order across a weekend and a holiday, who sees what, filters,
 //! numbers, paging both ways, live rows, and the query plans (indexes, no scan of appeals).
 use super::*;
+use crate::db::sql::params;
 use crate::db::Db;
 use chrono::TimeZone;
 
@@ -43,7 +44,7 @@ fn add(db: &Db, a: New<'_>) {
             "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
              interrupted, test, status, due_at, assigned_to, anticorruption) \
              VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, ?3 = 'bribe_report')",
-            rusqlite::params![a.id, a.kiosk, a.topic, a.created, a.status, a.due, a.assigned],
+            params![a.id, a.kiosk, a.topic, a.created, a.status, a.due, a.assigned],
         )?;
         Ok::<_, DbError>(())
     })
@@ -417,21 +418,21 @@ fn plan(
     let (sql, params) = match cursor {
         // The count of the view's rows.
         None => {
-            let t = count_terms(view, filter, v);
+            let t = count_terms(Dialect::Sqlite, view, filter, v);
             (
                 format!("SELECT count(*) FROM appeals a {}", t.clause()),
                 t.params,
             )
         }
         Some(cursor) => {
-            let (sql, params, _) = page_query(view, filter, v, cursor, PAGE_SIZE);
+            let (sql, params, _) = page_query(Dialect::Sqlite, view, filter, v, cursor, PAGE_SIZE);
             (sql, params)
         }
     };
     db.read(|c| {
         let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let lines = stmt
-            .query_map(params_from_iter(params), |r| r.get::<_, String>(3))?
+            .query_map(params, |r| r.get::<_, String>(3))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(lines.join("\n"))
     })
