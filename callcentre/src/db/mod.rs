@@ -9,7 +9,9 @@ mod figures;
 mod guides;
 mod kiosks;
 mod lifecycle;
+pub mod migrate;
 mod operators;
+pub mod postgres;
 mod queue;
 mod records;
 mod retention;
@@ -25,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
-use rusqlite_migration::{Migrations, M};
+use rusqlite_migration::Migrations;
 use senim_common::sqlite::{self, UpgradeError};
 
 pub use appeals::*;
@@ -46,19 +48,9 @@ pub use status::*;
 pub use updates::*;
 pub use uploads::*;
 
-/// The schema, oldest first. Append only.
+/// The SQLite schema, oldest first ([`migrate`] lists both stores' migrations). Append only.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!(
-            "../../migrations/0002_guides_catalogue_enrolment.sql"
-        )),
-        M::up(include_str!("../../migrations/0003_live_calls.sql")),
-        M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
-        M::up(include_str!("../../migrations/0005_upload_limits.sql")),
-        M::up(include_str!("../../migrations/0006_catalog_signature.sql")),
-        M::up(include_str!("../../migrations/0007_updates.sql")),
-    ])
+    migrate::sqlite()
 }
 
 /// How many migrations this build knows.
@@ -98,6 +90,9 @@ pub enum DbError {
     /// A value could not be converted between Rust and SQL.
     #[error("a database value has the wrong type or range: {0}")]
     Value(String),
+    /// The PostgreSQL database (`[database] url`) failed.
+    #[error(transparent)]
+    Postgres(#[from] postgres::PgError),
 }
 
 /// One writer and a few readers on the same WAL database.
@@ -133,6 +128,32 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
 }
 
 impl Db {
+    /// Opens the store the configuration names: the PostgreSQL database of `[database] url`
+    /// (`postgres_url`), else the embedded SQLite file of `data_dir`. The data folder holds
+    /// the keys and videos either way.
+    pub fn connect(data_dir: &Path, postgres_url: Option<&str>) -> Result<Db, DbError> {
+        match postgres_url {
+            Some(url) => Db::open_postgres(data_dir, url),
+            None => Db::open(data_dir),
+        }
+    }
+
+    /// Connects to the PostgreSQL database of `url` (one writer, [`READERS`] readers), which
+    /// must have this build's schema: servers do not migrate a shared database, `senim-callcentre
+    /// migrate` does.
+    pub fn open_postgres(data_dir: &Path, url: &str) -> Result<Db, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let (writer, readers) = migrate::open_postgres(url, READERS)?;
+        // MERGE (with the port of db/ onto sql::Connection): build the Db from these,
+        // `Db { path: data_dir.join("senim.sqlite3"), writer: Mutex::new(writer),
+        //  readers: readers.into_iter().map(Mutex::new).collect(), next_reader: .. }`.
+        drop((writer, readers));
+        Err(postgres::PgError::NotPorted.into())
+    }
+
     /// Opens (creating if needed) `<data_dir>/senim.sqlite3` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Db, DbError> {
         std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
@@ -251,6 +272,7 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite_migration::M;
 
     #[test]
     fn migrations_are_valid() {

@@ -301,6 +301,7 @@ impl<T> OptionalExtension<T> for Result<T, DbError> {
 #[allow(dead_code)] // until Db opens its connections through this layer (the port)
 pub(crate) enum Backend {
     Sqlite(rusqlite::Connection),
+    Postgres(super::postgres::PgConnection),
 }
 
 /// One open connection to the store (SQLite or PostgreSQL).
@@ -316,17 +317,57 @@ impl Connection {
         }
     }
 
+    /// A connection to the PostgreSQL database of `url` (`[database] url`), opened now.
+    pub fn postgres(url: &str) -> Result<Connection, DbError> {
+        let target = super::postgres::Target::parse(url)?;
+        Ok(Connection::postgres_to(&target)?)
+    }
+
+    pub(crate) fn postgres_to(target: &super::postgres::Target) -> Result<Connection, DbError> {
+        Ok(Connection {
+            backend: Backend::Postgres(super::postgres::PgConnection::open(target)?),
+        })
+    }
+
     /// The SQLite connection underneath, for what only SQLite has (pragmas, checkpoints);
     /// `None` on PostgreSQL.
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.backend {
             Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
         }
     }
 
     pub fn dialect(&self) -> Dialect {
         match &self.backend {
             Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Starts the write transaction (`Db::write`): SQLite's `BEGIN IMMEDIATE`; on PostgreSQL
+    /// `BEGIN` and the writers' advisory lock, so the writers of every server take turns as
+    /// SQLite's one writer does.
+    pub fn begin_write(&self) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            Backend::Postgres(c) => c.begin_write(),
+        }
+    }
+
+    /// Commits the write transaction.
+    pub fn commit(&self) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch("COMMIT")?),
+            Backend::Postgres(c) => c.commit(),
+        }
+    }
+
+    /// Rolls the write transaction back.
+    pub fn rollback(&self) -> Result<(), DbError> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.execute_batch("ROLLBACK")?),
+            Backend::Postgres(c) => c.rollback(),
         }
     }
 
@@ -338,6 +379,7 @@ impl Connection {
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(values.iter().map(sqlite_value)))?)
             }
+            Backend::Postgres(c) => c.execute(sql, &values),
         }
     }
 
@@ -345,6 +387,7 @@ impl Connection {
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(c) => c.execute_batch(sql),
         }
     }
 
@@ -367,6 +410,7 @@ impl Connection {
                 }
                 Ok(out)
             }
+            Backend::Postgres(c) => c.query_rows(sql, &values),
         }
     }
 

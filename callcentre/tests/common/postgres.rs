@@ -70,25 +70,7 @@ impl TestPostgres {
         let mut tries = 0;
         loop {
             let port = free_port();
-            let mut ctl = as_server_user("pg_ctl");
-            ctl.arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("server.log"))
-                .arg("-o")
-                .arg(format!(
-                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                     -c max_connections=200",
-                    dir.path().display()
-                ))
-                .args(["-w", "-t", "60", "start"]);
-            let ok = ctl
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ok {
+            if pg_ctl_start(dir.path(), port) {
                 return TestPostgres {
                     dir,
                     port,
@@ -130,6 +112,24 @@ impl TestPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are ended, as in a restart).
+    pub fn stop(&self) {
+        let mut ctl = as_server_user("pg_ctl");
+        ctl.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "fast", "-w", "-t", "60", "stop"]);
+        run(ctl, "pg_ctl stop");
+    }
+
+    /// Starts the stopped server again on its port.
+    pub fn start_again(&self) {
+        assert!(
+            pg_ctl_start(self.dir.path(), self.port),
+            "PostgreSQL did not start again: {}",
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        );
+    }
+
     /// The cluster's folder (its log is `server.log` there).
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
@@ -146,6 +146,27 @@ impl Drop for TestPostgres {
             .stderr(Stdio::null());
         let _ = ctl.status();
     }
+}
+
+/// `pg_ctl start` of the cluster in `dir` on `port`, waiting until it takes connections.
+fn pg_ctl_start(dir: &Path, port: u16) -> bool {
+    let mut ctl = as_server_user("pg_ctl");
+    ctl.arg("-D")
+        .arg(dir.join("data"))
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c max_connections=200",
+            dir.display()
+        ))
+        .args(["-w", "-t", "60", "start"]);
+    ctl.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn free_port() -> u16 {
