@@ -440,3 +440,61 @@ fn connections_survive_a_restart_of_postgres() {
     writer.commit().unwrap();
     assert_eq!(count(&reader, "SELECT count(*) FROM kiosks"), 1);
 }
+
+/// A CA and a certificate it signed for 127.0.0.1: (CA PEM, server chain PEM, server key PEM).
+fn test_ca_and_server_certificate() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Senim test PostgreSQL CA");
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    (ca.pem(), server.pem(), key.serialize_pem())
+}
+
+#[test]
+fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
+    let (ca, chain, key) = test_ca_and_server_certificate();
+    let pg = TestPostgres::start_with_tls(&chain, &key);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let url = pg.url();
+
+    let tls = Connection::postgres(&format!(
+        "{url}?sslmode=require&sslrootcert={}",
+        ca_file.display()
+    ))
+    .unwrap();
+    let encrypted: bool = tls
+        .query_row(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(encrypted, "the session is encrypted");
+    // Without the CA that signed it, the server's certificate is not trusted.
+    let err = Connection::postgres(&format!("{url}?sslmode=require"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(err.contains("sslrootcert"), "{err}");
+    // Without sslmode=require the connection is plain.
+    let plain = Connection::postgres(&url).unwrap();
+    let encrypted: bool = plain
+        .query_row(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!encrypted);
+}

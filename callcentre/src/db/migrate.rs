@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 use rusqlite_migration::{Migrations, M};
 
-use super::postgres::{PgError, Target};
+use super::sql::postgres::{PgError, Target};
 use super::sql::Connection;
 use super::{DbError, SCHEMA_VERSION};
 

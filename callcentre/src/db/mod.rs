@@ -11,7 +11,6 @@ mod kiosks;
 mod lifecycle;
 pub mod migrate;
 mod operators;
-pub mod postgres;
 mod queue;
 mod records;
 mod retention;
@@ -92,7 +91,7 @@ pub enum DbError {
     Value(String),
     /// The PostgreSQL database (`[database] url`) failed.
     #[error(transparent)]
-    Postgres(#[from] postgres::PgError),
+    Postgres(#[from] sql::postgres::PgError),
 }
 
 /// One writer and a few readers on the same WAL database.
@@ -151,7 +150,7 @@ impl Db {
         // `Db { path: data_dir.join("senim.sqlite3"), writer: Mutex::new(writer),
         //  readers: readers.into_iter().map(Mutex::new).collect(), next_reader: .. }`.
         drop((writer, readers));
-        Err(postgres::PgError::NotPorted.into())
+        Err(sql::postgres::PgError::NotPorted.into())
     }
 
     /// Opens (creating if needed) `<data_dir>/senim.sqlite3` and brings its schema up to date.

@@ -13,6 +13,8 @@ use std::ops::Deref;
 
 use super::DbError;
 
+pub mod postgres;
+
 /// Which database a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -301,7 +303,7 @@ impl<T> OptionalExtension<T> for Result<T, DbError> {
 #[allow(dead_code)] // until Db opens its connections through this layer (the port)
 pub(crate) enum Backend {
     Sqlite(rusqlite::Connection),
-    Postgres(super::postgres::PgConnection),
+    Postgres(Box<postgres::PgConnection>),
 }
 
 /// One open connection to the store (SQLite or PostgreSQL).
@@ -319,13 +321,13 @@ impl Connection {
 
     /// A connection to the PostgreSQL database of `url` (`[database] url`), opened now.
     pub fn postgres(url: &str) -> Result<Connection, DbError> {
-        let target = super::postgres::Target::parse(url)?;
-        Ok(Connection::postgres_to(&target)?)
+        let target = postgres::Target::parse(url)?;
+        Connection::postgres_to(&target)
     }
 
-    pub(crate) fn postgres_to(target: &super::postgres::Target) -> Result<Connection, DbError> {
+    pub(crate) fn postgres_to(target: &postgres::Target) -> Result<Connection, DbError> {
         Ok(Connection {
-            backend: Backend::Postgres(super::postgres::PgConnection::open(target)?),
+            backend: Backend::Postgres(Box::new(postgres::PgConnection::open(target)?)),
         })
     }
 

@@ -14,6 +14,8 @@ pub struct TestPostgres {
     dir: tempfile::TempDir,
     port: u16,
     next_db: AtomicUsize,
+    /// Extra `-c` settings of the server (TLS), kept for a restart.
+    options: String,
 }
 
 fn as_server_user(program: &str) -> Command {
@@ -44,6 +46,16 @@ fn run(mut c: Command, what: &str) {
 impl TestPostgres {
     /// Makes a cluster in a temporary folder and starts it on a free loopback port.
     pub fn start() -> TestPostgres {
+        TestPostgres::start_with(None)
+    }
+
+    /// As [`TestPostgres::start`], also taking TLS connections with this certificate chain
+    /// and key (PEM).
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> TestPostgres {
+        TestPostgres::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> TestPostgres {
         let dir = tempfile::Builder::new()
             .prefix("senim-pg-")
             .tempdir()
@@ -67,14 +79,38 @@ impl TestPostgres {
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
             .arg("--no-sync");
         run(initdb, "initdb");
+        let options = match tls {
+            None => String::new(),
+            Some((cert, key)) => {
+                let (cert_file, key_file) =
+                    (dir.path().join("server.crt"), dir.path().join("server.key"));
+                std::fs::write(&cert_file, cert).expect("write the certificate");
+                std::fs::write(&key_file, key).expect("write the key");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod the key");
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                if unsafe { libc::geteuid() } == 0 {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres").arg(&cert_file).arg(&key_file);
+                    run(c, "chown the certificate");
+                }
+                format!(
+                    " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                    cert_file.display(),
+                    key_file.display()
+                )
+            }
+        };
         let mut tries = 0;
         loop {
             let port = free_port();
-            if pg_ctl_start(dir.path(), port) {
+            if pg_ctl_start(dir.path(), port, &options) {
                 return TestPostgres {
                     dir,
                     port,
                     next_db: AtomicUsize::new(0),
+                    options,
                 };
             }
             tries += 1;
@@ -124,7 +160,7 @@ impl TestPostgres {
     /// Starts the stopped server again on its port.
     pub fn start_again(&self) {
         assert!(
-            pg_ctl_start(self.dir.path(), self.port),
+            pg_ctl_start(self.dir.path(), self.port, &self.options),
             "PostgreSQL did not start again: {}",
             std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
         );
@@ -149,7 +185,7 @@ impl Drop for TestPostgres {
 }
 
 /// `pg_ctl start` of the cluster in `dir` on `port`, waiting until it takes connections.
-fn pg_ctl_start(dir: &Path, port: u16) -> bool {
+fn pg_ctl_start(dir: &Path, port: u16, options: &str) -> bool {
     let mut ctl = as_server_user("pg_ctl");
     ctl.arg("-D")
         .arg(dir.join("data"))
@@ -158,7 +194,7 @@ fn pg_ctl_start(dir: &Path, port: u16) -> bool {
         .arg("-o")
         .arg(format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c max_connections=200",
+             -c max_connections=200{options}",
             dir.display()
         ))
         .args(["-w", "-t", "60", "start"]);

@@ -1,5 +1,5 @@
-//! The PostgreSQL backend of the SQL layer ([`super::sql`]): one `tokio-postgres` client per
-//! [`super::sql::Connection`], used synchronously.
+//! The PostgreSQL backend of the SQL layer ([`super`]): one `tokio-postgres` client per
+//! [`super::Connection`], used synchronously.
 //!
 //! The layer is called from `spawn_blocking` threads and sometimes straight from the async
 //! runtime's threads, where `Runtime::block_on` panics. So every connection's I/O task (the
@@ -17,24 +17,20 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
-
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql as PgToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Statement};
-use tokio_postgres_rustls::MakeRustlsConnect;
+use tokio_postgres::{Client, Statement};
 
-use super::sql::{Row, Value};
-use super::DbError;
+use super::{Row, Value};
+use crate::db::DbError;
+
+mod connect;
+pub(crate) use connect::Target;
 
 /// The key of the advisory lock every write transaction takes (`pg_advisory_xact_lock`), on
 /// every server: writers are serialised exactly as SQLite's one writer is. Any fixed number;
 /// this one spells "senimWR".
 pub(crate) const WRITER_LOCK: i64 = 0x73656e_696d5752;
-
-/// How long opening a connection may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many prepared statements a connection keeps before it forgets them all.
 const STATEMENT_CACHE: usize = 512;
@@ -84,202 +80,6 @@ pub enum PgError {
          `CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'`"
     )]
     Collation { target: String, found: String },
-}
-
-/// The background thread's runtime, started on first use.
-fn runtime() -> Result<tokio::runtime::Handle, PgError> {
-    static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
-    static STARTING: Mutex<()> = Mutex::new(());
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
-    }
-    let _guard = STARTING.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
-    }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(|e| PgError::Thread(e.to_string()))?;
-    let handle = rt.handle().clone();
-    std::thread::Builder::new()
-        .name("senim-postgres".into())
-        .spawn(move || rt.block_on(std::future::pending::<()>()))
-        .map_err(|e| PgError::Thread(e.to_string()))?;
-    let _ = HANDLE.set(handle.clone());
-    Ok(handle)
-}
-
-/// Where a URL points, without its password (for messages).
-pub(crate) fn describe(config: &Config) -> String {
-    let host = config
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(h) => h.clone(),
-            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    format!(
-        "postgres://{}@{host}:{port}/{}",
-        config.get_user().unwrap_or(""),
-        config.get_dbname().unwrap_or("")
-    )
-}
-
-/// The password libpq would use when the URL has none: `PGPASSWORD`, else the first matching
-/// line of `PGPASSFILE` or `~/.pgpass` (`host:port:database:user:password`, `*` matches all).
-fn password_from_environment(config: &Config) -> Option<String> {
-    if let Ok(p) = std::env::var("PGPASSWORD") {
-        return Some(p);
-    }
-    let file = std::env::var_os("PGPASSFILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")))?;
-    let text = std::fs::read_to_string(file).ok()?;
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "localhost".into(),
-    };
-    let port = config
-        .get_ports()
-        .first()
-        .copied()
-        .unwrap_or(5432)
-        .to_string();
-    let want = [
-        host.as_str(),
-        port.as_str(),
-        config.get_dbname().unwrap_or(""),
-        config.get_user().unwrap_or(""),
-    ];
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|line| {
-            let fields = split_pgpass(line);
-            (fields.len() == 5
-                && fields[..4]
-                    .iter()
-                    .zip(want)
-                    .all(|(f, w)| f == "*" || f == w))
-            .then(|| fields[4].clone())
-        })
-}
-
-/// One `.pgpass` line's fields (`:` separates, `\` escapes).
-fn split_pgpass(line: &str) -> Vec<String> {
-    let mut fields = vec![String::new()];
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                if let (Some(next), Some(f)) = (chars.next(), fields.last_mut()) {
-                    f.push(next);
-                }
-            }
-            ':' => fields.push(String::new()),
-            c => {
-                if let Some(f) = fields.last_mut() {
-                    f.push(c);
-                }
-            }
-        }
-    }
-    fields
-}
-
-/// TLS for `sslmode=require`: rustls with the web's roots (as the SMS client trusts them).
-fn tls_connector() -> Result<MakeRustlsConnect, PgError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| PgError::Url(format!("TLS: {e}")))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
-
-/// A parsed `[database] url`, ready to open connections.
-#[derive(Clone)]
-pub(crate) struct Target {
-    config: Config,
-    tls: Option<MakeRustlsConnect>,
-}
-
-impl Target {
-    pub(crate) fn parse(url: &str) -> Result<Target, PgError> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| PgError::Url(error_text(&e)))?;
-        if config.get_password().is_none() {
-            if let Some(p) = password_from_environment(&config) {
-                config.password(p);
-            }
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        config.application_name("senim-callcentre");
-        // Without sslmode=require the connection is plain: `prefer` would need a certificate
-        // this client can check anyway.
-        let tls = match config.get_ssl_mode() {
-            tokio_postgres::config::SslMode::Require => Some(tls_connector()?),
-            _ => {
-                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-                None
-            }
-        };
-        Ok(Target { config, tls })
-    }
-
-    pub(crate) fn describe(&self) -> String {
-        describe(&self.config)
-    }
-
-    /// Opens one client; its I/O task runs on the background thread.
-    fn connect(&self) -> Result<Client, PgError> {
-        let handle = runtime()?;
-        let config = self.config.clone();
-        let tls = self.tls.clone();
-        let task = handle.spawn(async move {
-            match tls {
-                None => {
-                    let (client, conn) = config.connect(NoTls).await?;
-                    tokio::spawn(drive(conn));
-                    Ok(client)
-                }
-                Some(tls) => {
-                    let (client, conn) = config.connect(tls).await?;
-                    tokio::spawn(drive(conn));
-                    Ok(client)
-                }
-            }
-        });
-        match futures_executor::block_on(task) {
-            Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => Err(PgError::Connect {
-                target: self.describe(),
-                reason: error_text(&e),
-            }),
-            Err(e) => Err(PgError::Thread(e.to_string())),
-        }
-    }
-}
-
-/// Runs one connection's I/O until it closes.
-async fn drive<S, T>(conn: tokio_postgres::Connection<S, T>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    if let Err(e) = conn.await {
-        tracing::warn!(error = %error_text(&e), "a PostgreSQL connection closed");
-    }
 }
 
 /// An error's text without row values (PostgreSQL's DETAIL can quote a row: personal data).
@@ -657,13 +457,5 @@ mod tests {
             "SELECT '?1', 'it''s ?2', \"?3\" -- ?4\n, $5 /* ?6 */ , $6"
         );
         assert_eq!(rewrite_placeholders("VALUES (?, ?)"), "VALUES ($1, $2)");
-    }
-
-    #[test]
-    fn pgpass_lines_split_on_unescaped_colons() {
-        assert_eq!(
-            split_pgpass(r"db.example:5432:*:senim:pa\:ss\\w"),
-            ["db.example", "5432", "*", "senim", r"pa:ss\w"]
-        );
     }
 }
