@@ -21,6 +21,7 @@
 //! - [`calls`]: live calls in memory (ringing, answered, ended; operators' availability);
 //! - [`signalling`]: the plumbing of the two signalling sockets (kiosk and console);
 //! - [`server`]: routes, housekeeping, plain or TLS listening, graceful shutdown;
+//! - [`health`]: `GET /healthz` for a load balancer (the store answers);
 //! - [`retention`]: erasing the personal data of long-closed appeals (daily and by the CLI);
 //! - [`secrets`]: tokens, codes and password hashing;
 //! - [`cli`]: the `senim-callcentre` command line.
@@ -36,6 +37,7 @@ pub mod deadlines;
 pub mod enrolment;
 pub mod figures;
 pub mod guides;
+pub mod health;
 pub mod i18n;
 pub mod passwords;
 pub mod qr;

@@ -22,6 +22,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(api)
         .route("/api/v1/call", get(crate::api::call::socket))
         .route("/api/v1/openapi.json", get(crate::api::openapi_document))
+        .route("/healthz", get(crate::health::healthz))
         .merge(crate::console::router(state.config.tls.cert.is_some()))
         .merge(crate::status_page::router())
         .route("/", get(|| async { Redirect::to("/console") }))
