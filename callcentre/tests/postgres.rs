@@ -179,6 +179,15 @@ fn a_write_transaction_commits_or_rolls_back_and_writers_take_turns() {
     let b = Connection::postgres(&url).unwrap();
     a.execute_batch("CREATE TABLE w (n BIGINT NOT NULL)")
         .unwrap();
+    // A writer never waits forever, nor holds the lock forever when its server goes quiet.
+    let setting = |name: &str| -> String {
+        a.query_row(&format!("SELECT current_setting('{name}')"), [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(setting("lock_timeout"), "30s");
+    assert_eq!(setting("idle_in_transaction_session_timeout"), "1min");
 
     // Rolled back: nothing of it stays, and the connection works on.
     a.begin_write().unwrap();
@@ -323,8 +332,7 @@ fn sqlite_indexes() -> BTreeSet<String> {
 #[test]
 fn the_postgres_schema_has_sqlites_tables_columns_and_indexes() {
     let pg = TestPostgres::start();
-    let url = pg.url();
-    migrate::postgres(&url).unwrap();
+    let url = pg.migrated_url();
     let c = Connection::postgres(&url).unwrap();
     let pg_columns: BTreeSet<_> = c
         .query_map(
@@ -408,8 +416,7 @@ fn a_wrong_address_says_what_to_check() {
 #[test]
 fn connections_survive_a_restart_of_postgres() {
     let pg = TestPostgres::start();
-    let url = pg.url();
-    migrate::postgres(&url).unwrap();
+    let url = pg.migrated_url();
     let reader = Connection::postgres(&url).unwrap();
     let writer = Connection::postgres(&url).unwrap();
     assert_eq!(count(&reader, "SELECT count(*) FROM kiosks"), 0);

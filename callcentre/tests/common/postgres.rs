@@ -148,6 +148,13 @@ impl TestPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// The URL of a new database with the call-centre's schema (`senim-callcentre migrate`).
+    pub fn migrated_url(&self) -> String {
+        let url = self.url();
+        senim_callcentre::db::migrate::postgres(&url).expect("migrate the test database");
+        url
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`: sessions are ended, as in a restart).
     pub fn stop(&self) {
         let mut ctl = as_server_user("pg_ctl");

@@ -14,6 +14,15 @@ use super::{error_text, PgError};
 /// How long opening a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Session settings unless the URL gives its own `options`: a writer waits at most 30 s for
+/// the writers' lock (SQLite's writer gives up after 5 s; the server answers an error rather
+/// than hanging), and a session left idle inside a transaction (its server frozen or cut off)
+/// is ended after a minute, which frees the lock for the other servers.
+const SESSION_OPTIONS: &str = "-c lock_timeout=30s -c idle_in_transaction_session_timeout=60s";
+
+/// A peer that vanished without closing is noticed after this much silence (TCP keepalive).
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
 /// The background thread's runtime, started on first use.
 fn runtime() -> Result<tokio::runtime::Handle, PgError> {
     static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
@@ -176,6 +185,11 @@ impl Target {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("senim-callcentre");
+        if config.get_options().is_none() {
+            config.options(SESSION_OPTIONS);
+        }
+        config.keepalives(true);
+        config.keepalives_idle(KEEPALIVE_IDLE);
         // Without sslmode=require the connection is plain: `prefer` would need a certificate
         // this client can check anyway.
         let tls = match config.get_ssl_mode() {
