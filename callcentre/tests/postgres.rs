@@ -196,6 +196,13 @@ fn a_write_transaction_commits_or_rolls_back_and_writers_take_turns() {
     a.rollback().unwrap();
     assert_eq!(count(&b, "SELECT count(*) FROM w"), 0);
 
+    // A transaction whose end was never called is rolled back by the next one's start.
+    a.begin_write().unwrap();
+    a.execute("INSERT INTO w (n) VALUES (?1)", [1]).unwrap();
+    a.begin_write().unwrap();
+    a.commit().unwrap();
+    assert_eq!(count(&b, "SELECT count(*) FROM w"), 0);
+
     // A second writer waits for the first one's advisory lock, then goes on.
     a.begin_write().unwrap();
     a.execute("INSERT INTO w (n) VALUES (?1)", [1]).unwrap();
@@ -275,6 +282,36 @@ fn the_command_line_migrates_the_configured_database() {
         first.contains(&format!("from version 0 to version {SCHEMA_VERSION}")),
         "{first}"
     );
+    let second = run();
+    assert!(second.contains("up to date"), "{second}");
+}
+
+#[test]
+fn the_command_line_migrates_the_sqlite_file_without_a_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
+            .arg("--data")
+            .arg(dir.path())
+            .arg("migrate")
+            .env_remove("SENIM_LOG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run();
+    assert!(
+        first.contains(&format!(
+            "SQLite schema went from version 0 to version {SCHEMA_VERSION}"
+        )),
+        "{first}"
+    );
+    assert!(dir.path().join("senim.sqlite3").exists());
     let second = run();
     assert!(second.contains("up to date"), "{second}");
 }

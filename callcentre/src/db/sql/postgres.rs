@@ -216,6 +216,10 @@ impl PgConnection {
 
     /// Starts a write transaction holding the writers' advisory lock ([`WRITER_LOCK`]).
     pub(crate) fn begin_write(&self) -> Result<(), DbError> {
+        // A transaction left open (its end never called) must not block this connection.
+        if self.in_transaction.get() {
+            let _ = self.rollback();
+        }
         self.execute_batch(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})"
         ))?;
