@@ -25,6 +25,13 @@ fn count(c: &Connection, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// `Db` keeps its connections in mutexes shared by the runtime's threads.
+#[test]
+fn a_connection_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<Connection>();
+}
+
 #[test]
 fn values_placeholders_and_nulls_go_in_and_come_back() {
     let pg = TestPostgres::start();
