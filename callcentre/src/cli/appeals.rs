@@ -94,7 +94,7 @@ impl LangArg {
 
 /// Runs an `appeals` subcommand.
 pub fn run(config: &Config, command: AppealsCommand) -> anyhow::Result<()> {
-    let db = Db::open(&config.server.data_dir)?;
+    let db = super::open_db(config)?;
     match command {
         AppealsCommand::List { json } => list(&db, json),
         AppealsCommand::Show { number, json } => show(&db, &number, json),

@@ -4,6 +4,7 @@
 mod appeals;
 mod audit;
 mod guides_text;
+mod migrate;
 mod operators;
 mod purge;
 mod updates;
@@ -109,6 +110,9 @@ enum Command {
         #[command(subcommand)]
         command: GuidesCommand,
     },
+    /// Bring the database's schema up to date ([database] url, else the SQLite file) and
+    /// print its version before and after; servers do not migrate a PostgreSQL database.
+    Migrate,
     /// Print the OpenAPI document of the kiosk API.
     Openapi,
     /// Erase the personal data (IIN, phone, text, answer, video) of appeals closed more than
@@ -210,7 +214,10 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 fn open_db(config: &Config) -> anyhow::Result<Db> {
-    Ok(Db::open(&config.server.data_dir)?)
+    Ok(Db::connect(
+        &config.server.data_dir,
+        config.database.postgres_url(),
+    )?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -301,6 +308,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => guides_report(&config, from.as_deref(), to.as_deref(), json),
         Command::Purge { dry_run } => purge::purge(&config, dry_run),
         Command::Update { command } => updates::run(&config, command),
+        Command::Migrate => migrate::run(&config),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())

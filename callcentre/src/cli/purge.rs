@@ -6,7 +6,6 @@ use std::io::Write;
 use chrono::Utc;
 
 use crate::config::Config;
-use crate::db::Db;
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
@@ -15,7 +14,7 @@ fn megabytes(bytes: u64) -> String {
 /// Runs the purge once and prints what it erased (or would erase).
 pub(super) fn purge(config: &Config, dry_run: bool) -> anyhow::Result<()> {
     let data = &config.server.data_dir;
-    let db = Db::open(data)?;
+    let db = super::open_db(config)?;
     let days = config.retention.days;
     let videos = crate::videos::Videos::open(&config.storage, data)?;
     let report = crate::retention::purge_videos(&db, &videos, days, Utc::now(), dry_run)?;

@@ -10,6 +10,7 @@ mod figures;
 mod guides;
 mod kiosks;
 mod lifecycle;
+pub mod migrate;
 mod operators;
 mod queue;
 mod records;
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite_migration::{Migrations, M};
+use rusqlite_migration::Migrations;
 use senim_common::sqlite::{self, UpgradeError};
 
 pub use appeals::*;
@@ -46,19 +47,9 @@ pub use status::*;
 pub use updates::*;
 pub use uploads::*;
 
-/// The schema, oldest first. Append only.
+/// The SQLite schema, oldest first ([`migrate`] lists both stores' migrations). Append only.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!(
-            "../../migrations/0002_guides_catalogue_enrolment.sql"
-        )),
-        M::up(include_str!("../../migrations/0003_live_calls.sql")),
-        M::up(include_str!("../../migrations/0004_case_handling.sql")).foreign_key_check(),
-        M::up(include_str!("../../migrations/0005_upload_limits.sql")),
-        M::up(include_str!("../../migrations/0006_catalog_signature.sql")),
-        M::up(include_str!("../../migrations/0007_updates.sql")),
-    ])
+    migrate::sqlite()
 }
 
 /// How many migrations this build knows.
@@ -98,6 +89,9 @@ pub enum DbError {
     /// A value could not be converted between Rust and SQL.
     #[error("a database value has the wrong type or range: {0}")]
     Value(String),
+    /// The PostgreSQL database (`[database] url`) failed.
+    #[error(transparent)]
+    Postgres(#[from] sql::postgres::PgError),
 }
 
 /// One writer and a few readers on the same database.
@@ -118,7 +112,6 @@ impl Db {
     }
 
     /// A store on connections already opened and migrated: one writer, one or more readers.
-    #[allow(dead_code)] // the PostgreSQL backend opens its connections through this
     pub(crate) fn from_connections(
         data_dir: PathBuf,
         writer: sql::Connection,
@@ -155,6 +148,32 @@ fn configure(conn: &rusqlite::Connection) -> Result<(), rusqlite::Error> {
 }
 
 impl Db {
+    /// Opens the store the configuration names: the PostgreSQL database of `[database] url`
+    /// (`postgres_url`), else the embedded SQLite file of `data_dir`. The data folder holds
+    /// the keys and videos either way.
+    pub fn connect(data_dir: &Path, postgres_url: Option<&str>) -> Result<Db, DbError> {
+        match postgres_url {
+            Some(url) => Db::open_postgres(data_dir, url),
+            None => Db::open(data_dir),
+        }
+    }
+
+    /// Connects to the PostgreSQL database of `url` (one writer, [`READERS`] readers), which
+    /// must have this build's schema: servers do not migrate a shared database, `senim-callcentre
+    /// migrate` does.
+    pub fn open_postgres(data_dir: &Path, url: &str) -> Result<Db, DbError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let (writer, readers) = migrate::open_postgres(url, READERS)?;
+        Ok(Db::from_connections(
+            data_dir.to_path_buf(),
+            writer,
+            readers,
+        ))
+    }
+
     /// Opens (creating if needed) `<data_dir>/senim.sqlite3` and brings its schema up to date.
     pub fn open(data_dir: &Path) -> Result<Db, DbError> {
         std::fs::create_dir_all(data_dir).map_err(|source| DbError::DataDir {
@@ -317,6 +336,7 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 mod tests {
     use super::*;
     use rusqlite::Connection;
+    use rusqlite_migration::M;
 
     #[test]
     fn migrations_are_valid() {

@@ -13,6 +13,8 @@ use std::ops::Deref;
 
 use super::DbError;
 
+pub mod postgres;
+
 /// Which database a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -312,6 +314,7 @@ impl<T> OptionalExtension<T> for Result<T, DbError> {
 /// The connection of one backend.
 pub(crate) enum Backend {
     Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::PgConnection>),
 }
 
 /// One open connection to the store (SQLite or PostgreSQL).
@@ -326,43 +329,60 @@ impl Connection {
         }
     }
 
+    /// A connection to the PostgreSQL database of `url` (`[database] url`), opened now.
+    pub fn postgres(url: &str) -> Result<Connection, DbError> {
+        let target = postgres::Target::parse(url)?;
+        Connection::postgres_to(&target)
+    }
+
+    pub(crate) fn postgres_to(target: &postgres::Target) -> Result<Connection, DbError> {
+        Ok(Connection {
+            backend: Backend::Postgres(Box::new(postgres::PgConnection::open(target)?)),
+        })
+    }
+
     /// The SQLite connection underneath, for what only SQLite has (pragmas, checkpoints);
     /// `None` on PostgreSQL.
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.backend {
             Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
         }
     }
 
     pub fn dialect(&self) -> Dialect {
         match &self.backend {
             Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
         }
     }
 
-    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, taking the write lock now so it
-    /// never fails half-way on a busy database). End it with [`Connection::commit`] or
-    /// [`Connection::rollback`]; [`super::Db::write`] does both.
-    pub(crate) fn begin_write(&self) -> Result<(), DbError> {
+    /// Starts the write transaction (`Db::write`): SQLite's `BEGIN IMMEDIATE`; on PostgreSQL
+    /// `BEGIN` and the writers' advisory lock, so the writers of every server take turns as
+    /// SQLite's one writer does.
+    pub fn begin_write(&self) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch("BEGIN IMMEDIATE")?),
+            Backend::Postgres(c) => c.begin_write(),
         }
     }
 
-    /// Commits the transaction [`Connection::begin_write`] opened.
-    pub(crate) fn commit(&self) -> Result<(), DbError> {
+    /// Commits the write transaction.
+    pub fn commit(&self) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch("COMMIT")?),
+            Backend::Postgres(c) => c.commit(),
         }
     }
 
-    /// Undoes the transaction [`Connection::begin_write`] opened; the connection stays usable
-    /// (also after a statement in it failed).
-    pub(crate) fn rollback(&self) -> Result<(), DbError> {
+    /// Rolls the write transaction back; the connection stays usable (also after a statement
+    /// in it failed).
+    pub fn rollback(&self) -> Result<(), DbError> {
         match &self.backend {
             // SQLite may already have rolled back by itself (some errors do): nothing is open.
             Backend::Sqlite(c) if c.is_autocommit() => Ok(()),
             Backend::Sqlite(c) => Ok(c.execute_batch("ROLLBACK")?),
+            Backend::Postgres(c) => c.rollback(),
         }
     }
 
@@ -374,6 +394,7 @@ impl Connection {
                 let mut stmt = c.prepare_cached(sql)?;
                 Ok(stmt.execute(rusqlite::params_from_iter(values.iter().map(sqlite_value)))?)
             }
+            Backend::Postgres(c) => c.execute(sql, &values),
         }
     }
 
@@ -381,6 +402,7 @@ impl Connection {
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Postgres(c) => c.execute_batch(sql),
         }
     }
 
@@ -403,6 +425,7 @@ impl Connection {
                 }
                 Ok(out)
             }
+            Backend::Postgres(c) => c.query_rows(sql, &values),
         }
     }
 

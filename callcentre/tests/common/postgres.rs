@@ -14,6 +14,8 @@ pub struct TestPostgres {
     dir: tempfile::TempDir,
     port: u16,
     next_db: AtomicUsize,
+    /// Extra `-c` settings of the server (TLS), kept for a restart.
+    options: String,
 }
 
 fn as_server_user(program: &str) -> Command {
@@ -44,6 +46,16 @@ fn run(mut c: Command, what: &str) {
 impl TestPostgres {
     /// Makes a cluster in a temporary folder and starts it on a free loopback port.
     pub fn start() -> TestPostgres {
+        TestPostgres::start_with(None)
+    }
+
+    /// As [`TestPostgres::start`], also taking TLS connections with this certificate chain
+    /// and key (PEM).
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> TestPostgres {
+        TestPostgres::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> TestPostgres {
         let dir = tempfile::Builder::new()
             .prefix("senim-pg-")
             .tempdir()
@@ -67,32 +79,38 @@ impl TestPostgres {
             .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
             .arg("--no-sync");
         run(initdb, "initdb");
+        let options = match tls {
+            None => String::new(),
+            Some((cert, key)) => {
+                let (cert_file, key_file) =
+                    (dir.path().join("server.crt"), dir.path().join("server.key"));
+                std::fs::write(&cert_file, cert).expect("write the certificate");
+                std::fs::write(&key_file, key).expect("write the key");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod the key");
+                // SAFETY: geteuid has no preconditions and cannot fail.
+                if unsafe { libc::geteuid() } == 0 {
+                    let mut c = Command::new("chown");
+                    c.arg("postgres:postgres").arg(&cert_file).arg(&key_file);
+                    run(c, "chown the certificate");
+                }
+                format!(
+                    " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                    cert_file.display(),
+                    key_file.display()
+                )
+            }
+        };
         let mut tries = 0;
         loop {
             let port = free_port();
-            let mut ctl = as_server_user("pg_ctl");
-            ctl.arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.path().join("server.log"))
-                .arg("-o")
-                .arg(format!(
-                    "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-                     -c max_connections=200",
-                    dir.path().display()
-                ))
-                .args(["-w", "-t", "60", "start"]);
-            let ok = ctl
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ok {
+            if pg_ctl_start(dir.path(), port, &options) {
                 return TestPostgres {
                     dir,
                     port,
                     next_db: AtomicUsize::new(0),
+                    options,
                 };
             }
             tries += 1;
@@ -130,6 +148,31 @@ impl TestPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// The URL of a new database with the call-centre's schema (`senim-callcentre migrate`).
+    pub fn migrated_url(&self) -> String {
+        let url = self.url();
+        senim_callcentre::db::migrate::postgres(&url).expect("migrate the test database");
+        url
+    }
+
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are ended, as in a restart).
+    pub fn stop(&self) {
+        let mut ctl = as_server_user("pg_ctl");
+        ctl.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "fast", "-w", "-t", "60", "stop"]);
+        run(ctl, "pg_ctl stop");
+    }
+
+    /// Starts the stopped server again on its port.
+    pub fn start_again(&self) {
+        assert!(
+            pg_ctl_start(self.dir.path(), self.port, &self.options),
+            "PostgreSQL did not start again: {}",
+            std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        );
+    }
+
     /// The cluster's folder (its log is `server.log` there).
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
@@ -146,6 +189,27 @@ impl Drop for TestPostgres {
             .stderr(Stdio::null());
         let _ = ctl.status();
     }
+}
+
+/// `pg_ctl start` of the cluster in `dir` on `port`, waiting until it takes connections.
+fn pg_ctl_start(dir: &Path, port: u16, options: &str) -> bool {
+    let mut ctl = as_server_user("pg_ctl");
+    ctl.arg("-D")
+        .arg(dir.join("data"))
+        .arg("-l")
+        .arg(dir.join("server.log"))
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+             -c max_connections=200{options}",
+            dir.display()
+        ))
+        .args(["-w", "-t", "60", "start"]);
+    ctl.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn free_port() -> u16 {
