@@ -106,6 +106,11 @@ struct Inner {
     told: Option<(bool, bool)>,
     /// Facts about answered calls the store has not taken yet, oldest first.
     facts: Vec<CallFact>,
+    /// Other servers of the live bus: whether one of their operators is free, and when they
+    /// said so.
+    elsewhere: HashMap<String, (bool, DateTime<Utc>)>,
+    /// What this server last announced on the live bus about its own operators.
+    announced: Option<bool>,
 }
 
 impl Inner {
@@ -301,6 +306,46 @@ impl Calls {
     /// How long a call may ring.
     pub fn ring_duration(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.config.ring_seconds)
+    }
+
+    /// Whether an operator connected to this server is available and not on a call.
+    pub fn free_here(&self) -> bool {
+        self.lock().anyone_free()
+    }
+
+    /// Whether this server's operators are free, if that is to be announced on the live bus:
+    /// when it changed since the last announcement, or `always`.
+    pub fn free_here_changed(&self, always: bool) -> Option<bool> {
+        let mut inner = self.lock();
+        let free = inner.anyone_free();
+        if always || inner.announced != Some(free) {
+            inner.announced = Some(free);
+            Some(free)
+        } else {
+            None
+        }
+    }
+
+    /// Another server said (at `at`) whether one of its operators is free.
+    pub fn operators_elsewhere(&self, server: &str, free: bool, at: DateTime<Utc>) {
+        let mut inner = self.lock();
+        let known = inner
+            .elsewhere
+            .entry(server.to_string())
+            .or_insert((free, at));
+        if at >= known.1 {
+            *known = (free, at);
+        }
+    }
+
+    /// How many other servers have a free operator now (by their announcements of the last
+    /// `live::OPERATORS_FORGOTTEN_AFTER_SECS` seconds). Calls do not cross servers yet, so
+    /// kiosks are told only about this server's operators.
+    pub fn servers_with_free_operators(&self, now: DateTime<Utc>) -> usize {
+        let limit = chrono::Duration::seconds(crate::live::OPERATORS_FORGOTTEN_AFTER_SECS);
+        let mut inner = self.lock();
+        inner.elsewhere.retain(|_, (_, at)| now - *at <= limit);
+        inner.elsewhere.values().filter(|(free, _)| *free).count()
     }
 
     /// Whether a live call can be placed now (for the heartbeat answer).

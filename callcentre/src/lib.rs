@@ -15,6 +15,8 @@
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
+//! - [`live`]: the live bus that carries the live picture's facts to every server
+//!   (in-process, or PostgreSQL `LISTEN/NOTIFY`);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
 //! - [`updates`]: publishing system-update bundles (checked with `rauc info`) and offering
 //!   the newest one for a kiosk's site in heartbeat answers;
@@ -37,6 +39,7 @@ pub mod enrolment;
 pub mod figures;
 pub mod guides;
 pub mod i18n;
+pub mod live;
 pub mod passwords;
 pub mod qr;
 pub mod reseal;

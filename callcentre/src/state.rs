@@ -1,5 +1,9 @@
 //! Shared server state: the store, the configuration, and the live picture kept in memory
 //! (who is at which kiosk now, the latest heartbeats) with its change feed for the console.
+//!
+//! The live picture changes only through facts on the live bus (`crate::live`): the handlers
+//! publish, and every server applies every fact in [`AppState::apply`], so all servers behind
+//! a load balancer show the same lamp and consultant calls.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,6 +16,7 @@ use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::db::{Db, HeartbeatSeen};
+use crate::live::{Bus, Envelope, Fact};
 
 /// Someone at a kiosk now.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +74,13 @@ struct UpdatesCache {
     failed: HashMap<String, String>,
 }
 
+/// When things left the live picture, per kiosk.
+#[derive(Debug, Default)]
+struct Gone {
+    presence: HashMap<String, DateTime<Utc>>,
+    consultant: HashMap<String, DateTime<Utc>>,
+}
+
 /// Everything handlers share.
 pub struct AppState {
     pub db: Arc<Db>,
@@ -79,6 +91,13 @@ pub struct AppState {
     heartbeats: Mutex<HashMap<String, HeartbeatSeen>>,
     dirty_heartbeats: Mutex<Vec<String>>,
     live: broadcast::Sender<LiveEvent>,
+    /// Where live facts go (to this server only, or to every server of the database).
+    bus: Bus,
+    /// Per kiosk, its last heartbeat's arrival at any server (from the bus).
+    seen: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Per kiosk, when its citizen last left and when its consultant call last ended: an
+    /// older fact arriving late (from another server) does not bring them back.
+    gone: Mutex<Gone>,
     catalog: Mutex<CatalogCache>,
     consultants: Mutex<HashMap<String, ConsultantNeeded>>,
     /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
@@ -120,6 +139,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     pub fn new(db: Arc<Db>, config: Config, schedule: Schedule, data_dir: PathBuf) -> Arc<Self> {
         let (live, _) = broadcast::channel(256);
+        let bus = Bus::new(config.database.postgres_url());
         let calls = crate::calls::Calls::new(config.call.clone());
         let sms = Arc::new(crate::sms::Outbox::new(Arc::clone(&db), config.sms.clone()));
         let signin = crate::signin_throttle::Throttle::new(&config.console);
@@ -171,6 +191,9 @@ impl AppState {
             heartbeats: Mutex::new(HashMap::new()),
             dirty_heartbeats: Mutex::new(Vec::new()),
             live,
+            bus,
+            seen: Mutex::new(HashMap::new()),
+            gone: Mutex::new(Gone::default()),
             catalog: Mutex::new(CatalogCache::default()),
             consultants: Mutex::new(HashMap::new()),
             taken: Mutex::new(HashMap::new()),
@@ -194,12 +217,36 @@ impl AppState {
         self.live.subscribe()
     }
 
-    /// Tells live subscribers (if any) that something changed.
+    /// Tells live subscribers (if any) that something changed. Changed appeals are told on
+    /// every server (the live bus); the lamp and consultant events come from
+    /// [`AppState::apply`] on each server.
     pub fn notify(&self, event: LiveEvent) {
+        match event {
+            LiveEvent::Appeals => self.publish(Fact::Appeals { ids: None }),
+            LiveEvent::AppealsChanged(ids) => self.publish(Fact::Appeals { ids: Some(ids) }),
+            LiveEvent::Presence | LiveEvent::Consultant => self.tell_consoles(event),
+        }
+    }
+
+    fn tell_consoles(&self, event: LiveEvent) {
         let _ = self.live.send(event);
     }
 
-    /// Records that someone is at a kiosk now, or left. Returns whether anything changed.
+    /// The live bus.
+    pub fn live_bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Sends a fact to every server, this one included (the in-process bus applies it here
+    /// and now).
+    pub fn publish(&self, fact: Fact) {
+        if let Err(envelope) = self.bus.send(fact) {
+            self.apply(&envelope);
+        }
+    }
+
+    /// Records that someone is at a kiosk now, or left. Returns whether this server's picture
+    /// changes (on the PostgreSQL bus it changes once the fact comes back).
     pub fn set_presence(
         &self,
         kiosk_id: &str,
@@ -208,44 +255,25 @@ impl AppState {
         journey: Option<Journey>,
         now: DateTime<Utc>,
     ) -> bool {
-        let changed = {
-            let mut map = lock(&self.presence);
-            if present {
-                match map.get_mut(kiosk_id) {
-                    Some(p) if p.journey == journey => false,
-                    Some(p) => {
-                        p.journey = journey;
-                        true
-                    }
-                    None => {
-                        map.insert(
-                            kiosk_id.to_string(),
-                            Present {
-                                kiosk_id: kiosk_id.to_string(),
-                                site: site.to_string(),
-                                journey,
-                                since: now,
-                            },
-                        );
-                        true
-                    }
-                }
-            } else {
-                map.remove(kiosk_id).is_some()
+        let changes = {
+            let map = lock(&self.presence);
+            match map.get(kiosk_id) {
+                Some(p) => !present || p.journey != journey,
+                None => present,
             }
         };
-        if changed {
-            self.notify(LiveEvent::Presence);
-        }
-        if !present {
-            // The person left: nobody is waiting for a consultant there any more.
-            self.end_consultant_call(kiosk_id);
-        }
-        changed
+        self.publish(Fact::Presence {
+            kiosk_id: kiosk_id.to_string(),
+            site: site.to_string(),
+            present,
+            journey,
+            at: now,
+        });
+        changes
     }
 
     /// A kiosk asks for a consultant, or says the call is over. Returns whether the console
-    /// picture changed. A resend of a call staff already took stays taken; a new press of the
+    /// picture changes. A resend of a call staff already took stays taken; a new press of the
     /// button (a new `at`) while a call is open keeps its timer and moves it to the new step.
     pub fn consultant_call(
         &self,
@@ -255,37 +283,224 @@ impl AppState {
         now: DateTime<Utc>,
     ) -> bool {
         if !call.active {
-            return self.end_consultant_call(kiosk_id);
+            let changes = lock(&self.consultants).contains_key(kiosk_id);
+            self.publish(Fact::ConsultantEnded {
+                kiosk_id: kiosk_id.to_string(),
+                at: now,
+            });
+            return changes;
         }
         if lock(&self.taken).get(kiosk_id) == Some(&call.at) {
             return false;
         }
-        let changed = {
-            let mut map = lock(&self.consultants);
-            match map.get_mut(kiosk_id) {
-                Some(c)
-                    if c.service_id == call.service_id
-                        && c.step == call.step
-                        && c.called_at == call.at =>
+        let changes = lock(&self.consultants).get(kiosk_id).is_none_or(|c| {
+            c.service_id != call.service_id || c.step != call.step || c.called_at != call.at
+        });
+        self.publish(Fact::ConsultantRaised {
+            kiosk_id: kiosk_id.to_string(),
+            site: site.to_string(),
+            service_id: call.service_id.clone(),
+            step: call.step,
+            called_at: call.at,
+            since: now,
+        });
+        changes
+    }
+
+    /// A staff member is on the way: the call is cleared for everyone. `None` if there was no
+    /// call (someone else took it, or the citizen left).
+    pub fn take_consultant_call(&self, kiosk_id: &str) -> Option<ConsultantNeeded> {
+        let call = lock(&self.consultants).get(kiosk_id).cloned()?;
+        self.publish(Fact::ConsultantTaken {
+            kiosk_id: kiosk_id.to_string(),
+            called_at: call.called_at,
+        });
+        Some(call)
+    }
+
+    /// Applies a fact from the live bus (every server applies every fact, its own included).
+    pub fn apply(&self, envelope: &Envelope) {
+        let mine = envelope.from == self.bus.id();
+        match &envelope.fact {
+            Fact::Presence {
+                kiosk_id,
+                site,
+                present: true,
+                journey,
+                at,
+            } => self.apply_arrival(kiosk_id, site, *journey, *at),
+            Fact::Presence {
+                kiosk_id,
+                present: false,
+                at,
+                ..
+            } => self.apply_departure(kiosk_id, *at),
+            Fact::Beat {
+                kiosk_id,
+                in_use,
+                at,
+            } => {
                 {
-                    false
+                    let mut seen = lock(&self.seen);
+                    let last = seen.entry(kiosk_id.clone()).or_insert(*at);
+                    *last = (*last).max(*at);
                 }
-                Some(c) => {
-                    c.service_id.clone_from(&call.service_id);
-                    c.step = call.step;
-                    c.called_at = call.at;
+                if !in_use {
+                    // A kiosk back on its attract screen has nobody at it.
+                    self.apply_departure(kiosk_id, *at);
+                }
+            }
+            Fact::ConsultantRaised {
+                kiosk_id,
+                site,
+                service_id,
+                step,
+                called_at,
+                since,
+            } => self.apply_consultant_raised(ConsultantNeeded {
+                kiosk_id: kiosk_id.clone(),
+                site: site.clone(),
+                service_id: service_id.clone(),
+                step: *step,
+                called_at: *called_at,
+                since: *since,
+            }),
+            Fact::ConsultantTaken {
+                kiosk_id,
+                called_at,
+            } => {
+                lock(&self.taken).insert(kiosk_id.clone(), *called_at);
+                let removed = {
+                    let mut map = lock(&self.consultants);
+                    let ours = map.get(kiosk_id).is_some_and(|c| c.called_at == *called_at);
+                    ours && map.remove(kiosk_id).is_some()
+                };
+                if removed {
+                    self.tell_consoles(LiveEvent::Consultant);
+                }
+            }
+            Fact::ConsultantEnded { kiosk_id, at } => {
+                self.end_consultant_call(kiosk_id, *at);
+            }
+            Fact::Operators { free, at } => {
+                if !mine {
+                    self.calls.operators_elsewhere(&envelope.from, *free, *at);
+                }
+            }
+            Fact::Appeals { ids } => self.tell_consoles(match ids {
+                Some(ids) => LiveEvent::AppealsChanged(ids.clone()),
+                None => LiveEvent::Appeals,
+            }),
+            Fact::Sync => {
+                // The asker learns everything anew; this server's picture stands.
+                if !mine {
+                    self.publish(Fact::Picture {
+                        facts: self.picture(),
+                    });
+                }
+            }
+            Fact::Picture { facts } => {
+                for fact in facts {
+                    if !matches!(fact, Fact::Sync | Fact::Picture { .. }) {
+                        self.apply(&Envelope {
+                            from: envelope.from.clone(),
+                            fact: fact.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// This server's live picture as facts (the answer to `Fact::Sync`).
+    fn picture(&self) -> Vec<Fact> {
+        let mut facts = Vec::new();
+        let seen = lock(&self.seen).clone();
+        let beat = |kiosk_id: &str| {
+            seen.get(kiosk_id).map(|at| Fact::Beat {
+                kiosk_id: kiosk_id.to_string(),
+                in_use: true,
+                at: *at,
+            })
+        };
+        for p in self.present() {
+            facts.extend(beat(&p.kiosk_id));
+            facts.push(Fact::Presence {
+                kiosk_id: p.kiosk_id,
+                site: p.site,
+                present: true,
+                journey: p.journey,
+                at: p.since,
+            });
+        }
+        for (kiosk_id, called_at) in lock(&self.taken).iter() {
+            facts.push(Fact::ConsultantTaken {
+                kiosk_id: kiosk_id.clone(),
+                called_at: *called_at,
+            });
+        }
+        for c in self.consultant_calls() {
+            facts.extend(beat(&c.kiosk_id));
+            facts.push(Fact::ConsultantRaised {
+                kiosk_id: c.kiosk_id,
+                site: c.site,
+                service_id: c.service_id,
+                step: c.step,
+                called_at: c.called_at,
+                since: c.since,
+            });
+        }
+        facts.push(Fact::Operators {
+            free: self.calls.free_here(),
+            at: Utc::now(),
+        });
+        facts
+    }
+
+    /// Tells the other servers whether an operator is free here: when that changed, or
+    /// `always` (the periodic announcement, so that they forget a server that stopped).
+    pub fn announce_operators(&self, always: bool) {
+        if !self.bus.shared() {
+            return;
+        }
+        if let Some(free) = self.calls.free_here_changed(always) {
+            self.publish(Fact::Operators {
+                free,
+                at: Utc::now(),
+            });
+        }
+    }
+
+    fn apply_arrival(
+        &self,
+        kiosk_id: &str,
+        site: &str,
+        journey: Option<Journey>,
+        at: DateTime<Utc>,
+    ) {
+        if lock(&self.gone)
+            .presence
+            .get(kiosk_id)
+            .is_some_and(|left| *left >= at)
+        {
+            return;
+        }
+        let changed = {
+            let mut map = lock(&self.presence);
+            match map.get_mut(kiosk_id) {
+                Some(p) if p.journey == journey => false,
+                Some(p) => {
+                    p.journey = journey;
                     true
                 }
                 None => {
                     map.insert(
                         kiosk_id.to_string(),
-                        ConsultantNeeded {
+                        Present {
                             kiosk_id: kiosk_id.to_string(),
                             site: site.to_string(),
-                            service_id: call.service_id.clone(),
-                            step: call.step,
-                            called_at: call.at,
-                            since: now,
+                            journey,
+                            since: at,
                         },
                     );
                     true
@@ -293,27 +508,82 @@ impl AppState {
             }
         };
         if changed {
-            self.notify(LiveEvent::Consultant);
+            self.tell_consoles(LiveEvent::Presence);
         }
-        changed
     }
 
-    /// Clears a kiosk's consultant call; whether there was one.
-    fn end_consultant_call(&self, kiosk_id: &str) -> bool {
-        let ended = lock(&self.consultants).remove(kiosk_id).is_some();
+    fn apply_departure(&self, kiosk_id: &str, at: DateTime<Utc>) {
+        {
+            let mut gone = lock(&self.gone);
+            let left = gone.presence.entry(kiosk_id.to_string()).or_insert(at);
+            *left = (*left).max(at);
+        }
+        let removed = {
+            let mut map = lock(&self.presence);
+            let older = map.get(kiosk_id).is_some_and(|p| p.since <= at);
+            older && map.remove(kiosk_id).is_some()
+        };
+        if removed {
+            self.tell_consoles(LiveEvent::Presence);
+        }
+        // The person left: nobody is waiting for a consultant there any more.
+        self.end_consultant_call(kiosk_id, at);
+    }
+
+    fn apply_consultant_raised(&self, call: ConsultantNeeded) {
+        if lock(&self.taken).get(&call.kiosk_id) == Some(&call.called_at) {
+            return;
+        }
+        if lock(&self.gone)
+            .consultant
+            .get(&call.kiosk_id)
+            .is_some_and(|ended| *ended >= call.since)
+        {
+            return;
+        }
+        let changed = {
+            let mut map = lock(&self.consultants);
+            match map.get_mut(&call.kiosk_id) {
+                Some(c)
+                    if c.service_id == call.service_id
+                        && c.step == call.step
+                        && c.called_at == call.called_at =>
+                {
+                    false
+                }
+                Some(c) => {
+                    c.service_id = call.service_id;
+                    c.step = call.step;
+                    c.called_at = call.called_at;
+                    true
+                }
+                None => {
+                    map.insert(call.kiosk_id.clone(), call);
+                    true
+                }
+            }
+        };
+        if changed {
+            self.tell_consoles(LiveEvent::Consultant);
+        }
+    }
+
+    /// Clears a kiosk's consultant call raised no later than `at`; whether there was one.
+    fn end_consultant_call(&self, kiosk_id: &str, at: DateTime<Utc>) -> bool {
+        {
+            let mut gone = lock(&self.gone);
+            let ended = gone.consultant.entry(kiosk_id.to_string()).or_insert(at);
+            *ended = (*ended).max(at);
+        }
+        let ended = {
+            let mut map = lock(&self.consultants);
+            let older = map.get(kiosk_id).is_some_and(|c| c.since <= at);
+            older && map.remove(kiosk_id).is_some()
+        };
         if ended {
-            self.notify(LiveEvent::Consultant);
+            self.tell_consoles(LiveEvent::Consultant);
         }
         ended
-    }
-
-    /// A staff member is on the way: the call is cleared for everyone. `None` if there was no
-    /// call (someone else took it, or the citizen left).
-    pub fn take_consultant_call(&self, kiosk_id: &str) -> Option<ConsultantNeeded> {
-        let call = lock(&self.consultants).remove(kiosk_id)?;
-        lock(&self.taken).insert(kiosk_id.to_string(), call.called_at);
-        self.notify(LiveEvent::Consultant);
-        Some(call)
     }
 
     /// Open consultant calls, longest waiting first.
@@ -424,7 +694,13 @@ impl AppState {
     }
 
     /// Keeps a heartbeat in memory (flushed to the store by [`AppState::flush_heartbeats`]).
+    /// Every server learns that the kiosk was heard (its silence clears the lamp everywhere).
     pub fn record_heartbeat(&self, kiosk_id: &str, beat: Heartbeat, now: DateTime<Utc>) {
+        self.publish(Fact::Beat {
+            kiosk_id: kiosk_id.to_string(),
+            in_use: beat.state != senim_protocol::KioskState::Idle,
+            at: now,
+        });
         lock(&self.heartbeats).insert(
             kiosk_id.to_string(),
             HeartbeatSeen {
@@ -460,32 +736,34 @@ impl AppState {
     }
 
     /// Clears presence and consultant calls at kiosks that went silent (so neither the lamp
-    /// nor a call sticks on a dead link).
+    /// nor a call sticks on a dead link). Heartbeats count whichever server they reached; the
+    /// removal is a fact dated at the kiosk's last sign of life, so anything newer stays.
     pub fn drop_silent_presence(&self, now: DateTime<Utc>) {
         let limit = chrono::Duration::seconds(self.config.fleet.offline_after_secs as i64);
-        let last_beat: HashMap<String, DateTime<Utc>> = lock(&self.heartbeats)
-            .iter()
-            .map(|(id, b)| (id.clone(), b.received))
-            .collect();
+        let last_beat = lock(&self.seen).clone();
         let silent = |kiosk_id: &str, since: DateTime<Utc>| {
-            let last = last_beat.get(kiosk_id).copied().unwrap_or(since);
-            now - last.max(since) > limit
+            let last = last_beat.get(kiosk_id).copied().unwrap_or(since).max(since);
+            (now - last > limit).then_some(last)
         };
-        let stale: Vec<String> = lock(&self.presence)
+        let stale: Vec<(String, DateTime<Utc>)> = lock(&self.presence)
             .values()
-            .filter(|p| silent(&p.kiosk_id, p.since))
-            .map(|p| p.kiosk_id.clone())
+            .filter_map(|p| silent(&p.kiosk_id, p.since).map(|at| (p.kiosk_id.clone(), at)))
             .collect();
-        for id in stale {
-            self.set_presence(&id, "", false, None, now);
+        for (kiosk_id, at) in stale {
+            self.publish(Fact::Presence {
+                kiosk_id,
+                site: String::new(),
+                present: false,
+                journey: None,
+                at,
+            });
         }
-        let stale: Vec<String> = lock(&self.consultants)
+        let stale: Vec<(String, DateTime<Utc>)> = lock(&self.consultants)
             .values()
-            .filter(|c| silent(&c.kiosk_id, c.since))
-            .map(|c| c.kiosk_id.clone())
+            .filter_map(|c| silent(&c.kiosk_id, c.since).map(|at| (c.kiosk_id.clone(), at)))
             .collect();
-        for id in stale {
-            self.end_consultant_call(&id);
+        for (kiosk_id, at) in stale {
+            self.publish(Fact::ConsultantEnded { kiosk_id, at });
         }
     }
 
