@@ -12,6 +12,9 @@
 pub mod frame;
 mod pg;
 
+pub use pg::{APPLICATION, CHANNEL};
+
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
@@ -95,6 +98,8 @@ pub struct Envelope {
 pub struct Bus {
     id: ServerId,
     kind: Kind,
+    /// How many times the PostgreSQL bus connected (and listens).
+    sessions: AtomicU64,
 }
 
 enum Kind {
@@ -148,12 +153,26 @@ impl Bus {
                 }
             }
         };
-        Bus { id, kind }
+        Bus {
+            id,
+            kind,
+            sessions: AtomicU64::new(0),
+        }
     }
 
     /// This server's id on the bus.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// How many times the PostgreSQL bus has connected and listened since start (0: not yet;
+    /// more than 1: it reconnected after a loss).
+    pub fn sessions(&self) -> u64 {
+        self.sessions.load(Ordering::SeqCst)
+    }
+
+    fn connected(&self) {
+        self.sessions.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Whether facts travel between servers (PostgreSQL).

@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// The NOTIFY channel every call-centre server of one database listens on.
 pub const CHANNEL: &str = "senim_live";
 
-/// How the bus's connection shows in `pg_stat_activity`.
+/// How the bus's connection shows in `pg_stat_activity` (followed by the server's id).
 pub const APPLICATION: &str = "senim-callcentre live bus";
 
 /// Why the bus's connection ended (it is made again).
@@ -59,14 +59,14 @@ pub(super) async fn run(url: String, outgoing: mpsc::Receiver<Envelope>, state: 
             return;
         }
     };
-    config
-        .application_name(APPLICATION)
-        .connect_timeout(Duration::from_secs(10))
-        .keepalives_idle(Duration::from_secs(30));
     let me = match state.upgrade() {
         Some(s) => s.live_bus().id().to_string(),
         None => return,
     };
+    config
+        .application_name(&format!("{APPLICATION} {me}"))
+        .connect_timeout(Duration::from_secs(10))
+        .keepalives_idle(Duration::from_secs(30));
     let mut bus = Bus {
         config,
         outgoing,
@@ -123,6 +123,10 @@ impl Bus {
         };
         *backoff = Duration::from_millis(250);
         tracing::info!(server = %self.me, "live bus connected");
+        match self.state.upgrade() {
+            Some(state) => state.live_bus().connected(),
+            None => return Ended::Stopping,
+        }
         // What this server missed while away (or before it started): the others say again.
         self.hold(&Envelope {
             from: self.me.clone(),

@@ -1,0 +1,232 @@
+//! Two call-centre servers behind one load balancer share the live picture over PostgreSQL
+//! `LISTEN/NOTIFY` (the live bus): a kiosk talking to server A lights the lamp on a console of
+//! server B and clears it through B; a consultant call raised on A is taken on B; a server that
+//! starts late learns who is present; a cut bus connection comes back and facts flow again.
+//!
+//! Each server still has its own SQLite store here (the shared PostgreSQL store is another
+//! piece of issue 21), so the kiosk is enrolled on both stores with the same id and token;
+//! only the bus goes through the test's PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use common::postgres::TestPostgres;
+use common::{console_csrf, http_sign_in, test_config, wait_for_event, TestServer};
+use reqwest::StatusCode;
+use senim_callcentre::state::AppState;
+use serde_json::{json, Value};
+
+const WITHIN: Duration = Duration::from_secs(20);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn start(bus_url: &str) -> TestServer {
+    let mut config = test_config();
+    config.database.url = Some(bus_url.to_string());
+    let server = TestServer::start_with(config, None).await;
+    let state = Arc::clone(&server.state);
+    until("the live bus connects", move || state.live_bus().sessions() >= 1).await;
+    server
+}
+
+/// Waits for `done` to hold, checking every 20 ms; panics after [`WITHIN`].
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {WITHIN:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn lit(state: &AppState, kiosk: &str) -> bool {
+    state.present().iter().any(|p| p.kiosk_id == kiosk)
+}
+
+/// Enrols on `server`'s own store the kiosk `kiosk_id` with `token` (as it is on the other).
+fn enrol_same_kiosk(server: &TestServer, kiosk_id: &str, token: &str) {
+    let code = server.code("Hospital No. 1", 1);
+    let code = senim_callcentre::secrets::normalise_enrol_code(&code).unwrap();
+    let code_hash = senim_callcentre::secrets::sha256_hex(code.as_bytes());
+    let token_hash = senim_callcentre::secrets::sha256_hex(token.as_bytes());
+    let enrolled = server
+        .state
+        .db
+        .write(|tx| {
+            senim_callcentre::db::redeem_enrol_code(tx, &code_hash, Utc::now(), kiosk_id, &token_hash)
+        })
+        .unwrap();
+    assert!(enrolled.is_ok(), "{enrolled:?}");
+}
+
+async fn post(c: &reqwest::Client, server: &TestServer, token: &str, path: &str, body: Value) {
+    let r = c
+        .post(format!("{}/api/v1/{path}", server.url))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}: {:?}", r.text().await);
+}
+
+fn presence(present: bool) -> Value {
+    json!({"present": present, "journey": "appeal", "at": Utc::now()})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
+    let pg = TestPostgres::start();
+    let bus = pg.url();
+    let a = start(&bus).await;
+    let b = start(&bus).await;
+    assert_ne!(a.state.live_bus().id(), b.state.live_bus().id());
+    let c = client();
+    let (kiosk, token) = a.enrol(&c, "Hospital No. 1").await;
+    enrol_same_kiosk(&b, &kiosk, &token);
+
+    // An operator's live feed on server B, as the console's script reads it.
+    b.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    let cookie = http_sign_in(&b, "demo-password-1").await.unwrap();
+    let feed = c
+        .get(format!("{}/console/events", b.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    let mut feed = Box::pin(feed.bytes_stream());
+    let mut buffer = String::new();
+    let shows = |kiosk: &str, v: &Value, list: &str| {
+        v[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kiosk_id"] == kiosk)
+    };
+    wait_for_event(&mut feed, &mut buffer, "lamp", WITHIN, |v| {
+        !shows(&kiosk, v, "present")
+    })
+    .await;
+
+    // Someone steps up to the kiosk, which talks to A: B's console lamp lights.
+    post(&c, &a, &token, "presence", presence(true)).await;
+    let lamp = wait_for_event(&mut feed, &mut buffer, "lamp", WITHIN, |v| {
+        shows(&kiosk, v, "present")
+    })
+    .await;
+    assert_eq!(lamp["present"][0]["site"], "Hospital No. 1");
+    assert_eq!(lamp["present"][0]["journey"], "appeal");
+    assert!(lit(&b.state, &kiosk) && lit(&a.state, &kiosk));
+
+    // They leave, and the load balancer sent that request to B: A's lamp goes out too.
+    post(&c, &b, &token, "presence", presence(false)).await;
+    let a_state = Arc::clone(&a.state);
+    let k = kiosk.clone();
+    until("A clears the lamp B learnt of", move || !lit(&a_state, &k)).await;
+    wait_for_event(&mut feed, &mut buffer, "lamp", WITHIN, |v| {
+        !shows(&kiosk, v, "present")
+    })
+    .await;
+
+    // A consultant call raised on A shows on B; staff take it on B; it ends on A.
+    let pressed = Utc::now();
+    let call = json!({"service_id": "passport-id", "step": 2, "at": pressed, "active": true});
+    post(&c, &a, &token, "consultant", call.clone()).await;
+    let shown = wait_for_event(&mut feed, &mut buffer, "consultant", WITHIN, |v| {
+        shows(&kiosk, v, "calls")
+    })
+    .await;
+    assert_eq!(shown["calls"][0]["step"], 2);
+    let csrf = console_csrf(&b, &cookie).await;
+    let taken = common::no_redirects()
+        .post(format!("{}/console/consultant/{kiosk}/taken", b.url))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::NO_CONTENT);
+    let a_state = Arc::clone(&a.state);
+    until("A ends the call B took", move || {
+        a_state.consultant_calls().is_empty()
+    })
+    .await;
+    wait_for_event(&mut feed, &mut buffer, "consultant", WITHIN, |v| {
+        !shows(&kiosk, v, "calls")
+    })
+    .await;
+    // The kiosk resends the same call to A: it stays taken everywhere. (Its presence, sent
+    // after it, arriving on B shows the resend was applied there before.)
+    post(&c, &a, &token, "consultant", call).await;
+    post(&c, &a, &token, "presence", presence(true)).await;
+    let b_state = Arc::clone(&b.state);
+    let k = kiosk.clone();
+    until("B learns the presence sent after the resend", move || {
+        lit(&b_state, &k)
+    })
+    .await;
+    assert!(b.state.consultant_calls().is_empty(), "a resend stays taken");
+    assert!(a.state.consultant_calls().is_empty(), "a resend stays taken");
+
+    // A third server starting late learns who is present from the others.
+    let late = start(&bus).await;
+    let late_state = Arc::clone(&late.state);
+    let k = kiosk.clone();
+    until("a late server learns the lamp", move || lit(&late_state, &k)).await;
+    late.stop().await;
+
+    // B's bus connection is cut: B reconnects and facts flow again both ways.
+    let (admin, connection) = tokio_postgres::connect(&bus, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    let name = format!(
+        "{} {}",
+        senim_callcentre::live::APPLICATION,
+        b.state.live_bus().id()
+    );
+    let cut = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert_eq!(cut.len(), 1, "B's bus connection was found");
+    let b_state = Arc::clone(&b.state);
+    until("B's bus reconnects", move || b_state.live_bus().sessions() >= 2).await;
+    post(&c, &a, &token, "presence", presence(false)).await;
+    let b_state = Arc::clone(&b.state);
+    let k = kiosk.clone();
+    until("B learns of A's fact after reconnecting", move || {
+        !lit(&b_state, &k)
+    })
+    .await;
+    post(&c, &b, &token, "presence", presence(true)).await;
+    let a_state = Arc::clone(&a.state);
+    let k = kiosk.clone();
+    until("A learns of B's fact after B reconnected", move || {
+        lit(&a_state, &k)
+    })
+    .await;
+    wait_for_event(&mut feed, &mut buffer, "lamp", WITHIN, |v| {
+        shows(&kiosk, v, "present")
+    })
+    .await;
+
+    driver.abort();
+    drop(feed);
+    a.stop().await;
+    b.stop().await;
+}
