@@ -30,6 +30,10 @@ use crate::db::CallAnswered;
 /// Messages queued for one socket before it is considered stuck (and further ones dropped).
 const QUEUE: usize = 256;
 
+/// After how long without news another server's operators are forgotten (it stopped, or
+/// lost the live bus; servers say every `live::OPERATORS_EVERY`).
+pub const OPERATORS_FORGOTTEN_AFTER_SECS: i64 = 20;
+
 /// A connection's id, unique for the server's life.
 pub type ConnId = u64;
 
@@ -339,10 +343,10 @@ impl Calls {
     }
 
     /// How many other servers have a free operator now (by their announcements of the last
-    /// `live::OPERATORS_FORGOTTEN_AFTER_SECS` seconds). Calls do not cross servers yet, so
+    /// [`OPERATORS_FORGOTTEN_AFTER_SECS`] seconds). Calls do not cross servers yet, so
     /// kiosks are told only about this server's operators.
     pub fn servers_with_free_operators(&self, now: DateTime<Utc>) -> usize {
-        let limit = chrono::Duration::seconds(crate::live::OPERATORS_FORGOTTEN_AFTER_SECS);
+        let limit = chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS);
         let mut inner = self.lock();
         inner.elsewhere.retain(|_, (_, at)| now - *at <= limit);
         inner.elsewhere.values().filter(|(free, _)| *free).count()

@@ -16,31 +16,10 @@ use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::db::{Db, HeartbeatSeen};
+use crate::live::picture::Picture;
 use crate::live::{Bus, Envelope, Fact};
 
-/// Someone at a kiosk now.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Present {
-    pub kiosk_id: String,
-    pub site: String,
-    pub journey: Option<Journey>,
-    /// When the server learnt of it (the console's timer counts from here).
-    pub since: DateTime<Utc>,
-}
-
-/// A citizen in a service guide waiting for a consultant (centre staff on the floor).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsultantNeeded {
-    pub kiosk_id: String,
-    pub site: String,
-    pub service_id: String,
-    /// 1-based step; 0 on the service's overview page.
-    pub step: u32,
-    /// The press of the button, by the kiosk's clock (identifies the call in resends).
-    pub called_at: DateTime<Utc>,
-    /// When the server learnt of it (the console's timer counts from here).
-    pub since: DateTime<Utc>,
-}
+pub use crate::live::picture::{ConsultantNeeded, Present};
 
 /// The newest published catalogue as heartbeats and the console need it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,34 +53,20 @@ struct UpdatesCache {
     failed: HashMap<String, String>,
 }
 
-/// When things left the live picture, per kiosk.
-#[derive(Debug, Default)]
-struct Gone {
-    presence: HashMap<String, DateTime<Utc>>,
-    consultant: HashMap<String, DateTime<Utc>>,
-}
-
 /// Everything handlers share.
 pub struct AppState {
     pub db: Arc<Db>,
     pub config: Config,
     pub schedule: Schedule,
     pub data_dir: PathBuf,
-    presence: Mutex<HashMap<String, Present>>,
     heartbeats: Mutex<HashMap<String, HeartbeatSeen>>,
     dirty_heartbeats: Mutex<Vec<String>>,
     live: broadcast::Sender<LiveEvent>,
     /// Where live facts go (to this server only, or to every server of the database).
     bus: Bus,
-    /// Per kiosk, its last heartbeat's arrival at any server (from the bus).
-    seen: Mutex<HashMap<String, DateTime<Utc>>>,
-    /// Per kiosk, when its citizen last left and when its consultant call last ended: an
-    /// older fact arriving late (from another server) does not bring them back.
-    gone: Mutex<Gone>,
+    /// Who is at which kiosk, consultant calls: changed only by facts from the bus.
+    picture: Picture,
     catalog: Mutex<CatalogCache>,
-    consultants: Mutex<HashMap<String, ConsultantNeeded>>,
-    /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
-    taken: Mutex<HashMap<String, DateTime<Utc>>>,
     uploads: crate::uploads::Locks,
     /// Published update bundles (newest first) and each kiosk's last failed version.
     updates: Mutex<UpdatesCache>,
@@ -187,16 +152,12 @@ impl AppState {
             config,
             schedule,
             data_dir,
-            presence: Mutex::new(HashMap::new()),
             heartbeats: Mutex::new(HashMap::new()),
             dirty_heartbeats: Mutex::new(Vec::new()),
             live,
             bus,
-            seen: Mutex::new(HashMap::new()),
-            gone: Mutex::new(Gone::default()),
+            picture: Picture::default(),
             catalog: Mutex::new(CatalogCache::default()),
-            consultants: Mutex::new(HashMap::new()),
-            taken: Mutex::new(HashMap::new()),
             uploads: crate::uploads::Locks::default(),
             updates: Mutex::new(UpdatesCache::default()),
         })
@@ -240,9 +201,7 @@ impl AppState {
     /// Sends a fact to every server, this one included (the in-process bus applies it here
     /// and now).
     pub fn publish(&self, fact: Fact) {
-        if let Err(envelope) = self.bus.send(fact) {
-            self.apply(&envelope);
-        }
+        self.bus.publish(self, fact);
     }
 
     /// Records that someone is at a kiosk now, or left. Returns whether this server's picture
@@ -255,13 +214,7 @@ impl AppState {
         journey: Option<Journey>,
         now: DateTime<Utc>,
     ) -> bool {
-        let changes = {
-            let map = lock(&self.presence);
-            match map.get(kiosk_id) {
-                Some(p) => !present || p.journey != journey,
-                None => present,
-            }
-        };
+        let changes = self.picture.presence_changes(kiosk_id, present, journey);
         self.publish(Fact::Presence {
             kiosk_id: kiosk_id.to_string(),
             site: site.to_string(),
@@ -283,17 +236,17 @@ impl AppState {
         now: DateTime<Utc>,
     ) -> bool {
         if !call.active {
-            let changes = lock(&self.consultants).contains_key(kiosk_id);
+            let changes = self.picture.consultant_call(kiosk_id).is_some();
             self.publish(Fact::ConsultantEnded {
                 kiosk_id: kiosk_id.to_string(),
                 at: now,
             });
             return changes;
         }
-        if lock(&self.taken).get(kiosk_id) == Some(&call.at) {
+        if self.picture.taken(kiosk_id, call.at) {
             return false;
         }
-        let changes = lock(&self.consultants).get(kiosk_id).is_none_or(|c| {
+        let changes = self.picture.consultant_call(kiosk_id).is_none_or(|c| {
             c.service_id != call.service_id || c.step != call.step || c.called_at != call.at
         });
         self.publish(Fact::ConsultantRaised {
@@ -310,7 +263,7 @@ impl AppState {
     /// A staff member is on the way: the call is cleared for everyone. `None` if there was no
     /// call (someone else took it, or the citizen left).
     pub fn take_consultant_call(&self, kiosk_id: &str) -> Option<ConsultantNeeded> {
-        let call = lock(&self.consultants).get(kiosk_id).cloned()?;
+        let call = self.picture.consultant_call(kiosk_id)?;
         self.publish(Fact::ConsultantTaken {
             kiosk_id: kiosk_id.to_string(),
             called_at: call.called_at,
@@ -322,66 +275,6 @@ impl AppState {
     pub fn apply(&self, envelope: &Envelope) {
         let mine = envelope.from == self.bus.id();
         match &envelope.fact {
-            Fact::Presence {
-                kiosk_id,
-                site,
-                present: true,
-                journey,
-                at,
-            } => self.apply_arrival(kiosk_id, site, *journey, *at),
-            Fact::Presence {
-                kiosk_id,
-                present: false,
-                at,
-                ..
-            } => self.apply_departure(kiosk_id, *at),
-            Fact::Beat {
-                kiosk_id,
-                in_use,
-                at,
-            } => {
-                {
-                    let mut seen = lock(&self.seen);
-                    let last = seen.entry(kiosk_id.clone()).or_insert(*at);
-                    *last = (*last).max(*at);
-                }
-                if !in_use {
-                    // A kiosk back on its attract screen has nobody at it.
-                    self.apply_departure(kiosk_id, *at);
-                }
-            }
-            Fact::ConsultantRaised {
-                kiosk_id,
-                site,
-                service_id,
-                step,
-                called_at,
-                since,
-            } => self.apply_consultant_raised(ConsultantNeeded {
-                kiosk_id: kiosk_id.clone(),
-                site: site.clone(),
-                service_id: service_id.clone(),
-                step: *step,
-                called_at: *called_at,
-                since: *since,
-            }),
-            Fact::ConsultantTaken {
-                kiosk_id,
-                called_at,
-            } => {
-                lock(&self.taken).insert(kiosk_id.clone(), *called_at);
-                let removed = {
-                    let mut map = lock(&self.consultants);
-                    let ours = map.get(kiosk_id).is_some_and(|c| c.called_at == *called_at);
-                    ours && map.remove(kiosk_id).is_some()
-                };
-                if removed {
-                    self.tell_consoles(LiveEvent::Consultant);
-                }
-            }
-            Fact::ConsultantEnded { kiosk_id, at } => {
-                self.end_consultant_call(kiosk_id, *at);
-            }
             Fact::Operators { free, at } => {
                 if !mine {
                     self.calls.operators_elsewhere(&envelope.from, *free, *at);
@@ -394,9 +287,12 @@ impl AppState {
             Fact::Sync => {
                 // The asker learns everything anew; this server's picture stands.
                 if !mine {
-                    self.publish(Fact::Picture {
-                        facts: self.picture(),
+                    let mut facts = self.picture.facts();
+                    facts.push(Fact::Operators {
+                        free: self.calls.free_here(),
+                        at: Utc::now(),
                     });
+                    self.publish(Fact::Picture { facts });
                 }
             }
             Fact::Picture { facts } => {
@@ -409,52 +305,16 @@ impl AppState {
                     }
                 }
             }
+            fact => {
+                let changes = self.picture.apply(fact);
+                if changes.presence {
+                    self.tell_consoles(LiveEvent::Presence);
+                }
+                if changes.consultant {
+                    self.tell_consoles(LiveEvent::Consultant);
+                }
+            }
         }
-    }
-
-    /// This server's live picture as facts (the answer to `Fact::Sync`).
-    fn picture(&self) -> Vec<Fact> {
-        let mut facts = Vec::new();
-        let seen = lock(&self.seen).clone();
-        let beat = |kiosk_id: &str| {
-            seen.get(kiosk_id).map(|at| Fact::Beat {
-                kiosk_id: kiosk_id.to_string(),
-                in_use: true,
-                at: *at,
-            })
-        };
-        for p in self.present() {
-            facts.extend(beat(&p.kiosk_id));
-            facts.push(Fact::Presence {
-                kiosk_id: p.kiosk_id,
-                site: p.site,
-                present: true,
-                journey: p.journey,
-                at: p.since,
-            });
-        }
-        for (kiosk_id, called_at) in lock(&self.taken).iter() {
-            facts.push(Fact::ConsultantTaken {
-                kiosk_id: kiosk_id.clone(),
-                called_at: *called_at,
-            });
-        }
-        for c in self.consultant_calls() {
-            facts.extend(beat(&c.kiosk_id));
-            facts.push(Fact::ConsultantRaised {
-                kiosk_id: c.kiosk_id,
-                site: c.site,
-                service_id: c.service_id,
-                step: c.step,
-                called_at: c.called_at,
-                since: c.since,
-            });
-        }
-        facts.push(Fact::Operators {
-            free: self.calls.free_here(),
-            at: Utc::now(),
-        });
-        facts
     }
 
     /// Tells the other servers whether an operator is free here: when that changed, or
@@ -471,126 +331,9 @@ impl AppState {
         }
     }
 
-    fn apply_arrival(
-        &self,
-        kiosk_id: &str,
-        site: &str,
-        journey: Option<Journey>,
-        at: DateTime<Utc>,
-    ) {
-        if lock(&self.gone)
-            .presence
-            .get(kiosk_id)
-            .is_some_and(|left| *left >= at)
-        {
-            return;
-        }
-        let changed = {
-            let mut map = lock(&self.presence);
-            match map.get_mut(kiosk_id) {
-                Some(p) if p.journey == journey => false,
-                Some(p) => {
-                    p.journey = journey;
-                    true
-                }
-                None => {
-                    map.insert(
-                        kiosk_id.to_string(),
-                        Present {
-                            kiosk_id: kiosk_id.to_string(),
-                            site: site.to_string(),
-                            journey,
-                            since: at,
-                        },
-                    );
-                    true
-                }
-            }
-        };
-        if changed {
-            self.tell_consoles(LiveEvent::Presence);
-        }
-    }
-
-    fn apply_departure(&self, kiosk_id: &str, at: DateTime<Utc>) {
-        {
-            let mut gone = lock(&self.gone);
-            let left = gone.presence.entry(kiosk_id.to_string()).or_insert(at);
-            *left = (*left).max(at);
-        }
-        let removed = {
-            let mut map = lock(&self.presence);
-            let older = map.get(kiosk_id).is_some_and(|p| p.since <= at);
-            older && map.remove(kiosk_id).is_some()
-        };
-        if removed {
-            self.tell_consoles(LiveEvent::Presence);
-        }
-        // The person left: nobody is waiting for a consultant there any more.
-        self.end_consultant_call(kiosk_id, at);
-    }
-
-    fn apply_consultant_raised(&self, call: ConsultantNeeded) {
-        if lock(&self.taken).get(&call.kiosk_id) == Some(&call.called_at) {
-            return;
-        }
-        if lock(&self.gone)
-            .consultant
-            .get(&call.kiosk_id)
-            .is_some_and(|ended| *ended >= call.since)
-        {
-            return;
-        }
-        let changed = {
-            let mut map = lock(&self.consultants);
-            match map.get_mut(&call.kiosk_id) {
-                Some(c)
-                    if c.service_id == call.service_id
-                        && c.step == call.step
-                        && c.called_at == call.called_at =>
-                {
-                    false
-                }
-                Some(c) => {
-                    c.service_id = call.service_id;
-                    c.step = call.step;
-                    c.called_at = call.called_at;
-                    true
-                }
-                None => {
-                    map.insert(call.kiosk_id.clone(), call);
-                    true
-                }
-            }
-        };
-        if changed {
-            self.tell_consoles(LiveEvent::Consultant);
-        }
-    }
-
-    /// Clears a kiosk's consultant call raised no later than `at`; whether there was one.
-    fn end_consultant_call(&self, kiosk_id: &str, at: DateTime<Utc>) -> bool {
-        {
-            let mut gone = lock(&self.gone);
-            let ended = gone.consultant.entry(kiosk_id.to_string()).or_insert(at);
-            *ended = (*ended).max(at);
-        }
-        let ended = {
-            let mut map = lock(&self.consultants);
-            let older = map.get(kiosk_id).is_some_and(|c| c.since <= at);
-            older && map.remove(kiosk_id).is_some()
-        };
-        if ended {
-            self.tell_consoles(LiveEvent::Consultant);
-        }
-        ended
-    }
-
     /// Open consultant calls, longest waiting first.
     pub fn consultant_calls(&self) -> Vec<ConsultantNeeded> {
-        let mut list: Vec<ConsultantNeeded> = lock(&self.consultants).values().cloned().collect();
-        list.sort_by(|a, b| a.since.cmp(&b.since).then(a.kiosk_id.cmp(&b.kiosk_id)));
-        list
+        self.picture.consultant_calls()
     }
 
     /// The newest published catalogue version, as last read from the store.
@@ -688,9 +431,7 @@ impl AppState {
 
     /// Everyone at a kiosk now, longest waiting first.
     pub fn present(&self) -> Vec<Present> {
-        let mut list: Vec<Present> = lock(&self.presence).values().cloned().collect();
-        list.sort_by(|a, b| a.since.cmp(&b.since).then(a.kiosk_id.cmp(&b.kiosk_id)));
-        list
+        self.picture.present()
     }
 
     /// Keeps a heartbeat in memory (flushed to the store by [`AppState::flush_heartbeats`]).
@@ -740,30 +481,8 @@ impl AppState {
     /// removal is a fact dated at the kiosk's last sign of life, so anything newer stays.
     pub fn drop_silent_presence(&self, now: DateTime<Utc>) {
         let limit = chrono::Duration::seconds(self.config.fleet.offline_after_secs as i64);
-        let last_beat = lock(&self.seen).clone();
-        let silent = |kiosk_id: &str, since: DateTime<Utc>| {
-            let last = last_beat.get(kiosk_id).copied().unwrap_or(since).max(since);
-            (now - last > limit).then_some(last)
-        };
-        let stale: Vec<(String, DateTime<Utc>)> = lock(&self.presence)
-            .values()
-            .filter_map(|p| silent(&p.kiosk_id, p.since).map(|at| (p.kiosk_id.clone(), at)))
-            .collect();
-        for (kiosk_id, at) in stale {
-            self.publish(Fact::Presence {
-                kiosk_id,
-                site: String::new(),
-                present: false,
-                journey: None,
-                at,
-            });
-        }
-        let stale: Vec<(String, DateTime<Utc>)> = lock(&self.consultants)
-            .values()
-            .filter_map(|c| silent(&c.kiosk_id, c.since).map(|at| (c.kiosk_id.clone(), at)))
-            .collect();
-        for (kiosk_id, at) in stale {
-            self.publish(Fact::ConsultantEnded { kiosk_id, at });
+        for fact in self.picture.silent(now, limit) {
+            self.publish(fact);
         }
     }
 
@@ -771,5 +490,19 @@ impl AppState {
     /// request path unchecked, so this never escapes the uploads folder.
     pub fn upload_path(&self, upload_id: &str) -> PathBuf {
         self.data_dir.join("uploads").join(upload_id)
+    }
+}
+
+impl crate::live::Node for AppState {
+    fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    fn apply(&self, envelope: &Envelope) {
+        AppState::apply(self, envelope);
+    }
+
+    fn announce_operators(&self, always: bool) {
+        AppState::announce_operators(self, always);
     }
 }

@@ -33,7 +33,10 @@ async fn start(bus_url: &str) -> TestServer {
     config.database.url = Some(bus_url.to_string());
     let server = TestServer::start_with(config, None).await;
     let state = Arc::clone(&server.state);
-    until("the live bus connects", move || state.live_bus().sessions() >= 1).await;
+    until("the live bus connects", move || {
+        state.live_bus().sessions() >= 1
+    })
+    .await;
     server
 }
 
@@ -63,7 +66,13 @@ fn enrol_same_kiosk(server: &TestServer, kiosk_id: &str, token: &str) {
         .state
         .db
         .write(|tx| {
-            senim_callcentre::db::redeem_enrol_code(tx, &code_hash, Utc::now(), kiosk_id, &token_hash)
+            senim_callcentre::db::redeem_enrol_code(
+                tx,
+                &code_hash,
+                Utc::now(),
+                kiosk_id,
+                &token_hash,
+            )
         })
         .unwrap();
     assert!(enrolled.is_ok(), "{enrolled:?}");
@@ -77,7 +86,12 @@ async fn post(c: &reqwest::Client, server: &TestServer, token: &str, path: &str,
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}: {:?}", r.text().await);
+    assert_eq!(
+        r.status(),
+        StatusCode::NO_CONTENT,
+        "{path}: {:?}",
+        r.text().await
+    );
 }
 
 fn presence(present: bool) -> Value {
@@ -176,14 +190,23 @@ async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
         lit(&b_state, &k)
     })
     .await;
-    assert!(b.state.consultant_calls().is_empty(), "a resend stays taken");
-    assert!(a.state.consultant_calls().is_empty(), "a resend stays taken");
+    assert!(
+        b.state.consultant_calls().is_empty(),
+        "a resend stays taken"
+    );
+    assert!(
+        a.state.consultant_calls().is_empty(),
+        "a resend stays taken"
+    );
 
     // A third server starting late learns who is present from the others.
     let late = start(&bus).await;
     let late_state = Arc::clone(&late.state);
     let k = kiosk.clone();
-    until("a late server learns the lamp", move || lit(&late_state, &k)).await;
+    until("a late server learns the lamp", move || {
+        lit(&late_state, &k)
+    })
+    .await;
     late.stop().await;
 
     // B's bus connection is cut: B reconnects and facts flow again both ways.
@@ -205,7 +228,10 @@ async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
         .unwrap();
     assert_eq!(cut.len(), 1, "B's bus connection was found");
     let b_state = Arc::clone(&b.state);
-    until("B's bus reconnects", move || b_state.live_bus().sessions() >= 2).await;
+    until("B's bus reconnects", move || {
+        b_state.live_bus().sessions() >= 2
+    })
+    .await;
     post(&c, &a, &token, "presence", presence(false)).await;
     let b_state = Arc::clone(&b.state);
     let k = kiosk.clone();

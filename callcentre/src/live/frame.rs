@@ -35,7 +35,9 @@ struct Frame {
 /// Why a payload was not understood (logged; the payload is ignored).
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("a live bus payload is not a frame: {0} (is another program notifying on this channel?)")]
+    #[error(
+        "a live bus payload is not a frame: {0} (is another program notifying on this channel?)"
+    )]
     NotAFrame(serde_json::Error),
     #[error("a live bus message is not an envelope: {0} (servers of different versions on one bus? upgrade them all)")]
     NotAnEnvelope(serde_json::Error),
@@ -152,7 +154,11 @@ mod tests {
         assert_eq!(r.push(&big[1]).unwrap(), None);
         // The connection broke; the sender's next message starts afresh.
         assert_eq!(r.push(&small[0]).unwrap(), Some(appeals(1, "B-")));
-        assert_eq!(r.push(&big[2]).unwrap(), None, "the rest of the cut message");
+        assert_eq!(
+            r.push(&big[2]).unwrap(),
+            None,
+            "the rest of the cut message"
+        );
         assert!(r.push("not json").is_err());
     }
 }

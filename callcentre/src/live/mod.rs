@@ -11,6 +11,7 @@
 
 pub mod frame;
 mod pg;
+pub mod picture;
 
 pub use pg::{APPLICATION, CHANNEL};
 
@@ -22,16 +23,21 @@ use senim_protocol::Journey;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::state::AppState;
-
 /// Facts waiting for the PostgreSQL bus (while it reconnects, too) before new ones are
 /// dropped with a warning.
 const QUEUE: usize = 4096;
 
-/// How often a server re-announces whether it has a free operator (and after how long
-/// without one the others forget its answer: it stopped or lost the bus).
+/// How often a server re-announces whether it has a free operator (the others forget a
+/// server after `calls::OPERATORS_FORGOTTEN_AFTER_SECS` without one).
 pub const OPERATORS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
-pub const OPERATORS_FORGOTTEN_AFTER_SECS: i64 = 20;
+
+/// What the bus needs of a server (`state::AppState`): its bus, the applying of every fact,
+/// and the news of its operators.
+pub trait Node: Send + Sync + 'static {
+    fn bus(&self) -> &Bus;
+    fn apply(&self, envelope: &Envelope);
+    fn announce_operators(&self, always: bool);
+}
 
 /// A server's id on the bus: random, new at every start.
 pub type ServerId = String;
@@ -180,21 +186,27 @@ impl Bus {
         matches!(self.kind, Kind::Postgres { .. })
     }
 
-    /// Sends `fact` to every server. The in-process bus hands it back to be applied at once.
-    pub(crate) fn send(&self, fact: Fact) -> Result<Sent, Envelope> {
+    /// Sends `fact` to every server, `node` included (the in-process bus applies it to
+    /// `node` at once).
+    pub fn publish<N: Node + ?Sized>(&self, node: &N, fact: Fact) -> Sent {
         let envelope = Envelope {
             from: self.id.clone(),
             fact,
         };
         match &self.kind {
-            Kind::Local => Err(envelope),
+            Kind::Local => {
+                node.apply(&envelope);
+                Sent::Applied
+            }
             Kind::Postgres { tx, .. } => match tx.try_send(envelope) {
-                Ok(()) => Ok(Sent::Queued),
+                Ok(()) => Sent::Queued,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!("live bus queue full (the database is away?): a live fact is lost");
-                    Ok(Sent::Dropped)
+                    tracing::warn!(
+                        "live bus queue full (the database is away?): a live fact is lost"
+                    );
+                    Sent::Dropped
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => Ok(Sent::Dropped),
+                Err(mpsc::error::TrySendError::Closed(_)) => Sent::Dropped,
             },
         }
     }
@@ -215,14 +227,14 @@ impl Drop for Running {
 
 /// Starts the PostgreSQL bus's connection task and the periodic announcement of this server's
 /// operators (nothing to start for the in-process bus).
-pub fn start(state: &Arc<AppState>) -> Running {
+pub fn start<N: Node>(node: &Arc<N>) -> Running {
     let mut tasks = Vec::new();
-    if let Kind::Postgres { url, rx, .. } = &state.live_bus().kind {
+    if let Kind::Postgres { url, rx, .. } = &node.bus().kind {
         let taken = rx.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(rx) = taken {
-            let weak: Weak<AppState> = Arc::downgrade(state);
+            let weak: Weak<N> = Arc::downgrade(node);
             tasks.push(tokio::spawn(pg::run(url.clone(), rx, weak)));
-            let weak: Weak<AppState> = Arc::downgrade(state);
+            let weak: Weak<N> = Arc::downgrade(node);
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(OPERATORS_EVERY);
                 loop {

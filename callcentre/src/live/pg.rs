@@ -12,8 +12,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::frame::{self, Reassembly};
-use super::{Envelope, Fact};
-use crate::state::AppState;
+use super::{Envelope, Fact, Node};
 
 /// The NOTIFY channel every call-centre server of one database listens on.
 pub const CHANNEL: &str = "senim_live";
@@ -38,10 +37,10 @@ enum Ended {
     Lost(BusError),
 }
 
-struct Bus {
+struct Bus<N> {
     config: tokio_postgres::Config,
     outgoing: mpsc::Receiver<Envelope>,
-    state: Weak<AppState>,
+    state: Weak<N>,
     /// Payloads not sent yet, in order (kept over a reconnection).
     held: VecDeque<String>,
     next_message: u64,
@@ -50,7 +49,7 @@ struct Bus {
 }
 
 /// Runs the bus until the server stops.
-pub(super) async fn run(url: String, outgoing: mpsc::Receiver<Envelope>, state: Weak<AppState>) {
+pub(super) async fn run<N: Node>(url: String, outgoing: mpsc::Receiver<Envelope>, state: Weak<N>) {
     let mut config: tokio_postgres::Config = match url.parse() {
         Ok(config) => config,
         Err(e) => {
@@ -60,11 +59,11 @@ pub(super) async fn run(url: String, outgoing: mpsc::Receiver<Envelope>, state: 
         }
     };
     let me = match state.upgrade() {
-        Some(s) => s.live_bus().id().to_string(),
+        Some(s) => s.bus().id().to_string(),
         None => return,
     };
     config
-        .application_name(&format!("{APPLICATION} {me}"))
+        .application_name(format!("{APPLICATION} {me}"))
         .connect_timeout(Duration::from_secs(10))
         .keepalives_idle(Duration::from_secs(30));
     let mut bus = Bus {
@@ -89,7 +88,7 @@ pub(super) async fn run(url: String, outgoing: mpsc::Receiver<Envelope>, state: 
     }
 }
 
-impl Bus {
+impl<N: Node> Bus<N> {
     /// One connection's life: listen, send what is held, ask for a re-announcement, then
     /// carry facts both ways until it breaks.
     async fn session(&mut self, backoff: &mut Duration) -> Ended {
@@ -124,7 +123,7 @@ impl Bus {
         *backoff = Duration::from_millis(250);
         tracing::info!(server = %self.me, "live bus connected");
         match self.state.upgrade() {
-            Some(state) => state.live_bus().connected(),
+            Some(state) => state.bus().connected(),
             None => return Ended::Stopping,
         }
         // What this server missed while away (or before it started): the others say again.
