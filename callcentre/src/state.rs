@@ -277,7 +277,56 @@ impl AppState {
         match &envelope.fact {
             Fact::Operators { free, at } => {
                 if !mine {
-                    self.calls.operators_elsewhere(&envelope.from, *free, *at);
+                    self.calls
+                        .operators_elsewhere(&envelope.from, *free, *at, self.open_now());
+                }
+            }
+            Fact::CallToConsole {
+                server,
+                conn,
+                message,
+            } => {
+                if server == self.bus.id() {
+                    self.calls.to_console_from(
+                        &envelope.from,
+                        *conn,
+                        message.clone(),
+                        self.open_now(),
+                    );
+                    self.announce_operators(false);
+                }
+            }
+            Fact::CallToConsoles { message } => {
+                if !mine {
+                    self.calls.to_consoles_from(&envelope.from, message.clone());
+                }
+            }
+            Fact::CallFromConsole {
+                owner,
+                conn,
+                username,
+                display_name,
+                available,
+                text,
+            } => {
+                if owner == self.bus.id() {
+                    self.calls.from_console_elsewhere(
+                        &envelope.from,
+                        *conn,
+                        username,
+                        display_name,
+                        *available,
+                        text,
+                        self.open_now(),
+                    );
+                    self.calls.wake_store();
+                }
+            }
+            Fact::CallConsoleGone { owner, conn } => {
+                if owner == self.bus.id() {
+                    self.calls
+                        .console_elsewhere_gone(&envelope.from, *conn, self.open_now());
+                    self.calls.wake_store();
                 }
             }
             Fact::Appeals { ids } => self.tell_consoles(match ids {
@@ -490,19 +539,5 @@ impl AppState {
     /// request path unchecked, so this never escapes the uploads folder.
     pub fn upload_path(&self, upload_id: &str) -> PathBuf {
         self.data_dir.join("uploads").join(upload_id)
-    }
-}
-
-impl crate::live::Node for AppState {
-    fn bus(&self) -> &Bus {
-        &self.bus
-    }
-
-    fn apply(&self, envelope: &Envelope) {
-        AppState::apply(self, envelope);
-    }
-
-    fn announce_operators(&self, always: bool) {
-        AppState::announce_operators(self, always);
     }
 }

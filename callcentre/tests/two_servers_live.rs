@@ -256,3 +256,98 @@ async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
     a.stop().await;
     b.stop().await;
 }
+
+const SDP_OFFER: &str = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+const SDP_ANSWER: &str =
+    "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
+    use common::ws::{expect, kiosk, operator, send};
+    let pg = TestPostgres::start();
+    let bus = pg.url();
+    let a = start(&bus).await;
+    let b = start(&bus).await;
+
+    // The operator's console talks to B, the kiosk's call socket to A. (A, holding the
+    // kiosk's socket, stores the call: the operator is on its store too until stores are
+    // shared.)
+    a.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    let mut op = operator(&b, "aigerim", "Aigerim Sadykova").await;
+    let (mut k, kiosk_id, _) = kiosk(&a, "Almaty CSC 3").await;
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        let m = expect(&mut k, "availability").await;
+        if m["operators_available"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never learnt that B has a free operator"
+        );
+    }
+    assert!(!a.state.calls.free_here() && b.state.calls.free_here());
+
+    // It rings on B's console; B's operator answers; the kiosk on A hears who.
+    send(&mut k, json!({"type": "ring", "topic": "complaint"})).await;
+    let call_id = expect(&mut k, "ringing").await["call_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let incoming = expect(&mut op, "incoming").await;
+    assert_eq!(incoming["call_id"], call_id.as_str());
+    assert_eq!(incoming["kiosk_id"], kiosk_id.as_str());
+    send(&mut op, json!({"type": "answer", "call_id": call_id})).await;
+    let accepted = expect(&mut op, "accepted").await;
+    let appeal_id = accepted["appeal_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        expect(&mut k, "answered").await["operator"],
+        "Aigerim Sadykova"
+    );
+    assert!(a.state.calls.is_live(&appeal_id) && b.state.calls.is_live(&appeal_id));
+    assert!(!b.state.calls.free_here(), "B's operator is on the call");
+
+    // SDP goes both ways verbatim, across the servers.
+    send(
+        &mut k,
+        json!({"type": "sdp_offer", "call_id": call_id, "sdp": SDP_OFFER}),
+    )
+    .await;
+    assert_eq!(expect(&mut op, "sdp_offer").await["sdp"], SDP_OFFER);
+    send(
+        &mut op,
+        json!({"type": "sdp_answer", "call_id": call_id, "sdp": SDP_ANSWER}),
+    )
+    .await;
+    assert_eq!(expect(&mut k, "sdp_answer").await["sdp"], SDP_ANSWER);
+
+    // The operator hangs up on B: the kiosk on A hears it; A stores the call as an appeal.
+    send(
+        &mut op,
+        json!({"type": "hang_up", "call_id": call_id, "reason": "hung_up"}),
+    )
+    .await;
+    let ended = expect(&mut k, "ended").await;
+    assert_eq!(ended["call_id"], call_id.as_str());
+    let a_state = Arc::clone(&a.state);
+    let id = appeal_id.clone();
+    until("A stores the answered call as an appeal", move || {
+        a_state
+            .db
+            .read(|c| senim_callcentre::db::get_appeal(c, &id))
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    let b_state = Arc::clone(&b.state);
+    until("B's operator is free again", move || {
+        b_state.calls.free_here()
+    })
+    .await;
+    assert!(!b.state.calls.is_live(&appeal_id));
+
+    drop((k, op));
+    a.stop().await;
+    b.stop().await;
+}

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
+use senim_protocol::call::ToConsole;
 use senim_protocol::Journey;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -37,6 +38,10 @@ pub trait Node: Send + Sync + 'static {
     fn bus(&self) -> &Bus;
     fn apply(&self, envelope: &Envelope);
     fn announce_operators(&self, always: bool);
+    /// Starts carrying the live calls' messages for other servers onto the bus.
+    fn route_calls(node: &Arc<Self>) -> tokio::task::JoinHandle<()>
+    where
+        Self: Sized;
 }
 
 /// A server's id on the bus: random, new at every start.
@@ -91,6 +96,60 @@ pub enum Fact {
     /// A server's whole picture, as the facts that make it (none of them `Sync` or
     /// `Picture`): applied like any other, so what a server has newer stays.
     Picture { facts: Vec<Fact> },
+    /// For console `conn` of `server`, about a call the sender holds (`calls::Remote`).
+    CallToConsole {
+        server: String,
+        conn: u64,
+        message: ToConsole,
+    },
+    /// For every console of every other server: a call of the sender's rings, is taken, or
+    /// ends ringing.
+    CallToConsoles { message: ToConsole },
+    /// The sender's console `conn` says `text` about a call `owner` holds.
+    CallFromConsole {
+        owner: String,
+        conn: u64,
+        username: String,
+        display_name: String,
+        available: bool,
+        text: String,
+    },
+    /// The sender's console `conn`, which spoke about calls `owner` holds, closed.
+    CallConsoleGone { owner: String, conn: u64 },
+}
+
+impl From<crate::calls::Remote> for Fact {
+    fn from(remote: crate::calls::Remote) -> Fact {
+        use crate::calls::Remote;
+        match remote {
+            Remote::ToConsole {
+                server,
+                conn,
+                message,
+            } => Fact::CallToConsole {
+                server,
+                conn,
+                message,
+            },
+            Remote::ToAllConsoles { message } => Fact::CallToConsoles { message },
+            Remote::ToOwner {
+                owner,
+                conn,
+                username,
+                display_name,
+                available,
+                text,
+            } => Fact::CallFromConsole {
+                owner,
+                conn,
+                username,
+                display_name,
+                available,
+                text,
+            },
+            Remote::ConsoleGone { owner, conn } => Fact::CallConsoleGone { owner, conn },
+        }
+    }
 }
 
 /// A fact with its sender.
@@ -234,6 +293,7 @@ pub fn start<N: Node>(node: &Arc<N>) -> Running {
         if let Some(rx) = taken {
             let weak: Weak<N> = Arc::downgrade(node);
             tasks.push(tokio::spawn(pg::run(url.clone(), rx, weak)));
+            tasks.push(N::route_calls(node));
             let weak: Weak<N> = Arc::downgrade(node);
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(OPERATORS_EVERY);

@@ -202,7 +202,14 @@ impl Picture {
             Fact::ConsultantEnded { kiosk_id, at } => {
                 changes.consultant = inner.end_consultant(kiosk_id, *at);
             }
-            Fact::Operators { .. } | Fact::Appeals { .. } | Fact::Sync | Fact::Picture { .. } => {}
+            Fact::Operators { .. }
+            | Fact::Appeals { .. }
+            | Fact::Sync
+            | Fact::Picture { .. }
+            | Fact::CallToConsole { .. }
+            | Fact::CallToConsoles { .. }
+            | Fact::CallFromConsole { .. }
+            | Fact::CallConsoleGone { .. } => {}
         }
         changes
     }
