@@ -251,7 +251,70 @@ async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
     })
     .await;
 
+    // B is away for longer (its database refuses connections): what each side did meanwhile
+    // arrives once B is back — A's through the picture A re-announces, B's from B's queue.
+    // (A database's connections are switched off from another database.)
+    let (server_url, database) = bus.rsplit_once('/').unwrap();
+    let (maintenance, connection) =
+        tokio_postgres::connect(&format!("{server_url}/postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    let maintenance_driver = tokio::spawn(connection);
+    maintenance
+        .batch_execute(&format!(
+            "ALTER DATABASE {database} ALLOW_CONNECTIONS false"
+        ))
+        .await
+        .unwrap();
+    let terminate =
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1";
+    assert_eq!(admin.query(terminate, &[&name]).await.unwrap().len(), 1);
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !admin
+        .query(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = $1",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(tokio::time::Instant::now() < deadline, "B's backend ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sessions = b.state.live_bus().sessions();
+    post(&c, &a, &token, "presence", presence(false)).await;
+    let (other, other_token) = b.enrol(&c, "Hospital No. 2").await;
+    post(&c, &b, &other_token, "presence", presence(true)).await;
+    assert!(lit(&b.state, &kiosk), "B missed A's fact while away");
+    assert!(!lit(&a.state, &other), "A has not heard of B's yet");
+    maintenance
+        .batch_execute(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true"))
+        .await
+        .unwrap();
+    let b_state = Arc::clone(&b.state);
+    until("B's bus is back", move || {
+        b_state.live_bus().sessions() > sessions
+    })
+    .await;
+    let b_state = Arc::clone(&b.state);
+    let k = kiosk.clone();
+    until("B learns the departure it missed", move || {
+        !lit(&b_state, &k)
+    })
+    .await;
+    let a_state = Arc::clone(&a.state);
+    let k = other.clone();
+    until("A learns the arrival B queued", move || lit(&a_state, &k)).await;
+    let b_state = Arc::clone(&b.state);
+    let k = other.clone();
+    until("B applies its own queued arrival", move || {
+        lit(&b_state, &k)
+    })
+    .await;
+
     driver.abort();
+    maintenance_driver.abort();
     drop(feed);
     a.stop().await;
     b.stop().await;

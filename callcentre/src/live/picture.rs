@@ -288,10 +288,26 @@ impl Picture {
         facts
     }
 
-    /// The picture as the facts that make it (the answer to `Fact::Sync`).
+    /// The picture as the facts that make it (the answer to `Fact::Sync`), departures and
+    /// ended calls first (so a server that missed one while away learns it too).
     pub fn facts(&self) -> Vec<Fact> {
         let inner = self.lock();
         let mut facts = Vec::new();
+        for (kiosk_id, at) in &inner.left {
+            facts.push(Fact::Presence {
+                kiosk_id: kiosk_id.clone(),
+                site: String::new(),
+                present: false,
+                journey: None,
+                at: *at,
+            });
+        }
+        for (kiosk_id, at) in &inner.ended {
+            facts.push(Fact::ConsultantEnded {
+                kiosk_id: kiosk_id.clone(),
+                at: *at,
+            });
+        }
         let beat = |kiosk_id: &str| {
             inner.seen.get(kiosk_id).map(|at| Fact::Beat {
                 kiosk_id: kiosk_id.to_string(),
@@ -384,7 +400,22 @@ mod tests {
             called_at: t(1),
             since: t(11),
         });
+        // Another server, away meanwhile, still has K-3 present and K-2's older call.
         let other = Picture::default();
+        other.apply(&Fact::Presence {
+            kiosk_id: "K-3".into(),
+            site: "Site".into(),
+            present: true,
+            journey: None,
+            at: t(2),
+        });
+        p.apply(&Fact::Presence {
+            kiosk_id: "K-3".into(),
+            site: "Site".into(),
+            present: false,
+            journey: None,
+            at: t(3),
+        });
         for fact in p.facts() {
             other.apply(&fact);
         }
