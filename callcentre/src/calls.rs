@@ -751,8 +751,53 @@ impl Calls {
     }
 
     /// The working hours may have opened or closed: tells kiosks if that changed anything.
+    /// Also forgets servers of the live bus silent for [`OPERATORS_FORGOTTEN_AFTER_SECS`]
+    /// (stopped, or cut off): their consoles' calls here end as `lost`, and so do this
+    /// server's operators' calls held there.
     pub fn refresh_availability(&self, open_now: bool) {
+        let limit = chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS);
+        let now = Utc::now();
+        let gone_proxies: Vec<ConnId> = {
+            let mut inner = self.lock();
+            inner.elsewhere.retain(|_, (_, at)| now - *at <= limit);
+            if inner.remote.is_some() {
+                let Inner {
+                    elsewhere,
+                    elsewhere_calls,
+                    on_remote_call,
+                    ..
+                } = &mut *inner;
+                elsewhere_calls.retain(|_, e| elsewhere.contains_key(&e.owner));
+                let lost: Vec<(ConnId, String)> = on_remote_call
+                    .iter()
+                    .filter(|(_, (call_id, _))| !elsewhere_calls.contains_key(call_id))
+                    .map(|(conn, (call_id, _))| (*conn, call_id.clone()))
+                    .collect();
+                for (conn, call_id) in lost {
+                    inner.on_remote_call.remove(&conn);
+                    tracing::info!(call = %call_id, "the server holding a live call went silent; the call is lost");
+                    inner.to_console(
+                        conn,
+                        ToConsole::Ended {
+                            call_id,
+                            reason: EndReason::Lost,
+                        },
+                    );
+                }
+            }
+            let elsewhere = &inner.elsewhere;
+            inner
+                .proxies
+                .iter()
+                .filter(|((server, _), _)| !elsewhere.contains_key(server))
+                .map(|(_, proxy)| *proxy)
+                .collect()
+        };
+        for proxy in gone_proxies {
+            self.console_disconnected(proxy, open_now);
+        }
         self.lock().push_availability(open_now);
+        self.wake_store();
     }
 
     /// A ringing call nobody answered in time ends (`unanswered`) on both sides.
@@ -1200,6 +1245,50 @@ mod tests {
             Some("pmMLhJbdgvoaZVieVq44TJar1DU=")
         );
         assert!(ice_servers(&CallSection::default(), "K-1", now).is_empty());
+    }
+
+    #[test]
+    fn a_console_of_a_server_gone_silent_loses_its_call_here() {
+        let calls = Calls::new(CallSection::default());
+        let _elsewhere = calls.route_elsewhere();
+        let (k, mut k_rx) = calls.kiosk_connected("K-1", true);
+        let long_ago = Utc::now() - chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS + 1);
+        calls.operators_elsewhere("server-b", true, Utc::now(), true);
+        assert!(calls.operators_available(true), "B's operator counts");
+        let ring = r#"{"type":"ring","call_id":"A-0000000C","topic":"other"}"#;
+        calls.from_kiosk("K-1", "Site", k, ring, true);
+        calls.from_console_elsewhere(
+            "server-b",
+            7,
+            "aigerim",
+            "Aigerim",
+            true,
+            r#"{"type":"answer","call_id":"A-0000000C"}"#,
+            true,
+        );
+        assert!(calls.is_live("A-0000000C"));
+        calls.refresh_availability(true);
+        assert!(calls.is_live("A-0000000C"), "B still speaks");
+        calls
+            .lock()
+            .elsewhere
+            .insert("server-b".into(), (true, long_ago));
+        calls.refresh_availability(true);
+        assert!(!calls.is_live("A-0000000C"), "B went silent");
+        let ended = std::iter::from_fn(|| k_rx.try_recv().ok())
+            .find(|m| matches!(m, ToKiosk::Ended { .. }))
+            .unwrap();
+        assert!(matches!(
+            ended,
+            ToKiosk::Ended {
+                reason: EndReason::Lost,
+                ..
+            }
+        ));
+        assert!(
+            !calls.operators_available(true),
+            "and B's operators are forgotten"
+        );
     }
 
     #[test]
