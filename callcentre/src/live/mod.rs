@@ -165,6 +165,8 @@ pub struct Bus {
     kind: Kind,
     /// How many times the PostgreSQL bus connected (and listens).
     sessions: AtomicU64,
+    /// Facts lost to a full queue (warned at 1, 2, 4, 8…).
+    dropped: AtomicU64,
 }
 
 enum Kind {
@@ -222,6 +224,7 @@ impl Bus {
             id,
             kind,
             sessions: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -260,9 +263,14 @@ impl Bus {
             Kind::Postgres { tx, .. } => match tx.try_send(envelope) {
                 Ok(()) => Sent::Queued,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(
-                        "live bus queue full (the database is away?): a live fact is lost"
-                    );
+                    let lost = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if lost.is_power_of_two() {
+                        tracing::warn!(
+                            lost,
+                            "live bus queue full (is the database away?): live facts are lost (the lamp catches up \
+                             with the kiosks' next messages)"
+                        );
+                    }
                     Sent::Dropped
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => Sent::Dropped,

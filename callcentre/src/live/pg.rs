@@ -20,6 +20,10 @@ pub const CHANNEL: &str = "senim_live";
 /// How the bus's connection shows in `pg_stat_activity` (followed by the server's id).
 pub const APPLICATION: &str = "senim-callcentre live bus";
 
+/// A NOTIFY not done within this means the connection is dead (TCP may take many minutes
+/// to say so): it is made again and the payload sent then.
+const SEND_WITHIN: Duration = Duration::from_secs(10);
+
 /// Why the bus's connection ended (it is made again).
 #[derive(Debug, thiserror::Error)]
 enum BusError {
@@ -29,6 +33,10 @@ enum BusError {
     Lost(tokio_postgres::Error),
     #[error("the live bus connection was closed by the server")]
     Closed,
+    #[error(
+        "PostgreSQL did not take a NOTIFY within {SEND_WITHIN:?}; the connection is made again"
+    )]
+    Stuck,
 }
 
 enum Ended {
@@ -64,8 +72,10 @@ pub(super) async fn run<N: Node>(url: String, outgoing: mpsc::Receiver<Envelope>
     };
     config
         .application_name(format!("{APPLICATION} {me}"))
-        .connect_timeout(Duration::from_secs(10))
-        .keepalives_idle(Duration::from_secs(30));
+        .connect_timeout(SEND_WITHIN)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3);
     let mut bus = Bus {
         config,
         outgoing,
@@ -133,10 +143,16 @@ impl<N: Node> Bus<N> {
         });
         loop {
             while let Some(payload) = self.held.front() {
-                if let Err(e) = client.execute(&notify, &[&CHANNEL, payload]).await {
-                    return Ended::Lost(BusError::Lost(e));
-                }
-                self.held.pop_front();
+                let sent = tokio::time::timeout(
+                    SEND_WITHIN,
+                    client.execute(&notify, &[&CHANNEL, payload]),
+                )
+                .await;
+                match sent {
+                    Ok(Ok(_)) => self.held.pop_front(),
+                    Ok(Err(e)) => return Ended::Lost(BusError::Lost(e)),
+                    Err(_) => return Ended::Lost(BusError::Stuck),
+                };
             }
             tokio::select! {
                 biased;
