@@ -30,6 +30,10 @@ use crate::db::CallAnswered;
 /// Messages queued for one socket before it is considered stuck (and further ones dropped).
 const QUEUE: usize = 256;
 
+/// After how long without news another server's operators are forgotten (it stopped, or
+/// lost the live bus; servers say every `live::OPERATORS_EVERY`).
+pub const OPERATORS_FORGOTTEN_AFTER_SECS: i64 = 20;
+
 /// A connection's id, unique for the server's life.
 pub type ConnId = u64;
 
@@ -93,7 +97,52 @@ struct ConsoleConn {
     username: String,
     display_name: String,
     available: bool,
-    tx: mpsc::Sender<ToConsole>,
+    sink: Sink,
+    /// Servers holding calls this (local) console spoke about.
+    owners: std::collections::HashSet<String>,
+}
+
+/// Where a console's messages go.
+#[derive(Debug)]
+enum Sink {
+    /// A socket on this server.
+    Local(mpsc::Sender<ToConsole>),
+    /// Another server's console speaking about a call this server holds: its messages go
+    /// back over the live bus.
+    Remote { server: String, conn: ConnId },
+}
+
+/// What the live bus must carry for calls that span two servers (the kiosk's socket on one,
+/// the operator's on another). The server holding the kiosk's socket owns the call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Remote {
+    /// To console `conn` of `server`.
+    ToConsole {
+        server: String,
+        conn: ConnId,
+        message: ToConsole,
+    },
+    /// To every console of every other server (a call rings, is taken, or ends ringing).
+    ToAllConsoles { message: ToConsole },
+    /// A console of this server speaks (`text`) about a call `owner` holds.
+    ToOwner {
+        owner: String,
+        conn: ConnId,
+        username: String,
+        display_name: String,
+        available: bool,
+        text: String,
+    },
+    /// A console of this server that spoke to `owner` closed.
+    ConsoleGone { owner: String, conn: ConnId },
+}
+
+/// A call another server holds, as this server knows it.
+#[derive(Debug, Clone)]
+struct Elsewhere {
+    owner: String,
+    /// Its `incoming` while it rings (for consoles that connect meanwhile).
+    ringing: Option<ToConsole>,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +155,19 @@ struct Inner {
     told: Option<(bool, bool)>,
     /// Facts about answered calls the store has not taken yet, oldest first.
     facts: Vec<CallFact>,
+    /// Other servers of the live bus: whether one of their operators is free, and when they
+    /// said so.
+    elsewhere: HashMap<String, (bool, DateTime<Utc>)>,
+    /// What this server last announced on the live bus about its own operators.
+    announced: Option<bool>,
+    /// Where messages for other servers go (set when the live bus is shared).
+    remote: Option<mpsc::UnboundedSender<Remote>>,
+    /// Calls other servers hold, by call id.
+    elsewhere_calls: HashMap<String, Elsewhere>,
+    /// Local consoles on a call another server holds: the call id and its appeal.
+    on_remote_call: HashMap<ConnId, (String, String)>,
+    /// Proxies of other servers' consoles, by (server, their connection).
+    proxies: HashMap<(String, ConnId), ConnId>,
 }
 
 impl Inner {
@@ -119,13 +181,31 @@ impl Inner {
             .iter()
             .find(|(_, c)| c.state == State::Answered { by: conn })
             .map(|(id, _)| id.as_str())
+            .or_else(|| self.on_remote_call.get(&conn).map(|(id, _)| id.as_str()))
     }
 
-    /// Whether some operator is available and not on a call.
+    /// Whether some operator of this server is available and not on a call.
+    fn free_here(&self) -> bool {
+        self.consoles.iter().any(|(conn, c)| {
+            matches!(c.sink, Sink::Local(_)) && c.available && self.on_call(*conn).is_none()
+        })
+    }
+
+    /// Whether some operator (of this server, or of another on the live bus) can take a call.
     fn anyone_free(&self) -> bool {
-        self.consoles
-            .iter()
-            .any(|(conn, c)| c.available && self.on_call(*conn).is_none())
+        let limit = chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS);
+        let now = Utc::now();
+        self.free_here()
+            || self
+                .elsewhere
+                .values()
+                .any(|(free, at)| *free && now - *at <= limit)
+    }
+
+    fn to_remote(&self, message: Remote) {
+        if let Some(tx) = &self.remote {
+            let _ = tx.send(message);
+        }
     }
 
     fn kiosk_call(&self, kiosk_id: &str) -> Option<&str> {
@@ -145,16 +225,31 @@ impl Inner {
 
     fn to_console(&self, conn: ConnId, message: ToConsole) {
         if let Some(c) = self.consoles.get(&conn) {
-            if c.tx.try_send(message).is_err() {
-                tracing::warn!(operator = %c.username, "console signalling socket stuck; message dropped");
+            match &c.sink {
+                Sink::Local(tx) => {
+                    if tx.try_send(message).is_err() {
+                        tracing::warn!(operator = %c.username, "console signalling socket stuck; message dropped");
+                    }
+                }
+                Sink::Remote { server, conn } => self.to_remote(Remote::ToConsole {
+                    server: server.clone(),
+                    conn: *conn,
+                    message,
+                }),
             }
         }
     }
 
+    /// To every console here, and through the live bus to every console elsewhere.
     fn to_all_consoles(&self, message: &ToConsole) {
-        for conn in self.consoles.keys() {
-            self.to_console(*conn, message.clone());
+        for (conn, c) in &self.consoles {
+            if matches!(c.sink, Sink::Local(_)) {
+                self.to_console(*conn, message.clone());
+            }
         }
+        self.to_remote(Remote::ToAllConsoles {
+            message: message.clone(),
+        });
     }
 
     /// Ends a call, telling the kiosk (unless `tell_kiosk` is false) and the operator who took
@@ -196,6 +291,47 @@ impl Inner {
         true
     }
 
+    /// Sends a local console's message about a call another server holds to that server;
+    /// whether it was one.
+    fn route_to_owner(&mut self, conn: ConnId, text: &str) -> bool {
+        let Ok(message) = ConsoleMessage::parse(text) else {
+            return false;
+        };
+        let call_id = match &message {
+            ConsoleMessage::Answer { call_id }
+            | ConsoleMessage::SdpAnswer { call_id, .. }
+            | ConsoleMessage::IceCandidate { call_id, .. }
+            | ConsoleMessage::HangUp { call_id, .. } => call_id,
+            ConsoleMessage::SetAvailable { .. } => return false,
+        };
+        if self.calls.contains_key(call_id) {
+            return false;
+        }
+        let Some(owner) = self.elsewhere_calls.get(call_id).map(|e| e.owner.clone()) else {
+            return false;
+        };
+        if matches!(message, ConsoleMessage::Answer { .. }) && self.on_call(conn).is_some() {
+            return false;
+        }
+        let Some(c) = self.consoles.get_mut(&conn) else {
+            return false;
+        };
+        if !matches!(c.sink, Sink::Local(_)) {
+            return false;
+        }
+        c.owners.insert(owner.clone());
+        let message = Remote::ToOwner {
+            owner,
+            conn,
+            username: c.username.clone(),
+            display_name: c.display_name.clone(),
+            available: c.available,
+            text: text.to_string(),
+        };
+        self.to_remote(message);
+        true
+    }
+
     /// Tells every kiosk whether a call can be placed now, if that changed.
     fn push_availability(&mut self, open_now: bool) {
         let now = (self.anyone_free() && open_now, open_now);
@@ -224,6 +360,9 @@ pub struct Calls {
     /// Held while answered calls' facts go to the store, so that whoever takes it next sees
     /// them stored.
     store: tokio::sync::Mutex<()>,
+    /// Rung when facts wait that no socket of this server will store (calls answered by
+    /// another server's console).
+    store_wakeup: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// What the kiosk socket does after a message was handled.
@@ -240,6 +379,7 @@ impl Calls {
             config,
             inner: Mutex::new(Inner::default()),
             store: tokio::sync::Mutex::new(()),
+            store_wakeup: Default::default(),
         }
     }
 
@@ -253,6 +393,18 @@ impl Calls {
         std::mem::take(&mut self.lock().facts)
     }
 
+    /// Asks for the waiting facts to be stored (see [`Calls::store_wakeup`]).
+    pub fn wake_store(&self) {
+        if self.has_facts() {
+            self.store_wakeup.notify_one();
+        }
+    }
+
+    /// What [`Calls::wake_store`] rings.
+    pub fn store_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.store_wakeup)
+    }
+
     /// The lock held while facts go to the store.
     pub fn store_lock(&self) -> &tokio::sync::Mutex<()> {
         &self.store
@@ -260,10 +412,12 @@ impl Calls {
 
     /// Whether a live call stands as this appeal now (answered, not ended).
     pub fn is_live(&self, appeal_id: &str) -> bool {
-        self.lock()
+        let inner = self.lock();
+        inner
             .calls
             .values()
             .any(|c| c.appeal_id == appeal_id && matches!(c.state, State::Answered { .. }))
+            || inner.on_remote_call.values().any(|(_, a)| a == appeal_id)
     }
 
     /// The caller's IIN and the kiosk of the live call standing as `appeal_id`, for its
@@ -301,6 +455,47 @@ impl Calls {
     /// How long a call may ring.
     pub fn ring_duration(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.config.ring_seconds)
+    }
+
+    /// Whether an operator connected to this server is available and not on a call.
+    pub fn free_here(&self) -> bool {
+        self.lock().free_here()
+    }
+
+    /// Whether this server's operators are free, if that is to be announced on the live bus:
+    /// when it changed since the last announcement, or `always`.
+    pub fn free_here_changed(&self, always: bool) -> Option<bool> {
+        let mut inner = self.lock();
+        let free = inner.free_here();
+        if always || inner.announced != Some(free) {
+            inner.announced = Some(free);
+            Some(free)
+        } else {
+            None
+        }
+    }
+
+    /// Another server said (at `at`) whether one of its operators is free; kiosks are told
+    /// if that changes whether a call can be placed.
+    pub fn operators_elsewhere(&self, server: &str, free: bool, at: DateTime<Utc>, open_now: bool) {
+        let mut inner = self.lock();
+        let known = inner
+            .elsewhere
+            .entry(server.to_string())
+            .or_insert((free, at));
+        if at >= known.1 {
+            *known = (free, at);
+        }
+        inner.push_availability(open_now);
+    }
+
+    /// How many other servers have a free operator now (by their announcements of the last
+    /// [`OPERATORS_FORGOTTEN_AFTER_SECS`] seconds).
+    pub fn servers_with_free_operators(&self, now: DateTime<Utc>) -> usize {
+        let limit = chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS);
+        let mut inner = self.lock();
+        inner.elsewhere.retain(|_, (_, at)| now - *at <= limit);
+        inner.elsewhere.values().filter(|(free, _)| *free).count()
     }
 
     /// Whether a live call can be placed now (for the heartbeat answer).
@@ -364,26 +559,181 @@ impl Calls {
         for (id, c) in ringing {
             let _ = tx.try_send(incoming(id, c));
         }
+        for e in inner.elsewhere_calls.values() {
+            if let Some(incoming) = &e.ringing {
+                let _ = tx.try_send(incoming.clone());
+            }
+        }
         inner.consoles.insert(
             conn,
             ConsoleConn {
                 username: username.to_string(),
                 display_name: display_name.to_string(),
                 available: false,
-                tx,
+                sink: Sink::Local(tx),
+                owners: Default::default(),
             },
         );
         (conn, rx)
     }
 
-    /// A console socket closed: the operator is away, and their call ends for the kiosk.
+    /// A console socket closed: the operator is away, and their call ends for the kiosk
+    /// (the server holding it is told, if another).
     pub fn console_disconnected(&self, conn: ConnId, open_now: bool) {
         let mut inner = self.lock();
         if let Some(id) = inner.on_call(conn).map(str::to_string) {
             inner.end(&id, EndReason::Lost, true);
         }
-        inner.consoles.remove(&conn);
+        inner.on_remote_call.remove(&conn);
+        if let Some(c) = inner.consoles.remove(&conn) {
+            match c.sink {
+                Sink::Local(_) => {
+                    for owner in c.owners {
+                        inner.to_remote(Remote::ConsoleGone { owner, conn });
+                    }
+                }
+                Sink::Remote { server, conn } => {
+                    inner.proxies.remove(&(server, conn));
+                }
+            }
+        }
         inner.push_availability(open_now);
+    }
+
+    /// From now on, messages for other servers' consoles and calls queue here (for the live
+    /// bus to carry).
+    pub fn route_elsewhere(&self) -> mpsc::UnboundedReceiver<Remote> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().remote = Some(tx);
+        rx
+    }
+
+    /// A message server `owner` sent to every console (`Remote::ToAllConsoles`): this
+    /// server's consoles get it, and the call is remembered as `owner`'s.
+    pub fn to_consoles_from(&self, owner: &str, message: ToConsole) {
+        let mut inner = self.lock();
+        match &message {
+            ToConsole::Incoming { call_id, .. } => {
+                inner.elsewhere_calls.insert(
+                    call_id.clone(),
+                    Elsewhere {
+                        owner: owner.to_string(),
+                        ringing: Some(message.clone()),
+                    },
+                );
+            }
+            ToConsole::Taken { call_id, .. } => {
+                // Ours (`accepted` came first) until it ends; else forgotten now.
+                if inner.on_remote_call.values().any(|(id, _)| id == call_id) {
+                    if let Some(e) = inner.elsewhere_calls.get_mut(call_id) {
+                        e.ringing = None;
+                    }
+                } else {
+                    inner.elsewhere_calls.remove(call_id);
+                }
+            }
+            ToConsole::Ended { call_id, .. } => {
+                let still_on = inner.on_remote_call.values().any(|(id, _)| id == call_id);
+                if !still_on {
+                    inner.elsewhere_calls.remove(call_id);
+                }
+            }
+            _ => {}
+        }
+        for (conn, c) in &inner.consoles {
+            if matches!(c.sink, Sink::Local(_)) {
+                inner.to_console(*conn, message.clone());
+            }
+        }
+    }
+
+    /// A message server `owner` sent to this server's console `conn` about a call it holds.
+    pub fn to_console_from(&self, owner: &str, conn: ConnId, message: ToConsole, open_now: bool) {
+        let mut inner = self.lock();
+        if !inner
+            .consoles
+            .get(&conn)
+            .is_some_and(|c| matches!(c.sink, Sink::Local(_)))
+        {
+            return;
+        }
+        match &message {
+            ToConsole::Accepted {
+                call_id, appeal_id, ..
+            } => {
+                inner
+                    .on_remote_call
+                    .insert(conn, (call_id.clone(), appeal_id.clone()));
+                inner.push_availability(open_now);
+            }
+            ToConsole::Ended { call_id, .. }
+                if inner
+                    .on_remote_call
+                    .get(&conn)
+                    .is_some_and(|(id, _)| id == call_id) =>
+            {
+                inner.on_remote_call.remove(&conn);
+                inner.elsewhere_calls.remove(call_id);
+                inner.push_availability(open_now);
+            }
+            _ => {}
+        }
+        tracing::debug!(owner = %owner, "signalling message from another server");
+        inner.to_console(conn, message);
+    }
+
+    /// Console `conn` of `server` speaks about a call this server holds: it is handled as a
+    /// console of this server whose messages go back over the bus.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_console_elsewhere(
+        &self,
+        server: &str,
+        conn: ConnId,
+        username: &str,
+        display_name: &str,
+        available: bool,
+        text: &str,
+        open_now: bool,
+    ) {
+        let proxy = {
+            let mut inner = self.lock();
+            let key = (server.to_string(), conn);
+            let proxy = match inner.proxies.get(&key) {
+                Some(proxy) => *proxy,
+                None => {
+                    let proxy = inner.conn_id();
+                    inner.proxies.insert(key, proxy);
+                    proxy
+                }
+            };
+            inner.consoles.insert(
+                proxy,
+                ConsoleConn {
+                    username: username.to_string(),
+                    display_name: display_name.to_string(),
+                    available,
+                    sink: Sink::Remote {
+                        server: server.to_string(),
+                        conn,
+                    },
+                    owners: Default::default(),
+                },
+            );
+            proxy
+        };
+        self.from_console(proxy, text, open_now);
+    }
+
+    /// Console `conn` of `server` closed: its calls here end as its own socket's would.
+    pub fn console_elsewhere_gone(&self, server: &str, conn: ConnId, open_now: bool) {
+        let proxy = self
+            .lock()
+            .proxies
+            .get(&(server.to_string(), conn))
+            .copied();
+        if let Some(proxy) = proxy {
+            self.console_disconnected(proxy, open_now);
+        }
     }
 
     /// An operator signed out: every console socket of theirs closes (so they are away).
@@ -401,8 +751,53 @@ impl Calls {
     }
 
     /// The working hours may have opened or closed: tells kiosks if that changed anything.
+    /// Also forgets servers of the live bus silent for [`OPERATORS_FORGOTTEN_AFTER_SECS`]
+    /// (stopped, or cut off): their consoles' calls here end as `lost`, and so do this
+    /// server's operators' calls held there.
     pub fn refresh_availability(&self, open_now: bool) {
+        let limit = chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS);
+        let now = Utc::now();
+        let gone_proxies: Vec<ConnId> = {
+            let mut inner = self.lock();
+            inner.elsewhere.retain(|_, (_, at)| now - *at <= limit);
+            if inner.remote.is_some() {
+                let Inner {
+                    elsewhere,
+                    elsewhere_calls,
+                    on_remote_call,
+                    ..
+                } = &mut *inner;
+                elsewhere_calls.retain(|_, e| elsewhere.contains_key(&e.owner));
+                let lost: Vec<(ConnId, String)> = on_remote_call
+                    .iter()
+                    .filter(|(_, (call_id, _))| !elsewhere_calls.contains_key(call_id))
+                    .map(|(conn, (call_id, _))| (*conn, call_id.clone()))
+                    .collect();
+                for (conn, call_id) in lost {
+                    inner.on_remote_call.remove(&conn);
+                    tracing::info!(call = %call_id, "the server holding a live call went silent; the call is lost");
+                    inner.to_console(
+                        conn,
+                        ToConsole::Ended {
+                            call_id,
+                            reason: EndReason::Lost,
+                        },
+                    );
+                }
+            }
+            let elsewhere = &inner.elsewhere;
+            inner
+                .proxies
+                .iter()
+                .filter(|((server, _), _)| !elsewhere.contains_key(server))
+                .map(|(_, proxy)| *proxy)
+                .collect()
+        };
+        for proxy in gone_proxies {
+            self.console_disconnected(proxy, open_now);
+        }
         self.lock().push_availability(open_now);
+        self.wake_store();
     }
 
     /// A ringing call nobody answered in time ends (`unanswered`) on both sides.
@@ -574,6 +969,9 @@ impl Calls {
     /// a malformed or oversized message ends the operator's call on both sides).
     pub fn from_console(&self, conn: ConnId, text: &str, open_now: bool) {
         let mut inner = self.lock();
+        if inner.route_to_owner(conn, text) {
+            return;
+        }
         let result = ConsoleMessage::parse(text)
             .and_then(|m| console_message(&self.config, &mut inner, conn, m, open_now));
         if let Err(e) = result {
@@ -847,6 +1245,50 @@ mod tests {
             Some("pmMLhJbdgvoaZVieVq44TJar1DU=")
         );
         assert!(ice_servers(&CallSection::default(), "K-1", now).is_empty());
+    }
+
+    #[test]
+    fn a_console_of_a_server_gone_silent_loses_its_call_here() {
+        let calls = Calls::new(CallSection::default());
+        let _elsewhere = calls.route_elsewhere();
+        let (k, mut k_rx) = calls.kiosk_connected("K-1", true);
+        let long_ago = Utc::now() - chrono::Duration::seconds(OPERATORS_FORGOTTEN_AFTER_SECS + 1);
+        calls.operators_elsewhere("server-b", true, Utc::now(), true);
+        assert!(calls.operators_available(true), "B's operator counts");
+        let ring = r#"{"type":"ring","call_id":"A-0000000C","topic":"other"}"#;
+        calls.from_kiosk("K-1", "Site", k, ring, true);
+        calls.from_console_elsewhere(
+            "server-b",
+            7,
+            "aigerim",
+            "Aigerim",
+            true,
+            r#"{"type":"answer","call_id":"A-0000000C"}"#,
+            true,
+        );
+        assert!(calls.is_live("A-0000000C"));
+        calls.refresh_availability(true);
+        assert!(calls.is_live("A-0000000C"), "B still speaks");
+        calls
+            .lock()
+            .elsewhere
+            .insert("server-b".into(), (true, long_ago));
+        calls.refresh_availability(true);
+        assert!(!calls.is_live("A-0000000C"), "B went silent");
+        let ended = std::iter::from_fn(|| k_rx.try_recv().ok())
+            .find(|m| matches!(m, ToKiosk::Ended { .. }))
+            .unwrap();
+        assert!(matches!(
+            ended,
+            ToKiosk::Ended {
+                reason: EndReason::Lost,
+                ..
+            }
+        ));
+        assert!(
+            !calls.operators_available(true),
+            "and B's operators are forgotten"
+        );
     }
 
     #[test]

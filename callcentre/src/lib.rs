@@ -15,6 +15,8 @@
 //! - [`qr`]: QR codes of enrolment codes (terminal and PNG);
 //! - [`status_page`]: the citizen's status page behind the receipt's QR code (`/s/…`);
 //! - [`state`]: shared state and the live picture (presence, heartbeats);
+//! - [`live`]: the live bus that carries the live picture's facts to every server
+//!   (in-process, or PostgreSQL `LISTEN/NOTIFY`);
 //! - [`uploads`]: per-upload locks and running SHA-256 of the tus uploads;
 //! - [`videos`]: where the videos' bytes are kept (data folder or S3-compatible object store);
 //! - [`updates`]: publishing system-update bundles (checked with `rauc info`) and offering
@@ -38,6 +40,7 @@ pub mod enrolment;
 pub mod figures;
 pub mod guides;
 pub mod i18n;
+pub mod live;
 pub mod passwords;
 pub mod qr;
 pub mod reseal;

@@ -73,6 +73,8 @@ pub async fn serve(
         tracing::error!(error = %e, "sealing older personal values failed; serving anyway");
     }
     let handle = axum_server::Handle::new();
+    // The live bus (PostgreSQL's, when the store is): stopped when serving ends.
+    let live_bus = crate::live::start(&state);
     let housekeeping = tokio::spawn(housekeeping(Arc::clone(&state)));
     let retention = tokio::spawn(crate::retention::run_daily(Arc::clone(&state)));
     let sms_sender = tokio::spawn(Arc::clone(&state.sms).run());
@@ -102,6 +104,7 @@ pub async fn serve(
                 .await
         }
     };
+    drop(live_bus);
     housekeeping.abort();
     retention.abort();
     sms_sender.abort();

@@ -1,7 +1,8 @@
 //! The plumbing both signalling sockets share (the kiosk's `/api/v1/call` and the operator's
 //! `/console/call`): frame limits, the loop that sends what the call registry queued for
 //! the socket and hands what arrives to the registry, and the writing of answered calls into
-//! the store as appeals.
+//! the store as appeals. Also what the live bus (`crate::live`) needs of a server, with the
+//! carrying of live calls' messages between servers.
 
 use std::sync::Arc;
 
@@ -107,5 +108,43 @@ pub async fn pump<M: Serialize>(
                 }
             }
         }
+    }
+}
+
+impl crate::live::Node for AppState {
+    fn bus(&self) -> &crate::live::Bus {
+        self.live_bus()
+    }
+
+    fn apply(&self, envelope: &crate::live::Envelope) {
+        AppState::apply(self, envelope);
+    }
+
+    fn announce_operators(&self, always: bool) {
+        AppState::announce_operators(self, always);
+    }
+
+    /// Carries the registry's messages for other servers onto the bus, and stores the calls
+    /// other servers' consoles answered here.
+    fn route_calls(node: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let mut elsewhere = node.calls.route_elsewhere();
+        let wake = node.calls.store_wakeup();
+        let weak = Arc::downgrade(node);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    remote = elsewhere.recv() => {
+                        let (Some(remote), Some(state)) = (remote, weak.upgrade()) else {
+                            return;
+                        };
+                        state.publish(crate::live::Fact::from(remote));
+                    }
+                    _ = wake.notified() => {
+                        let Some(state) = weak.upgrade() else { return };
+                        store_calls(&state).await;
+                    }
+                }
+            }
+        })
     }
 }

@@ -1,5 +1,9 @@
 //! Shared server state: the store, the configuration, and the live picture kept in memory
 //! (who is at which kiosk now, the latest heartbeats) with its change feed for the console.
+//!
+//! The live picture changes only through facts on the live bus (`crate::live`): the handlers
+//! publish, and every server applies every fact in [`AppState::apply`], so all servers behind
+//! a load balancer show the same lamp and consultant calls.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,30 +16,10 @@ use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::db::{Db, HeartbeatSeen};
+use crate::live::picture::Picture;
+use crate::live::{Bus, Envelope, Fact};
 
-/// Someone at a kiosk now.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Present {
-    pub kiosk_id: String,
-    pub site: String,
-    pub journey: Option<Journey>,
-    /// When the server learnt of it (the console's timer counts from here).
-    pub since: DateTime<Utc>,
-}
-
-/// A citizen in a service guide waiting for a consultant (centre staff on the floor).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsultantNeeded {
-    pub kiosk_id: String,
-    pub site: String,
-    pub service_id: String,
-    /// 1-based step; 0 on the service's overview page.
-    pub step: u32,
-    /// The press of the button, by the kiosk's clock (identifies the call in resends).
-    pub called_at: DateTime<Utc>,
-    /// When the server learnt of it (the console's timer counts from here).
-    pub since: DateTime<Utc>,
-}
+pub use crate::live::picture::{ConsultantNeeded, Present};
 
 /// The newest published catalogue as heartbeats and the console need it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -75,14 +59,14 @@ pub struct AppState {
     pub config: Config,
     pub schedule: Schedule,
     pub data_dir: PathBuf,
-    presence: Mutex<HashMap<String, Present>>,
     heartbeats: Mutex<HashMap<String, HeartbeatSeen>>,
     dirty_heartbeats: Mutex<Vec<String>>,
     live: broadcast::Sender<LiveEvent>,
+    /// Where live facts go (to this server only, or to every server of the database).
+    bus: Bus,
+    /// Who is at which kiosk, consultant calls: changed only by facts from the bus.
+    picture: Picture,
     catalog: Mutex<CatalogCache>,
-    consultants: Mutex<HashMap<String, ConsultantNeeded>>,
-    /// Per kiosk, the `called_at` of the last call staff took: a resend of it is ignored.
-    taken: Mutex<HashMap<String, DateTime<Utc>>>,
     uploads: crate::uploads::Locks,
     /// Published update bundles (newest first) and each kiosk's last failed version.
     updates: Mutex<UpdatesCache>,
@@ -122,6 +106,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl AppState {
     pub fn new(db: Arc<Db>, config: Config, schedule: Schedule, data_dir: PathBuf) -> Arc<Self> {
         let (live, _) = broadcast::channel(256);
+        let bus = Bus::new(config.database.postgres_url());
         let calls = crate::calls::Calls::new(config.call.clone());
         let sms = Arc::new(crate::sms::Outbox::new(Arc::clone(&db), config.sms.clone()));
         let signin = crate::signin_throttle::Throttle::new(&config.console);
@@ -171,13 +156,12 @@ impl AppState {
             config,
             schedule,
             data_dir,
-            presence: Mutex::new(HashMap::new()),
             heartbeats: Mutex::new(HashMap::new()),
             dirty_heartbeats: Mutex::new(Vec::new()),
             live,
+            bus,
+            picture: Picture::default(),
             catalog: Mutex::new(CatalogCache::default()),
-            consultants: Mutex::new(HashMap::new()),
-            taken: Mutex::new(HashMap::new()),
             uploads: crate::uploads::Locks::default(),
             updates: Mutex::new(UpdatesCache::default()),
         })
@@ -198,12 +182,34 @@ impl AppState {
         self.live.subscribe()
     }
 
-    /// Tells live subscribers (if any) that something changed.
+    /// Tells live subscribers (if any) that something changed. Changed appeals are told on
+    /// every server (the live bus); the lamp and consultant events come from
+    /// [`AppState::apply`] on each server.
     pub fn notify(&self, event: LiveEvent) {
+        match event {
+            LiveEvent::Appeals => self.publish(Fact::Appeals { ids: None }),
+            LiveEvent::AppealsChanged(ids) => self.publish(Fact::Appeals { ids: Some(ids) }),
+            LiveEvent::Presence | LiveEvent::Consultant => self.tell_consoles(event),
+        }
+    }
+
+    fn tell_consoles(&self, event: LiveEvent) {
         let _ = self.live.send(event);
     }
 
-    /// Records that someone is at a kiosk now, or left. Returns whether anything changed.
+    /// The live bus.
+    pub fn live_bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Sends a fact to every server, this one included (the in-process bus applies it here
+    /// and now).
+    pub fn publish(&self, fact: Fact) {
+        self.bus.publish(self, fact);
+    }
+
+    /// Records that someone is at a kiosk now, or left. Returns whether this server's picture
+    /// changes (on the PostgreSQL bus it changes once the fact comes back).
     pub fn set_presence(
         &self,
         kiosk_id: &str,
@@ -212,44 +218,19 @@ impl AppState {
         journey: Option<Journey>,
         now: DateTime<Utc>,
     ) -> bool {
-        let changed = {
-            let mut map = lock(&self.presence);
-            if present {
-                match map.get_mut(kiosk_id) {
-                    Some(p) if p.journey == journey => false,
-                    Some(p) => {
-                        p.journey = journey;
-                        true
-                    }
-                    None => {
-                        map.insert(
-                            kiosk_id.to_string(),
-                            Present {
-                                kiosk_id: kiosk_id.to_string(),
-                                site: site.to_string(),
-                                journey,
-                                since: now,
-                            },
-                        );
-                        true
-                    }
-                }
-            } else {
-                map.remove(kiosk_id).is_some()
-            }
-        };
-        if changed {
-            self.notify(LiveEvent::Presence);
-        }
-        if !present {
-            // The person left: nobody is waiting for a consultant there any more.
-            self.end_consultant_call(kiosk_id);
-        }
-        changed
+        let changes = self.picture.presence_changes(kiosk_id, present, journey);
+        self.publish(Fact::Presence {
+            kiosk_id: kiosk_id.to_string(),
+            site: site.to_string(),
+            present,
+            journey,
+            at: now,
+        });
+        changes
     }
 
     /// A kiosk asks for a consultant, or says the call is over. Returns whether the console
-    /// picture changed. A resend of a call staff already took stays taken; a new press of the
+    /// picture changes. A resend of a call staff already took stays taken; a new press of the
     /// button (a new `at`) while a call is open keeps its timer and moves it to the new step.
     pub fn consultant_call(
         &self,
@@ -259,72 +240,153 @@ impl AppState {
         now: DateTime<Utc>,
     ) -> bool {
         if !call.active {
-            return self.end_consultant_call(kiosk_id);
+            let changes = self.picture.consultant_call(kiosk_id).is_some();
+            self.publish(Fact::ConsultantEnded {
+                kiosk_id: kiosk_id.to_string(),
+                at: now,
+            });
+            return changes;
         }
-        if lock(&self.taken).get(kiosk_id) == Some(&call.at) {
+        if self.picture.taken(kiosk_id, call.at) {
             return false;
         }
-        let changed = {
-            let mut map = lock(&self.consultants);
-            match map.get_mut(kiosk_id) {
-                Some(c)
-                    if c.service_id == call.service_id
-                        && c.step == call.step
-                        && c.called_at == call.at =>
-                {
-                    false
-                }
-                Some(c) => {
-                    c.service_id.clone_from(&call.service_id);
-                    c.step = call.step;
-                    c.called_at = call.at;
-                    true
-                }
-                None => {
-                    map.insert(
-                        kiosk_id.to_string(),
-                        ConsultantNeeded {
-                            kiosk_id: kiosk_id.to_string(),
-                            site: site.to_string(),
-                            service_id: call.service_id.clone(),
-                            step: call.step,
-                            called_at: call.at,
-                            since: now,
-                        },
-                    );
-                    true
-                }
-            }
-        };
-        if changed {
-            self.notify(LiveEvent::Consultant);
-        }
-        changed
-    }
-
-    /// Clears a kiosk's consultant call; whether there was one.
-    fn end_consultant_call(&self, kiosk_id: &str) -> bool {
-        let ended = lock(&self.consultants).remove(kiosk_id).is_some();
-        if ended {
-            self.notify(LiveEvent::Consultant);
-        }
-        ended
+        let changes = self.picture.consultant_call(kiosk_id).is_none_or(|c| {
+            c.service_id != call.service_id || c.step != call.step || c.called_at != call.at
+        });
+        self.publish(Fact::ConsultantRaised {
+            kiosk_id: kiosk_id.to_string(),
+            site: site.to_string(),
+            service_id: call.service_id.clone(),
+            step: call.step,
+            called_at: call.at,
+            since: now,
+        });
+        changes
     }
 
     /// A staff member is on the way: the call is cleared for everyone. `None` if there was no
     /// call (someone else took it, or the citizen left).
     pub fn take_consultant_call(&self, kiosk_id: &str) -> Option<ConsultantNeeded> {
-        let call = lock(&self.consultants).remove(kiosk_id)?;
-        lock(&self.taken).insert(kiosk_id.to_string(), call.called_at);
-        self.notify(LiveEvent::Consultant);
+        let call = self.picture.consultant_call(kiosk_id)?;
+        self.publish(Fact::ConsultantTaken {
+            kiosk_id: kiosk_id.to_string(),
+            called_at: call.called_at,
+        });
         Some(call)
+    }
+
+    /// Applies a fact from the live bus (every server applies every fact, its own included).
+    pub fn apply(&self, envelope: &Envelope) {
+        let mine = envelope.from == self.bus.id();
+        match &envelope.fact {
+            Fact::Operators { free, at } => {
+                if !mine {
+                    self.calls
+                        .operators_elsewhere(&envelope.from, *free, *at, self.open_now());
+                }
+            }
+            Fact::CallToConsole {
+                server,
+                conn,
+                message,
+            } => {
+                if server == self.bus.id() {
+                    self.calls.to_console_from(
+                        &envelope.from,
+                        *conn,
+                        message.clone(),
+                        self.open_now(),
+                    );
+                    self.announce_operators(false);
+                }
+            }
+            Fact::CallToConsoles { message } => {
+                if !mine {
+                    self.calls.to_consoles_from(&envelope.from, message.clone());
+                }
+            }
+            Fact::CallFromConsole {
+                owner,
+                conn,
+                username,
+                display_name,
+                available,
+                text,
+            } => {
+                if owner == self.bus.id() {
+                    self.calls.from_console_elsewhere(
+                        &envelope.from,
+                        *conn,
+                        username,
+                        display_name,
+                        *available,
+                        text,
+                        self.open_now(),
+                    );
+                    self.calls.wake_store();
+                }
+            }
+            Fact::CallConsoleGone { owner, conn } => {
+                if owner == self.bus.id() {
+                    self.calls
+                        .console_elsewhere_gone(&envelope.from, *conn, self.open_now());
+                    self.calls.wake_store();
+                }
+            }
+            Fact::Appeals { ids } => self.tell_consoles(match ids {
+                Some(ids) => LiveEvent::AppealsChanged(ids.clone()),
+                None => LiveEvent::Appeals,
+            }),
+            Fact::Sync => {
+                // The asker learns everything anew; this server's picture stands.
+                if !mine {
+                    let mut facts = self.picture.facts();
+                    facts.push(Fact::Operators {
+                        free: self.calls.free_here(),
+                        at: Utc::now(),
+                    });
+                    self.publish(Fact::Picture { facts });
+                }
+            }
+            Fact::Picture { facts } => {
+                for fact in facts {
+                    if !matches!(fact, Fact::Sync | Fact::Picture { .. }) {
+                        self.apply(&Envelope {
+                            from: envelope.from.clone(),
+                            fact: fact.clone(),
+                        });
+                    }
+                }
+            }
+            fact => {
+                let changes = self.picture.apply(fact);
+                if changes.presence {
+                    self.tell_consoles(LiveEvent::Presence);
+                }
+                if changes.consultant {
+                    self.tell_consoles(LiveEvent::Consultant);
+                }
+            }
+        }
+    }
+
+    /// Tells the other servers whether an operator is free here: when that changed, or
+    /// `always` (the periodic announcement, so that they forget a server that stopped).
+    pub fn announce_operators(&self, always: bool) {
+        if !self.bus.shared() {
+            return;
+        }
+        if let Some(free) = self.calls.free_here_changed(always) {
+            self.publish(Fact::Operators {
+                free,
+                at: Utc::now(),
+            });
+        }
     }
 
     /// Open consultant calls, longest waiting first.
     pub fn consultant_calls(&self) -> Vec<ConsultantNeeded> {
-        let mut list: Vec<ConsultantNeeded> = lock(&self.consultants).values().cloned().collect();
-        list.sort_by(|a, b| a.since.cmp(&b.since).then(a.kiosk_id.cmp(&b.kiosk_id)));
-        list
+        self.picture.consultant_calls()
     }
 
     /// The newest published catalogue version, as last read from the store.
@@ -422,13 +484,17 @@ impl AppState {
 
     /// Everyone at a kiosk now, longest waiting first.
     pub fn present(&self) -> Vec<Present> {
-        let mut list: Vec<Present> = lock(&self.presence).values().cloned().collect();
-        list.sort_by(|a, b| a.since.cmp(&b.since).then(a.kiosk_id.cmp(&b.kiosk_id)));
-        list
+        self.picture.present()
     }
 
     /// Keeps a heartbeat in memory (flushed to the store by [`AppState::flush_heartbeats`]).
+    /// Every server learns that the kiosk was heard (its silence clears the lamp everywhere).
     pub fn record_heartbeat(&self, kiosk_id: &str, beat: Heartbeat, now: DateTime<Utc>) {
+        self.publish(Fact::Beat {
+            kiosk_id: kiosk_id.to_string(),
+            in_use: beat.state != senim_protocol::KioskState::Idle,
+            at: now,
+        });
         lock(&self.heartbeats).insert(
             kiosk_id.to_string(),
             HeartbeatSeen {
@@ -464,32 +530,12 @@ impl AppState {
     }
 
     /// Clears presence and consultant calls at kiosks that went silent (so neither the lamp
-    /// nor a call sticks on a dead link).
+    /// nor a call sticks on a dead link). Heartbeats count whichever server they reached; the
+    /// removal is a fact dated at the kiosk's last sign of life, so anything newer stays.
     pub fn drop_silent_presence(&self, now: DateTime<Utc>) {
         let limit = chrono::Duration::seconds(self.config.fleet.offline_after_secs as i64);
-        let last_beat: HashMap<String, DateTime<Utc>> = lock(&self.heartbeats)
-            .iter()
-            .map(|(id, b)| (id.clone(), b.received))
-            .collect();
-        let silent = |kiosk_id: &str, since: DateTime<Utc>| {
-            let last = last_beat.get(kiosk_id).copied().unwrap_or(since);
-            now - last.max(since) > limit
-        };
-        let stale: Vec<String> = lock(&self.presence)
-            .values()
-            .filter(|p| silent(&p.kiosk_id, p.since))
-            .map(|p| p.kiosk_id.clone())
-            .collect();
-        for id in stale {
-            self.set_presence(&id, "", false, None, now);
-        }
-        let stale: Vec<String> = lock(&self.consultants)
-            .values()
-            .filter(|c| silent(&c.kiosk_id, c.since))
-            .map(|c| c.kiosk_id.clone())
-            .collect();
-        for id in stale {
-            self.end_consultant_call(&id);
+        for fact in self.picture.silent(now, limit) {
+            self.publish(fact);
         }
     }
 

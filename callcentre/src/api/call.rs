@@ -32,6 +32,7 @@ async fn run(mut socket: WebSocket, state: Arc<AppState>, kiosk: KioskAuth) {
             state
                 .calls
                 .from_kiosk(&kiosk.kiosk_id, &kiosk.site, conn, text, state.open_now());
+        state.announce_operators(false);
         signalling::store_calls_soon(&state);
         if let AfterKiosk::StartRingTimer(call_id) = after {
             let state = Arc::clone(&state);
@@ -45,6 +46,7 @@ async fn run(mut socket: WebSocket, state: Arc<AppState>, kiosk: KioskAuth) {
     state
         .calls
         .kiosk_disconnected(&kiosk.kiosk_id, conn, state.open_now());
+    state.announce_operators(false);
     signalling::store_calls(&state).await;
     tracing::debug!(kiosk = %kiosk.kiosk_id, "kiosk signalling socket closed");
 }

@@ -68,10 +68,12 @@ async fn run(mut socket: WebSocket, state: Arc<AppState>, operator: Operator) {
     tracing::debug!(operator = %operator.session.username, "console signalling socket open");
     signalling::pump(&mut socket, &mut outbox, |text| {
         state.calls.from_console(conn, text, state.open_now());
+        state.announce_operators(false);
         signalling::store_calls_soon(&state);
     })
     .await;
     state.calls.console_disconnected(conn, state.open_now());
+    state.announce_operators(false);
     signalling::store_calls(&state).await;
     tracing::debug!(operator = %operator.session.username, "console signalling socket closed");
 }

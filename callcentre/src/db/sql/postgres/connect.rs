@@ -206,6 +206,17 @@ impl Target {
         describe(&self.config)
     }
 
+    /// The connection settings (password from `~/.pgpass`/`PGPASSWORD` filled in), for a
+    /// connection of another part (the live bus's LISTEN).
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The TLS connector when the URL asks `sslmode=require`.
+    pub(crate) fn tls(&self) -> Option<&MakeRustlsConnect> {
+        self.tls.as_ref()
+    }
+
     /// Opens one client; its I/O task runs on the background thread.
     pub(super) fn connect(&self) -> Result<Client, PgError> {
         let handle = runtime()?;
