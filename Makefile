@@ -15,11 +15,14 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The whole suite: formatting, lints, unit, integration, pty scanner, screenshot and
-# translation tests. Screenshots land in target/screenshots/. The kill test SIGKILLs the
-# senim-callcentre binary this same run builds.
+# translation tests, then the call-centre's tests again with its data on PostgreSQL
+# (scripts/test-postgres.sh). Screenshots land in target/screenshots/. The kill test SIGKILLs
+# the senim-callcentre binary this same run builds.
 test: lint
 	SENIM_CALLCENTRE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/senim-callcentre \
 		$(CARGO) test --workspace
+	SENIM_CALLCENTRE_BIN=$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/senim-callcentre \
+		CARGO=$(CARGO) bash scripts/test-postgres.sh
 
 demo: setup
 	@bash scripts/demo.sh

@@ -509,7 +509,6 @@ fn only_catalogues_signed_by_the_call_centre_are_installed() {
                 "UPDATE catalog_versions SET signature = NULL WHERE version = ?1",
                 [&v2],
             )
-            .map_err(senim_callcentre::db::DbError::from)
         })
         .unwrap();
     backend.state.refresh_catalog_version().unwrap();

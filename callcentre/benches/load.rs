@@ -2,9 +2,13 @@
 //! their 30 s schedule and at saturation, and send record batches; prints a table of rates and
 //! p50/p99 latencies and writes the same figures as JSON to `$SENIM_BENCH_JSON` if it is set.
 //!
-//! Then the queue: 100,000 appeals paged, searched and filtered by the console (`load/queue.rs`).
+//! Then the queue: 100,000 appeals paged, searched and filtered by the console (`load/queue.rs`),
+//! and the stores: heartbeats/s and records/s on SQLite and PostgreSQL, one and two servers
+//! (`load/stores.rs`).
 //!
-//! Run with `cargo bench -p senim-callcentre --bench load` (`-- queue` for the queue alone).
+//! Run with `cargo bench -p senim-callcentre --bench load` (`-- queue` or `-- stores` for one
+//! part alone).
+//! Over 600 lines: the fleet, its phases and the table are one harness.
 //! The real server runs in-process on `127.0.0.1:0` with a fresh data folder (on disk, so
 //! every commit pays its fsync), on its own tokio runtime; the simulated kiosks run on a
 //! second runtime in the same process, so client and server share the machine's cores.
@@ -29,6 +33,8 @@ use tokio::time::Instant;
 
 #[path = "load/queue.rs"]
 mod queue;
+#[path = "load/stores.rs"]
+mod stores;
 
 /// Simulated kiosks enrolled, each beating once per [`HEARTBEAT_PERIOD`].
 const KIOSKS: usize = 10_000;
@@ -372,6 +378,11 @@ fn main() -> Result<(), BoxError> {
         .enable_all()
         .thread_name("kiosks")
         .build()?;
+    if std::env::args().any(|a| a == "stores") {
+        let results = serde_json::json!({ "stores": stores::run(&server_rt, &client_rt)? });
+        stores::print_table(&results);
+        return write_json(&results);
+    }
 
     let dir = tempfile::tempdir()?;
     let mut config = Config::default();
@@ -425,8 +436,10 @@ fn main() -> Result<(), BoxError> {
 
     let mut results = results;
     results["queue"] = queue::run(&server_rt)?;
+    results["stores"] = stores::run(&server_rt, &client_rt)?;
     print_table(&results);
     queue::print_table(&results);
+    stores::print_table(&results);
     write_json(&results)
 }
 

@@ -48,6 +48,7 @@ fn cli_audit_json(data: &Path) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
         .arg("--data")
         .arg(data)
+        .args(common::postgres::store_args(data))
         .args(["audit", "--json"])
         .output()
         .unwrap();
@@ -618,6 +619,7 @@ fn cli(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
         .arg("--data")
         .arg(data)
+        .args(common::postgres::store_args(data))
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

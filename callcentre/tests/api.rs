@@ -209,6 +209,7 @@ async fn the_cli_makes_codes_and_revokes_kiosks_whose_requests_are_then_refused(
     let out = std::process::Command::new(bin)
         .arg("--data")
         .arg(&data)
+        .args(common::postgres::store_args(&data))
         .args(["enrol-code", "--site", "Trust kiosk, Aktobe"])
         .output()
         .unwrap();
@@ -272,6 +273,7 @@ async fn the_cli_makes_codes_and_revokes_kiosks_whose_requests_are_then_refused(
     let out = std::process::Command::new(bin)
         .arg("--data")
         .arg(&data)
+        .args(common::postgres::store_args(&data))
         .args(["kiosk", "revoke", kiosk])
         .output()
         .unwrap();
@@ -289,6 +291,7 @@ async fn the_cli_makes_codes_and_revokes_kiosks_whose_requests_are_then_refused(
     let out = std::process::Command::new(bin)
         .arg("--data")
         .arg(&data)
+        .args(common::postgres::store_args(&data))
         .args(["kiosk", "revoke", "K-NOSUCH"])
         .output()
         .unwrap();

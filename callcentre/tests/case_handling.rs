@@ -478,6 +478,7 @@ fn cli(server: &TestServer, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
         .arg("--data")
         .arg(server.data())
+        .args(common::postgres::store_args(server.data()))
         .args(args)
         .env("SENIM_LOG", "warn")
         .output()

@@ -205,11 +205,13 @@ async fn child(dir: &Path) {
         );
         assert!(keys.open(&stored).unwrap() == *bytes, "every video whole");
     }
-    let ok: String = server
-        .state
-        .db
-        .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
-        .unwrap();
-    assert_eq!(ok, "ok");
+    if !common::postgres::suite_on_postgres() {
+        let ok: String = server
+            .state
+            .db
+            .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
     server.stop().await;
 }

@@ -22,6 +22,7 @@ fn cli(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
         .arg("--data")
         .arg(data)
+        .args(common::postgres::store_args(data))
         .args(args)
         .output()
         .unwrap()
@@ -90,9 +91,9 @@ fn add_appeal(
          callback_phone, body_text, interrupted, test, status, due_at, answered_at, answer_text, \
          answer_language, answered_by, closed_at, anticorruption, video_upload_id, video_bytes) \
          VALUES (?1, ?2, ?3, ?4, ?4, 'kk', '880101300010', '+77011234567', 'What happened', 0, \
-         0, ?5, ?6, ?7, CASE WHEN ?7 IS NULL THEN NULL ELSE 'Our answer' END, 'kk', \
-         CASE WHEN ?7 IS NULL THEN NULL ELSE 'aigerim' END, ?8, ?3 = 'bribe_report', ?9, \
-         CASE WHEN ?9 IS NULL THEN NULL ELSE 7 END)",
+         0, ?5, ?6, ?7, CASE WHEN CAST(?7 AS TEXT) IS NULL THEN NULL ELSE 'Our answer' END, 'kk', \
+         CASE WHEN CAST(?7 AS TEXT) IS NULL THEN NULL ELSE 'aigerim' END, ?8, CASE WHEN ?3 = 'bribe_report' THEN 1 ELSE 0 END, ?9, \
+         CASE WHEN CAST(?9 AS TEXT) IS NULL THEN NULL ELSE 7 END)",
         senim_callcentre::db::sql::params![
             f.id,
             f.kiosk,
@@ -107,7 +108,7 @@ fn add_appeal(
     )?;
     if let Some(video) = f.video {
         tx.execute(
-            "INSERT INTO uploads (id, kiosk_id, appeal_id, length, offset, metadata, \
+            "INSERT INTO uploads (id, kiosk_id, appeal_id, length, \"offset\", metadata, \
              created_at, expires_at, completed_at) VALUES (?1, ?2, ?3, 7, 7, '', ?4, ?4, ?4)",
             senim_callcentre::db::sql::params![video, f.kiosk, f.id, db::ts(f.created)],
         )?;

@@ -28,6 +28,7 @@ fn cli(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
         .arg("--data")
         .arg(data)
+        .args(common::postgres::store_args(data))
         .args(args)
         .output()
         .unwrap()
@@ -90,8 +91,8 @@ fn first_service(dir: &Path) -> (PathBuf, String, String) {
 }
 
 fn versions_stored(data: &Path) -> i64 {
-    let conn = rusqlite::Connection::open(data.join("senim.sqlite3")).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM catalog_versions", [], |r| r.get(0))
+    common::postgres::open_store(data)
+        .read(|c| c.query_row("SELECT COUNT(*) FROM catalog_versions", [], |r| r.get(0)))
         .unwrap()
 }
 
@@ -524,6 +525,7 @@ async fn an_enrolment_code_comes_as_a_qr_code_and_the_kiosk_learns_its_site_and_
         .current_dir(here.path())
         .arg("--data")
         .arg(&data)
+        .args(common::postgres::store_args(&data))
         .args([
             "enrol-code",
             "--site",
@@ -621,8 +623,8 @@ async fn an_enrolment_code_comes_as_a_qr_code_and_the_kiosk_learns_its_site_and_
 
     // A PNG that cannot be written: a clear error and no code stored.
     let count = || -> i64 {
-        let conn = rusqlite::Connection::open(data.join("senim.sqlite3")).unwrap();
-        conn.query_row("SELECT COUNT(*) FROM enrol_codes", [], |r| r.get(0))
+        common::postgres::open_store(&data)
+            .read(|c| c.query_row("SELECT COUNT(*) FROM enrol_codes", [], |r| r.get(0)))
             .unwrap()
     };
     let before = count();

@@ -3,9 +3,8 @@
 //! server B and clears it through B; a consultant call raised on A is taken on B; a server that
 //! starts late learns who is present; a cut bus connection comes back and facts flow again.
 //!
-//! Each server still has its own SQLite store here (the shared PostgreSQL store is another
-//! piece of issue 21), so the kiosk is enrolled on both stores with the same id and token;
-//! only the bus goes through the test's PostgreSQL.
+//! Both servers keep their data in the test's one PostgreSQL database, as behind a real load
+//! balancer: the kiosk enrols once, the operator exists once.
 
 mod common;
 
@@ -56,28 +55,6 @@ fn lit(state: &AppState, kiosk: &str) -> bool {
     state.present().iter().any(|p| p.kiosk_id == kiosk)
 }
 
-/// Enrols on `server`'s own store the kiosk `kiosk_id` with `token` (as it is on the other).
-fn enrol_same_kiosk(server: &TestServer, kiosk_id: &str, token: &str) {
-    let code = server.code("Hospital No. 1", 1);
-    let code = senim_callcentre::secrets::normalise_enrol_code(&code).unwrap();
-    let code_hash = senim_callcentre::secrets::sha256_hex(code.as_bytes());
-    let token_hash = senim_callcentre::secrets::sha256_hex(token.as_bytes());
-    let enrolled = server
-        .state
-        .db
-        .write(|tx| {
-            senim_callcentre::db::redeem_enrol_code(
-                tx,
-                &code_hash,
-                Utc::now(),
-                kiosk_id,
-                &token_hash,
-            )
-        })
-        .unwrap();
-    assert!(enrolled.is_ok(), "{enrolled:?}");
-}
-
 async fn post(c: &reqwest::Client, server: &TestServer, token: &str, path: &str, body: Value) {
     let r = c
         .post(format!("{}/api/v1/{path}", server.url))
@@ -107,7 +84,6 @@ async fn two_servers_share_the_lamp_and_consultant_calls_over_postgres() {
     assert_ne!(a.state.live_bus().id(), b.state.live_bus().id());
     let c = client();
     let (kiosk, token) = a.enrol(&c, "Hospital No. 1").await;
-    enrol_same_kiosk(&b, &kiosk, &token);
 
     // An operator's live feed on server B, as the console's script reads it.
     b.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
@@ -336,10 +312,8 @@ async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
     let a = start(&bus).await;
     let b = start(&bus).await;
 
-    // The operator's console talks to B, the kiosk's call socket to A. (A, holding the
-    // kiosk's socket, stores the call: the operator is on its store too until stores are
-    // shared.)
-    a.operator("aigerim", "demo-password-1", "Aigerim Sadykova");
+    // The operator's console talks to B, the kiosk's call socket to A (A, holding the
+    // kiosk's socket, stores the call in the shared store).
     let mut op = operator(&b, "aigerim", "Aigerim Sadykova").await;
     let (mut k, kiosk_id, _) = kiosk(&a, "Almaty CSC 3").await;
     let deadline = tokio::time::Instant::now() + WITHIN;

@@ -162,6 +162,9 @@ async fn below_the_free_space_reserve_creation_answers_507_and_keeps_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creation_whose_row_cannot_be_stored_leaves_no_file() {
+    if common::postgres::suite_on_postgres() {
+        return; // SQLite's trigger syntax; the embedded run checks it.
+    }
     let server = TestServer::start().await;
     let kiosk = Kiosk::enrol(&server).await;
     let bytes = video(5, 1000);

@@ -234,6 +234,11 @@ impl Identities {
             .map_err(|e| SealError::Open(e.to_string()))
     }
 
+    /// The recipients of every identity held, the current one first.
+    pub fn recipients(&self) -> Vec<Recipient> {
+        self.keys.iter().map(|k| Recipient(k.to_public())).collect()
+    }
+
     /// Opens sealed bytes with any of the identities.
     pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut reader = self.decryptor(sealed)?;

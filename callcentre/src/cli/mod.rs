@@ -1,5 +1,7 @@
 //! The `senim-callcentre` command line: serve, enrolment codes (with QR codes), kiosks,
 //! operators, appeals, catalogue publishing, system updates and the service-guide figures.
+//! Over 600 lines: the command tree and its dispatch are read together; each command's work
+//! lives in its own file.
 
 mod appeals;
 mod audit;
@@ -34,6 +36,9 @@ pub struct Cli {
     /// Data folder (database and videos); overrides [server] data_dir.
     #[arg(long, global = true, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// PostgreSQL database (`postgres://…`); overrides [database] url.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -209,6 +214,14 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
     };
     if let Some(data) = &cli.data {
         config.server.data_dir = data.clone();
+    }
+    if let Some(url) = &cli.database_url {
+        config.database.url = Some(url.clone());
+        if let Some(found) = config.database.problem() {
+            anyhow::bail!(
+                "--database-url: expected a postgres:// URL, found a URL of scheme {found}"
+            );
+        }
     }
     Ok(config)
 }
@@ -553,9 +566,15 @@ fn serve(config: Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let data_dir = config.server.data_dir.clone();
         // Made at first start; a damaged or exposed key stops the start with what to do.
-        crate::secrets::signing_key(&data_dir)?;
+        let (signing, _) = crate::secrets::signing_key(&data_dir)?;
         let key_file = config.storage.key_file(&data_dir);
-        senim_common::seal::Identities::load_or_create(&key_file)?;
+        let (sealing, _) = senim_common::seal::Identities::load_or_create(&key_file)?;
+        // Every server of the call-centre holds the same keys (several servers on one
+        // database): the first recorded them, any other refuses to start and says what to copy.
+        let signing = signing.public().to_string();
+        let sealing: Vec<String> = sealing.recipients().iter().map(|r| r.to_string()).collect();
+        db.write(|tx| crate::db::check_server_keys(tx, &signing, &sealing, Utc::now()))?
+            .map_err(anyhow::Error::new)?;
         if key_file.starts_with(&data_dir) {
             tracing::warn!(path = %key_file.display(), "the sealing key file is inside the data folder: a copy of the folder carries its key; set [storage] key_file outside it");
         }

@@ -9,6 +9,7 @@
 //! | 5       | `0005_upload_limits.sql`                   | —                                              |
 //! | 6       | `0006_catalog_signature.sql`               | —                                              |
 //! | 7       | `0007_updates.sql`                         | `0007_schema.sql` (the whole schema 7)         |
+//! | 8       | `0008_server_keys.sql`                     | `0008_server_keys.sql`                         |
 //!
 //! PostgreSQL starts at version 7 with one file that is the schema SQLite reaches after its
 //! seven migrations. **The rule from here on: every schema change is one new migration with the
@@ -43,13 +44,19 @@ pub fn sqlite() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_upload_limits.sql")),
         M::up(include_str!("../../migrations/0006_catalog_signature.sql")),
         M::up(include_str!("../../migrations/0007_updates.sql")),
+        M::up(include_str!("../../migrations/0008_server_keys.sql")),
     ])
 }
 
 /// The PostgreSQL schema: (the version it brings the database to, its SQL), oldest first.
 /// Append only, with the same numbers as [`sqlite`].
-pub const POSTGRES: &[(usize, &str)] =
-    &[(7, include_str!("../../migrations/postgres/0007_schema.sql"))];
+pub const POSTGRES: &[(usize, &str)] = &[
+    (7, include_str!("../../migrations/postgres/0007_schema.sql")),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_server_keys.sql"),
+    ),
+];
 
 /// What `migrate` did: the schema version before and after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

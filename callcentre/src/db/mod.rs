@@ -15,6 +15,7 @@ mod operators;
 mod queue;
 mod records;
 mod retention;
+mod server_keys;
 mod sessions;
 mod sms;
 pub mod sql;
@@ -41,6 +42,7 @@ pub use operators::*;
 pub use queue::*;
 pub use records::*;
 pub use retention::*;
+pub use server_keys::*;
 pub use sessions::*;
 pub use sms::*;
 pub use status::*;
@@ -53,7 +55,7 @@ pub fn migrations() -> Migrations<'static> {
 }
 
 /// How many migrations this build knows.
-pub const SCHEMA_VERSION: usize = 7;
+pub const SCHEMA_VERSION: usize = 8;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,10 +4,12 @@
 //! (`AppState::apply`) to its own in-memory picture. So a kiosk talking to server A lights the
 //! lamp on a console connected to server B.
 //!
-//! Two buses: in-process (one server, the default with the embedded SQLite store: a fact is
-//! applied at once, as it always was) and PostgreSQL `LISTEN/NOTIFY` (`[database] url` set:
-//! `pg`, on a connection of its own, reconnecting after a loss and then asking the others to
-//! re-announce what they know).
+//! Two buses: in-process (one server, the default with the embedded SQLite store) and
+//! PostgreSQL `LISTEN/NOTIFY` (`[database] url` set: `pg`, on a connection of its own,
+//! reconnecting after a loss and then asking the others to re-announce what they know). On
+//! both, the sender applies its fact at once, before `publish` returns (so what a request
+//! changed is in this server's picture when its answer goes out, also while the database is
+//! away), and ignores its own fact when the bus brings it back.
 
 pub mod frame;
 mod pg;
@@ -198,7 +200,7 @@ impl std::fmt::Debug for Bus {
 pub enum Sent {
     /// Applied here already (the in-process bus).
     Applied,
-    /// On its way to every server, this one included.
+    /// Applied here, and on its way to every other server.
     Queued,
     /// The bus's queue is full (the database has been away long): the fact is lost.
     Dropped,
@@ -248,8 +250,7 @@ impl Bus {
         matches!(self.kind, Kind::Postgres { .. })
     }
 
-    /// Sends `fact` to every server, `node` included (the in-process bus applies it to
-    /// `node` at once).
+    /// Applies `fact` to `node` at once and sends it to every other server.
     pub fn publish<N: Node + ?Sized>(&self, node: &N, fact: Fact) -> Sent {
         let envelope = Envelope {
             from: self.id.clone(),
@@ -260,21 +261,24 @@ impl Bus {
                 node.apply(&envelope);
                 Sent::Applied
             }
-            Kind::Postgres { tx, .. } => match tx.try_send(envelope) {
-                Ok(()) => Sent::Queued,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    let lost = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                    if lost.is_power_of_two() {
-                        tracing::warn!(
-                            lost,
-                            "live bus queue full (is the database away?): live facts are lost (the lamp catches up \
-                             with the kiosks' next messages)"
-                        );
+            Kind::Postgres { tx, .. } => {
+                node.apply(&envelope);
+                match tx.try_send(envelope) {
+                    Ok(()) => Sent::Queued,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        let lost = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                        if lost.is_power_of_two() {
+                            tracing::warn!(
+                                lost,
+                                "live bus queue full (is the database away?): live facts do not reach the other servers (their lamps catch up \
+                                 with the kiosks' next messages)"
+                            );
+                        }
+                        Sent::Dropped
                     }
-                    Sent::Dropped
+                    Err(mpsc::error::TrySendError::Closed(_)) => Sent::Dropped,
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => Sent::Dropped,
-            },
+            }
         }
     }
 }

@@ -215,6 +215,8 @@ impl<N: Node> Bus<N> {
 
     fn received(&mut self, payload: &str) {
         match self.reassembly.push(payload) {
+            // This server applied its own facts when it published them (`Bus::publish`).
+            Ok(Some(envelope)) if envelope.from == self.me => {}
             Ok(Some(envelope)) => {
                 if let Some(state) = self.state.upgrade() {
                     state.apply(&envelope);

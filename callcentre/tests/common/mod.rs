@@ -50,7 +50,23 @@ impl TestServer {
     ) -> TestServer {
         config.server.data_dir = dir.path().to_path_buf();
         let schedule = config.schedule().unwrap();
-        let db = Arc::new(Db::open(dir.path()).unwrap());
+        // A test that names a database (several servers on one) gets it, migrated; else the
+        // suite's choice (`SENIM_TEST_POSTGRES`), else the embedded file.
+        let url = match config.database.postgres_url() {
+            Some(url) => {
+                db::migrate::postgres(url).unwrap();
+                Some(url.to_string())
+            }
+            None => postgres::suite_database(dir.path()),
+        };
+        let db = match url {
+            Some(url) => {
+                config.database.url = Some(url.clone());
+                Db::open_postgres(dir.path(), &url).unwrap()
+            }
+            None => Db::open(dir.path()).unwrap(),
+        };
+        let db = Arc::new(db);
         let state = AppState::new(db, config, schedule, dir.path().to_path_buf());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

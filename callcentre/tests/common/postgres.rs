@@ -6,6 +6,74 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Set (to anything but `0`) to run the suite's servers on PostgreSQL instead of the embedded
+/// SQLite file: every [`super::TestServer`] then keeps its data in a database of its own on one
+/// cluster per test process (`make test` runs the call-centre's tests once each way).
+pub const SUITE_ON_POSTGRES: &str = "SENIM_TEST_POSTGRES";
+
+/// The file in a test server's data folder naming its database, so a restart on the same
+/// folder finds its data again.
+const URL_FILE: &str = "test-postgres-url";
+
+static SUITE_CLUSTER: std::sync::OnceLock<TestPostgres> = std::sync::OnceLock::new();
+
+/// Stops the suite's cluster when the test process exits (a static is never dropped).
+extern "C" fn stop_suite_cluster() {
+    if let Some(pg) = SUITE_CLUSTER.get() {
+        let mut ctl = as_server_user("pg_ctl");
+        ctl.arg("-D")
+            .arg(pg.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _ = ctl.status();
+        let _ = std::fs::remove_dir_all(pg.dir.path());
+    }
+}
+
+/// Whether this run keeps the test servers' data on PostgreSQL ([`SUITE_ON_POSTGRES`]): tests of
+/// the SQLite file itself (its bytes, pragmas, SQLite's trigger syntax) check it only when not.
+pub fn suite_on_postgres() -> bool {
+    matches!(std::env::var(SUITE_ON_POSTGRES), Ok(v) if !v.is_empty() && v != "0")
+}
+
+/// With [`SUITE_ON_POSTGRES`] set: the URL of the migrated database of the test server whose
+/// data folder is `data_dir` (made on first use); `None` for the embedded store.
+pub fn suite_database(data_dir: &Path) -> Option<String> {
+    if !suite_on_postgres() {
+        return None;
+    }
+    let file = data_dir.join(URL_FILE);
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    let pg = SUITE_CLUSTER.get_or_init(|| {
+        let pg = TestPostgres::start();
+        // SAFETY: registers a plain extern "C" function with no arguments, as atexit expects.
+        unsafe { libc::atexit(stop_suite_cluster) };
+        pg
+    });
+    let url = pg.migrated_url();
+    std::fs::write(&file, &url).expect("note the test database's URL in the data folder");
+    Some(url)
+}
+
+/// The command-line arguments that point `senim-callcentre` at the test server's database when
+/// the suite runs on PostgreSQL (`--database-url URL`); none on the embedded store.
+pub fn store_args(data_dir: impl AsRef<Path>) -> Vec<String> {
+    match std::fs::read_to_string(data_dir.as_ref().join(URL_FILE)) {
+        Ok(url) => vec!["--database-url".into(), url],
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The store of the test server whose data folder is `data_dir`, opened anew (as a command
+/// would): its PostgreSQL database in a PostgreSQL run, else its SQLite file.
+pub fn open_store(data_dir: &Path) -> senim_callcentre::db::Db {
+    let url = std::fs::read_to_string(data_dir.join(URL_FILE)).ok();
+    senim_callcentre::db::Db::connect(data_dir, url.as_deref()).expect("open the test's store")
+}
+
 /// Where Debian puts the server's programs.
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 

@@ -43,7 +43,7 @@ fn add(db: &Db, a: New<'_>) {
         tx.execute(
             "INSERT INTO appeals (id, kiosk_id, topic, created_at, received_at, language, \
              interrupted, test, status, due_at, assigned_to, anticorruption) \
-             VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, ?3 = 'bribe_report')",
+             VALUES (?1, ?2, ?3, ?4, ?4, 'kk', 0, 0, ?5, ?6, ?7, CASE WHEN ?3 = 'bribe_report' THEN 1 ELSE 0 END)",
             params![a.id, a.kiosk, a.topic, a.created, a.status, a.due, a.assigned],
         )?;
         Ok::<_, DbError>(())
