@@ -2,8 +2,9 @@
 //! (as behind a load balancer). A kiosk enrols on server A (a real `senim-callcentre serve`
 //! process), says a patient is at it and uploads half a video to A; server B lights the lamp;
 //! A is killed (SIGKILL, no goodbye); the kiosk asks B where its upload stands and sends B the
-//! rest; the video is whole, byte for byte, and the appeal with it. Then the load balancer's
-//! view: B's health check is 200 while PostgreSQL answers, 503 while it is down, 200 again.
+//! rest; the video is whole, byte for byte, and the appeal with it. An operator's session made
+//! on B is valid on A. Then the load balancer's view: B's health check is 200 while PostgreSQL
+//! answers, 503 while it is down, 200 again. And a server holding other keys is refused.
 
 mod common;
 #[path = "common/s3.rs"]
@@ -169,6 +170,27 @@ async fn a_kiosk_moves_to_the_other_server_when_the_first_dies_and_nothing_is_lo
         move || state.present().iter().any(|p| p.kiosk_id == lit),
     )
     .await;
+
+    // An operator signed in on B is signed in on A too (sessions live in the shared store).
+    let cookie = common::http_sign_in(&b, "demo-password-1")
+        .await
+        .expect("signed in on B");
+    let on_a = common::no_redirects()
+        .get(format!("{}/console", a.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_a.status(), StatusCode::OK, "B's session is valid on A");
+    let signed_out = common::no_redirects()
+        .get(format!("{}/console", a.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        signed_out.status().is_redirection(),
+        "without it, A sends to the sign-in page"
+    );
 
     // The appeal and half of its video go to A.
     let plain = video(21, 11 * MIB + 4321);

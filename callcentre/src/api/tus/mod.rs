@@ -329,6 +329,22 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiFailure> {
+    // A refusal may come before the body was read, or half way through it: that connection
+    // cannot carry another request, so the answer says `Connection: close` and the kiosk's
+    // client opens a new one instead of reusing one the server is closing (which the client
+    // would see as an incomplete message).
+    patch_chunk(state, kiosk, id, headers, body)
+        .await
+        .map_err(|f| f.with_header(header::CONNECTION, HeaderValue::from_static("close")))
+}
+
+async fn patch_chunk(
+    state: Arc<AppState>,
+    kiosk: KioskAuth,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiFailure> {
     check_version(&headers)?;
     let content_type_ok = headers
         .get(header::CONTENT_TYPE)
