@@ -355,6 +355,7 @@ def callcentre_rows():
     with open(path) as f:
         r = json.load(f)
     queue_rows(r.get("queue"))
+    stores_rows(r.get("stores"))
     if "heartbeat_schedule" not in r:
         return
     sched, top, rec = r["heartbeat_schedule"], r["heartbeat_max"], r["records"]
@@ -379,6 +380,32 @@ def callcentre_rows():
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
     for name, value, target, ok in rows:
         print(f"| {name:<36} | {value:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
+
+
+def stores_rows(stores):
+    """Heartbeats/s and records/s per store and number of servers (load/stores.rs), each with
+    its ratio to the embedded SQLite store on one server. Targets: the same as one server's
+    (1,000 heartbeats/s, 3,000 records/s), on every store.
+    """
+    if not stores:
+        return
+    base = stores[0]
+    print()
+    print(f"| {'call-centre stores (1 run each)':<36} | {'value':>16} | {'target':>8} | ok  |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 10}|-----|")
+    for r in stores:
+        name = f"{r['store']}, {r['servers']} server{'s' if r['servers'] > 1 else ''}"
+        beats = r["heartbeats_per_s"]
+        recs = r["records_per_s"]
+        ok_beats = r["heartbeat_errors"] == 0 and beats >= 1000
+        ok_recs = r["record_errors"] == 0 and recs >= 3000
+        beats_text = "%.0f /s (%.2fx)" % (beats, beats / base["heartbeats_per_s"])
+        recs_text = "%.0f /s (%.2fx)" % (recs, recs / base["records_per_s"])
+        for label, text, target, ok in (
+            ("heartbeats/s, " + name, beats_text, "1000 /s", ok_beats),
+            ("records/s, " + name, recs_text, "3000 /s", ok_recs),
+        ):
+            print(f"| {label:<36} | {text:>16} | {target:>8} | {'yes' if ok else 'NO':<3} |")
 
 
 def queue_rows(q):
