@@ -2,9 +2,11 @@
 //! to the real `senim-callcentre` binary in 1 MiB chunks with sha1 checksums, and the appeal
 //! then has its video, byte for byte. `make setup` puts pinned tuspy in `target/tools-venv`.
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -28,37 +30,8 @@ fn tuspy_python() -> PathBuf {
 }
 
 /// The real binary serving on a free port; killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(data: &Path) -> Served {
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("senim-callcentre listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
-    Served { child, url }
+fn serve(data: &Path) -> common::process::Served {
+    common::process::serve(&["--data".as_ref(), data.as_os_str()])
 }
 
 fn cli(data: &Path, args: &[&str]) -> String {

@@ -11,11 +11,11 @@ mod common;
 mod s3;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::postgres::TestPostgres;
+use common::process::{serve, until};
 use common::tus::{upload_id, video, Kiosk};
 use common::{test_config, TestServer};
 use reqwest::StatusCode;
@@ -25,58 +25,11 @@ use sha2::{Digest, Sha256};
 const MIB: usize = 1024 * 1024;
 const WITHIN: Duration = Duration::from_secs(20);
 
-/// Server A: the real binary, so it can be killed as a machine dies.
-struct Process {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `senim-callcentre serve` with `config` (a TOML file) and waits for its address.
-fn serve(config: &Path) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("SENIM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("senim-callcentre listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
-    Process { child, url }
-}
-
 /// PATCHes `chunk` at `offset` and expects the new offset.
 async fn patch_ok(kiosk: &Kiosk, location: &str, offset: usize, chunk: &[u8]) -> usize {
     let r = kiosk.patch(location, offset, chunk).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT, "PATCH at {offset}");
     offset + chunk.len()
-}
-
-async fn until(what: &str, done: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WITHIN:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn health(server: &TestServer) -> StatusCode {
@@ -128,7 +81,8 @@ async fn a_kiosk_moves_to_the_other_server_when_the_first_dies_and_nothing_is_lo
             .join(senim_callcentre::secrets::SIGNING_KEY_FILE),
     )
     .unwrap();
-    let a = serve(&config_a);
+    // Server A: the real binary, so it can be killed as a machine dies.
+    let a = serve(&["--config".as_ref(), config_a.as_os_str()]);
 
     // The kiosk enrols on A with a code the administrator made (on B: one store).
     let c = reqwest::Client::builder()
@@ -167,6 +121,7 @@ async fn a_kiosk_moves_to_the_other_server_when_the_first_dies_and_nothing_is_lo
     let lit = kiosk_id.clone();
     until(
         "B lights the lamp for the kiosk that talks to A",
+        WITHIN,
         move || state.present().iter().any(|p| p.kiosk_id == lit),
     )
     .await;

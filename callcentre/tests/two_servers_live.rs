@@ -39,16 +39,9 @@ async fn start(bus_url: &str) -> TestServer {
     server
 }
 
-/// Waits for `done` to hold, checking every 20 ms; panics after [`WITHIN`].
+/// Waits for `done` to hold; panics after [`WITHIN`].
 async fn until(what: &str, done: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WITHIN:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::process::until(what, WITHIN, done).await
 }
 
 fn lit(state: &AppState, kiosk: &str) -> bool {

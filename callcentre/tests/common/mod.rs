@@ -16,6 +16,7 @@ pub mod chromium;
 mod config;
 pub mod netns;
 pub mod postgres;
+pub mod process;
 pub mod tus;
 pub mod ws;
 

@@ -1,0 +1,55 @@
+//! The real `senim-callcentre` binary serving on a free loopback port, for tests that must
+//! kill a server as a machine dies or talk to it as another program would; killed when
+//! dropped. And a wait on a condition with a deadline.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `senim-callcentre serve`.
+pub struct Served {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`, as it printed on its first line.
+    pub url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `senim-callcentre <args> serve --listen 127.0.0.1:0` and waits for its address.
+pub fn serve(args: &[&std::ffi::OsStr]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
+        .args(args)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SENIM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("senim-callcentre listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_string();
+    Served { child, url }
+}
+
+/// Waits for `done` to hold, checking every 20 ms; panics naming `what` after `within`.
+pub async fn until(what: &str, within: Duration, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
