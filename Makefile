@@ -1,5 +1,5 @@
 # Senim — the commands a new engineer needs. See README.md.
-.PHONY: setup build test lint demo bench image image-test prompts
+.PHONY: setup build test lint demo demo-servers bench image image-test prompts
 
 CARGO ?= cargo
 
@@ -26,6 +26,11 @@ test: lint
 
 demo: setup
 	@bash scripts/demo.sh
+
+# Two call-centre servers on one PostgreSQL and one S3-protocol store, on this machine
+# (docs/several-servers.md); `scripts/demo-two-servers.sh kill-a|stop` afterwards.
+demo-servers: setup
+	@bash scripts/demo-two-servers.sh start
 
 bench: setup
 	@bash scripts/bench.sh
