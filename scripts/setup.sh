@@ -102,11 +102,13 @@ fi
 # The Python tools the tests use, pinned in scripts/tools-venv.txt: tuspy, the reference tus
 # client (callcentre/tests/tus_interop.rs), and moto's S3-protocol server (callcentre/tests/
 # object_store.rs). In a venv under target/ so it never touches the system's Python; rebuilt
-# only when the pins file changes.
+# when the pins file changes, or when the venv was moved (its scripts name their python by
+# absolute path: a target/ copied from another checkout would not run them).
 cd "$(dirname "$0")/.."
 venv=target/tools-venv
 pins=scripts/tools-venv.txt
-if ! cmp -s "$pins" "$venv/.pins"; then
+if ! cmp -s "$pins" "$venv/.pins" ||
+  [ "$(head -1 "$venv/bin/pip" 2>/dev/null)" != "#!$PWD/$venv/bin/python3" ]; then
   echo "setup: creating $venv from $pins"
   rm -rf "$venv"
   /usr/bin/python3 -m venv "$venv"
