@@ -75,6 +75,35 @@ fn a_wrong_key_or_value_is_named() {
 }
 
 #[test]
+fn a_database_url_must_be_postgres_and_empty_means_the_embedded_file() {
+    let err = Config::parse(
+        "[database]\nurl = \"mysql://db/senim\"\n",
+        Path::new("x.toml"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("database.url") && err.contains("postgres://"),
+        "{err}"
+    );
+    let pg = Config::parse(
+        "[database]\nurl = \"postgres://senim@db/senim\"\n",
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        pg.database.postgres_url(),
+        Some("postgres://senim@db/senim")
+    );
+    let empty = Config::parse("[database]\nurl = \" \"\n", Path::new("x.toml")).unwrap();
+    assert_eq!(
+        empty.database.postgres_url(),
+        None,
+        "the embedded SQLite file"
+    );
+}
+
+#[test]
 fn the_turn_secret_never_shows_in_debug_output() {
     let config = Config::parse(
         "[call]\nturn_urls = [\"turn:t:3478\"]\nturn_secret = \"hunter2-secret\"\n",
