@@ -70,13 +70,18 @@ async fn write_chunk_inner(
     if running.is_none() && row.offset == 0 {
         *running = Some(RunningHash::start());
     }
+    let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
     let mut sink = match open_sink(state, &row).await {
         Ok(sink) => sink,
-        Err(Lost) => return Err(lost_upload(state, &row).await),
+        Err(Lost) => {
+            // The answer comes before the body was read: read it away first, or the kiosk,
+            // still sending, sees a broken pipe instead of `upload_lost`.
+            drain(body, row.length - row.offset, idle).await;
+            return Err(lost_upload(state, &row).await);
+        }
         Err(Failed(e)) => return Err(e),
     };
     let room = row.length - row.offset;
-    let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
     let mut crc32 = crc32fast::Hasher::new();
     let mut sha1 = Sha1::new();
     let mut sha256 = Sha256::new();
@@ -190,6 +195,24 @@ async fn write_chunk_inner(
     }
     sink.tidy().await;
     Ok(new_offset)
+}
+
+/// The most of a refused body the server reads away: a kiosk's largest chunk.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Reads and drops a body the server will not keep, up to `limit` bytes and at most
+/// [`DRAIN_LIMIT`] (a body longer than that is cut when the connection closes), while it keeps
+/// coming within `idle`.
+pub(super) async fn drain(body: Body, limit: u64, idle: Duration) {
+    let limit = limit.min(DRAIN_LIMIT);
+    let mut stream = body.into_data_stream();
+    let mut read: u64 = 0;
+    while read < limit {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(bytes))) => read += bytes.len() as u64,
+            _ => break,
+        }
+    }
 }
 
 /// An open upload whose bytes are gone (a file deleted by hand, a multipart upload aborted

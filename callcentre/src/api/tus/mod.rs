@@ -27,6 +27,7 @@ mod room;
 mod sweep;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -38,9 +39,11 @@ use senim_protocol::RefusalCode;
 use super::{ApiFailure, KioskAuth};
 use crate::db::{self, UploadRow};
 use crate::state::AppState;
+use crate::uploads::RunningHash;
 use chunk::write_chunk;
 use headers::*;
 use room::{check_room, expire_replaced, new_upload};
+use tokio::sync::OwnedMutexGuard;
 
 pub use headers::UPLOAD_SHA256;
 pub use sweep::{sweep_at_start, sweep_expired, StartSweep};
@@ -332,20 +335,59 @@ pub async fn patch(
     // A refusal may come before the body was read, or half way through it: that connection
     // cannot carry another request, so the answer says `Connection: close` and the kiosk's
     // client opens a new one instead of reusing one the server is closing (which the client
-    // would see as an incomplete message).
-    patch_chunk(state, kiosk, id, headers, body)
+    // would see as an incomplete message). A refusal before the body was read reads it away
+    // first (a kiosk's chunk, at most 16 MiB), or the kiosk, still sending, would see a broken
+    // pipe instead of the answer.
+    let close =
+        |f: ApiFailure| f.with_header(header::CONNECTION, HeaderValue::from_static("close"));
+    let (row, checksum, slot) = match check_chunk(&state, &kiosk, &id, &headers).await {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            let sent = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let idle = Duration::from_secs(state.config.uploads.idle_timeout_secs);
+            chunk::drain(body, sent, idle).await;
+            return Err(close(refusal));
+        }
+    };
+    let new_offset = write_chunk(&state, row, checksum, body, slot)
         .await
-        .map_err(|f| f.with_header(header::CONNECTION, HeaderValue::from_static("close")))
+        .map_err(close)?;
+    let expires =
+        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
+    Ok((
+        StatusCode::NO_CONTENT,
+        [
+            (
+                TUS_RESUMABLE,
+                HeaderValue::from_static(senim_protocol::TUS_VERSION),
+            ),
+            (UPLOAD_OFFSET, HeaderValue::from(new_offset)),
+            (UPLOAD_EXPIRES, http_date(expires)),
+        ],
+    )
+        .into_response())
 }
 
-async fn patch_chunk(
-    state: Arc<AppState>,
-    kiosk: KioskAuth,
-    id: String,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiFailure> {
-    check_version(&headers)?;
+/// Everything a chunk is checked for before its bytes are read: the upload (locked for this
+/// chunk), its checksum, and the offset and room it must fit.
+async fn check_chunk(
+    state: &Arc<AppState>,
+    kiosk: &KioskAuth,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<
+    (
+        UploadRow,
+        Option<Checksum>,
+        OwnedMutexGuard<Option<RunningHash>>,
+    ),
+    ApiFailure,
+> {
+    check_version(headers)?;
     let content_type_ok = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == OFFSET_OCTET_STREAM.as_bytes());
@@ -356,17 +398,17 @@ async fn patch_chunk(
             "send PATCH bodies with Content-Type: application/offset+octet-stream",
         ));
     }
-    let offset = header_u64(&headers, &UPLOAD_OFFSET)?.ok_or_else(|| {
+    let offset = header_u64(headers, &UPLOAD_OFFSET)?.ok_or_else(|| {
         tus_failure(
             StatusCode::BAD_REQUEST,
             "missing_offset",
             "send Upload-Offset (learn it with HEAD)",
         )
     })?;
-    let checksum = parse_checksum(&headers)?;
-    owned_upload(&state, &kiosk, &id).await?;
-    let slot = state.upload_locks().get(&id).lock_owned().await;
-    let row = owned_upload(&state, &kiosk, &id).await?;
+    let checksum = parse_checksum(headers)?;
+    owned_upload(state, kiosk, id).await?;
+    let slot = state.upload_locks().get(id).lock_owned().await;
+    let row = owned_upload(state, kiosk, id).await?;
     if offset != row.offset {
         return Err(tus_failure(
             StatusCode::CONFLICT,
@@ -386,22 +428,8 @@ async fn patch_chunk(
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0)
         .min(row.length - row.offset);
-    check_room(&state, incoming)?;
-    let new_offset = write_chunk(&state, row, checksum, body, slot).await?;
-    let expires =
-        Utc::now() + chrono::Duration::hours(i64::from(state.config.uploads.expire_hours));
-    Ok((
-        StatusCode::NO_CONTENT,
-        [
-            (
-                TUS_RESUMABLE,
-                HeaderValue::from_static(senim_protocol::TUS_VERSION),
-            ),
-            (UPLOAD_OFFSET, HeaderValue::from(new_offset)),
-            (UPLOAD_EXPIRES, http_date(expires)),
-        ],
-    )
-        .into_response())
+    check_room(state, incoming)?;
+    Ok((row, checksum, slot))
 }
 
 /// Abandon an upload and delete its bytes.
