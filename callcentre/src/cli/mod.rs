@@ -117,7 +117,13 @@ enum Command {
     },
     /// Bring the database's schema up to date ([database] url, else the SQLite file) and
     /// print its version before and after; servers do not migrate a PostgreSQL database.
-    Migrate,
+    Migrate {
+        /// Also copy a single server's data (its data folder: the SQLite file and the finished
+        /// videos) into the empty PostgreSQL database of [database] url and the videos'
+        /// [storage]; uploads still open are expired, and their kiosks send them again.
+        #[arg(long, value_name = "DATA_DIR")]
+        from_sqlite: Option<PathBuf>,
+    },
     /// Print the OpenAPI document of the kiosk API.
     Openapi,
     /// Erase the personal data (IIN, phone, text, answer, video) of appeals closed more than
@@ -321,7 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => guides_report(&config, from.as_deref(), to.as_deref(), json),
         Command::Purge { dry_run } => purge::purge(&config, dry_run),
         Command::Update { command } => updates::run(&config, command),
-        Command::Migrate => migrate::run(&config),
+        Command::Migrate { from_sqlite } => migrate::run(&config, from_sqlite.as_deref()),
         Command::Openapi => {
             print!("{}", crate::api::openapi_json());
             Ok(())

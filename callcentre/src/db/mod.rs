@@ -6,6 +6,7 @@ mod appeals;
 mod audit;
 mod calls;
 mod catalog;
+pub mod copy;
 mod figures;
 mod guides;
 mod kiosks;

@@ -45,9 +45,24 @@ impl TestServer {
 
     /// Starts on the data folder `dir` (a restart keeps it: see [`TestServer::stop_keeping_data`]).
     pub async fn start_in(
+        config: Config,
+        tls: Option<senim_callcentre::server::Tls>,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
+        Self::start_on(config, tls, dir, true).await
+    }
+
+    /// Starts on the embedded SQLite file of `dir` whatever the suite's store (a test of
+    /// moving a single server's data elsewhere).
+    pub async fn start_embedded_in(config: Config, dir: tempfile::TempDir) -> TestServer {
+        Self::start_on(config, None, dir, false).await
+    }
+
+    async fn start_on(
         mut config: Config,
         tls: Option<senim_callcentre::server::Tls>,
         dir: tempfile::TempDir,
+        suite_store: bool,
     ) -> TestServer {
         config.server.data_dir = dir.path().to_path_buf();
         let schedule = config.schedule().unwrap();
@@ -58,7 +73,8 @@ impl TestServer {
                 db::migrate::postgres(url).unwrap();
                 Some(url.to_string())
             }
-            None => postgres::suite_database(dir.path()),
+            None if suite_store => postgres::suite_database(dir.path()),
+            None => None,
         };
         let db = match url {
             Some(url) => {
