@@ -23,12 +23,22 @@ use sha2::{Digest, Sha256};
 const MIB: usize = 1024 * 1024;
 const PASSWORD: &str = "correct horse battery";
 
-fn migrate(args: &[&std::ffi::OsStr]) -> Output {
+/// `senim-callcentre <option> <value> migrate --from-sqlite <old>`.
+fn copy_from(option: &str, value: &Path, old: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
-        .args(args)
+        .arg(option)
+        .arg(value)
+        .args(["migrate", "--from-sqlite"])
+        .arg(old)
         .env("SENIM_LOG", "warn")
         .output()
         .unwrap()
+}
+
+/// Checks that a run failed and said `words`.
+fn refused_saying(out: &Output, words: &str) {
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains(words), "{said}");
 }
 
 /// Every table's rows in the SQLite file of `dir` and in PostgreSQL, side by side.
@@ -109,27 +119,12 @@ async fn a_single_servers_data_moves_into_postgresql_and_the_object_store() {
     .unwrap();
 
     // Without PostgreSQL there is nowhere to copy to.
-    let refused = migrate(&[
-        "--data".as_ref(),
-        new.path().as_os_str(),
-        "migrate".as_ref(),
-        "--from-sqlite".as_ref(),
-        old.path().as_os_str(),
-    ]);
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("--database-url"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
+    refused_saying(
+        &copy_from("--data", new.path(), old.path()),
+        "--database-url",
     );
 
-    let copied = migrate(&[
-        "--config".as_ref(),
-        toml.as_os_str(),
-        "migrate".as_ref(),
-        "--from-sqlite".as_ref(),
-        old.path().as_os_str(),
-    ]);
+    let copied = copy_from("--config", &toml, old.path());
     let said = String::from_utf8_lossy(&copied.stdout).to_string();
     assert!(
         copied.status.success(),
@@ -171,18 +166,9 @@ async fn a_single_servers_data_moves_into_postgresql_and_the_object_store() {
     );
 
     // A second copy would mix two histories: refused, nothing changed.
-    let again = migrate(&[
-        "--config".as_ref(),
-        toml.as_os_str(),
-        "migrate".as_ref(),
-        "--from-sqlite".as_ref(),
-        old.path().as_os_str(),
-    ]);
-    assert!(!again.status.success());
-    assert!(
-        String::from_utf8_lossy(&again.stderr).contains("already holds data"),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
+    refused_saying(
+        &copy_from("--config", &toml, old.path()),
+        "already holds data",
     );
     assert_eq!(row_counts(old.path(), &conn), counts);
 
