@@ -6,6 +6,8 @@
 //! asks for the restart, and after the boot reports the rollback once — which the call-centre
 //! keeps and never offers again.
 
+#[path = "../callcentre/tests/common/rauc.rs"]
+mod rauc;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use rauc::Signer;
 use senim_callcentre::db::{self, BundlePublished};
 use senim_callcentre::updates::{self, UpdateError};
 use senim_kiosk::sync::{self, Status};
@@ -23,62 +26,6 @@ use support::proxy::{Faulty, Proxy};
 use support::*;
 
 const SITE: &str = "Test hospital";
-
-/// An update signing certificate and key, and bundles signed with them.
-struct Signer {
-    dir: tempfile::TempDir,
-}
-
-impl Signer {
-    fn new(name: &str) -> Signer {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .arg("-keyout")
-            .arg(dir.path().join("key.pem"))
-            .arg("-out")
-            .arg(dir.path().join("cert.pem"))
-            .args(["-subj", &format!("/CN={name}")])
-            .output()
-            .expect("openssl is needed: run scripts/setup.sh");
-        assert!(status.status.success(), "{status:?}");
-        Signer { dir }
-    }
-
-    fn cert(&self) -> PathBuf {
-        self.dir.path().join("cert.pem")
-    }
-
-    /// A real signed bundle of `version` with a root image of `len` pseudo-random bytes.
-    fn bundle(&self, version: &str, len: usize) -> PathBuf {
-        let input = self.dir.path().join(format!("in-{version}"));
-        std::fs::create_dir_all(&input).unwrap();
-        std::fs::write(input.join("root.img"), video_bytes(len as u64, len)).unwrap();
-        std::fs::write(
-            input.join("manifest.raucm"),
-            format!(
-                "[update]\ncompatible=senim-kiosk\nversion={version}\n\n[bundle]\nformat=verity\n\n\
-                 [image.rootfs]\nfilename=root.img\n"
-            ),
-        )
-        .unwrap();
-        let out = self.dir.path().join(format!("senim-kiosk-{version}.raucb"));
-        let made = Command::new("rauc")
-            .arg("bundle")
-            .arg("--cert")
-            .arg(self.cert())
-            .arg("--key")
-            .arg(self.dir.path().join("key.pem"))
-            .arg(&input)
-            .arg(&out)
-            .output()
-            .expect("rauc is needed: run scripts/setup.sh");
-        assert!(made.status.success(), "{made:?}");
-        out
-    }
-}
 
 fn backend_with_keyring(keyring: &Path) -> Backend {
     let mut config = backend_config();
@@ -115,22 +62,22 @@ fn publish_checks_the_signature_with_rauc_and_stores_nothing_it_refuses() {
 
     let mut no_keyring = backend.state.config.updates.clone();
     no_keyring.keyring = None;
-    let e = updates::publish(db, &no_keyring, &good, &[], now).unwrap_err();
+    let e = updates::publish(db, &no_keyring, None, &good, &[], now).unwrap_err();
     assert!(matches!(e, UpdateError::NoKeyring), "{e}");
     assert!(e.to_string().contains("[updates] keyring"), "{e}");
 
     let mut no_rauc = backend.state.config.updates.clone();
     no_rauc.rauc = "/nonexistent/rauc".into();
-    let e = updates::publish(db, &no_rauc, &good, &[], now).unwrap_err();
+    let e = updates::publish(db, &no_rauc, None, &good, &[], now).unwrap_err();
     assert!(matches!(e, UpdateError::NoRauc { .. }), "{e}");
     assert!(e.to_string().contains("apt-get install rauc"), "{e}");
 
     let config = backend.state.config.updates.clone();
-    let e = updates::publish(db, &config, &mis_signed, &[], now).unwrap_err();
+    let e = updates::publish(db, &config, None, &mis_signed, &[], now).unwrap_err();
     assert!(matches!(e, UpdateError::Refused { .. }), "{e}");
-    let garbage = signer.dir.path().join("garbage.raucb");
+    let garbage = signer.dir().join("garbage.raucb");
     std::fs::write(&garbage, b"not a bundle at all").unwrap();
-    let e = updates::publish(db, &config, &garbage, &[], now).unwrap_err();
+    let e = updates::publish(db, &config, None, &garbage, &[], now).unwrap_err();
     assert!(matches!(e, UpdateError::Refused { .. }), "{e}");
     assert!(stored_bundles(&backend).is_empty(), "nothing recorded");
     assert!(
@@ -140,7 +87,7 @@ fn publish_checks_the_signature_with_rauc_and_stores_nothing_it_refuses() {
     );
 
     let ward5 = updates::parse_sites(Some("Ward 5")).unwrap();
-    let p = updates::publish(db, &config, &good, &ward5, now).unwrap();
+    let p = updates::publish(db, &config, None, &good, &ward5, now).unwrap();
     assert_eq!(
         (p.version.as_str(), &p.outcome),
         ("2.0.0", &BundlePublished::New)
@@ -162,7 +109,7 @@ fn publish_checks_the_signature_with_rauc_and_stores_nothing_it_refuses() {
         .is_none());
     // The same bundle again with more sites widens the rollout.
     let both = updates::parse_sites(Some("Ward 5,Ward 6")).unwrap();
-    let p = updates::publish(db, &config, &good, &both, now).unwrap();
+    let p = updates::publish(db, &config, None, &good, &both, now).unwrap();
     assert_eq!(p.outcome, BundlePublished::Widened);
     backend.state.refresh_updates().unwrap();
     let offer = backend
@@ -328,6 +275,7 @@ fn a_cut_download_resumes_installs_switches_and_a_rollback_is_reported_once() {
     let published = updates::publish(
         &backend.state.db,
         &config,
+        None,
         &bundle,
         &sites,
         chrono::Utc::now(),
@@ -426,8 +374,15 @@ fn a_bundle_whose_sha256_does_not_match_is_refused_and_reported() {
     let bundle = signer.bundle("2.1.0", 64 * 1024);
     let backend = backend_with_keyring(&signer.cert());
     let config = backend.state.config.updates.clone();
-    let published =
-        updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    let published = updates::publish(
+        &backend.state.db,
+        &config,
+        None,
+        &bundle,
+        &[],
+        chrono::Utc::now(),
+    )
+    .unwrap();
     backend.state.refresh_updates().unwrap();
     // Damaged on the server's disk after publication (same size, one byte changed).
     let stored = updates::bundle_path(backend.data_dir(), &published.sha256);
@@ -465,7 +420,15 @@ fn a_download_cut_by_the_network_resumes_where_it_stopped() {
     let size = std::fs::metadata(&bundle).unwrap().len();
     let backend = backend_with_keyring(&signer.cert());
     let config = backend.state.config.updates.clone();
-    updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    updates::publish(
+        &backend.state.db,
+        &config,
+        None,
+        &bundle,
+        &[],
+        chrono::Utc::now(),
+    )
+    .unwrap();
     backend.state.refresh_updates().unwrap();
     let machine = Machine::new(&backend);
     // The connection is cut once, when 150 kB have come back: half-way through the bundle.
@@ -490,7 +453,15 @@ fn no_bundle_is_fetched_that_would_leave_too_little_disk_for_appeals() {
     let bundle = signer.bundle("2.3.0", 16 * 1024);
     let backend = backend_with_keyring(&signer.cert());
     let config = backend.state.config.updates.clone();
-    updates::publish(&backend.state.db, &config, &bundle, &[], chrono::Utc::now()).unwrap();
+    updates::publish(
+        &backend.state.db,
+        &config,
+        None,
+        &bundle,
+        &[],
+        chrono::Utc::now(),
+    )
+    .unwrap();
     backend.state.refresh_updates().unwrap();
     let machine = Machine::new(&backend);
     let mut sync_config = machine.sync_config(&backend.url);

@@ -1,7 +1,9 @@
 //! Publishing system updates: a RAUC bundle is copied into `<data>/updates/<sha256>.raucb`,
 //! verified there with `rauc info --keyring <[updates] keyring>` (the very check a kiosk's
-//! `rauc install` makes), its version read from the manifest, and recorded with the sites it
-//! is rolled out to. Heartbeat answers then offer the newest bundle for a kiosk's site.
+//! `rauc install` makes), its version read from the manifest, sent to the object store when
+//! the videos are kept in one (so every server behind the balancer serves it), and recorded
+//! with the sites it is rolled out to. Heartbeat answers then offer the newest bundle for a
+//! kiosk's site.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::UpdatesSection;
 use crate::db::{self, Bundle, BundlePublished, Db, DbError};
+use crate::videos::{stream::block_on, S3Videos};
 
 /// Why a bundle was not published; nothing was stored in any case.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,8 @@ pub enum UpdateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot send the bundle to the object store: {0}")]
+    ObjectStore(#[from] crate::videos::VideoError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -103,10 +108,12 @@ pub fn parse_sites(list: Option<&str>) -> Result<Vec<String>, UpdateError> {
 }
 
 /// Checks `bundle` and records it for `sites` (empty: every site). The bundle is copied into
-/// the data folder first and the copy is what `rauc info` verifies and kiosks download.
+/// the data folder first and the copy is what `rauc info` verifies and kiosks download; with
+/// an object store (`store`) it is sent there too before it is recorded.
 pub fn publish(
     db: &Db,
     config: &UpdatesSection,
+    store: Option<std::sync::Arc<S3Videos>>,
     bundle: &Path,
     sites: &[String],
     now: DateTime<Utc>,
@@ -125,6 +132,14 @@ pub fn publish(
                 path: dest.clone(),
                 source,
             })?;
+            if let Some(store) = store.clone() {
+                let (key, file) = (store.bundle_key(&sha256), dest.clone());
+                let sent = block_on(async move { store.put_file(&key, &file).await });
+                sent.map_err(|source| UpdateError::Store {
+                    path: bundle.to_path_buf(),
+                    source,
+                })??;
+            }
             let outcome =
                 db.write(|tx| db::publish_bundle(tx, &sha256, &version, size, sites, now))?;
             let recorded = db.read(|c| db::bundle(c, &sha256))?;

@@ -2,10 +2,12 @@
 //! a SQLite call-centre's data folder into an empty PostgreSQL database and the object store.
 //! A server started on them lets the same operator sign in and play the same video, takes the
 //! same kiosk's records, and has the kiosk send an upload that was open again; every table has
-//! the rows it had. A second copy is refused and changes nothing; so is a copy without
+//! the rows it had, and the published update bundle is in the object store for every server. A second copy is refused and changes nothing; so is a copy without
 //! PostgreSQL.
 
 mod common;
+#[path = "common/rauc.rs"]
+mod rauc;
 #[path = "common/s3.rs"]
 mod s3;
 
@@ -69,7 +71,10 @@ fn sha(bytes: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_servers_data_moves_into_postgresql_and_the_object_store() {
     // The single server: SQLite and videos in its data folder, whatever store the suite uses.
-    let single = TestServer::start_embedded_in(test_config(), tempfile::tempdir().unwrap()).await;
+    let signer = rauc::Signer::new("senim update test");
+    let mut single_config = test_config();
+    single_config.updates.keyring = Some(signer.cert());
+    let single = TestServer::start_embedded_in(single_config, tempfile::tempdir().unwrap()).await;
     single.operator("aigerim", PASSWORD, "Aigerim");
     http_sign_in(&single, PASSWORD).await.expect("signed in");
     let mut kiosk = Kiosk::enrol(&single).await;
@@ -90,6 +95,15 @@ async fn a_single_servers_data_moves_into_postgresql_and_the_object_store() {
             .status(),
         StatusCode::NO_CONTENT
     );
+    let bundle = signer.bundle("3.2.0", 100_000);
+    let (state, path) = (std::sync::Arc::clone(&single.state), bundle.clone());
+    let published = tokio::task::spawn_blocking(move || {
+        let updates = &state.config.updates;
+        senim_callcentre::updates::publish(&state.db, updates, None, &path, &[], chrono::Utc::now())
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let old = single.stop_keeping_data().await;
 
     // The new service: PostgreSQL, the object store, the old server's keys (as the docs say).
@@ -138,6 +152,15 @@ async fn a_single_servers_data_moves_into_postgresql_and_the_object_store() {
     assert!(
         said.contains("Uploads still open, now expired: 1;"),
         "{said}"
+    );
+    assert!(
+        said.contains("Update bundles copied to s3://senim-videos/cc: 1 of 1."),
+        "{said}"
+    );
+    let bundle_key = format!("cc/updates/{}.raucb", published.sha256);
+    assert!(
+        s3.object(&bundle_key).await == std::fs::read(&bundle).unwrap(),
+        "the update bundle is in the object store"
     );
     let conn = Connection::postgres(&database).unwrap();
     let counts = row_counts(old.path(), &conn);

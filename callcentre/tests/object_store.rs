@@ -3,9 +3,13 @@
 //! a multipart upload (small chunks staged until they fill a 5 MiB part), the console plays it
 //! with range requests (sealed videos decrypted from ranged GETs), a second server on the same
 //! bucket and data folder finishes an upload the first one started (hashing it again), a
-//! terminated upload leaves nothing behind, and a bad `[storage] url` stops the start.
+//! terminated upload leaves nothing behind, and a bad `[storage] url` stops the start. A system
+//! update published on one server goes to the object store, and a server without it in its
+//! data folder serves it to kiosks from there, with ranges.
 
 mod common;
+#[path = "common/rauc.rs"]
+mod rauc;
 #[path = "common/s3.rs"]
 mod s3;
 
@@ -386,4 +390,70 @@ async fn a_bad_storage_url_refuses_to_start_with_a_clear_message() {
     let err =
         senim_callcentre::config::Config::parse(text, std::path::Path::new("cc.toml")).unwrap_err();
     assert!(err.to_string().contains("storage.endpoint"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_published_on_one_server_is_served_by_another_from_the_object_store() {
+    let s3 = TestS3::start().await;
+    let signer = rauc::Signer::new("senim update test");
+    let bundle = signer.bundle("3.1.0", 300_000);
+    let bytes = std::fs::read(&bundle).unwrap();
+    let mut config = test_config();
+    s3.configure(&mut config, "cc");
+    config.updates.keyring = Some(signer.cert());
+    let server = TestServer::start_in(config.clone(), None, tempfile::tempdir().unwrap()).await;
+    let kiosk = Kiosk::enrol(&server).await;
+
+    // `update publish`: checked by rauc, kept, sent to the object store, recorded.
+    let (state, path) = (std::sync::Arc::clone(&server.state), bundle.clone());
+    let published = tokio::task::spawn_blocking(move || {
+        let store = state.videos.object_store().unwrap().cloned();
+        let updates = &state.config.updates;
+        senim_callcentre::updates::publish(
+            &state.db,
+            updates,
+            store,
+            &path,
+            &[],
+            chrono::Utc::now(),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let key = format!("cc/updates/{}.raucb", published.sha256);
+    assert!(
+        s3.object(&key).await == bytes,
+        "the bundle is in the object store"
+    );
+    server.state.refresh_updates().unwrap();
+
+    // Another server (its data folder has no copy; here: the copy removed) serves it from there.
+    std::fs::remove_file(senim_callcentre::updates::bundle_path(
+        &server.data(),
+        &published.sha256,
+    ))
+    .unwrap();
+    let get = |range: Option<&str>, sha: &str| {
+        let mut r = kiosk.req(reqwest::Method::GET, &format!("/api/v1/updates/{sha}"));
+        if let Some(range) = range {
+            r = r.header("Range", range);
+        }
+        r.send()
+    };
+    let whole = get(None, &published.sha256).await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert!(whole.bytes().await.unwrap() == bytes, "the whole bundle");
+    // A download cut at 100,000 bytes resumes from there.
+    let rest = get(Some("bytes=100000-"), &published.sha256).await.unwrap();
+    assert_eq!(rest.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        rest.headers()["content-range"],
+        format!("bytes 100000-{}/{}", bytes.len() - 1, bytes.len()).as_str()
+    );
+    assert!(rest.bytes().await.unwrap() == bytes[100_000..], "the rest");
+    // A bundle nobody published is not there.
+    let unknown = get(None, &"0".repeat(64)).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
 }

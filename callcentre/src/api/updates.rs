@@ -10,6 +10,7 @@ use senim_protocol::{ApiError, Heartbeat, RefusalCode, MAX_UPDATE_MESSAGE_CHARS}
 
 use super::{ApiFailure, KioskAuth};
 use crate::state::AppState;
+use crate::videos::VideoError;
 
 /// The image version and update report of a heartbeat, within the documented bounds.
 pub(super) fn check_fields(beat: &Heartbeat) -> Result<(), ApiFailure> {
@@ -55,6 +56,7 @@ pub(super) fn check_fields(beat: &Heartbeat) -> Result<(), ApiFailure> {
         (status = 401, body = ApiError),
         (status = 404, description = "No such bundle for this kiosk's site (`no_update`)", body = ApiError),
         (status = 416, description = "The range is outside the bundle"),
+        (status = 503, description = "The object store holding the bundle does not answer now (`storage_unavailable`); try again later", body = ApiError),
     )
 )]
 pub(super) async fn bundle(
@@ -76,6 +78,27 @@ pub(super) async fn bundle(
         return Err(not_found());
     }
     let path = crate::updates::bundle_path(&state.data_dir, &sha256);
+    // Published on another server: the object store has it (`update publish` sent it there).
+    if !path.is_file() {
+        if let Ok(Some(s3)) = state.videos.object_store() {
+            let key = s3.bundle_key(&sha256);
+            let served = s3
+                .serve_object(&key, "application/octet-stream", request.headers())
+                .await;
+            return match served {
+                Ok(r) => Ok(r),
+                Err(VideoError::Store(object_store::Error::NotFound { .. })) => Err(not_found()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "an update bundle cannot be read from the object store");
+                    Err(ApiFailure::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        "the update cannot be read now; try again later",
+                    ))
+                }
+            };
+        }
+    }
     let service =
         tower_http::services::ServeFile::new_with_mime(path, &mime::APPLICATION_OCTET_STREAM);
     match service.oneshot(request).await {

@@ -2,17 +2,16 @@
 //! PostgreSQL database of `[database] url` (which servers never migrate themselves), or the
 //! embedded SQLite file — and says the version before and after. Running it again changes
 //! nothing. With `--from-sqlite DATA_DIR` it then copies a single server's data there: the rows
-//! into the empty PostgreSQL database, the finished videos into the videos' `[storage]`.
+//! into the empty PostgreSQL database, the finished videos and the published update bundles
+//! into the videos' `[storage]`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::db::{copy, migrate, sql::Connection};
-use object_store::PutPayload;
-
-use crate::videos::{S3Videos, Videos};
+use crate::videos::Videos;
 
 /// Runs `migrate`.
 pub(super) fn run(config: &Config, from_sqlite: Option<&Path>) -> anyhow::Result<()> {
@@ -42,7 +41,7 @@ pub(super) fn run(config: &Config, from_sqlite: Option<&Path>) -> anyhow::Result
 }
 
 /// Copies the single server's data folder `dir` into the PostgreSQL database `url` and the
-/// configured video store. The videos go first (an object no row names is swept at the next
+/// configured video store. The videos and bundles go first (an object no row names is swept at the next
 /// start), the rows last, in one transaction: a copy that fails leaves the database empty, to
 /// be run again.
 fn copy_from_sqlite(config: &Config, dir: &Path, url: &str) -> anyhow::Result<()> {
@@ -67,7 +66,9 @@ fn copy_from_sqlite(config: &Config, dir: &Path, url: &str) -> anyhow::Result<()
 
     let videos = Videos::open(&config.storage, &config.server.data_dir)?;
     let ids = copy::finished_videos(&sqlite)?;
-    let (sent, absent) = copy_videos(&videos, &dir.join("uploads"), &ids)?;
+    let (sent, absent) = copy_files(&videos, &config.server.data_dir, dir, Kind::Video, &ids)?;
+    let shas = copy::published_bundles(&sqlite)?;
+    let (bundles, _) = copy_files(&videos, &config.server.data_dir, dir, Kind::Bundle, &shas)?;
     let copied = copy::copy_rows(&sqlite, &pg, chrono::Utc::now())?;
 
     let rows: usize = copied.tables.iter().map(|(_, n)| n).sum();
@@ -86,6 +87,16 @@ fn copy_from_sqlite(config: &Config, dir: &Path, url: &str) -> anyhow::Result<()
             dir.join("uploads").display()
         );
     }
+    if !shas.is_empty() {
+        println!(
+            "Update bundles copied to {}: {bundles} of {}.",
+            match &videos {
+                Videos::S3(s3) => s3.describe(),
+                _ => config.server.data_dir.join("updates").display().to_string(),
+            },
+            shas.len()
+        );
+    }
     if copied.expired_uploads > 0 {
         println!(
             "Uploads still open, now expired: {}; their kiosks send those videos again from \
@@ -98,54 +109,60 @@ fn copy_from_sqlite(config: &Config, dir: &Path, url: &str) -> anyhow::Result<()
          servers refuse other keys), then start the servers.",
         dir.display()
     );
-    let bundles = copied
-        .tables
-        .iter()
-        .any(|(t, n)| t == "update_bundles" && *n > 0);
-    if bundles {
+    if !shas.is_empty() && matches!(videos, Videos::Folder(_)) {
         println!(
-            "The update bundles are kept in each server's data folder: publish them again on \
-             every server (`senim-callcentre update publish`)."
+            "Without an object store each server serves the update bundles of its own data \
+             folder: copy {} to the other servers too.",
+            config.server.data_dir.join("updates").display()
         );
     }
     Ok(())
 }
 
-/// Copies the finished videos `ids` from the folder `from` into `videos`; how many were sent
-/// and how many were not in the folder.
-fn copy_videos(videos: &Videos, from: &Path, ids: &[String]) -> anyhow::Result<(usize, usize)> {
+/// What a copied file is.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A finished video, `<data>/uploads/<id>`.
+    Video,
+    /// A published update bundle, `<data>/updates/<sha256>.raucb`.
+    Bundle,
+}
+
+impl Kind {
+    fn file(self, data_dir: &Path, name: &str) -> PathBuf {
+        match self {
+            Kind::Video => data_dir.join("uploads").join(name),
+            Kind::Bundle => crate::updates::bundle_path(data_dir, name),
+        }
+    }
+}
+
+/// Copies the files `names` of kind `kind` from the data folder `from` into `videos` (the
+/// object store, or this server's data folder `data_dir`); how many were copied and how many
+/// were not in `from`.
+fn copy_files(
+    videos: &Videos,
+    data_dir: &Path,
+    from: &Path,
+    kind: Kind,
+    names: &[String],
+) -> anyhow::Result<(usize, usize)> {
     let (mut sent, mut absent) = (0, 0);
     let mut runtime = None;
-    for id in ids {
-        let source = from.join(id);
-        let mut file = match std::fs::File::open(&source) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                absent += 1;
-                continue;
-            }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot read the video {}", source.display()))
-            }
-        };
+    for name in names {
+        let source = kind.file(from, name);
+        if !source.is_file() {
+            absent += 1;
+            continue;
+        }
         match videos {
-            Videos::Folder(dir) => {
-                let target = dir.join(id);
-                if same_file(&source, &target) {
-                    sent += 1;
-                    continue;
+            Videos::Folder(_) => {
+                let target = kind.file(data_dir, name);
+                if !same_file(&source, &target) {
+                    copy_file(&source, &target)?;
                 }
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-                let mut out = std::fs::File::create(&target)
-                    .with_context(|| format!("cannot write {}", target.display()))?;
-                std::io::copy(&mut file, &mut out)
-                    .and_then(|_| out.sync_all())
-                    .with_context(|| format!("cannot write {}", target.display()))?;
             }
             Videos::S3(s3) => {
-                drop(file);
                 let runtime = match &runtime {
                     Some(r) => r,
                     None => runtime.insert(
@@ -155,9 +172,15 @@ fn copy_videos(videos: &Videos, from: &Path, ids: &[String]) -> anyhow::Result<(
                             .context("cannot start the object store's client")?,
                     ),
                 };
+                let key = match kind {
+                    Kind::Video => s3.video_key(name),
+                    Kind::Bundle => s3.bundle_key(name),
+                };
                 runtime
-                    .block_on(send_object(s3, &source, id))
-                    .context("cannot copy a video into the object store")?;
+                    .block_on(s3.put_file(&key, &source))
+                    .with_context(|| {
+                        format!("cannot copy {} into the object store", source.display())
+                    })?;
             }
             Videos::Unavailable(why) => anyhow::bail!("videos cannot be stored: {why}"),
         }
@@ -166,51 +189,19 @@ fn copy_videos(videos: &Videos, from: &Path, ids: &[String]) -> anyhow::Result<(
     Ok((sent, absent))
 }
 
-/// The parts of a video sent to the object store (S3 wants at least 5 MiB but for the last).
-const PART: usize = 8 * 1024 * 1024;
-
-/// Sends the file `source` as the finished video `id`, in one multipart upload (aborted if
-/// anything fails, so no half video is left).
-async fn send_object(s3: &S3Videos, source: &Path, id: &str) -> anyhow::Result<()> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(source)
-        .await
-        .with_context(|| format!("cannot read the video {}", source.display()))?;
-    let mut upload = s3.store().put_multipart(&s3.video_key(id)).await?;
-    let sent = async {
-        loop {
-            let mut part = Vec::with_capacity(PART);
-            while part.len() < PART {
-                let n = (&mut file)
-                    .take((PART - part.len()) as u64)
-                    .read_to_end(&mut part)
-                    .await?;
-                if n == 0 {
-                    break;
-                }
-            }
-            if part.is_empty() {
-                break;
-            }
-            let last = part.len() < PART;
-            upload.put_part(PutPayload::from(part)).await?;
-            if last {
-                break;
-            }
-        }
-        anyhow::Ok(())
+/// Copies `source` to `target` (its folder made), synced to the disk.
+fn copy_file(source: &Path, target: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    .await;
-    match sent {
-        Ok(()) => {
-            upload.complete().await?;
-            Ok(())
-        }
-        Err(e) => {
-            let _ = upload.abort().await;
-            Err(e)
-        }
-    }
+    let mut input =
+        std::fs::File::open(source).with_context(|| format!("cannot read {}", source.display()))?;
+    let mut out = std::fs::File::create(target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    std::io::copy(&mut input, &mut out)
+        .and_then(|_| out.sync_all())
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    Ok(())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

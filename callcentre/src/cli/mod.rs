@@ -118,9 +118,10 @@ enum Command {
     /// Bring the database's schema up to date ([database] url, else the SQLite file) and
     /// print its version before and after; servers do not migrate a PostgreSQL database.
     Migrate {
-        /// Also copy a single server's data (its data folder: the SQLite file and the finished
-        /// videos) into the empty PostgreSQL database of [database] url and the videos'
-        /// [storage]; uploads still open are expired, and their kiosks send them again.
+        /// Also copy a single server's data (its data folder: the SQLite file, the finished
+        /// videos and the update bundles) into the empty PostgreSQL database of [database] url
+        /// and the videos' [storage]; uploads still open are expired, and their kiosks send
+        /// them again.
         #[arg(long, value_name = "DATA_DIR")]
         from_sqlite: Option<PathBuf>,
     },

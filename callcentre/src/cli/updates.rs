@@ -38,7 +38,10 @@ pub fn run(config: &Config, command: UpdateCommand) -> anyhow::Result<()> {
 fn publish(config: &Config, bundle: PathBuf, sites: Option<&str>) -> anyhow::Result<()> {
     let sites = crate::updates::parse_sites(sites)?;
     let db = super::open_db(config)?;
-    let published = crate::updates::publish(&db, &config.updates, &bundle, &sites, Utc::now())?;
+    let videos = crate::videos::Videos::open(&config.storage, &config.server.data_dir)?;
+    let store = videos.object_store()?.cloned();
+    let published =
+        crate::updates::publish(&db, &config.updates, store, &bundle, &sites, Utc::now())?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}\t{}", published.version, published.sha256)?;
     let to = match &published.bundle {

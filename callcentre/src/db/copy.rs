@@ -87,6 +87,15 @@ pub fn finished_videos(sqlite: &Connection) -> Result<Vec<String>, CopyError> {
     )?)
 }
 
+/// The SHA-256 of the update bundles the SQLite data publishes (their files go along).
+pub fn published_bundles(sqlite: &Connection) -> Result<Vec<String>, CopyError> {
+    Ok(sqlite.query_map(
+        "SELECT sha256 FROM update_bundles ORDER BY sha256",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Refuses a PostgreSQL database that holds any row (a copy never merges).
 pub fn check_empty(pg: &Connection) -> Result<(), CopyError> {
     for table in tables_in_order(pg)? {

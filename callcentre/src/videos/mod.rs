@@ -35,6 +35,11 @@ pub enum VideoError {
     Manifest(String),
     #[error("the object store has lost this upload's bytes; the upload is expired")]
     Lost,
+    #[error("cannot read {path} to send it to the object store: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("the object store could not be set up at start: {0}")]
     Unavailable(String),
     #[error(

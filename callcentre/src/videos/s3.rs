@@ -1,6 +1,7 @@
 //! Videos in an S3-compatible object store, through the `object_store` crate.
 //!
-//! Keys under the configured prefix: a finished video is `videos/<id>`, one object. While a
+//! Keys under the configured prefix: a finished video is `videos/<id>`, one object; a published
+//! system-update bundle is `updates/<sha256>.raucb`, so every server can serve it. While a
 //! tus upload runs its bytes go into an S3 multipart upload of that key, made at creation; S3
 //! wants every part but the last to be ≥ 5 MiB, and tus chunks come in any size, so a chunk's
 //! bytes that do not yet fill a part are *staged* as objects `uploads/<id>/staged/<offset>`,
@@ -151,6 +152,61 @@ impl S3Videos {
     /// The finished video's key.
     pub fn video_key(&self, id: &str) -> Path {
         self.key(&format!("videos/{id}"))
+    }
+
+    /// A published update bundle's key.
+    pub fn bundle_key(&self, sha256: &str) -> Path {
+        self.key(&format!("updates/{sha256}.raucb"))
+    }
+
+    /// Sends the file `path` as the object `key` in one multipart upload (8 MiB parts; aborted
+    /// if anything fails, so no half object is left).
+    pub async fn put_file(&self, key: &Path, path: &std::path::Path) -> Result<(), VideoError> {
+        use tokio::io::AsyncReadExt;
+        const PART: usize = 8 * 1024 * 1024;
+        let read = |source| VideoError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(path).await.map_err(read)?;
+        if file.metadata().await.map_err(read)?.len() == 0 {
+            self.store.put(key, PutPayload::new()).await?;
+            return Ok(());
+        }
+        let mut upload = self.store.put_multipart(key).await?;
+        let sent = async {
+            loop {
+                let mut part = Vec::with_capacity(PART);
+                while part.len() < PART {
+                    let n = (&mut file)
+                        .take((PART - part.len()) as u64)
+                        .read_to_end(&mut part)
+                        .await
+                        .map_err(read)?;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let last = part.len() < PART;
+                if !part.is_empty() {
+                    upload.put_part(PutPayload::from(part)).await?;
+                }
+                if last {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        match sent {
+            Ok(()) => {
+                upload.complete().await?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = upload.abort().await;
+                Err(e)
+            }
+        }
     }
 
     fn upload_dir(&self, id: &str) -> Path {
@@ -394,8 +450,19 @@ impl S3Videos {
     /// An unsealed video as the console's player wants it: `200` whole or `206` with the asked
     /// range (`416` outside it), streamed from ranged GETs.
     pub async fn serve_plain(&self, id: &str, headers: &HeaderMap) -> Result<Response, VideoError> {
-        let key = self.video_key(id);
-        let len = self.store.head(&key).await?.size;
+        self.serve_object(&self.video_key(id), "video/webm", headers)
+            .await
+    }
+
+    /// The object `key` as `content_type`: `200` whole or `206` with the asked range (`416`
+    /// outside it), streamed from ranged GETs.
+    pub async fn serve_object(
+        &self,
+        key: &Path,
+        content_type: &'static str,
+        headers: &HeaderMap,
+    ) -> Result<Response, VideoError> {
+        let len = self.store.head(key).await?.size;
         let (status, start, end) = match super::parse_range(headers, len) {
             Ok(None) => (StatusCode::OK, 0, len),
             Ok(Some((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e + 1),
@@ -414,7 +481,7 @@ impl S3Videos {
             let got = self
                 .store
                 .get_opts(
-                    &key,
+                    key,
                     GetOptions {
                         range: Some(GetRange::Bounded(start..end)),
                         ..GetOptions::default()
@@ -427,7 +494,7 @@ impl S3Videos {
         *response.status_mut() = status;
         let h = response.headers_mut();
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/webm"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
         if status == StatusCode::PARTIAL_CONTENT {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1)) {
