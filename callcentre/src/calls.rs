@@ -515,6 +515,11 @@ impl Calls {
             open_now,
             ice_servers: ice_servers(&self.config, kiosk_id, Utc::now()),
         });
+        // Until the first change is pushed, what kiosks know is what they were told here: a
+        // later check that finds nothing changed (the hours' tick) tells them nothing again.
+        if inner.told.is_none() {
+            inner.told = Some((available, open_now));
+        }
         inner
             .kiosks
             .insert(kiosk_id.to_string(), KioskConn { conn, tx });
@@ -1289,6 +1294,30 @@ mod tests {
             !calls.operators_available(true),
             "and B's operators are forgotten"
         );
+    }
+
+    #[test]
+    fn kiosks_are_told_availability_once_and_again_only_when_it_changes() {
+        let calls = Calls::new(CallSection::default());
+        let (_k, mut k_rx) = calls.kiosk_connected("K-1", true);
+        let told = |rx: &mut Outbox<ToKiosk>| -> Vec<bool> {
+            std::iter::from_fn(|| rx.try_recv().ok())
+                .filter_map(|m| match m {
+                    ToKiosk::Availability {
+                        operators_available,
+                        ..
+                    } => Some(operators_available),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(told(&mut k_rx), vec![false], "told at once");
+        // The hours' tick finds nothing changed.
+        calls.refresh_availability(true);
+        assert_eq!(told(&mut k_rx), Vec::<bool>::new(), "nothing new to say");
+        let (conn, _rx) = calls.console_connected("aigerim", "Aigerim");
+        calls.from_console(conn, r#"{"type":"set_available","available":true}"#, true);
+        assert_eq!(told(&mut k_rx), vec![true], "an operator is free");
     }
 
     #[test]
