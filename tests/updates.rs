@@ -33,6 +33,23 @@ fn backend_with_keyring(keyring: &Path) -> Backend {
     Backend::start_configured("127.0.0.1:0".parse().unwrap(), None, config)
 }
 
+/// `update publish BUNDLE` for `sites` (empty: every site), and the server's cache refreshed
+/// (as its housekeeping would).
+fn publish_now(backend: &Backend, bundle: &Path, sites: &[String]) -> updates::Published {
+    let config = backend.state.config.updates.clone();
+    let published = updates::publish(
+        &backend.state.db,
+        &config,
+        None,
+        bundle,
+        sites,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    backend.state.refresh_updates().unwrap();
+    published
+}
+
 fn stored_bundles(backend: &Backend) -> Vec<db::Bundle> {
     backend.state.db.read(db::list_bundles).unwrap()
 }
@@ -270,18 +287,8 @@ fn a_cut_download_resumes_installs_switches_and_a_rollback_is_reported_once() {
     let signer = Signer::new("senim update test");
     let bundle = signer.bundle("2.0.0", 400 * 1024);
     let backend = backend_with_keyring(&signer.cert());
-    let config = backend.state.config.updates.clone();
     let sites = updates::parse_sites(Some(SITE)).unwrap();
-    let published = updates::publish(
-        &backend.state.db,
-        &config,
-        None,
-        &bundle,
-        &sites,
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    backend.state.refresh_updates().unwrap();
+    let published = publish_now(&backend, &bundle, &sites);
     let machine = Machine::new(&backend);
 
     // A download cut at 40% by a power cut: the part file holds what came.
@@ -373,17 +380,7 @@ fn a_bundle_whose_sha256_does_not_match_is_refused_and_reported() {
     let signer = Signer::new("senim update test");
     let bundle = signer.bundle("2.1.0", 64 * 1024);
     let backend = backend_with_keyring(&signer.cert());
-    let config = backend.state.config.updates.clone();
-    let published = updates::publish(
-        &backend.state.db,
-        &config,
-        None,
-        &bundle,
-        &[],
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    backend.state.refresh_updates().unwrap();
+    let published = publish_now(&backend, &bundle, &[]);
     // Damaged on the server's disk after publication (same size, one byte changed).
     let stored = updates::bundle_path(backend.data_dir(), &published.sha256);
     let mut bytes = std::fs::read(&stored).unwrap();
@@ -419,17 +416,7 @@ fn a_download_cut_by_the_network_resumes_where_it_stopped() {
     let bundle = signer.bundle("2.2.0", 300 * 1024);
     let size = std::fs::metadata(&bundle).unwrap().len();
     let backend = backend_with_keyring(&signer.cert());
-    let config = backend.state.config.updates.clone();
-    updates::publish(
-        &backend.state.db,
-        &config,
-        None,
-        &bundle,
-        &[],
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    backend.state.refresh_updates().unwrap();
+    publish_now(&backend, &bundle, &[]);
     let machine = Machine::new(&backend);
     // The connection is cut once, when 150 kB have come back: half-way through the bundle.
     let proxy = Proxy::start(backend.addr, Faulty::CutDownOnceAt { bytes: 150_000 });
@@ -452,17 +439,7 @@ fn no_bundle_is_fetched_that_would_leave_too_little_disk_for_appeals() {
     let signer = Signer::new("senim update test");
     let bundle = signer.bundle("2.3.0", 16 * 1024);
     let backend = backend_with_keyring(&signer.cert());
-    let config = backend.state.config.updates.clone();
-    updates::publish(
-        &backend.state.db,
-        &config,
-        None,
-        &bundle,
-        &[],
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    backend.state.refresh_updates().unwrap();
+    publish_now(&backend, &bundle, &[]);
     let machine = Machine::new(&backend);
     let mut sync_config = machine.sync_config(&backend.url);
     if let Some(u) = sync_config.updates.as_mut() {
