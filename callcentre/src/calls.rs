@@ -135,6 +135,34 @@ pub enum Remote {
     },
     /// A console of this server that spoke to `owner` closed.
     ConsoleGone { owner: String, conn: ConnId },
+    /// Console `conn` of `server` answered a call of this server whose caller identified:
+    /// the IIN, for that operator to reveal there. The live bus carries it sealed.
+    CallerIin {
+        server: String,
+        conn: ConnId,
+        call_id: String,
+        appeal_id: String,
+        kiosk_id: String,
+        iin: String,
+    },
+}
+
+/// The caller's IIN of a call another server holds, as that server sent it for this server's
+/// console (sealed to the shared key).
+#[derive(Debug, Clone)]
+struct RemoteIin {
+    call_id: String,
+    appeal_id: String,
+    kiosk_id: String,
+    sealed: String,
+}
+
+/// A live caller's IIN for its operator: plain (the call is held here) or sealed (another
+/// server holds it and sent it so).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveIin {
+    Plain(String),
+    Sealed(String),
 }
 
 /// A call another server holds, as this server knows it.
@@ -166,6 +194,8 @@ struct Inner {
     elsewhere_calls: HashMap<String, Elsewhere>,
     /// Local consoles on a call another server holds: the call id and its appeal.
     on_remote_call: HashMap<ConnId, (String, String)>,
+    /// The caller's IIN (sealed) of those calls, when the caller identified.
+    remote_iins: HashMap<ConnId, RemoteIin>,
     /// Proxies of other servers' consoles, by (server, their connection).
     proxies: HashMap<(String, ConnId), ConnId>,
 }
@@ -421,31 +451,80 @@ impl Calls {
     }
 
     /// The caller's IIN and the kiosk of the live call standing as `appeal_id`, for its
-    /// operator (`username`) only.
+    /// operator (`username`) only: held here (plain), or held by another server that sent it
+    /// for this server's console of that operator (sealed).
     pub fn caller_iin(
         &self,
         appeal_id: &str,
         username: &str,
-    ) -> Result<(String, String), RevealRefused> {
+    ) -> Result<(LiveIin, String), RevealRefused> {
         let inner = self.lock();
-        let call = inner
-            .calls
-            .values()
-            .find(|c| {
-                c.appeal_id == appeal_id
-                    && match c.state {
-                        State::Answered { by } => inner
-                            .consoles
-                            .get(&by)
-                            .is_some_and(|o| o.username == username),
-                        State::Ringing => false,
-                    }
-            })
-            .ok_or(RevealRefused::NotLive)?;
-        call.iin
-            .as_ref()
-            .map(|i| (i.0.clone(), call.kiosk_id.clone()))
+        let here = inner.calls.values().find(|c| {
+            c.appeal_id == appeal_id
+                && match c.state {
+                    State::Answered { by } => inner
+                        .consoles
+                        .get(&by)
+                        .is_some_and(|o| o.username == username),
+                    State::Ringing => false,
+                }
+        });
+        if let Some(call) = here {
+            return call
+                .iin
+                .as_ref()
+                .map(|i| (LiveIin::Plain(i.0.clone()), call.kiosk_id.clone()))
+                .ok_or(RevealRefused::NoIin);
+        }
+        let elsewhere = inner.on_remote_call.iter().find(|(conn, (_, appeal))| {
+            appeal == appeal_id
+                && inner
+                    .consoles
+                    .get(conn)
+                    .is_some_and(|c| c.username == username && matches!(c.sink, Sink::Local(_)))
+        });
+        let Some((conn, (call_id, _))) = elsewhere else {
+            return Err(RevealRefused::NotLive);
+        };
+        inner
+            .remote_iins
+            .get(conn)
+            .filter(|r| &r.call_id == call_id && r.appeal_id == appeal_id)
+            .map(|r| (LiveIin::Sealed(r.sealed.clone()), r.kiosk_id.clone()))
             .ok_or(RevealRefused::NoIin)
+    }
+
+    /// Server `owner` sent (sealed) the caller's IIN of its call `call_id`, which this
+    /// server's console `conn` answered: kept until that call ends for the console.
+    pub fn remote_caller_iin(
+        &self,
+        owner: &str,
+        conn: ConnId,
+        call_id: &str,
+        appeal_id: &str,
+        kiosk_id: &str,
+        sealed: String,
+    ) {
+        let mut inner = self.lock();
+        let on_it = inner
+            .on_remote_call
+            .get(&conn)
+            .is_some_and(|(id, appeal)| id == call_id && appeal == appeal_id);
+        let from_owner = inner
+            .elsewhere_calls
+            .get(call_id)
+            .is_some_and(|e| e.owner == owner);
+        if on_it && from_owner {
+            inner.remote_iins.insert(
+                conn,
+                RemoteIin {
+                    call_id: call_id.to_string(),
+                    appeal_id: appeal_id.to_string(),
+                    kiosk_id: kiosk_id.to_string(),
+                    sealed,
+                },
+            );
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -590,6 +669,7 @@ impl Calls {
             inner.end(&id, EndReason::Lost, true);
         }
         inner.on_remote_call.remove(&conn);
+        inner.remote_iins.remove(&conn);
         if let Some(c) = inner.consoles.remove(&conn) {
             match c.sink {
                 Sink::Local(_) => {
@@ -678,6 +758,7 @@ impl Calls {
                     .is_some_and(|(id, _)| id == call_id) =>
             {
                 inner.on_remote_call.remove(&conn);
+                inner.remote_iins.remove(&conn);
                 inner.elsewhere_calls.remove(call_id);
                 inner.push_availability(open_now);
             }
@@ -780,6 +861,7 @@ impl Calls {
                     .collect();
                 for (conn, call_id) in lost {
                     inner.on_remote_call.remove(&conn);
+                    inner.remote_iins.remove(&conn);
                     tracing::info!(call = %call_id, "the server holding a live call went silent; the call is lost");
                     inner.to_console(
                         conn,
@@ -1091,9 +1173,30 @@ fn console_message(
                 ToConsole::Accepted {
                     call_id: call_id.clone(),
                     ice_servers: ice_servers(config, &kiosk_id, now),
-                    appeal_id,
+                    appeal_id: appeal_id.clone(),
                 },
             );
+            // An operator of another server: the IIN goes there too (sealed on the bus), for
+            // them to reveal as an operator here would.
+            let iin = inner
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.iin.as_ref())
+                .map(|i| i.0.clone());
+            let theirs = inner.consoles.get(&conn).and_then(|c| match &c.sink {
+                Sink::Remote { server, conn } => Some((server.clone(), *conn)),
+                Sink::Local(_) => None,
+            });
+            if let (Some(iin), Some((server, their_conn))) = (iin, theirs) {
+                inner.to_remote(Remote::CallerIin {
+                    server,
+                    conn: their_conn,
+                    call_id: call_id.clone(),
+                    appeal_id,
+                    kiosk_id: kiosk_id.clone(),
+                    iin,
+                });
+            }
             inner.to_all_consoles(&ToConsole::Taken {
                 call_id: call_id.clone(),
                 by: by.clone(),
@@ -1360,7 +1463,7 @@ mod tests {
         assert!(calls.is_live("A-0000000B"));
         assert_eq!(
             calls.caller_iin("A-0000000B", "aigerim"),
-            Ok(("880101300010".into(), "K-1".into()))
+            Ok((LiveIin::Plain("880101300010".into()), "K-1".into()))
         );
         assert_eq!(
             calls.caller_iin("A-0000000B", "bolat"),

@@ -137,7 +137,10 @@ impl crate::live::Node for AppState {
                         let (Some(remote), Some(state)) = (remote, weak.upgrade()) else {
                             return;
                         };
-                        state.publish(crate::live::Fact::from(remote));
+                        let fact = crate::live::Fact::from_remote(remote, state.seal.as_deref());
+                        if let Some(fact) = fact {
+                            state.publish(fact);
+                        }
                     }
                     _ = wake.notified() => {
                         let Some(state) = weak.upgrade() else { return };

@@ -326,6 +326,25 @@ impl AppState {
                     self.calls.wake_store();
                 }
             }
+            Fact::CallerIin {
+                server,
+                conn,
+                call_id,
+                appeal_id,
+                kiosk_id,
+                sealed,
+            } => {
+                if server == self.bus.id() {
+                    self.calls.remote_caller_iin(
+                        &envelope.from,
+                        *conn,
+                        call_id,
+                        appeal_id,
+                        kiosk_id,
+                        sealed.clone(),
+                    );
+                }
+            }
             Fact::CallConsoleGone { owner, conn } => {
                 if owner == self.bus.id() {
                     self.calls

@@ -1,7 +1,9 @@
 //! Two call-centre servers behind one load balancer share the live picture over PostgreSQL
 //! `LISTEN/NOTIFY` (the live bus): a kiosk talking to server A lights the lamp on a console of
 //! server B and clears it through B; a consultant call raised on A is taken on B; a server that
-//! starts late learns who is present; a cut bus connection comes back and facts flow again.
+//! starts late learns who is present; a cut bus connection comes back and facts flow again. A
+//! live call held by A and answered on B lets B's operator reveal the caller's IIN, which
+//! crossed the bus only sealed.
 //!
 //! Both servers keep their data in the test's one PostgreSQL database, as behind a real load
 //! balancer: the kiosk enrols once, the operator exists once.
@@ -28,8 +30,14 @@ fn client() -> reqwest::Client {
 }
 
 async fn start(bus_url: &str) -> TestServer {
+    start_with_keys(bus_url, None).await
+}
+
+/// A server of the bus; with `keys`, its sealing keys are that file (shared, as the docs say).
+async fn start_with_keys(bus_url: &str, keys: Option<&std::path::Path>) -> TestServer {
     let mut config = test_config();
     config.database.url = Some(bus_url.to_string());
+    config.storage.key_file = keys.map(std::path::Path::to_path_buf);
     let server = TestServer::start_with(config, None).await;
     let state = Arc::clone(&server.state);
     until("the live bus connects", move || {
@@ -299,15 +307,20 @@ const SDP_ANSWER: &str =
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
-    use common::ws::{expect, kiosk, operator, send};
+    use common::ws::{expect, kiosk, operator_session, send};
     let pg = TestPostgres::start();
     let bus = pg.url();
-    let a = start(&bus).await;
-    let b = start(&bus).await;
+    // Every server holds the same sealing keys (docs/several-servers.md).
+    let keys = tempfile::tempdir().unwrap();
+    let keys = keys.path().join("seal.keys");
+    let a = start_with_keys(&bus, Some(&keys)).await;
+    let b = start_with_keys(&bus, Some(&keys)).await;
+    // Everything the bus carries, as PostgreSQL (and its log) sees it.
+    let (listener, payloads) = listen(&bus).await;
 
     // The operator's console talks to B, the kiosk's call socket to A (A, holding the
     // kiosk's socket, stores the call in the shared store).
-    let mut op = operator(&b, "aigerim", "Aigerim Sadykova").await;
+    let (mut op, cookie) = operator_session(&b, "aigerim", "Aigerim Sadykova").await;
     let (mut k, kiosk_id, _) = kiosk(&a, "Almaty CSC 3").await;
     let deadline = tokio::time::Instant::now() + WITHIN;
     loop {
@@ -323,7 +336,11 @@ async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
     assert!(!a.state.calls.free_here() && b.state.calls.free_here());
 
     // It rings on B's console; B's operator answers; the kiosk on A hears who.
-    send(&mut k, json!({"type": "ring", "topic": "complaint"})).await;
+    send(
+        &mut k,
+        json!({"type": "ring", "topic": "complaint", "iin": IIN}),
+    )
+    .await;
     let call_id = expect(&mut k, "ringing").await["call_id"]
         .as_str()
         .unwrap()
@@ -340,6 +357,41 @@ async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
     );
     assert!(a.state.calls.is_live(&appeal_id) && b.state.calls.is_live(&appeal_id));
     assert!(!b.state.calls.free_here(), "B's operator is on the call");
+
+    // B's operator reveals the caller's IIN during the call, on B; it is logged there as a
+    // reveal on A's server would be. The bus carried it sealed: never the digits.
+    let csrf = console_csrf(&b, &cookie).await;
+    let revealed = client()
+        .post(format!("{}/console/calls/{appeal_id}/reveal", b.url))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revealed.status(), StatusCode::OK);
+    assert_eq!(revealed.json::<Value>().await.unwrap()["iin"], IIN);
+    let audited: i64 = b
+        .state
+        .db
+        .read(|c| {
+            c.query_row(
+                "SELECT count(*) FROM audit WHERE action = 'iin_reveal' AND actor = 'aigerim' \
+                 AND appeal_id = ?1",
+                [&appeal_id],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    assert_eq!(audited, 1, "the reveal is in the audit");
+    let carried = payloads.lock().unwrap().clone();
+    assert!(
+        carried.iter().any(|p| p.contains("caller_iin")),
+        "the sealed IIN went over the bus"
+    );
+    assert!(
+        carried.iter().all(|p| !p.contains("880101")),
+        "no payload holds the IIN's digits"
+    );
 
     // SDP goes both ways verbatim, across the servers.
     send(
@@ -382,6 +434,51 @@ async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
     assert!(!b.state.calls.is_live(&appeal_id));
 
     drop((k, op));
+    listener.abort();
     a.stop().await;
     b.stop().await;
+}
+
+/// A test IIN (a valid check digit) a kiosk's caller identified with.
+const IIN: &str = "880101300010";
+
+/// Listens on the live bus's channel as any PostgreSQL client can: every payload, as sent
+/// (the task also keeps the client).
+async fn listen(
+    url: &str,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use futures_util::StreamExt;
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let payloads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&payloads);
+    let (listening_tx, listening_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        let listen = async {
+            client
+                .batch_execute(&format!("LISTEN {}", senim_callcentre::live::CHANNEL))
+                .await
+                .unwrap();
+            let _ = listening_tx.send(());
+            std::future::pending::<()>().await
+        };
+        let collect = async {
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    seen.lock().unwrap().push(n.payload().to_string());
+                }
+            }
+        };
+        tokio::select! {
+            _ = listen => {}
+            _ = collect => {}
+        }
+    });
+    listening_rx.await.unwrap();
+    (task, payloads)
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::auth::CsrfForm;
 use super::{ConsoleError, Operator};
-use crate::calls::RevealRefused;
+use crate::calls::{LiveIin, RevealRefused};
 use crate::db;
 use crate::i18n::tr;
 use crate::signalling;
@@ -92,7 +92,7 @@ pub(super) async fn reveal(
     }
     let who = operator.session.username.clone();
     let address = operator.address.clone();
-    let (iin, kiosk_id) = state
+    let (live_iin, kiosk_id) = state
         .calls
         .caller_iin(&appeal_id, &who)
         .map_err(|refused| match refused {
@@ -103,8 +103,24 @@ pub(super) async fn reveal(
                 tr(lang, "The caller did not identify, so there is no IIN to reveal.")
             }),
         })?;
-    // The call's appeal row must be stored before its reveal is logged on it.
+    let iin = match live_iin {
+        LiveIin::Plain(iin) => iin,
+        // Sent by the server holding the call, sealed to the key every server shares.
+        LiveIin::Sealed(sealed) => match crate::sealing::open_at_rest(Some(sealed)) {
+            Some(iin) if iin != crate::sealing::UNREADABLE => iin,
+            _ => {
+                return Err(ConsoleError::Missing(|lang| {
+                    tr(lang, "This server cannot open the IIN the call's server sent (the servers' sealing keys differ); reveal it on the appeal's page once the kiosk's record has arrived.")
+                }))
+            }
+        },
+    };
+    // The call's appeal row must be stored before its reveal is logged on it (by this server,
+    // or by the one holding the call: it stores the row when the call is answered).
     signalling::store_calls(&state).await;
+    if !stored_soon(&state, &appeal_id).await {
+        tracing::warn!(appeal = %appeal_id, "a live call's appeal row is not stored yet");
+    }
     let key = appeal_id.clone();
     let logged = db::write(&state.db, move |tx| {
         // Only on the call's own row (not another kiosk's appeal that had the same number).
@@ -139,6 +155,20 @@ pub(super) async fn reveal(
         Json(serde_json::json!({ "iin": iin })),
     )
         .into_response())
+}
+
+/// Waits, at most 3 s, for the appeal row of a live call: the server holding the call stores
+/// it when the call is answered, which may be a moment after its operator elsewhere asks.
+async fn stored_soon(state: &AppState, appeal_id: &str) -> bool {
+    for _ in 0..20 {
+        let key = appeal_id.to_string();
+        let found = db::read(&state.db, move |c| db::get_appeal(c, &key)).await;
+        if matches!(found, Ok(Some(_))) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    false
 }
 
 #[derive(Deserialize)]

@@ -118,12 +118,29 @@ pub enum Fact {
     },
     /// The sender's console `conn`, which spoke about calls `owner` holds, closed.
     CallConsoleGone { owner: String, conn: u64 },
+    /// For console `conn` of `server`, which answered the sender's call `call_id`: the
+    /// caller's IIN, sealed to the servers' shared key (never plain on the bus, whose
+    /// payloads PostgreSQL may log).
+    CallerIin {
+        server: String,
+        conn: u64,
+        call_id: String,
+        appeal_id: String,
+        kiosk_id: String,
+        sealed: String,
+    },
 }
 
-impl From<crate::calls::Remote> for Fact {
-    fn from(remote: crate::calls::Remote) -> Fact {
+impl Fact {
+    /// The fact that carries a registry's message for other servers; a caller's IIN only
+    /// sealed with `seal` (none without it: the other server's operator then cannot reveal
+    /// it during the call).
+    pub fn from_remote(
+        remote: crate::calls::Remote,
+        seal: Option<&senim_common::seal::Identities>,
+    ) -> Option<Fact> {
         use crate::calls::Remote;
-        match remote {
+        Some(match remote {
             Remote::ToConsole {
                 server,
                 conn,
@@ -150,7 +167,32 @@ impl From<crate::calls::Remote> for Fact {
                 text,
             },
             Remote::ConsoleGone { owner, conn } => Fact::CallConsoleGone { owner, conn },
-        }
+            Remote::CallerIin {
+                server,
+                conn,
+                call_id,
+                appeal_id,
+                kiosk_id,
+                iin,
+            } => {
+                let sealed = seal.map(|ids| crate::sealing::seal_at_rest(ids, &iin));
+                match sealed {
+                    Some(Ok(sealed)) => Fact::CallerIin {
+                        server,
+                        conn,
+                        call_id,
+                        appeal_id,
+                        kiosk_id,
+                        sealed,
+                    },
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "could not seal a caller's IIN for another server; not sent");
+                        return None;
+                    }
+                    None => return None,
+                }
+            }
+        })
     }
 }
 

@@ -209,7 +209,8 @@ impl Picture {
             | Fact::CallToConsole { .. }
             | Fact::CallToConsoles { .. }
             | Fact::CallFromConsole { .. }
-            | Fact::CallConsoleGone { .. } => {}
+            | Fact::CallConsoleGone { .. }
+            | Fact::CallerIin { .. } => {}
         }
         changes
     }
