@@ -119,6 +119,16 @@ async fn write_chunk_inner(
         // These bytes are thrown away, but the hash has seen some of them.
         *running = None;
     }
+    if matches!(ending, Ending::TooLarge | Ending::Failed(_)) {
+        // Refused half-way: the kiosk is still sending. The rest is read away first (at most
+        // the upload's room, or 16 MiB), or it would see a broken pipe instead of the answer.
+        let rest = if matches!(ending, Ending::TooLarge) {
+            DRAIN_LIMIT
+        } else {
+            room - written
+        };
+        drain_stream(&mut stream, rest, idle).await;
+    }
     match ending {
         Ending::Failed(e) if is_lost(&e) => return Err(lost_upload(state, &row).await),
         Ending::Failed(e) => {
@@ -204,8 +214,12 @@ const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
 /// [`DRAIN_LIMIT`] (a body longer than that is cut when the connection closes), while it keeps
 /// coming within `idle`.
 pub(super) async fn drain(body: Body, limit: u64, idle: Duration) {
+    drain_stream(&mut body.into_data_stream(), limit, idle).await;
+}
+
+/// [`drain`] for a body already being read.
+async fn drain_stream(stream: &mut axum::body::BodyDataStream, limit: u64, idle: Duration) {
     let limit = limit.min(DRAIN_LIMIT);
-    let mut stream = body.into_data_stream();
     let mut read: u64 = 0;
     while read < limit {
         match tokio::time::timeout(idle, stream.next()).await {
