@@ -123,18 +123,7 @@ async fn the_iin_is_masked_on_the_ring_and_revealed_only_to_the_answering_operat
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["iin"], IIN);
     assert_eq!(reveals(&server, &id), vec!["aigerim".to_string()]);
-    let audited: i64 = server
-        .state
-        .db
-        .read(|c| {
-            c.query_row(
-                "SELECT count(*) FROM audit WHERE action = 'iin_reveal' AND actor = 'aigerim' \
-                 AND appeal_id = ?1",
-                [&id],
-                |r| r.get(0),
-            )
-        })
-        .unwrap();
+    let audited = common::audited(&server, "iin_reveal", "aigerim", &id);
     assert_eq!(audited, 1, "the reveal is in the audit too");
 
     // Notes and outcome: checked, the operator's own, saved on the appeal.

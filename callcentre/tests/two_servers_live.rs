@@ -370,18 +370,7 @@ async fn a_live_call_rings_on_one_server_and_is_answered_on_the_other() {
         .unwrap();
     assert_eq!(revealed.status(), StatusCode::OK);
     assert_eq!(revealed.json::<Value>().await.unwrap()["iin"], IIN);
-    let audited: i64 = b
-        .state
-        .db
-        .read(|c| {
-            c.query_row(
-                "SELECT count(*) FROM audit WHERE action = 'iin_reveal' AND actor = 'aigerim' \
-                 AND appeal_id = ?1",
-                [&appeal_id],
-                |r| r.get(0),
-            )
-        })
-        .unwrap();
+    let audited = common::audited(&b, "iin_reveal", "aigerim", &appeal_id);
     assert_eq!(audited, 1, "the reveal is in the audit");
     let carried = payloads.lock().unwrap().clone();
     assert!(

@@ -202,6 +202,22 @@ impl TestServer {
 }
 
 /// A console page's HTML as a signed-in session sees it, in `lang` (`Accept-Language`).
+/// How many audit rows say `actor` did `action` on the appeal `appeal_id`.
+pub fn audited(server: &TestServer, action: &str, actor: &str, appeal_id: &str) -> i64 {
+    let (action, actor, appeal_id) = (action.to_string(), actor.to_string(), appeal_id.to_string());
+    server
+        .state
+        .db
+        .read(move |c| {
+            c.query_row(
+                "SELECT count(*) FROM audit WHERE action = ?1 AND actor = ?2 AND appeal_id = ?3",
+                [&action, &actor, &appeal_id],
+                |r| r.get(0),
+            )
+        })
+        .unwrap()
+}
+
 pub async fn console_page(server: &TestServer, cookie: &str, path: &str, lang: &str) -> String {
     no_redirects()
         .get(format!("{}{path}", server.url))
