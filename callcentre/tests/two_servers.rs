@@ -10,12 +10,11 @@ mod common;
 #[path = "common/s3.rs"]
 mod s3;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::postgres::TestPostgres;
-use common::process::{serve, until};
+use common::process::{serve, serve_or_exit, until};
 use common::tus::{upload_id, video, Kiosk};
 use common::{test_config, TestServer};
 use reqwest::StatusCode;
@@ -89,23 +88,11 @@ async fn a_kiosk_moves_to_the_other_server_when_the_first_dies_and_nothing_is_lo
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let code = b.code("City Hospital No. 4", 1);
-    let enrolled: serde_json::Value = c
-        .post(format!("{}/api/v1/enrol", a.url))
-        .json(&serde_json::json!({ "code": code }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let kiosk_id = enrolled["kiosk_id"].as_str().unwrap().to_string();
+    let (kiosk_id, token) = b.enrol_at(&c, "City Hospital No. 4", &a.url).await;
     let mut kiosk = Kiosk {
         c: c.clone(),
         url: a.url.clone(),
-        token: enrolled["token"].as_str().unwrap().to_string(),
+        token,
     };
 
     // A patient is at the kiosk: told to A, lit on B.
@@ -221,33 +208,19 @@ async fn a_kiosk_moves_to_the_other_server_when_the_first_dies_and_nothing_is_lo
 /// its address (then it is killed).
 fn serve_fresh(database: &str) -> (tempfile::TempDir, Option<(bool, String)>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_senim-callcentre"))
-        .arg("--data")
-        .arg(dir.path())
-        .args(["--database-url", database])
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("SENIM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    if first.starts_with("senim-callcentre listening on ") {
-        let _ = child.kill();
-        let _ = child.wait();
-        return (dir, None);
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        dir,
-        Some((
+    let served = serve_or_exit(&[
+        "--data".as_ref(),
+        dir.path().as_os_str(),
+        "--database-url".as_ref(),
+        database.as_ref(),
+    ]);
+    let outcome = served.err().map(|out| {
+        (
             out.status.success(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
-        )),
-    )
+        )
+    });
+    (dir, outcome)
 }
 
 #[test]

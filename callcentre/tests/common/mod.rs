@@ -135,9 +135,20 @@ impl TestServer {
 
     /// Enrols a kiosk; its id and token.
     pub async fn enrol(&self, client: &reqwest::Client, site: &str) -> (String, String) {
+        self.enrol_at(client, site, &self.url).await
+    }
+
+    /// Enrols a kiosk at the server of `url` (another server of the same store) with a code
+    /// made here; its id and token.
+    pub async fn enrol_at(
+        &self,
+        client: &reqwest::Client,
+        site: &str,
+        url: &str,
+    ) -> (String, String) {
         let code = self.code(site, 1);
         let r: serde_json::Value = client
-            .post(format!("{}/api/v1/enrol", self.url))
+            .post(format!("{url}/api/v1/enrol"))
             .json(&serde_json::json!({ "code": code }))
             .send()
             .await

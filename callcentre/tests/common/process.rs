@@ -33,24 +33,39 @@ fn binary() -> std::path::PathBuf {
 
 /// Runs `senim-callcentre <args> serve --listen 127.0.0.1:0` and waits for its address.
 pub fn serve(args: &[&std::ffi::OsStr]) -> Served {
+    match start(args, Stdio::null()) {
+        Ok(served) => served,
+        Err((_, first)) => panic!("unexpected first line {first:?}"),
+    }
+}
+
+/// [`serve`] for a server that may refuse to start: its exit status and what it printed on
+/// stderr if it did (its stderr is a pipe nobody reads while it serves: kill it soon).
+pub fn serve_or_exit(args: &[&std::ffi::OsStr]) -> Result<Served, std::process::Output> {
+    start(args, Stdio::piped()).map_err(|(child, _)| child.wait_with_output().unwrap())
+}
+
+/// Starts the server; its address from the first line, or the child and that line.
+fn start(args: &[&std::ffi::OsStr], stderr: Stdio) -> Result<Served, (Child, String)> {
     let mut child = Command::new(binary())
         .args(args)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("SENIM_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("senim-callcentre listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_string();
-    Served { child, url }
+    match first.trim().strip_prefix("senim-callcentre listening on ") {
+        Some(url) => Ok(Served {
+            url: url.to_string(),
+            child,
+        }),
+        None => Err((child, first)),
+    }
 }
 
 /// Waits for `done` to hold, checking every 20 ms; panics naming `what` after `within`.
